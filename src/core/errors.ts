@@ -1,0 +1,76 @@
+/**
+ * The one error catalog. Every failure the platform reports has a stable code, an HTTP status and a line of
+ * documentation; `docs/errors.md` lists the same codes (a test keeps the two in step).
+ */
+export const errorCatalog = {
+  InvalidArgument: {
+    status: 400,
+    doc: 'A field, parameter or header is invalid; `details` lists each problem.',
+  },
+  MalformedRequest: { status: 400, doc: 'The request body is not valid JSON, or not of the expected form.' },
+  InvalidCodePackage: {
+    status: 400,
+    doc: 'The code package is not a valid zip, or holds an unsafe entry (absolute path, `..`, symlink).',
+  },
+  Unauthorized: { status: 401, doc: 'No bearer token, or one that is not valid.' },
+  FunctionNotFound: { status: 404, doc: 'No function has that name.' },
+  VersionNotFound: { status: 404, doc: 'The function has no published version with that number.' },
+  AliasNotFound: { status: 404, doc: 'The function has no alias with that name.' },
+  RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
+  MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
+  FunctionAlreadyExists: { status: 409, doc: 'A function with that name exists already.' },
+  AliasAlreadyExists: {
+    status: 409,
+    doc: 'The alias exists already and the request asked to create it only (`If-None-Match: *`).',
+  },
+  AliasConflict: {
+    status: 409,
+    doc: 'The alias changed since the revision the request names (`If-Match`); read it again and retry.',
+  },
+  NothingToPublish: {
+    status: 409,
+    doc: 'Neither code nor configuration changed since the latest published version.',
+  },
+  VersionInUse: {
+    status: 409,
+    doc: 'The version is referred to by an alias; `details` names the referrers.',
+  },
+  DefaultAliasProtected: { status: 409, doc: 'The `$DEFAULT` alias can be repointed but not deleted.' },
+  NothingToRollBack: {
+    status: 409,
+    doc: 'The alias has no earlier configuration, or no canary, to roll back from.',
+  },
+  PayloadTooLarge: { status: 413, doc: 'The request body is larger than the endpoint accepts.' },
+  CodeTooLarge: { status: 413, doc: 'The code package, zipped or unzipped, is larger than the limit.' },
+  UnsupportedMediaType: {
+    status: 415,
+    doc: 'The request body has a content type the endpoint does not accept.',
+  },
+  InternalError: { status: 500, doc: 'Sluice failed; the request id leads to the server log.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** One problem with one field, located by a path such as `canary.rules[2].op`. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class SluiceError extends Error {
+  override readonly name = 'SluiceError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: readonly FieldIssue[] | Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.status = errorCatalog[code].status;
+  }
+}
+
+export function isSluiceError(error: unknown): error is SluiceError {
+  return error instanceof SluiceError;
+}

@@ -1,0 +1,192 @@
+import {
+  Issues,
+  checkInteger,
+  checkString,
+  describeType,
+  fieldPath,
+  isPlainObject,
+  readObject,
+  requireField,
+} from './validate.js';
+import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
+
+export const RUNTIMES = ['nodejs20', 'python3'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+/** Everything about a function that a version snapshots, apart from its code. */
+export interface FunctionConfig {
+  runtime: Runtime;
+  handler: string;
+  memorySize: number;
+  timeout: number;
+  instanceConcurrency: number;
+  environmentVariables: Record<string, string>;
+  description: string;
+}
+
+export const CONFIG_LIMITS = {
+  memorySize: { min: 64, max: 16384, multipleOf: 64 },
+  timeout: { min: 1, max: 900 },
+  instanceConcurrency: { min: 1, max: 200 },
+  descriptionLength: 256,
+  handlerLength: 128,
+  environmentBytes: 4096,
+} as const;
+
+export const CONFIG_DEFAULTS = {
+  memorySize: 128,
+  timeout: 3,
+  instanceConcurrency: 1,
+  environmentVariables: {},
+  description: '',
+} as const;
+
+// Path segments are non-empty and separated by single slashes: the older form let `a//b.handler`,
+// `a/.handler` (file "a/") and `a/.x.handler` through, none of which names a file inside the package.
+const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
+const HANDLER_HINT = 'must be FILE.FUNCTION, for example index.handler (a path inside the package, no "..")';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names the platform sets itself; a function may not shadow them. */
+const RESERVED_ENV = /^(SLUICE_|FC_)/;
+
+const CONFIG_FIELDS = [
+  'runtime',
+  'handler',
+  'memorySize',
+  'timeout',
+  'instanceConcurrency',
+  'environmentVariables',
+  'description',
+] as const;
+
+function checkConfigField(
+  key: (typeof CONFIG_FIELDS)[number],
+  value: unknown,
+  path: string,
+  issues: Issues,
+): void {
+  switch (key) {
+    case 'runtime':
+      if (typeof value !== 'string' || !(RUNTIMES as readonly string[]).includes(value)) {
+        issues.add(path, `must be one of ${RUNTIMES.join(', ')}`);
+      }
+      return;
+    case 'handler':
+      checkString(value, path, issues, {
+        nonEmpty: true,
+        maxLength: CONFIG_LIMITS.handlerLength,
+        pattern: HANDLER,
+        patternHint: HANDLER_HINT,
+      });
+      return;
+    case 'memorySize':
+      checkInteger(value, path, issues, CONFIG_LIMITS.memorySize);
+      return;
+    case 'timeout':
+      checkInteger(value, path, issues, CONFIG_LIMITS.timeout);
+      return;
+    case 'instanceConcurrency':
+      checkInteger(value, path, issues, CONFIG_LIMITS.instanceConcurrency);
+      return;
+    case 'description':
+      checkString(value, path, issues, { maxLength: CONFIG_LIMITS.descriptionLength });
+      return;
+    case 'environmentVariables':
+      checkEnvironment(value, path, issues);
+      return;
+  }
+}
+
+function checkEnvironment(value: unknown, path: string, issues: Issues): void {
+  if (!isPlainObject(value)) {
+    issues.add(path, `must be an object of string values, not ${describeType(value)}`);
+    return;
+  }
+  let bytes = 0;
+  for (const [name, v] of Object.entries(value)) {
+    const at = fieldPath(path, name);
+    if (!ENV_NAME.test(name)) issues.add(at, 'is not a valid variable name (letters, digits, underscores)');
+    else if (RESERVED_ENV.test(name)) issues.add(at, 'is reserved for the platform (SLUICE_*, FC_*)');
+    if (typeof v !== 'string') issues.add(at, `must be a string, not ${describeType(v)}`);
+    else bytes += Buffer.byteLength(name) + Buffer.byteLength(v);
+  }
+  if (bytes > CONFIG_LIMITS.environmentBytes) {
+    issues.add(
+      path,
+      `must total at most ${CONFIG_LIMITS.environmentBytes} bytes (names and values), not ${bytes}`,
+    );
+  }
+}
+
+export interface NewFunction {
+  name: string;
+  config: FunctionConfig;
+}
+
+/** Validates a request to create a function: a name, the required runtime and handler, and optional settings. */
+export function parseNewFunction(input: unknown, extraFields: readonly string[] = []): NewFunction {
+  const issues = new Issues();
+  const obj = readObject(input, '', issues, ['name', ...CONFIG_FIELDS, ...extraFields]);
+  if (!obj) issues.throwIfAny('function');
+  const body = obj as Record<string, unknown>;
+  const name = requireField(body, 'name', '', issues);
+  if (name !== undefined)
+    checkString(name, 'name', issues, { pattern: FUNCTION_NAME, patternHint: FUNCTION_NAME_HINT });
+  requireField(body, 'runtime', '', issues);
+  requireField(body, 'handler', '', issues);
+  for (const key of CONFIG_FIELDS) {
+    if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
+  }
+  issues.throwIfAny('function');
+  const config = { ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig;
+  return { name: name as string, config: normalizeConfig(config) };
+}
+
+/** Validates a partial update of a function's configuration; returns only the fields it changes. */
+export function parseConfigPatch(input: unknown): Partial<FunctionConfig> {
+  const issues = new Issues();
+  const obj = readObject(input, '', issues, CONFIG_FIELDS);
+  if (!obj) issues.throwIfAny('configuration update');
+  const body = obj as Record<string, unknown>;
+  for (const key of CONFIG_FIELDS) {
+    if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
+  }
+  if (!issues.empty) issues.throwIfAny('configuration update');
+  if (Object.keys(body).length === 0) {
+    issues.add('', 'names no field to change');
+    issues.throwIfAny('configuration update');
+  }
+  return pickConfig(body);
+}
+
+function pickConfig(body: Record<string, unknown>): Partial<FunctionConfig> {
+  const picked: Record<string, unknown> = {};
+  for (const key of CONFIG_FIELDS) if (body[key] !== undefined) picked[key] = body[key];
+  return picked;
+}
+
+/** A canonical form, so that two equal configurations compare and hash equal whatever their key order. */
+export function normalizeConfig(config: FunctionConfig): FunctionConfig {
+  // fromEntries defines own properties, where `env[key] = …` would silently drop a variable named __proto__.
+  // Keys compare as the default sort() does, by UTF-16 code units.
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(config.environmentVariables).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  return {
+    runtime: config.runtime,
+    handler: config.handler,
+    memorySize: config.memorySize,
+    timeout: config.timeout,
+    instanceConcurrency: config.instanceConcurrency,
+    environmentVariables: env,
+    description: config.description,
+  };
+}
+
+export function applyConfigPatch(config: FunctionConfig, patch: Partial<FunctionConfig>): FunctionConfig {
+  return normalizeConfig({ ...config, ...patch });
+}
+
+export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
+  return JSON.stringify(normalizeConfig(a)) === JSON.stringify(normalizeConfig(b));
+}

@@ -1,0 +1,54 @@
+import type { FunctionConfig } from './function-config.js';
+import type { AliasSpec } from './alias.js';
+
+/** A code package as stored: its canonical zip's sha256 and size. */
+export interface CodeRef {
+  sha256: string;
+  size: number;
+}
+
+export interface FunctionRecord {
+  name: string;
+  config: FunctionConfig;
+  code: CodeRef;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface VersionRecord {
+  functionName: string;
+  version: number;
+  description: string;
+  config: FunctionConfig;
+  code: CodeRef;
+  createdAt: string;
+}
+
+export interface AliasRecord {
+  functionName: string;
+  name: string;
+  spec: AliasSpec;
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type AliasAction = 'create' | 'update' | 'rollback' | 'delete';
+
+/** One change to an alias: who made it, when, and the configuration before and after. */
+export interface AliasHistoryEntry {
+  functionName: string;
+  alias: string;
+  revision: number;
+  action: AliasAction;
+  actor: string;
+  at: string;
+  before: AliasSpec | null;
+  after: AliasSpec | null;
+}
+
+/** One page of a listing, with the token that fetches the next one. */
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}

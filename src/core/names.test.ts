@@ -1,0 +1,205 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SluiceError, type FieldIssue } from './errors.js';
+import {
+  DEFAULT_ALIAS,
+  LATEST,
+  assertAliasName,
+  assertFunctionName,
+  assertVersionId,
+  formatVersionRef,
+  isAliasName,
+  isFunctionName,
+  parseQualifier,
+  parseVersionRef,
+  type Qualifier,
+} from './names.js';
+
+function caught(fn: () => unknown): SluiceError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SluiceError) return error;
+    throw error;
+  }
+  return assert.fail('expected a SluiceError');
+}
+
+function paths(error: SluiceError): string[] {
+  return (error.details as readonly FieldIssue[]).map((d) => d.path);
+}
+
+describe('function names', () => {
+  const table: [name: string, ok: boolean][] = [
+    ['a', true],
+    ['A', true],
+    ['_', true],
+    ['_private', true],
+    ['my-func_2', true],
+    ['f'.repeat(64), true],
+    ['f'.repeat(65), false],
+    ['_' + 'x'.repeat(63), true],
+    ['_' + 'x'.repeat(64), false],
+    ['', false],
+    ['1abc', false],
+    ['9', false],
+    ['-abc', false],
+    ['$LATEST', false],
+    ['a.b', false],
+    ['a b', false],
+    ['a/b', false],
+    ['café', false],
+    ['ñame', false],
+    ['名前', false],
+    ['abc\n', false],
+    ['\nabc', false],
+    ['abc ', false],
+  ];
+  for (const [name, ok] of table) {
+    test(`${JSON.stringify(name)} is ${ok ? 'valid' : 'invalid'}`, () => {
+      assert.equal(isFunctionName(name), ok);
+      if (ok) assertFunctionName(name);
+      else {
+        const error = caught(() => {
+          assertFunctionName(name);
+        });
+        assert.equal(error.code, 'InvalidArgument');
+        assert.deepEqual(paths(error), ['name']);
+        assert.ok(error.message.includes(`"${name}"`), 'the message names the refused name');
+      }
+    });
+  }
+});
+
+describe('alias names', () => {
+  const table: [name: string, ok: boolean][] = [
+    ['a', true],
+    ['release', true],
+    ['pre-pub_2', true],
+    ['r'.repeat(64), true],
+    ['r'.repeat(65), false],
+    [DEFAULT_ALIAS, true],
+    [LATEST, false],
+    ['$default', false],
+    ['$OTHER', false],
+    ['', false],
+    ['1', false],
+    ['01', false],
+    ['1release', false],
+    ['1e3', false],
+    ['-1', false],
+    ['_release', false],
+    ['-release', false],
+    ['rel.ease', false],
+    ['rélease', false],
+    ['release\n', false],
+  ];
+  for (const [name, ok] of table) {
+    test(`${JSON.stringify(name)} is ${ok ? 'valid' : 'invalid'}`, () => {
+      assert.equal(isAliasName(name), ok);
+      if (ok) assertAliasName(name);
+      else {
+        const error = caught(() => {
+          assertAliasName(name);
+        });
+        assert.equal(error.code, 'InvalidArgument');
+        assert.deepEqual(paths(error), ['name']);
+        assert.ok(error.message.includes(`"${name}"`));
+      }
+    });
+  }
+});
+
+describe('parseVersionRef / formatVersionRef', () => {
+  const table: [text: string, ref: ReturnType<typeof parseVersionRef>][] = [
+    ['$LATEST', LATEST],
+    ['1', 1],
+    ['42', 42],
+    ['1000000', 1000000],
+    ['9007199254740991', 9007199254740991],
+    ['0', undefined],
+    ['01', undefined],
+    ['-1', undefined],
+    ['+1', undefined],
+    ['1.0', undefined],
+    ['1e3', undefined],
+    [' 1', undefined],
+    ['1 ', undefined],
+    ['', undefined],
+    ['$latest', undefined],
+    ['LATEST', undefined],
+    ['release', undefined],
+    // Beyond Number.MAX_SAFE_INTEGER the number would be silently rounded to another version.
+    ['9007199254740993', undefined],
+    ['9999999999999999', undefined],
+    ['12345678901234567', undefined],
+  ];
+  for (const [text, ref] of table) {
+    test(`${JSON.stringify(text)} → ${String(ref)}`, () => {
+      assert.equal(parseVersionRef(text), ref);
+      if (ref !== undefined) assert.equal(formatVersionRef(ref), text);
+    });
+  }
+});
+
+describe('parseQualifier', () => {
+  const table: [text: string | undefined, expected: Qualifier | 'invalid'][] = [
+    [undefined, { kind: 'alias', alias: DEFAULT_ALIAS }],
+    ['', { kind: 'alias', alias: DEFAULT_ALIAS }],
+    [DEFAULT_ALIAS, { kind: 'alias', alias: DEFAULT_ALIAS }],
+    [LATEST, { kind: 'latest' }],
+    ['1', { kind: 'version', version: 1 }],
+    ['27', { kind: 'version', version: 27 }],
+    ['release', { kind: 'alias', alias: 'release' }],
+    ['a', { kind: 'alias', alias: 'a' }],
+    ['01', 'invalid'],
+    ['0', 'invalid'],
+    ['-3', 'invalid'],
+    ['1.5', 'invalid'],
+    ['$latest', 'invalid'],
+    ['$OTHER', 'invalid'],
+    ['_x', 'invalid'],
+    ['has space', 'invalid'],
+    ['a/b', 'invalid'],
+    ['r'.repeat(65), 'invalid'],
+    ['9999999999999999', 'invalid'],
+  ];
+  for (const [text, expected] of table) {
+    test(`${JSON.stringify(text)} → ${JSON.stringify(expected)}`, () => {
+      if (expected !== 'invalid') {
+        assert.deepEqual(parseQualifier(text), expected);
+        return;
+      }
+      const error = caught(() => parseQualifier(text));
+      assert.equal(error.code, 'InvalidArgument');
+      assert.equal(error.status, 400);
+      assert.deepEqual(paths(error), ['qualifier']);
+      assert.ok(error.message.includes(`"${String(text)}"`), 'the message names the refused qualifier');
+    });
+  }
+});
+
+describe('assertVersionId', () => {
+  const table: [text: string, expected: number | 'invalid'][] = [
+    ['1', 1],
+    ['10', 10],
+    ['0', 'invalid'],
+    ['007', 'invalid'],
+    ['$LATEST', 'invalid'],
+    ['x', 'invalid'],
+    ['', 'invalid'],
+    ['9007199254740993', 'invalid'],
+  ];
+  for (const [text, expected] of table) {
+    test(`${JSON.stringify(text)} → ${expected}`, () => {
+      if (expected !== 'invalid') {
+        assert.equal(assertVersionId(text), expected);
+        return;
+      }
+      const error = caught(() => assertVersionId(text));
+      assert.equal(error.code, 'InvalidArgument');
+      assert.deepEqual(paths(error), ['version']);
+      assert.ok(error.message.includes(`"${text}"`));
+    });
+  }
+});
