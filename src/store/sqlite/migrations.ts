@@ -1,0 +1,89 @@
+/**
+ * Schema changes, applied in order and recorded in `schema_migrations`. Never edit a released step: add one.
+ * Versions and code blobs are made immutable here, by triggers, so no code path can change them.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE code_blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    zip BLOB NOT NULL
+  );
+  CREATE TRIGGER code_blobs_immutable BEFORE UPDATE ON code_blobs
+  BEGIN SELECT RAISE(ABORT, 'code blobs are immutable'); END;
+
+  CREATE TABLE functions (
+    name TEXT PRIMARY KEY,
+    config_json TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL REFERENCES code_blobs(sha256),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  -- Outlives its function, so that a name re-created never reissues a version number.
+  CREATE TABLE version_counters (
+    function_name TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL
+  );
+
+  CREATE TABLE versions (
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    code_sha256 TEXT NOT NULL REFERENCES code_blobs(sha256),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, version)
+  );
+  CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
+  BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END;
+
+  CREATE TABLE aliases (
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+
+  CREATE TABLE alias_history (
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    alias TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    PRIMARY KEY (function_name, alias, revision)
+  );
+  CREATE TRIGGER alias_history_immutable BEFORE UPDATE ON alias_history
+  BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
+  `,
+  `
+  -- INSERT OR REPLACE deletes the old row and inserts anew, which the UPDATE triggers above never see.
+  CREATE TRIGGER versions_no_replace BEFORE INSERT ON versions
+  WHEN EXISTS (SELECT 1 FROM versions WHERE function_name = NEW.function_name AND version = NEW.version)
+  BEGIN SELECT RAISE(ABORT, 'published versions are immutable'); END;
+
+  CREATE TRIGGER alias_history_no_replace BEFORE INSERT ON alias_history
+  WHEN EXISTS (
+    SELECT 1 FROM alias_history WHERE function_name = NEW.function_name AND alias = NEW.alias AND revision = NEW.revision
+  )
+  BEGIN SELECT RAISE(ABORT, 'alias history is append-only'); END;
+
+  -- A digest names its bytes, so a blob stored again is dropped quietly (the store inserts blobs OR IGNORE).
+  CREATE TRIGGER code_blobs_no_replace BEFORE INSERT ON code_blobs
+  WHEN EXISTS (SELECT 1 FROM code_blobs WHERE sha256 = NEW.sha256)
+  BEGIN SELECT RAISE(IGNORE); END;
+  `,
+];

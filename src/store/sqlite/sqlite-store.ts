@@ -1,0 +1,536 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
+import {
+  assertVersionUnused,
+  planAliasDelete,
+  planAliasRollback,
+  planAliasWrite,
+} from '../../core/alias-changes.js';
+import { SluiceError } from '../../core/errors.js';
+import type { FunctionConfig } from '../../core/function-config.js';
+import type {
+  AliasHistoryEntry,
+  AliasRecord,
+  FunctionRecord,
+  Page,
+  VersionRecord,
+} from '../../core/model.js';
+import { DEFAULT_ALIAS, LATEST } from '../../core/names.js';
+import { planPublish } from '../../core/versions.js';
+import { decodePageToken, pageOf } from '../paging.js';
+import type { AliasWrite, Change, CodeBlob, ListOptions, Store, TokenRecord } from '../store.js';
+import { migrations } from './migrations.js';
+
+interface FunctionRow {
+  name: string;
+  config_json: string;
+  code_sha256: string;
+  size: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VersionRow {
+  function_name: string;
+  version: number;
+  description: string;
+  config_json: string;
+  code_sha256: string;
+  size: number;
+  created_at: string;
+}
+
+interface AliasRow {
+  function_name: string;
+  name: string;
+  spec_json: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface HistoryRow {
+  function_name: string;
+  alias: string;
+  revision: number;
+  action: AliasHistoryEntry['action'];
+  actor: string;
+  at: string;
+  before_json: string | null;
+  after_json: string | null;
+}
+
+const toFunction = (r: FunctionRow): FunctionRecord => ({
+  name: r.name,
+  config: JSON.parse(r.config_json) as FunctionConfig,
+  code: { sha256: r.code_sha256, size: r.size },
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  functionName: r.function_name,
+  version: r.version,
+  description: r.description,
+  config: JSON.parse(r.config_json) as FunctionConfig,
+  code: { sha256: r.code_sha256, size: r.size },
+  createdAt: r.created_at,
+});
+
+const toAlias = (r: AliasRow): AliasRecord => ({
+  functionName: r.function_name,
+  name: r.name,
+  spec: JSON.parse(r.spec_json) as AliasSpec,
+  revision: r.revision,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toHistory = (r: HistoryRow): AliasHistoryEntry => ({
+  functionName: r.function_name,
+  alias: r.alias,
+  revision: r.revision,
+  action: r.action,
+  actor: r.actor,
+  at: r.at,
+  before: r.before_json === null ? null : (JSON.parse(r.before_json) as AliasSpec),
+  after: r.after_json === null ? null : (JSON.parse(r.after_json) as AliasSpec),
+});
+
+const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
+const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
+
+function functionNotFound(name: string): SluiceError {
+  return new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+}
+
+/** The embedded store: one SQLite file in WAL mode; every multi-row change runs in one transaction. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) `<dataDir>/sluice.db`, or an in-memory database for `:memory:`. */
+  static open(dataDir: string): SqliteStore {
+    let file = ':memory:';
+    if (dataDir !== ':memory:') {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      file = join(dataDir, 'sluice.db');
+    }
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const store = new SqliteStore(db);
+    try {
+      store.migrate();
+    } catch (error) {
+      // A refused open must not keep the file open behind the caller's back.
+      db.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private migrate(): void {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+    );
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+      v: number | null;
+    };
+    const applied = row.v ?? 0;
+    if (applied > migrations.length) {
+      throw new Error(
+        `the database schema (version ${applied}) is newer than this Sluice (${migrations.length})`,
+      );
+    }
+    migrations.slice(applied).forEach((sql, i) => {
+      this.db
+        .transaction(() => {
+          this.db.exec(sql);
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+            .run(applied + i + 1, new Date().toISOString());
+        })
+        .immediate();
+    });
+  }
+
+  /** Runs `fn` in a write transaction taken at once, so that reads inside it see what the writes rely on. */
+  private write<T>(fn: () => T): Promise<T> {
+    return Promise.resolve().then(() => this.db.transaction(fn).immediate());
+  }
+
+  private read<T>(fn: () => T): Promise<T> {
+    return Promise.resolve().then(fn);
+  }
+
+  close(): Promise<void> {
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  countTokens(): Promise<number> {
+    return this.read(
+      () => (this.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get() as { n: number }).n,
+    );
+  }
+
+  createToken(token: TokenRecord): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare('INSERT INTO api_tokens (id, name, sha256, created_at) VALUES (?, ?, ?, ?)')
+        .run(token.id, token.name, token.sha256, token.createdAt);
+    });
+  }
+
+  findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT * FROM api_tokens WHERE sha256 = ?').get(sha256) as
+        { id: string; name: string; sha256: string; created_at: string } | undefined;
+      return row && { id: row.id, name: row.name, sha256: row.sha256, createdAt: row.created_at };
+    });
+  }
+
+  getCode(sha256: string): Promise<Buffer | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT zip FROM code_blobs WHERE sha256 = ?').get(sha256) as
+        { zip: Buffer } | undefined;
+      return row?.zip;
+    });
+  }
+
+  private putBlob(code: CodeBlob): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO code_blobs (sha256, size, zip) VALUES (?, ?, ?)')
+      .run(code.sha256, code.size, code.zip);
+  }
+
+  /** Drops blobs that no function and no version refers to any more. */
+  private collectBlobs(candidates: readonly string[]): void {
+    const drop = this.db.prepare(
+      `DELETE FROM code_blobs WHERE sha256 = ?
+       AND NOT EXISTS (SELECT 1 FROM functions WHERE code_sha256 = ?)
+       AND NOT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = ?)`,
+    );
+    for (const sha of new Set(candidates)) drop.run(sha, sha, sha);
+  }
+
+  private functionRow(name: string): FunctionRecord | undefined {
+    const row = this.db.prepare(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as FunctionRow | undefined;
+    return row && toFunction(row);
+  }
+
+  private requireFunction(name: string): FunctionRecord {
+    const fn = this.functionRow(name);
+    if (!fn) throw functionNotFound(name);
+    return fn;
+  }
+
+  createFunction(
+    name: string,
+    config: FunctionConfig,
+    code: CodeBlob,
+    change: Change,
+  ): Promise<FunctionRecord> {
+    return this.write(() => {
+      if (this.functionRow(name))
+        throw new SluiceError('FunctionAlreadyExists', `function ${name} exists already`);
+      this.putBlob(code);
+      this.db
+        .prepare(
+          'INSERT INTO functions (name, config_json, code_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(name, JSON.stringify(config), code.sha256, change.now, change.now);
+      const plan = planAliasWrite(
+        name,
+        DEFAULT_ALIAS,
+        undefined,
+        0,
+        { version: LATEST, description: '' },
+        new Set(),
+        change,
+      );
+      this.saveAlias(plan.record, plan.entry);
+      return this.requireFunction(name);
+    });
+  }
+
+  getFunction(name: string): Promise<FunctionRecord | undefined> {
+    return this.read(() => this.functionRow(name));
+  }
+
+  listFunctions(options: ListOptions & { prefix?: string }): Promise<Page<FunctionRecord>> {
+    return this.read(() => {
+      const after = decodePageToken(options.nextToken) ?? '';
+      const prefix = options.prefix ?? '';
+      const rows = this.db
+        .prepare(
+          `${FUNCTION_SELECT} WHERE f.name > ? AND substr(f.name, 1, length(?)) = ? ORDER BY f.name LIMIT ?`,
+        )
+        .all(after, prefix, prefix, options.limit + 1) as FunctionRow[];
+      return pageOf(rows.map(toFunction), options.limit, (f) => f.name);
+    });
+  }
+
+  updateFunction(
+    name: string,
+    update: { config?: FunctionConfig; code?: CodeBlob },
+    change: Change,
+  ): Promise<FunctionRecord> {
+    return this.write(() => {
+      const current = this.requireFunction(name);
+      if (update.code) this.putBlob(update.code);
+      this.db
+        .prepare('UPDATE functions SET config_json = ?, code_sha256 = ?, updated_at = ? WHERE name = ?')
+        .run(
+          JSON.stringify(update.config ?? current.config),
+          update.code?.sha256 ?? current.code.sha256,
+          change.now,
+          name,
+        );
+      this.collectBlobs([current.code.sha256]);
+      return this.requireFunction(name);
+    });
+  }
+
+  deleteFunction(name: string): Promise<void> {
+    return this.write(() => {
+      const current = this.requireFunction(name);
+      const shas = (
+        this.db.prepare('SELECT code_sha256 FROM versions WHERE function_name = ?').all(name) as {
+          code_sha256: string;
+        }[]
+      ).map((r) => r.code_sha256);
+      this.db.prepare('DELETE FROM versions WHERE function_name = ?').run(name);
+      this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+      this.collectBlobs([current.code.sha256, ...shas]);
+    });
+  }
+
+  private highestVersionIssued(name: string): number {
+    const row = this.db
+      .prepare('SELECT last_version FROM version_counters WHERE function_name = ?')
+      .get(name) as { last_version: number } | undefined;
+    return row?.last_version ?? 0;
+  }
+
+  publishVersion(name: string, description: string, change: Change): Promise<VersionRecord> {
+    return this.write(() => {
+      const latest = this.requireFunction(name);
+      const lastRow = this.db
+        .prepare(`${VERSION_SELECT} WHERE v.function_name = ? ORDER BY v.version DESC LIMIT 1`)
+        .get(name) as VersionRow | undefined;
+      const version = planPublish(
+        latest,
+        lastRow && toVersion(lastRow),
+        this.highestVersionIssued(name),
+        description,
+        change.now,
+      );
+      this.db
+        .prepare(
+          `INSERT INTO version_counters (function_name, last_version) VALUES (?, ?)
+           ON CONFLICT (function_name) DO UPDATE SET last_version = excluded.last_version`,
+        )
+        .run(name, version.version);
+      this.db
+        .prepare(
+          'INSERT INTO versions (function_name, version, description, config_json, code_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          name,
+          version.version,
+          description,
+          JSON.stringify(version.config),
+          version.code.sha256,
+          change.now,
+        );
+      return version;
+    });
+  }
+
+  private versionRow(name: string, version: number): VersionRecord | undefined {
+    const row = this.db
+      .prepare(`${VERSION_SELECT} WHERE v.function_name = ? AND v.version = ?`)
+      .get(name, version) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
+    return this.read(() => this.versionRow(name, version));
+  }
+
+  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
+    return this.read(() => {
+      this.requireFunction(name);
+      const after = Number(decodePageToken(options.nextToken) ?? 0);
+      const rows = this.db
+        .prepare(`${VERSION_SELECT} WHERE v.function_name = ? AND v.version > ? ORDER BY v.version LIMIT ?`)
+        .all(name, Number.isFinite(after) ? after : 0, options.limit + 1) as VersionRow[];
+      return pageOf(rows.map(toVersion), options.limit, (v) => String(v.version));
+    });
+  }
+
+  deleteVersion(name: string, version: number): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const existing = this.versionRow(name, version);
+      if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
+      assertVersionUnused(name, version, this.aliasRows(name));
+      this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
+      this.collectBlobs([existing.code.sha256]);
+    });
+  }
+
+  private aliasRows(name: string): AliasRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM aliases WHERE function_name = ? ORDER BY name').all(name) as AliasRow[]
+    ).map(toAlias);
+  }
+
+  private aliasRow(name: string, alias: string): AliasRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM aliases WHERE function_name = ? AND name = ?')
+      .get(name, alias) as AliasRow | undefined;
+    return row && toAlias(row);
+  }
+
+  private lastAliasRevision(name: string, alias: string): number {
+    const row = this.db
+      .prepare('SELECT MAX(revision) AS r FROM alias_history WHERE function_name = ? AND alias = ?')
+      .get(name, alias) as { r: number | null };
+    return row.r ?? 0;
+  }
+
+  private versionSet(name: string): Set<number> {
+    const rows = this.db.prepare('SELECT version FROM versions WHERE function_name = ?').all(name) as {
+      version: number;
+    }[];
+    return new Set(rows.map((r) => r.version));
+  }
+
+  private saveAlias(record: AliasRecord, entry: AliasHistoryEntry): void {
+    this.db
+      .prepare(
+        `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
+         updated_at = excluded.updated_at`,
+      )
+      .run(
+        record.functionName,
+        record.name,
+        JSON.stringify(record.spec),
+        record.revision,
+        record.createdAt,
+        record.updatedAt,
+      );
+    this.appendHistory(entry);
+  }
+
+  private appendHistory(entry: AliasHistoryEntry): void {
+    this.db
+      .prepare(
+        `INSERT INTO alias_history (function_name, alias, revision, action, actor, at, before_json, after_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        entry.functionName,
+        entry.alias,
+        entry.revision,
+        entry.action,
+        entry.actor,
+        entry.at,
+        entry.before && JSON.stringify(entry.before),
+        entry.after && JSON.stringify(entry.after),
+      );
+  }
+
+  putAlias(
+    name: string,
+    alias: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ alias: AliasRecord; created: boolean }> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const plan = planAliasWrite(
+        name,
+        alias,
+        this.aliasRow(name, alias),
+        this.lastAliasRevision(name, alias),
+        spec,
+        this.versionSet(name),
+        write,
+      );
+      this.saveAlias(plan.record, plan.entry);
+      return { alias: plan.record, created: plan.created };
+    });
+  }
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {
+    return this.read(() => this.aliasRow(name, alias));
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    return this.read(() => {
+      this.requireFunction(name);
+      return this.aliasRows(name);
+    });
+  }
+
+  deleteAlias(name: string, alias: string, write: AliasWrite): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
+      this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
+      this.appendHistory(entry);
+    });
+  }
+
+  private historyRows(name: string, alias: string): AliasHistoryEntry[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM alias_history WHERE function_name = ? AND alias = ? ORDER BY revision')
+        .all(name, alias) as HistoryRow[]
+    ).map(toHistory);
+  }
+
+  aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {
+    return this.read(() => {
+      this.requireFunction(name);
+      const history = this.historyRows(name, alias);
+      if (history.length === 0)
+        throw new SluiceError('AliasNotFound', `function ${name} has no alias ${alias}`);
+      return history;
+    });
+  }
+
+  rollbackAlias(
+    name: string,
+    alias: string,
+    target: RollbackTarget,
+    write: AliasWrite,
+  ): Promise<AliasRecord> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const plan = planAliasRollback(
+        name,
+        alias,
+        this.aliasRow(name, alias),
+        this.historyRows(name, alias),
+        target,
+        this.versionSet(name),
+        write,
+      );
+      this.saveAlias(plan.record, plan.entry);
+      return plan.record;
+    });
+  }
+}

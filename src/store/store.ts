@@ -1,0 +1,90 @@
+import type { AliasSpec, RollbackTarget } from '../core/alias.js';
+import type { FunctionConfig } from '../core/function-config.js';
+import type {
+  AliasHistoryEntry,
+  AliasRecord,
+  CodeRef,
+  FunctionRecord,
+  Page,
+  VersionRecord,
+} from '../core/model.js';
+
+/** A normalized code package with its digest, ready to be stored content-addressed. */
+export interface CodeBlob extends CodeRef {
+  zip: Buffer;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  sha256: string;
+  createdAt: string;
+}
+
+/** Who makes a change and when: recorded in histories, and the only clock the store sees. */
+export interface Change {
+  actor: string;
+  now: string;
+}
+
+export interface AliasWrite extends Change {
+  /** Refuse the write unless the alias is at this revision (`If-Match`). */
+  expectedRevision?: number;
+  /** Refuse the write if the alias exists (`If-None-Match: *`). */
+  createOnly?: boolean;
+}
+
+export interface ListOptions {
+  limit: number;
+  nextToken?: string;
+}
+
+/**
+ * The one store interface. Every method is a single atomic operation; domain decisions come from the pure
+ * core and are taken inside the operation's transaction, so that concurrent writers cannot interleave.
+ * Failures are SluiceErrors from the catalog (FunctionNotFound, AliasConflict, VersionInUse …).
+ */
+export interface Store {
+  close(): Promise<void>;
+
+  countTokens(): Promise<number>;
+  createToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(sha256: string): Promise<TokenRecord | undefined>;
+
+  getCode(sha256: string): Promise<Buffer | undefined>;
+
+  /** Creates the function with its `$LATEST` and its `$DEFAULT` alias pointing at `$LATEST`. */
+  createFunction(
+    name: string,
+    config: FunctionConfig,
+    code: CodeBlob,
+    change: Change,
+  ): Promise<FunctionRecord>;
+  getFunction(name: string): Promise<FunctionRecord | undefined>;
+  listFunctions(options: ListOptions & { prefix?: string }): Promise<Page<FunctionRecord>>;
+  /** Changes `$LATEST` only: its configuration, its code, or both. */
+  updateFunction(
+    name: string,
+    update: { config?: FunctionConfig; code?: CodeBlob },
+    change: Change,
+  ): Promise<FunctionRecord>;
+  deleteFunction(name: string): Promise<void>;
+
+  /** Snapshots `$LATEST` as the next version number, unless nothing changed since the newest version. */
+  publishVersion(name: string, description: string, change: Change): Promise<VersionRecord>;
+  getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
+  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>>;
+  deleteVersion(name: string, version: number): Promise<void>;
+
+  putAlias(
+    name: string,
+    alias: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ alias: AliasRecord; created: boolean }>;
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined>;
+  listAliases(name: string): Promise<AliasRecord[]>;
+  deleteAlias(name: string, alias: string, write: AliasWrite): Promise<void>;
+  aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]>;
+  rollbackAlias(name: string, alias: string, target: RollbackTarget, write: AliasWrite): Promise<AliasRecord>;
+}
