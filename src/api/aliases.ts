@@ -1,0 +1,122 @@
+import { type RollbackTarget, parseAliasSpec } from '../core/alias.js';
+import { SluiceError } from '../core/errors.js';
+import { Issues, checkInteger, readObject } from '../core/validate.js';
+import { readJson } from '../http/body.js';
+import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
+import { aliasParam, checkQuery, functionParam, ifMatchRevision, ifNoneMatchAny } from './params.js';
+import { aliasView, historyView } from './views.js';
+
+/** `{}` or no body: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
+function parseRollback(body: unknown): RollbackTarget {
+  if (body === undefined) return { to: 'previous' };
+  const issues = new Issues();
+  const obj = readObject(body, '', issues, ['to', 'revision']);
+  if (obj) {
+    if (obj.to !== undefined && obj.to !== 'previous' && obj.to !== 'primary') {
+      issues.add('to', 'must be "previous" or "primary"');
+    }
+    if (obj.revision !== undefined) {
+      if (obj.to !== undefined) issues.add('', 'takes either to or revision, not both');
+      checkInteger(obj.revision, 'revision', issues, { min: 1, max: Number.MAX_SAFE_INTEGER });
+    }
+  }
+  issues.throwIfAny('rollback request');
+  if (obj?.revision !== undefined) return { to: 'revision', revision: obj.revision as number };
+  return { to: (obj?.to ?? 'previous') as 'previous' | 'primary' };
+}
+
+const etag = (revision: number) => `"${revision}"`;
+
+function aliasWrite(request: ApiRequest, clock: () => Date) {
+  const expectedRevision = ifMatchRevision(request);
+  return {
+    ...changeBy(request, clock),
+    ...(expectedRevision !== undefined && { expectedRevision }),
+    ...(ifNoneMatchAny(request) && { createOnly: true }),
+  };
+}
+
+export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/aliases',
+      summary: 'List the aliases of a function, $DEFAULT included',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const aliases = await store.listAliases(functionParam(request));
+        return { status: 200, json: { aliases: aliases.map(aliasView) } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/functions/{name}/aliases/{alias}',
+      summary:
+        'Create or replace an alias (If-Match: revision guards against lost updates; If-None-Match: * creates only)',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const aliasName = aliasParam(request);
+        const write = aliasWrite(request, clock);
+        const spec = parseAliasSpec(await readJson(request.req, JSON_LIMIT));
+        const { alias, created } = await store.putAlias(name, aliasName, spec, write);
+        return {
+          status: created ? 201 : 200,
+          json: aliasView(alias),
+          headers: { etag: etag(alias.revision) },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/aliases/{alias}',
+      summary: 'Get an alias with its revision (also in the ETag header)',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const aliasName = aliasParam(request);
+        const alias = await store.getAlias(name, aliasName);
+        if (!alias) {
+          if (!(await store.getFunction(name)))
+            throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+          throw new SluiceError('AliasNotFound', `function ${name} has no alias ${aliasName}`);
+        }
+        return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/functions/{name}/aliases/{alias}',
+      summary: 'Delete an alias ($DEFAULT cannot be deleted)',
+      handler: async (request) => {
+        checkQuery(request, []);
+        await store.deleteAlias(functionParam(request), aliasParam(request), aliasWrite(request, clock));
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/aliases/{alias}/history',
+      summary: 'Every change to an alias: revision, action, actor, time, before and after',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const history = await store.aliasHistory(functionParam(request), aliasParam(request));
+        return { status: 200, json: { history: history.map(historyView) } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/functions/{name}/aliases/{alias}/rollback',
+      summary: 'Return an alias to its previous revision, to all-primary ({"to":"primary"}) or to a revision',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const aliasName = aliasParam(request);
+        const write = aliasWrite(request, clock);
+        const target = parseRollback(await readJson(request.req, JSON_LIMIT));
+        const alias = await store.rollbackAlias(name, aliasName, target, write);
+        return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
+      },
+    },
+  ];
+}

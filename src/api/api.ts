@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import { aliasRoutes } from './aliases.js';
+import { authenticate } from './auth.js';
+import type { ApiDeps, ApiRoute } from './context.js';
+import { functionRoutes } from './functions.js';
+import { openApiDocument } from './openapi.js';
+import { versionRoutes } from './versions.js';
+
+export const API_VERSION = '0.1.0';
+
+/** The control plane: `/v1/…` routes behind bearer-token authentication. Throws catalog errors. */
+export function createApi(deps: ApiDeps): {
+  routes: readonly ApiRoute[];
+  openApi: Record<string, unknown>;
+  handle: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+} {
+  const openApiRoute: ApiRoute = {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    summary: 'This OpenAPI document',
+    public: true,
+    handler: () => Promise.resolve({ status: 200, json: document }),
+  };
+  const routes = [...functionRoutes(deps), ...versionRoutes(deps), ...aliasRoutes(deps), openApiRoute];
+  const document = openApiDocument(routes, API_VERSION);
+  const router = new Router(
+    routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
+  );
+
+  return {
+    routes,
+    openApi: document,
+    async handle(req, res, url) {
+      const { route, params } = router.match(req.method ?? 'GET', url.pathname);
+      const actor = route.handler.public ? 'anonymous' : await authenticate(req, deps.store);
+      const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
+      if ('bytes' in response) {
+        res.writeHead(response.status, {
+          'content-type': response.contentType,
+          'content-length': response.bytes.length,
+          ...response.headers,
+        });
+        res.end(response.bytes);
+      } else if (response.json === undefined) {
+        res.writeHead(response.status, response.headers);
+        res.end();
+      } else {
+        sendJson(res, response.status, response.json, response.headers);
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import { SluiceError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * On a store with no token, creates the admin token: the store keeps only its hash, the token itself goes
+ * to `<dataDir>/admin-token` readable by the owner alone. Returns the file's path when it wrote one.
+ */
+export async function ensureAdminToken(
+  store: Store,
+  dataDir: string,
+  now: Date,
+): Promise<string | undefined> {
+  if ((await store.countTokens()) > 0) return undefined;
+  const token = `sluice_${randomBytes(32).toString('base64url')}`;
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await store.createToken({
+    id: randomUUID(),
+    name: 'admin',
+    sha256: hashToken(token),
+    createdAt: now.toISOString(),
+  });
+  return file;
+}
+
+/** Resolves a request's bearer token to the name of its owner, or refuses it with 401. */
+export async function authenticate(req: IncomingMessage, store: Store): Promise<string> {
+  const header = req.headers.authorization;
+  if (!header)
+    throw new SluiceError('Unauthorized', 'this endpoint needs a bearer token (Authorization: Bearer …)');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new SluiceError('Unauthorized', 'the Authorization header must be "Bearer <token>"');
+  const token = await store.findTokenByHash(hashToken(match[1] as string));
+  if (!token) throw new SluiceError('Unauthorized', 'the bearer token is not valid');
+  return token.name;
+}

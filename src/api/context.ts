@@ -1,0 +1,39 @@
+import type { IncomingMessage } from 'node:http';
+import type { CodeLimits } from '../core/code-package.js';
+import type { Store } from '../store/store.js';
+
+export interface ApiDeps {
+  store: Store;
+  codeLimits: CodeLimits;
+  clock: () => Date;
+}
+
+export interface ApiRequest {
+  req: IncomingMessage;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The name of the token that authenticated the request; recorded in histories. */
+  actor: string;
+}
+
+export type ApiResponse =
+  | { status: number; json?: unknown; headers?: Record<string, string> }
+  | { status: number; bytes: Buffer; contentType: string; headers?: Record<string, string> };
+
+export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  summary: string;
+  /** Routes that answer without a token (the OpenAPI document). */
+  public?: boolean;
+  handler: ApiHandler;
+}
+
+export const JSON_LIMIT = 1024 * 1024;
+
+/** The actor and time a write is recorded with. */
+export function changeBy(request: ApiRequest, clock: () => Date): { actor: string; now: string } {
+  return { actor: request.actor, now: clock().toISOString() };
+}

@@ -1,0 +1,78 @@
+import { SluiceError } from '../core/errors.js';
+import { assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
+import type { ApiRequest } from './context.js';
+
+export function functionParam(request: ApiRequest): string {
+  const name = request.params.name ?? '';
+  assertFunctionName(name);
+  return name;
+}
+
+export function aliasParam(request: ApiRequest): string {
+  const alias = request.params.alias ?? '';
+  assertAliasName(alias);
+  return alias;
+}
+
+export function versionParam(request: ApiRequest): number {
+  return assertVersionId(request.params.version ?? '');
+}
+
+/** `limit` for listings: 1..100, default 50. */
+export function limitParam(request: ApiRequest): number {
+  const text = request.query.get('limit');
+  if (text === null) return 50;
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit < 1 || limit > 100) {
+    throw new SluiceError('InvalidArgument', `limit must be an integer from 1 to 100, not "${text}"`, [
+      { path: 'limit', message: 'must be an integer from 1 to 100' },
+    ]);
+  }
+  return limit;
+}
+
+export function optionalQuery(request: ApiRequest, key: string): string | undefined {
+  return request.query.get(key) ?? undefined;
+}
+
+/** Refuses query parameters an endpoint does not know, so that a typo is an error rather than ignored. */
+export function checkQuery(request: ApiRequest, known: readonly string[]): void {
+  for (const key of request.query.keys()) {
+    if (!known.includes(key)) {
+      throw new SluiceError('InvalidArgument', `unknown query parameter "${key}"`, [
+        {
+          path: key,
+          message: `is not a known parameter${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+        },
+      ]);
+    }
+  }
+}
+
+/** The revision an `If-Match` header names (`"3"`, `3` or `W/"3"`), or undefined without one. */
+export function ifMatchRevision(request: ApiRequest): number | undefined {
+  const header = request.req.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  if (!match) {
+    throw new SluiceError(
+      'InvalidArgument',
+      `If-Match must name an alias revision such as "3", not ${header}`,
+      [{ path: 'If-Match', message: 'must be a revision number' }],
+    );
+  }
+  return Number(match[1]);
+}
+
+export function ifNoneMatchAny(request: ApiRequest): boolean {
+  const header = request.req.headers['if-none-match'];
+  if (header === undefined) return false;
+  if (header.trim() !== '*') {
+    throw new SluiceError(
+      'InvalidArgument',
+      'If-None-Match accepts only * (create the alias only if it does not exist)',
+      [{ path: 'If-None-Match', message: 'must be *' }],
+    );
+  }
+  return true;
+}

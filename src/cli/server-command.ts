@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
+import { startServer } from '../server.js';
+import { CliError } from './errors.js';
+
+const MB = 1024 * 1024;
+
+const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
+
+  --max-code-size MB   the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)`;
+
+function parseMegabytes(flag: string, text: string): number {
+  const mb = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || mb <= 0)
+    throw new CliError(`${flag} must be a positive number of megabytes, not "${text}"`);
+  return Math.round(mb * MB);
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new CliError(`--port must be an integer from 0 to 65535, not "${text}"`);
+  return port;
+}
+
+export async function serverCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: process.env.SLUICE_PORT ?? '9000' },
+      host: { type: 'string', default: process.env.SLUICE_HOST ?? '127.0.0.1' },
+      'data-dir': { type: 'string', default: process.env.SLUICE_DATA_DIR ?? './.sluice' },
+      'max-code-size': { type: 'string', default: String(DEFAULT_CODE_LIMITS.zipBytes / MB) },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const dataDir = resolve(values['data-dir']);
+  const server = await startServer({
+    host: values.host,
+    port: parsePort(values.port),
+    dataDir,
+    codeLimits: {
+      ...DEFAULT_CODE_LIMITS,
+      zipBytes: parseMegabytes('--max-code-size', values['max-code-size']),
+    },
+  });
+  process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
+  if (server.adminTokenFile) {
+    process.stdout.write(
+      `Created the admin token; it is in ${server.adminTokenFile} (readable by you only)\n`,
+    );
+  }
+  const stop = (signal: string) => {
+    process.stdout.write(`${signal}: shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
