@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createApi } from './api/api.js';
-import { ensureAdminToken } from './api/auth.js';
+import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { SluiceError } from './core/errors.js';
+import { Catalog } from './gateway/catalog.js';
+import { invokeHandler } from './gateway/invoke.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
+import { LogBuffer } from './logs/log-buffer.js';
+import { CodeCache } from './runtime/code-cache.js';
+import { defaultRunAs, processLauncher } from './runtime/launcher.js';
+import { findInterpreters } from './runtime/launchers.js';
+import { InstancePool, type PoolLimits } from './runtime/pool.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -14,6 +23,7 @@ export interface ServerOptions {
   port: number;
   dataDir: string;
   codeLimits?: CodeLimits;
+  pool?: Partial<PoolLimits>;
   log?: (line: string) => void;
 }
 
@@ -22,21 +32,70 @@ export interface RunningServer {
   store: Store;
   /** Where the admin token was written, when this start created it. */
   adminTokenFile: string | undefined;
+  /** Stops taking requests, lets invocations in flight finish, then stops every instance. */
   close(): Promise<void>;
 }
 
-/** The one place that wires the store, the control plane and the HTTP listener together. */
+export const DEFAULT_POOL_LIMITS: PoolLimits = {
+  maxInstancesPerFunction: 10,
+  maxQueuePerFunction: 100,
+  idleMs: 5 * 60_000,
+  drainMs: 30_000,
+};
+
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
+
+/** The one place that wires the store, the control plane, the data plane and the HTTP listener together. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // The database holds every function's code and the token hashes: nothing the server writes is for others.
+  process.umask(0o077);
   const store = SqliteStore.open(options.dataDir);
+  // Instances run as another user and must reach their code under the data directory, without listing it.
+  await chmod(options.dataDir, 0o711);
   const clock = () => new Date();
   const adminTokenFile = await ensureAdminToken(store, options.dataDir, clock());
-  const api = createApi({ store, codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS, clock });
+  const tokens = new TokenVerifier(store);
+  const catalog = new Catalog(store);
+  await catalog.loadAll();
+
+  const codeCache = new CodeCache(join(options.dataDir, 'code'));
+  await codeCache.init();
+  const logs = new LogBuffer(64 * 1024 * 1024);
+  const launch = processLauncher({
+    codeCache,
+    interpreters: findInterpreters(),
+    limits: { startTimeoutMs: 10_000, maxResponseBytes: MAX_PAYLOAD_BYTES, memoryPollMs: 100 },
+    loadCode: async (sha256) => {
+      const zip = await store.getCode(sha256);
+      if (!zip) throw new SluiceError('InternalError', `code ${sha256} is missing from the store`);
+      return zip;
+    },
+    onLog: (line, version) => {
+      logs.append({
+        at: Date.now(),
+        functionName: version.functionName,
+        versionId: version.versionId,
+        ...line,
+      });
+    },
+    runAs: defaultRunAs(),
+  });
+  const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
+
+  const api = createApi({
+    store,
+    tokens,
+    changed: (name) => catalog.refresh(name),
+    codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+    clock,
+  });
+  const invoke = invokeHandler({ catalog, pool, tokens, logs, maxPayloadBytes: MAX_PAYLOAD_BYTES, log });
 
   const server: Server = createServer((req, res) => {
-    const requestId = randomUUID();
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    const fail = (error: unknown) => {
+    const fail = (error: unknown, requestId = randomUUID()) => {
+      res.setHeader(REQUEST_ID_HEADER, requestId);
       sendError(res, error, requestId, (e) => {
         log(`error ${requestId} ${req.method ?? ''} ${req.url ?? ''}: ${(e as Error).stack ?? String(e)}`);
       });
@@ -48,8 +107,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fail(new SluiceError('InvalidArgument', 'the request target is not a valid URL'));
       return;
     }
-    if (url.pathname.startsWith('/v1/') || url.pathname === '/v1') {
-      api.handle(req, res, url).catch(fail);
+    const invocation = INVOCATIONS.exec(url.pathname);
+    if (invocation) {
+      void invoke(req, res, url, invocation[1] as string);
+      return;
+    }
+    if (url.pathname.startsWith('/v1/')) {
+      const requestId = randomUUID();
+      res.setHeader(REQUEST_ID_HEADER, requestId);
+      api.handle(req, res, url).catch((error: unknown) => {
+        fail(error, requestId);
+      });
       return;
     }
     fail(new SluiceError('RouteNotFound', `no endpoint at ${url.pathname}`));
@@ -70,12 +138,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     adminTokenFile,
     async close() {
-      await new Promise<void>((resolve) => {
+      const closed = new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
         });
-        server.closeIdleConnections();
       });
+      server.closeIdleConnections();
+      await pool.close();
+      server.closeAllConnections();
+      await closed;
       await store.close();
     },
   };

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApi } from '../src/api/api.js';
+import { TokenVerifier } from '../src/auth/tokens.js';
 import { DEFAULT_CODE_LIMITS } from '../src/core/code-package.js';
 import { errorCatalog } from '../src/core/errors.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -20,7 +21,13 @@ test('every error code is documented in docs/errors.md with its status, and noth
 
 test('the OpenAPI document lists every route, and only those', () => {
   const store = SqliteStore.open(':memory:');
-  const api = createApi({ store, codeLimits: DEFAULT_CODE_LIMITS, clock: () => new Date() });
+  const api = createApi({
+    store,
+    tokens: new TokenVerifier(store),
+    changed: () => Promise.resolve(),
+    codeLimits: DEFAULT_CODE_LIMITS,
+    clock: () => new Date(),
+  });
   const doc = api.openApi as { paths: Record<string, Record<string, unknown>> };
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.keys(ops).map((m) => `${m} ${path}`),

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
-import { authenticate } from './auth.js';
 import type { ApiDeps, ApiRoute } from './context.js';
 import { functionRoutes } from './functions.js';
 import { openApiDocument } from './openapi.js';
@@ -34,8 +33,16 @@ export function createApi(deps: ApiDeps): {
     openApi: document,
     async handle(req, res, url) {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const actor = route.handler.public ? 'anonymous' : await authenticate(req, deps.store);
+      const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
       const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
+      // The data plane must see a write before its caller does, so that an invocation right after it runs it.
+      if (route.method !== 'GET' && response.status < 300) {
+        const name =
+          route.method === 'POST' && route.path === '/v1/functions'
+            ? (response as { json?: { name?: string } }).json?.name
+            : params.name;
+        if (name !== undefined) await deps.changed(name);
+      }
       if ('bytes' in response) {
         res.writeHead(response.status, {
           'content-type': response.contentType,

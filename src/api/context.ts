@@ -1,9 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { CodeLimits } from '../core/code-package.js';
+import type { TokenVerifier } from '../auth/tokens.js';
 import type { Store } from '../store/store.js';
 
 export interface ApiDeps {
   store: Store;
+  tokens: TokenVerifier;
+  /** Called after every change to a function, its versions or aliases, before the response is sent. */
+  changed: (functionName: string) => Promise<void>;
   codeLimits: CodeLimits;
   clock: () => Date;
 }

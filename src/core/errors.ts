@@ -46,6 +46,26 @@ export const errorCatalog = {
     status: 415,
     doc: 'The request body has a content type the endpoint does not accept.',
   },
+  TooManyRequests: {
+    status: 429,
+    doc: "The function's instances and wait queue are full; retry later.",
+  },
+  UnhandledInvocationError: {
+    status: 502,
+    doc: 'The handler threw, rejected or returned an error; `details` holds its type and stack.',
+  },
+  FunctionInitializationError: {
+    status: 502,
+    doc: 'The handler could not be loaded: its file or export is missing, or loading it threw.',
+  },
+  InstanceCrashed: {
+    status: 502,
+    doc: "The function's process exited or was killed during the invocation.",
+  },
+  MemoryLimitExceeded: { status: 502, doc: "The instance used more memory than the function's memorySize." },
+  ResponseTooLarge: { status: 502, doc: 'The handler returned more than the response limit (6 MB).' },
+  ServiceUnavailable: { status: 503, doc: 'The server is shutting down and takes no new invocations.' },
+  FunctionTimeout: { status: 504, doc: "The invocation ran longer than the function's timeout." },
   InternalError: { status: 500, doc: 'Sluice failed; the request id leads to the server log.' },
 } as const satisfies Record<string, { status: number; doc: string }>;
 

@@ -33,14 +33,27 @@ export async function ensureAdminToken(
   return file;
 }
 
-/** Resolves a request's bearer token to the name of its owner, or refuses it with 401. */
-export async function authenticate(req: IncomingMessage, store: Store): Promise<string> {
-  const header = req.headers.authorization;
-  if (!header)
-    throw new SluiceError('Unauthorized', 'this endpoint needs a bearer token (Authorization: Bearer …)');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new SluiceError('Unauthorized', 'the Authorization header must be "Bearer <token>"');
-  const token = await store.findTokenByHash(hashToken(match[1] as string));
-  if (!token) throw new SluiceError('Unauthorized', 'the bearer token is not valid');
-  return token.name;
+/**
+ * Resolves bearer tokens to the names of their owners, or refuses them with 401. Tokens found valid are
+ * remembered, so that the invocation path does not read the store per request.
+ */
+export class TokenVerifier {
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly store: Store) {}
+
+  async authenticate(req: IncomingMessage): Promise<string> {
+    const header = req.headers.authorization;
+    if (!header)
+      throw new SluiceError('Unauthorized', 'this endpoint needs a bearer token (Authorization: Bearer …)');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new SluiceError('Unauthorized', 'the Authorization header must be "Bearer <token>"');
+    const hash = hashToken(match[1] as string);
+    const cached = this.known.get(hash);
+    if (cached !== undefined) return cached;
+    const token = await this.store.findTokenByHash(hash);
+    if (!token) throw new SluiceError('Unauthorized', 'the bearer token is not valid');
+    this.known.set(hash, token.name);
+    return token.name;
+  }
 }

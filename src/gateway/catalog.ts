@@ -1,0 +1,77 @@
+import type { AliasSpec } from '../core/alias.js';
+import type { FunctionRecord, VersionRecord } from '../core/model.js';
+import type { Store } from '../store/store.js';
+import type { RunnableVersion } from '../runtime/instance.js';
+
+/** What the data plane knows of one function: everything an invocation needs, held in memory. */
+export interface FunctionSnapshot {
+  name: string;
+  latest: RunnableVersion;
+  versions: ReadonlyMap<number, RunnableVersion>;
+  aliases: ReadonlyMap<string, AliasSpec>;
+}
+
+export const LATEST_VERSION_ID = 'LATEST';
+
+function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
+  const functionName = 'functionName' in record ? record.functionName : record.name;
+  return { functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
+}
+
+/**
+ * The data plane's in-memory copy of the store: read on the invocation path, never the store itself.
+ * The control plane tells it which function changed; refreshes of one function run one after another,
+ * so that an older read never replaces a newer one.
+ */
+export class Catalog {
+  private readonly functions = new Map<string, FunctionSnapshot>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+
+  constructor(private readonly store: Store) {}
+
+  get(name: string): FunctionSnapshot | undefined {
+    return this.functions.get(name);
+  }
+
+  async loadAll(): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.store.listFunctions({
+        limit: 100,
+        ...(nextToken !== undefined && { nextToken }),
+      });
+      await Promise.all(page.items.map((fn) => this.refresh(fn.name)));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+  }
+
+  refresh(name: string): Promise<void> {
+    const previous = this.refreshing.get(name) ?? Promise.resolve();
+    const next = previous.then(() => this.load(name));
+    this.refreshing.set(name, next);
+    void next.finally(() => {
+      if (this.refreshing.get(name) === next) this.refreshing.delete(name);
+    });
+    return next;
+  }
+
+  private async load(name: string): Promise<void> {
+    const fn = await this.store.getFunction(name);
+    if (!fn) {
+      this.functions.delete(name);
+      return;
+    }
+    const versions = new Map<number, RunnableVersion>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.store.listVersions(name, {
+        limit: 100,
+        ...(nextToken !== undefined && { nextToken }),
+      });
+      for (const v of page.items) versions.set(v.version, runnable(v, String(v.version)));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    const aliases = new Map((await this.store.listAliases(name)).map((a) => [a.name, a.spec] as const));
+    this.functions.set(name, { name, latest: runnable(fn, LATEST_VERSION_ID), versions, aliases });
+  }
+}

@@ -1,0 +1,67 @@
+/** One piece of output of an instance, attributed to an invocation where it can be. */
+export interface LogRecord {
+  at: number;
+  functionName: string;
+  versionId: string;
+  qualifier: string | undefined;
+  requestId: string | undefined;
+  stream: 'stdout' | 'stderr' | 'platform';
+  text: string;
+}
+
+/**
+ * The most recent log output, bounded in bytes: the oldest records go first. Records are indexed by
+ * request id so that an invocation's own log can be returned with its response.
+ */
+export class LogBuffer {
+  private records: LogRecord[] = [];
+  private head = 0;
+  private bytes = 0;
+  private readonly byRequest = new Map<string, LogRecord[]>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  append(record: LogRecord): void {
+    this.records.push(record);
+    this.bytes += record.text.length;
+    if (record.requestId !== undefined) {
+      const list = this.byRequest.get(record.requestId);
+      if (list) list.push(record);
+      else this.byRequest.set(record.requestId, [record]);
+    }
+    while (this.bytes > this.maxBytes && this.head < this.records.length) this.evictOldest();
+    // Compact now and then, rather than shifting the array on every eviction.
+    if (this.head > 4096 && this.head * 2 > this.records.length) {
+      this.records = this.records.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private evictOldest(): void {
+    const oldest = this.records[this.head++] as LogRecord;
+    this.bytes -= oldest.text.length;
+    if (oldest.requestId === undefined) return;
+    const list = this.byRequest.get(oldest.requestId);
+    list?.shift();
+    if (list?.length === 0) this.byRequest.delete(oldest.requestId);
+  }
+
+  /** The log of one invocation, in the order it was written. */
+  forRequest(requestId: string): readonly LogRecord[] {
+    return this.byRequest.get(requestId) ?? [];
+  }
+
+  /** The last `maxBytes` bytes of an invocation's log, cut at a character boundary. */
+  tail(requestId: string, maxBytes: number): Buffer {
+    const text = Buffer.from(
+      this.forRequest(requestId)
+        .map((r) => r.text)
+        .join(''),
+      'utf8',
+    );
+    if (text.length <= maxBytes) return text;
+    let start = text.length - maxBytes;
+    while (start < text.length && ((text[start] as number) & 0xc0) === 0x80) start++;
+    return text.subarray(start);
+  }
+}

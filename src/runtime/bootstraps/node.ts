@@ -1,0 +1,236 @@
+/**
+ * The Node.js runtime: one process per instance, started by the server with the protocol channel on fd 3
+ * (docs/runtime-protocol.md). It loads the user's handler and runs invocations; it holds no platform secret.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
+import { encodeFrame, FrameDecoder, type Frame } from '../protocol.js';
+
+interface InitHeader {
+  type: 'init';
+  function: { name: string; handler: string; memorySize: number; timeout: number };
+  codeDir: string;
+}
+
+interface InvokeHeader {
+  type: 'invoke';
+  id: number;
+  requestId: string;
+  qualifier: string;
+  versionId: string;
+  deadline: number;
+}
+
+type Handler = (
+  event: Buffer,
+  context: unknown,
+  callback?: (error?: unknown, result?: unknown) => void,
+) => unknown;
+
+const LOG_CAP = 1024 * 1024;
+const TRUNCATED = '[sluice] log output truncated at 1 MiB\n';
+const MAX_FRAME = 64 * 1024 * 1024;
+
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+const invocation = new AsyncLocalStorage<{ id: number; logged: number }>();
+const inFlight = new Set<number>();
+
+function send(header: { type: string } & Record<string, unknown>, body?: Buffer): void {
+  channel.write(encodeFrame(header, body));
+}
+
+/** Sends what the handler writes as log frames tagged with the invocation that wrote it. */
+function captureOutput(stream: 'stdout' | 'stderr'): void {
+  const target = process[stream];
+  target.write = (chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : Buffer.from(chunk);
+    const current = invocation.getStore();
+    if (!current) {
+      send({ type: 'log', id: null, stream }, bytes);
+    } else if (current.logged < LOG_CAP) {
+      current.logged += bytes.length;
+      send(
+        { type: 'log', id: current.id, stream },
+        current.logged < LOG_CAP ? bytes : Buffer.from(TRUNCATED),
+      );
+    }
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') process.nextTick(done);
+    return true;
+  };
+}
+
+function errorFields(error: unknown): { errorMessage: string; errorType: string; stackTrace: string[] } {
+  if (error instanceof Error) {
+    return {
+      errorMessage: error.message,
+      errorType: error.name,
+      stackTrace: (error.stack ?? '')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim()),
+    };
+  }
+  return {
+    errorMessage: typeof error === 'string' ? error : inspect(error),
+    errorType: 'Error',
+    stackTrace: [],
+  };
+}
+
+async function loadHandler(init: InitHeader): Promise<Handler> {
+  const dot = init.function.handler.lastIndexOf('.');
+  const file = init.function.handler.slice(0, dot);
+  const exportName = init.function.handler.slice(dot + 1);
+  const path = ['.js', '.cjs', '.mjs']
+    .map((ext) => join(init.codeDir, file + ext))
+    .find((p) => existsSync(p));
+  if (!path) {
+    throw Object.assign(
+      new Error(
+        `cannot find ${file}.js (or .cjs, .mjs) in the code package for handler ${init.function.handler}`,
+      ),
+      {
+        name: 'HandlerNotFound',
+      },
+    );
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = createRequire(path)(path) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw error;
+    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  }
+  const handler = module[exportName] ?? (module.default as Record<string, unknown> | undefined)?.[exportName];
+  if (typeof handler !== 'function') {
+    throw Object.assign(new Error(`${file} does not export a function named ${exportName}`), {
+      name: 'HandlerNotFound',
+    });
+  }
+  return handler as Handler;
+}
+
+function contextFor(init: InitHeader, header: InvokeHeader): Record<string, unknown> {
+  const fn = init.function;
+  return {
+    requestId: header.requestId,
+    credentials: {},
+    function: {
+      name: fn.name,
+      handler: fn.handler,
+      memory: fn.memorySize,
+      memorySize: fn.memorySize,
+      timeout: fn.timeout,
+    },
+    service: { name: fn.name, qualifier: header.qualifier, versionId: header.versionId },
+    region: 'local',
+    accountId: 'sluice',
+    getRemainingTimeInMillis: () => Math.max(0, header.deadline - Date.now()),
+  };
+}
+
+function respond(id: number, result: unknown): void {
+  if (typeof result === 'string') send({ type: 'result', id, kind: 'text' }, Buffer.from(result, 'utf8'));
+  else if (result instanceof Uint8Array) send({ type: 'result', id, kind: 'bytes' }, Buffer.from(result));
+  else {
+    const json = JSON.stringify(result ?? null) as string | undefined;
+    if (json === undefined)
+      send({
+        type: 'error',
+        id,
+        ...errorFields(new TypeError('the handler returned a value that is not JSON')),
+      });
+    else send({ type: 'result', id, kind: 'json' }, Buffer.from(json, 'utf8'));
+  }
+}
+
+/** Runs one invocation: callback style (three parameters), promise style, or a plain return value. */
+function invoke(handler: Handler, init: InitHeader, header: InvokeHeader, event: Buffer): void {
+  inFlight.add(header.id);
+  let settled = false;
+  const finish = (error: unknown, result?: unknown) => {
+    if (settled) return;
+    settled = true;
+    inFlight.delete(header.id);
+    try {
+      if (error !== undefined && error !== null)
+        send({ type: 'error', id: header.id, ...errorFields(error) });
+      else respond(header.id, result);
+    } catch (failure) {
+      send({ type: 'error', id: header.id, ...errorFields(failure) });
+    }
+  };
+  invocation.run({ id: header.id, logged: 0 }, () => {
+    try {
+      const returned = handler(event, contextFor(init, header), finish);
+      if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+        (returned as Promise<unknown>).then(
+          (value) => {
+            finish(null, value);
+          },
+          (error: unknown) => {
+            finish(error ?? new Error('the handler rejected without a reason'));
+          },
+        );
+      } else if (handler.length < 3) {
+        finish(null, returned);
+      }
+    } catch (error) {
+      finish(error);
+    }
+  });
+}
+
+const writeStderr = process.stderr.write.bind(process.stderr);
+
+/** An exception nothing caught ends the instance; the invocations in flight, and the server's log, are told why. */
+process.on('uncaughtException', (error) => {
+  writeStderr(`${error.stack ?? String(error)}\n`);
+  for (const id of inFlight) send({ type: 'error', id, ...errorFields(error) });
+  channel.end(() => process.exit(1));
+});
+process.on('unhandledRejection', (reason) => {
+  throw reason instanceof Error ? reason : new Error(`unhandled rejection: ${String(reason)}`);
+});
+
+captureOutput('stdout');
+captureOutput('stderr');
+
+const decoder = new FrameDecoder(MAX_FRAME);
+let init: InitHeader | undefined;
+let handler: Handler | undefined;
+/** The server sends `init` once, and `invoke` only after `ready`. */
+function dispatch(frame: Frame): void {
+  if (frame.header.type === 'invoke' && init && handler) {
+    invoke(handler, init, frame.header as unknown as InvokeHeader, frame.body);
+  } else if (frame.header.type === 'init' && !init) {
+    const header = frame.header as unknown as InitHeader;
+    init = header;
+    process.chdir(header.codeDir);
+    loadHandler(header).then(
+      (loaded) => {
+        handler = loaded;
+        send({ type: 'ready' });
+      },
+      (error: unknown) => {
+        send({ type: 'initError', ...errorFields(error) });
+        channel.end(() => process.exit(1));
+      },
+    );
+  }
+}
+
+channel.on('data', (chunk: Buffer) => {
+  decoder.push(chunk).forEach(dispatch);
+});
+channel.on('end', () => process.exit(0));
+channel.on('error', () => process.exit(0));

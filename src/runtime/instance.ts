@@ -1,0 +1,313 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { SluiceError, type ErrorCode } from '../core/errors.js';
+import type { FunctionConfig } from '../core/function-config.js';
+import { encodeFrame, FrameDecoder, type Frame } from './protocol.js';
+
+/** One version's code and configuration, as an instance runs it. */
+export interface RunnableVersion {
+  functionName: string;
+  /** `LATEST` or a version number, as the invocation reports it. */
+  versionId: string;
+  config: FunctionConfig;
+  codeSha256: string;
+}
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  uid?: number;
+  gid?: number;
+  codeDir: string;
+}
+
+export interface LogLine {
+  /** The invocation that wrote it, or undefined for output outside any invocation. */
+  requestId: string | undefined;
+  qualifier: string | undefined;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface InvocationRequest {
+  requestId: string;
+  qualifier: string;
+  payload: Buffer;
+}
+
+export interface InvocationResult {
+  kind: 'text' | 'bytes' | 'json';
+  body: Buffer;
+}
+
+export interface InstanceLimits {
+  startTimeoutMs: number;
+  maxResponseBytes: number;
+  memoryPollMs: number;
+}
+
+interface Pending {
+  requestId: string;
+  qualifier: string;
+  resolve: (result: InvocationResult) => void;
+  reject: (error: SluiceError) => void;
+  timer: NodeJS.Timeout;
+}
+
+const MAX_FRAME = 64 * 1024 * 1024;
+
+/**
+ * One OS process running one version of a function: spawned, initialised through a readiness handshake,
+ * invoked over the protocol channel, and killed on timeout, over memory, when idle or at shutdown.
+ */
+export class Instance {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private death: { code: ErrorCode; message: string } | undefined;
+  /** The end of what the process wrote to stderr before it was ready: the reason it did not start. */
+  private startupStderr = '';
+  private started = false;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  readonly exited: Promise<void>;
+
+  private constructor(
+    readonly version: RunnableVersion,
+    private readonly child: ChildProcess,
+    private readonly channel: Socket,
+    private readonly limits: InstanceLimits,
+  ) {
+    this.exited = new Promise((resolve) => {
+      // 'close', not 'exit': by then everything the process wrote to stdout and stderr has been read.
+      child.once('close', (code, signal) => {
+        clearInterval(this.memoryTimer);
+        const fallback = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
+        const death = this.death ?? {
+          code: 'InstanceCrashed',
+          message: `the function's process ${fallback} during the invocation`,
+        };
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new SluiceError(death.code, death.message));
+        }
+        this.pending.clear();
+        resolve();
+      });
+    });
+  }
+
+  /** Spawns the process, sends `init` and waits for `ready`; a failure to start is a FunctionInitializationError. */
+  static async start(
+    version: RunnableVersion,
+    plan: LaunchPlan,
+    limits: InstanceLimits,
+    onLog: (line: LogLine) => void,
+  ): Promise<Instance> {
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      ...(plan.uid !== undefined && { uid: plan.uid }),
+      ...(plan.gid !== undefined && { gid: plan.gid }),
+    });
+    const channel = child.stdio[3] as Socket;
+    const instance = new Instance(version, child, channel, limits);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream]?.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        if (stream === 'stderr' && !instance.started)
+          instance.startupStderr = (instance.startupStderr + text).slice(-2048);
+        // V8 ends a process whose heap outgrows --max-old-space-size with this message, not a signal of ours.
+        if (stream === 'stderr' && text.includes('heap out of memory')) {
+          instance.death ??= {
+            code: 'MemoryLimitExceeded',
+            message: `the instance ran out of memory (memorySize ${version.config.memorySize} MB)`,
+          };
+        }
+        const owner = instance.soleInvocation();
+        onLog({ requestId: owner?.requestId, qualifier: owner?.qualifier, stream, text });
+      });
+    }
+    await instance.handshake(plan, onLog);
+    instance.watchMemory();
+    return instance;
+  }
+
+  private handshake(plan: LaunchPlan, onLog: (line: LogLine) => void): Promise<void> {
+    const decoder = new FrameDecoder(MAX_FRAME);
+    return new Promise<void>((resolve, reject) => {
+      const fail = (message: string) => {
+        this.kill('FunctionInitializationError', message);
+        reject(new SluiceError('FunctionInitializationError', message));
+      };
+      const timer = setTimeout(() => {
+        fail(`the instance did not start within ${this.limits.startTimeoutMs} ms`);
+      }, this.limits.startTimeoutMs);
+      this.child.once('error', (error) => {
+        clearTimeout(timer);
+        fail(`the runtime could not be started: ${error.message}`);
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        const status = this.child.exitCode ?? this.child.signalCode ?? '?';
+        const stderr = this.startupStderr.trim();
+        if (!this.started)
+          fail(`the runtime exited (${status}) before it was ready${stderr ? `: ${stderr}` : ''}`);
+      });
+      this.channel.on('data', (chunk: Buffer) => {
+        let frames: Frame[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (error) {
+          this.kill('InstanceCrashed', `the runtime broke the protocol: ${(error as Error).message}`);
+          return;
+        }
+        for (const frame of frames) {
+          const header = frame.header;
+          if (header.type === 'ready') {
+            this.started = true;
+            clearTimeout(timer);
+            resolve();
+          } else if (header.type === 'initError') {
+            clearTimeout(timer);
+            const stack = (header.stackTrace as string[] | undefined)?.join('\n') ?? '';
+            fail(`${String(header.errorType)}: ${String(header.errorMessage)}${stack ? `\n${stack}` : ''}`);
+          } else {
+            this.receive(frame, onLog);
+          }
+        }
+      });
+      this.channel.on('error', () => {
+        this.kill('InstanceCrashed', 'the channel to the runtime failed');
+      });
+      const fn = this.version.config;
+      this.channel.write(
+        encodeFrame({
+          type: 'init',
+          function: {
+            name: this.version.functionName,
+            handler: fn.handler,
+            memorySize: fn.memorySize,
+            timeout: fn.timeout,
+          },
+          codeDir: plan.codeDir,
+          instanceConcurrency: fn.instanceConcurrency,
+        }),
+      );
+    });
+  }
+
+  private receive(frame: Frame, onLog: (line: LogLine) => void): void {
+    const header = frame.header;
+    const pending = typeof header.id === 'number' ? this.pending.get(header.id) : undefined;
+    if (header.type === 'log') {
+      const owner = pending ?? (header.id === null ? this.soleInvocation() : undefined);
+      onLog({
+        requestId: owner?.requestId,
+        qualifier: owner?.qualifier,
+        stream: header.stream === 'stderr' ? 'stderr' : 'stdout',
+        text: frame.body.toString('utf8'),
+      });
+      return;
+    }
+    if (!pending) return;
+    this.pending.delete(header.id as number);
+    clearTimeout(pending.timer);
+    if (header.type === 'result') {
+      if (frame.body.length > this.limits.maxResponseBytes) {
+        pending.reject(
+          new SluiceError(
+            'ResponseTooLarge',
+            `the handler returned ${frame.body.length} bytes; the limit is ${this.limits.maxResponseBytes}`,
+          ),
+        );
+        return;
+      }
+      pending.resolve({ kind: header.kind as InvocationResult['kind'], body: Buffer.from(frame.body) });
+    } else if (header.type === 'error') {
+      pending.reject(
+        new SluiceError('UnhandledInvocationError', String(header.errorMessage), {
+          errorType: String(header.errorType),
+          stackTrace: header.stackTrace ?? [],
+        }),
+      );
+    }
+  }
+
+  /** Output that names no invocation belongs to the one in flight, when there is exactly one. */
+  private soleInvocation(): Pending | undefined {
+    return this.pending.size === 1 ? this.pending.values().next().value : undefined;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null && this.death === undefined;
+  }
+
+  invoke(request: InvocationRequest): Promise<InvocationResult> {
+    if (!this.alive)
+      return Promise.reject(new SluiceError('InstanceCrashed', 'the instance is no longer running'));
+    const id = this.nextId++;
+    const timeoutMs = this.version.config.timeout * 1000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill(
+          'FunctionTimeout',
+          `the invocation ran longer than the function's timeout of ${this.version.config.timeout} s`,
+        );
+      }, timeoutMs);
+      this.pending.set(id, {
+        requestId: request.requestId,
+        qualifier: request.qualifier,
+        resolve,
+        reject,
+        timer,
+      });
+      this.channel.write(
+        encodeFrame(
+          {
+            type: 'invoke',
+            id,
+            requestId: request.requestId,
+            qualifier: request.qualifier,
+            versionId: this.version.versionId,
+            deadline: Date.now() + timeoutMs,
+          },
+          request.payload,
+        ),
+      );
+    });
+  }
+
+  /** Ends the process at once; every invocation in flight fails with `code`. */
+  kill(code: ErrorCode, message: string): void {
+    this.death ??= { code, message };
+    this.child.kill('SIGKILL');
+  }
+
+  private watchMemory(): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    const limitBytes = this.version.config.memorySize * 1024 * 1024;
+    this.memoryTimer = setInterval(() => {
+      readFile(`/proc/${pid}/statm`, 'utf8').then(
+        (statm) => {
+          const rss = Number(statm.split(' ')[1]) * 4096;
+          if (rss > limitBytes) {
+            this.kill(
+              'MemoryLimitExceeded',
+              `the instance used ${Math.round(rss / 1048576)} MB, more than its memorySize of ${this.version.config.memorySize} MB`,
+            );
+          }
+        },
+        () => undefined,
+      );
+    }, this.limits.memoryPollMs);
+    this.memoryTimer.unref();
+  }
+}

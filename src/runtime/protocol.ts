@@ -1,0 +1,91 @@
+/**
+ * Frames of the runtime protocol (docs/runtime-protocol.md): two big-endian lengths, a JSON header and a
+ * raw body. Shared by the server and the Node.js bootstrap.
+ */
+export interface Frame<H = Record<string, unknown>> {
+  header: H & { type: string };
+  body: Buffer;
+}
+
+const PREFIX = 8;
+const EMPTY = Buffer.alloc(0);
+
+export function encodeFrame(
+  header: { type: string } & Record<string, unknown>,
+  body: Buffer = EMPTY,
+): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const frame = Buffer.allocUnsafe(PREFIX + json.length + body.length);
+  frame.writeUInt32BE(json.length, 0);
+  frame.writeUInt32BE(body.length, 4);
+  json.copy(frame, PREFIX);
+  body.copy(frame, PREFIX + json.length);
+  return frame;
+}
+
+/**
+ * Accumulates bytes from a stream and yields every complete frame. Chunks are joined only once a whole
+ * frame is there, so that a large payload arriving in small chunks is copied once, not once per chunk.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The length of the frame being waited for, once its prefix has been read; 0 before. */
+  private frameLength = 0;
+  private headerLength = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.frameLength === 0) {
+        if (this.buffered < PREFIX) break;
+        const prefix = this.peek(PREFIX);
+        this.headerLength = prefix.readUInt32BE(0);
+        const bodyLength = prefix.readUInt32BE(4);
+        if (this.headerLength + bodyLength > this.maxFrameBytes) {
+          throw new Error(
+            `a frame of ${this.headerLength + bodyLength} bytes exceeds the limit of ${this.maxFrameBytes}`,
+          );
+        }
+        this.frameLength = PREFIX + this.headerLength + bodyLength;
+      }
+      if (this.buffered < this.frameLength) break;
+      const frame = this.take(this.frameLength);
+      this.frameLength = 0;
+      const header = JSON.parse(
+        frame.toString('utf8', PREFIX, PREFIX + this.headerLength),
+      ) as Frame['header'];
+      if (typeof header.type !== 'string') throw new Error('a frame header has no type');
+      frames.push({ header, body: frame.subarray(PREFIX + this.headerLength) });
+    }
+    return frames;
+  }
+
+  private peek(length: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= length) return first;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  private take(length: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    let taken: Buffer;
+    if (first.length >= length) {
+      taken = first.subarray(0, length);
+      if (first.length === length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(length);
+    } else {
+      const joined = Buffer.concat(this.chunks, this.buffered);
+      taken = joined.subarray(0, length);
+      this.chunks = joined.length > length ? [joined.subarray(length)] : [];
+    }
+    this.buffered -= length;
+    return taken;
+  }
+}

@@ -1,0 +1,474 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { encodeFrame, FrameDecoder, type Frame } from './protocol.js';
+
+// Compiled to dist/src/runtime/, three levels below the repository root.
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const bootstrap = path.join(repoRoot, 'runtime/python/bootstrap.py');
+// SLUICE_TEST_PYTHON runs the suite against another interpreter, such as the oldest supported (3.9).
+const python = process.env['SLUICE_TEST_PYTHON'] ?? '/usr/bin/python3';
+const MiB = 1024 * 1024;
+
+const SEED_SAMPLE = `# -*- coding: utf-8 -*-
+
+def handler(event, context):
+  qualifier = context.service.qualifier
+  versionId = context.service.version_id
+  print('Qualifier from context:' + qualifier)
+  print('VersionId from context:' + versionId)
+  return 'hello world'
+`;
+
+interface StartOptions {
+  files: Record<string, string>;
+  handler?: string;
+  concurrency?: number;
+}
+
+interface Reply {
+  frame: Frame;
+  logs: Frame[];
+}
+
+const running = new Set<Instance>();
+
+/** One bootstrap process and the frames it has sent so far. */
+class Instance {
+  readonly received: Frame[] = [];
+  readonly exited: Promise<number | null>;
+  stdout = '';
+  stderr = '';
+  private readonly listeners = new Set<(frame: Frame) => void>();
+  private readonly socket: Duplex;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly codeDir: string,
+  ) {
+    this.socket = child.stdio[3] as Duplex;
+    const decoder = new FrameDecoder(64 * MiB);
+    this.socket.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        this.received.push(frame);
+        for (const listener of this.listeners) listener(frame);
+      }
+    });
+    this.socket.on('error', () => undefined);
+    child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code) => {
+        resolve(code);
+      });
+    });
+  }
+
+  static async start({ files, handler = 'index.handler', concurrency = 1 }: StartOptions): Promise<Instance> {
+    const codeDir = await mkdtemp(path.join(tmpdir(), 'sluice-python-test-'));
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(codeDir, name)), { recursive: true });
+      await writeFile(path.join(codeDir, name), text);
+    }
+    const child = spawn(python, ['-s', '-u', bootstrap], {
+      cwd: codeDir,
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', FC_FUNCTION_NAME: 'B', FC_RUNTIME: 'python3' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    const instance = new Instance(child, codeDir);
+    running.add(instance);
+    instance.send({
+      type: 'init',
+      function: { name: 'B', handler, memorySize: 128, timeout: 3 },
+      codeDir,
+      instanceConcurrency: concurrency,
+    });
+    return instance;
+  }
+
+  /** Starts an instance and waits for its ready frame. */
+  static async ready(options: StartOptions): Promise<Instance> {
+    const instance = await Instance.start(options);
+    const frame = await instance.waitFor((f) => f.header.type === 'ready' || f.header.type === 'initError');
+    assert.equal(frame.header.type, 'ready', JSON.stringify(frame.header));
+    return instance;
+  }
+
+  send(header: { type: string } & Record<string, unknown>, body?: Buffer): void {
+    this.socket.write(encodeFrame(header, body));
+  }
+
+  waitFor(matches: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const found = this.received.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const listener = (frame: Frame): void => {
+        if (!matches(frame)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(frame);
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`no matching frame in ${timeoutMs} ms; stderr: ${this.stderr}`));
+      }, timeoutMs);
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Sends an invocation; resolves with its answer and the log frames tagged with its id that preceded it. */
+  async invoke(id: number, body = Buffer.alloc(0), fields: Record<string, unknown> = {}): Promise<Reply> {
+    this.send(
+      {
+        type: 'invoke',
+        id,
+        requestId: `req-${id}`,
+        qualifier: 'alias1',
+        versionId: '1',
+        deadline: Date.now() + 10_000,
+        ...fields,
+      },
+      body,
+    );
+    const frame = await this.waitFor(
+      (f) => (f.header.type === 'result' || f.header.type === 'error') && f.header['id'] === id,
+    );
+    const before = this.received.slice(0, this.received.indexOf(frame));
+    return { frame, logs: before.filter((f) => f.header.type === 'log' && f.header['id'] === id) };
+  }
+
+  closeSocket(): void {
+    this.socket.destroy();
+  }
+
+  async exitCode(timeoutMs = 5000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the bootstrap did not exit within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+    await rm(this.codeDir, { recursive: true, force: true });
+  }
+}
+
+const text = (logs: Frame[]): string => Buffer.concat(logs.map((f) => f.body)).toString('utf8');
+
+function stackTraceOf(frame: Frame): string[] {
+  const stack: unknown = frame.header['stackTrace'];
+  assert.ok(Array.isArray(stack), 'stackTrace is an array');
+  for (const line of stack) assert.equal(typeof line, 'string');
+  return stack as string[];
+}
+
+afterEach(async () => {
+  await Promise.all([...running].map((instance) => instance.stop()));
+  running.clear();
+});
+
+describe('the Python bootstrap', () => {
+  it('runs the sample handler unchanged, with its logs tagged by invocation', async () => {
+    const instance = await Instance.ready({ files: { 'index.py': SEED_SAMPLE } });
+    const { frame, logs } = await instance.invoke(1);
+    assert.deepEqual(frame.header, { type: 'result', id: 1, kind: 'text' });
+    assert.equal(frame.body.toString('utf8'), 'hello world');
+    assert.equal(text(logs), 'Qualifier from context:alias1\nVersionId from context:1\n');
+    assert.ok(logs.every((f) => f.header['stream'] === 'stdout'));
+    const again = await instance.invoke(2);
+    assert.equal(text(again.logs), 'Qualifier from context:alias1\nVersionId from context:1\n');
+    assert.equal(instance.stdout + instance.stderr, '', 'nothing leaks to the pipes');
+  });
+
+  it('gives the handler a context shaped like Function Compute', async () => {
+    const code = `
+import json
+def handler(event, context):
+    f, s = context.function, context.service
+    return {'requestId': context.request_id, 'function': [f.name, f.handler, f.memory, f.memory_size, f.timeout],
+            'service': [s.name, s.qualifier, s.version_id], 'region': context.region, 'account': context.account_id}
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const { frame } = await instance.invoke(5);
+    assert.deepEqual(JSON.parse(frame.body.toString('utf8')), {
+      requestId: 'req-5',
+      function: ['B', 'index.handler', 128, 128, 3],
+      service: ['B', 'alias1', '1'],
+      region: 'local',
+      account: 'sluice',
+    });
+  });
+
+  it('answers text, bytes and JSON results by their type', async () => {
+    const code = `
+def handler(event, context):
+    kind = event.decode()
+    return {'text': 'héllo ✓', 'bytes': b'\\x00\\x01\\xff', 'bytearray': bytearray(b'ab'),
+            'dict': {'a': 1, 'é': [True, None, 1.5]}, 'none': None, 'int': 42, 'set': {1}}[kind]
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const call = async (id: number, kind: string) => (await instance.invoke(id, Buffer.from(kind))).frame;
+
+    const textual = await call(1, 'text');
+    assert.equal(textual.header['kind'], 'text');
+    assert.equal(textual.body.toString('utf8'), 'héllo ✓');
+    const binary = await call(2, 'bytes');
+    assert.equal(binary.header['kind'], 'bytes');
+    assert.deepEqual(binary.body, Buffer.from([0, 1, 255]));
+    assert.deepEqual((await call(3, 'bytearray')).body, Buffer.from('ab'));
+    const json = await call(4, 'dict');
+    assert.equal(json.header['kind'], 'json');
+    assert.deepEqual(JSON.parse(json.body.toString('utf8')), { a: 1, é: [true, null, 1.5] });
+    const none = await call(5, 'none');
+    assert.equal(none.header['kind'], 'json');
+    assert.equal(none.body.toString(), 'null');
+    assert.equal((await call(6, 'int')).body.toString(), '42');
+
+    const unserializable = await call(7, 'set');
+    assert.equal(unserializable.header.type, 'error');
+    assert.equal(unserializable.header['errorType'], 'TypeError');
+    assert.match(
+      String(unserializable.header['errorMessage']),
+      /returned a set that cannot be serialized as JSON/,
+    );
+  });
+
+  it('reports an exception as an error frame with its type and stack, and keeps serving', async () => {
+    const code = `
+def inner(event):
+    raise ValueError('boom: ' + event.decode())
+
+def handler(event, context):
+    print('about to fail')
+    if event == b'ok':
+        return 'fine'
+    inner(event)
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const { frame, logs } = await instance.invoke(1, Buffer.from('x'));
+    assert.equal(frame.header.type, 'error');
+    assert.equal(frame.header['id'], 1);
+    assert.equal(frame.header['errorType'], 'ValueError');
+    assert.equal(frame.header['errorMessage'], 'boom: x');
+    const stack = stackTraceOf(frame);
+    assert.ok(
+      stack.some((line) => line.includes('index.py') && line.includes('in inner')),
+      stack.join('\n'),
+    );
+    assert.equal(stack.at(-1), 'ValueError: boom: x');
+    assert.ok(!stack.some((line) => line.includes('bootstrap.py')), 'the bootstrap hides its own frames');
+    assert.equal(text(logs), 'about to fail\n');
+    assert.equal((await instance.invoke(2, Buffer.from('ok'))).frame.body.toString(), 'fine');
+  });
+
+  it('answers a handler calling exit with an error frame, then exits with its status', async () => {
+    const code = 'import sys\ndef handler(event, context):\n    print("bye")\n    sys.exit(3)\n';
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const { frame, logs } = await instance.invoke(1);
+    assert.equal(frame.header.type, 'error');
+    assert.equal(frame.header['errorType'], 'SystemExit');
+    assert.match(String(frame.header['errorMessage']), /exit\(3\)/);
+    assert.equal(text(logs), 'bye\n');
+    assert.equal(await instance.exitCode(), 3);
+  });
+
+  describe('initError', () => {
+    const cases: { name: string; files: Record<string, string>; errorType: string; message: RegExp }[] = [
+      {
+        name: 'a missing module',
+        files: { 'other.py': '' },
+        errorType: 'ModuleNotFoundError',
+        message: /index/,
+      },
+      {
+        name: 'a missing function',
+        files: { 'index.py': 'def other(event, context):\n    pass\n' },
+        errorType: 'AttributeError',
+        message: /handler/,
+      },
+      {
+        name: 'a syntax error',
+        files: { 'index.py': 'def handler(event, context)\n    return 1\n' },
+        errorType: 'SyntaxError',
+        message: /./,
+      },
+      {
+        name: 'an exception at import',
+        files: { 'index.py': 'print("loading")\nraise RuntimeError("no config")\n' },
+        errorType: 'RuntimeError',
+        message: /^no config$/,
+      },
+      {
+        name: 'a handler that is not callable',
+        files: { 'index.py': 'handler = 42\n' },
+        errorType: 'TypeError',
+        message: /not a function/,
+      },
+    ];
+    for (const { name, files, errorType, message } of cases) {
+      it(`reports ${name} and exits with status 1`, async () => {
+        const instance = await Instance.start({ files });
+        const frame = await instance.waitFor((f) => f.header.type !== 'log');
+        assert.equal(frame.header.type, 'initError');
+        assert.equal(frame.header['errorType'], errorType, JSON.stringify(frame.header));
+        assert.match(String(frame.header['errorMessage']), message);
+        assert.ok(stackTraceOf(frame).length > 0);
+        assert.equal(await instance.exitCode(), 1);
+      });
+    }
+
+    it('points a syntax error at the file and line', async () => {
+      const instance = await Instance.start({
+        files: { 'index.py': 'x = 1\ndef handler(event, context)\n' },
+      });
+      const frame = await instance.waitFor((f) => f.header.type === 'initError');
+      const stack = stackTraceOf(frame).join('\n');
+      assert.match(stack, /index\.py", line 2/);
+      assert.doesNotMatch(stack, /bootstrap\.py|frozen importlib/);
+    });
+
+    it('sends what the module printed at import, untagged, before the initError', async () => {
+      const instance = await Instance.start({
+        files: { 'index.py': 'print("loading")\nraise RuntimeError("x")\n' },
+      });
+      await instance.waitFor((f) => f.header.type === 'initError');
+      assert.deepEqual(
+        instance.received.map((f) => [f.header.type, f.header['id'], f.body.toString()]),
+        [
+          ['log', null, 'loading\n'],
+          ['initError', undefined, ''],
+        ],
+      );
+    });
+  });
+
+  it('loads a handler from a file in a subdirectory', async () => {
+    const files = { 'a/b.py': 'from helper import NAME\ndef main(event, context):\n    return NAME\n' };
+    const instance = await Instance.ready({
+      files: { ...files, 'helper.py': 'NAME = "from a/b"\n' },
+      handler: 'a/b.main',
+    });
+    assert.equal((await instance.invoke(1)).frame.body.toString(), 'from a/b');
+  });
+
+  it('reports the remaining time, decreasing and bounded by the deadline', async () => {
+    const code = `
+import time
+def handler(event, context):
+    first = context.get_remaining_time_in_millis()
+    time.sleep(0.1)
+    return [first, context.get_remaining_time_in_millis()]
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const sent = Date.now();
+    const { frame } = await instance.invoke(1, Buffer.alloc(0), { deadline: sent + 2000 });
+    const [first, second] = JSON.parse(frame.body.toString()) as [number, number];
+    assert.ok(first <= 2000 && first > 1500, `first ${first}`);
+    assert.ok(second <= first - 90, `second ${second} after first ${first}`);
+    const late = await instance.invoke(2, Buffer.alloc(0), { deadline: Date.now() - 1000 });
+    assert.deepEqual(JSON.parse(late.frame.body.toString()), [0, 0]);
+  });
+
+  it('runs invocations concurrently, tagging each log line with its own invocation', async () => {
+    const code = `
+import time
+def handler(event, context):
+    print('start ' + context.request_id)
+    time.sleep(0.2)
+    print('end', context.request_id, end='')
+    return context.request_id
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code }, concurrency: 4 });
+    const started = Date.now();
+    const replies = await Promise.all([1, 2, 3, 4].map((id) => instance.invoke(id)));
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 600, `4 invocations of 200 ms took ${elapsed} ms`);
+    replies.forEach(({ frame, logs }, index) => {
+      const id = index + 1;
+      assert.equal(frame.body.toString(), `req-${id}`);
+      assert.equal(
+        text(logs),
+        `start req-${id}\nend req-${id}`,
+        'the partial last line is flushed with its id',
+      );
+    });
+  });
+
+  it('runs invocations one after the other with a concurrency of 1', async () => {
+    const code = 'import time\ndef handler(event, context):\n    time.sleep(0.1)\n    return "ok"\n';
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const started = Date.now();
+    await Promise.all([1, 2, 3].map((id) => instance.invoke(id)));
+    assert.ok(Date.now() - started >= 290);
+  });
+
+  it('truncates what one invocation logs at 1 MiB, and resets the budget for the next', async () => {
+    const code = `
+import sys
+def handler(event, context):
+    line = 'x' * 1023
+    for i in range(2048):
+        print(line, file=sys.stderr if i % 2 else sys.stdout)
+    return 'done'
+`;
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    for (const id of [1, 2]) {
+      const { frame, logs } = await instance.invoke(id);
+      assert.equal(frame.body.toString(), 'done');
+      const output = text(logs);
+      assert.ok(output.endsWith('\n[sluice] log output truncated at 1 MiB\n'));
+      const kept = output.slice(0, -'[sluice] log output truncated at 1 MiB\n'.length);
+      assert.equal(Buffer.byteLength(kept), MiB);
+      assert.equal(output.match(/\[sluice\]/g)?.length, 1);
+      assert.ok(logs.some((f) => f.header['stream'] === 'stderr'));
+    }
+  });
+
+  it('round-trips a 5 MB payload byte for byte', async () => {
+    const code = 'def handler(event, context):\n    assert isinstance(event, bytes)\n    return event\n';
+    const instance = await Instance.ready({ files: { 'index.py': code } });
+    const payload = randomBytes(5_000_000);
+    const { frame } = await instance.invoke(1, payload);
+    assert.equal(frame.header['kind'], 'bytes');
+    assert.ok(frame.body.equals(payload));
+  });
+
+  it('exits with status 0 when the server closes fd 3', async () => {
+    const instance = await Instance.ready({ files: { 'index.py': SEED_SAMPLE } });
+    instance.closeSocket();
+    assert.equal(await instance.exitCode(2000), 0);
+  });
+
+  it('exits promptly when fd 3 closes while handlers are still running', async () => {
+    const code = 'import time\ndef handler(event, context):\n    time.sleep(30)\n';
+    const instance = await Instance.ready({ files: { 'index.py': code }, concurrency: 2 });
+    instance.send({
+      type: 'invoke',
+      id: 1,
+      requestId: 'r',
+      qualifier: 'LATEST',
+      versionId: '1',
+      deadline: 0,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    instance.closeSocket();
+    assert.equal(await instance.exitCode(2000), 0);
+  });
+});
