@@ -8,7 +8,7 @@ import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { SluiceError } from './core/errors.js';
 import { Catalog } from './gateway/catalog.js';
-import { invokeHandler } from './gateway/invoke.js';
+import { createGateway } from './gateway/gateway.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
 import { LogBuffer } from './logs/log-buffer.js';
 import { CodeCache } from './runtime/code-cache.js';
@@ -45,6 +45,16 @@ export const DEFAULT_POOL_LIMITS: PoolLimits = {
 
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
+const TRIGGER = /^\/fn\/([^/]+)\/([^/]+)(\/.*)?$/;
+
+/** A malformed escape is left as it is: the name then fails validation with a clear error. */
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 /** The one place that wires the store, the control plane, the data plane and the HTTP listener together. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -91,7 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
     clock,
   });
-  const invoke = invokeHandler({ catalog, pool, tokens, logs, maxPayloadBytes: MAX_PAYLOAD_BYTES, log });
+  const gateway = createGateway({ catalog, pool, tokens, logs, maxPayloadBytes: MAX_PAYLOAD_BYTES, log });
 
   const server: Server = createServer((req, res) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
@@ -109,7 +119,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const invocation = INVOCATIONS.exec(url.pathname);
     if (invocation) {
-      void invoke(req, res, url, invocation[1] as string);
+      void gateway.invoke(req, res, url, invocation[1] as string);
+      return;
+    }
+    const trigger = TRIGGER.exec(url.pathname);
+    if (trigger) {
+      const [, name, qualifier, rawPath] = trigger as unknown as [string, string, string, string | undefined];
+      void gateway.trigger(req, res, url, name, decodeURIComponentSafe(qualifier), rawPath || '/');
       return;
     }
     if (url.pathname.startsWith('/v1/')) {

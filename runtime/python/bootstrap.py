@@ -207,6 +207,9 @@ def invoke(handler, function, header, body):
     stdout.flush()
     stderr.flush()
     current.id = None
+    if exit_code is not None:
+        # Before the answer, so that the server routes nothing more to this instance once it has the answer.
+        channel.send({'type': 'exiting'})
     channel.send(reply, out)
     if exit_code is not None:
         os._exit(exit_code)

@@ -1,5 +1,7 @@
 import { type RollbackTarget, parseAliasSpec } from '../core/alias.js';
 import { SluiceError } from '../core/errors.js';
+import { formatVersionRef } from '../core/names.js';
+import { compileRoute, explainRoute, type Explanation, type ParameterLookup } from '../core/routing.js';
 import { Issues, checkInteger, readObject } from '../core/validate.js';
 import { readJson } from '../http/body.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
@@ -27,6 +29,33 @@ function parseRollback(body: unknown): RollbackTarget {
 
 const etag = (revision: number) => `"${revision}"`;
 
+const EXPLAIN_FIELDS = ['headers', 'cookies', 'query', 'routingKey'] as const;
+
+/** The request attributes `explain` evaluates: `{headers?, cookies?, query?, routingKey?}`, each strings. */
+function parseExplainRequest(body: unknown): ParameterLookup {
+  const issues = new Issues();
+  const obj = body === undefined ? {} : readObject(body, '', issues, EXPLAIN_FIELDS);
+  const maps: Partial<Record<(typeof EXPLAIN_FIELDS)[number], Map<string, string>>> = {};
+  for (const field of EXPLAIN_FIELDS) {
+    const value = obj?.[field];
+    if (value === undefined) continue;
+    const map = new Map<string, string>();
+    const inner = readObject(value, field, issues, Object.keys(value as object));
+    for (const [k, v] of Object.entries(inner ?? {})) {
+      if (typeof v !== 'string') issues.add(`${field}.${k}`, 'must be a string');
+      else map.set(field === 'headers' ? k.toLowerCase() : k, v);
+    }
+    maps[field] = map;
+  }
+  issues.throwIfAny('explain request');
+  const bySource = { header: maps.headers, cookie: maps.cookies, query: maps.query, key: maps.routingKey };
+  return (source, name) => bySource[source]?.get(name);
+}
+
+function explanationView(explanation: Explanation): Record<string, unknown> {
+  return { ...explanation, version: formatVersionRef(explanation.version) };
+}
+
 function aliasWrite(request: ApiRequest, clock: () => Date) {
   const expectedRevision = ifMatchRevision(request);
   return {
@@ -37,6 +66,14 @@ function aliasWrite(request: ApiRequest, clock: () => Date) {
 }
 
 export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
+  const requireAlias = async (name: string, aliasName: string) => {
+    const alias = await store.getAlias(name, aliasName);
+    if (alias) return alias;
+    if (!(await store.getFunction(name)))
+      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+    throw new SluiceError('AliasNotFound', `function ${name} has no alias ${aliasName}`);
+  };
+
   return [
     {
       method: 'GET',
@@ -75,12 +112,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         checkQuery(request, []);
         const name = functionParam(request);
         const aliasName = aliasParam(request);
-        const alias = await store.getAlias(name, aliasName);
-        if (!alias) {
-          if (!(await store.getFunction(name)))
-            throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-          throw new SluiceError('AliasNotFound', `function ${name} has no alias ${aliasName}`);
-        }
+        const alias = await requireAlias(name, aliasName);
         return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
       },
     },
@@ -102,6 +134,28 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         checkQuery(request, []);
         const history = await store.aliasHistory(functionParam(request), aliasParam(request));
         return { status: 200, json: { history: history.map(historyView) } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/functions/{name}/aliases/{alias}/explain',
+      summary:
+        'Which version would serve a request with these headers, cookies, query and routing key, and why',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const aliasName = aliasParam(request);
+        const lookup = parseExplainRequest(await readJson(request.req, JSON_LIMIT));
+        const alias = await requireAlias(name, aliasName);
+        const explanation = explainRoute(
+          compileRoute(alias.spec, `${name}/${aliasName}`),
+          lookup,
+          Math.random,
+        );
+        return {
+          status: 200,
+          json: { alias: aliasName, revision: alias.revision, ...explanationView(explanation) },
+        };
       },
     },
     {

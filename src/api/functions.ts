@@ -1,5 +1,6 @@
 import { SluiceError } from '../core/errors.js';
 import { applyConfigPatch, parseConfigPatch, parseNewFunction } from '../core/function-config.js';
+import { parseHttpTrigger } from '../core/trigger.js';
 import { LATEST, parseQualifier, type VersionRef } from '../core/names.js';
 import { readJson } from '../http/body.js';
 import { codeFromJson, codeFromRequest, emptyCode, jsonCodeLimit } from './code-input.js';
@@ -83,6 +84,20 @@ export function functionRoutes({ store, codeLimits, clock }: ApiDeps): ApiRoute[
         checkQuery(request, []);
         await store.deleteFunction(functionParam(request));
         return { status: 204 };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/functions/{name}/trigger',
+      summary:
+        'Set who may call the HTTP trigger /fn/{name}/…: {"authType": "token" | "anonymous"} (not versioned)',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const trigger = parseHttpTrigger(await readJson(request.req, JSON_LIMIT));
+        await requireFunction(name);
+        const fn = await store.updateFunction(name, { trigger }, changeBy(request, clock));
+        return { status: 200, json: functionView(fn) };
       },
     },
     {

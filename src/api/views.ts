@@ -8,6 +8,7 @@ export function functionView(fn: FunctionRecord): Record<string, unknown> {
   return {
     name: fn.name,
     ...fn.config,
+    trigger: fn.trigger,
     codeSha256: fn.code.sha256,
     codeSize: fn.code.size,
     createdAt: fn.createdAt,

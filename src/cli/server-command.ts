@@ -1,20 +1,31 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
-import { startServer } from '../server.js';
+import { DEFAULT_POOL_LIMITS, startServer } from '../server.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
 
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
+                    [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
 
-  --max-code-size MB   the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)`;
+  --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
+  --instances-per-function N    instances one function may run at once, all its versions together
+  --queue-per-function N        invocations of one function that may wait for an instance; beyond, 429
+  --instance-idle-seconds S     an instance with nothing to do for this long is stopped`;
 
 function parseMegabytes(flag: string, text: string): number {
   const mb = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || mb <= 0)
     throw new CliError(`${flag} must be a positive number of megabytes, not "${text}"`);
   return Math.round(mb * MB);
+}
+
+function parseCount(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min)
+    throw new CliError(`${flag} must be an integer of at least ${min}, not "${text}"`);
+  return n;
 }
 
 function parsePort(text: string): number {
@@ -32,6 +43,12 @@ export async function serverCommand(args: string[]): Promise<void> {
       host: { type: 'string', default: process.env.SLUICE_HOST ?? '127.0.0.1' },
       'data-dir': { type: 'string', default: process.env.SLUICE_DATA_DIR ?? './.sluice' },
       'max-code-size': { type: 'string', default: String(DEFAULT_CODE_LIMITS.zipBytes / MB) },
+      'instances-per-function': {
+        type: 'string',
+        default: String(DEFAULT_POOL_LIMITS.maxInstancesPerFunction),
+      },
+      'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
+      'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -49,6 +66,11 @@ export async function serverCommand(args: string[]): Promise<void> {
     codeLimits: {
       ...DEFAULT_CODE_LIMITS,
       zipBytes: parseMegabytes('--max-code-size', values['max-code-size']),
+    },
+    pool: {
+      maxInstancesPerFunction: parseCount('--instances-per-function', values['instances-per-function'], 1),
+      maxQueuePerFunction: parseCount('--queue-per-function', values['queue-per-function'], 0),
+      idleMs: parseCount('--instance-idle-seconds', values['instance-idle-seconds'], 1) * 1000,
     },
   });
   process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);

@@ -13,6 +13,10 @@ export const errorCatalog = {
     doc: 'The code package is not a valid zip, or holds an unsafe entry (absolute path, `..`, symlink).',
   },
   Unauthorized: { status: 401, doc: 'No bearer token, or one that is not valid.' },
+  Forbidden: {
+    status: 403,
+    doc: 'The caller may not do this: an anonymous caller pinning a version, for one.',
+  },
   FunctionNotFound: { status: 404, doc: 'No function has that name.' },
   VersionNotFound: { status: 404, doc: 'The function has no published version with that number.' },
   AliasNotFound: { status: 404, doc: 'The function has no alias with that name.' },

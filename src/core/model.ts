@@ -1,5 +1,6 @@
 import type { FunctionConfig } from './function-config.js';
 import type { AliasSpec } from './alias.js';
+import type { HttpTrigger } from './trigger.js';
 
 /** A code package as stored: its canonical zip's sha256 and size. */
 export interface CodeRef {
@@ -10,6 +11,7 @@ export interface CodeRef {
 export interface FunctionRecord {
   name: string;
   config: FunctionConfig;
+  trigger: HttpTrigger;
   code: CodeRef;
   createdAt: string;
   updatedAt: string;

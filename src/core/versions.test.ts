@@ -33,7 +33,14 @@ function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
 }
 
 function latest(sha = SHA_A, cfg = config()): FunctionRecord {
-  return { name: 'fn', config: cfg, code: { sha256: sha, size: 100 }, createdAt: NOW, updatedAt: NOW };
+  return {
+    name: 'fn',
+    config: cfg,
+    trigger: { authType: 'token' },
+    code: { sha256: sha, size: 100 },
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
 }
 
 function published(version: number, sha = SHA_A, cfg = config()): VersionRecord {

@@ -1,5 +1,6 @@
-import type { AliasSpec } from '../core/alias.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
+import type { HttpTrigger } from '../core/trigger.js';
+import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
 
@@ -7,15 +8,18 @@ import type { RunnableVersion } from '../runtime/instance.js';
 export interface FunctionSnapshot {
   name: string;
   latest: RunnableVersion;
+  trigger: HttpTrigger;
   versions: ReadonlyMap<number, RunnableVersion>;
-  aliases: ReadonlyMap<string, AliasSpec>;
+  /** Each alias, compiled when it was written. */
+  routes: ReadonlyMap<string, CompiledRoute>;
 }
 
 export const LATEST_VERSION_ID = 'LATEST';
 
 function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
   const functionName = 'functionName' in record ? record.functionName : record.name;
-  return { functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
+  const key = [functionName, versionId, record.code.sha256, JSON.stringify(record.config)].join('\u0000');
+  return { key, functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
 }
 
 /**
@@ -71,7 +75,17 @@ export class Catalog {
       for (const v of page.items) versions.set(v.version, runnable(v, String(v.version)));
       nextToken = page.nextToken;
     } while (nextToken !== undefined);
-    const aliases = new Map((await this.store.listAliases(name)).map((a) => [a.name, a.spec] as const));
-    this.functions.set(name, { name, latest: runnable(fn, LATEST_VERSION_ID), versions, aliases });
+    const routes = new Map(
+      (await this.store.listAliases(name)).map(
+        (a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const,
+      ),
+    );
+    this.functions.set(name, {
+      name,
+      latest: runnable(fn, LATEST_VERSION_ID),
+      trigger: fn.trigger,
+      versions,
+      routes,
+    });
   }
 }

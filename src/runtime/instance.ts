@@ -3,10 +3,12 @@ import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
-import { encodeFrame, FrameDecoder, type Frame } from './protocol.js';
+import { FrameDecoder, frameWriter, type Frame } from './protocol.js';
 
 /** One version's code and configuration, as an instance runs it. */
 export interface RunnableVersion {
+  /** Identifies what runs: instances are never shared between versions, nor between two states of `$LATEST`. */
+  key: string;
   functionName: string;
   /** `LATEST` or a version number, as the invocation reports it. */
   versionId: string;
@@ -69,6 +71,7 @@ export class Instance {
   private death: { code: ErrorCode; message: string } | undefined;
   /** The end of what the process wrote to stderr before it was ready: the reason it did not start. */
   private startupStderr = '';
+  private readonly send: ReturnType<typeof frameWriter>;
   private started = false;
   private memoryTimer: NodeJS.Timeout | undefined;
   readonly exited: Promise<void>;
@@ -79,6 +82,7 @@ export class Instance {
     private readonly channel: Socket,
     private readonly limits: InstanceLimits,
   ) {
+    this.send = frameWriter(channel);
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': by then everything the process wrote to stdout and stderr has been read.
       child.once('close', (code, signal) => {
@@ -183,19 +187,17 @@ export class Instance {
         this.kill('InstanceCrashed', 'the channel to the runtime failed');
       });
       const fn = this.version.config;
-      this.channel.write(
-        encodeFrame({
-          type: 'init',
-          function: {
-            name: this.version.functionName,
-            handler: fn.handler,
-            memorySize: fn.memorySize,
-            timeout: fn.timeout,
-          },
-          codeDir: plan.codeDir,
-          instanceConcurrency: fn.instanceConcurrency,
-        }),
-      );
+      this.send({
+        type: 'init',
+        function: {
+          name: this.version.functionName,
+          handler: fn.handler,
+          memorySize: fn.memorySize,
+          timeout: fn.timeout,
+        },
+        codeDir: plan.codeDir,
+        instanceConcurrency: fn.instanceConcurrency,
+      });
     });
   }
 
@@ -210,6 +212,14 @@ export class Instance {
         stream: header.stream === 'stderr' ? 'stderr' : 'stdout',
         text: frame.body.toString('utf8'),
       });
+      return;
+    }
+    if (header.type === 'exiting') {
+      // The process ends itself after its last answers: no new invocation may be sent to it meanwhile.
+      this.death ??= {
+        code: 'InstanceCrashed',
+        message: "the function's process exited during the invocation",
+      };
       return;
     }
     if (!pending) return;
@@ -268,18 +278,16 @@ export class Instance {
         reject,
         timer,
       });
-      this.channel.write(
-        encodeFrame(
-          {
-            type: 'invoke',
-            id,
-            requestId: request.requestId,
-            qualifier: request.qualifier,
-            versionId: this.version.versionId,
-            deadline: Date.now() + timeoutMs,
-          },
-          request.payload,
-        ),
+      this.send(
+        {
+          type: 'invoke',
+          id,
+          requestId: request.requestId,
+          qualifier: request.qualifier,
+          versionId: this.version.versionId,
+          deadline: Date.now() + timeoutMs,
+        },
+        request.payload,
       );
     });
   }

@@ -45,11 +45,6 @@ interface FunctionInstances {
   queue: Waiter[];
 }
 
-/** Instances are never shared between versions, nor between two states of `$LATEST`. */
-export function versionKey(version: RunnableVersion): string {
-  return `${version.functionName}\u0000${version.versionId}\u0000${version.codeSha256}\u0000${JSON.stringify(version.config)}`;
-}
-
 /**
  * Warm instances per function version: reused while warm, started on demand, stopped when idle, bounded per
  * function with a bounded wait queue. `close()` drains what is in flight; `destroy()` kills everything.
@@ -67,7 +62,7 @@ export class InstancePool {
 
   async invoke(version: RunnableVersion, request: InvocationRequest): Promise<PooledResult> {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
-    const key = versionKey(version);
+    const key = version.key;
     const slot = this.takeSlot(key, version) ?? (await this.wait(key, version));
     this.active++;
     try {
@@ -108,10 +103,13 @@ export class InstancePool {
   private takeSlot(key: string, version: RunnableVersion): Slot | undefined {
     const f = this.instancesOf(version.functionName);
     const concurrency = version.config.instanceConcurrency;
-    let slot = f.slots.find((s) => s.key === key && !s.dead && s.inFlight < concurrency);
+    let slot = f.slots.find(
+      (s) => s.key === key && !s.dead && s.inFlight < concurrency && s.instance?.alive !== false,
+    );
     if (!slot) {
       if (f.slots.length >= this.limits.maxInstancesPerFunction) {
-        const idle = f.slots.find((s) => s.inFlight === 0 && s.key !== key);
+        // An idle instance of another version, or one of this version that is exiting, makes room.
+        const idle = f.slots.find((s) => s.inFlight === 0 && (s.key !== key || s.instance?.alive === false));
         if (!idle) return undefined;
         this.retire(f, idle);
       }

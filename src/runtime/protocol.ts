@@ -89,3 +89,23 @@ export class FrameDecoder {
     return taken;
   }
 }
+
+/**
+ * Writes frames to a socket, coalescing those written in the same tick into one system call: under load
+ * many invocations start and end per tick, and a write per frame would cost more than the frames.
+ */
+export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk: Buffer): boolean }) {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  return (header: { type: string } & Record<string, unknown>, body?: Buffer): void => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    socket.write(encodeFrame(header, body));
+  };
+}

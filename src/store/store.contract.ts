@@ -171,6 +171,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         const expected: FunctionRecord = {
           name: 'f',
           config: config({ memorySize: 256 }),
+          trigger: { authType: 'token' },
           code: codeRef(code),
           createdAt: change.now,
           updatedAt: change.now,
@@ -258,6 +259,20 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.deepEqual(await allFunctionNames(h.store, 100, 'WEB-'), [[]], 'the prefix is case-sensitive');
       });
 
+      test('the HTTP trigger setting defaults to token, changes alone, and is no part of versions', async (h) => {
+        await h.store.createFunction('f', config(), blob('a'), h.change());
+        assert.deepEqual((await h.store.getFunction('f'))?.trigger, { authType: 'token' });
+        const before = await h.store.getFunction('f');
+        const after = await h.store.updateFunction('f', { trigger: { authType: 'anonymous' } }, h.change());
+        assert.deepEqual(after.trigger, { authType: 'anonymous' });
+        assert.deepEqual(after.config, before?.config);
+        assert.deepEqual(after.code, before?.code);
+        await rejectsWith(
+          h.store.publishVersion('f', '', h.change()).then(() => h.store.publishVersion('f', '', h.change())),
+          'NothingToPublish',
+        );
+      });
+
       test('updateFunction changes $LATEST only: its config, its code, or both', async (h) => {
         const created = h.change();
         await h.store.createFunction('f', config(), blob('a'), created);
@@ -270,6 +285,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         const afterConfig = await h.store.updateFunction('f', { config: config({ timeout: 30 }) }, c1);
         assert.deepEqual(afterConfig, {
           name: 'f',
+          trigger: { authType: 'token' },
           config: config({ timeout: 30 }),
           code: codeRef(blob('a')),
           createdAt: created.now,

@@ -1,5 +1,6 @@
 import type { AliasSpec, RollbackTarget } from '../core/alias.js';
 import type { FunctionConfig } from '../core/function-config.js';
+import type { HttpTrigger } from '../core/trigger.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -65,7 +66,7 @@ export interface Store {
   /** Changes `$LATEST` only: its configuration, its code, or both. */
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
     change: Change,
   ): Promise<FunctionRecord>;
   deleteFunction(name: string): Promise<void>;

@@ -16,3 +16,14 @@ export const SEED_NODE_HANDLER = `module.exports.handler = function(eventBuf, co
   callback(null, qualifier);
 };
 `;
+
+/** The seeds' Python sample, unchanged. */
+export const SEED_PYTHON_HANDLER = `# -*- coding: utf-8 -*-
+
+def handler(event, context):
+  qualifier = context.service.qualifier
+  versionId = context.service.version_id
+  print('Qualifier from context:' + qualifier)
+  print('VersionId from context:' + versionId)
+  return 'hello world'
+`;

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol.js';
+import { frameWriter, FrameDecoder, type Frame } from '../protocol.js';
 
 interface InitHeader {
   type: 'init';
@@ -40,9 +40,7 @@ const channel = new Socket({ fd: 3, readable: true, writable: true });
 const invocation = new AsyncLocalStorage<{ id: number; logged: number }>();
 const inFlight = new Set<number>();
 
-function send(header: { type: string } & Record<string, unknown>, body?: Buffer): void {
-  channel.write(encodeFrame(header, body));
-}
+const send = frameWriter(channel);
 
 /** Sends what the handler writes as log frames tagged with the invocation that wrote it. */
 function captureOutput(stream: 'stdout' | 'stderr'): void {
@@ -195,6 +193,8 @@ const writeStderr = process.stderr.write.bind(process.stderr);
 /** An exception nothing caught ends the instance; the invocations in flight, and the server's log, are told why. */
 process.on('uncaughtException', (error) => {
   writeStderr(`${error.stack ?? String(error)}\n`);
+  // First, so that the server routes nothing more here once it has the answers below.
+  send({ type: 'exiting' });
   for (const id of inFlight) send({ type: 'error', id, ...errorFields(error) });
   channel.end(() => process.exit(1));
 });

@@ -86,4 +86,8 @@ export const migrations: readonly string[] = [
   WHEN EXISTS (SELECT 1 FROM code_blobs WHERE sha256 = NEW.sha256)
   BEGIN SELECT RAISE(IGNORE); END;
   `,
+  `
+  -- Who may call the function's HTTP trigger: not part of versions, it applies whatever the qualifier.
+  ALTER TABLE functions ADD COLUMN trigger_json TEXT NOT NULL DEFAULT '{"authType":"token"}';
+  `,
 ];

@@ -10,6 +10,7 @@ import {
 } from '../../core/alias-changes.js';
 import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
+import type { HttpTrigger } from '../../core/trigger.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -26,6 +27,7 @@ import { migrations } from './migrations.js';
 interface FunctionRow {
   name: string;
   config_json: string;
+  trigger_json: string;
   code_sha256: string;
   size: number;
   created_at: string;
@@ -65,6 +67,7 @@ interface HistoryRow {
 const toFunction = (r: FunctionRow): FunctionRecord => ({
   name: r.name,
   config: JSON.parse(r.config_json) as FunctionConfig,
+  trigger: JSON.parse(r.trigger_json) as HttpTrigger,
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -281,17 +284,20 @@ export class SqliteStore implements Store {
 
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
     change: Change,
   ): Promise<FunctionRecord> {
     return this.write(() => {
       const current = this.requireFunction(name);
       if (update.code) this.putBlob(update.code);
       this.db
-        .prepare('UPDATE functions SET config_json = ?, code_sha256 = ?, updated_at = ? WHERE name = ?')
+        .prepare(
+          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, updated_at = ? WHERE name = ?',
+        )
         .run(
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
+          JSON.stringify(update.trigger ?? current.trigger),
           change.now,
           name,
         );

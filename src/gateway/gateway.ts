@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenVerifier } from '../auth/tokens.js';
+import { SluiceError, isSluiceError } from '../core/errors.js';
+import { parseQualifier } from '../core/names.js';
+import { qualifierLabel } from '../core/qualifier.js';
+import { readBody } from '../http/body.js';
+import { sendError } from '../http/respond.js';
+import type { LogBuffer } from '../logs/log-buffer.js';
+import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
+import type { InstancePool } from '../runtime/pool.js';
+import type { Catalog } from './catalog.js';
+import { httpAnswer, httpEvent } from './http-event.js';
+import { parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
+import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
+
+export interface GatewayDeps {
+  catalog: Catalog;
+  pool: InstancePool;
+  tokens: TokenVerifier;
+  logs: LogBuffer;
+  maxPayloadBytes: number;
+  log: (line: string) => void;
+}
+
+const CONTENT_TYPES = {
+  text: 'text/plain; charset=utf-8',
+  bytes: 'application/octet-stream',
+  json: 'application/json',
+};
+const LOG_TAIL_BYTES = 4096;
+
+/** What every entry point does with a request once it knows the function, the qualifier and the payload. */
+interface Entry {
+  /** HTTP triggers may be open to anonymous callers; the invoke API never is. */
+  anonymousAllowed: boolean;
+  /** Turns the raw request body into the handler's event. */
+  event: (body: Buffer, requestId: string, functionName: string, qualifier: string) => Buffer;
+  /** Writes the handler's result as the response. */
+  answer: (res: ServerResponse, result: InvocationResult) => void;
+}
+
+/**
+ * The data plane: the invoke API (`POST /v1/functions/{name}/invocations?qualifier=Q`) and HTTP triggers
+ * (`ANY /fn/{name}/{qualifier}/{path…}`). Both route through the alias the same way and report the version
+ * that ran in `x-fc-invocation-function-version`.
+ */
+export function createGateway(deps: GatewayDeps) {
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    encodedName: string,
+    qualifierText: string | undefined,
+    entry: Entry,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-fc-request-id', requestId);
+    let functionName = encodedName;
+    try {
+      functionName = decodeURIComponent(encodedName);
+      const snapshot = deps.catalog.get(functionName);
+      // An anonymous trigger answers anyone; everything else needs a token, checked before a 404 can tell
+      // a stranger which functions exist.
+      const anonymous = entry.anonymousAllowed && snapshot?.trigger.authType === 'anonymous';
+      if (!anonymous) await deps.tokens.authenticate(req);
+      if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
+      const qualifier = parseQualifier(qualifierText);
+      const routingKey = parseRoutingKey(req.headers[ROUTING_KEY_HEADER] as string | undefined);
+      const pin = req.headers[PIN_HEADER] as string | undefined;
+      const version =
+        pin === undefined
+          ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
+          : pinnedVersion(snapshot, qualifier, pin, anonymous);
+      res.setHeader('x-fc-invocation-function-version', version.versionId);
+      const label = qualifierLabel(qualifier);
+      const payload = entry.event(await readBody(req, deps.maxPayloadBytes), requestId, functionName, label);
+      const result = await run(
+        version,
+        label,
+        requestId,
+        payload,
+        req.headers['x-fc-log-type'] === 'Tail',
+        res,
+      );
+      entry.answer(res, result);
+    } catch (error) {
+      if (isSluiceError(error)) res.setHeader('x-fc-error-type', error.code);
+      sendError(res, error, requestId, (e) => {
+        deps.log(`error ${requestId} invoking ${functionName}: ${(e as Error).stack ?? String(e)}`);
+      });
+    }
+  }
+
+  /** Runs one invocation, closes its log with the REPORT line, and returns the log's tail when asked. */
+  async function run(
+    version: RunnableVersion,
+    qualifier: string,
+    requestId: string,
+    payload: Buffer,
+    tail: boolean,
+    res: ServerResponse,
+  ): Promise<InvocationResult> {
+    const started = performance.now();
+    try {
+      const { result, initDurationMs } = await deps.pool.invoke(version, { requestId, qualifier, payload });
+      report(deps.logs, version, qualifier, requestId, performance.now() - started, initDurationMs);
+      return result;
+    } catch (error) {
+      report(deps.logs, version, qualifier, requestId, performance.now() - started, undefined);
+      throw error;
+    } finally {
+      if (tail)
+        res.setHeader('x-fc-log-result', deps.logs.tail(requestId, LOG_TAIL_BYTES).toString('base64'));
+    }
+  }
+
+  const invokeEntry: Entry = {
+    anonymousAllowed: false,
+    event: (body) => body,
+    answer: (res, result) => {
+      res.writeHead(200, {
+        'content-type': CONTENT_TYPES[result.kind],
+        'content-length': result.body.length,
+      });
+      res.end(result.body);
+    },
+  };
+
+  return {
+    invoke(req: IncomingMessage, res: ServerResponse, url: URL, encodedName: string): Promise<void> {
+      if (req.method !== 'POST') {
+        const error = new SluiceError(
+          'MethodNotAllowed',
+          `${req.method ?? ''} is not allowed on ${url.pathname}; use POST`,
+          {
+            allowed: ['POST'],
+          },
+        );
+        sendError(res, error, randomUUID(), (e) => {
+          deps.log(String(e));
+        });
+        return Promise.resolve();
+      }
+      return serve(req, res, url, encodedName, url.searchParams.get('qualifier') ?? undefined, invokeEntry);
+    },
+
+    trigger(
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: URL,
+      encodedName: string,
+      qualifier: string,
+      rawPath: string,
+    ): Promise<void> {
+      return serve(req, res, url, encodedName, qualifier, {
+        anonymousAllowed: true,
+        event: (body, requestId, functionName, label) =>
+          httpEvent(req, url, rawPath, body, { requestId, functionName, qualifier: label, now: Date.now() }),
+        answer: (res, result) => {
+          const answer = httpAnswer(result);
+          res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length });
+          res.end(answer.body);
+        },
+      });
+    },
+  };
+}
+
+/** The platform's last line of every invocation's log, as Lambda and Function Compute print it. */
+function report(
+  logs: LogBuffer,
+  version: RunnableVersion,
+  qualifier: string,
+  requestId: string,
+  durationMs: number,
+  initDurationMs: number | undefined,
+): void {
+  const init = initDurationMs === undefined ? '' : ` Init Duration: ${initDurationMs.toFixed(2)} ms`;
+  logs.append({
+    at: Date.now(),
+    functionName: version.functionName,
+    versionId: version.versionId,
+    qualifier,
+    requestId,
+    stream: 'platform',
+    text: `REPORT RequestId: ${requestId} Version: ${version.versionId} Duration: ${durationMs.toFixed(2)} ms${init}\n`,
+  });
+}
