@@ -7,10 +7,13 @@ import { createApi } from './api/api.js';
 import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { SluiceError } from './core/errors.js';
-import { Catalog } from './gateway/catalog.js';
+import { Catalog, LATEST_VERSION_ID } from './gateway/catalog.js';
 import { createGateway } from './gateway/gateway.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
 import { LogBuffer } from './logs/log-buffer.js';
+import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './metrics/recorder.js';
+import { renderPrometheus } from './metrics/prometheus.js';
+import { MetricsRegistry } from './metrics/registry.js';
 import { CodeCache } from './runtime/code-cache.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
@@ -73,6 +76,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const codeCache = new CodeCache(join(options.dataDir, 'code'));
   await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
+  const metrics = new MetricsRegistry(randomUUID());
+  const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);
+  telemetry.start();
   const launch = processLauncher({
     codeCache,
     interpreters: findInterpreters(),
@@ -96,12 +102,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const api = createApi({
     store,
+    logFeed: telemetry,
     tokens,
-    changed: (name) => catalog.refresh(name),
+    changed: async (name) => {
+      await catalog.refresh(name);
+      // Series of deleted functions and versions go, so that the label sets stay bounded.
+      const snapshot = catalog.get(name);
+      metrics.forget(
+        name,
+        (versionId) => versionId === LATEST_VERSION_ID || snapshot?.versions.has(Number(versionId)) === true,
+      );
+    },
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
     clock,
   });
-  const gateway = createGateway({ catalog, pool, tokens, logs, maxPayloadBytes: MAX_PAYLOAD_BYTES, log });
+  const gateway = createGateway({
+    catalog,
+    pool,
+    tokens,
+    logs,
+    telemetry,
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    log,
+  });
 
   const server: Server = createServer((req, res) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
@@ -126,6 +149,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (trigger) {
       const [, name, qualifier, rawPath] = trigger as unknown as [string, string, string, string | undefined];
       void gateway.trigger(req, res, url, name, decodeURIComponentSafe(qualifier), rawPath || '/');
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      tokens.authenticate(req).then(
+        () => {
+          const body = renderPrometheus(metrics.series(), pool.stats());
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          res.end(body);
+        },
+        (error: unknown) => {
+          fail(error);
+        },
+      );
       return;
     }
     if (url.pathname.startsWith('/v1/')) {
@@ -163,6 +199,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await pool.close();
       server.closeAllConnections();
       await closed;
+      await telemetry.close();
       await store.close();
     },
   };

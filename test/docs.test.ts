@@ -23,6 +23,7 @@ test('the OpenAPI document lists every route, and only those', () => {
   const store = SqliteStore.open(':memory:');
   const api = createApi({
     store,
+    logFeed: { follow: () => () => undefined },
     tokens: new TokenVerifier(store),
     changed: () => Promise.resolve(),
     codeLimits: DEFAULT_CODE_LIMITS,

@@ -40,7 +40,7 @@ function parseExplainRequest(body: unknown): ParameterLookup {
     const value = obj?.[field];
     if (value === undefined) continue;
     const map = new Map<string, string>();
-    const inner = readObject(value, field, issues, Object.keys(value as object));
+    const inner = readObject(value, field, issues, Object.keys(value ?? {}));
     for (const [k, v] of Object.entries(inner ?? {})) {
       if (typeof v !== 'string') issues.add(`${field}.${k}`, 'must be a string');
       else map.set(field === 'headers' ? k.toLowerCase() : k, v);

@@ -5,6 +5,7 @@ import { aliasRoutes } from './aliases.js';
 import type { ApiDeps, ApiRoute } from './context.js';
 import { functionRoutes } from './functions.js';
 import { openApiDocument } from './openapi.js';
+import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
 
 export const API_VERSION = '0.1.0';
@@ -22,7 +23,13 @@ export function createApi(deps: ApiDeps): {
     public: true,
     handler: () => Promise.resolve({ status: 200, json: document }),
   };
-  const routes = [...functionRoutes(deps), ...versionRoutes(deps), ...aliasRoutes(deps), openApiRoute];
+  const routes = [
+    ...functionRoutes(deps),
+    ...versionRoutes(deps),
+    ...aliasRoutes(deps),
+    ...telemetryRoutes(deps),
+    openApiRoute,
+  ];
   const document = openApiDocument(routes, API_VERSION);
   const router = new Router(
     routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
@@ -43,7 +50,9 @@ export function createApi(deps: ApiDeps): {
             : params.name;
         if (name !== undefined) await deps.changed(name);
       }
-      if ('bytes' in response) {
+      if ('stream' in response) {
+        response.stream(res);
+      } else if ('bytes' in response) {
         res.writeHead(response.status, {
           'content-type': response.contentType,
           'content-length': response.bytes.length,

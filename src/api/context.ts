@@ -1,9 +1,16 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InvocationLog } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { Store } from '../store/store.js';
 
+/** Logs as they are recorded, for followers; the data plane provides it. */
+export interface LogFeed {
+  follow(functionName: string, listener: (log: InvocationLog) => void): () => void;
+}
+
 export interface ApiDeps {
+  logFeed: LogFeed;
   store: Store;
   tokens: TokenVerifier;
   /** Called after every change to a function, its versions or aliases, before the response is sent. */
@@ -22,7 +29,9 @@ export interface ApiRequest {
 
 export type ApiResponse =
   | { status: number; json?: unknown; headers?: Record<string, string> }
-  | { status: number; bytes: Buffer; contentType: string; headers?: Record<string, string> };
+  | { status: number; bytes: Buffer; contentType: string; headers?: Record<string, string> }
+  /** A response the handler writes itself, as it goes (Server-Sent Events). */
+  | { status: number; stream: (res: ServerResponse) => void };
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 

@@ -7,6 +7,8 @@ import { qualifierLabel } from '../core/qualifier.js';
 import { readBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
 import type { LogBuffer } from '../logs/log-buffer.js';
+import type { TelemetryRecorder } from '../metrics/recorder.js';
+import { outcomeOf } from '../core/telemetry.js';
 import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
@@ -19,6 +21,7 @@ export interface GatewayDeps {
   pool: InstancePool;
   tokens: TokenVerifier;
   logs: LogBuffer;
+  telemetry: TelemetryRecorder;
   maxPayloadBytes: number;
   log: (line: string) => void;
 }
@@ -101,15 +104,31 @@ export function createGateway(deps: GatewayDeps) {
     tail: boolean,
     res: ServerResponse,
   ): Promise<InvocationResult> {
+    const startedAt = Date.now();
     const started = performance.now();
+    let errorCode: string | undefined;
+    let initDurationMs: number | undefined;
     try {
-      const { result, initDurationMs } = await deps.pool.invoke(version, { requestId, qualifier, payload });
-      report(deps.logs, version, qualifier, requestId, performance.now() - started, initDurationMs);
-      return result;
+      const pooled = await deps.pool.invoke(version, { requestId, qualifier, payload });
+      initDurationMs = pooled.initDurationMs;
+      return pooled.result;
     } catch (error) {
-      report(deps.logs, version, qualifier, requestId, performance.now() - started, undefined);
+      errorCode = isSluiceError(error) ? error.code : 'InternalError';
       throw error;
     } finally {
+      const durationMs = performance.now() - started;
+      report(deps.logs, version, qualifier, requestId, durationMs, initDurationMs);
+      deps.telemetry.record({
+        functionName: version.functionName,
+        versionId: version.versionId,
+        qualifier,
+        requestId,
+        startedAt,
+        durationMs,
+        outcome: outcomeOf(errorCode),
+        errorCode,
+        coldStart: initDurationMs !== undefined,
+      });
       if (tail)
         res.setHeader('x-fc-log-result', deps.logs.tail(requestId, LOG_TAIL_BYTES).toString('base64'));
     }

@@ -80,14 +80,30 @@ export class InstancePool {
     }
   }
 
-  /** Counts per function, for health and metrics. */
-  stats(): { functionName: string; instances: number; busy: number; queued: number }[] {
-    return [...this.functions].map(([functionName, f]) => ({
-      functionName,
-      instances: f.slots.length,
-      busy: f.slots.filter((s) => s.inFlight > 0).length,
-      queued: f.queue.length,
-    }));
+  /** Instances per version, started and busy, for metrics. */
+  stats(): { functionName: string; versionId: string; instances: number; busy: number }[] {
+    const byVersion = new Map<
+      string,
+      { functionName: string; versionId: string; instances: number; busy: number }
+    >();
+    for (const f of this.functions.values()) {
+      for (const slot of f.slots) {
+        const key = `${slot.version.functionName}\u0000${slot.version.versionId}`;
+        let entry = byVersion.get(key);
+        if (!entry) {
+          entry = {
+            functionName: slot.version.functionName,
+            versionId: slot.version.versionId,
+            instances: 0,
+            busy: 0,
+          };
+          byVersion.set(key, entry);
+        }
+        entry.instances++;
+        if (slot.inFlight > 0) entry.busy++;
+      }
+    }
+    return [...byVersion.values()];
   }
 
   private instancesOf(functionName: string): FunctionInstances {

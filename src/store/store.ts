@@ -1,5 +1,6 @@
 import type { AliasSpec, RollbackTarget } from '../core/alias.js';
 import type { FunctionConfig } from '../core/function-config.js';
+import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import type {
   AliasHistoryEntry,
@@ -76,6 +77,16 @@ export interface Store {
   getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>>;
   deleteVersion(name: string, version: number): Promise<void>;
+
+  /** Writes metric rows, each replacing the same node's earlier row for its series and bucket. */
+  writeMetrics(rows: readonly MetricRow[]): Promise<void>;
+  /** Every node's rows of a function at one resolution, for buckets starting in [from, to) (epoch seconds). */
+  queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]>;
+  appendLogs(records: readonly InvocationLog[]): Promise<void>;
+  /** A function's logs, oldest first (newest first when `newestFirst`), filtered. */
+  queryLogs(functionName: string, filter: LogFilter & { newestFirst?: boolean }): Promise<InvocationLog[]>;
+  /** Drops telemetry older than the given epoch times (ms for logs, seconds for metric buckets). */
+  pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void>;
 
   putAlias(
     name: string,

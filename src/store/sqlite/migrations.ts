@@ -90,4 +90,38 @@ export const migrations: readonly string[] = [
   -- Who may call the function's HTTP trigger: not part of versions, it applies whatever the qualifier.
   ALTER TABLE functions ADD COLUMN trigger_json TEXT NOT NULL DEFAULT '{"authType":"token"}';
   `,
+  `
+  -- Telemetry: each node writes its own rows, so that nodes add up without overwriting one another.
+  CREATE TABLE metrics (
+    resolution INTEGER NOT NULL,
+    function_name TEXT NOT NULL,
+    bucket_start INTEGER NOT NULL,
+    version_id TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    node TEXT NOT NULL,
+    invocations INTEGER NOT NULL,
+    function_errors INTEGER NOT NULL,
+    platform_errors INTEGER NOT NULL,
+    throttles INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    duration_sum_ms REAL NOT NULL,
+    histogram TEXT NOT NULL,
+    PRIMARY KEY (resolution, function_name, bucket_start, version_id, qualifier, node)
+  );
+
+  CREATE TABLE invocation_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    function_name TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    qualifier TEXT,
+    request_id TEXT,
+    at INTEGER NOT NULL,
+    duration_ms REAL,
+    outcome TEXT NOT NULL,
+    error_code TEXT,
+    text TEXT NOT NULL
+  );
+  CREATE INDEX invocation_logs_by_function ON invocation_logs (function_name, id);
+  CREATE INDEX invocation_logs_by_time ON invocation_logs (at);
+  `,
 ];

@@ -10,6 +10,8 @@ import {
 } from '../../core/alias-changes.js';
 import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
+import { fromSparse, toSparse } from '../../core/histogram.js';
+import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
   AliasHistoryEntry,
@@ -316,6 +318,8 @@ export class SqliteStore implements Store {
       ).map((r) => r.code_sha256);
       this.db.prepare('DELETE FROM versions WHERE function_name = ?').run(name);
       this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+      this.db.prepare('DELETE FROM metrics WHERE function_name = ?').run(name);
+      this.db.prepare('DELETE FROM invocation_logs WHERE function_name = ?').run(name);
       this.collectBlobs([current.code.sha256, ...shas]);
     });
   }
@@ -539,4 +543,156 @@ export class SqliteStore implements Store {
       return plan.record;
     });
   }
+
+  writeMetrics(rows: readonly MetricRow[]): Promise<void> {
+    return this.write(() => {
+      const upsert = this.db.prepare(
+        `INSERT OR REPLACE INTO metrics (resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
+           function_errors, platform_errors, throttles, cold_starts, duration_sum_ms, histogram)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of rows) {
+        upsert.run(
+          r.resolution,
+          r.functionName,
+          r.bucketStart,
+          r.versionId,
+          r.qualifier,
+          r.node,
+          r.invocations,
+          r.functionErrors,
+          r.platformErrors,
+          r.throttles,
+          r.coldStarts,
+          r.durationSumMs,
+          JSON.stringify(toSparse(r.histogram)),
+        );
+      }
+    });
+  }
+
+  queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
+    return this.read(() =>
+      (
+        this.db
+          .prepare(
+            `SELECT * FROM metrics WHERE resolution = ? AND function_name = ? AND bucket_start >= ? AND bucket_start < ?
+             ORDER BY bucket_start`,
+          )
+          .all(resolution, functionName, from, to) as MetricDbRow[]
+      ).map(toMetricRow),
+    );
+  }
+
+  appendLogs(records: readonly InvocationLog[]): Promise<void> {
+    return this.write(() => {
+      const insert = this.db.prepare(
+        `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of records) {
+        insert.run(
+          r.functionName,
+          r.versionId,
+          r.qualifier ?? null,
+          r.requestId ?? null,
+          r.at,
+          r.durationMs ?? null,
+          r.outcome,
+          r.errorCode ?? null,
+          r.text,
+        );
+      }
+    });
+  }
+
+  queryLogs(functionName: string, filter: LogFilter & { newestFirst?: boolean }): Promise<InvocationLog[]> {
+    return this.read(() => {
+      const where = ['function_name = ?'];
+      const args: (string | number)[] = [functionName];
+      const add = (clause: string, value: string | number | undefined) => {
+        if (value === undefined) return;
+        where.push(clause);
+        args.push(value);
+      };
+      add('qualifier = ?', filter.qualifier);
+      add('version_id = ?', filter.versionId);
+      add('request_id = ?', filter.requestId);
+      add('at >= ?', filter.since);
+      add('at < ?', filter.until);
+      add('id > ?', filter.afterId);
+      add('instr(lower(text), lower(?)) > 0', filter.text);
+      const order = filter.newestFirst ? 'DESC' : 'ASC';
+      const rows = this.db
+        .prepare(`SELECT * FROM invocation_logs WHERE ${where.join(' AND ')} ORDER BY id ${order} LIMIT ?`)
+        .all(...args, filter.limit) as LogDbRow[];
+      return rows.map(toInvocationLog);
+    });
+  }
+
+  pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM metrics WHERE resolution = 10 AND bucket_start < ?').run(before.metrics10);
+      this.db.prepare('DELETE FROM metrics WHERE resolution = 60 AND bucket_start < ?').run(before.metrics60);
+      this.db.prepare('DELETE FROM invocation_logs WHERE at < ?').run(before.logs);
+    });
+  }
 }
+
+interface MetricDbRow {
+  resolution: 10 | 60;
+  function_name: string;
+  bucket_start: number;
+  version_id: string;
+  qualifier: string;
+  node: string;
+  invocations: number;
+  function_errors: number;
+  platform_errors: number;
+  throttles: number;
+  cold_starts: number;
+  duration_sum_ms: number;
+  histogram: string;
+}
+
+const toMetricRow = (r: MetricDbRow): MetricRow => ({
+  resolution: r.resolution,
+  functionName: r.function_name,
+  bucketStart: r.bucket_start,
+  versionId: r.version_id,
+  qualifier: r.qualifier,
+  node: r.node,
+  invocations: r.invocations,
+  functionErrors: r.function_errors,
+  platformErrors: r.platform_errors,
+  throttles: r.throttles,
+  coldStarts: r.cold_starts,
+  durationSumMs: r.duration_sum_ms,
+  histogram: fromSparse(JSON.parse(r.histogram) as Record<string, number>),
+});
+
+interface LogDbRow {
+  id: number;
+  function_name: string;
+  version_id: string;
+  qualifier: string | null;
+  request_id: string | null;
+  at: number;
+  duration_ms: number | null;
+  outcome: InvocationLog['outcome'];
+  error_code: string | null;
+  text: string;
+}
+
+const toInvocationLog = (r: LogDbRow): InvocationLog => ({
+  id: r.id,
+  functionName: r.function_name,
+  versionId: r.version_id,
+  qualifier: r.qualifier ?? undefined,
+  requestId: r.request_id ?? undefined,
+  at: r.at,
+  durationMs: r.duration_ms ?? undefined,
+  outcome: r.outcome,
+  errorCode: r.error_code ?? undefined,
+  text: r.text,
+});

@@ -1,0 +1,181 @@
+import type { ServerResponse } from 'node:http';
+import { parseDuration, parseTimeAgo } from '../core/duration.js';
+import { SluiceError } from '../core/errors.js';
+import type { InvocationLog, LogFilter } from '../core/telemetry.js';
+import { aggregate } from '../metrics/aggregate.js';
+import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
+import { checkQuery, functionParam, optionalQuery } from './params.js';
+
+function invalid(parameter: string, message: string): SluiceError {
+  return new SluiceError('InvalidArgument', `${parameter} ${message}`, [{ path: parameter, message }]);
+}
+
+function timeParam(request: ApiRequest, name: string, now: number): number | undefined {
+  const text = optionalQuery(request, name);
+  if (text === undefined) return undefined;
+  const at = parseTimeAgo(text, now);
+  if (at === undefined)
+    throw invalid(name, 'must be a duration before now (30s, 10m, 2h, 7d) or an ISO 8601 time');
+  return at;
+}
+
+function logView(log: InvocationLog): Record<string, unknown> {
+  return {
+    id: log.id ?? null,
+    at: new Date(log.at).toISOString(),
+    functionName: log.functionName,
+    qualifier: log.qualifier ?? null,
+    versionId: log.versionId,
+    requestId: log.requestId ?? null,
+    durationMs: log.durationMs === undefined ? null : Math.round(log.durationMs * 1000) / 1000,
+    outcome: log.outcome,
+    errorCode: log.errorCode ?? null,
+    text: log.text,
+  };
+}
+
+function matches(log: InvocationLog, filter: LogFilter): boolean {
+  return (
+    (filter.qualifier === undefined || log.qualifier === filter.qualifier) &&
+    (filter.versionId === undefined || log.versionId === filter.versionId) &&
+    (filter.requestId === undefined || log.requestId === filter.requestId) &&
+    (filter.text === undefined || log.text.toLowerCase().includes(filter.text.toLowerCase()))
+  );
+}
+
+const HEARTBEAT_MS = 15_000;
+
+export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] {
+  const requireFunction = async (name: string) => {
+    if (!(await store.getFunction(name)))
+      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/metrics',
+      summary:
+        'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by)',
+      handler: async (request) => {
+        checkQuery(request, ['since', 'until', 'step', 'by']);
+        const name = functionParam(request);
+        const now = clock().getTime();
+        const until = timeParam(request, 'until', now) ?? now;
+        const since = timeParam(request, 'since', now) ?? now - 15 * 60_000;
+        if (since >= until) throw invalid('since', 'must be before until');
+        const by = optionalQuery(request, 'by') ?? 'version';
+        if (by !== 'version' && by !== 'qualifier') throw invalid('by', 'must be version or qualifier');
+        const stepText = optionalQuery(request, 'step');
+        const stepMs =
+          stepText === undefined ? (until - since <= 3_600_000 ? 10_000 : 60_000) : parseDuration(stepText);
+        if (stepMs === undefined || stepMs < 10_000 || stepMs % 10_000 !== 0) {
+          throw invalid('step', 'must be a multiple of 10s, such as 10s, 1m or 5m');
+        }
+        const step = stepMs / 1000;
+        if ((until - since) / stepMs > 10_000)
+          throw invalid('step', 'makes more than 10 000 points: choose a larger one');
+        await requireFunction(name);
+        const resolution = step % 60 === 0 ? 60 : 10;
+        const from = Math.floor(since / 1000);
+        const to = Math.ceil(until / 1000);
+        const rows = await store.queryMetrics(name, resolution, from - (from % step), to);
+        const { series, totals } = aggregate(rows, by, from, to, step);
+        return {
+          status: 200,
+          json: {
+            functionName: name,
+            from: new Date(since).toISOString(),
+            until: new Date(until).toISOString(),
+            step,
+            by,
+            totals,
+            series: series.map((s) => ({ [by]: s.key, share: s.share, totals: s.totals, points: s.points })),
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/logs',
+      summary:
+        'Invocation logs, newest last (qualifier, version, requestId, since, until, text, limit, after); follow=true streams them (SSE)',
+      handler: async (request) => {
+        checkQuery(request, [
+          'qualifier',
+          'version',
+          'requestId',
+          'since',
+          'until',
+          'text',
+          'limit',
+          'after',
+          'follow',
+        ]);
+        const name = functionParam(request);
+        const now = clock().getTime();
+        const limitText = optionalQuery(request, 'limit') ?? '100';
+        const limit = Number(limitText);
+        if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000)
+          throw invalid('limit', 'must be an integer from 1 to 1000');
+        const afterText = optionalQuery(request, 'after');
+        if (afterText !== undefined && !/^\d+$/.test(afterText)) throw invalid('after', 'must be a log id');
+        const follow = optionalQuery(request, 'follow');
+        if (follow !== undefined && follow !== 'true' && follow !== 'false')
+          throw invalid('follow', 'must be true or false');
+        const filter: LogFilter = { limit };
+        const set = <K extends keyof LogFilter>(key: K, value: LogFilter[K] | undefined) => {
+          if (value !== undefined) filter[key] = value;
+        };
+        set('qualifier', optionalQuery(request, 'qualifier'));
+        set('versionId', optionalQuery(request, 'version'));
+        set('requestId', optionalQuery(request, 'requestId'));
+        set('text', optionalQuery(request, 'text'));
+        set('since', timeParam(request, 'since', now));
+        set('until', timeParam(request, 'until', now));
+        set('afterId', afterText === undefined ? undefined : Number(afterText));
+        await requireFunction(name);
+        const recent = (
+          await store.queryLogs(name, { ...filter, newestFirst: afterText === undefined })
+        ).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+        if (follow !== 'true') {
+          return {
+            status: 200,
+            json: { logs: recent.map(logView), lastId: recent.at(-1)?.id ?? filter.afterId ?? null },
+          };
+        }
+        return {
+          status: 200,
+          stream: (res: ServerResponse) => {
+            streamLogs(res, recent, (listener) => logFeed.follow(name, listener), filter);
+          },
+        };
+      },
+    },
+  ];
+}
+
+/** Server-Sent Events: the recent logs, then each new one as it is recorded, until the client goes. */
+function streamLogs(
+  res: ServerResponse,
+  recent: readonly InvocationLog[],
+  subscribe: (listener: (log: InvocationLog) => void) => () => void,
+  filter: LogFilter,
+): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  const send = (log: InvocationLog) => res.write(`event: log\ndata: ${JSON.stringify(logView(log))}\n\n`);
+  recent.forEach(send);
+  res.write(': following\n\n');
+  const unsubscribe = subscribe((log) => {
+    if (matches(log, filter)) send(log);
+  });
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  res.once('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}

@@ -1,0 +1,73 @@
+import { BOUNDS_MS } from '../core/histogram.js';
+import type { Counters } from '../core/telemetry.js';
+
+export interface SeriesTotals {
+  functionName: string;
+  versionId: string;
+  qualifier: string;
+  counters: Counters;
+}
+
+export interface InstanceCounts {
+  functionName: string;
+  versionId: string;
+  instances: number;
+  busy: number;
+}
+
+const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+const COUNTERS: [name: string, help: string, read: (c: Counters) => number][] = [
+  ['sluice_invocations_total', 'Invocations answered, whatever their outcome.', (c) => c.invocations],
+  ['sluice_function_errors_total', 'Invocations whose handler failed.', (c) => c.functionErrors],
+  [
+    'sluice_platform_errors_total',
+    'Invocations ended by a timeout, the memory limit or a crash.',
+    (c) => c.platformErrors,
+  ],
+  ['sluice_throttles_total', 'Invocations refused with 429 at the concurrency limit.', (c) => c.throttles],
+  ['sluice_cold_starts_total', 'Invocations that started their instance.', (c) => c.coldStarts],
+];
+
+/** The Prometheus text exposition (version 0.0.4) of the counters since this process started. */
+export function renderPrometheus(
+  series: readonly SeriesTotals[],
+  instances: readonly InstanceCounts[],
+): string {
+  const lines: string[] = [];
+  const labels = (s: SeriesTotals) =>
+    `function="${escape(s.functionName)}",version="${escape(s.versionId)}",qualifier="${escape(s.qualifier)}"`;
+  for (const [name, help, read] of COUNTERS) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const s of series) lines.push(`${name}{${labels(s)}} ${read(s.counters)}`);
+  }
+  const histogram = 'sluice_invocation_duration_seconds';
+  lines.push(
+    `# HELP ${histogram} How long invocations took, as the gateway saw them.`,
+    `# TYPE ${histogram} histogram`,
+  );
+  for (const s of series) {
+    let cumulative = 0;
+    BOUNDS_MS.forEach((bound, i) => {
+      cumulative += s.counters.histogram[i] ?? 0;
+      lines.push(`${histogram}_bucket{${labels(s)},le="${bound / 1000}"} ${cumulative}`);
+    });
+    lines.push(
+      `${histogram}_bucket{${labels(s)},le="+Inf"} ${s.counters.invocations}`,
+      `${histogram}_sum{${labels(s)}} ${s.counters.durationSumMs / 1000}`,
+      `${histogram}_count{${labels(s)}} ${s.counters.invocations}`,
+    );
+  }
+  lines.push(
+    '# HELP sluice_instances Instances of a version on this node, by state.',
+    '# TYPE sluice_instances gauge',
+  );
+  for (const i of instances) {
+    const base = `function="${escape(i.functionName)}",version="${escape(i.versionId)}"`;
+    lines.push(
+      `sluice_instances{${base},state="warm"} ${i.instances - i.busy}`,
+      `sluice_instances{${base},state="busy"} ${i.busy}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

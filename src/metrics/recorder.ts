@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import type { InvocationLog, InvocationRecord } from '../core/telemetry.js';
+import type { LogBuffer, LogRecord } from '../logs/log-buffer.js';
+import type { Store } from '../store/store.js';
+import type { MetricsRegistry } from './registry.js';
+
+export interface RecorderOptions {
+  flushMs: number;
+  /** How long telemetry is kept: 10 s buckets, 1 min buckets, logs. */
+  retention: { metrics10Ms: number; metrics60Ms: number; logsMs: number };
+  /** The most of one invocation's log that is kept. */
+  maxLogBytes: number;
+}
+
+export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = {
+  flushMs: 1000,
+  retention: { metrics10Ms: 3_600_000, metrics60Ms: 7 * 86_400_000, logsMs: 86_400_000 },
+  maxLogBytes: 64 * 1024,
+};
+
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * Takes every invocation's outcome and log: counts it, keeps its log, tells live followers at once, and
+ * writes both to the store in batches, so that the invocation path never waits for the store.
+ */
+export class TelemetryRecorder {
+  private pendingLogs: InvocationLog[] = [];
+  private readonly live = new EventEmitter();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPrune = 0;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: MetricsRegistry,
+    private readonly logs: LogBuffer,
+    private readonly options: RecorderOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.live.setMaxListeners(0);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.flush();
+    }, this.options.flushMs);
+    this.timer.unref();
+  }
+
+  record(record: InvocationRecord): void {
+    this.registry.record(record);
+    this.keep({
+      functionName: record.functionName,
+      versionId: record.versionId,
+      qualifier: record.qualifier,
+      requestId: record.requestId,
+      at: record.startedAt,
+      durationMs: record.durationMs,
+      outcome: record.outcome,
+      errorCode: record.errorCode,
+      text: this.bounded(
+        this.logs
+          .forRequest(record.requestId)
+          .map((r) => r.text)
+          .join(''),
+      ),
+    });
+  }
+
+  /** Output an instance wrote outside any invocation (at load time, from its own timers). */
+  instanceOutput(line: LogRecord): void {
+    this.keep({
+      functionName: line.functionName,
+      versionId: line.versionId,
+      qualifier: undefined,
+      requestId: undefined,
+      at: line.at,
+      durationMs: undefined,
+      outcome: 'instance',
+      errorCode: undefined,
+      text: this.bounded(line.text),
+    });
+  }
+
+  /** Calls `listener` with each log of the function as it is recorded, until the returned function is called. */
+  follow(functionName: string, listener: (log: InvocationLog) => void): () => void {
+    this.live.on(functionName, listener);
+    return () => this.live.off(functionName, listener);
+  }
+
+  private keep(log: InvocationLog): void {
+    this.pendingLogs.push(log);
+    this.live.emit(log.functionName, log);
+  }
+
+  private bounded(text: string): string {
+    if (text.length <= this.options.maxLogBytes) return text;
+    return `[sluice] the first ${text.length - this.options.maxLogBytes} characters were dropped\n${text.slice(-this.options.maxLogBytes)}`;
+  }
+
+  /** Writes what was recorded since the last flush; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const now = Date.now();
+    const rows = this.registry.take(now);
+    const logs = this.pendingLogs;
+    this.pendingLogs = [];
+    try {
+      if (rows.length > 0) await this.store.writeMetrics(rows);
+    } catch (error) {
+      this.registry.restore(rows);
+      this.log(`metrics were not written, will retry: ${String(error)}`);
+    }
+    try {
+      if (logs.length > 0) await this.store.appendLogs(logs);
+    } catch (error) {
+      this.pendingLogs = [...logs, ...this.pendingLogs];
+      this.log(`logs were not written, will retry: ${String(error)}`);
+    }
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      const { retention } = this.options;
+      await this.store
+        .pruneTelemetry({
+          metrics10: Math.floor((now - retention.metrics10Ms) / 1000),
+          metrics60: Math.floor((now - retention.metrics60Ms) / 1000),
+          logs: now - retention.logsMs,
+        })
+        .catch((error: unknown) => {
+          this.log(`old telemetry was not pruned: ${String(error)}`);
+        });
+    }
+  }
+
+  /** Stops the timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,112 @@
+import { emptyHistogram, observe } from '../core/histogram.js';
+import type { Counters, InvocationRecord, MetricRow } from '../core/telemetry.js';
+
+export const RESOLUTIONS = [10, 60] as const;
+
+interface Series {
+  functionName: string;
+  versionId: string;
+  qualifier: string;
+  counters: Counters;
+}
+
+function emptyCounters(): Counters {
+  return {
+    invocations: 0,
+    functionErrors: 0,
+    platformErrors: 0,
+    throttles: 0,
+    coldStarts: 0,
+    durationSumMs: 0,
+    histogram: emptyHistogram(),
+  };
+}
+
+function count(counters: Counters, record: InvocationRecord): void {
+  counters.invocations++;
+  if (record.outcome === 'functionError') counters.functionErrors++;
+  else if (record.outcome === 'platformError') counters.platformErrors++;
+  else if (record.outcome === 'throttled') counters.throttles++;
+  if (record.coldStart) counters.coldStarts++;
+  counters.durationSumMs += record.durationMs;
+  observe(counters.histogram, record.durationMs);
+}
+
+/**
+ * Counts per function × version × qualifier: totals since the process started (for Prometheus) and the
+ * open time buckets (10 s and 1 min) that the flusher writes to the store. A series exists only for a
+ * version that was invoked, so the label sets are bounded by the versions, never by the requests.
+ */
+export class MetricsRegistry {
+  private readonly totals = new Map<string, Series>();
+  private readonly buckets = new Map<string, MetricRow>();
+
+  constructor(private readonly node: string) {}
+
+  record(record: InvocationRecord): void {
+    const key = `${record.functionName}\u0000${record.versionId}\u0000${record.qualifier}`;
+    let total = this.totals.get(key);
+    if (!total) {
+      total = {
+        functionName: record.functionName,
+        versionId: record.versionId,
+        qualifier: record.qualifier,
+        counters: emptyCounters(),
+      };
+      this.totals.set(key, total);
+    }
+    count(total.counters, record);
+    // Bucketed by when the invocation ended, which is now: a bucket once closed never receives another count.
+    const seconds = Math.floor((record.startedAt + record.durationMs) / 1000);
+    for (const resolution of RESOLUTIONS) {
+      const bucketStart = seconds - (seconds % resolution);
+      const bucketKey = `${resolution}\u0000${bucketStart}\u0000${key}`;
+      let row = this.buckets.get(bucketKey);
+      if (!row) {
+        row = {
+          resolution,
+          bucketStart,
+          node: this.node,
+          functionName: record.functionName,
+          versionId: record.versionId,
+          qualifier: record.qualifier,
+          ...emptyCounters(),
+        };
+        this.buckets.set(bucketKey, row);
+      }
+      count(row, record);
+    }
+  }
+
+  series(): readonly Series[] {
+    return [...this.totals.values()];
+  }
+
+  /**
+   * The buckets to write: every open one, whole (a write replaces the node's earlier write of the same
+   * bucket). Buckets that ended before `now` are handed over for the last time and forgotten.
+   */
+  take(now: number): MetricRow[] {
+    const rows = [...this.buckets.values()];
+    const seconds = Math.floor(now / 1000);
+    for (const [key, row] of this.buckets) {
+      if (row.bucketStart + row.resolution <= seconds) this.buckets.delete(key);
+    }
+    return rows.map((row) => ({ ...row, histogram: [...row.histogram] }));
+  }
+
+  /** Puts back rows a failed write did not store, so that no count is lost. */
+  restore(rows: readonly MetricRow[]): void {
+    for (const row of rows) {
+      const key = `${row.resolution}\u0000${row.bucketStart}\u0000${row.functionName}\u0000${row.versionId}\u0000${row.qualifier}`;
+      if (!this.buckets.has(key)) this.buckets.set(key, row);
+    }
+  }
+
+  /** Drops the series of a function, or of its versions that no longer exist. */
+  forget(functionName: string, keep: (versionId: string) => boolean = () => false): void {
+    for (const [key, series] of this.totals) {
+      if (series.functionName === functionName && !keep(series.versionId)) this.totals.delete(key);
+    }
+  }
+}
