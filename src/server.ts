@@ -49,6 +49,7 @@ export const DEFAULT_POOL_LIMITS: PoolLimits = {
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
 const TRIGGER = /^\/fn\/([^/]+)\/([^/]+)(\/.*)?$/;
+const STAGE = /^\/gw\/([^/]+)\/([^/]+)(\/.*)?$/;
 
 /** A malformed escape is left as it is: the name then fails validation with a clear error. */
 function decodeURIComponentSafe(text: string): string {
@@ -104,7 +105,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     logFeed: telemetry,
     tokens,
-    changed: async (name) => {
+    changed: async (what) => {
+      if ('api' in what) {
+        await catalog.refreshApi(what.api);
+        return;
+      }
+      const name = what.function;
       await catalog.refresh(name);
       // Series of deleted functions and versions go, so that the label sets stay bounded.
       const snapshot = catalog.get(name);
@@ -143,6 +149,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const invocation = INVOCATIONS.exec(url.pathname);
     if (invocation) {
       void gateway.invoke(req, res, url, invocation[1] as string);
+      return;
+    }
+    const stage = STAGE.exec(url.pathname);
+    if (stage) {
+      const [, api, stageName, rawPath] = stage as unknown as [string, string, string, string | undefined];
+      void gateway.stage(
+        req,
+        res,
+        url,
+        decodeURIComponentSafe(api),
+        decodeURIComponentSafe(stageName),
+        rawPath || '/',
+      );
       return;
     }
     const trigger = TRIGGER.exec(url.pathname);

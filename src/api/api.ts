@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
-import type { ApiDeps, ApiRoute } from './context.js';
+import { apiGatewayRoutes } from './apis.js';
+import type { ApiDeps, ApiResponse, ApiRoute, Changed } from './context.js';
 import { functionRoutes } from './functions.js';
 import { openApiDocument } from './openapi.js';
 import { telemetryRoutes } from './telemetry.js';
@@ -28,6 +29,7 @@ export function createApi(deps: ApiDeps): {
     ...versionRoutes(deps),
     ...aliasRoutes(deps),
     ...telemetryRoutes(deps),
+    ...apiGatewayRoutes(deps),
     openApiRoute,
   ];
   const document = openApiDocument(routes, API_VERSION);
@@ -42,14 +44,9 @@ export function createApi(deps: ApiDeps): {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
       const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
       const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
-      // The data plane must see a write before its caller does, so that an invocation right after it runs it.
-      if (route.method !== 'GET' && response.status < 300) {
-        const name =
-          route.method === 'POST' && route.path === '/v1/functions'
-            ? (response as { json?: { name?: string } }).json?.name
-            : params.name;
-        if (name !== undefined) await deps.changed(name);
-      }
+      // The data plane must see a write before its caller does, so that a request right after it is served by it.
+      if (route.method !== 'GET' && response.status < 300)
+        await deps.changed(changedBy(route.handler, params, response));
       if ('stream' in response) {
         response.stream(res);
       } else if ('bytes' in response) {
@@ -67,4 +64,11 @@ export function createApi(deps: ApiDeps): {
       }
     },
   };
+}
+
+/** What a successful write changed: a function (and its versions and aliases) or an API (and its stages). */
+function changedBy(route: ApiRoute, params: Record<string, string>, response: ApiResponse): Changed {
+  const created = (response as { json?: { name?: string } }).json?.name ?? '';
+  if (route.path.startsWith('/v1/apis')) return { api: params.api ?? created };
+  return { function: params.name ?? created };
 }

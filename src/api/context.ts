@@ -9,12 +9,14 @@ export interface LogFeed {
   follow(functionName: string, listener: (log: InvocationLog) => void): () => void;
 }
 
+export type Changed = { function: string } | { api: string };
+
 export interface ApiDeps {
   logFeed: LogFeed;
   store: Store;
   tokens: TokenVerifier;
-  /** Called after every change to a function, its versions or aliases, before the response is sent. */
-  changed: (functionName: string) => Promise<void>;
+  /** Called after every change, before the response is sent. */
+  changed: (what: Changed) => Promise<void>;
   codeLimits: CodeLimits;
   clock: () => Date;
 }

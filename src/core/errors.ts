@@ -20,8 +20,25 @@ export const errorCatalog = {
   FunctionNotFound: { status: 404, doc: 'No function has that name.' },
   VersionNotFound: { status: 404, doc: 'The function has no published version with that number.' },
   AliasNotFound: { status: 404, doc: 'The function has no alias with that name.' },
+  ApiNotFound: { status: 404, doc: 'No API has that name.' },
+  StageNotFound: { status: 404, doc: 'The API has no stage with that name.' },
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
+  ApiAlreadyExists: { status: 409, doc: 'An API with that name exists already.' },
+  StageConflict: {
+    status: 409,
+    doc: 'The stage changed since the revision the request names (`If-Match`); read it again and retry.',
+  },
+  StageBindingInvalid: {
+    status: 409,
+    doc: 'A stage binding names a function, alias or version that does not exist.',
+  },
+  FunctionInUse: { status: 409, doc: 'A stage is bound to the function; `details` names the stages.' },
+  AliasInUse: { status: 409, doc: 'A stage is bound to the alias; `details` names the stages.' },
+  RouteInUse: {
+    status: 409,
+    doc: 'A stage binds the route on its own; remove that binding before the route.',
+  },
   FunctionAlreadyExists: { status: 409, doc: 'A function with that name exists already.' },
   AliasAlreadyExists: {
     status: 409,
@@ -37,7 +54,7 @@ export const errorCatalog = {
   },
   VersionInUse: {
     status: 409,
-    doc: 'The version is referred to by an alias; `details` names the referrers.',
+    doc: 'The version is referred to by an alias or a stage; `details` names the referrers.',
   },
   DefaultAliasProtected: { status: 409, doc: 'The `$DEFAULT` alias can be repointed but not deleted.' },
   NothingToRollBack: {

@@ -1,5 +1,6 @@
 import type { FunctionConfig } from './function-config.js';
 import type { AliasSpec } from './alias.js';
+import type { ApiDefinition, StageSpec } from './api-gateway.js';
 import type { HttpTrigger } from './trigger.js';
 
 /** A code package as stored: its canonical zip's sha256 and size. */
@@ -53,4 +54,32 @@ export interface AliasHistoryEntry {
 export interface Page<T> {
   items: T[];
   nextToken?: string;
+}
+
+export interface ApiRecord {
+  name: string;
+  definition: ApiDefinition;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StageRecord {
+  api: string;
+  name: string;
+  spec: StageSpec;
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One change to a stage's bindings, recorded as alias changes are. */
+export interface StageHistoryEntry {
+  api: string;
+  stage: string;
+  revision: number;
+  action: 'create' | 'update' | 'delete';
+  actor: string;
+  at: string;
+  before: StageSpec | null;
+  after: StageSpec | null;
 }

@@ -1,8 +1,16 @@
+import { RouteMatcher, type StageSpec } from '../core/api-gateway.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
+
+/** What the data plane knows of one API: its routes, compiled, and its stages. */
+export interface ApiSnapshot {
+  name: string;
+  matcher: RouteMatcher;
+  stages: ReadonlyMap<string, StageSpec>;
+}
 
 /** What the data plane knows of one function: everything an invocation needs, held in memory. */
 export interface FunctionSnapshot {
@@ -29,6 +37,7 @@ function runnable(record: FunctionRecord | VersionRecord, versionId: string): Ru
  */
 export class Catalog {
   private readonly functions = new Map<string, FunctionSnapshot>();
+  private readonly apis = new Map<string, ApiSnapshot>();
   private readonly refreshing = new Map<string, Promise<void>>();
 
   constructor(private readonly store: Store) {}
@@ -37,7 +46,12 @@ export class Catalog {
     return this.functions.get(name);
   }
 
+  getApi(name: string): ApiSnapshot | undefined {
+    return this.apis.get(name);
+  }
+
   async loadAll(): Promise<void> {
+    await Promise.all((await this.store.listApis()).map((api) => this.refreshApi(api.name)));
     let nextToken: string | undefined;
     do {
       const page = await this.store.listFunctions({
@@ -50,13 +64,31 @@ export class Catalog {
   }
 
   refresh(name: string): Promise<void> {
-    const previous = this.refreshing.get(name) ?? Promise.resolve();
-    const next = previous.then(() => this.load(name));
-    this.refreshing.set(name, next);
+    return this.serialized(`function:${name}`, () => this.load(name));
+  }
+
+  refreshApi(name: string): Promise<void> {
+    return this.serialized(`api:${name}`, () => this.loadApi(name));
+  }
+
+  private serialized(key: string, load: () => Promise<void>): Promise<void> {
+    const previous = this.refreshing.get(key) ?? Promise.resolve();
+    const next = previous.then(load);
+    this.refreshing.set(key, next);
     void next.finally(() => {
-      if (this.refreshing.get(name) === next) this.refreshing.delete(name);
+      if (this.refreshing.get(key) === next) this.refreshing.delete(key);
     });
     return next;
+  }
+
+  private async loadApi(name: string): Promise<void> {
+    const api = await this.store.getApi(name);
+    if (!api) {
+      this.apis.delete(name);
+      return;
+    }
+    const stages = new Map((await this.store.listStages(name)).map((s) => [s.name, s.spec] as const));
+    this.apis.set(name, { name, matcher: new RouteMatcher(api.definition.routes), stages });
   }
 
   private async load(name: string): Promise<void> {

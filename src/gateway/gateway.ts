@@ -12,7 +12,8 @@ import { outcomeOf } from '../core/telemetry.js';
 import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
-import { httpAnswer, httpEvent } from './http-event.js';
+import { type EventContext, httpAnswer, httpEvent, type StageContext } from './http-event.js';
+import { resolveStage } from './stages.js';
 import { parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
 
@@ -33,12 +34,18 @@ const CONTENT_TYPES = {
 };
 const LOG_TAIL_BYTES = 4096;
 
+/** The function and qualifier a request names, once its entry point has read them. */
+interface Target {
+  functionName: string;
+  qualifierText: string | undefined;
+}
+
 /** What every entry point does with a request once it knows the function, the qualifier and the payload. */
 interface Entry {
   /** HTTP triggers may be open to anonymous callers; the invoke API never is. */
   anonymousAllowed: boolean;
   /** Turns the raw request body into the handler's event. */
-  event: (body: Buffer, requestId: string, functionName: string, qualifier: string) => Buffer;
+  event: (body: Buffer, context: EventContext) => Buffer;
   /** Writes the handler's result as the response. */
   answer: (res: ServerResponse, result: InvocationResult) => void;
 }
@@ -53,31 +60,45 @@ export function createGateway(deps: GatewayDeps) {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    encodedName: string,
-    qualifierText: string | undefined,
+    target: () => Promise<Target>,
     entry: Entry,
   ): Promise<void> {
     const requestId = randomUUID();
     res.setHeader('x-fc-request-id', requestId);
-    let functionName = encodedName;
+    let functionName = '';
     try {
-      functionName = decodeURIComponent(encodedName);
+      const { functionName: name, qualifierText } = await target();
+      functionName = name;
       const snapshot = deps.catalog.get(functionName);
       // An anonymous trigger answers anyone; everything else needs a token, checked before a 404 can tell
       // a stranger which functions exist.
-      const anonymous = entry.anonymousAllowed && snapshot?.trigger.authType === 'anonymous';
+      const pin = req.headers[PIN_HEADER] as string | undefined;
+      // A pin needs a token even where the trigger is open: a token holder may pin on an anonymous trigger.
+      const open = entry.anonymousAllowed && snapshot?.trigger.authType === 'anonymous';
+      if (open && pin !== undefined && req.headers.authorization === undefined) {
+        throw new SluiceError(
+          'Forbidden',
+          `${PIN_HEADER} needs a token: anonymous callers are routed by the alias`,
+        );
+      }
+      const anonymous = open && pin === undefined;
       if (!anonymous) await deps.tokens.authenticate(req);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
       const routingKey = parseRoutingKey(req.headers[ROUTING_KEY_HEADER] as string | undefined);
-      const pin = req.headers[PIN_HEADER] as string | undefined;
       const version =
         pin === undefined
           ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
-          : pinnedVersion(snapshot, qualifier, pin, anonymous);
+          : pinnedVersion(snapshot, qualifier, pin);
       res.setHeader('x-fc-invocation-function-version', version.versionId);
       const label = qualifierLabel(qualifier);
-      const payload = entry.event(await readBody(req, deps.maxPayloadBytes), requestId, functionName, label);
+      const payload = entry.event(await readBody(req, deps.maxPayloadBytes), {
+        authenticated: !anonymous,
+        requestId,
+        functionName,
+        qualifier: label,
+        now: Date.now(),
+      });
       const result = await run(
         version,
         label,
@@ -161,7 +182,14 @@ export function createGateway(deps: GatewayDeps) {
         });
         return Promise.resolve();
       }
-      return serve(req, res, url, encodedName, url.searchParams.get('qualifier') ?? undefined, invokeEntry);
+      const qualifierText = url.searchParams.get('qualifier') ?? undefined;
+      return serve(
+        req,
+        res,
+        url,
+        () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText }),
+        invokeEntry,
+      );
     },
 
     trigger(
@@ -172,18 +200,62 @@ export function createGateway(deps: GatewayDeps) {
       qualifier: string,
       rawPath: string,
     ): Promise<void> {
-      return serve(req, res, url, encodedName, qualifier, {
-        anonymousAllowed: true,
-        event: (body, requestId, functionName, label) =>
-          httpEvent(req, url, rawPath, body, { requestId, functionName, qualifier: label, now: Date.now() }),
-        answer: (res, result) => {
-          const answer = httpAnswer(result);
-          res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length });
-          res.end(answer.body);
-        },
-      });
+      return serve(
+        req,
+        res,
+        url,
+        () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText: qualifier }),
+        httpEntry(req, url, rawPath, undefined),
+      );
+    },
+
+    /** `ANY /gw/{api}/{stage}/{path…}`: through the stage's binding of the matching route. */
+    stage(
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: URL,
+      apiName: string,
+      stageName: string,
+      rawPath: string,
+    ): Promise<void> {
+      let stage: StageContext | undefined;
+      const target = async (): Promise<Target> => {
+        try {
+          const found = resolveStage(deps.catalog, apiName, stageName, req.method ?? 'GET', rawPath);
+          stage = found.stage;
+          return found.target;
+        } catch (error) {
+          // Only token holders learn which APIs, stages and routes exist.
+          await deps.tokens.authenticate(req);
+          throw error;
+        }
+      };
+      return serve(
+        req,
+        res,
+        url,
+        target,
+        httpEntry(req, url, rawPath, () => stage),
+      );
     },
   };
+
+  function httpEntry(
+    req: IncomingMessage,
+    url: URL,
+    rawPath: string,
+    stage: (() => StageContext | undefined) | undefined,
+  ): Entry {
+    return {
+      anonymousAllowed: true,
+      event: (body, context) => httpEvent(req, url, rawPath, body, context, stage?.()),
+      answer: (res, result) => {
+        const answer = httpAnswer(result);
+        res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length });
+        res.end(answer.body);
+      },
+    };
+  }
 }
 
 /** The platform's last line of every invocation's log, as Lambda and Function Compute print it. */

@@ -4,17 +4,37 @@ import type { InvocationResult } from '../runtime/instance.js';
 
 const TEXTUAL = /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript)|[^;]*\+(json|xml))/i;
 
+export interface EventContext {
+  /** The request carried a Sluice token, which the function must not see. */
+  authenticated: boolean;
+  requestId: string;
+  functionName: string;
+  qualifier: string;
+  now: number;
+}
+
+/** What a request through an API stage adds to its event. */
+export interface StageContext {
+  apiName: string;
+  stage: string;
+  route: string;
+  pathParameters: Record<string, string>;
+  stageVariables: Record<string, string>;
+}
+
 /** The event an HTTP-triggered handler receives, in Function Compute 3.0's form. */
 export function httpEvent(
   req: IncomingMessage,
   url: URL,
   rawPath: string,
   body: Buffer,
-  context: { requestId: string; functionName: string; qualifier: string; now: number },
+  context: EventContext,
+  stage?: StageContext,
 ): Buffer {
   const text = TEXTUAL.test(req.headers['content-type'] ?? 'text/plain') && isUtf8(body);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
+    if (name === 'authorization' && context.authenticated) continue;
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const queryParameters: Record<string, string> = {};
@@ -25,6 +45,7 @@ export function httpEvent(
       rawPath,
       headers,
       queryParameters,
+      ...(stage && { pathParameters: stage.pathParameters, stageVariables: stage.stageVariables }),
       body: text ? body.toString('utf8') : body.toString('base64'),
       isBase64Encoded: !text,
       requestContext: {
@@ -33,6 +54,7 @@ export function httpEvent(
         functionName: context.functionName,
         qualifier: context.qualifier,
         requestId: context.requestId,
+        ...(stage && { apiName: stage.apiName, stage: stage.stage, route: stage.route }),
         time: new Date(context.now).toISOString(),
         timeEpoch: String(context.now),
         http: {

@@ -46,14 +46,7 @@ export function pinnedVersion(
   snapshot: FunctionSnapshot,
   qualifier: Qualifier,
   pin: string,
-  anonymous: boolean,
 ): RunnableVersion {
-  if (anonymous) {
-    throw new SluiceError(
-      'Forbidden',
-      `${PIN_HEADER} needs a token: anonymous callers are routed by the alias`,
-    );
-  }
   if (qualifier.kind !== 'alias') {
     throw new SluiceError(
       'InvalidArgument',

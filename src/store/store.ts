@@ -2,12 +2,16 @@ import type { AliasSpec, RollbackTarget } from '../core/alias.js';
 import type { FunctionConfig } from '../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
+  ApiRecord,
   CodeRef,
   FunctionRecord,
   Page,
+  StageHistoryEntry,
+  StageRecord,
   VersionRecord,
 } from '../core/model.js';
 
@@ -34,6 +38,10 @@ export interface AliasWrite extends Change {
   expectedRevision?: number;
   /** Refuse the write if the alias exists (`If-None-Match: *`). */
   createOnly?: boolean;
+}
+
+export interface StageWrite extends Change {
+  expectedRevision?: number;
 }
 
 export interface ListOptions {
@@ -77,6 +85,25 @@ export interface Store {
   getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
   listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>>;
   deleteVersion(name: string, version: number): Promise<void>;
+
+  createApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord>;
+  getApi(name: string): Promise<ApiRecord | undefined>;
+  listApis(): Promise<ApiRecord[]>;
+  /** Replaces an API's routes; refused while a stage binds a route that would go. */
+  updateApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord>;
+  /** Deletes an API with its stages. */
+  deleteApi(name: string): Promise<void>;
+  /** Creates or replaces a stage; every binding must name an existing function, alias or version. */
+  putStage(
+    api: string,
+    stage: string,
+    spec: StageSpec,
+    write: StageWrite,
+  ): Promise<{ stage: StageRecord; created: boolean }>;
+  getStage(api: string, stage: string): Promise<StageRecord | undefined>;
+  listStages(api?: string): Promise<StageRecord[]>;
+  deleteStage(api: string, stage: string, write: StageWrite): Promise<void>;
+  stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]>;
 
   /** Writes metric rows, each replacing the same node's earlier row for its series and bucket. */
   writeMetrics(rows: readonly MetricRow[]): Promise<void>;

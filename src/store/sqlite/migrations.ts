@@ -124,4 +124,36 @@ export const migrations: readonly string[] = [
   CREATE INDEX invocation_logs_by_function ON invocation_logs (function_name, id);
   CREATE INDEX invocation_logs_by_time ON invocation_logs (at);
   `,
+  `
+  CREATE TABLE apis (
+    name TEXT PRIMARY KEY,
+    definition_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE stages (
+    api TEXT NOT NULL REFERENCES apis(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (api, name)
+  );
+
+  CREATE TABLE stage_history (
+    api TEXT NOT NULL REFERENCES apis(name) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    before_json TEXT,
+    after_json TEXT,
+    PRIMARY KEY (api, stage, revision)
+  );
+  CREATE TRIGGER stage_history_immutable BEFORE UPDATE ON stage_history
+  BEGIN SELECT RAISE(ABORT, 'stage history is append-only'); END;
+  `,
 ];

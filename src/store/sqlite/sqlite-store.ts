@@ -8,6 +8,7 @@ import {
   planAliasRollback,
   planAliasWrite,
 } from '../../core/alias-changes.js';
+import type { ApiDefinition, Binding, StageSpec } from '../../core/api-gateway.js';
 import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
 import { fromSparse, toSparse } from '../../core/histogram.js';
@@ -16,14 +17,24 @@ import type { HttpTrigger } from '../../core/trigger.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
+  ApiRecord,
   FunctionRecord,
   Page,
+  StageHistoryEntry,
+  StageRecord,
   VersionRecord,
 } from '../../core/model.js';
-import { DEFAULT_ALIAS, LATEST } from '../../core/names.js';
+import { DEFAULT_ALIAS, LATEST, parseQualifier } from '../../core/names.js';
+import {
+  assertNotBound,
+  assertRoutesKept,
+  type BindingCheck,
+  planStageDelete,
+  planStageWrite,
+} from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import { decodePageToken, pageOf } from '../paging.js';
-import type { AliasWrite, Change, CodeBlob, ListOptions, Store, TokenRecord } from '../store.js';
+import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
 
 interface FunctionRow {
@@ -311,6 +322,7 @@ export class SqliteStore implements Store {
   deleteFunction(name: string): Promise<void> {
     return this.write(() => {
       const current = this.requireFunction(name);
+      assertNotBound(this.stageRows(), name);
       const shas = (
         this.db.prepare('SELECT code_sha256 FROM versions WHERE function_name = ?').all(name) as {
           code_sha256: string;
@@ -394,6 +406,7 @@ export class SqliteStore implements Store {
       const existing = this.versionRow(name, version);
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, this.aliasRows(name));
+      assertNotBound(this.stageRows(), name, { version });
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
       this.collectBlobs([existing.code.sha256]);
     });
@@ -499,6 +512,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       this.requireFunction(name);
       const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
+      assertNotBound(this.stageRows(), name, { alias });
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
       this.appendHistory(entry);
     });
@@ -541,6 +555,170 @@ export class SqliteStore implements Store {
       );
       this.saveAlias(plan.record, plan.entry);
       return plan.record;
+    });
+  }
+
+  private apiRow(name: string): ApiRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM apis WHERE name = ?').get(name) as ApiDbRow | undefined;
+    return row && toApi(row);
+  }
+
+  private requireApi(name: string): ApiRecord {
+    const api = this.apiRow(name);
+    if (!api) throw new SluiceError('ApiNotFound', `API ${name} does not exist`);
+    return api;
+  }
+
+  createApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord> {
+    return this.write(() => {
+      if (this.apiRow(name)) throw new SluiceError('ApiAlreadyExists', `API ${name} exists already`);
+      this.db
+        .prepare('INSERT INTO apis (name, definition_json, created_at, updated_at) VALUES (?, ?, ?, ?)')
+        .run(name, JSON.stringify(definition), change.now, change.now);
+      return this.requireApi(name);
+    });
+  }
+
+  getApi(name: string): Promise<ApiRecord | undefined> {
+    return this.read(() => this.apiRow(name));
+  }
+
+  listApis(): Promise<ApiRecord[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM apis ORDER BY name').all() as ApiDbRow[]).map(toApi),
+    );
+  }
+
+  updateApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord> {
+    return this.write(() => {
+      this.requireApi(name);
+      assertRoutesKept(this.stageRows(name), definition);
+      this.db
+        .prepare('UPDATE apis SET definition_json = ?, updated_at = ? WHERE name = ?')
+        .run(JSON.stringify(definition), change.now, name);
+      return this.requireApi(name);
+    });
+  }
+
+  deleteApi(name: string): Promise<void> {
+    return this.write(() => {
+      this.requireApi(name);
+      this.db.prepare('DELETE FROM stages WHERE api = ?').run(name);
+      this.db.prepare('DELETE FROM stage_history WHERE api = ?').run(name);
+      this.db.prepare('DELETE FROM apis WHERE name = ?').run(name);
+    });
+  }
+
+  private stageRows(api?: string): StageRecord[] {
+    const rows = (
+      api === undefined
+        ? this.db.prepare('SELECT * FROM stages ORDER BY api, name').all()
+        : this.db.prepare('SELECT * FROM stages WHERE api = ? ORDER BY name').all(api)
+    ) as StageDbRow[];
+    return rows.map(toStage);
+  }
+
+  private stageRow(api: string, stage: string): StageRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM stages WHERE api = ? AND name = ?').get(api, stage) as
+      StageDbRow | undefined;
+    return row && toStage(row);
+  }
+
+  private checkBinding(binding: Binding): BindingCheck {
+    if (!this.functionRow(binding.function)) return 'no-function';
+    const qualifier = parseQualifier(binding.qualifier);
+    if (qualifier.kind === 'alias')
+      return this.aliasRow(binding.function, qualifier.alias) ? 'ok' : 'no-alias';
+    if (qualifier.kind === 'version')
+      return this.versionRow(binding.function, qualifier.version) ? 'ok' : 'no-version';
+    return 'ok';
+  }
+
+  putStage(
+    api: string,
+    stage: string,
+    spec: StageSpec,
+    write: StageWrite,
+  ): Promise<{ stage: StageRecord; created: boolean }> {
+    return this.write(() => {
+      this.requireApi(api);
+      const last = this.db
+        .prepare('SELECT MAX(revision) AS r FROM stage_history WHERE api = ? AND stage = ?')
+        .get(api, stage) as { r: number | null };
+      const plan = planStageWrite(
+        api,
+        stage,
+        this.stageRow(api, stage),
+        last.r ?? 0,
+        spec,
+        (b) => this.checkBinding(b),
+        write,
+      );
+      this.db
+        .prepare(
+          `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
+           updated_at = excluded.updated_at`,
+        )
+        .run(
+          api,
+          stage,
+          JSON.stringify(spec),
+          plan.record.revision,
+          plan.record.createdAt,
+          plan.record.updatedAt,
+        );
+      this.appendStageHistory(plan.entry);
+      return { stage: plan.record, created: plan.created };
+    });
+  }
+
+  private appendStageHistory(entry: StageHistoryEntry): void {
+    this.db
+      .prepare(
+        `INSERT INTO stage_history (api, stage, revision, action, actor, at, before_json, after_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        entry.api,
+        entry.stage,
+        entry.revision,
+        entry.action,
+        entry.actor,
+        entry.at,
+        entry.before && JSON.stringify(entry.before),
+        entry.after && JSON.stringify(entry.after),
+      );
+  }
+
+  getStage(api: string, stage: string): Promise<StageRecord | undefined> {
+    return this.read(() => this.stageRow(api, stage));
+  }
+
+  listStages(api?: string): Promise<StageRecord[]> {
+    return this.read(() => {
+      if (api !== undefined) this.requireApi(api);
+      return this.stageRows(api);
+    });
+  }
+
+  deleteStage(api: string, stage: string, write: StageWrite): Promise<void> {
+    return this.write(() => {
+      this.requireApi(api);
+      const entry = planStageDelete(api, stage, this.stageRow(api, stage), write);
+      this.db.prepare('DELETE FROM stages WHERE api = ? AND name = ?').run(api, stage);
+      this.appendStageHistory(entry);
+    });
+  }
+
+  stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]> {
+    return this.read(() => {
+      this.requireApi(api);
+      const rows = this.db
+        .prepare('SELECT * FROM stage_history WHERE api = ? AND stage = ? ORDER BY revision')
+        .all(api, stage) as StageHistoryDbRow[];
+      if (rows.length === 0) throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
+      return rows.map(toStageHistory);
     });
   }
 
@@ -695,4 +873,58 @@ const toInvocationLog = (r: LogDbRow): InvocationLog => ({
   outcome: r.outcome,
   errorCode: r.error_code ?? undefined,
   text: r.text,
+});
+
+interface ApiDbRow {
+  name: string;
+  definition_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const toApi = (r: ApiDbRow): ApiRecord => ({
+  name: r.name,
+  definition: JSON.parse(r.definition_json) as ApiDefinition,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface StageDbRow {
+  api: string;
+  name: string;
+  spec_json: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const toStage = (r: StageDbRow): StageRecord => ({
+  api: r.api,
+  name: r.name,
+  spec: JSON.parse(r.spec_json) as StageSpec,
+  revision: r.revision,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface StageHistoryDbRow {
+  api: string;
+  stage: string;
+  revision: number;
+  action: StageHistoryEntry['action'];
+  actor: string;
+  at: string;
+  before_json: string | null;
+  after_json: string | null;
+}
+
+const toStageHistory = (r: StageHistoryDbRow): StageHistoryEntry => ({
+  api: r.api,
+  stage: r.stage,
+  revision: r.revision,
+  action: r.action,
+  actor: r.actor,
+  at: r.at,
+  before: r.before_json === null ? null : (JSON.parse(r.before_json) as StageSpec),
+  after: r.after_json === null ? null : (JSON.parse(r.after_json) as StageSpec),
 });
