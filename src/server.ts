@@ -27,6 +27,8 @@ export interface ServerOptions {
   dataDir: string;
   codeLimits?: CodeLimits;
   pool?: Partial<PoolLimits>;
+  /** Metrics and stored logs; off only to measure what they cost. */
+  telemetry?: boolean;
   log?: (line: string) => void;
 }
 
@@ -79,7 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logs = new LogBuffer(64 * 1024 * 1024);
   const metrics = new MetricsRegistry(randomUUID());
   const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);
-  telemetry.start();
+  if (options.telemetry !== false) telemetry.start();
   const launch = processLauncher({
     codeCache,
     interpreters: findInterpreters(),
@@ -127,7 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pool,
     tokens,
     logs,
-    telemetry,
+    telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
     log,
   });

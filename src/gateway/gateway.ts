@@ -22,7 +22,8 @@ export interface GatewayDeps {
   pool: InstancePool;
   tokens: TokenVerifier;
   logs: LogBuffer;
-  telemetry: TelemetryRecorder;
+  /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
+  telemetry: Pick<TelemetryRecorder, 'record'>;
   maxPayloadBytes: number;
   log: (line: string) => void;
 }

@@ -1,0 +1,208 @@
+/**
+ * PostgreSQL schema changes, applied in order and recorded in `schema_migrations`. Never edit a released
+ * step: add one. Tables and columns mirror the SQLite store's, so that the same raw SQL reads (and is refused
+ * by) both. Differences, and why:
+ * - Names that are sorted or paged on use `COLLATE "C"`, so that listings order by code point exactly as the
+ *   SQLite store (and JavaScript's sort) do, whatever the database's default collation.
+ * - JSON columns are `json`: checked to be JSON on the way in, but kept as the text written (key order
+ *   included), unlike `jsonb`, so that what is read back is exactly what was stored.
+ * - Times stay ISO-8601 `text`: the store is handed its clock (`Change.now`) and gives it back verbatim.
+ * - Versions, code blobs and alias history are made immutable by triggers (statement-level, so they also fire
+ *   on an `UPDATE` that matches no row and on `INSERT … ON CONFLICT DO UPDATE`); a version or history row
+ *   cannot be inserted over an existing one; the version counter can only grow and cannot be deleted, so that
+ *   no code path, and no one behind the store, can reissue a version number.
+ * Errors raised here carry SQLSTATE `SLU01`.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE FUNCTION sluice_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'SLU01';
+  END
+  $$;
+
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE code_blobs (
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
+    size INTEGER NOT NULL CHECK (size >= 0),
+    zip BYTEA NOT NULL
+  );
+  -- Zips are compressed already: store them out of line without compressing them again.
+  ALTER TABLE code_blobs ALTER COLUMN zip SET STORAGE EXTERNAL;
+  CREATE TRIGGER code_blobs_immutable BEFORE UPDATE ON code_blobs
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('code blobs are immutable');
+
+  CREATE TABLE functions (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    config_json JSON NOT NULL,
+    -- Who may call the function's HTTP trigger: not part of versions, it applies whatever the qualifier.
+    trigger_json JSON NOT NULL DEFAULT '{"authType":"token"}',
+    code_sha256 TEXT COLLATE "C" NOT NULL REFERENCES code_blobs(sha256),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX functions_code ON functions (code_sha256);
+
+  -- Outlives its function, so that a name re-created never reissues a version number.
+  CREATE TABLE version_counters (
+    function_name TEXT COLLATE "C" PRIMARY KEY,
+    last_version INTEGER NOT NULL CHECK (last_version > 0)
+  );
+  CREATE FUNCTION sluice_counter_grows() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NEW.function_name IS DISTINCT FROM OLD.function_name OR NEW.last_version <= OLD.last_version THEN
+      RAISE EXCEPTION 'version numbers are never reused: the counter of % only grows', OLD.function_name
+        USING ERRCODE = 'SLU01';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+  CREATE TRIGGER version_counters_grow BEFORE UPDATE ON version_counters
+    FOR EACH ROW EXECUTE FUNCTION sluice_counter_grows();
+  CREATE TRIGGER version_counters_kept BEFORE DELETE ON version_counters
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('version numbers are never reused: counters are kept');
+  CREATE TRIGGER version_counters_not_truncated BEFORE TRUNCATE ON version_counters
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('version numbers are never reused: counters are kept');
+
+  CREATE TABLE versions (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    version INTEGER NOT NULL CHECK (version > 0),
+    description TEXT NOT NULL,
+    config_json JSON NOT NULL,
+    code_sha256 TEXT COLLATE "C" NOT NULL REFERENCES code_blobs(sha256),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, version)
+  );
+  CREATE INDEX versions_code ON versions (code_sha256);
+  CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('published versions are immutable');
+  CREATE FUNCTION sluice_versions_no_reinsert() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    present BOOLEAN;
+  BEGIN
+    EXECUTE format(
+      'SELECT EXISTS (SELECT 1 FROM %I.versions WHERE function_name = $1 AND version = $2)', TG_TABLE_SCHEMA
+    ) INTO present USING NEW.function_name, NEW.version;
+    IF present THEN
+      RAISE EXCEPTION 'published versions are immutable' USING ERRCODE = 'SLU01';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+  CREATE TRIGGER versions_no_reinsert BEFORE INSERT ON versions
+    FOR EACH ROW EXECUTE FUNCTION sluice_versions_no_reinsert();
+
+  CREATE TABLE aliases (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    spec_json JSON NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+
+  CREATE TABLE alias_history (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    alias TEXT COLLATE "C" NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create', 'update', 'rollback', 'delete')),
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    before_json JSON,
+    after_json JSON,
+    PRIMARY KEY (function_name, alias, revision)
+  );
+  CREATE TRIGGER alias_history_immutable BEFORE UPDATE ON alias_history
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('alias history is append-only');
+  CREATE FUNCTION sluice_alias_history_no_reinsert() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    present BOOLEAN;
+  BEGIN
+    EXECUTE format(
+      'SELECT EXISTS (SELECT 1 FROM %I.alias_history WHERE function_name = $1 AND alias = $2 AND revision = $3)',
+      TG_TABLE_SCHEMA
+    ) INTO present USING NEW.function_name, NEW.alias, NEW.revision;
+    IF present THEN
+      RAISE EXCEPTION 'alias history is append-only' USING ERRCODE = 'SLU01';
+    END IF;
+    RETURN NEW;
+  END
+  $$;
+  CREATE TRIGGER alias_history_no_reinsert BEFORE INSERT ON alias_history
+    FOR EACH ROW EXECUTE FUNCTION sluice_alias_history_no_reinsert();
+  `,
+  `
+  -- Telemetry: each node writes its own rows, so that nodes add up without overwriting one another.
+  CREATE TABLE metrics (
+    resolution INTEGER NOT NULL,
+    function_name TEXT COLLATE "C" NOT NULL,
+    bucket_start BIGINT NOT NULL,
+    version_id TEXT COLLATE "C" NOT NULL,
+    qualifier TEXT COLLATE "C" NOT NULL,
+    node TEXT COLLATE "C" NOT NULL,
+    invocations INTEGER NOT NULL,
+    function_errors INTEGER NOT NULL,
+    platform_errors INTEGER NOT NULL,
+    throttles INTEGER NOT NULL,
+    cold_starts INTEGER NOT NULL,
+    duration_sum_ms DOUBLE PRECISION NOT NULL,
+    histogram JSON NOT NULL,
+    PRIMARY KEY (resolution, function_name, bucket_start, version_id, qualifier, node)
+  );
+  CREATE INDEX metrics_by_time ON metrics (resolution, bucket_start);
+
+  CREATE TABLE invocation_logs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    function_name TEXT COLLATE "C" NOT NULL,
+    version_id TEXT NOT NULL,
+    qualifier TEXT,
+    request_id TEXT,
+    at BIGINT NOT NULL,
+    duration_ms DOUBLE PRECISION,
+    outcome TEXT NOT NULL,
+    error_code TEXT,
+    text TEXT NOT NULL
+  );
+  CREATE INDEX invocation_logs_by_function ON invocation_logs (function_name, id);
+  CREATE INDEX invocation_logs_by_time ON invocation_logs (at);
+  `,
+  `
+  CREATE TABLE apis (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    definition_json JSON NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE stages (
+    api TEXT COLLATE "C" NOT NULL REFERENCES apis(name) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    spec_json JSON NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (api, name)
+  );
+
+  CREATE TABLE stage_history (
+    api TEXT COLLATE "C" NOT NULL REFERENCES apis(name) ON DELETE CASCADE,
+    stage TEXT COLLATE "C" NOT NULL,
+    revision INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL,
+    before_json JSON,
+    after_json JSON,
+    PRIMARY KEY (api, stage, revision)
+  );
+  CREATE TRIGGER stage_history_immutable BEFORE UPDATE ON stage_history
+    FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('stage history is append-only');
+  `,
+];

@@ -1,0 +1,1246 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
+import { type ApiDefinition, type Binding, type StageSpec, stageBindings } from '../../core/api-gateway.js';
+import {
+  assertVersionUnused,
+  planAliasDelete,
+  planAliasRollback,
+  planAliasWrite,
+} from '../../core/alias-changes.js';
+import { SluiceError, isSluiceError } from '../../core/errors.js';
+import type { FunctionConfig } from '../../core/function-config.js';
+import { fromSparse, toSparse } from '../../core/histogram.js';
+import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
+import type { HttpTrigger } from '../../core/trigger.js';
+import type {
+  AliasHistoryEntry,
+  AliasRecord,
+  ApiRecord,
+  FunctionRecord,
+  Page,
+  StageHistoryEntry,
+  StageRecord,
+  VersionRecord,
+} from '../../core/model.js';
+import { DEFAULT_ALIAS, LATEST, parseQualifier } from '../../core/names.js';
+import {
+  assertNotBound,
+  assertRoutesKept,
+  type BindingCheck,
+  planStageDelete,
+  planStageWrite,
+} from '../../core/stage-changes.js';
+import { planPublish } from '../../core/versions.js';
+import { decodePageToken, pageOf } from '../paging.js';
+import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
+import { migrations } from './migrations.js';
+
+export interface PostgresStoreOptions {
+  /** Keep every table in this schema (created if missing) instead of the connection's default one. */
+  schema?: string;
+  /** Told about errors of idle pooled connections (a terminated backend, a restart); the pool replaces them. */
+  onError?: (error: Error) => void;
+}
+
+/** The schemas a store accepts: plain lower-case identifiers, which need no quoting anywhere. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** First key of the advisory lock that serialises migrations (second key: a hash of the schema). */
+const MIGRATION_LOCK = 0x51ce;
+
+/** `integer` columns hold versions and revisions: a number beyond it names nothing stored. */
+const INT4_MAX = 2_147_483_647;
+
+/** How often a transaction that lost a race (deadlock, a row taken under it) is run again before giving up. */
+const MAX_ATTEMPTS = 8;
+
+/** How often one whose connection failed before COMMIT is tried: each try may wait for the connect timeout. */
+const MAX_CONNECTION_ATTEMPTS = 3;
+
+/** A raw database error, as pg reports it (`code` is the SQLSTATE). */
+interface PgError extends Error {
+  code?: string;
+}
+
+/** What reads and writes run queries on: the pool (one statement each) or a client inside a transaction. */
+interface Db {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+interface FunctionRow {
+  name: string;
+  config_json: FunctionConfig;
+  trigger_json: HttpTrigger;
+  code_sha256: string;
+  size: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface VersionRow {
+  function_name: string;
+  version: number;
+  description: string;
+  config_json: FunctionConfig;
+  code_sha256: string;
+  size: number;
+  created_at: string;
+}
+
+interface AliasRow {
+  function_name: string;
+  name: string;
+  spec_json: AliasSpec;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface HistoryRow {
+  function_name: string;
+  alias: string;
+  revision: number;
+  action: AliasHistoryEntry['action'];
+  actor: string;
+  at: string;
+  before_json: AliasSpec | null;
+  after_json: AliasSpec | null;
+}
+
+// `json` columns come back parsed (pg's default type parser), as the text that was written.
+const toFunction = (r: FunctionRow): FunctionRecord => ({
+  name: r.name,
+  config: r.config_json,
+  trigger: r.trigger_json,
+  code: { sha256: r.code_sha256, size: r.size },
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  functionName: r.function_name,
+  version: r.version,
+  description: r.description,
+  config: r.config_json,
+  code: { sha256: r.code_sha256, size: r.size },
+  createdAt: r.created_at,
+});
+
+const toAlias = (r: AliasRow): AliasRecord => ({
+  functionName: r.function_name,
+  name: r.name,
+  spec: r.spec_json,
+  revision: r.revision,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toHistory = (r: HistoryRow): AliasHistoryEntry => ({
+  functionName: r.function_name,
+  alias: r.alias,
+  revision: r.revision,
+  action: r.action,
+  actor: r.actor,
+  at: r.at,
+  before: r.before_json,
+  after: r.after_json,
+});
+
+interface ApiDbRow {
+  name: string;
+  definition_json: ApiDefinition;
+  created_at: string;
+  updated_at: string;
+}
+
+const toApi = (r: ApiDbRow): ApiRecord => ({
+  name: r.name,
+  definition: r.definition_json,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface StageDbRow {
+  api: string;
+  name: string;
+  spec_json: StageSpec;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const toStage = (r: StageDbRow): StageRecord => ({
+  api: r.api,
+  name: r.name,
+  spec: r.spec_json,
+  revision: r.revision,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface StageHistoryDbRow {
+  api: string;
+  stage: string;
+  revision: number;
+  action: StageHistoryEntry['action'];
+  actor: string;
+  at: string;
+  before_json: StageSpec | null;
+  after_json: StageSpec | null;
+}
+
+const toStageHistory = (r: StageHistoryDbRow): StageHistoryEntry => ({
+  api: r.api,
+  stage: r.stage,
+  revision: r.revision,
+  action: r.action,
+  actor: r.actor,
+  at: r.at,
+  before: r.before_json,
+  after: r.after_json,
+});
+
+interface MetricDbRow {
+  resolution: 10 | 60;
+  function_name: string;
+  bucket_start: number;
+  version_id: string;
+  qualifier: string;
+  node: string;
+  invocations: number;
+  function_errors: number;
+  platform_errors: number;
+  throttles: number;
+  cold_starts: number;
+  duration_sum_ms: number;
+  histogram: Record<string, number>;
+}
+
+const toMetricRow = (r: MetricDbRow): MetricRow => ({
+  resolution: r.resolution,
+  functionName: r.function_name,
+  bucketStart: r.bucket_start,
+  versionId: r.version_id,
+  qualifier: r.qualifier,
+  node: r.node,
+  invocations: r.invocations,
+  functionErrors: r.function_errors,
+  platformErrors: r.platform_errors,
+  throttles: r.throttles,
+  coldStarts: r.cold_starts,
+  durationSumMs: r.duration_sum_ms,
+  histogram: fromSparse(r.histogram),
+});
+
+interface LogDbRow {
+  id: number;
+  function_name: string;
+  version_id: string;
+  qualifier: string | null;
+  request_id: string | null;
+  at: number;
+  duration_ms: number | null;
+  outcome: InvocationLog['outcome'];
+  error_code: string | null;
+  text: string;
+}
+
+const toInvocationLog = (r: LogDbRow): InvocationLog => ({
+  id: r.id,
+  functionName: r.function_name,
+  versionId: r.version_id,
+  qualifier: r.qualifier ?? undefined,
+  requestId: r.request_id ?? undefined,
+  at: r.at,
+  durationMs: r.duration_ms ?? undefined,
+  outcome: r.outcome,
+  errorCode: r.error_code ?? undefined,
+  text: r.text,
+});
+
+const ceil = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.ceil(n));
+
+/** Rows per multi-row INSERT of logs: 9 parameters each, well below PostgreSQL's 65535. */
+const LOG_BATCH = 500;
+
+/**
+ * `bigint` columns (epoch times, log ids, counts) come back as numbers, not pg's default strings: every one
+ * of them is far below 2^53. Set on this store's pool only, not on pg globally.
+ */
+const TYPES = new pg.TypeOverrides();
+TYPES.setTypeParser(pg.types.builtins.INT8, Number);
+
+const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
+const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
+
+function functionNotFound(name: string): SluiceError {
+  return new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+}
+
+/** A version number that can be stored: others name no version, and need not reach the database. */
+const storable = (version: number): boolean =>
+  Number.isInteger(version) && version >= 1 && version <= INT4_MAX;
+
+const sqlState = (error: unknown): string | undefined => {
+  const code = (error as PgError | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+};
+
+/** The connection broke or never formed: nothing the statement asked for can have been committed by it. */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const state = sqlState(error);
+  if (state !== undefined) return state.startsWith('08') || ['57P01', '57P02', '57P03'].includes(state);
+  const code = (error as PgError).code;
+  return (
+    (code !== undefined &&
+      ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'].includes(code)) ||
+    /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(error.message)
+  );
+}
+
+/**
+ * A race another transaction won, which running the whole transaction again resolves (the rerun reads the new
+ * state and decides anew, e.g. the next version number, or AliasConflict): a deadlock, a serialization
+ * failure, or a key or reference that changed between a read and a write. The per-function row lock makes
+ * the last two unexpected; they are retried rather than reported as they are.
+ */
+function isRaceLost(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '40001' || state === '40P01' || state === '23503' || state === '23505';
+}
+
+/** Never a raw pg error to the caller: a SluiceError that says what failed, with the original as its cause. */
+function storeError(error: unknown, what: string): SluiceError {
+  if (isSluiceError(error)) return error;
+  const state = sqlState(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = isConnectionError(error)
+    ? new SluiceError('InternalError', `the PostgreSQL store is unreachable (${what}): ${message}`)
+    : new SluiceError(
+        'InternalError',
+        `the PostgreSQL store failed (${what}${state ? `, SQLSTATE ${state}` : ''}): ${message}`,
+      );
+  failure.cause = error;
+  return failure;
+}
+
+const backoff = (attempt: number): Promise<void> =>
+  sleep(Math.round((2 + Math.random() * 8) * 2 ** Math.min(attempt, 5)));
+
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    // The connection is unusable: have the pool discard it rather than hand it out again.
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * Brings the schema up to date, or refuses one newer than this code. Runs in one transaction under an
+ * advisory lock, so that nodes starting together migrate once: the others wait, then find nothing to do.
+ */
+async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema ?? '']);
+    if (schema !== undefined) {
+      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+      const current = await client.query<{ s: string | null }>('SELECT current_schema() AS s');
+      const found = current.rows[0]?.s ?? null;
+      if (found !== schema) {
+        throw new Error(
+          `connections use schema ${String(found)}, not ${schema}: does the URL set options or search_path?`,
+        );
+      }
+    }
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+    );
+    const row = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+    const applied = row.rows[0]?.v ?? 0;
+    if (applied > migrations.length) {
+      throw new Error(
+        `the database schema (version ${applied}) is newer than this Sluice (${migrations.length})`,
+      );
+    }
+    for (const [i, sql] of migrations.slice(applied).entries()) {
+      await client.query(sql);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [applied + i + 1]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    broken = await rollback(client);
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * The shared store for several nodes: PostgreSQL through a connection pool.
+ *
+ * Every write runs in one READ COMMITTED transaction that first locks the row of the function it changes
+ * (`SELECT … FOR UPDATE`). That row is the per-function mutex across all nodes: publishes, alias writes,
+ * version deletes and updates of one function run one after another, and each, having waited, reads what the
+ * previous one committed — so the version counter and alias revisions are read and bumped without races,
+ * and the pure core decides on current data. Writers of different functions never wait for each other.
+ * SERIALIZABLE would also be correct but would turn every such collision into an abort and a rerun; the lock
+ * makes them queue instead. Code blobs, shared between functions, take their own row locks (see `useBlob`
+ * and `collectBlobs`). A transaction that still loses a race (a deadlock between two blob collections) is
+ * run again; any other database failure is reported as an InternalError, never as a raw pg error.
+ */
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private retries = 0;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const { schema, onError } = options;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+      throw new SluiceError(
+        'InvalidArgument',
+        `schema ${JSON.stringify(schema)} must be a lower-case identifier: letters a-z, digits and underscores`,
+      );
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      fallback_application_name: 'sluice',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      types: TYPES,
+      ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    });
+    // An idle pooled connection that breaks (backend terminated, server restarted) is dropped by the pool;
+    // without a listener its error would end the process.
+    pool.on('error', (error) => onError?.(error));
+    try {
+      await migrate(pool, schema);
+    } catch (error) {
+      await pool.end();
+      // The refusals of `migrate` itself (a newer schema, a wrong search_path) are plain Errors, as SQLite's.
+      if (sqlState(error) !== undefined || isConnectionError(error))
+        throw storeError(error, 'opening the store');
+      throw error;
+    }
+    return new PostgresStore(pool);
+  }
+
+  /** Runs `fn` on the pool; a read that failed only because a connection broke is tried once more. */
+  private async read<T>(what: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.pool);
+    } catch (error) {
+      if (isSluiceError(error)) throw error;
+      if (!isConnectionError(error)) throw storeError(error, what);
+      try {
+        return await fn(this.pool);
+      } catch (again) {
+        throw storeError(again, what);
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction, and again (up to MAX_ATTEMPTS) when it lost a race or its connection broke
+   * before COMMIT was sent; `fn` must therefore only read and write through `db`. A connection lost during
+   * COMMIT leaves the outcome unknown, which is reported rather than guessed.
+   */
+  private async write<T>(what: string, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        if (attempt < MAX_CONNECTION_ATTEMPTS && isConnectionError(error)) {
+          this.retries++;
+          await backoff(attempt);
+          continue;
+        }
+        throw storeError(error, what);
+      }
+      // While checked out, a client's connection errors reach its pending query; this keeps a break between
+      // queries from ending the process.
+      const ignore = (): void => undefined;
+      client.on('error', ignore);
+      let committing = false;
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        committing = true;
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        if (committing && (sqlState(error) === undefined || isConnectionError(error))) {
+          broken = error instanceof Error ? error : new Error(String(error));
+          throw storeError(
+            error,
+            `${what}: the connection broke during COMMIT, the change may or may not be saved`,
+          );
+        }
+        // A COMMIT the server refused rolled back; otherwise roll back what ran.
+        if (!committing) broken = await rollback(client);
+        if (isSluiceError(error)) throw error;
+        if (isConnectionError(error)) broken ??= error as Error;
+        const again = isConnectionError(error)
+          ? attempt < MAX_CONNECTION_ATTEMPTS
+          : isRaceLost(error) && attempt < MAX_ATTEMPTS;
+        if (again) {
+          this.retries++;
+          await backoff(attempt);
+          continue;
+        }
+        throw storeError(error, what);
+      } finally {
+        client.removeListener('error', ignore);
+        client.release(broken);
+      }
+    }
+  }
+
+  /** How many transactions were run again after losing a race or a connection (tests watch it; so may health). */
+  get transactionsRetried(): number {
+    return this.retries;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  countTokens(): Promise<number> {
+    return this.read('counting tokens', async (db) => {
+      const result = await db.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM api_tokens');
+      return result.rows[0]?.n ?? 0;
+    });
+  }
+
+  async createToken(token: TokenRecord): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO api_tokens (id, name, sha256, created_at) VALUES ($1, $2, $3, $4)', [
+        token.id,
+        token.name,
+        token.sha256,
+        token.createdAt,
+      ]);
+    } catch (error) {
+      if (sqlState(error) === '23505') {
+        throw storeError(error, `token ${token.id} (or one with the same hash) exists already`);
+      }
+      throw storeError(error, 'creating a token');
+    }
+  }
+
+  findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
+    return this.read('finding a token', async (db) => {
+      const result = await db.query<{ id: string; name: string; sha256: string; created_at: string }>(
+        'SELECT * FROM api_tokens WHERE sha256 = $1',
+        [sha256],
+      );
+      const row = result.rows[0];
+      return row && { id: row.id, name: row.name, sha256: row.sha256, createdAt: row.created_at };
+    });
+  }
+
+  getCode(sha256: string): Promise<Buffer | undefined> {
+    return this.read('reading code', async (db) => {
+      const result = await db.query<{ zip: Buffer }>('SELECT zip FROM code_blobs WHERE sha256 = $1', [
+        sha256,
+      ]);
+      return result.rows[0]?.zip;
+    });
+  }
+
+  /**
+   * Makes the blob present and keeps it so until this transaction ends: a `KEY SHARE` lock on its row, which
+   * a concurrent `collectBlobs` (which locks `FOR UPDATE` before it looks for users) waits for. If a
+   * collection removed the row while we waited, the blob is stored anew.
+   */
+  private async useBlob(db: Db, code: CodeBlob): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const held = await db.query('SELECT 1 FROM code_blobs WHERE sha256 = $1 FOR KEY SHARE', [code.sha256]);
+      if (held.rowCount) return;
+      const inserted = await db.query(
+        'INSERT INTO code_blobs (sha256, size, zip) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
+        [code.sha256, code.size, code.zip],
+      );
+      if (inserted.rowCount) return;
+    }
+    throw Object.assign(new Error(`code ${code.sha256} kept vanishing`), { code: '40001' });
+  }
+
+  /**
+   * Drops blobs that no function and no version refers to any more. The rows are locked first (in one
+   * order), then users are sought by a later statement: under READ COMMITTED it sees every reference
+   * committed by a transaction that held the blob, and one that has yet to take it will wait for us.
+   */
+  private async collectBlobs(db: Db, candidates: readonly string[]): Promise<void> {
+    const shas = [...new Set(candidates)].sort();
+    if (shas.length === 0) return;
+    await db.query('SELECT 1 FROM code_blobs WHERE sha256 = ANY($1) ORDER BY sha256 FOR UPDATE', [shas]);
+    await db.query(
+      `DELETE FROM code_blobs b WHERE b.sha256 = ANY($1)
+       AND NOT EXISTS (SELECT 1 FROM functions WHERE code_sha256 = b.sha256)
+       AND NOT EXISTS (SELECT 1 FROM versions WHERE code_sha256 = b.sha256)`,
+      [shas],
+    );
+  }
+
+  private async functionRow(db: Db, name: string): Promise<FunctionRecord | undefined> {
+    const result = await db.query<FunctionRow>(`${FUNCTION_SELECT} WHERE f.name = $1`, [name]);
+    const row = result.rows[0];
+    return row && toFunction(row);
+  }
+
+  private async requireFunction(db: Db, name: string): Promise<FunctionRecord> {
+    const fn = await this.functionRow(db, name);
+    if (!fn) throw functionNotFound(name);
+    return fn;
+  }
+
+  /**
+   * Takes the function's row lock, which every write to the function holds until it commits, then reads the
+   * function. `FOR NO KEY UPDATE` for changes, which queue one after another; `FOR UPDATE` for those that
+   * delete something a stage may bind (the function, a version, an alias), which also wait for, and make
+   * wait, a stage write that checks its bindings under `FOR KEY SHARE` (see `putStage`). Two statements on
+   * purpose: under READ COMMITTED a lock that waited re-checks only the locked row, so joined with its (old)
+   * code blob it would miss a row whose code the previous holder changed.
+   */
+  private async lockFunction(
+    db: Db,
+    name: string,
+    mode: 'FOR NO KEY UPDATE' | 'FOR UPDATE' = 'FOR NO KEY UPDATE',
+  ): Promise<FunctionRecord> {
+    const locked = await db.query(`SELECT 1 FROM functions WHERE name = $1 ${mode}`, [name]);
+    if (locked.rowCount === 0) throw functionNotFound(name);
+    return this.requireFunction(db, name);
+  }
+
+  createFunction(
+    name: string,
+    config: FunctionConfig,
+    code: CodeBlob,
+    change: Change,
+  ): Promise<FunctionRecord> {
+    return this.write(`creating function ${name}`, async (db) => {
+      if (await this.functionRow(db, name))
+        throw new SluiceError('FunctionAlreadyExists', `function ${name} exists already`);
+      await this.useBlob(db, code);
+      // A node creating the same name at the same moment: its row makes ours conflict once it commits.
+      const inserted = await db.query(
+        `INSERT INTO functions (name, config_json, code_sha256, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (name) DO NOTHING`,
+        [name, JSON.stringify(config), code.sha256, change.now, change.now],
+      );
+      if (inserted.rowCount === 0)
+        throw new SluiceError('FunctionAlreadyExists', `function ${name} exists already`);
+      const plan = planAliasWrite(
+        name,
+        DEFAULT_ALIAS,
+        undefined,
+        0,
+        { version: LATEST, description: '' },
+        new Set(),
+        change,
+      );
+      await this.saveAlias(db, plan.record, plan.entry);
+      return this.requireFunction(db, name);
+    });
+  }
+
+  getFunction(name: string): Promise<FunctionRecord | undefined> {
+    return this.read(`reading function ${name}`, (db) => this.functionRow(db, name));
+  }
+
+  listFunctions(options: ListOptions & { prefix?: string }): Promise<Page<FunctionRecord>> {
+    return this.read('listing functions', async (db) => {
+      const after = decodePageToken(options.nextToken) ?? '';
+      const prefix = options.prefix ?? '';
+      const result = await db.query<FunctionRow>(
+        `${FUNCTION_SELECT} WHERE f.name > $1 AND left(f.name, length($2)) = $2 ORDER BY f.name LIMIT $3`,
+        [after, prefix, options.limit + 1],
+      );
+      return pageOf(result.rows.map(toFunction), options.limit, (f) => f.name);
+    });
+  }
+
+  updateFunction(
+    name: string,
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    change: Change,
+  ): Promise<FunctionRecord> {
+    return this.write(`updating function ${name}`, async (db) => {
+      const current = await this.lockFunction(db, name);
+      if (update.code) await this.useBlob(db, update.code);
+      await db.query(
+        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, updated_at = $4 WHERE name = $5',
+        [
+          JSON.stringify(update.config ?? current.config),
+          update.code?.sha256 ?? current.code.sha256,
+          JSON.stringify(update.trigger ?? current.trigger),
+          change.now,
+          name,
+        ],
+      );
+      await this.collectBlobs(db, [current.code.sha256]);
+      return this.requireFunction(db, name);
+    });
+  }
+
+  deleteFunction(name: string): Promise<void> {
+    return this.write(`deleting function ${name}`, async (db) => {
+      const current = await this.lockFunction(db, name, 'FOR UPDATE');
+      assertNotBound(await this.stageRows(db), name);
+      const versions = await db.query<{ code_sha256: string }>(
+        'SELECT code_sha256 FROM versions WHERE function_name = $1',
+        [name],
+      );
+      // Versions, aliases and alias history go with the row (ON DELETE CASCADE); the version counter stays.
+      await db.query('DELETE FROM functions WHERE name = $1', [name]);
+      await db.query('DELETE FROM metrics WHERE function_name = $1', [name]);
+      await db.query('DELETE FROM invocation_logs WHERE function_name = $1', [name]);
+      await this.collectBlobs(db, [current.code.sha256, ...versions.rows.map((r) => r.code_sha256)]);
+    });
+  }
+
+  publishVersion(name: string, description: string, change: Change): Promise<VersionRecord> {
+    return this.write(`publishing a version of ${name}`, async (db) => {
+      const latest = await this.lockFunction(db, name);
+      const last = await db.query<VersionRow>(
+        `${VERSION_SELECT} WHERE v.function_name = $1 ORDER BY v.version DESC LIMIT 1`,
+        [name],
+      );
+      const counter = await db.query<{ last_version: number }>(
+        'SELECT last_version FROM version_counters WHERE function_name = $1',
+        [name],
+      );
+      const lastRow = last.rows[0];
+      const version = planPublish(
+        latest,
+        lastRow && toVersion(lastRow),
+        counter.rows[0]?.last_version ?? 0,
+        description,
+        change.now,
+      );
+      await db.query(
+        `INSERT INTO version_counters (function_name, last_version) VALUES ($1, $2)
+         ON CONFLICT (function_name) DO UPDATE SET last_version = excluded.last_version`,
+        [name, version.version],
+      );
+      await db.query(
+        `INSERT INTO versions (function_name, version, description, config_json, code_sha256, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [name, version.version, description, JSON.stringify(version.config), version.code.sha256, change.now],
+      );
+      return version;
+    });
+  }
+
+  private async versionRow(db: Db, name: string, version: number): Promise<VersionRecord | undefined> {
+    if (!storable(version)) return undefined;
+    const result = await db.query<VersionRow>(
+      `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version = $2`,
+      [name, version],
+    );
+    const row = result.rows[0];
+    return row && toVersion(row);
+  }
+
+  getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
+    return this.read(`reading version ${version} of ${name}`, (db) => this.versionRow(db, name, version));
+  }
+
+  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
+    return this.read(`listing versions of ${name}`, async (db) => {
+      await this.requireFunction(db, name);
+      const after = Number(decodePageToken(options.nextToken) ?? 0);
+      const result = await db.query<VersionRow>(
+        `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version > $2::bigint ORDER BY v.version LIMIT $3`,
+        [name, Number.isSafeInteger(after) ? after : 0, options.limit + 1],
+      );
+      return pageOf(result.rows.map(toVersion), options.limit, (v) => String(v.version));
+    });
+  }
+
+  deleteVersion(name: string, version: number): Promise<void> {
+    return this.write(`deleting version ${version} of ${name}`, async (db) => {
+      await this.lockFunction(db, name, 'FOR UPDATE');
+      const existing = await this.versionRow(db, name, version);
+      if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
+      assertVersionUnused(name, version, await this.aliasRows(db, name));
+      assertNotBound(await this.stageRows(db), name, { version });
+      await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
+      await this.collectBlobs(db, [existing.code.sha256]);
+    });
+  }
+
+  private async aliasRows(db: Db, name: string): Promise<AliasRecord[]> {
+    const result = await db.query<AliasRow>('SELECT * FROM aliases WHERE function_name = $1 ORDER BY name', [
+      name,
+    ]);
+    return result.rows.map(toAlias);
+  }
+
+  private async aliasRow(db: Db, name: string, alias: string): Promise<AliasRecord | undefined> {
+    const result = await db.query<AliasRow>('SELECT * FROM aliases WHERE function_name = $1 AND name = $2', [
+      name,
+      alias,
+    ]);
+    const row = result.rows[0];
+    return row && toAlias(row);
+  }
+
+  private async lastAliasRevision(db: Db, name: string, alias: string): Promise<number> {
+    const result = await db.query<{ r: number | null }>(
+      'SELECT MAX(revision) AS r FROM alias_history WHERE function_name = $1 AND alias = $2',
+      [name, alias],
+    );
+    return result.rows[0]?.r ?? 0;
+  }
+
+  private async versionSet(db: Db, name: string): Promise<Set<number>> {
+    const result = await db.query<{ version: number }>(
+      'SELECT version FROM versions WHERE function_name = $1',
+      [name],
+    );
+    return new Set(result.rows.map((r) => r.version));
+  }
+
+  private async saveAlias(db: Db, record: AliasRecord, entry: AliasHistoryEntry): Promise<void> {
+    await db.query(
+      `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
+       updated_at = excluded.updated_at`,
+      [
+        record.functionName,
+        record.name,
+        JSON.stringify(record.spec),
+        record.revision,
+        record.createdAt,
+        record.updatedAt,
+      ],
+    );
+    await this.appendHistory(db, entry);
+  }
+
+  private async appendHistory(db: Db, entry: AliasHistoryEntry): Promise<void> {
+    await db.query(
+      `INSERT INTO alias_history (function_name, alias, revision, action, actor, at, before_json, after_json)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        entry.functionName,
+        entry.alias,
+        entry.revision,
+        entry.action,
+        entry.actor,
+        entry.at,
+        entry.before && JSON.stringify(entry.before),
+        entry.after && JSON.stringify(entry.after),
+      ],
+    );
+  }
+
+  private async apiRow(db: Db, name: string, lock = false): Promise<ApiRecord | undefined> {
+    const result = await db.query<ApiDbRow>(
+      `SELECT * FROM apis WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
+      [name],
+    );
+    const row = result.rows[0];
+    return row && toApi(row);
+  }
+
+  /** The API, with its row lock when `lock`: the per-API mutex for its definition and stages. */
+  private async requireApi(db: Db, name: string, lock = false): Promise<ApiRecord> {
+    const api = await this.apiRow(db, name, lock);
+    if (!api) throw new SluiceError('ApiNotFound', `API ${name} does not exist`);
+    return api;
+  }
+
+  createApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord> {
+    return this.write(`creating API ${name}`, async (db) => {
+      const inserted = await db.query(
+        `INSERT INTO apis (name, definition_json, created_at, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING`,
+        [name, JSON.stringify(definition), change.now, change.now],
+      );
+      if (inserted.rowCount === 0) throw new SluiceError('ApiAlreadyExists', `API ${name} exists already`);
+      return this.requireApi(db, name);
+    });
+  }
+
+  getApi(name: string): Promise<ApiRecord | undefined> {
+    return this.read(`reading API ${name}`, (db) => this.apiRow(db, name));
+  }
+
+  listApis(): Promise<ApiRecord[]> {
+    return this.read('listing APIs', async (db) => {
+      const result = await db.query<ApiDbRow>('SELECT * FROM apis ORDER BY name');
+      return result.rows.map(toApi);
+    });
+  }
+
+  updateApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord> {
+    return this.write(`updating API ${name}`, async (db) => {
+      await this.requireApi(db, name, true);
+      assertRoutesKept(await this.stageRows(db, name), definition);
+      await db.query('UPDATE apis SET definition_json = $1, updated_at = $2 WHERE name = $3', [
+        JSON.stringify(definition),
+        change.now,
+        name,
+      ]);
+      return this.requireApi(db, name);
+    });
+  }
+
+  deleteApi(name: string): Promise<void> {
+    return this.write(`deleting API ${name}`, async (db) => {
+      await this.requireApi(db, name, true);
+      // Its stages and their history go with the row (ON DELETE CASCADE).
+      await db.query('DELETE FROM apis WHERE name = $1', [name]);
+    });
+  }
+
+  private async stageRows(db: Db, api?: string): Promise<StageRecord[]> {
+    const result =
+      api === undefined
+        ? await db.query<StageDbRow>('SELECT * FROM stages ORDER BY api, name')
+        : await db.query<StageDbRow>('SELECT * FROM stages WHERE api = $1 ORDER BY name', [api]);
+    return result.rows.map(toStage);
+  }
+
+  private async stageRow(db: Db, api: string, stage: string): Promise<StageRecord | undefined> {
+    const result = await db.query<StageDbRow>('SELECT * FROM stages WHERE api = $1 AND name = $2', [
+      api,
+      stage,
+    ]);
+    const row = result.rows[0];
+    return row && toStage(row);
+  }
+
+  private async checkBinding(db: Db, binding: Binding): Promise<BindingCheck> {
+    if (!(await this.functionRow(db, binding.function))) return 'no-function';
+    const qualifier = parseQualifier(binding.qualifier);
+    if (qualifier.kind === 'alias')
+      return (await this.aliasRow(db, binding.function, qualifier.alias)) ? 'ok' : 'no-alias';
+    if (qualifier.kind === 'version')
+      return (await this.versionRow(db, binding.function, qualifier.version)) ? 'ok' : 'no-version';
+    return 'ok';
+  }
+
+  putStage(
+    api: string,
+    stage: string,
+    spec: StageSpec,
+    write: StageWrite,
+  ): Promise<{ stage: StageRecord; created: boolean }> {
+    return this.write(`writing stage ${stage} of API ${api}`, async (db) => {
+      await this.requireApi(db, api, true);
+      // Hold the bound functions (in one order) against deletes of them, their versions or aliases, so that
+      // what the checks below find is still there when this commits; publishes and alias writes go on.
+      const bindings = stageBindings(spec);
+      await db.query('SELECT 1 FROM functions WHERE name = ANY($1) ORDER BY name FOR KEY SHARE', [
+        [...new Set(bindings.map((b) => b.function))].sort(),
+      ]);
+      const last = await db.query<{ r: number | null }>(
+        'SELECT MAX(revision) AS r FROM stage_history WHERE api = $1 AND stage = $2',
+        [api, stage],
+      );
+      // The core checks bindings synchronously: look them up first, keeping a failure for when it asks.
+      const checks = new Map<string, BindingCheck | { error: unknown }>();
+      for (const binding of bindings) {
+        const key = JSON.stringify([binding.function, binding.qualifier]);
+        if (checks.has(key)) continue;
+        checks.set(
+          key,
+          await this.checkBinding(db, binding).catch((error: unknown) => {
+            if (isSluiceError(error)) return { error };
+            throw error;
+          }),
+        );
+      }
+      const plan = planStageWrite(
+        api,
+        stage,
+        await this.stageRow(db, api, stage),
+        last.rows[0]?.r ?? 0,
+        spec,
+        (b) => {
+          const check = checks.get(JSON.stringify([b.function, b.qualifier])) ?? 'no-function';
+          if (typeof check === 'object') throw check.error;
+          return check;
+        },
+        write,
+      );
+      await db.query(
+        `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
+         updated_at = excluded.updated_at`,
+        [
+          api,
+          stage,
+          JSON.stringify(spec),
+          plan.record.revision,
+          plan.record.createdAt,
+          plan.record.updatedAt,
+        ],
+      );
+      await this.appendStageHistory(db, plan.entry);
+      return { stage: plan.record, created: plan.created };
+    });
+  }
+
+  private async appendStageHistory(db: Db, entry: StageHistoryEntry): Promise<void> {
+    await db.query(
+      `INSERT INTO stage_history (api, stage, revision, action, actor, at, before_json, after_json)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        entry.api,
+        entry.stage,
+        entry.revision,
+        entry.action,
+        entry.actor,
+        entry.at,
+        entry.before && JSON.stringify(entry.before),
+        entry.after && JSON.stringify(entry.after),
+      ],
+    );
+  }
+
+  getStage(api: string, stage: string): Promise<StageRecord | undefined> {
+    return this.read(`reading stage ${stage} of API ${api}`, (db) => this.stageRow(db, api, stage));
+  }
+
+  listStages(api?: string): Promise<StageRecord[]> {
+    return this.read('listing stages', async (db) => {
+      if (api !== undefined) await this.requireApi(db, api);
+      return this.stageRows(db, api);
+    });
+  }
+
+  deleteStage(api: string, stage: string, write: StageWrite): Promise<void> {
+    return this.write(`deleting stage ${stage} of API ${api}`, async (db) => {
+      await this.requireApi(db, api, true);
+      const entry = planStageDelete(api, stage, await this.stageRow(db, api, stage), write);
+      await db.query('DELETE FROM stages WHERE api = $1 AND name = $2', [api, stage]);
+      await this.appendStageHistory(db, entry);
+    });
+  }
+
+  stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]> {
+    return this.read(`reading the history of stage ${stage} of API ${api}`, async (db) => {
+      await this.requireApi(db, api);
+      const result = await db.query<StageHistoryDbRow>(
+        'SELECT * FROM stage_history WHERE api = $1 AND stage = $2 ORDER BY revision',
+        [api, stage],
+      );
+      if (result.rows.length === 0)
+        throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
+      return result.rows.map(toStageHistory);
+    });
+  }
+
+  writeMetrics(rows: readonly MetricRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.write('writing metrics', async (db) => {
+      for (const r of rows) {
+        await db.query(
+          `INSERT INTO metrics (resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
+             function_errors, platform_errors, throttles, cold_starts, duration_sum_ms, histogram)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (resolution, function_name, bucket_start, version_id, qualifier, node) DO UPDATE SET
+             invocations = excluded.invocations, function_errors = excluded.function_errors,
+             platform_errors = excluded.platform_errors, throttles = excluded.throttles,
+             cold_starts = excluded.cold_starts, duration_sum_ms = excluded.duration_sum_ms,
+             histogram = excluded.histogram`,
+          [
+            r.resolution,
+            r.functionName,
+            r.bucketStart,
+            r.versionId,
+            r.qualifier,
+            r.node,
+            r.invocations,
+            r.functionErrors,
+            r.platformErrors,
+            r.throttles,
+            r.coldStarts,
+            r.durationSumMs,
+            JSON.stringify(toSparse(r.histogram)),
+          ],
+        );
+      }
+    });
+  }
+
+  queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
+    return this.read(`reading metrics of ${functionName}`, async (db) => {
+      const result = await db.query<MetricDbRow>(
+        `SELECT * FROM metrics WHERE resolution = $1 AND function_name = $2 AND bucket_start >= $3 AND bucket_start < $4
+         ORDER BY bucket_start`,
+        [resolution, functionName, Math.ceil(from), Math.ceil(to)],
+      );
+      return result.rows.map(toMetricRow);
+    });
+  }
+
+  appendLogs(records: readonly InvocationLog[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.write('writing logs', async (db) => {
+      for (let start = 0; start < records.length; start += LOG_BATCH) {
+        const batch = records.slice(start, start + LOG_BATCH);
+        const values: unknown[] = [];
+        const tuples = batch.map((r) => {
+          const first = values.length;
+          values.push(
+            r.functionName,
+            r.versionId,
+            r.qualifier ?? null,
+            r.requestId ?? null,
+            Math.round(r.at),
+            r.durationMs ?? null,
+            r.outcome,
+            r.errorCode ?? null,
+            r.text,
+          );
+          return `(${Array.from({ length: 9 }, (_, i) => `$${first + i + 1}`).join(', ')})`;
+        });
+        await db.query(
+          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome,
+             error_code, text) VALUES ${tuples.join(', ')}`,
+          values,
+        );
+      }
+    });
+  }
+
+  queryLogs(functionName: string, filter: LogFilter & { newestFirst?: boolean }): Promise<InvocationLog[]> {
+    return this.read(`reading logs of ${functionName}`, async (db) => {
+      const where = ['function_name = $1'];
+      const args: unknown[] = [functionName];
+      const add = (clause: (param: string) => string, value: string | number | undefined): void => {
+        if (value === undefined) return;
+        args.push(value);
+        where.push(clause(`$${args.length}`));
+      };
+      add((p) => `qualifier = ${p}`, filter.qualifier);
+      add((p) => `version_id = ${p}`, filter.versionId);
+      add((p) => `request_id = ${p}`, filter.requestId);
+      // The columns hold integers: bounds are rounded to the integer that keeps the comparison exact.
+      add((p) => `at >= ${p}`, ceil(filter.since));
+      add((p) => `at < ${p}`, ceil(filter.until));
+      add((p) => `id > ${p}`, filter.afterId === undefined ? undefined : Math.floor(filter.afterId));
+      add((p) => `strpos(lower(text), lower(${p})) > 0`, filter.text);
+      args.push(filter.limit);
+      const order = filter.newestFirst ? 'DESC' : 'ASC';
+      const result = await db.query<LogDbRow>(
+        `SELECT * FROM invocation_logs WHERE ${where.join(' AND ')} ORDER BY id ${order} LIMIT $${args.length}`,
+        args,
+      );
+      return result.rows.map(toInvocationLog);
+    });
+  }
+
+  pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void> {
+    return this.write('pruning telemetry', async (db) => {
+      await db.query('DELETE FROM metrics WHERE resolution = 10 AND bucket_start < $1', [
+        Math.ceil(before.metrics10),
+      ]);
+      await db.query('DELETE FROM metrics WHERE resolution = 60 AND bucket_start < $1', [
+        Math.ceil(before.metrics60),
+      ]);
+      await db.query('DELETE FROM invocation_logs WHERE at < $1', [Math.ceil(before.logs)]);
+    });
+  }
+
+  putAlias(
+    name: string,
+    alias: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ alias: AliasRecord; created: boolean }> {
+    return this.write(`writing alias ${alias} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      const plan = planAliasWrite(
+        name,
+        alias,
+        await this.aliasRow(db, name, alias),
+        await this.lastAliasRevision(db, name, alias),
+        spec,
+        await this.versionSet(db, name),
+        write,
+      );
+      await this.saveAlias(db, plan.record, plan.entry);
+      return { alias: plan.record, created: plan.created };
+    });
+  }
+
+  getAlias(name: string, alias: string): Promise<AliasRecord | undefined> {
+    return this.read(`reading alias ${alias} of ${name}`, (db) => this.aliasRow(db, name, alias));
+  }
+
+  listAliases(name: string): Promise<AliasRecord[]> {
+    return this.read(`listing aliases of ${name}`, async (db) => {
+      await this.requireFunction(db, name);
+      return this.aliasRows(db, name);
+    });
+  }
+
+  deleteAlias(name: string, alias: string, write: AliasWrite): Promise<void> {
+    return this.write(`deleting alias ${alias} of ${name}`, async (db) => {
+      await this.lockFunction(db, name, 'FOR UPDATE');
+      const entry = planAliasDelete(name, alias, await this.aliasRow(db, name, alias), write);
+      assertNotBound(await this.stageRows(db), name, { alias });
+      await db.query('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [name, alias]);
+      await this.appendHistory(db, entry);
+    });
+  }
+
+  private async historyRows(db: Db, name: string, alias: string): Promise<AliasHistoryEntry[]> {
+    const result = await db.query<HistoryRow>(
+      'SELECT * FROM alias_history WHERE function_name = $1 AND alias = $2 ORDER BY revision',
+      [name, alias],
+    );
+    return result.rows.map(toHistory);
+  }
+
+  aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {
+    return this.read(`reading the history of alias ${alias} of ${name}`, async (db) => {
+      await this.requireFunction(db, name);
+      const history = await this.historyRows(db, name, alias);
+      if (history.length === 0)
+        throw new SluiceError('AliasNotFound', `function ${name} has no alias ${alias}`);
+      return history;
+    });
+  }
+
+  rollbackAlias(
+    name: string,
+    alias: string,
+    target: RollbackTarget,
+    write: AliasWrite,
+  ): Promise<AliasRecord> {
+    return this.write(`rolling back alias ${alias} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      const plan = planAliasRollback(
+        name,
+        alias,
+        await this.aliasRow(db, name, alias),
+        await this.historyRows(db, name, alias),
+        target,
+        await this.versionSet(db, name),
+        write,
+      );
+      await this.saveAlias(db, plan.record, plan.entry);
+      return plan.record;
+    });
+  }
+}
