@@ -14,6 +14,13 @@ import { LogBuffer } from './logs/log-buffer.js';
 import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './metrics/recorder.js';
 import { renderPrometheus } from './metrics/prometheus.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import {
+  type ControllerOptions,
+  DEFAULT_CONTROLLER_OPTIONS,
+  RolloutController,
+} from './rollouts/controller.js';
+import { RolloutEngine } from './rollouts/engine.js';
+import type { Changed } from './api/context.js';
 import { CodeCache } from './runtime/code-cache.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
@@ -29,6 +36,7 @@ export interface ServerOptions {
   pool?: Partial<PoolLimits>;
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
+  rollouts?: ControllerOptions;
   log?: (line: string) => void;
 }
 
@@ -71,6 +79,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Instances run as another user and must reach their code under the data directory, without listing it.
   await chmod(options.dataDir, 0o711);
   const clock = () => new Date();
+  // This process among the nodes that share a store: its metric rows and rollout leases carry it.
+  const node = randomUUID();
   const adminTokenFile = await ensureAdminToken(store, options.dataDir, clock());
   const tokens = new TokenVerifier(store);
   const catalog = new Catalog(store);
@@ -79,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const codeCache = new CodeCache(join(options.dataDir, 'code'));
   await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
-  const metrics = new MetricsRegistry(randomUUID());
+  const metrics = new MetricsRegistry(node);
   const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);
   if (options.telemetry !== false) telemetry.start();
   const launch = processLauncher({
@@ -92,38 +102,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return zip;
     },
     onLog: (line, version) => {
-      logs.append({
+      const record = {
         at: Date.now(),
         functionName: version.functionName,
         versionId: version.versionId,
         ...line,
-      });
+      };
+      logs.append(record);
+      if (record.requestId === undefined && options.telemetry !== false) telemetry.instanceOutput(record);
     },
     runAs: defaultRunAs(),
   });
   const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
 
-  const api = createApi({
-    store,
-    logFeed: telemetry,
-    tokens,
-    changed: async (what) => {
-      if ('api' in what) {
-        await catalog.refreshApi(what.api);
-        return;
-      }
-      const name = what.function;
-      await catalog.refresh(name);
-      // Series of deleted functions and versions go, so that the label sets stay bounded.
-      const snapshot = catalog.get(name);
-      metrics.forget(
-        name,
-        (versionId) => versionId === LATEST_VERSION_ID || snapshot?.versions.has(Number(versionId)) === true,
-      );
-    },
-    codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
-    clock,
-  });
+  const changed = async (what: Changed) => {
+    if ('api' in what) {
+      await catalog.refreshApi(what.api);
+      return;
+    }
+    const name = what.function;
+    await catalog.refresh(name);
+    // Series of deleted functions and versions go, so that the label sets stay bounded.
+    const snapshot = catalog.get(name);
+    metrics.forget(
+      name,
+      (versionId) => versionId === LATEST_VERSION_ID || snapshot?.versions.has(Number(versionId)) === true,
+    );
+  };
   const gateway = createGateway({
     catalog,
     pool,
@@ -132,6 +137,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
     log,
+  });
+  const rollouts = new RolloutEngine({
+    store,
+    clock,
+    changed: (name) => changed({ function: name }),
+    invokeVersion: (name, version, payload) => gateway.invokeVersion(name, version, payload),
+  });
+  const controller = new RolloutController(
+    store,
+    rollouts,
+    node,
+    options.rollouts ?? DEFAULT_CONTROLLER_OPTIONS,
+    log,
+  );
+  controller.start();
+  const api = createApi({
+    store,
+    logFeed: telemetry,
+    tokens,
+    rollouts,
+    changed,
+    codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+    clock,
   });
 
   const server: Server = createServer((req, res) => {
@@ -220,6 +248,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await pool.close();
       server.closeAllConnections();
       await closed;
+      await controller.close();
       await telemetry.close();
       await store.close();
     },

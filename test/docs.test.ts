@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApi } from '../src/api/api.js';
 import { TokenVerifier } from '../src/auth/tokens.js';
+import { RolloutEngine } from '../src/rollouts/engine.js';
 import { DEFAULT_CODE_LIMITS } from '../src/core/code-package.js';
 import { errorCatalog } from '../src/core/errors.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -24,6 +25,12 @@ test('the OpenAPI document lists every route, and only those', () => {
   const api = createApi({
     store,
     logFeed: { follow: () => () => undefined },
+    rollouts: new RolloutEngine({
+      store,
+      clock: () => new Date(),
+      changed: () => Promise.resolve(),
+      invokeVersion: () => Promise.resolve(),
+    }),
     tokens: new TokenVerifier(store),
     changed: () => Promise.resolve(),
     codeLimits: DEFAULT_CODE_LIMITS,

@@ -3,6 +3,7 @@ import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
 import { apiGatewayRoutes } from './apis.js';
+import { rolloutRoutes } from './rollouts.js';
 import type { ApiDeps, ApiResponse, ApiRoute, Changed } from './context.js';
 import { functionRoutes } from './functions.js';
 import { openApiDocument } from './openapi.js';
@@ -30,6 +31,7 @@ export function createApi(deps: ApiDeps): {
     ...aliasRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
+    ...rolloutRoutes(deps),
     openApiRoute,
   ];
   const document = openApiDocument(routes, API_VERSION);
@@ -45,8 +47,11 @@ export function createApi(deps: ApiDeps): {
       const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
       const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
       // The data plane must see a write before its caller does, so that a request right after it is served by it.
-      if (route.method !== 'GET' && response.status < 300)
-        await deps.changed(changedBy(route.handler, params, response));
+      const changed =
+        route.method === 'GET' || response.status >= 300
+          ? undefined
+          : changedBy(route.handler, params, response);
+      if (changed) await deps.changed(changed);
       if ('stream' in response) {
         response.stream(res);
       } else if ('bytes' in response) {
@@ -67,7 +72,13 @@ export function createApi(deps: ApiDeps): {
 }
 
 /** What a successful write changed: a function (and its versions and aliases) or an API (and its stages). */
-function changedBy(route: ApiRoute, params: Record<string, string>, response: ApiResponse): Changed {
+function changedBy(
+  route: ApiRoute,
+  params: Record<string, string>,
+  response: ApiResponse,
+): Changed | undefined {
+  // A rollout changes its alias through the control plane's store and says so itself, step by step.
+  if (route.path.includes('rollouts')) return undefined;
   const created = (response as { json?: { name?: string } }).json?.name ?? '';
   if (route.path.startsWith('/v1/apis')) return { api: params.api ?? created };
   return { function: params.name ?? created };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvocationLog } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { TokenVerifier } from '../auth/tokens.js';
+import type { RolloutEngine } from '../rollouts/engine.js';
 import type { Store } from '../store/store.js';
 
 /** Logs as they are recorded, for followers; the data plane provides it. */
@@ -13,6 +14,7 @@ export type Changed = { function: string } | { api: string };
 
 export interface ApiDeps {
   logFeed: LogFeed;
+  rollouts: RolloutEngine;
   store: Store;
   tokens: TokenVerifier;
   /** Called after every change, before the response is sent. */

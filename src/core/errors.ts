@@ -22,6 +22,7 @@ export const errorCatalog = {
   AliasNotFound: { status: 404, doc: 'The function has no alias with that name.' },
   ApiNotFound: { status: 404, doc: 'No API has that name.' },
   StageNotFound: { status: 404, doc: 'The API has no stage with that name.' },
+  RolloutNotFound: { status: 404, doc: 'No rollout has that id.' },
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
   ApiAlreadyExists: { status: 409, doc: 'An API with that name exists already.' },
@@ -38,6 +39,11 @@ export const errorCatalog = {
   RouteInUse: {
     status: 409,
     doc: 'A stage binds the route on its own; remove that binding before the route.',
+  },
+  RolloutInProgress: { status: 409, doc: 'The alias has a rollout running or paused; end it first.' },
+  RolloutNotActive: {
+    status: 409,
+    doc: 'The rollout has ended and can no longer be paused, resumed, aborted or promoted.',
   },
   FunctionAlreadyExists: { status: 409, doc: 'A function with that name exists already.' },
   AliasAlreadyExists: {

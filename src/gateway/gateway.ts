@@ -105,8 +105,7 @@ export function createGateway(deps: GatewayDeps) {
         label,
         requestId,
         payload,
-        req.headers['x-fc-log-type'] === 'Tail',
-        res,
+        req.headers['x-fc-log-type'] === 'Tail' ? res : undefined,
       );
       entry.answer(res, result);
     } catch (error) {
@@ -123,8 +122,8 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     payload: Buffer,
-    tail: boolean,
-    res: ServerResponse,
+    /** Where to put the log's tail (`x-fc-log-type: Tail`), if anywhere. */
+    tailTo: ServerResponse | undefined,
   ): Promise<InvocationResult> {
     const startedAt = Date.now();
     const started = performance.now();
@@ -151,8 +150,7 @@ export function createGateway(deps: GatewayDeps) {
         errorCode,
         coldStart: initDurationMs !== undefined,
       });
-      if (tail)
-        res.setHeader('x-fc-log-result', deps.logs.tail(requestId, LOG_TAIL_BYTES).toString('base64'));
+      tailTo?.setHeader('x-fc-log-result', deps.logs.tail(requestId, LOG_TAIL_BYTES).toString('base64'));
     }
   }
 
@@ -208,6 +206,14 @@ export function createGateway(deps: GatewayDeps) {
         () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText: qualifier }),
         httpEntry(req, url, rawPath, undefined),
       );
+    },
+
+    /** Runs one version directly, as a rollout's pre-traffic check does; rejects with its error. */
+    async invokeVersion(functionName: string, version: number, payload: Buffer): Promise<void> {
+      const snapshot = deps.catalog.get(functionName);
+      if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
+      const runnable = selectVersion(snapshot, { kind: 'version', version }, () => undefined);
+      await run(runnable, String(version), randomUUID(), payload, undefined);
     },
 
     /** `ANY /gw/{api}/{stage}/{path…}`: through the stage's binding of the matching route. */

@@ -1,6 +1,7 @@
 import type { AliasSpec, RollbackTarget } from '../core/alias.js';
 import type { FunctionConfig } from '../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
+import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
 import type {
@@ -104,6 +105,17 @@ export interface Store {
   listStages(api?: string): Promise<StageRecord[]>;
   deleteStage(api: string, stage: string, write: StageWrite): Promise<void>;
   stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]>;
+
+  /** Stores a new rollout; refused while the alias has an active one, or when its versions are missing. */
+  createRollout(rollout: Rollout): Promise<void>;
+  getRollout(id: string): Promise<Rollout | undefined>;
+  /** A function's rollouts (of one alias, if given), newest first. */
+  listRollouts(functionName: string, alias?: string): Promise<Rollout[]>;
+  listActiveRollouts(): Promise<Rollout[]>;
+  /** Saves a rollout's new state unless it changed since `expectedUpdatedAt` (then false). */
+  saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean>;
+  /** Takes or renews the lease that lets one node drive a rollout; false while another node holds it. */
+  claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean>;
 
   /** Writes metric rows, each replacing the same node's earlier row for its series and bucket. */
   writeMetrics(rows: readonly MetricRow[]): Promise<void>;

@@ -205,4 +205,19 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER stage_history_immutable BEFORE UPDATE ON stage_history
     FOR EACH STATEMENT EXECUTE FUNCTION sluice_refuse('stage history is append-only');
   `,
+  `
+  CREATE TABLE rollouts (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    alias TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    state_json JSON NOT NULL,
+    lease_owner TEXT,
+    lease_expires BIGINT NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX rollouts_by_alias ON rollouts (function_name, alias, created_at);
+  CREATE INDEX rollouts_active ON rollouts (status);
+  `,
 ];

@@ -1,3 +1,5 @@
+import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
+import type { Rollout } from '../../core/rollout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
@@ -778,8 +780,90 @@ export class PostgresStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, await this.aliasRows(db, name));
       assertNotBound(await this.stageRows(db), name, { version });
+      assertNotInRollout(name, version, await this.activeRollouts(db, name));
       await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
       await this.collectBlobs(db, [existing.code.sha256]);
+    });
+  }
+
+  private async rolloutRows(db: Db, where: string, args: unknown[]): Promise<Rollout[]> {
+    const result = await db.query<{ state_json: Rollout }>(
+      `SELECT state_json FROM rollouts WHERE ${where}`,
+      args,
+    );
+    return result.rows.map((r) => r.state_json);
+  }
+
+  private activeRollouts(db: Db, name: string): Promise<Rollout[]> {
+    return this.rolloutRows(db, "function_name = $1 AND status IN ('running', 'paused')", [name]);
+  }
+
+  createRollout(rollout: Rollout): Promise<void> {
+    return this.write(`starting a rollout of ${rollout.functionName}`, async (db) => {
+      await this.lockFunction(db, rollout.functionName);
+      assertNoActiveRollout(await this.activeRollouts(db, rollout.functionName), rollout.alias);
+      if (!(await this.versionRow(db, rollout.functionName, rollout.spec.target))) {
+        throw new SluiceError(
+          'VersionNotFound',
+          `function ${rollout.functionName} has no version ${rollout.spec.target}`,
+        );
+      }
+      await db.query(
+        `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          rollout.id,
+          rollout.functionName,
+          rollout.alias,
+          rollout.status,
+          JSON.stringify(rollout),
+          rollout.createdAt,
+          rollout.updatedAt,
+        ],
+      );
+    });
+  }
+
+  getRollout(id: string): Promise<Rollout | undefined> {
+    return this.read('reading a rollout', async (db) => (await this.rolloutRows(db, 'id = $1', [id]))[0]);
+  }
+
+  listRollouts(functionName: string, alias?: string): Promise<Rollout[]> {
+    return this.read(`listing rollouts of ${functionName}`, async (db) => {
+      await this.requireFunction(db, functionName);
+      return alias === undefined
+        ? this.rolloutRows(db, 'function_name = $1 ORDER BY created_at DESC, id', [functionName])
+        : this.rolloutRows(db, 'function_name = $1 AND alias = $2 ORDER BY created_at DESC, id', [
+            functionName,
+            alias,
+          ]);
+    });
+  }
+
+  listActiveRollouts(): Promise<Rollout[]> {
+    return this.read('listing active rollouts', (db) =>
+      this.rolloutRows(db, "status IN ('running', 'paused') ORDER BY created_at", []),
+    );
+  }
+
+  saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
+    return this.write(`saving rollout ${rollout.id}`, async (db) => {
+      const result = await db.query(
+        'UPDATE rollouts SET status = $1, state_json = $2, updated_at = $3 WHERE id = $4 AND updated_at = $5',
+        [rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt],
+      );
+      return result.rowCount === 1;
+    });
+  }
+
+  claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.write(`claiming rollout ${id}`, async (db) => {
+      const result = await db.query(
+        `UPDATE rollouts SET lease_owner = $1, lease_expires = $2
+         WHERE id = $3 AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires < $4)`,
+        [node, now + leaseMs, id, now],
+      );
+      return result.rowCount === 1;
     });
   }
 

@@ -156,4 +156,19 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER stage_history_immutable BEFORE UPDATE ON stage_history
   BEGIN SELECT RAISE(ABORT, 'stage history is append-only'); END;
   `,
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    alias TEXT NOT NULL,
+    status TEXT NOT NULL,
+    state_json TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_expires INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX rollouts_by_alias ON rollouts (function_name, alias, created_at);
+  CREATE INDEX rollouts_active ON rollouts (status);
+  `,
 ];

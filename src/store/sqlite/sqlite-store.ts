@@ -33,6 +33,8 @@ import {
   planStageWrite,
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
+import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
+import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
@@ -407,6 +409,7 @@ export class SqliteStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, this.aliasRows(name));
       assertNotBound(this.stageRows(), name, { version });
+      assertNotInRollout(name, version, this.activeRollouts(name));
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
       this.collectBlobs([existing.code.sha256]);
     });
@@ -719,6 +722,88 @@ export class SqliteStore implements Store {
         .all(api, stage) as StageHistoryDbRow[];
       if (rows.length === 0) throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
       return rows.map(toStageHistory);
+    });
+  }
+
+  private rolloutRows(where: string, ...args: (string | number)[]): Rollout[] {
+    const rows = this.db.prepare(`SELECT state_json FROM rollouts WHERE ${where}`).all(...args) as {
+      state_json: string;
+    }[];
+    return rows.map((r) => JSON.parse(r.state_json) as Rollout);
+  }
+
+  private activeRollouts(name: string): Rollout[] {
+    return this.rolloutRows("function_name = ? AND status IN ('running', 'paused')", name);
+  }
+
+  createRollout(rollout: Rollout): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(rollout.functionName);
+      assertNoActiveRollout(this.activeRollouts(rollout.functionName), rollout.alias);
+      if (!this.versionRow(rollout.functionName, rollout.spec.target)) {
+        throw new SluiceError(
+          'VersionNotFound',
+          `function ${rollout.functionName} has no version ${rollout.spec.target}`,
+        );
+      }
+      this.db
+        .prepare(
+          `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          rollout.id,
+          rollout.functionName,
+          rollout.alias,
+          rollout.status,
+          JSON.stringify(rollout),
+          rollout.createdAt,
+          rollout.updatedAt,
+        );
+    });
+  }
+
+  getRollout(id: string): Promise<Rollout | undefined> {
+    return this.read(() => this.rolloutRows('id = ?', id)[0]);
+  }
+
+  listRollouts(functionName: string, alias?: string): Promise<Rollout[]> {
+    return this.read(() => {
+      this.requireFunction(functionName);
+      return alias === undefined
+        ? this.rolloutRows('function_name = ? ORDER BY created_at DESC, id', functionName)
+        : this.rolloutRows(
+            'function_name = ? AND alias = ? ORDER BY created_at DESC, id',
+            functionName,
+            alias,
+          );
+    });
+  }
+
+  listActiveRollouts(): Promise<Rollout[]> {
+    return this.read(() => this.rolloutRows("status IN ('running', 'paused') ORDER BY created_at"));
+  }
+
+  saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
+    return this.write(() => {
+      const result = this.db
+        .prepare(
+          'UPDATE rollouts SET status = ?, state_json = ?, updated_at = ? WHERE id = ? AND updated_at = ?',
+        )
+        .run(rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt);
+      return result.changes === 1;
+    });
+  }
+
+  claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.write(() => {
+      const result = this.db
+        .prepare(
+          `UPDATE rollouts SET lease_owner = ?, lease_expires = ?
+           WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?)`,
+        )
+        .run(node, now + leaseMs, id, node, now);
+      return result.changes === 1;
     });
   }
 

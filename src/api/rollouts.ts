@@ -1,0 +1,99 @@
+import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
+import { readJson } from '../http/body.js';
+import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
+import { JSON_LIMIT } from './context.js';
+import { aliasParam, checkQuery, functionParam } from './params.js';
+import { SluiceError } from '../core/errors.js';
+import { formatVersionRef } from '../core/names.js';
+
+function rolloutView(r: Rollout): Record<string, unknown> {
+  return {
+    id: r.id,
+    functionName: r.functionName,
+    alias: r.alias,
+    from: formatVersionRef(r.primary),
+    to: String(r.spec.target),
+    status: r.status,
+    step: r.step + 1,
+    steps: r.spec.steps.map((s) => ({ weight: s.weight, holdMs: s.holdMs })),
+    currentWeight: r.step >= 0 ? (r.spec.steps[r.step]?.weight ?? null) : 0,
+    stepStartedAt: r.stepStartedAt ?? null,
+    guardrails: r.spec.guardrails,
+    preTraffic: r.spec.preTraffic ?? null,
+    reason: r.reason ?? null,
+    events: r.events,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+const ID = /^[0-9a-f-]{36}$/;
+
+function idParam(request: ApiRequest): string {
+  const id = request.params.id ?? '';
+  if (!ID.test(id))
+    throw new SluiceError('InvalidArgument', `"${id}" is not a rollout id`, [
+      { path: 'id', message: 'must be a rollout id' },
+    ]);
+  return id;
+}
+
+const COMMANDS = [
+  ['pause', 'Pause a rollout: its step holds until resumed'],
+  ['resume', 'Resume a paused rollout; the current step starts afresh'],
+  ['abort', 'Abort a rollout: all traffic back to the primary at once'],
+  ['promote', 'Promote the target at once: it becomes the primary'],
+] as const;
+
+/** Progressive rollouts: start one on an alias, watch it, and steer it. */
+export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/functions/{name}/aliases/{alias}/rollouts',
+      summary:
+        'Start a rollout: {to, strategy: canary|linear|steps, weight?, increment?, steps?, interval, maxErrorRate?, maxErrorRateRatio?, maxP99Ms?, maxPlatformErrors?, minInvocations?, preTraffic?}',
+      handler: async (request) => {
+        checkQuery(request, []);
+        const name = functionParam(request);
+        const alias = aliasParam(request);
+        const spec = parseRolloutRequest(await readJson(request.req, JSON_LIMIT));
+        const rollout = await rollouts.start(name, alias, spec, request.actor);
+        return {
+          status: 201,
+          json: rolloutView(rollout),
+          headers: { location: `/v1/rollouts/${rollout.id}` },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/functions/{name}/aliases/{alias}/rollouts',
+      summary: "An alias's rollouts, newest first",
+      handler: async (request) => {
+        checkQuery(request, []);
+        const list = await store.listRollouts(functionParam(request), aliasParam(request));
+        return { status: 200, json: { rollouts: list.map(rolloutView) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/rollouts/{id}',
+      summary: "A rollout's state, step and event log",
+      handler: async (request) => {
+        checkQuery(request, []);
+        return { status: 200, json: rolloutView(await rollouts.require(idParam(request))) };
+      },
+    },
+    ...COMMANDS.map(([command, summary]): ApiRoute => ({
+      method: 'POST',
+      path: `/v1/rollouts/{id}/${command}`,
+      summary,
+      handler: async (request) => {
+        checkQuery(request, []);
+        const rollout = await rollouts[command](idParam(request), request.actor);
+        return { status: 200, json: rolloutView(rollout) };
+      },
+    })),
+  ];
+}

@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import type { AliasSpec } from '../core/alias.js';
+import { isSluiceError, SluiceError } from '../core/errors.js';
+import { formatVersionRef } from '../core/names.js';
+import {
+  type Rollout,
+  type RolloutEvent,
+  type RolloutSpec,
+  type RolloutStatus,
+  assertActive,
+  judgeStep,
+} from '../core/rollout.js';
+import { summarize } from '../metrics/aggregate.js';
+import { addInto, emptyHistogram } from '../core/histogram.js';
+import type { Store } from '../store/store.js';
+
+export interface RolloutDeps {
+  store: Store;
+  clock: () => Date;
+  /** Tells every node's routing that the alias changed. */
+  changed: (functionName: string) => Promise<void>;
+  /** Invokes one version directly, for the pre-traffic check; resolves on success, rejects with the error. */
+  invokeVersion: (functionName: string, version: number, payload: Buffer) => Promise<void>;
+}
+
+const actorOf = (rollout: Rollout) => `rollout:${rollout.id}`;
+
+/**
+ * Everything that changes a rollout: starting it, each step the controller takes, and the commands
+ * (pause, resume, abort, promote). Each alias write names the revision the rollout last wrote, so a
+ * change made by someone else ends the rollout instead of being overwritten.
+ */
+export class RolloutEngine {
+  constructor(private readonly deps: RolloutDeps) {}
+
+  async start(functionName: string, alias: string, spec: RolloutSpec, actor: string): Promise<Rollout> {
+    const current = await this.deps.store.getAlias(functionName, alias);
+    if (!current) {
+      if (!(await this.deps.store.getFunction(functionName))) {
+        throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
+      }
+      throw new SluiceError('AliasNotFound', `function ${functionName} has no alias ${alias}`);
+    }
+    if (current.spec.version === spec.target) {
+      throw new SluiceError(
+        'InvalidArgument',
+        `alias ${alias} already has version ${spec.target} as its primary`,
+        [{ path: 'to', message: 'must differ from the alias primary version' }],
+      );
+    }
+    const now = this.deps.clock().toISOString();
+    const rollout: Rollout = {
+      id: randomUUID(),
+      functionName,
+      alias,
+      primary: current.spec.version,
+      spec,
+      status: 'running',
+      step: -1,
+      stepStartedAt: undefined,
+      aliasRevision: current.revision,
+      reason: undefined,
+      events: [
+        {
+          at: now,
+          kind: 'started',
+          message: `${actor} started moving ${alias} from ${formatVersionRef(current.spec.version)} to ${spec.target} in ${spec.steps.length} steps (${spec.steps.map((s) => `${Math.round(s.weight * 10000) / 100} %`).join(', ')})`,
+        },
+      ],
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.store.createRollout(rollout);
+    return rollout;
+  }
+
+  /** One turn of the controller for a rollout this node holds the lease of. */
+  async drive(rollout: Rollout): Promise<Rollout> {
+    if (rollout.status !== 'running') return rollout;
+    if (rollout.step === -1) return this.begin(rollout);
+    const window = await this.window(rollout);
+    const verdict = judgeStep(rollout, window, this.deps.clock().getTime());
+    if (verdict.action === 'rollback') {
+      return this.finish(
+        rollout,
+        'rolled-back',
+        'rolled-back',
+        `guardrail breached: ${verdict.reason}`,
+        verdict.figures,
+      );
+    }
+    if (verdict.action === 'wait') return rollout;
+    return this.moveTo(rollout, rollout.step + 1, verdict.reason);
+  }
+
+  private async begin(rollout: Rollout): Promise<Rollout> {
+    if (rollout.spec.preTraffic) {
+      try {
+        await this.deps.invokeVersion(
+          rollout.functionName,
+          rollout.spec.target,
+          Buffer.from(rollout.spec.preTraffic.payload),
+        );
+      } catch (error) {
+        const why = isSluiceError(error) ? `${error.code}: ${error.message}` : String(error);
+        return this.save(
+          rollout,
+          { status: 'failed', reason: `the pre-traffic check failed, no traffic moved (${why})` },
+          {
+            kind: 'failed',
+            message: `pre-traffic check of version ${rollout.spec.target} failed: ${why}`,
+          },
+        );
+      }
+    }
+    return this.moveTo(rollout, 0, rollout.spec.preTraffic ? 'the pre-traffic check passed' : 'started');
+  }
+
+  /** Sets the canary weight of a step; the last step, at 100 %, makes the target the primary. */
+  private async moveTo(rollout: Rollout, step: number, why: string): Promise<Rollout> {
+    const weight = rollout.spec.steps[step]?.weight ?? 1;
+    if (weight >= 1)
+      return this.finish(
+        rollout,
+        'succeeded',
+        'promoted',
+        `every step passed (${why}): version ${rollout.spec.target} takes all traffic`,
+      );
+    const spec: AliasSpec = {
+      version: rollout.primary,
+      description: '',
+      canary: { version: rollout.spec.target, weight },
+    };
+    const revision = await this.writeAlias(rollout, spec);
+    if (revision === undefined) return this.endByConflict(rollout);
+    const now = this.deps.clock().toISOString();
+    return this.save(
+      rollout,
+      { step, stepStartedAt: now, aliasRevision: revision },
+      {
+        kind: 'step',
+        message: `step ${step + 1}/${rollout.spec.steps.length}: ${Math.round(weight * 10000) / 100} % to version ${rollout.spec.target} (${why})`,
+      },
+    );
+  }
+
+  /** Ends a rollout: the target becomes the primary, or the alias returns to all-primary. */
+  private async finish(
+    rollout: Rollout,
+    status: RolloutStatus,
+    kind: RolloutEvent['kind'],
+    reason: string,
+    figures?: Record<string, number | null>,
+  ): Promise<Rollout> {
+    const spec: AliasSpec =
+      status === 'succeeded'
+        ? { version: rollout.spec.target, description: '' }
+        : { version: rollout.primary, description: '' };
+    const revision = await this.writeAlias(rollout, spec);
+    if (revision === undefined) return this.endByConflict(rollout);
+    return this.save(
+      rollout,
+      { status, reason, aliasRevision: revision },
+      { kind, message: reason, ...(figures && { figures }) },
+    );
+  }
+
+  private async endByConflict(rollout: Rollout): Promise<Rollout> {
+    const reason = `alias ${rollout.alias} was changed by someone else; the rollout stopped and left it as it is`;
+    return this.save(rollout, { status: 'aborted', reason }, { kind: 'aborted', message: reason });
+  }
+
+  /** Writes the alias as the rollout's actor; undefined when it changed since the rollout's last write. */
+  private async writeAlias(rollout: Rollout, spec: AliasSpec): Promise<number | undefined> {
+    try {
+      const { alias } = await this.deps.store.putAlias(rollout.functionName, rollout.alias, spec, {
+        actor: actorOf(rollout),
+        now: this.deps.clock().toISOString(),
+        ...(rollout.aliasRevision !== undefined && { expectedRevision: rollout.aliasRevision }),
+      });
+      await this.deps.changed(rollout.functionName);
+      return alias.revision;
+    } catch (error) {
+      if (isSluiceError(error) && error.code === 'AliasConflict') return undefined;
+      throw error;
+    }
+  }
+
+  private async save(
+    rollout: Rollout,
+    changes: Partial<Rollout>,
+    event: Omit<RolloutEvent, 'at'>,
+  ): Promise<Rollout> {
+    const now = this.deps.clock().toISOString();
+    const next: Rollout = {
+      ...rollout,
+      ...changes,
+      events: [...rollout.events, { at: now, ...event }],
+      updatedAt: now,
+    };
+    if (next.updatedAt === rollout.updatedAt) next.updatedAt = new Date(Date.parse(now) + 1).toISOString();
+    if (!(await this.deps.store.saveRollout(next, rollout.updatedAt))) {
+      throw new SluiceError('RolloutNotActive', `rollout ${rollout.id} changed meanwhile; read it again`);
+    }
+    return next;
+  }
+
+  /** The target's and the primary's figures through this alias since the step began, from every node. */
+  private async window(rollout: Rollout) {
+    const since = Math.floor(Date.parse(rollout.stepStartedAt ?? rollout.createdAt) / 1000);
+    const now = Math.ceil(this.deps.clock().getTime() / 1000);
+    const rows = await this.deps.store.queryMetrics(rollout.functionName, 10, since - (since % 10), now + 1);
+    const target = {
+      invocations: 0,
+      functionErrors: 0,
+      platformErrors: 0,
+      throttles: 0,
+      coldStarts: 0,
+      durationSumMs: 0,
+      histogram: emptyHistogram(),
+    };
+    const primary = { invocations: 0, errors: 0 };
+    const targetId = String(rollout.spec.target);
+    const primaryId = rollout.primary === '$LATEST' ? 'LATEST' : String(rollout.primary);
+    for (const row of rows) {
+      if (row.qualifier !== rollout.alias) continue;
+      if (row.versionId === targetId) {
+        target.invocations += row.invocations;
+        target.functionErrors += row.functionErrors;
+        target.platformErrors += row.platformErrors;
+        target.durationSumMs += row.durationSumMs;
+        addInto(target.histogram, row.histogram);
+      } else if (row.versionId === primaryId) {
+        primary.invocations += row.invocations;
+        primary.errors += row.functionErrors + row.platformErrors;
+      }
+    }
+    const summary = summarize(target);
+    return {
+      target: {
+        invocations: target.invocations,
+        errors: target.functionErrors + target.platformErrors,
+        platformErrors: target.platformErrors,
+        p99Ms: summary.p99Ms,
+      },
+      primary,
+    };
+  }
+
+  async pause(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.require(id);
+    if (rollout.status !== 'running')
+      throw new SluiceError('RolloutNotActive', `rollout ${id} is ${rollout.status}, not running`);
+    return this.save(
+      rollout,
+      { status: 'paused' },
+      { kind: 'paused', message: `${actor} paused the rollout` },
+    );
+  }
+
+  async resume(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.require(id);
+    if (rollout.status !== 'paused')
+      throw new SluiceError('RolloutNotActive', `rollout ${id} is ${rollout.status}, not paused`);
+    // The step starts afresh: what happened while paused does not count toward it.
+    return this.save(
+      rollout,
+      { status: 'running', ...(rollout.step >= 0 && { stepStartedAt: this.deps.clock().toISOString() }) },
+      { kind: 'resumed', message: `${actor} resumed the rollout` },
+    );
+  }
+
+  async abort(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.require(id);
+    assertActive(rollout);
+    return this.finish(
+      rollout,
+      'aborted',
+      'aborted',
+      `${actor} aborted the rollout: all traffic back to ${formatVersionRef(rollout.primary)}`,
+    );
+  }
+
+  async promote(id: string, actor: string): Promise<Rollout> {
+    const rollout = await this.require(id);
+    assertActive(rollout);
+    return this.finish(
+      rollout,
+      'succeeded',
+      'promoted',
+      `${actor} promoted version ${rollout.spec.target} at once`,
+    );
+  }
+
+  async require(id: string): Promise<Rollout> {
+    const rollout = await this.deps.store.getRollout(id);
+    if (!rollout) throw new SluiceError('RolloutNotFound', `no rollout has the id ${id}`);
+    return rollout;
+  }
+}
