@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SluiceError } from './errors.js';
+import { type Rollout, type StepWindow, judgeStep, parseRolloutRequest } from './rollout.js';
+
+const refused = (input: unknown, path: string) => {
+  assert.throws(
+    () => parseRolloutRequest(input),
+    (e: unknown) =>
+      e instanceof SluiceError &&
+      e.code === 'InvalidArgument' &&
+      (e.details as readonly { path: string }[]).some((d) => d.path === path),
+    `${JSON.stringify(input)} is refused at ${path}`,
+  );
+};
+
+describe('parseRolloutRequest', () => {
+  test('canary: one step at the weight, then all', () => {
+    const spec = parseRolloutRequest({ to: '2', strategy: 'canary', weight: 0.1, interval: '5m' });
+    assert.deepEqual(spec.steps, [
+      { weight: 0.1, holdMs: 300_000 },
+      { weight: 1, holdMs: 0 },
+    ]);
+    assert.equal(spec.target, 2);
+    assert.equal(spec.guardrails.minInvocations, 10);
+  });
+
+  test('linear: +increment every interval up to 100 %', () => {
+    const spec = parseRolloutRequest({ to: '3', strategy: 'linear', increment: 0.25, interval: '1m' });
+    assert.deepEqual(
+      spec.steps.map((s) => s.weight),
+      [0.25, 0.5, 0.75, 1],
+    );
+    assert.ok(spec.steps.slice(0, -1).every((s) => s.holdMs === 60_000));
+  });
+
+  test('linear with an increment that does not divide 1 still ends at 100 %', () => {
+    const spec = parseRolloutRequest({ to: '3', strategy: 'linear', increment: 0.3 });
+    assert.deepEqual(
+      spec.steps.map((s) => s.weight),
+      [0.3, 0.6, 0.9, 1],
+    );
+  });
+
+  test('explicit steps: 5, 25, 50, 100 %', () => {
+    const spec = parseRolloutRequest({ to: '2', steps: [0.05, 0.25, 0.5, 1], interval: '30s' });
+    assert.deepEqual(
+      spec.steps.map((s) => s.weight),
+      [0.05, 0.25, 0.5, 1],
+    );
+    assert.deepEqual(
+      parseRolloutRequest({ to: '2', steps: [0.5] }).steps.map((s) => s.weight),
+      [0.5, 1],
+    );
+  });
+
+  test('guardrails and a pre-traffic check are kept', () => {
+    const spec = parseRolloutRequest({
+      to: '2',
+      maxErrorRate: 0.01,
+      maxErrorRateRatio: 2,
+      maxP99Ms: 500,
+      maxPlatformErrors: 0,
+      minInvocations: 100,
+      preTraffic: { payload: '{"ping":true}' },
+    });
+    assert.deepEqual(spec.guardrails, {
+      maxErrorRate: 0.01,
+      maxErrorRateRatio: 2,
+      maxP99Ms: 500,
+      maxPlatformErrors: 0,
+      minInvocations: 100,
+    });
+    assert.deepEqual(spec.preTraffic, { payload: '{"ping":true}' });
+  });
+
+  const bad: [unknown, string][] = [
+    [{}, 'to'],
+    [{ to: 2 }, 'to'],
+    [{ to: '0' }, 'to'],
+    [{ to: '2', strategy: 'blue-green' }, 'strategy'],
+    [{ to: '2', weight: 0 }, 'weight'],
+    [{ to: '2', weight: 1.5 }, 'weight'],
+    [{ to: '2', weight: 0.00001 }, 'weight'],
+    [{ to: '2', strategy: 'linear', increment: -0.1 }, 'increment'],
+    [{ to: '2', strategy: 'linear', increment: 0.001 }, 'increment'],
+    [{ to: '2', steps: [] }, 'steps'],
+    [{ to: '2', steps: [0.5, 0.25] }, 'steps'],
+    [{ to: '2', steps: ['10%'] }, 'steps[0]'],
+    [{ to: '2', interval: '5' }, 'interval'],
+    [{ to: '2', interval: '500ms' }, 'interval'],
+    [{ to: '2', maxErrorRate: 2 }, 'maxErrorRate'],
+    [{ to: '2', maxErrorRateRatio: 0.5 }, 'maxErrorRateRatio'],
+    [{ to: '2', maxP99Ms: 0 }, 'maxP99Ms'],
+    [{ to: '2', maxPlatformErrors: -1 }, 'maxPlatformErrors'],
+    [{ to: '2', minInvocations: 0 }, 'minInvocations'],
+    [{ to: '2', preTraffic: { payload: 5 } }, 'preTraffic.payload'],
+    [{ to: '2', colour: 'red' }, 'colour'],
+  ];
+  for (const [input, path] of bad)
+    test(`refuses ${JSON.stringify(input)}`, () => {
+      refused(input, path);
+    });
+});
+
+const NOW = Date.parse('2026-01-01T00:10:00.000Z');
+
+function rollout(
+  overrides: Partial<Rollout> = {},
+  guardrails: Partial<Rollout['spec']['guardrails']> = {},
+): Rollout {
+  return {
+    id: 'r',
+    functionName: 'f',
+    alias: 'live',
+    primary: 1,
+    spec: {
+      target: 2,
+      steps: [
+        { weight: 0.1, holdMs: 60_000 },
+        { weight: 1, holdMs: 0 },
+      ],
+      guardrails: {
+        maxErrorRate: 0.05,
+        maxErrorRateRatio: undefined,
+        maxP99Ms: 300,
+        maxPlatformErrors: 2,
+        minInvocations: 20,
+        ...guardrails,
+      },
+      preTraffic: undefined,
+    },
+    status: 'running',
+    step: 0,
+    stepStartedAt: new Date(NOW - 61_000).toISOString(),
+    aliasRevision: 2,
+    reason: undefined,
+    events: [],
+    createdAt: new Date(NOW - 120_000).toISOString(),
+    updatedAt: new Date(NOW - 61_000).toISOString(),
+    ...overrides,
+  };
+}
+
+const window = (t: Partial<StepWindow['target']>, p: Partial<StepWindow['primary']> = {}): StepWindow => ({
+  target: { invocations: 100, errors: 0, platformErrors: 0, p99Ms: 50, ...t },
+  primary: { invocations: 900, errors: 0, ...p },
+});
+
+describe('judgeStep', () => {
+  test('a healthy step held long enough advances', () => {
+    assert.equal(judgeStep(rollout(), window({}), NOW).action, 'advance');
+  });
+
+  test('a healthy step not yet held waits', () => {
+    const r = rollout({ stepStartedAt: new Date(NOW - 10_000).toISOString() });
+    assert.equal(judgeStep(r, window({}), NOW).action, 'wait');
+  });
+
+  test('no traffic, no promotion: a held step without enough invocations waits', () => {
+    const verdict = judgeStep(rollout(), window({ invocations: 19 }), NOW);
+    assert.equal(verdict.action, 'wait');
+    assert.match(verdict.reason, /19 of the 20/);
+  });
+
+  test('an error rate above the limit rolls back at once, with the figures', () => {
+    const verdict = judgeStep(
+      rollout({ stepStartedAt: new Date(NOW - 1000).toISOString() }),
+      window({ invocations: 40, errors: 12 }),
+      NOW,
+    );
+    assert.ok(verdict.action === 'rollback', verdict.reason);
+    assert.equal(verdict.figures.errorRate, 0.3);
+    assert.match(verdict.reason, /error rate 30\.00 %/);
+  });
+
+  test('the error rate is judged only once there is enough data', () => {
+    assert.equal(judgeStep(rollout(), window({ invocations: 5, errors: 5 }), NOW).action, 'wait');
+  });
+
+  test('an error rate relative to the primary', () => {
+    const r = rollout({}, { maxErrorRate: undefined, maxErrorRateRatio: 2 });
+    assert.equal(
+      judgeStep(r, window({ errors: 3 }, { errors: 18 }), NOW).action,
+      'advance',
+      '3 % vs 2 %: within 2×',
+    );
+    assert.equal(
+      judgeStep(r, window({ errors: 5 }, { errors: 18 }), NOW).action,
+      'rollback',
+      '5 % vs 2 %: beyond 2×',
+    );
+    assert.equal(
+      judgeStep(r, window({ errors: 1 }, { errors: 0 }), NOW).action,
+      'rollback',
+      'any error vs none',
+    );
+  });
+
+  test('a slow target trips the p99 guardrail', () => {
+    const verdict = judgeStep(rollout(), window({ p99Ms: 450 }), NOW);
+    assert.equal(verdict.action, 'rollback');
+    assert.match(verdict.reason, /p99 450\.0 ms/);
+  });
+
+  test('platform errors over the limit roll back even before the minimum of invocations', () => {
+    assert.equal(judgeStep(rollout(), window({ invocations: 3, platformErrors: 3 }), NOW).action, 'rollback');
+    assert.equal(judgeStep(rollout(), window({ invocations: 3, platformErrors: 2 }), NOW).action, 'wait');
+  });
+});
