@@ -103,6 +103,16 @@ export function parseApiDefinition(input: unknown): ApiDefinition {
   const keys = routes.map(routeKey);
   const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
   if (duplicate) issues.add('routes', `route ${duplicate} is listed twice`);
+  else {
+    // Patterns that differ only in their parameters' names take the same requests: the second never would.
+    const shapes = keys.map((k) => k.replace(/\{[^}+]*(\+?)\}/g, '{$1}'));
+    const twin = shapes.findIndex((k, i) => shapes.indexOf(k) !== i);
+    if (twin !== -1)
+      issues.add(
+        'routes',
+        `route ${keys[twin]} takes the same requests as ${keys[shapes.indexOf(shapes[twin] as string)]}`,
+      );
+  }
   issues.throwIfAny('API');
   return { description: description as string, routes };
 }
@@ -115,7 +125,7 @@ function readBinding(obj: Record<string, unknown>, at: string, issues: Issues): 
       patternHint: FUNCTION_NAME_HINT,
     });
   const qualifier = obj.qualifier ?? '$DEFAULT';
-  if (checkString(qualifier, fieldPath(at, 'qualifier'), issues)) {
+  if (checkString(qualifier, fieldPath(at, 'qualifier'), issues, { nonEmpty: true })) {
     try {
       parseQualifier(qualifier);
     } catch {

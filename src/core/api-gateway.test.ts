@@ -1,0 +1,475 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  type ApiDefinition,
+  type ApiRoute,
+  bindingFor,
+  parseApiDefinition,
+  parseStageSpec,
+  type RouteMatch,
+  RouteMatcher,
+  stageBindings,
+} from './api-gateway.js';
+import { type FieldIssue, SluiceError } from './errors.js';
+
+function caught(fn: () => unknown): SluiceError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SluiceError) return error;
+    throw error;
+  }
+  return assert.fail('expected a SluiceError');
+}
+
+/** The problem paths a parser reports for `input`, or [] when it accepts it. */
+function problems(parse: () => unknown): string[] {
+  try {
+    parse();
+    return [];
+  } catch (error) {
+    if (!(error instanceof SluiceError)) throw error;
+    assert.equal(error.code, 'InvalidArgument', error.message);
+    return (error.details as readonly FieldIssue[]).map((d) => d.path);
+  }
+}
+
+function show(value: unknown): string {
+  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  return text.length > 90 ? `${text.slice(0, 87)}...` : text;
+}
+
+const routes = (...list: string[]) => ({
+  routes: list.map((r) => {
+    const [method, path] = r.split(' ');
+    return { method, path };
+  }),
+});
+
+describe('parseApiDefinition', () => {
+  describe('methods', () => {
+    const cases: [unknown, string[]][] = [
+      ['ANY', []],
+      ['GET', []],
+      ['POST', []],
+      ['PUT', []],
+      ['PATCH', []],
+      ['DELETE', []],
+      ['HEAD', []],
+      ['OPTIONS', []],
+      ['get', ['routes[0].method']],
+      ['Any', ['routes[0].method']],
+      ['FETCH', ['routes[0].method']],
+      ['', ['routes[0].method']],
+      [1, ['routes[0].method']],
+      [null, ['routes[0].method']],
+      [undefined, ['routes[0].method']],
+    ];
+    for (const [method, expected] of cases) {
+      test(`method ${show(method)} → ${expected.length === 0 ? 'accepted' : expected.join(', ')}`, () => {
+        assert.deepEqual(
+          problems(() => parseApiDefinition({ routes: [{ method, path: '/x' }] })),
+          expected,
+        );
+      });
+    }
+  });
+
+  describe('path patterns', () => {
+    const valid = [
+      '/',
+      '/users',
+      '/users/{id}',
+      '/users/{id}/orders/{orderId}',
+      '/{proxy+}',
+      '/files/{path+}',
+      '/a/{p}/{q+}',
+      '/v1.2/items_x/~me/a-b',
+      "/sub-delims/!$&'()*+,;=:@",
+      '/{_id}',
+    ];
+    for (const path of valid) {
+      test(`accepts ${path}`, () => {
+        const definition = parseApiDefinition({ routes: [{ method: 'GET', path }] });
+        assert.deepEqual(definition.routes, [{ method: 'GET', path }]);
+      });
+    }
+    const invalid: [unknown, string][] = [
+      ['users/{id}', 'must start with /'],
+      ['', 'must start with /'],
+      ['/a/{p+}/b', '{name+} may only be the last segment'],
+      ['/{p+}/{q+}', '{name+} may only be the last segment'],
+      ['/{id}/{id}', 'names a path parameter twice'],
+      ['/{id}/x/{id+}', 'names a path parameter twice'],
+      ['/users/', 'neither a literal'],
+      ['/a//b', 'neither a literal'],
+      ['/{id}x', 'neither a literal'],
+      ['/{}', 'neither a literal'],
+      ['/{1id}', 'neither a literal'],
+      ['/{a-b}', 'neither a literal'],
+      ['/{+}', 'neither a literal'],
+      ['/a?b=1', 'neither a literal'],
+      ['/a#b', 'neither a literal'],
+      ['/caf%C3%A9', 'neither a literal'],
+      ['/a b', 'neither a literal'],
+      ['/café', 'neither a literal'],
+      [`/${'a'.repeat(512)}`, 'at most 512'],
+      [7, 'must be a string'],
+      [null, 'must be a string'],
+    ];
+    for (const [path, message] of invalid) {
+      test(`refuses ${show(path)}: ${message}`, () => {
+        const error = caught(() => parseApiDefinition({ routes: [{ method: 'GET', path }] }));
+        assert.equal(error.code, 'InvalidArgument');
+        const issues = error.details as readonly FieldIssue[];
+        assert.ok(
+          issues.some((i) => i.path === 'routes[0].path' && i.message.includes(message)),
+          JSON.stringify(issues),
+        );
+      });
+    }
+    test('a path that is missing is required', () => {
+      assert.deepEqual(
+        problems(() => parseApiDefinition({ routes: [{ method: 'GET' }] })),
+        ['routes[0].path'],
+      );
+    });
+  });
+
+  describe('the definition as a whole', () => {
+    const cases: [string, unknown, string[]][] = [
+      ['no routes at all', {}, []],
+      ['an empty list', { routes: [] }, []],
+      ['a description', { description: 'shop', routes: [] }, []],
+      ['a description that is not a string', { description: 5 }, ['description']],
+      ['a description too long', { description: 'x'.repeat(257) }, ['description']],
+      ['routes that are not a list', { routes: { GET: '/x' } }, ['routes']],
+      ['a route that is not an object', { routes: ['GET /x'] }, ['routes[0]']],
+      ['an unknown field', { routes: [], stages: [] }, ['stages']],
+      ['an unknown field of a route', { routes: [{ method: 'GET', path: '/x', fn: 'f' }] }, ['routes[0].fn']],
+      ['not an object', [], ['']],
+      ['null', null, ['']],
+      [
+        'every problem at once',
+        { routes: [{ method: 'get', path: 'x' }, { path: '/a/{p+}/b' }], extra: 1 },
+        ['extra', 'routes[0].method', 'routes[0].path', 'routes[1].method', 'routes[1].path'],
+      ],
+      [
+        '201 routes',
+        { routes: Array.from({ length: 201 }, (_, i) => ({ method: 'GET', path: `/r${i}` })) },
+        ['routes'],
+      ],
+      ['the same route twice', routes('GET /users/{id}', 'POST /users', 'GET /users/{id}'), ['routes']],
+      ['the same path under two methods', routes('GET /users/{id}', 'PUT /users/{id}'), []],
+      ['ANY beside an exact method', routes('ANY /users/{id}', 'GET /users/{id}'), []],
+      ['a literal beside a parameter', routes('GET /users/me', 'GET /users/{id}'), []],
+      [
+        'the same pattern twice under other parameter names',
+        routes('GET /users/{id}', 'GET /users/{name}'),
+        ['routes'],
+      ],
+      ['the same greedy pattern twice', routes('ANY /{proxy+}', 'ANY /{rest+}'), ['routes']],
+    ];
+    for (const [what, input, expected] of cases) {
+      test(`${what} → ${expected.length === 0 ? 'accepted' : expected.join(', ')}`, () => {
+        const found = problems(() => parseApiDefinition(input));
+        assert.deepEqual([...found].sort(), [...expected].sort());
+      });
+    }
+
+    test('the duplicate route is named in the message', () => {
+      const error = caught(() => parseApiDefinition(routes('GET /a', 'GET /a')));
+      assert.match(error.message, /GET \/a is listed twice/);
+      const twin = caught(() => parseApiDefinition(routes('GET /u/{id}', 'POST /u/{id}', 'GET /u/{name}')));
+      assert.match(twin.message, /GET \/u\/\{name\} takes the same requests as GET \/u\/\{id\}/);
+    });
+
+    test('keeps the routes in order and defaults the description', () => {
+      assert.deepEqual(parseApiDefinition(routes('GET /users/{id}', 'ANY /{proxy+}')), {
+        description: '',
+        routes: [
+          { method: 'GET', path: '/users/{id}' },
+          { method: 'ANY', path: '/{proxy+}' },
+        ],
+      });
+    });
+  });
+});
+
+describe('parseStageSpec', () => {
+  const api: ApiDefinition = parseApiDefinition(routes('GET /users/{id}', 'POST /users', 'ANY /{proxy+}'));
+
+  const cases: [string, unknown, string[]][] = [
+    ['a function alone', { function: 'B' }, []],
+    ['an alias', { function: 'B', qualifier: 'release' }, []],
+    ['$DEFAULT', { function: 'B', qualifier: '$DEFAULT' }, []],
+    ['$LATEST', { function: 'B', qualifier: '$LATEST' }, []],
+    ['a version', { function: 'B', qualifier: '3' }, []],
+    ['no function', { qualifier: 'release' }, ['function']],
+    ['a function that is not a string', { function: 7 }, ['function']],
+    ['a function name that is not valid', { function: '1-bad name' }, ['function']],
+    ['a function name too long', { function: 'f'.repeat(200) }, ['function']],
+    ['version 0', { function: 'B', qualifier: '0' }, ['qualifier']],
+    ['a qualifier that is a number', { function: 'B', qualifier: 3 }, ['qualifier']],
+    ['a qualifier that is no name', { function: 'B', qualifier: 'a b' }, ['qualifier']],
+    ['an empty qualifier', { function: 'B', qualifier: '' }, ['qualifier']],
+    ['variables', { function: 'B', variables: { env: 'prod', 'a.b-c_d': '' } }, []],
+    ['variables that are not an object', { function: 'B', variables: ['a'] }, ['variables']],
+    ['a variable that is not a string', { function: 'B', variables: { n: 1 } }, ['variables.n']],
+    ['a variable name that is not valid', { function: 'B', variables: { '1x': 'a' } }, ['variables.1x']],
+    ['a variable too long', { function: 'B', variables: { big: 'x'.repeat(1025) } }, ['variables.big']],
+    [
+      'a route override',
+      { function: 'B', routes: { 'POST /users': { function: 'C', qualifier: 'live' } } },
+      [],
+    ],
+    [
+      'an override of a route the API does not have',
+      { function: 'B', routes: { 'DELETE /users': { function: 'C' } } },
+      ['routes.DELETE /users'],
+    ],
+    [
+      'an override keyed by a path without the method',
+      { function: 'B', routes: { '/users': { function: 'C' } } },
+      ['routes./users'],
+    ],
+    [
+      'an override without a function',
+      { function: 'B', routes: { 'POST /users': {} } },
+      ['routes.POST /users.function'],
+    ],
+    [
+      'an override with a bad qualifier and an unknown field',
+      { function: 'B', routes: { 'POST /users': { function: 'C', qualifier: '-', weight: 1 } } },
+      ['routes.POST /users.qualifier', 'routes.POST /users.weight'],
+    ],
+    ['overrides that are not an object', { function: 'B', routes: [] }, ['routes']],
+    ['an unknown field', { function: 'B', alias: 'release' }, ['alias']],
+    ['not an object', 'B', ['']],
+    ['null', null, ['']],
+  ];
+  for (const [what, input, expected] of cases) {
+    test(`${what} → ${expected.length === 0 ? 'accepted' : expected.join(', ')}`, () => {
+      const found = problems(() => parseStageSpec(input, api));
+      assert.deepEqual([...found].sort(), [...expected].sort());
+    });
+  }
+
+  test('defaults: qualifier $DEFAULT, no variables, no overrides', () => {
+    assert.deepEqual(parseStageSpec({ function: 'B' }, api), {
+      function: 'B',
+      qualifier: '$DEFAULT',
+      variables: {},
+      routes: {},
+    });
+  });
+
+  test('an override is used by its route only; stageBindings lists every binding', () => {
+    const spec = parseStageSpec(
+      {
+        function: 'B',
+        qualifier: 'release',
+        variables: { env: 'prod' },
+        routes: { 'POST /users': { function: 'C' } },
+      },
+      api,
+    );
+    assert.deepEqual(spec.routes, { 'POST /users': { function: 'C', qualifier: '$DEFAULT' } });
+    assert.deepEqual(spec.variables, { env: 'prod' });
+    const post: ApiRoute = { method: 'POST', path: '/users' };
+    const get: ApiRoute = { method: 'GET', path: '/users/{id}' };
+    assert.deepEqual(bindingFor(spec, post), { function: 'C', qualifier: '$DEFAULT' });
+    assert.deepEqual(
+      { function: bindingFor(spec, get).function, qualifier: bindingFor(spec, get).qualifier },
+      { function: 'B', qualifier: 'release' },
+    );
+    assert.deepEqual(stageBindings(spec), [
+      { function: 'B', qualifier: 'release' },
+      { function: 'C', qualifier: '$DEFAULT' },
+    ]);
+  });
+
+  test('every problem is reported at once, with a message naming the first', () => {
+    const error = caught(() =>
+      parseStageSpec({ qualifier: '-', variables: { n: 1 }, routes: { 'GET /nope': {} }, x: 1 }, api),
+    );
+    assert.equal(error.code, 'InvalidArgument');
+    assert.match(error.message, /^stage is invalid: /);
+    assert.match(error.message, /and \d+ more/);
+    assert.deepEqual(
+      (error.details as FieldIssue[]).map((i) => i.path).sort(),
+      ['function', 'qualifier', 'routes.GET /nope', 'variables.n', 'x'].sort(),
+    );
+  });
+
+  test('an API without routes refuses every override', () => {
+    const empty = parseApiDefinition({});
+    assert.deepEqual(
+      problems(() => parseStageSpec({ function: 'B', routes: { 'GET /x': { function: 'B' } } }, empty)),
+      ['routes.GET /x'],
+    );
+    assert.deepEqual(parseStageSpec({ function: 'B', routes: {} }, empty).routes, {});
+  });
+});
+
+describe('RouteMatcher', () => {
+  const matcher = (...list: string[]) => new RouteMatcher(parseApiDefinition(routes(...list)).routes);
+
+  /** What a request matches: `METHOD /pattern {params}`, `405 ALLOWED` or `404`. */
+  function outcome(m: RouteMatcher, method: string, path: string): string {
+    const found = m.match(method, path);
+    if (!found) return '404';
+    if ('methodNotAllowed' in found) return `405 ${found.methodNotAllowed.join(',')}`;
+    const match: RouteMatch = found;
+    return `${match.route.method} ${match.route.path} ${JSON.stringify(match.pathParameters)}`;
+  }
+
+  const shop = matcher(
+    'ANY /{proxy+}',
+    'GET /users/{id}',
+    'GET /users/me',
+    'ANY /users/me',
+    'PUT /users/{id}',
+    'POST /users',
+    'GET /files/{path+}',
+    'GET /users/{id}/orders/{orderId}',
+    'GET /',
+  );
+  const cases: [string, string, string][] = [
+    // Literal beats parameter beats greedy, whatever the order the routes were listed in.
+    ['GET', '/users/me', 'GET /users/me {}'],
+    ['GET', '/users/42', 'GET /users/{id} {"id":"42"}'],
+    ['GET', '/users/42/orders/7', 'GET /users/{id}/orders/{orderId} {"id":"42","orderId":"7"}'],
+    ['GET', '/other/thing', 'ANY /{proxy+} {"proxy":"other/thing"}'],
+    ['GET', '/users/42/else', 'ANY /{proxy+} {"proxy":"users/42/else"}'],
+    // An exact method beats ANY on the same pattern; ANY takes the other methods.
+    ['DELETE', '/users/me', 'ANY /users/me {}'],
+    // A pattern that does not take the method gives way to a wider one that does.
+    ['DELETE', '/users/42', 'ANY /{proxy+} {"proxy":"users/42"}'],
+    ['PUT', '/users/42', 'PUT /users/{id} {"id":"42"}'],
+    ['POST', '/users', 'POST /users {}'],
+    ['GET', '/users', 'ANY /{proxy+} {"proxy":"users"}'],
+    ['GET', '/files/a/b/c.txt', 'GET /files/{path+} {"path":"a/b/c.txt"}'],
+    ['GET', '/files', 'ANY /{proxy+} {"proxy":"files"}'],
+    ['GET', '/files/', 'ANY /{proxy+} {"proxy":"files/"}'],
+    // The root.
+    ['GET', '/', 'GET / {}'],
+    ['GET', '', 'GET / {}'],
+    ['POST', '/', '405 GET'],
+  ];
+  for (const [method, path, expected] of cases) {
+    test(`${method} ${show(path)} → ${expected}`, () => {
+      assert.equal(outcome(shop, method, path), expected);
+    });
+  }
+
+  test('the order routes are listed in does not change what matches', () => {
+    const list = ['ANY /{proxy+}', 'GET /a/{x}', 'GET /a/b', 'ANY /a/b', 'GET /a/{x}/{y+}'];
+    const forward = matcher(...list);
+    const backward = matcher(...[...list].reverse());
+    for (const [method, path] of [
+      ['GET', '/a/b'],
+      ['POST', '/a/b'],
+      ['GET', '/a/c'],
+      ['GET', '/a/c/d/e'],
+      ['GET', '/z'],
+    ] as const) {
+      assert.equal(outcome(forward, method, path), outcome(backward, method, path), `${method} ${path}`);
+    }
+    assert.equal(outcome(forward, 'GET', '/a/b'), 'GET /a/b {}');
+    assert.equal(outcome(forward, 'POST', '/a/b'), 'ANY /a/b {}');
+    assert.equal(outcome(forward, 'GET', '/a/c'), 'GET /a/{x} {"x":"c"}');
+    assert.equal(outcome(forward, 'GET', '/a/c/d/e'), 'GET /a/{x}/{y+} {"x":"c","y":"d/e"}');
+  });
+
+  describe('404 and 405', () => {
+    const api = matcher(
+      'GET /users/{id}',
+      'DELETE /users/{id}',
+      'POST /users',
+      'GET /users/me',
+      'PUT /items/{id}',
+    );
+    const cases: [string, string, string][] = [
+      ['GET', '/nothing', '404'],
+      ['GET', '/users/1/2', '404'],
+      ['GET', '/', '404'],
+      ['GET', '/users/', '404'],
+      ['GET', '/users//', '404'],
+      ['POST', '/users/1', '405 GET,DELETE'],
+      ['PATCH', '/users/me', '405 GET,DELETE'],
+      ['GET', '/users', '405 POST'],
+      ['HEAD', '/users/1', '405 GET,DELETE'],
+      ['GET', '/items/1', '405 PUT'],
+      ['get', '/users/1', '405 GET,DELETE'],
+    ];
+    for (const [method, path, expected] of cases) {
+      test(`${method} ${path} → ${expected}`, () => {
+        assert.equal(outcome(api, method, path), expected);
+      });
+    }
+
+    test('the allowed methods are listed once each', () => {
+      const m = matcher('GET /a/{x}', 'GET /a/b', 'POST /a/{x}');
+      assert.equal(outcome(m, 'PUT', '/a/b'), '405 GET,POST');
+    });
+
+    test('an API without routes matches nothing', () => {
+      assert.equal(outcome(matcher(), 'GET', '/'), '404');
+      assert.equal(outcome(matcher(), 'GET', '/x'), '404');
+    });
+  });
+
+  describe('percent-decoding', () => {
+    const api = matcher('GET /users/{id}', 'GET /files/{path+}', 'GET /~me', 'GET /a:b');
+    const cases: [string, string][] = [
+      ['/users/a%20b', 'GET /users/{id} {"id":"a b"}'],
+      ['/users/caf%C3%A9', 'GET /users/{id} {"id":"café"}'],
+      ['/users/a%2Fb', 'GET /users/{id} {"id":"a/b"}'],
+      ['/users/100%25', 'GET /users/{id} {"id":"100%"}'],
+      ['/users/%E0%A4%A', 'GET /users/{id} {"id":"%E0%A4%A"}'],
+      ['/users/a+b', 'GET /users/{id} {"id":"a+b"}'],
+      ['/files/a%20dir/b%2Fc.txt', 'GET /files/{path+} {"path":"a dir/b/c.txt"}'],
+      ['/%7Eme', 'GET /~me {}'],
+      ['/%75sers/1', 'GET /users/{id} {"id":"1"}'],
+      ['/a%3Ab', 'GET /a:b {}'],
+      ['/users/%2F', 'GET /users/{id} {"id":"/"}'],
+    ];
+    for (const [path, expected] of cases) {
+      test(`${path} → ${expected}`, () => {
+        assert.equal(outcome(api, 'GET', path), expected);
+      });
+    }
+  });
+
+  describe('trailing slashes and the root', () => {
+    test('a trailing slash is another path: it does not match the route without it', () => {
+      const m = matcher('GET /users/{id}', 'GET /users');
+      assert.equal(outcome(m, 'GET', '/users'), 'GET /users {}');
+      assert.equal(outcome(m, 'GET', '/users/'), '404');
+      assert.equal(outcome(m, 'GET', '/users/1/'), '404');
+    });
+
+    test('a greedy parameter keeps a trailing slash, but never matches nothing', () => {
+      const m = matcher('GET /files/{path+}');
+      assert.equal(outcome(m, 'GET', '/files/a/'), 'GET /files/{path+} {"path":"a/"}');
+      assert.equal(outcome(m, 'GET', '/files/'), '404');
+      assert.equal(outcome(m, 'GET', '/files'), '404');
+    });
+
+    test('/{proxy+} does not match the root; a route for / does', () => {
+      const proxy = matcher('ANY /{proxy+}');
+      assert.equal(outcome(proxy, 'GET', '/'), '404');
+      assert.equal(outcome(proxy, 'GET', '/x'), 'ANY /{proxy+} {"proxy":"x"}');
+      const both = matcher('ANY /{proxy+}', 'ANY /');
+      assert.equal(outcome(both, 'DELETE', '/'), 'ANY / {}');
+      assert.equal(outcome(both, 'DELETE', '/x'), 'ANY /{proxy+} {"proxy":"x"}');
+    });
+
+    test('a parameter never matches an empty segment', () => {
+      const m = matcher('GET /a/{x}/b');
+      assert.equal(outcome(m, 'GET', '/a//b'), '404');
+      assert.equal(outcome(m, 'GET', '/a/1/b'), 'GET /a/{x}/b {"x":"1"}');
+    });
+  });
+});
