@@ -1,21 +1,25 @@
 /**
- * `npm run bench [-- --quick]`: Sluice against the machine's ceiling, measured in the same run, on
+ * `npm run bench [-- --quick]`: Sluice against the machine's ceiling and floor, measured in the same run, on
  * 127.0.0.1 only and bounded in time. Prints one table and writes it to bench/results/ as JSON and Markdown.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { apiClient } from '../test/support/api-client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { zipOf } from '../test/support/code.js';
-import { makeDataDir, startSluice } from '../test/support/server-process.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import { NODE_HANDLER, PYTHON_HANDLER } from './handler.js';
-import { load, type LoadResult } from './wrk.js';
+import { routingDecisionsPerSecond } from './routing.js';
+import { load, type LoadOptions, type LoadResult } from './wrk.js';
 
 const quick = process.argv.includes('--quick');
-const seconds = quick ? 3 : 10;
-const warmupSeconds = quick ? 1 : 3;
+const seconds = quick ? 3 : 8;
+const warmupSeconds = quick ? 1 : 2;
 const coldStarts = quick ? 10 : 30;
+const CONNECTIONS = 50;
+const BODY = '{"hello":"sluice"}';
 
 interface Row {
   scenario: string;
@@ -25,22 +29,33 @@ interface Row {
   p99Ms?: number;
   errors?: number;
   ratio?: number;
-  note?: string;
 }
 
 const rows: Row[] = [];
+let baseline = NaN;
 
-async function measure(
-  url: string,
-  extra: Partial<Parameters<typeof load>[0]>,
-  connections: number,
-): Promise<LoadResult> {
-  await load({ url, connections, seconds: warmupSeconds, ...extra });
-  return load({ url, connections, seconds, ...extra });
+function record(scenario: string, what: string, r: LoadResult): void {
+  const ratio = r.requestsPerSecond / baseline;
+  rows.push({
+    scenario,
+    what,
+    rps: r.requestsPerSecond,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    errors: r.errors,
+    ratio,
+  });
+  process.stderr.write(`${scenario}: ${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms\n`);
 }
 
-async function startBare(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./bare-server.js', import.meta.url))], {
+async function measure(options: Omit<LoadOptions, 'seconds' | 'connections'>): Promise<LoadResult> {
+  await load({ ...options, connections: CONNECTIONS, seconds: warmupSeconds });
+  return load({ ...options, connections: CONNECTIONS, seconds });
+}
+
+/** Starts one of the bench's own servers (bare, floor), which prints its port. */
+async function startChild(script: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<string>((resolve) =>
@@ -51,126 +66,252 @@ async function startBare(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
 }
 
-function median(values: number[]): number {
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const p99 = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
+};
+
+async function ok(call: Promise<{ status: number; body: unknown }>, what: string): Promise<void> {
+  const res = await call;
+  if (res.status >= 300) throw new Error(`${what} failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+/** Two versions of the handler behind aliases: a 10 % canary, a 3-condition rule, and a stage on the canary alias. */
+async function setUp(api: ApiCall): Promise<void> {
+  for (const [name, runtime, file, source] of [
+    ['bench_node', 'nodejs20', 'index.js', NODE_HANDLER],
+    ['bench_python', 'python3', 'index.py', PYTHON_HANDLER],
+  ] as const) {
+    // One instance takes every connection, as the bare server does: the comparison is of paths, not of process counts.
+    await ok(
+      api('POST', '/v1/functions', { name, runtime, handler: 'index.handler', instanceConcurrency: 100 }),
+      name,
+    );
+    for (const tag of ['v1', 'v2']) {
+      await ok(
+        api(
+          'PUT',
+          `/v1/functions/${name}/code`,
+          await zipOf({ [file]: `${source}\n${runtime === 'python3' ? '#' : '//'} ${tag}\n` }),
+        ),
+        `${name} code`,
+      );
+      await ok(api('POST', `/v1/functions/${name}/versions`), `${name} publish`);
+    }
+    await ok(
+      api('PUT', `/v1/functions/${name}/aliases/canary`, {
+        version: '1',
+        canary: { version: '2', weight: 0.1 },
+      }),
+      'canary',
+    );
+    await ok(
+      api('PUT', `/v1/functions/${name}/aliases/rules`, {
+        version: '1',
+        canary: {
+          version: '2',
+          match: 'all',
+          rules: [
+            { source: 'header', name: 'x-user', op: '=', value: 'bob' },
+            { source: 'header', name: 'x-tier', op: 'in', value: ['gold', 'beta'] },
+            { source: 'header', name: 'x-n', op: '>', value: 10 },
+          ],
+        },
+      }),
+      'rules',
+    );
+  }
+  await ok(api('POST', '/v1/apis', { name: 'bench', routes: [{ method: 'ANY', path: '/{proxy+}' }] }), 'api');
+  await ok(
+    api('PUT', '/v1/apis/bench/stages/live', { function: 'bench_node', qualifier: 'canary' }),
+    'stage',
+  );
 }
 
-/** The time to spawn an interpreter and read its first line: the floor of any cold start. */
-async function spawnTimes(command: string, args: string[]): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < coldStarts; i++) {
-    const started = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-      child.stdout.once('data', () => {
-        times.push(performance.now() - started);
-        child.kill();
-        resolve();
+async function sluiceScenarios(sluice: SluiceProcess, label: string): Promise<void> {
+  const auth = { authorization: `Bearer ${sluice.token}` };
+  if (label === '') {
+    record(
+      'invoke',
+      'Sluice invoke API, $LATEST, Node.js',
+      await measure({
+        url: `${sluice.url}/v1/functions/bench_node/invocations?qualifier=%24LATEST`,
+        method: 'POST',
+        body: BODY,
+        headers: auth,
+      }),
+    );
+  }
+  record(
+    `alias-canary${label}`,
+    `HTTP trigger through an alias with a 10 % canary${label ? ', telemetry off' : ''}`,
+    await measure({
+      url: `${sluice.url}/fn/bench_node/canary/hello`,
+      method: 'POST',
+      body: BODY,
+      headers: auth,
+    }),
+  );
+  if (label !== '') return;
+  record(
+    'alias-rules',
+    'the same through a 3-condition header rule (matching)',
+    await measure({
+      url: `${sluice.url}/fn/bench_node/rules/hello`,
+      method: 'POST',
+      body: BODY,
+      headers: { ...auth, 'x-user': 'bob', 'x-tier': 'gold', 'x-n': '42' },
+    }),
+  );
+  record(
+    'stage',
+    'an API stage bound to the canary alias',
+    await measure({
+      url: `${sluice.url}/gw/bench/live/hello`,
+      method: 'POST',
+      body: BODY,
+      headers: auth,
+    }),
+  );
+  record(
+    'python',
+    'the same handler in Python through the canary alias',
+    await measure({
+      url: `${sluice.url}/fn/bench_python/canary/hello`,
+      method: 'POST',
+      body: BODY,
+      headers: auth,
+    }),
+  );
+}
+
+async function measureColdStarts(api: ApiCall): Promise<void> {
+  for (const [runtime, name, command, args] of [
+    ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
+    ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
+  ] as const) {
+    const inits: number[] = [];
+    for (let i = 0; i < coldStarts; i++) {
+      // A change to $LATEST makes the next invocation start a new instance.
+      await api('PATCH', `/v1/functions/${name}`, { environmentVariables: { COLD: String(i) } });
+      const res = await api(
+        'POST',
+        `/v1/functions/${name}/invocations?qualifier=%24LATEST`,
+        Buffer.from('{}'),
+        { 'x-fc-log-type': 'Tail' },
+      );
+      const init = /Init Duration: ([\d.]+) ms/.exec(
+        Buffer.from(res.headers.get('x-fc-log-result') ?? '', 'base64').toString(),
+      );
+      if (res.status !== 200 || !init) throw new Error(`cold start ${i} of ${name} failed: ${res.status}`);
+      inits.push(Number(init[1]));
+    }
+    const spawns: number[] = [];
+    for (let i = 0; i < coldStarts; i++) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+        child.stdout.once('data', () => {
+          spawns.push(performance.now() - started);
+          child.kill();
+          resolve();
+        });
+        child.once('error', reject);
       });
-      child.once('error', reject);
+    }
+    rows.push({
+      scenario: `cold ${runtime}`,
+      what: `start to ready over ${coldStarts} starts; the interpreter's bare spawn: median ${median(spawns).toFixed(1)} ms, p99 ${p99(spawns).toFixed(1)} ms`,
+      p50Ms: median(inits),
+      p99Ms: p99(inits),
+      ratio: median(inits) / median(spawns),
     });
   }
-  return times;
+}
+
+/** 200 req/s through the canary alias while it is repointed 20 times: every request must succeed. */
+async function flip(sluice: SluiceProcess, api: ApiCall): Promise<void> {
+  let failed = 0;
+  let sent = 0;
+  const state = { flipping: true };
+  const traffic = (async () => {
+    while (state.flipping) {
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          sent++;
+          const res = await fetch(`${sluice.url}/fn/bench_node/canary/flip`, {
+            method: 'POST',
+            body: BODY,
+            headers: { authorization: `Bearer ${sluice.token}` },
+          }).catch(() => undefined);
+          if (res?.status !== 200) failed++;
+          await res?.arrayBuffer();
+        }),
+      );
+      await sleep(Math.max(0, 100 - (Date.now() - started)));
+    }
+  })();
+  for (let i = 0; i < 20; i++) {
+    const body =
+      i % 2 === 0
+        ? { version: '2', canary: { version: '1', weight: 0.5 } }
+        : { version: '1', canary: { version: '2', weight: 0.1 } };
+    await ok(api('PUT', '/v1/functions/bench_node/aliases/canary', body), 'flip');
+    await sleep(150);
+  }
+  state.flipping = false;
+  await traffic;
+  rows.push({
+    scenario: 'flip',
+    what: `${sent} requests at ~200 req/s while the alias was repointed 20 times`,
+    errors: failed,
+  });
 }
 
 async function main(): Promise<void> {
-  const bare = await startBare();
-  const dir = await makeDataDir();
-  const sluice = await startSluice(dir.dataDir);
-  const api = apiClient(sluice.url, sluice.token);
+  const bare = await startChild('./bare-server.js');
+  const floor = await startChild('./floor-gateway.js');
+  const dirs = [await makeDataDir(), await makeDataDir()];
+  const sluice = await startSluice((dirs[0] as { dataDir: string }).dataDir);
+  const quiet = await startSluice((dirs[1] as { dataDir: string }).dataDir, ['--telemetry', 'off']);
   try {
-    for (const [name, runtime, file, source] of [
-      ['bench_node', 'nodejs20', 'index.js', NODE_HANDLER],
-      ['bench_python', 'python3', 'index.py', PYTHON_HANDLER],
+    const bareResult = await measure({ url: bare.url, method: 'POST', body: BODY });
+    baseline = bareResult.requestsPerSecond;
+    record('bare', 'node:http answering the handler in-process (the ceiling)', bareResult);
+    record(
+      'floor',
+      'a gateway forwarding to one handler process over fork() IPC (the floor)',
+      await measure({ url: floor.url, method: 'POST', body: BODY }),
+    );
+    floor.stop();
+    for (const [server, label] of [
+      [sluice, ''],
+      [quiet, ' (telemetry off)'],
     ] as const) {
-      const res = await api('POST', '/v1/functions', {
-        name,
-        runtime,
-        handler: 'index.handler',
-        // One instance takes every connection, as the bare server does: the comparison is of the paths, not of process counts.
-        instanceConcurrency: 100,
-        code: { zipFile: (await zipOf({ [file]: source })).toString('base64') },
-      });
-      if (res.status !== 201) throw new Error(`creating ${name} failed: ${JSON.stringify(res.body)}`);
+      const api = apiClient(server.url, server.token);
+      await setUp(api);
+      await sluiceScenarios(server, label);
     }
-    const invoke = (name: string) => ({
-      method: 'POST',
-      body: '{"hello":"sluice"}',
-      headers: { authorization: `Bearer ${sluice.token}`, 'content-type': 'application/json' },
-      url: `${sluice.url}/v1/functions/${name}/invocations?qualifier=%24LATEST`,
-    });
-
-    for (const connections of [50, 1]) {
-      const baseline = await measure(bare.url, { method: 'POST', body: '{"hello":"sluice"}' }, connections);
+    const api = apiClient(sluice.url, sluice.token);
+    await flip(sluice, api);
+    await measureColdStarts(api);
+    for (const functions of [10, 10_000]) {
       rows.push({
-        scenario: `bare c${connections}`,
-        what: 'node:http, handler in-process (the ceiling)',
-        ...pick(baseline),
-        ratio: 1,
-      });
-      for (const [scenario, name, what] of [
-        ['invoke', 'bench_node', 'Sluice invoke API, $LATEST, Node.js instance'],
-        ['python', 'bench_python', 'Sluice invoke API, $LATEST, Python instance'],
-      ] as const) {
-        const { url, ...rest } = invoke(name);
-        const result = await measure(url, rest, connections);
-        rows.push({
-          scenario: `${scenario} c${connections}`,
-          what,
-          ...pick(result),
-          ratio: result.requestsPerSecond / baseline.requestsPerSecond,
-        });
-      }
-    }
-
-    for (const [runtime, name, command, args] of [
-      ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
-      ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
-    ] as const) {
-      const inits: number[] = [];
-      for (let i = 0; i < coldStarts; i++) {
-        // A change to $LATEST makes the next invocation start a new instance.
-        await api('PATCH', `/v1/functions/${name}`, { environmentVariables: { COLD: String(i) } });
-        const res = await api(
-          'POST',
-          `/v1/functions/${name}/invocations?qualifier=%24LATEST`,
-          Buffer.from('{}'),
-          {
-            'x-fc-log-type': 'Tail',
-          },
-        );
-        const log = Buffer.from(res.headers.get('x-fc-log-result') ?? '', 'base64').toString();
-        const init = /Init Duration: ([\d.]+) ms/.exec(log);
-        if (res.status !== 200 || !init)
-          throw new Error(`cold start ${i} of ${name} failed: ${res.status} ${log}`);
-        inits.push(Number(init[1]));
-      }
-      const spawnMs = await spawnTimes(command, [...args]);
-      rows.push({
-        scenario: `cold ${runtime}`,
-        what: `instance start to ready, ${coldStarts} starts (interpreter spawn alone: median ${median(spawnMs).toFixed(1)} ms)`,
-        p50Ms: median(inits),
-        p99Ms: percentile(inits, 99),
-        ratio: median(inits) / median(spawnMs),
-        note: 'ratio = cold-start median / spawn median',
+        scenario: `routing ${functions}`,
+        what: `routing decisions per second over ${functions} functions' aliases (half weighted, half 3-condition rules)`,
+        rps: routingDecisionsPerSecond(functions, quick ? 500 : 2000),
       });
     }
   } finally {
     bare.stop();
+    floor.stop();
     await sluice.stop();
-    await dir.remove();
+    await quiet.stop();
+    for (const dir of dirs) await dir.remove();
   }
   await report();
-}
-
-function pick(r: LoadResult): Pick<Row, 'rps' | 'p50Ms' | 'p99Ms' | 'errors'> {
-  return { rps: r.requestsPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors };
 }
 
 async function report(): Promise<void> {
@@ -191,7 +332,12 @@ async function report(): Promise<void> {
         `| ${r.scenario} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors ?? ''} | ${fmt(r.ratio, 2)} |`,
     ),
   ].join('\n');
-  const markdown = `# Sluice benchmark, ${date}\n\n${machine.cores} cores (${machine.cpu}), Node.js ${machine.node}, ${machine.wrk}; ${quick ? 'quick' : 'full'} run, wrk -t1, ${seconds} s per scenario after ${warmupSeconds} s of warm-up. Ratios are against the bare baseline of the same run.\n\n${table}\n`;
+  const markdown = `# Sluice benchmark, ${date}
+
+${machine.cores} cores (${machine.cpu}), Node.js ${machine.node}, ${machine.wrk}; ${quick ? 'quick' : 'full'} run: wrk -t1 -c${CONNECTIONS}, ${seconds} s per scenario after ${warmupSeconds} s of warm-up, load generator on the same cores. Ratios: req/s against \`bare\` of the same run; for cold starts, the median against the bare spawn of the interpreter.
+
+${table}
+`;
   process.stdout.write(`${markdown}\n`);
   const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
   await mkdir(dir, { recursive: true });
