@@ -9,6 +9,8 @@ export interface InvocationRecord {
   qualifier: string;
   requestId: string;
   startedAt: number;
+  /** When the invocation was recorded (epoch ms): what its metrics are bucketed by. */
+  endedAt: number;
   durationMs: number;
   outcome: Outcome;
   errorCode: string | undefined;

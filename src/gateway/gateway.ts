@@ -135,6 +135,7 @@ export function createGateway(deps: GatewayDeps) {
       return pooled.result;
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
+      logFailure(deps.logs, version, qualifier, requestId, error);
       throw error;
     } finally {
       const durationMs = performance.now() - started;
@@ -145,6 +146,7 @@ export function createGateway(deps: GatewayDeps) {
         qualifier,
         requestId,
         startedAt,
+        endedAt: Date.now(),
         durationMs,
         outcome: outcomeOf(errorCode),
         errorCode,
@@ -263,6 +265,23 @@ export function createGateway(deps: GatewayDeps) {
       },
     };
   }
+}
+
+/** Why an invocation failed, in its own log: the handler's error with its stack, or the platform's. */
+function logFailure(logs: LogBuffer, version: RunnableVersion, qualifier: string, requestId: string, error: unknown): void {
+  if (!isSluiceError(error)) return;
+  const details = error.details as { errorType?: string; stackTrace?: string[] } | undefined;
+  const stack = Array.isArray(details?.stackTrace) ? details.stackTrace.map((line) => `    ${line}\n`).join('') : '';
+  const type = details?.errorType === undefined ? error.code : `${error.code} ${details.errorType}`;
+  logs.append({
+    at: Date.now(),
+    functionName: version.functionName,
+    versionId: version.versionId,
+    qualifier,
+    requestId,
+    stream: 'platform',
+    text: `ERROR ${type}: ${error.message}\n${stack}`,
+  });
 }
 
 /** The platform's last line of every invocation's log, as Lambda and Function Compute print it. */

@@ -56,8 +56,9 @@ export class MetricsRegistry {
       this.totals.set(key, total);
     }
     count(total.counters, record);
-    // Bucketed by when the invocation ended, which is now: a bucket once closed never receives another count.
-    const seconds = Math.floor((record.startedAt + record.durationMs) / 1000);
+    // Bucketed by when the invocation is recorded, in the same tick as this call: a bucket that take() has
+    // closed never receives another count, so its stored row is final.
+    const seconds = Math.floor(record.endedAt / 1000);
     for (const resolution of RESOLUTIONS) {
       const bucketStart = seconds - (seconds % resolution);
       const bucketKey = `${resolution}\u0000${bucketStart}\u0000${key}`;
@@ -107,6 +108,9 @@ export class MetricsRegistry {
   forget(functionName: string, keep: (versionId: string) => boolean = () => false): void {
     for (const [key, series] of this.totals) {
       if (series.functionName === functionName && !keep(series.versionId)) this.totals.delete(key);
+    }
+    for (const [key, row] of this.buckets) {
+      if (row.functionName === functionName && !keep(row.versionId)) this.buckets.delete(key);
     }
   }
 }

@@ -4,8 +4,19 @@ import { describe, it, type TestContext } from 'node:test';
 import type { AliasSpec } from '../core/alias.js';
 import { type ErrorCode, isSluiceError, type SluiceError } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
-import type { AliasHistoryEntry, AliasRecord, FunctionRecord, VersionRecord } from '../core/model.js';
+import type { ApiDefinition, RouteMethod, StageSpec } from '../core/api-gateway.js';
+import type {
+  AliasHistoryEntry,
+  AliasRecord,
+  ApiRecord,
+  FunctionRecord,
+  StageHistoryEntry,
+  StageRecord,
+  VersionRecord,
+} from '../core/model.js';
 import { DEFAULT_ALIAS, LATEST } from '../core/names.js';
+import { emptyHistogram } from '../core/histogram.js';
+import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
 import type { Change, CodeBlob, Store } from './store.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
@@ -983,6 +994,434 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
       });
     });
 
+    void describe('APIs and stages', () => {
+      const definition = (...list: string[]): ApiDefinition => ({
+        description: '',
+        routes: list.map((r) => {
+          const [method, path] = r.split(' ') as [RouteMethod, string];
+          return { method, path };
+        }),
+      });
+      const stage = (
+        fn: string,
+        qualifier: string,
+        extra: Partial<Pick<StageSpec, 'variables' | 'routes'>> = {},
+      ): StageSpec => ({ function: fn, qualifier, variables: {}, routes: {}, ...extra });
+
+      /** Everything the store holds about APIs and stages, to compare before and after a refused operation. */
+      const apiState = async (store: Store, extraStages: readonly string[] = []) => {
+        const apis = await store.listApis();
+        const stages = await store.listStages();
+        const history: Record<string, StageHistoryEntry[] | string> = {};
+        for (const key of new Set([...stages.map((s) => `${s.api}/${s.name}`), ...extraStages])) {
+          const [api = '', name = ''] = key.split('/');
+          history[key] = await store.stageHistory(api, name).catch((error: unknown) => {
+            if (isSluiceError(error)) return error.code;
+            throw error;
+          });
+        }
+        return { apis, stages, history };
+      };
+
+      test('createApi, getApi, listApis, updateApi and deleteApi', async (h) => {
+        const c1 = h.change();
+        const shop = definition('GET /users/{id}', 'ANY /{proxy+}');
+        const created = await h.store.createApi('shop', { ...shop, description: 'the shop' }, c1);
+        const expected: ApiRecord = {
+          name: 'shop',
+          definition: { ...shop, description: 'the shop' },
+          createdAt: c1.now,
+          updatedAt: c1.now,
+        };
+        assert.deepEqual(created, expected);
+        assert.deepEqual(await h.store.getApi('shop'), expected);
+        const blog = await h.store.createApi('blog', definition(), h.change());
+        assert.deepEqual(await h.store.listApis(), [blog, expected], 'APIs are listed by name');
+        assert.equal(await h.store.getApi('Shop'), undefined, 'names are case-sensitive');
+        assert.equal(await h.store.getApi('nope'), undefined);
+
+        const before = await apiState(h.store);
+        await rejectsWith(
+          h.store.createApi('shop', definition('GET /other'), h.change()),
+          'ApiAlreadyExists',
+        );
+        assert.deepEqual(await apiState(h.store), before, 'a refused create changed an API');
+
+        const c2 = h.change();
+        const replaced = definition('GET /users/{id}', 'POST /users');
+        const updated = await h.store.updateApi('shop', replaced, c2);
+        assert.deepEqual(updated, { ...expected, definition: replaced, updatedAt: c2.now });
+        assert.deepEqual(await h.store.getApi('shop'), updated);
+        await rejectsWith(h.store.updateApi('nope', replaced, h.change()), 'ApiNotFound');
+
+        await h.store.deleteApi('shop');
+        assert.equal(await h.store.getApi('shop'), undefined);
+        assert.deepEqual(await h.store.listApis(), [blog]);
+        await rejectsWith(h.store.deleteApi('shop'), 'ApiNotFound');
+        await rejectsWith(h.store.updateApi('shop', replaced, h.change()), 'ApiNotFound');
+        await rejectsWith(h.store.listStages('shop'), 'ApiNotFound');
+        assert.deepEqual(await h.store.listApis(), [blog]);
+
+        const again = h.change();
+        assert.deepEqual(await h.store.createApi('shop', shop, again), {
+          name: 'shop',
+          definition: shop,
+          createdAt: again.now,
+          updatedAt: again.now,
+        });
+      });
+
+      test('updateApi is refused (RouteInUse) while a stage binds a route it would drop', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.createApi('shop', definition('GET /a', 'POST /b', 'PUT /c'), h.change());
+        await h.store.putStage(
+          'shop',
+          'prod',
+          stage('f', '1', { routes: { 'POST /b': stage('f', '2') } }),
+          h.change(),
+        );
+        await h.store.putStage('shop', 'dev', stage('f', LATEST), h.change());
+        const before = await apiState(h.store);
+
+        const error = await rejectsWith(
+          h.store.updateApi('shop', definition('GET /a', 'PUT /c'), h.change()),
+          'RouteInUse',
+        );
+        assert.deepEqual(error.details, { stage: 'prod', route: 'POST /b' });
+        assert.match(error.message, /prod/);
+        assert.deepEqual(await apiState(h.store), before, 'a refused update changed the API or a stage');
+
+        // A route no stage binds on its own may go; the stages keep their bindings.
+        const kept = definition('POST /b', 'GET /x');
+        assert.deepEqual((await h.store.updateApi('shop', kept, h.change())).definition, kept);
+        assert.deepEqual(await h.store.listStages('shop'), before.stages);
+
+        await h.store.putStage('shop', 'prod', stage('f', '1'), h.change());
+        assert.deepEqual(
+          (await h.store.updateApi('shop', definition('GET /x'), h.change())).definition,
+          definition('GET /x'),
+        );
+      });
+
+      test('putStage creates at revision 1, then updates, recording actor, time, before and after', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.putAlias('f', 'live', points(1), h.change());
+        await h.store.createApi('shop', definition('GET /users/{id}', 'POST /users'), h.change());
+        await h.store.createApi('blog', definition('ANY /{proxy+}'), h.change());
+
+        const c1 = h.change('alice');
+        const s1 = stage('f', 'live', { variables: { env: 'prod' } });
+        const r1 = await h.store.putStage('shop', 'prod', s1, c1);
+        const record: StageRecord = {
+          api: 'shop',
+          name: 'prod',
+          spec: s1,
+          revision: 1,
+          createdAt: c1.now,
+          updatedAt: c1.now,
+        };
+        assert.deepEqual(r1, { created: true, stage: record });
+        assert.deepEqual(await h.store.getStage('shop', 'prod'), record);
+
+        const c2 = h.change('bob');
+        const s2 = stage('f', '2', {
+          routes: { 'POST /users': stage('f', LATEST) },
+          variables: { a: '1', b: '' },
+        });
+        const r2 = await h.store.putStage('shop', 'prod', s2, { ...c2, expectedRevision: 1 });
+        assert.deepEqual(r2, {
+          created: false,
+          stage: { ...record, spec: s2, revision: 2, updatedAt: c2.now },
+        });
+
+        const c3 = h.change('carol');
+        const s3 = stage('f', DEFAULT_ALIAS);
+        const r3 = await h.store.putStage('shop', 'prod', s3, c3);
+        assert.deepEqual(r3.stage, { ...record, spec: s3, revision: 3, updatedAt: c3.now });
+        assert.deepEqual(await h.store.getStage('shop', 'prod'), r3.stage);
+
+        const entry = { api: 'shop', stage: 'prod' };
+        assert.deepEqual(await h.store.stageHistory('shop', 'prod'), [
+          { ...entry, revision: 1, action: 'create', actor: 'alice', at: c1.now, before: null, after: s1 },
+          { ...entry, revision: 2, action: 'update', actor: 'bob', at: c2.now, before: s1, after: s2 },
+          { ...entry, revision: 3, action: 'update', actor: 'carol', at: c3.now, before: s2, after: s3 },
+        ]);
+
+        const dev = (await h.store.putStage('shop', 'dev', stage('f', LATEST), h.change())).stage;
+        const blog = (await h.store.putStage('blog', 'prod', stage('f', '1'), h.change())).stage;
+        assert.deepEqual(await h.store.listStages('shop'), [dev, r3.stage], "an API's stages, by name");
+        assert.deepEqual(await h.store.listStages('blog'), [blog]);
+        assert.deepEqual(await h.store.listStages(), [blog, dev, r3.stage], 'every stage, by API and name');
+        assert.equal(await h.store.getStage('shop', 'nope'), undefined);
+        assert.equal(await h.store.getStage('nope', 'prod'), undefined);
+        await rejectsWith(h.store.stageHistory('shop', 'nope'), 'StageNotFound');
+        await rejectsWith(h.store.stageHistory('nope', 'prod'), 'ApiNotFound');
+        await rejectsWith(h.store.putStage('nope', 'prod', s1, h.change()), 'ApiNotFound');
+        await rejectsWith(h.store.listStages('nope'), 'ApiNotFound');
+      });
+
+      test('putStage refuses a stale expectedRevision (StageConflict) and changes nothing', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', '1'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', '2'), h.change());
+        const before = await apiState(h.store, ['shop/new']);
+
+        for (const expectedRevision of [1, 3, 0]) {
+          const error = await rejectsWith(
+            h.store.putStage('shop', 'prod', stage('f', LATEST), { ...h.change(), expectedRevision }),
+            'StageConflict',
+          );
+          assert.deepEqual(error.details, { currentRevision: 2 });
+        }
+        const missing = await rejectsWith(
+          h.store.putStage('shop', 'new', stage('f', LATEST), { ...h.change(), expectedRevision: 1 }),
+          'StageConflict',
+        );
+        assert.deepEqual(missing.details, { currentRevision: null });
+        const deleteStale = await rejectsWith(
+          h.store.deleteStage('shop', 'prod', { ...h.change(), expectedRevision: 1 }),
+          'StageConflict',
+        );
+        assert.deepEqual(deleteStale.details, { currentRevision: 2 });
+        assert.deepEqual(await apiState(h.store, ['shop/new']), before);
+
+        const ok = await h.store.putStage('shop', 'prod', stage('f', LATEST), {
+          ...h.change(),
+          expectedRevision: 2,
+        });
+        assert.equal(ok.stage.revision, 3);
+      });
+
+      test('putStage refuses a binding to a missing function, alias or version (StageBindingInvalid), storing nothing', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.putAlias('f', 'live', points(1), h.change());
+        await withVersions(h, 'g', 1);
+        await h.store.putAlias('g', 'beta', points(1), h.change());
+        await h.store.deleteVersion('f', 2);
+        await h.store.createApi('shop', definition('GET /a', 'POST /b'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', 'live'), h.change());
+        const functions = [await snapshot(h.store, 'f'), await snapshot(h.store, 'g')];
+        const before = await apiState(h.store, ['shop/new']);
+
+        const refused: [StageSpec, string, string][] = [
+          [stage('nope', LATEST), 'nope', LATEST],
+          [stage('nope', DEFAULT_ALIAS), 'nope', DEFAULT_ALIAS],
+          [stage('f', 'beta'), 'f', 'beta'],
+          [stage('f', 'ghost'), 'f', 'ghost'],
+          [stage('f', '2'), 'f', '2'],
+          [stage('f', '3'), 'f', '3'],
+          [stage('f', 'live', { routes: { 'POST /b': stage('g', 'live') } }), 'g', 'live'],
+          [stage('f', 'live', { routes: { 'POST /b': stage('gone', '1') } }), 'gone', '1'],
+        ];
+        for (const [spec, fn, qualifier] of refused) {
+          for (const name of ['prod', 'new']) {
+            const error = await rejectsWith(
+              h.store.putStage('shop', name, spec, h.change()),
+              'StageBindingInvalid',
+            );
+            assert.deepEqual(error.details, { function: fn, qualifier }, JSON.stringify(spec));
+            assert.match(error.message, new RegExp(`${name}.*shop|shop.*${name}`));
+          }
+        }
+        assert.deepEqual(await apiState(h.store, ['shop/new']), before, 'a refused binding was stored');
+        assert.equal(await h.store.getStage('shop', 'new'), undefined);
+        await rejectsWith(h.store.stageHistory('shop', 'new'), 'StageNotFound');
+        assert.deepEqual([await snapshot(h.store, 'f'), await snapshot(h.store, 'g')], functions);
+
+        // What exists is accepted: every kind of qualifier, and a route bound to another function.
+        for (const spec of [
+          stage('f', LATEST),
+          stage('f', DEFAULT_ALIAS),
+          stage('f', '1'),
+          stage('g', 'beta', { routes: { 'POST /b': stage('f', 'live'), 'GET /a': stage('g', '1') } }),
+        ]) {
+          assert.deepEqual((await h.store.putStage('shop', 'new', spec, h.change())).stage.spec, spec);
+        }
+      });
+
+      test('deleteStage removes the stage and records it; the stage can come back, its revisions going on', async (h) => {
+        await withVersions(h, 'f', 1);
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        const s1 = stage('f', '1');
+        await h.store.putStage('shop', 'prod', s1, h.change());
+        const s2 = stage('f', LATEST, { variables: { x: 'y' } });
+        await h.store.putStage('shop', 'prod', s2, h.change());
+        const dev = (await h.store.putStage('shop', 'dev', s1, h.change())).stage;
+
+        const c3 = h.change('dave');
+        await h.store.deleteStage('shop', 'prod', { ...c3, expectedRevision: 2 });
+        assert.equal(await h.store.getStage('shop', 'prod'), undefined);
+        assert.deepEqual(await h.store.listStages('shop'), [dev]);
+        const history = await h.store.stageHistory('shop', 'prod');
+        assert.deepEqual(history[2], {
+          api: 'shop',
+          stage: 'prod',
+          revision: 3,
+          action: 'delete',
+          actor: 'dave',
+          at: c3.now,
+          before: s2,
+          after: null,
+        });
+
+        const before = await apiState(h.store, ['shop/prod']);
+        await rejectsWith(h.store.deleteStage('shop', 'prod', h.change()), 'StageNotFound');
+        await rejectsWith(h.store.deleteStage('shop', 'never', h.change()), 'StageNotFound');
+        await rejectsWith(h.store.deleteStage('nope', 'prod', h.change()), 'ApiNotFound');
+        assert.deepEqual(await apiState(h.store, ['shop/prod']), before);
+
+        const c4 = h.change();
+        const again = await h.store.putStage('shop', 'prod', s1, c4);
+        assert.deepEqual(again, {
+          created: true,
+          stage: { api: 'shop', name: 'prod', spec: s1, revision: 4, createdAt: c4.now, updatedAt: c4.now },
+        });
+        assert.deepEqual(
+          (await h.store.stageHistory('shop', 'prod')).map((e) => [e.revision, e.action, e.before, e.after]),
+          [
+            [1, 'create', null, s1],
+            [2, 'update', s1, s2],
+            [3, 'delete', s2, null],
+            [4, 'create', null, s1],
+          ],
+        );
+      });
+
+      test('deleting an API deletes its stages and their history, and frees what they were bound to', async (h) => {
+        await withVersions(h, 'f', 1);
+        await h.store.putAlias('f', 'live', points(1), h.change());
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        await h.store.createApi('blog', definition('GET /a'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', 'live'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', 'live', { variables: { v: '2' } }), h.change());
+        await h.store.putStage('shop', 'dev', stage('f', LATEST), h.change());
+        const blog = (await h.store.putStage('blog', 'prod', stage('f', '1'), h.change())).stage;
+
+        await h.store.deleteApi('shop');
+        assert.equal(await h.store.getApi('shop'), undefined);
+        assert.equal(await h.store.getStage('shop', 'prod'), undefined);
+        assert.equal(await h.store.getStage('shop', 'dev'), undefined);
+        assert.deepEqual(await h.store.listStages(), [blog]);
+        await rejectsWith(h.store.stageHistory('shop', 'prod'), 'ApiNotFound');
+        await h.store.deleteAlias('f', 'live', h.change());
+
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        assert.deepEqual(await h.store.listStages('shop'), []);
+        await rejectsWith(h.store.stageHistory('shop', 'prod'), 'StageNotFound');
+        const fresh = await h.store.putStage('shop', 'prod', stage('f', '1'), h.change());
+        assert.equal(fresh.stage.revision, 1, 'a new API starts its stages afresh');
+        assert.equal((await h.store.stageHistory('shop', 'prod')).length, 1);
+      });
+
+      test('deleteAlias, deleteVersion and deleteFunction are refused while a stage is bound, naming it', async (h) => {
+        await withVersions(h, 'f', 3);
+        await h.store.putAlias('f', 'live', points(1), h.change());
+        await h.store.putAlias('f', 'spare', points(1), h.change());
+        await withVersions(h, 'g', 1);
+        await h.store.putAlias('g', 'live', points(1), h.change());
+        await h.store.createApi('shop', definition('GET /a', 'POST /b'), h.change());
+        await h.store.createApi('blog', definition('GET /a'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', 'live'), h.change());
+        await h.store.putStage('shop', 'beta', stage('f', '2'), h.change());
+        await h.store.putStage('blog', 'dev', stage('f', DEFAULT_ALIAS), h.change());
+        await h.store.putStage(
+          'blog',
+          'prod',
+          stage('g', 'live', { routes: { 'GET /a': stage('f', 'live') } }),
+          h.change(),
+        );
+        const before = {
+          f: await snapshot(h.store, 'f'),
+          g: await snapshot(h.store, 'g'),
+          apis: await apiState(h.store),
+        };
+        const state = async () => ({
+          f: await snapshot(h.store, 'f'),
+          g: await snapshot(h.store, 'g'),
+          apis: await apiState(h.store),
+        });
+
+        const alias = await rejectsWith(h.store.deleteAlias('f', 'live', h.change()), 'AliasInUse');
+        assert.deepEqual(alias.details, { stages: ['blog/prod', 'shop/prod'] });
+        assert.match(alias.message, /blog\/prod/);
+        assert.match(alias.message, /shop\/prod/);
+        const version = await rejectsWith(h.store.deleteVersion('f', 2), 'VersionInUse');
+        assert.deepEqual(version.details, { stages: ['shop/beta'] });
+        assert.match(version.message, /shop\/beta/);
+        const fn = await rejectsWith(h.store.deleteFunction('f'), 'FunctionInUse');
+        assert.deepEqual(fn.details, { stages: ['blog/dev', 'blog/prod', 'shop/beta', 'shop/prod'] });
+        const other = await rejectsWith(h.store.deleteFunction('g'), 'FunctionInUse');
+        assert.deepEqual(other.details, { stages: ['blog/prod'] });
+        await rejectsWith(h.store.deleteAlias('g', 'live', h.change()), 'AliasInUse');
+        assert.deepEqual(await state(), before, 'a refused delete changed something');
+
+        // What no stage uses goes; an alias of the same name on another function does not protect it.
+        await h.store.deleteAlias('f', 'spare', h.change());
+        await h.store.deleteVersion('f', 3);
+
+        // Rebound, each becomes free.
+        await h.store.putStage('blog', 'prod', stage('g', 'live'), h.change());
+        await rejectsWith(h.store.deleteAlias('f', 'live', h.change()), 'AliasInUse');
+        await h.store.putStage('shop', 'prod', stage('f', '1'), h.change());
+        await h.store.deleteAlias('f', 'live', h.change());
+        await h.store.putStage('shop', 'beta', stage('f', LATEST), h.change());
+        await h.store.deleteVersion('f', 2);
+        await h.store.deleteApi('shop');
+        await h.store.deleteStage('blog', 'dev', h.change());
+        await h.store.deleteFunction('f');
+        assert.equal(await h.store.getFunction('f'), undefined);
+        assert.deepEqual(await snapshot(h.store, 'g'), before.g);
+      });
+
+      test('two concurrent stage writers with the same expectedRevision: exactly one wins', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', '1'), h.change());
+        const specs = [stage('f', '2'), stage('f', LATEST)];
+        const results = await Promise.allSettled(
+          specs.map((spec, i) =>
+            h.store.putStage('shop', 'prod', spec, { ...h.change(`writer${i}`), expectedRevision: 1 }),
+          ),
+        );
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        assert.equal(won.length, 1, 'not exactly one writer won');
+        const lost = results.find((r) => r.status === 'rejected');
+        assert.ok(
+          lost && isSluiceError(lost.reason) && lost.reason.code === 'StageConflict',
+          String(lost?.reason),
+        );
+        const current = await h.store.getStage('shop', 'prod');
+        assert.deepEqual([current?.revision, current?.spec], [2, specs[won[0] ?? -1]]);
+        assert.deepEqual(
+          (await h.store.stageHistory('shop', 'prod')).map((e) => [e.revision, e.actor]),
+          [
+            [1, 'tester'],
+            [2, `writer${won[0] ?? -1}`],
+          ],
+        );
+      });
+
+      test('APIs, stages and their history are still there after close and reopen', async (h, t) => {
+        if (!h.reopen) {
+          t.skip('this backend keeps nothing across a reopen');
+          return;
+        }
+        await withVersions(h, 'f', 1);
+        await h.store.createApi('shop', definition('GET /users/{id}', 'ANY /{proxy+}'), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', '1', { variables: { a: 'b' } }), h.change());
+        await h.store.putStage('shop', 'prod', stage('f', LATEST), h.change());
+        await h.store.putStage('shop', 'gone', stage('f', LATEST), h.change());
+        await h.store.deleteStage('shop', 'gone', h.change());
+        const before = await apiState(h.store, ['shop/gone']);
+
+        await h.store.close();
+        const store = await h.reopen();
+        assert.deepEqual(await apiState(store, ['shop/gone']), before);
+        assert.equal((await store.putStage('shop', 'gone', stage('f', '1'), h.change())).stage.revision, 3);
+      });
+    });
+
     void describe('tokens', () => {
       test('createToken, findTokenByHash and countTokens', async (h) => {
         assert.equal(await h.store.countTokens(), 0);
@@ -995,6 +1434,285 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.deepEqual(await h.store.findTokenByHash(second.sha256), second);
         assert.equal(await h.store.findTokenByHash('c'.repeat(64)), undefined);
         assert.equal(await h.store.findTokenByHash('A'.repeat(64)), undefined, 'hashes compare exactly');
+      });
+    });
+
+    void describe('telemetry', () => {
+      /** A metric row whose counts all derive from `n`, so that rows are told apart by their numbers. */
+      const metricRow = (n: number, overrides: Partial<MetricRow> = {}): MetricRow => {
+        const histogram = emptyHistogram();
+        histogram[3] = n;
+        histogram[40] = 1;
+        histogram[histogram.length - 1] = 2;
+        return {
+          resolution: 10,
+          functionName: 'f',
+          versionId: '1',
+          qualifier: 'live',
+          bucketStart: 1_700_000_000,
+          node: 'node-a',
+          invocations: n + 3,
+          functionErrors: n,
+          platformErrors: n + 1,
+          throttles: n + 2,
+          coldStarts: 1,
+          durationSumMs: n * 1.25 + 0.001,
+          histogram,
+          ...overrides,
+        };
+      };
+      const byKey = (rows: readonly MetricRow[]) =>
+        [...rows].sort((a, b) =>
+          `${a.bucketStart}/${a.versionId}/${a.qualifier}/${a.node}`.localeCompare(
+            `${b.bucketStart}/${b.versionId}/${b.qualifier}/${b.node}`,
+          ),
+        );
+      const T = 1_700_000_000;
+
+      test('writeMetrics keeps one row per resolution, function, bucket, version, qualifier and node', async (h) => {
+        const first = metricRow(1);
+        await h.store.writeMetrics([first]);
+        assert.deepEqual(await h.store.queryMetrics('f', 10, T, T + 10), [first]);
+        // The same node writes the same bucket again, whole: the new row replaces the old, nothing adds up.
+        const again = metricRow(5);
+        await h.store.writeMetrics([again]);
+        assert.deepEqual(await h.store.queryMetrics('f', 10, T, T + 10), [again]);
+
+        // Every other node, version, qualifier, resolution, bucket or function is a row of its own.
+        const others = [
+          metricRow(7, { node: 'node-b' }),
+          metricRow(8, { versionId: '2' }),
+          metricRow(9, { qualifier: '1' }),
+          metricRow(10, { resolution: 60 }),
+          metricRow(11, { bucketStart: T + 10 }),
+          metricRow(12, { functionName: 'g' }),
+        ];
+        await h.store.writeMetrics(others);
+        assert.deepEqual(
+          byKey(await h.store.queryMetrics('f', 10, T, T + 10)),
+          byKey([again, others[0], others[1], others[2]] as MetricRow[]),
+          'two nodes’ rows of one bucket are kept apart',
+        );
+        assert.deepEqual(await h.store.queryMetrics('f', 60, T, T + 60), [others[3]]);
+        assert.deepEqual(await h.store.queryMetrics('g', 10, T, T + 10), [others[5]]);
+        // Replacing one node's row leaves the other node's alone.
+        const replaced = metricRow(20, { node: 'node-b' });
+        await h.store.writeMetrics([replaced, metricRow(21)]);
+        const rows = byKey(await h.store.queryMetrics('f', 10, T, T + 10)).filter(
+          (r) => r.versionId === '1' && r.qualifier === 'live',
+        );
+        assert.deepEqual(rows, byKey([metricRow(21), replaced]));
+        assert.deepEqual(await h.store.queryMetrics('nope', 10, 0, T * 2), []);
+        await h.store.writeMetrics([]);
+      });
+
+      test('queryMetrics answers the buckets starting in [from, to) at one resolution', async (h) => {
+        const rows = [0, 10, 20, 30].map((s) => metricRow(s, { bucketStart: T + s }));
+        await h.store.writeMetrics([...rows, metricRow(99, { resolution: 60, bucketStart: T })]);
+        const starts = async (from: number, to: number) =>
+          (await h.store.queryMetrics('f', 10, from, to)).map((r) => r.bucketStart - T).sort((a, b) => a - b);
+        assert.deepEqual(await starts(T, T + 40), [0, 10, 20, 30]);
+        assert.deepEqual(await starts(T + 10, T + 30), [10, 20], 'from is in, to is out');
+        assert.deepEqual(await starts(T + 1, T + 21), [10, 20]);
+        assert.deepEqual(await starts(T + 10, T + 10), []);
+        assert.deepEqual(await starts(T + 40, T + 100), []);
+        assert.deepEqual(
+          (await h.store.queryMetrics('f', 60, T, T + 60)).map((r) => r.invocations),
+          [102],
+          'the other resolution is apart',
+        );
+      });
+
+      /** Logs in the order they are appended: ids must come back increasing in this order. */
+      const logs = (): InvocationLog[] => [
+        log({ at: 1000, versionId: '1', qualifier: 'live', requestId: 'r1', text: 'Hello from one\n' }),
+        log({
+          at: 2000,
+          versionId: '2',
+          qualifier: 'live',
+          requestId: 'r2',
+          text: 'HELLO from two\nsecond line\n',
+        }),
+        log({
+          at: 3000,
+          versionId: '2',
+          qualifier: '2',
+          requestId: 'r3',
+          outcome: 'functionError',
+          errorCode: 'UnhandledInvocationError',
+          text: 'boom 100%_done\n',
+        }),
+        log({
+          at: 3000,
+          versionId: 'LATEST',
+          qualifier: 'LATEST',
+          requestId: 'r4',
+          outcome: 'platformError',
+          errorCode: 'FunctionTimeout',
+          text: '',
+        }),
+        log({
+          at: 4000,
+          versionId: '1',
+          qualifier: undefined,
+          requestId: undefined,
+          durationMs: undefined,
+          outcome: 'instance',
+          text: 'loaded at start\n',
+        }),
+        log({ at: 5000, versionId: '1', qualifier: 'live', requestId: 'r6', text: 'héllo ünïcode ✓\n' }),
+      ];
+      const log = (overrides: Partial<InvocationLog>): InvocationLog => ({
+        functionName: 'f',
+        versionId: '1',
+        qualifier: 'live',
+        requestId: 'r',
+        at: 0,
+        durationMs: 12.345,
+        outcome: 'success',
+        errorCode: undefined,
+        text: '',
+        ...overrides,
+      });
+      const withoutId = (record: InvocationLog): InvocationLog => {
+        const copy = { ...record };
+        delete copy.id;
+        return copy;
+      };
+
+      test('appendLogs keeps every field; queryLogs answers them oldest first, with increasing ids', async (h) => {
+        const appended = logs();
+        await h.store.appendLogs(appended.slice(0, 3));
+        await h.store.appendLogs(appended.slice(3));
+        await h.store.appendLogs([log({ functionName: 'g', text: 'other function' })]);
+        await h.store.appendLogs([]);
+        const all = await h.store.queryLogs('f', { limit: 100 });
+        assert.deepEqual(all.map(withoutId), appended);
+        const ids = all.map((l) => l.id);
+        assert.ok(
+          ids.every((id, i) => typeof id === 'number' && (i === 0 || id > (ids[i - 1] as number))),
+          `ids increase: ${ids.join(', ')}`,
+        );
+        assert.deepEqual(
+          (await h.store.queryLogs('g', { limit: 100 })).map((l) => l.text),
+          ['other function'],
+        );
+        assert.deepEqual(await h.store.queryLogs('nope', { limit: 100 }), []);
+      });
+
+      test('queryLogs filters by qualifier, version, request id, time, text, id and limit', async (h) => {
+        await h.store.appendLogs(logs());
+        const all = await h.store.queryLogs('f', { limit: 100 });
+        const idOf = (requestId: string) => all.find((l) => l.requestId === requestId)?.id as number;
+        const requests = async (
+          filter: Omit<LogFilter, 'limit'> & { limit?: number; newestFirst?: boolean },
+        ) => (await h.store.queryLogs('f', { limit: 100, ...filter })).map((l) => l.requestId ?? '-');
+        assert.deepEqual(await requests({ qualifier: 'live' }), ['r1', 'r2', 'r6']);
+        assert.deepEqual(await requests({ qualifier: 'LATEST' }), ['r4']);
+        assert.deepEqual(await requests({ versionId: '2' }), ['r2', 'r3']);
+        assert.deepEqual(await requests({ versionId: '1' }), ['r1', '-', 'r6']);
+        assert.deepEqual(await requests({ versionId: '3' }), []);
+        assert.deepEqual(await requests({ requestId: 'r3' }), ['r3']);
+        assert.deepEqual(await requests({ requestId: 'R3' }), [], 'request ids compare exactly');
+        assert.deepEqual(await requests({ since: 3000 }), ['r3', 'r4', '-', 'r6'], 'since is in');
+        assert.deepEqual(await requests({ until: 3000 }), ['r1', 'r2'], 'until is out');
+        assert.deepEqual(await requests({ since: 2000, until: 4001 }), ['r2', 'r3', 'r4', '-']);
+        assert.deepEqual(await requests({ text: 'hello' }), ['r1', 'r2'], 'text matches whatever the case');
+        assert.deepEqual(await requests({ text: 'SECOND LINE' }), ['r2'], 'in any line');
+        assert.deepEqual(await requests({ text: 'O FROM T' }), ['r2']);
+        assert.deepEqual(await requests({ text: '100%_' }), ['r3'], '% and _ are plain characters');
+        assert.deepEqual(await requests({ text: '1%0' }), []);
+        assert.deepEqual(await requests({ text: 'b_om' }), []);
+        assert.deepEqual(await requests({ text: 'ünïcode ✓' }), ['r6']);
+        assert.deepEqual(await requests({ text: 'nothing like it' }), []);
+        assert.deepEqual(
+          await requests({ afterId: idOf('r2') }),
+          ['r3', 'r4', '-', 'r6'],
+          'after an id: above it',
+        );
+        assert.deepEqual(await requests({ afterId: idOf('r6') }), []);
+        assert.deepEqual(await requests({ limit: 2 }), ['r1', 'r2'], 'the oldest first');
+        assert.deepEqual(await requests({ limit: 2, newestFirst: true }), ['r6', '-'], 'or the newest first');
+        assert.deepEqual(await requests({ newestFirst: true }), ['r6', '-', 'r4', 'r3', 'r2', 'r1']);
+        assert.deepEqual(await requests({ limit: 1, afterId: idOf('r1') }), ['r2']);
+        assert.deepEqual(
+          await requests({ qualifier: 'live', versionId: '1', text: 'FROM', since: 500 }),
+          ['r1'],
+          'filters combine',
+        );
+        assert.deepEqual(await requests({ versionId: '2', limit: 1, newestFirst: true }), ['r3']);
+      });
+
+      test('pruneTelemetry drops 10 s rows, 1 min rows and logs older than each bound, and keeps the rest', async (h) => {
+        await h.store.writeMetrics([
+          metricRow(1, { resolution: 10, bucketStart: T - 10 }),
+          metricRow(2, { resolution: 10, bucketStart: T }),
+          metricRow(3, { resolution: 60, bucketStart: T - 60 }),
+          metricRow(4, { resolution: 60, bucketStart: T }),
+          metricRow(5, { resolution: 60, bucketStart: T + 60, functionName: 'g' }),
+        ]);
+        await h.store.appendLogs([log({ at: 999, requestId: 'old' }), log({ at: 1000, requestId: 'kept' })]);
+        await h.store.pruneTelemetry({ metrics10: T, metrics60: T - 60, logs: 1000 });
+        const invocations = async (fn: string, resolution: 10 | 60) =>
+          (await h.store.queryMetrics(fn, resolution, 0, T * 2))
+            .map((r) => r.invocations)
+            .sort((a, b) => a - b);
+        assert.deepEqual(await invocations('f', 10), [5], 'a 10 s bucket starting at the bound is kept');
+        assert.deepEqual(await invocations('f', 60), [6, 7], 'the 1 min rows have their own bound');
+        assert.deepEqual(
+          (await h.store.queryLogs('f', { limit: 10 })).map((l) => l.requestId),
+          ['kept'],
+        );
+        await h.store.pruneTelemetry({ metrics10: T * 2, metrics60: T * 2, logs: 1e15 });
+        assert.deepEqual(await invocations('f', 10), []);
+        assert.deepEqual(await invocations('f', 60), []);
+        assert.deepEqual(await invocations('g', 60), [], 'every function is pruned');
+        assert.deepEqual(await h.store.queryLogs('f', { limit: 10 }), []);
+      });
+
+      test('deleting a function deletes its metrics and logs, and no other function’s', async (h) => {
+        await h.store.createFunction('f', config(), blob('f'), h.change());
+        await h.store.createFunction('g', config(), blob('g'), h.change());
+        await h.store.writeMetrics([
+          metricRow(1),
+          metricRow(2, { resolution: 60 }),
+          metricRow(3, { functionName: 'g' }),
+        ]);
+        await h.store.appendLogs([log({ text: 'f' }), log({ functionName: 'g', text: 'g' })]);
+        await h.store.deleteFunction('f');
+        assert.deepEqual(await h.store.queryMetrics('f', 10, 0, T * 2), []);
+        assert.deepEqual(await h.store.queryMetrics('f', 60, 0, T * 2), []);
+        assert.deepEqual(await h.store.queryLogs('f', { limit: 10 }), []);
+        assert.deepEqual(
+          (await h.store.queryMetrics('g', 10, 0, T * 2)).map((r) => r.invocations),
+          [6],
+        );
+        assert.deepEqual(
+          (await h.store.queryLogs('g', { limit: 10 })).map((l) => l.text),
+          ['g'],
+        );
+        // A function made again under the name starts with no telemetry.
+        await h.store.createFunction('f', config(), blob('f2'), h.change());
+        assert.deepEqual(await h.store.queryLogs('f', { limit: 10 }), []);
+      });
+
+      test('metrics and logs are still there after close and reopen', async (h, t) => {
+        if (!h.reopen) {
+          t.skip('this backend keeps nothing across a reopen');
+          return;
+        }
+        const rows = [metricRow(1), metricRow(2, { node: 'node-b', resolution: 60 })];
+        await h.store.writeMetrics(rows);
+        await h.store.appendLogs(logs());
+        const before = await h.store.queryLogs('f', { limit: 100 });
+        await h.store.close();
+        const store = await h.reopen();
+        assert.deepEqual(await store.queryMetrics('f', 10, T, T + 10), [rows[0]]);
+        assert.deepEqual(await store.queryMetrics('f', 60, T, T + 60), [rows[1]]);
+        assert.deepEqual(await store.queryLogs('f', { limit: 100 }), before);
+        await store.appendLogs([log({ requestId: 'after' })]);
+        const after = await store.queryLogs('f', { limit: 1, newestFirst: true });
+        assert.ok((after[0]?.id ?? 0) > (before.at(-1)?.id ?? 0), 'ids keep increasing across a reopen');
       });
     });
 

@@ -450,9 +450,10 @@ describe('a fault answers a clear error; the server and the function recover; no
     test(c.what, async () => {
       const state = await snapshot(api);
       const warm = await whoami(c.fn);
-      const res = await invoke(c.fn, { op: c.op });
+      const res = await invoke(c.fn, { op: c.op }, { tail: true });
       const error = assertInvocationError(res, c.status, c.code);
       assert.equal(res.headers.get('x-fc-invocation-function-version'), 'LATEST');
+      assert.ok(res.tail?.includes(`ERROR ${c.code}`), `the log says why: ${res.tail ?? ''}`);
       if (c.message) assert.match(error.message, c.message);
       if (c.errorType) {
         const details = error.details ?? assert.fail('details are given');

@@ -144,6 +144,10 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // SQLite's own lower() folds ASCII only; log search must fold every letter, as PostgreSQL's does.
+    db.function('unicode_lower', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? text.toLowerCase() : text,
+    );
     const store = new SqliteStore(db);
     try {
       store.migrate();
@@ -884,7 +888,7 @@ export class SqliteStore implements Store {
       add('at >= ?', filter.since);
       add('at < ?', filter.until);
       add('id > ?', filter.afterId);
-      add('instr(lower(text), lower(?)) > 0', filter.text);
+      add('instr(unicode_lower(text), unicode_lower(?)) > 0', filter.text);
       const order = filter.newestFirst ? 'DESC' : 'ASC';
       const rows = this.db
         .prepare(`SELECT * FROM invocation_logs WHERE ${where.join(' AND ')} ORDER BY id ${order} LIMIT ?`)
