@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
 import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
@@ -9,8 +9,11 @@ import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { SluiceError } from './core/errors.js';
 import { Catalog, LATEST_VERSION_ID } from './gateway/catalog.js';
 import { createGateway } from './gateway/gateway.js';
+import { CatalogSync } from './gateway/sync.js';
+import { createHealth } from './health/health.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
 import { LogBuffer } from './logs/log-buffer.js';
+import { DEFAULT_STORE_LOG_FEED_OPTIONS, StoreLogFeed } from './logs/store-log-feed.js';
 import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './metrics/recorder.js';
 import { renderPrometheus } from './metrics/prometheus.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -20,18 +23,23 @@ import {
   RolloutController,
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
-import type { Changed } from './api/context.js';
-import { CodeCache } from './runtime/code-cache.js';
+import type { Changed, LogFeed } from './api/context.js';
+import { CodeCache, codeCacheRoot } from './runtime/code-cache.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { StoreChange } from './store/changes.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 export interface ServerOptions {
   host: string;
   port: number;
   dataDir: string;
+  /** A `postgres://` URL for a store shared by several nodes; by default the SQLite store in `dataDir`. */
+  store?: string;
+  /** How often the routing table is reloaded whole, besides the changes it hears of. */
+  resyncMs?: number;
   codeLimits?: CodeLimits;
   pool?: Partial<PoolLimits>;
   /** Metrics and stored logs; off only to measure what they cost. */
@@ -56,6 +64,8 @@ export const DEFAULT_POOL_LIMITS: PoolLimits = {
   drainMs: 30_000,
 };
 
+export const DEFAULT_RESYNC_MS = 30_000;
+
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
 const TRIGGER = /^\/fn\/([^/]+)\/([^/]+)(\/.*)?$/;
@@ -75,18 +85,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The database holds every function's code and the token hashes: nothing the server writes is for others.
   process.umask(0o077);
-  const store = SqliteStore.open(options.dataDir);
+  // This process among the nodes that share a store: its metric rows, rollout leases and connections carry it.
+  const node = randomUUID();
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const opened = await openStore(options.store, { dataDir: options.dataDir, node, log });
+  const store = opened.store;
+  if (opened.kind !== 'sqlite') log(`node ${node}: state in ${opened.description}`);
   // Instances run as another user and must reach their code under the data directory, without listing it.
   await chmod(options.dataDir, 0o711);
   const clock = () => new Date();
-  // This process among the nodes that share a store: its metric rows and rollout leases carry it.
-  const node = randomUUID();
   const adminTokenFile = await ensureAdminToken(store, options.dataDir, clock());
   const tokens = new TokenVerifier(store);
   const catalog = new Catalog(store);
-  await catalog.loadAll();
 
-  const codeCache = new CodeCache(join(options.dataDir, 'code'));
+  const runAs = defaultRunAs();
+  const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
   await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
   const metrics = new MetricsRegistry(node);
@@ -111,24 +124,51 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logs.append(record);
       if (record.requestId === undefined && options.telemetry !== false) telemetry.instanceOutput(record);
     },
-    runAs: defaultRunAs(),
+    runAs,
   });
   const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
 
+  const sync = new CatalogSync(catalog, opened.changes, {
+    resyncMs: options.resyncMs ?? DEFAULT_RESYNC_MS,
+    log,
+    applied: (change) => {
+      if (change.kind !== 'function') return;
+      // Series of deleted functions and versions go, so that the label sets stay bounded.
+      const snapshot = catalog.get(change.name);
+      metrics.forget(
+        change.name,
+        (versionId) =>
+          snapshot !== undefined &&
+          (versionId === LATEST_VERSION_ID || snapshot.versions.has(Number(versionId))),
+      );
+    },
+  });
+  await sync.start();
+  // A committed write: announced to every node, and in this node's table before its caller hears of it.
   const changed = async (what: Changed) => {
-    if ('api' in what) {
-      await catalog.refreshApi(what.api);
-      return;
+    const change: StoreChange =
+      'api' in what ? { kind: 'api', name: what.api } : { kind: 'function', name: what.function };
+    const announced = sync.publish(change);
+    try {
+      await sync.apply(change);
+    } finally {
+      await announced;
     }
-    const name = what.function;
-    await catalog.refresh(name);
-    // Series of deleted functions and versions go, so that the label sets stay bounded.
-    const snapshot = catalog.get(name);
-    metrics.forget(
-      name,
-      (versionId) => versionId === LATEST_VERSION_ID || snapshot?.versions.has(Number(versionId)) === true,
-    );
   };
+  // On a shared store a follower reads the store, where the lines of every node are.
+  const logFeed: LogFeed =
+    opened.kind === 'sqlite'
+      ? { follow: (name, _filter, _shown, listener) => telemetry.follow(name, listener) }
+      : new StoreLogFeed(store, DEFAULT_STORE_LOG_FEED_OPTIONS, log);
+  const health = createHealth({
+    node,
+    storeKind: opened.kind,
+    probeStore: () => store.countTokens(),
+    sync: () => sync.status(),
+    changeFeed: () => opened.changes.status(),
+    routes: () => catalog.counts(),
+    instances: () => pool.stats(),
+  });
   const gateway = createGateway({
     catalog,
     pool,
@@ -147,14 +187,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const controller = new RolloutController(
     store,
     rollouts,
-    node,
+    await persistentNodeId(options.dataDir),
     options.rollouts ?? DEFAULT_CONTROLLER_OPTIONS,
     log,
   );
   controller.start();
   const api = createApi({
     store,
-    logFeed: telemetry,
+    logFeed,
     tokens,
     rollouts,
     changed,
@@ -174,6 +214,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url = new URL(req.url ?? '/', 'http://sluice');
     } catch {
       fail(new SluiceError('InvalidArgument', 'the request target is not a valid URL'));
+      return;
+    }
+    if (url.pathname === '/healthz') {
+      health.liveness(res);
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      health.readiness(res).catch((error: unknown) => {
+        fail(error);
+      });
       return;
     }
     const invocation = INVOCATIONS.exec(url.pathname);
@@ -250,7 +300,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await closed;
       await controller.close();
       await telemetry.close();
+      await sync.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The name this data directory's node drives rollouts under. It outlives the process, so that a node
+ * restarted mid-rollout takes its own lease back at once instead of waiting for it to expire.
+ */
+async function persistentNodeId(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'node-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const id = randomUUID();
+    await writeFile(file, `${id}\n`, { mode: 0o600 });
+    return id;
+  }
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InvocationLog } from '../core/telemetry.js';
+import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
@@ -7,7 +7,16 @@ import type { Store } from '../store/store.js';
 
 /** Logs as they are recorded, for followers; the data plane provides it. */
 export interface LogFeed {
-  follow(functionName: string, listener: (log: InvocationLog) => void): () => void;
+  /**
+   * Calls `listener` with each new log of the function (of those matching `filter`: a feed may also pass
+   * others) after those `shown` to the follower already, until the returned function is called.
+   */
+  follow(
+    functionName: string,
+    filter: LogFilter,
+    shown: readonly InvocationLog[],
+    listener: (log: InvocationLog) => void,
+  ): () => void;
 }
 
 export type Changed = { function: string } | { api: string };

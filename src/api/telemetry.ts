@@ -147,7 +147,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         return {
           status: 200,
           stream: (res: ServerResponse) => {
-            streamLogs(res, recent, (listener) => logFeed.follow(name, listener), filter);
+            streamLogs(res, recent, (listener) => logFeed.follow(name, filter, recent, listener), filter);
           },
         };
       },

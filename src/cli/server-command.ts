@@ -1,18 +1,23 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
-import { DEFAULT_POOL_LIMITS, startServer } from '../server.js';
+import { DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
 
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
                     [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
+                    [--store postgres://…] [--resync-seconds 30] [--telemetry on|off]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
   --instances-per-function N    instances one function may run at once, all its versions together
   --queue-per-function N        invocations of one function that may wait for an instance; beyond, 429
-  --instance-idle-seconds S     an instance with nothing to do for this long is stopped`;
+  --instance-idle-seconds S     an instance with nothing to do for this long is stopped
+  --store URL                   a PostgreSQL database shared by several nodes (postgres://…[?schema=NAME]);
+                                by default the embedded SQLite store in the data directory (env SLUICE_STORE)
+  --resync-seconds S            how often the routing table is reloaded whole, besides the changes it hears of
+  --telemetry on|off            off keeps no metrics and no stored logs (to measure what they cost)`;
 
 function parseMegabytes(flag: string, text: string): number {
   const mb = Number(text);
@@ -49,6 +54,9 @@ export async function serverCommand(args: string[]): Promise<void> {
       },
       'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
       'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
+      store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
+      'resync-seconds': { type: 'string', default: String(DEFAULT_RESYNC_MS / 1000) },
+      telemetry: { type: 'string', default: 'on' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -58,11 +66,17 @@ export async function serverCommand(args: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (values.telemetry !== 'on' && values.telemetry !== 'off') {
+    throw new CliError(`--telemetry must be on or off, not "${values.telemetry}"`);
+  }
   const dataDir = resolve(values['data-dir']);
   const server = await startServer({
+    telemetry: values.telemetry === 'on',
     host: values.host,
     port: parsePort(values.port),
     dataDir,
+    ...(values.store !== '' && { store: values.store }),
+    resyncMs: parseCount('--resync-seconds', values['resync-seconds'], 1) * 1000,
     codeLimits: {
       ...DEFAULT_CODE_LIMITS,
       zipBytes: parseMegabytes('--max-code-size', values['max-code-size']),

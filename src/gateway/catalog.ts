@@ -39,6 +39,8 @@ export class Catalog {
   private readonly functions = new Map<string, FunctionSnapshot>();
   private readonly apis = new Map<string, ApiSnapshot>();
   private readonly refreshing = new Map<string, Promise<void>>();
+  /** Per key, the load queued behind the running one that has not started yet. */
+  private readonly waiting = new Map<string, Promise<void>>();
 
   constructor(private readonly store: Store) {}
 
@@ -50,17 +52,32 @@ export class Catalog {
     return this.apis.get(name);
   }
 
+  /** How many functions and APIs the data plane knows. */
+  counts(): { functions: number; apis: number } {
+    return { functions: this.functions.size, apis: this.apis.size };
+  }
+
+  /**
+   * Reloads everything from the store: every function and API it lists, and those held here that it no longer
+   * lists (deleted meanwhile: their refresh drops them). Each goes through its serialized refresh, so that a
+   * change refreshed at the same time is never overwritten by an older read.
+   */
   async loadAll(): Promise<void> {
-    await Promise.all((await this.store.listApis()).map((api) => this.refreshApi(api.name)));
+    const apis = (await this.store.listApis()).map((api) => api.name);
+    const gone = [...this.apis.keys()].filter((name) => !apis.includes(name));
+    await Promise.all([...apis, ...gone].map((name) => this.refreshApi(name)));
+    const listed = new Set<string>();
     let nextToken: string | undefined;
     do {
       const page = await this.store.listFunctions({
         limit: 100,
         ...(nextToken !== undefined && { nextToken }),
       });
+      for (const fn of page.items) listed.add(fn.name);
       await Promise.all(page.items.map((fn) => this.refresh(fn.name)));
       nextToken = page.nextToken;
     } while (nextToken !== undefined);
+    await Promise.all([...this.functions.keys()].filter((n) => !listed.has(n)).map((n) => this.refresh(n)));
   }
 
   refresh(name: string): Promise<void> {
@@ -71,13 +88,27 @@ export class Catalog {
     return this.serialized(`api:${name}`, () => this.loadApi(name));
   }
 
+  /**
+   * Runs `load` after the key's running load, if any. A load already waiting to start is shared instead of
+   * queueing another: it has yet to read, so it will see whatever its new caller committed.
+   */
   private serialized(key: string, load: () => Promise<void>): Promise<void> {
+    const waiting = this.waiting.get(key);
+    if (waiting) return waiting;
     const previous = this.refreshing.get(key) ?? Promise.resolve();
-    const next = previous.then(load);
+    const next = previous
+      .catch(() => undefined)
+      .then(() => {
+        if (this.waiting.get(key) === next) this.waiting.delete(key);
+        return load();
+      });
+    this.waiting.set(key, next);
     this.refreshing.set(key, next);
-    void next.finally(() => {
-      if (this.refreshing.get(key) === next) this.refreshing.delete(key);
-    });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.refreshing.get(key) === next) this.refreshing.delete(key);
+      });
     return next;
   }
 

@@ -1,0 +1,156 @@
+import { parsePairs } from '../args.js';
+import { type Client, seg } from '../client.js';
+import type { Group } from '../command.js';
+import { print, printJson, table, when } from '../output.js';
+
+export interface StageView {
+  api: string;
+  name: string;
+  function: string;
+  qualifier: string;
+  variables: Record<string, string>;
+  routes: Record<string, { function: string; qualifier: string }>;
+  revision: number;
+  updatedAt: string;
+}
+
+const stagePath = (api: string, stage: string) => `/v1/apis/${seg(api)}/stages/${seg(stage)}`;
+const stagesPath = (api: string) => `/v1/apis/${seg(api)}/stages`;
+
+export function printStages(client: Client, stages: StageView[]): void {
+  if (stages.length === 0) {
+    print('  (none: "sluice api stage set")');
+    return;
+  }
+  print(
+    table(
+      ['stage', 'function', 'qualifier', 'variables', 'url'],
+      stages.map((s) => [
+        s.name,
+        s.function,
+        s.qualifier,
+        Object.entries(s.variables)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || '-',
+        `${client.server}/gw/${s.api}/${s.name}/`,
+      ]),
+    ),
+  );
+}
+
+export const stageCommands: Group = {
+  summary: "bind an API's stages to a function and qualifier",
+  commands: {
+    set: {
+      summary: 'create or rebind a stage: its function, qualifier and variables',
+      usage:
+        'usage: sluice api stage set API STAGE --function FN [--qualifier Q] [--var K=V]…\n\n' +
+        '  --qualifier Q   $DEFAULT (the default), $LATEST, a version or an alias\n' +
+        '  --var K=V       a stage variable passed in the event (repeatable; replaces them all)\n\n' +
+        'example: sluice api stage set shop release --function B --qualifier release',
+      positionals: ['API', 'STAGE'],
+      options: {
+        function: { type: 'string' },
+        qualifier: { type: 'string' },
+        var: { type: 'string', multiple: true },
+      },
+      async run(args, ctx) {
+        const [api, stage] = [args.positional(0), args.positional(1)];
+        const fn = args.string('function');
+        if (fn === undefined) throw args.usageError('missing --function FN');
+        const client = await ctx.client();
+        const { stages } = await client.call<{ stages: StageView[] }>('GET', stagesPath(api));
+        const current = stages.find((s) => s.name === stage);
+        const variables =
+          args.list('var').length > 0 ? parsePairs(args.list('var'), '--var') : (current?.variables ?? {});
+        const body = {
+          function: fn,
+          qualifier: args.string('qualifier') ?? '$DEFAULT',
+          variables,
+          routes: current?.routes ?? {},
+        };
+        const saved = await client.call<StageView>('PUT', stagePath(api, stage), {
+          json: body,
+          ...(current && { headers: { 'if-match': `"${current.revision}"` } }),
+        });
+        if (args.json) {
+          printJson(saved);
+          return;
+        }
+        print(
+          `stage ${api}/${stage} → ${saved.function}:${saved.qualifier} at ${client.server}/gw/${api}/${stage}/`,
+        );
+      },
+    },
+    list: {
+      summary: "list an API's stages",
+      usage: 'usage: sluice api stage list API\n\nexample: sluice api stage list shop',
+      positionals: ['API'],
+      async run(args, ctx) {
+        const client = await ctx.client();
+        const { stages } = await client.call<{ stages: StageView[] }>('GET', stagesPath(args.positional(0)));
+        if (args.json) {
+          printJson({ stages });
+          return;
+        }
+        printStages(client, stages);
+      },
+    },
+    get: {
+      summary: "show a stage's binding",
+      usage: 'usage: sluice api stage get API STAGE\n\nexample: sluice api stage get shop release',
+      positionals: ['API', 'STAGE'],
+      async run(args, ctx) {
+        const client = await ctx.client();
+        const stage = await client.call<StageView>('GET', stagePath(args.positional(0), args.positional(1)));
+        if (args.json) {
+          printJson(stage);
+          return;
+        }
+        printStages(client, [stage]);
+      },
+    },
+    delete: {
+      summary: 'delete a stage',
+      usage: 'usage: sluice api stage delete API STAGE\n\nexample: sluice api stage delete shop dev',
+      positionals: ['API', 'STAGE'],
+      async run(args, ctx) {
+        const [api, stage] = [args.positional(0), args.positional(1)];
+        await (await ctx.client()).call('DELETE', stagePath(api, stage));
+        if (args.json) {
+          printJson({ deleted: stage });
+          return;
+        }
+        print(`deleted stage ${api}/${stage}`);
+      },
+    },
+    history: {
+      summary: "every change to a stage's binding",
+      usage: 'usage: sluice api stage history API STAGE\n\nexample: sluice api stage history shop release',
+      positionals: ['API', 'STAGE'],
+      async run(args, ctx) {
+        const { history } = await (
+          await ctx.client()
+        ).call<{
+          history: { revision: number; action: string; actor: string; at: string; after: StageView | null }[];
+        }>('GET', `${stagePath(args.positional(0), args.positional(1))}/history`);
+        if (args.json) {
+          printJson({ history });
+          return;
+        }
+        print(
+          table(
+            ['revision', 'action', 'actor', 'at', 'binding after'],
+            history.map((h) => [
+              String(h.revision),
+              h.action,
+              h.actor,
+              when(h.at),
+              h.after ? `${h.after.function}:${h.after.qualifier}` : '(deleted)',
+            ]),
+          ),
+        );
+      },
+    },
+  },
+};

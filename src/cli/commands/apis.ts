@@ -1,0 +1,180 @@
+import { type Client, seg } from '../client.js';
+import type { Group } from '../command.js';
+import { UsageError } from '../errors.js';
+import { fields, print, printJson, table } from '../output.js';
+import { printStages, stageCommands, type StageView } from './api-stages.js';
+
+interface ApiRoute {
+  method: string;
+  path: string;
+}
+interface ApiView {
+  name: string;
+  description: string;
+  routes: ApiRoute[];
+  stages: string[];
+}
+const apiPath = (api: string) => `/v1/apis/${seg(api)}`;
+
+function route(method: string, path: string): ApiRoute {
+  const m = method.toUpperCase();
+  if (!/^[A-Z]+$/.test(m)) throw new UsageError(`"${method}" is not an HTTP method (GET, POST, …, or ANY)`);
+  if (!path.startsWith('/')) throw new UsageError(`the route path must start with /, not "${path}"`);
+  return { method: m, path };
+}
+
+function parseRouteFlag(text: string): ApiRoute {
+  const parts = text.trim().split(/\s+/);
+  if (parts.length !== 2)
+    throw new UsageError(`--route takes "METHOD PATH" such as "GET /users/{id}", not "${text}"`);
+  return route(parts[0] as string, parts[1] as string);
+}
+
+function printApi(client: Client, api: ApiView, stages: StageView[]): void {
+  print(
+    fields([
+      ['api', api.name],
+      ['description', api.description || '-'],
+    ]),
+  );
+  print('\nroutes:');
+  for (const r of api.routes) print(`  ${r.method} ${r.path}`);
+  if (api.routes.length === 0) print('  (none: "sluice api route add")');
+  print('\nstages:');
+  printStages(client, stages);
+}
+
+async function changeRoutes(
+  client: Client,
+  apiName: string,
+  change: (routes: ApiRoute[]) => ApiRoute[],
+): Promise<ApiView> {
+  const api = await client.call<ApiView>('GET', apiPath(apiName));
+  return client.call<ApiView>('PUT', apiPath(apiName), {
+    json: { description: api.description, routes: change(api.routes) },
+  });
+}
+
+const routeCommands: Group = {
+  summary: "add and remove an API's routes",
+  commands: {
+    add: {
+      summary: 'add a route: METHOD (or ANY) and a path such as /users/{id} or /{proxy+}',
+      usage:
+        'usage: sluice api route add API METHOD PATH\n\nexample: sluice api route add shop GET /users/{id}',
+      positionals: ['API', 'METHOD', 'PATH'],
+      async run(args, ctx) {
+        const added = route(args.positional(1), args.positional(2));
+        const api = await changeRoutes(await ctx.client(), args.positional(0), (routes) => [
+          ...routes,
+          added,
+        ]);
+        if (args.json) {
+          printJson(api);
+          return;
+        }
+        print(`added ${added.method} ${added.path} to ${api.name}`);
+      },
+    },
+    remove: {
+      summary: 'remove a route',
+      usage:
+        'usage: sluice api route remove API METHOD PATH\n\nexample: sluice api route remove shop GET /users/{id}',
+      positionals: ['API', 'METHOD', 'PATH'],
+      async run(args, ctx) {
+        const gone = route(args.positional(1), args.positional(2));
+        const api = await changeRoutes(await ctx.client(), args.positional(0), (routes) => {
+          const kept = routes.filter((r) => r.method !== gone.method || r.path !== gone.path);
+          if (kept.length === routes.length)
+            throw new UsageError(`${args.positional(0)} has no route ${gone.method} ${gone.path}`);
+          return kept;
+        });
+        if (args.json) {
+          printJson(api);
+          return;
+        }
+        print(`removed ${gone.method} ${gone.path} from ${api.name}`);
+      },
+    },
+  },
+};
+
+export const apiCommands: Group = {
+  summary: 'API gateway: APIs with routes, and stages bound to a function qualifier',
+  commands: {
+    create: {
+      summary: 'create an API',
+      usage:
+        'usage: sluice api create API [--description D] [--route "METHOD PATH"]…\n\n' +
+        'example: sluice api create shop --route "ANY /{proxy+}"',
+      positionals: ['API'],
+      options: { description: { type: 'string' }, route: { type: 'string', multiple: true } },
+      async run(args, ctx) {
+        const client = await ctx.client();
+        const api = await client.call<ApiView>('POST', '/v1/apis', {
+          json: {
+            name: args.positional(0),
+            description: args.string('description') ?? '',
+            routes: args.list('route').map(parseRouteFlag),
+          },
+        });
+        if (args.json) {
+          printJson(api);
+          return;
+        }
+        print(`created API ${api.name} with ${api.routes.length} route(s)`);
+      },
+    },
+    list: {
+      summary: 'list the APIs',
+      usage: 'usage: sluice api list\n\nexample: sluice api list',
+      async run(args, ctx) {
+        const { apis } = await (await ctx.client()).call<{ apis: ApiView[] }>('GET', '/v1/apis');
+        if (args.json) {
+          printJson({ apis });
+          return;
+        }
+        if (apis.length === 0) {
+          print('no APIs yet: "sluice api create"');
+          return;
+        }
+        print(
+          table(
+            ['api', 'routes', 'stages', 'description'],
+            apis.map((a) => [a.name, String(a.routes.length), a.stages.join(', ') || '-', a.description]),
+          ),
+        );
+      },
+    },
+    get: {
+      summary: 'show an API: its routes and stages',
+      usage: 'usage: sluice api get API\n\nexample: sluice api get shop',
+      positionals: ['API'],
+      async run(args, ctx) {
+        const client = await ctx.client();
+        const api = await client.call<ApiView>('GET', apiPath(args.positional(0)));
+        const { stages } = await client.call<{ stages: StageView[] }>('GET', `${apiPath(api.name)}/stages`);
+        if (args.json) {
+          printJson({ ...api, stages });
+          return;
+        }
+        printApi(client, api, stages);
+      },
+    },
+    delete: {
+      summary: 'delete an API with its stages',
+      usage: 'usage: sluice api delete API\n\nexample: sluice api delete shop',
+      positionals: ['API'],
+      async run(args, ctx) {
+        await (await ctx.client()).call('DELETE', apiPath(args.positional(0)));
+        if (args.json) {
+          printJson({ deleted: args.positional(0) });
+          return;
+        }
+        print(`deleted API ${args.positional(0)}`);
+      },
+    },
+    route: routeCommands,
+    stage: stageCommands,
+  },
+};

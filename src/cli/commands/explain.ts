@@ -1,0 +1,88 @@
+import { parsePairs, parseRoutingKey } from '../args.js';
+import { seg } from '../client.js';
+import type { Command } from '../command.js';
+import { percent, print, printJson, versionLabel } from '../output.js';
+import { formatRule } from '../rules.js';
+import type { ExplainView } from '../views.js';
+
+const SOURCE_LABEL: Record<string, string> = {
+  header: 'header',
+  cookie: 'cookie',
+  query: 'query',
+  key: 'routing key',
+};
+
+function describe(fn: string, view: ExplainView): string[] {
+  const head = `${fn}/${view.alias} (revision ${view.revision}) → ${versionLabel(view.version)}, the ${view.target}`;
+  if (view.reason === 'no canary') return [`${head}: it has no canary, all traffic goes there`];
+  if (view.reason === 'rules') {
+    const lines = [`${head}: rules, ${view.match === 'any' ? 'any one' : 'all'} must hold`];
+    for (const c of view.conditions ?? []) {
+      const value =
+        c.value === undefined
+          ? `no ${SOURCE_LABEL[c.condition.source] ?? c.condition.source} ${c.condition.name}`
+          : `${c.condition.name} is "${c.value}"`;
+      lines.push(`  ${c.holds ? 'holds  ' : 'fails  '} ${formatRule(c.condition)}   (${value})`);
+    }
+    return lines;
+  }
+  const weight = `weight: ${percent(view.weight ?? 0)} to the canary`;
+  if (view.sticky) {
+    const s = view.sticky;
+    return [
+      head,
+      `  ${weight}; sticky on ${s.source}:${s.name} = "${s.value}", bucket ${s.bucket} of 10000 — the same every time`,
+    ];
+  }
+  return [
+    head,
+    `  ${weight}; this was one random draw (${(view.draw ?? 0).toFixed(4)}): each invocation draws anew`,
+  ];
+}
+
+export const explainCommand: Command = {
+  summary: 'which version an alias would serve a request with these attributes, and why',
+  usage: `usage: sluice explain FN ALIAS [--header K=V]… [--cookie K=V]… [--query K=V]… [--routing-key JSON | --key K=V…]
+
+  --header K=V         a request header (repeatable)
+  --cookie K=V         a cookie (repeatable)
+  --query K=V          a query parameter (repeatable)
+  --routing-key JSON   the invoke API's routing key, such as '{"userId":"42"}'
+  --key K=V            one routing-key entry (repeatable)
+
+examples:
+  sluice explain B prepub --header User=Bob
+  sluice explain B release --routing-key '{"userId":"42"}'`,
+  positionals: ['FN', 'ALIAS'],
+  options: {
+    header: { type: 'string', multiple: true },
+    cookie: { type: 'string', multiple: true },
+    query: { type: 'string', multiple: true },
+    'routing-key': { type: 'string' },
+    key: { type: 'string', multiple: true },
+  },
+  async run(args, ctx) {
+    const [fn, alias] = [args.positional(0), args.positional(1)];
+    const routingKeyText = args.string('routing-key');
+    const routingKey = {
+      ...(routingKeyText === undefined ? {} : parseRoutingKey(routingKeyText)),
+      ...parsePairs(args.list('key'), '--key'),
+    };
+    const body = {
+      headers: parsePairs(args.list('header'), '--header'),
+      cookies: parsePairs(args.list('cookie'), '--cookie'),
+      query: parsePairs(args.list('query'), '--query'),
+      routingKey,
+    };
+    const view = await (
+      await ctx.client()
+    ).call<ExplainView>('POST', `/v1/functions/${seg(fn)}/aliases/${seg(alias)}/explain`, {
+      json: body,
+    });
+    if (args.json) {
+      printJson(view);
+      return;
+    }
+    for (const line of describe(fn, view)) print(line);
+  },
+};

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { FUNCTION_NAME } from '../../core/names.js';
+import type { Command } from '../command.js';
+import { formatSluiceYaml } from '../config-file.js';
+import { CliError } from '../errors.js';
+import { print, printJson } from '../output.js';
+
+/** The seeds' sample handlers (Alibaba FC, "Use versions and aliases"): they report the version that ran. */
+const HANDLERS: Record<string, { file: string; source: string }> = {
+  nodejs20: {
+    file: 'index.js',
+    source: `module.exports.handler = function(eventBuf, context, callback) {
+  var qualifier = context['service']['qualifier']
+  var versionId = context['service']['versionId']
+  console.log('Qualifier from context:', qualifier);
+  console.log('VersionId from context: ', versionId);
+  callback(null, qualifier);
+};
+`,
+  },
+  python3: {
+    file: 'index.py',
+    source: `# -*- coding: utf-8 -*-
+
+def handler(event, context):
+  qualifier = context.service.qualifier
+  versionId = context.service.version_id
+  print('Qualifier from context:' + qualifier)
+  print('VersionId from context:' + versionId)
+  return 'hello world'
+`,
+  },
+};
+
+export const initCommand: Command = {
+  summary: "create a function's directory: the seeds' sample handler and a sluice.yaml",
+  usage: `usage: sluice init DIR [--runtime nodejs20|python3] [--name NAME]
+
+  --runtime R    nodejs20 (the default) or python3
+  --name NAME    the function's name (default: the directory's name)
+
+Then "sluice deploy DIR" creates the function, "sluice deploy DIR --publish" publishes a version.
+
+example: sluice init hello --runtime nodejs20`,
+  positionals: ['DIR'],
+  options: { runtime: { type: 'string' }, name: { type: 'string' } },
+  async run(args) {
+    const dir = resolve(args.positional(0));
+    const runtime = args.string('runtime') ?? 'nodejs20';
+    const handler = HANDLERS[runtime];
+    if (!handler) throw args.usageError(`--runtime takes nodejs20 or python3, not "${runtime}"`);
+    const name = args.string('name') ?? basename(dir);
+    if (!FUNCTION_NAME.test(name)) {
+      throw args.usageError(
+        `"${name}" is not a function name (a letter or _, then letters, digits, _ or -; at most 64): pass --name`,
+      );
+    }
+    const files = { [handler.file]: handler.source, 'sluice.yaml': '' };
+    for (const file of Object.keys(files)) {
+      if (existsSync(join(dir, file)))
+        throw new CliError(`${join(dir, file)} exists already; init leaves it alone`);
+    }
+    files['sluice.yaml'] = formatSluiceYaml({
+      name,
+      runtime,
+      handler: 'index.handler',
+      memorySize: 128,
+      timeout: 3,
+      description: "The seeds' sample handler: it reports the version that ran",
+    });
+    await mkdir(dir, { recursive: true });
+    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { flag: 'wx' });
+    if (args.json) {
+      printJson({ directory: dir, name, runtime, files: Object.keys(files) });
+      return;
+    }
+    print(`created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}`);
+    print(`next: sluice deploy ${args.positional(0)} --publish`);
+  },
+};

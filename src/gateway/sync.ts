@@ -1,0 +1,177 @@
+import type { ChangeFeed, StoreChange } from '../store/changes.js';
+import type { Catalog } from './catalog.js';
+
+export interface SyncOptions {
+  /** How often the whole table is reloaded, whatever the feed says: the safety net for a lost change. */
+  resyncMs: number;
+  /** Waits between reloads that failed: doubling from the first to the most. */
+  retry?: { firstMs: number; maxMs: number };
+  /** Called after a change was applied (the server forgets the metric series of deleted versions). */
+  applied?: (change: StoreChange) => void;
+  log: (line: string) => void;
+}
+
+export interface SyncStatus {
+  /** The table holds every change committed before the feed last connected, and the feed delivers the rest. */
+  synced: boolean;
+  /** When the last full reload finished (epoch ms). */
+  lastSyncAt: number | undefined;
+  /** Full reloads done, and those that failed since the last one that succeeded. */
+  resyncs: number;
+  failing: number;
+  lastError: string | undefined;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Keeps the data plane's catalog current with the store: applies each change the feed delivers (one
+ * function or API), reloads everything when the feed may have missed changes, and reloads everything every
+ * `resyncMs` anyway. A failed refresh or reload keeps what the table holds, so that the node serves on from
+ * memory, and is made good by a reload, retried with backoff until one succeeds.
+ */
+export class CatalogSync {
+  private readonly retry: { firstMs: number; maxMs: number };
+  /** Reloads asked for because changes may be missing, and the number of those a finished reload covers. */
+  private requested = 0;
+  private covered = 0;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private lastSync: { startedAt: number; finishedAt: number } | undefined;
+  private resyncs = 0;
+  private failing = 0;
+  private lastError: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly feed: ChangeFeed,
+    private readonly options: SyncOptions,
+  ) {
+    this.retry = options.retry ?? { firstMs: 500, maxMs: 30_000 };
+  }
+
+  /** Starts listening, then loads the whole table; rejects if that first load fails. */
+  async start(): Promise<void> {
+    await this.feed.start({
+      change: (change) => {
+        this.apply(change).catch(() => undefined);
+      },
+      missed: () => {
+        this.requestResync();
+      },
+    });
+    const startedAt = Date.now();
+    await this.catalog.loadAll();
+    this.lastSync = { startedAt, finishedAt: Date.now() };
+    this.timer = setInterval(() => {
+      void this.resync();
+    }, this.options.resyncMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Refreshes what one change touched. The writer's own path awaits it, and sees its failure; a failure also
+   * asks for a full reload, so that the change is not lost to the table.
+   */
+  async apply(change: StoreChange): Promise<void> {
+    try {
+      if (change.kind === 'api') await this.catalog.refreshApi(change.name);
+      else await this.catalog.refresh(change.name);
+    } catch (error) {
+      this.options.log(
+        `sync: could not refresh ${change.kind} ${change.name} (${message(error)}); will reload`,
+      );
+      this.requestResync();
+      throw error;
+    }
+    this.options.applied?.(change);
+  }
+
+  /** Announces a change this node committed; every node, this one included, then applies it. */
+  publish(change: StoreChange): Promise<void> {
+    return this.feed.publish(change);
+  }
+
+  status(): SyncStatus {
+    const feed = this.feed.status();
+    const age = this.lastSync === undefined ? Infinity : Date.now() - this.lastSync.finishedAt;
+    const synced =
+      this.lastSync !== undefined &&
+      this.covered === this.requested &&
+      feed.connected &&
+      feed.connectedAt !== undefined &&
+      this.lastSync.startedAt >= feed.connectedAt &&
+      age <= 3 * this.options.resyncMs;
+    return {
+      synced,
+      lastSyncAt: this.lastSync?.finishedAt,
+      resyncs: this.resyncs,
+      failing: this.failing,
+      lastError: this.lastError,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
+    await this.running?.catch(() => undefined);
+    await this.feed.close();
+  }
+
+  /** Whether a reload was asked for while one ran (a method: the flag changes behind the awaits). */
+  private rerun(): boolean {
+    return this.again && !this.closed;
+  }
+
+  private requestResync(): void {
+    this.requested++;
+    void this.resync();
+  }
+
+  /** One full reload at a time; one asked for while another runs runs after it (that one may be too early). */
+  private resync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        const target = this.requested;
+        const startedAt = Date.now();
+        try {
+          await this.catalog.loadAll();
+        } catch (error) {
+          this.failing++;
+          this.lastError = message(error);
+          const delay = Math.min(this.retry.maxMs, this.retry.firstMs * 2 ** (this.failing - 1));
+          this.options.log(
+            `sync: reloading the routing table failed (${this.lastError}); serving from memory, trying again in ${delay} ms`,
+          );
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => {
+            void this.resync();
+          }, delay);
+          this.retryTimer.unref();
+          return;
+        }
+        if (this.failing > 0)
+          this.options.log(`sync: reloaded the routing table after ${this.failing} failed attempts`);
+        else if (target > this.covered) this.options.log('sync: reloaded the routing table');
+        this.covered = Math.max(this.covered, target);
+        this.lastSync = { startedAt, finishedAt: Date.now() };
+        this.resyncs++;
+        this.failing = 0;
+        this.lastError = undefined;
+      } while (this.rerun());
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+}
