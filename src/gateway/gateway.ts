@@ -268,10 +268,18 @@ export function createGateway(deps: GatewayDeps) {
 }
 
 /** Why an invocation failed, in its own log: the handler's error with its stack, or the platform's. */
-function logFailure(logs: LogBuffer, version: RunnableVersion, qualifier: string, requestId: string, error: unknown): void {
+function logFailure(
+  logs: LogBuffer,
+  version: RunnableVersion,
+  qualifier: string,
+  requestId: string,
+  error: unknown,
+): void {
   if (!isSluiceError(error)) return;
   const details = error.details as { errorType?: string; stackTrace?: string[] } | undefined;
-  const stack = Array.isArray(details?.stackTrace) ? details.stackTrace.map((line) => `    ${line}\n`).join('') : '';
+  const stack = Array.isArray(details?.stackTrace)
+    ? details.stackTrace.map((line) => `    ${line}\n`).join('')
+    : '';
   const type = details?.errorType === undefined ? error.code : `${error.code} ${details.errorType}`;
   logs.append({
     at: Date.now(),

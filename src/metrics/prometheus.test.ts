@@ -78,7 +78,8 @@ function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
     errorCode: undefined,
     coldStart: false,
     ...overrides,
-    endedAt: overrides.endedAt ?? (overrides.startedAt ?? Date.UTC(2024, 0, 1)) + (overrides.durationMs ?? 12),
+    endedAt:
+      overrides.endedAt ?? (overrides.startedAt ?? Date.UTC(2024, 0, 1)) + (overrides.durationMs ?? 12),
   };
 }
 

@@ -242,10 +242,7 @@ it('forget() also drops the open buckets of what it forgets, so a deleted functi
   registry.record(record({ versionId: '2' }));
   registry.forget('f', (v) => v === '2');
   const now = (T + 5) * 1000;
-  assert.deepEqual(
-    [...new Set(registry.take(now).map((r) => r.versionId))],
-    ['2'],
-  );
+  assert.deepEqual([...new Set(registry.take(now).map((r) => r.versionId))], ['2']);
   registry.forget('f');
   assert.deepEqual(registry.take(now), []);
 });
