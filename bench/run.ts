@@ -11,6 +11,7 @@ import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { zipOf } from '../test/support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import { NODE_HANDLER, PYTHON_HANDLER } from './handler.js';
+import { peerScenarios } from './peer.js';
 import { routingDecisionsPerSecond } from './routing.js';
 import { load, type LoadOptions, type LoadResult } from './wrk.js';
 
@@ -286,6 +287,10 @@ async function main(): Promise<void> {
       await measure({ url: floor.url, method: 'POST', body: BODY }),
     );
     floor.stop();
+    for (const peer of await peerScenarios((url) => measure({ url, method: 'POST', body: BODY }))) {
+      if (peer.result) record(peer.scenario, peer.what, peer.result);
+      else rows.push({ scenario: peer.scenario, what: peer.what });
+    }
     for (const [server, label] of [
       [sluice, ''],
       [quiet, ' (telemetry off)'],

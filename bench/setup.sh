@@ -9,3 +9,12 @@ if ! command -v wrk >/dev/null; then
     exit 1
   fi
 fi
+
+# The `peer` scenario's serverless-offline, apart from Sluice's own dependencies and only when missing. A failed
+# install is not fatal: the suite runs on and the peer's row says why it was not measured.
+peer="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peer"
+if [ ! -f "$peer/node_modules/.package-lock.json" ]; then
+  echo "installing the benchmark's peer (serverless-offline) into bench/peer/node_modules" >&2
+  timeout 600 npm install --prefix "$peer" --no-audit --no-fund --loglevel=error >/dev/null ||
+    echo "bench: could not install serverless-offline into bench/peer; the peer scenario will say so" >&2
+fi
