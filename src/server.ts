@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
+import { isConsolePath, serveConsole } from './console/serve.js';
 import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { SluiceError } from './core/errors.js';
@@ -248,6 +249,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (trigger) {
       const [, name, qualifier, rawPath] = trigger as unknown as [string, string, string, string | undefined];
       void gateway.trigger(req, res, url, name, decodeURIComponentSafe(qualifier), rawPath || '/');
+      return;
+    }
+    if (isConsolePath(url.pathname)) {
+      // The web console's static files; its data calls go to /v1 with the user's token.
+      serveConsole(req, res, url).catch((error: unknown) => {
+        fail(error);
+      });
       return;
     }
     if (url.pathname === '/metrics') {

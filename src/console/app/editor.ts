@@ -1,0 +1,94 @@
+import { javascript } from '@codemirror/lang-javascript';
+import { json } from '@codemirror/lang-json';
+import { python } from '@codemirror/lang-python';
+import { MergeView } from '@codemirror/merge';
+import { EditorState, type Extension } from '@codemirror/state';
+import { keymap } from '@codemirror/view';
+import { basicSetup, EditorView } from 'codemirror';
+
+/** The language support for a file, by its extension. */
+export function languageFor(path: string): Extension {
+  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+  if (['js', 'mjs', 'cjs'].includes(ext)) return javascript();
+  if (ext === 'ts' || ext === 'mts') return javascript({ typescript: true });
+  if (ext === 'py') return python();
+  if (ext === 'json') return json();
+  return [];
+}
+
+const theme = EditorView.theme({
+  '&': { fontSize: '13px', height: '100%' },
+  '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.5' },
+  '.cm-gutters': { background: 'var(--panel-2)', borderRight: '1px solid var(--border)' },
+  '&.cm-focused': { outline: '2px solid var(--focus)', outlineOffset: '-2px' },
+});
+
+export interface EditorOptions {
+  doc: string;
+  path: string;
+  readOnly?: boolean;
+  onChange?: (text: string) => void;
+  /** Mod-s inside the editor (Deploy, on `$LATEST`). */
+  onSave?: () => void;
+  label?: string;
+}
+
+/** The state of one file in the editor: its text, undo history and language. */
+export function editorState(options: EditorOptions): EditorState {
+  const extensions: Extension[] = [
+    basicSetup,
+    theme,
+    languageFor(options.path),
+    EditorState.readOnly.of(options.readOnly === true),
+    EditorView.editable.of(options.readOnly !== true),
+    EditorView.contentAttributes.of({ 'aria-label': options.label ?? `Code of ${options.path}` }),
+  ];
+  if (options.onSave) {
+    const save = options.onSave;
+    extensions.unshift(
+      keymap.of([
+        {
+          key: 'Mod-s',
+          preventDefault: true,
+          run: () => {
+            save();
+            return true;
+          },
+        },
+      ]),
+    );
+  }
+  if (options.onChange) {
+    const onChange = options.onChange;
+    extensions.push(
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged) onChange(update.state.doc.toString());
+      }),
+    );
+  }
+  return EditorState.create({ doc: options.doc, extensions });
+}
+
+export function createEditor(parent: HTMLElement, options: EditorOptions): EditorView {
+  return new EditorView({ state: editorState(options), parent });
+}
+
+/** Two read-only texts side by side with their differences marked (comparing versions). */
+export function createDiff(parent: HTMLElement, a: string, b: string, path: string): MergeView {
+  const common = [
+    basicSetup,
+    theme,
+    languageFor(path),
+    EditorState.readOnly.of(true),
+    EditorView.editable.of(false),
+  ];
+  return new MergeView({
+    a: { doc: a, extensions: common },
+    b: { doc: b, extensions: common },
+    parent,
+    collapseUnchanged: { margin: 3, minSize: 6 },
+    gutter: true,
+  });
+}
+
+export { EditorView, type EditorState };

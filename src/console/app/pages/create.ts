@@ -1,0 +1,190 @@
+import { FUNCTION_NAME, FUNCTION_NAME_HINT } from '../../../core/names.js';
+import { ApiError, sendJson, type FieldIssue, type FunctionView } from '../api.js';
+import { configForm } from '../config-form.js';
+import { clear, errorBox, field, fieldError, h } from '../dom.js';
+import { createEditor, editorState, type EditorView } from '../editor.js';
+import { functionHref, go, onLeave } from '../router.js';
+import { handlerFile, STARTERS } from '../samples.js';
+import { textFile, toBase64, writeZip } from '../zip.js';
+
+/** Create a function: name, configuration, and starter code (the seeds' sample by default). */
+export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): void {
+  const name = h('input', {
+    id: 'fn-name',
+    class: 'input',
+    testid: 'fn-name',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'my-function',
+    autofocus: true,
+  });
+  const nameError = fieldError('error-name');
+  const config = configForm({
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+    memorySize: 128,
+    timeout: 3,
+    instanceConcurrency: 1,
+    environmentVariables: {},
+    description: '',
+  });
+  let runtime = 'nodejs20';
+  let starter = STARTERS[0]?.id ?? 'seed';
+  let edited = false;
+
+  const editorHost = h('div', { class: 'editor-host editor-small', testid: 'starter-editor' });
+  const fileLabel = h('span', { class: 'mono' });
+  let view: EditorView | undefined;
+  const starterSource = () => STARTERS.find((s) => s.id === starter)?.source(runtime) ?? '';
+  const handlerInput = config.element.querySelector<HTMLInputElement>('[data-testid="fn-handler"]');
+  const currentFile = () => handlerFile(handlerInput?.value.trim() ?? 'index.handler', runtime);
+  const resetCode = () => {
+    const path = currentFile();
+    fileLabel.textContent = path;
+    const state = editorState({
+      doc: starterSource(),
+      path,
+      onChange: () => (edited = true),
+      label: `Starter code, ${path}`,
+    });
+    if (view) view.setState(state);
+    else
+      view = createEditor(editorHost, {
+        doc: starterSource(),
+        path,
+        onChange: () => (edited = true),
+        label: `Starter code, ${path}`,
+      });
+    edited = false;
+  };
+  config.onRuntimeChange((r) => {
+    runtime = r;
+    if (!edited) resetCode();
+    else fileLabel.textContent = currentFile();
+  });
+  handlerInput?.addEventListener('input', () => {
+    fileLabel.textContent = currentFile();
+  });
+
+  const starters = h(
+    'div',
+    { class: 'radio-cards', role: 'radiogroup', 'aria-label': 'Starter code' },
+    STARTERS.map((s) =>
+      h(
+        'label',
+        { class: 'radio-card' },
+        h('input', {
+          type: 'radio',
+          name: 'starter',
+          value: s.id,
+          checked: s.id === starter,
+          testid: `starter-${s.id}`,
+          onChange: () => {
+            starter = s.id;
+            resetCode();
+          },
+        }),
+        h('span', null, h('strong', null, s.label), h('span', { class: 'muted small' }, s.description)),
+      ),
+    ),
+  );
+
+  const formError = h('div');
+  const submit = h('button', { class: 'btn btn-primary', type: 'submit', testid: 'fn-create' }, 'Create');
+  const form = h(
+    'form',
+    { class: 'stack', novalidate: true },
+    h(
+      'section',
+      { class: 'card card-pad' },
+      h('h2', null, 'Basics'),
+      h(
+        'div',
+        { class: 'form-grid' },
+        field('Function name', name, {
+          error: nameError,
+          hint: 'Letters, digits, _ and -; starts with a letter or _',
+          required: true,
+        }),
+      ),
+      config.element,
+    ),
+    h(
+      'section',
+      { class: 'card card-pad' },
+      h('h2', null, 'Code'),
+      starters,
+      h('div', { class: 'editor-title' }, 'File ', fileLabel),
+      editorHost,
+    ),
+    formError,
+    h('div', { class: 'form-actions' }, h('a', { class: 'btn', href: '#/functions' }, 'Cancel'), submit),
+  );
+
+  clear(
+    main,
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/functions' }, 'Functions'),
+      ' / ',
+      'Create',
+    ),
+    h(
+      'div',
+      { class: 'page-header' },
+      h(
+        'div',
+        null,
+        h('h1', null, 'Create function'),
+        h('p', { class: 'muted' }, 'A function starts at $LATEST; its $DEFAULT alias points there.'),
+      ),
+    ),
+    form,
+  );
+  resetCode();
+  onLeave(() => view?.destroy());
+
+  const showIssues = (issues: readonly FieldIssue[]) => {
+    const forName = issues.filter((i) => i.path === 'name');
+    nameError.set(forName.length ? forName.map((i) => i.message).join('; ') : undefined);
+    config.showIssues(issues);
+    const first = form.querySelector('[aria-invalid="true"]');
+    if (first instanceof HTMLElement) first.focus();
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clear(formError);
+    const issues: FieldIssue[] = [];
+    const fnName = name.value.trim();
+    if (fnName === '') issues.push({ path: 'name', message: 'Enter a name for the function' });
+    else if (!FUNCTION_NAME.test(fnName))
+      issues.push({ path: 'name', message: `The name ${FUNCTION_NAME_HINT}` });
+    const read = config.read();
+    issues.push(...read.issues);
+    showIssues(issues);
+    if (issues.length > 0 || !read.config) return;
+    const path = currentFile();
+    const zip = writeZip([textFile(path, view?.state.doc.toString() ?? '')]);
+    submit.disabled = true;
+    submit.textContent = 'Creating…';
+    sendJson<FunctionView>('POST', '/v1/functions', {
+      name: fnName,
+      ...read.config,
+      code: { zipFile: toBase64(zip) },
+    })
+      .then(({ body }) => {
+        go(functionHref(body.name).slice(1));
+      })
+      .catch((error: unknown) => {
+        if (signal.aborted) return;
+        submit.disabled = false;
+        submit.textContent = 'Create';
+        if (error instanceof ApiError && error.issues.length) showIssues(error.issues);
+        if (error instanceof ApiError && error.code === 'FunctionAlreadyExists')
+          showIssues([{ path: 'name', message: error.message }]);
+        clear(formError, errorBox(error, undefined, 'create-error'));
+      });
+  });
+}

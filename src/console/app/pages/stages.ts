@@ -1,0 +1,146 @@
+import { enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
+import { clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { functionHref } from '../router.js';
+import { aliasCanaryText, type FunctionContext } from './function.js';
+
+export interface StageRow {
+  api: ApiView;
+  stage: StageView;
+  /** The bindings of this stage: the stage's own, and those of single routes. */
+  bindings: { route: string; function: string; qualifier: string }[];
+}
+
+/** Every API with its stages and their bindings. */
+export async function loadStages(signal: AbortSignal): Promise<StageRow[]> {
+  const { apis } = await getJson<{ apis: ApiView[] }>('/v1/apis', signal);
+  const perApi = await Promise.all(
+    apis.map(async (api) => {
+      const { stages } = await getJson<{ stages: StageView[] }>(`/v1/apis/${enc(api.name)}/stages`, signal);
+      return stages.map((stage) => ({
+        api,
+        stage,
+        bindings: [
+          { route: 'all routes', function: stage.function, qualifier: stage.qualifier },
+          ...Object.entries(stage.routes).map(([route, b]) => ({
+            route,
+            function: b.function,
+            qualifier: b.qualifier,
+          })),
+        ],
+      }));
+    }),
+  );
+  return perApi.flat();
+}
+
+function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
+  if (qualifier === '$LATEST' || /^\d+$/.test(qualifier))
+    return qualifier === '$LATEST' ? '$LATEST' : `version ${qualifier}`;
+  const alias = aliases?.find((a) => a.name === (qualifier || '$DEFAULT'));
+  return alias ? `${alias.version}${aliasCanaryText(alias)}` : '—';
+}
+
+export function stageUrl(api: string, stage: string): string {
+  return `${location.origin}/gw/${enc(api)}/${enc(stage)}/`;
+}
+
+/** Stages: where an API gateway stage binds this function, which qualifier, and what that resolves to now. */
+export function renderStagesTab(ctx: FunctionContext, panel: HTMLElement): void {
+  clear(panel, spinner('Loading stages…'));
+  const load = () => {
+    loadStages(ctx.signal)
+      .then((rows) => {
+        if (ctx.signal.aborted) return;
+        const mine = rows.flatMap((r) =>
+          r.bindings.filter((b) => b.function === ctx.name).map((b) => ({ ...r, binding: b })),
+        );
+        clear(
+          panel,
+          h(
+            'section',
+            { class: 'card' },
+            h(
+              'div',
+              { class: 'card-head' },
+              h(
+                'div',
+                null,
+                h('h2', null, 'Stages'),
+                h(
+                  'p',
+                  { class: 'muted small' },
+                  'API gateway stages that send requests to this function. Repointing an alias moves every stage bound to it.',
+                ),
+              ),
+              h('a', { class: 'btn', href: '#/apis' }, 'All APIs'),
+            ),
+            mine.length === 0
+              ? emptyState(
+                  'No stage binds this function',
+                  'Create an API and a stage with the API or the CLI (sluice api / PUT /v1/apis/{api}/stages/{stage}) and bind it to an alias of this function.',
+                )
+              : h(
+                  'table',
+                  { class: 'table', testid: 'stage-table' },
+                  h(
+                    'thead',
+                    null,
+                    h(
+                      'tr',
+                      null,
+                      ...[
+                        'API',
+                        'Stage',
+                        'Route',
+                        'Qualifier',
+                        'Serves now',
+                        'URL',
+                        'Revision',
+                        'Updated',
+                      ].map((t) => h('th', { scope: 'col' }, t)),
+                    ),
+                  ),
+                  h(
+                    'tbody',
+                    null,
+                    mine.map((r) =>
+                      h(
+                        'tr',
+                        { testid: `stage-row-${r.api.name}-${r.stage.name}` },
+                        h('td', null, r.api.name),
+                        h('td', null, h('strong', null, r.stage.name)),
+                        h('td', { class: 'small' }, r.binding.route),
+                        h(
+                          'td',
+                          null,
+                          h(
+                            'a',
+                            { href: ctx.page.href('code', r.binding.qualifier || '$DEFAULT') },
+                            r.binding.qualifier || '$DEFAULT',
+                          ),
+                        ),
+                        h('td', { class: 'small' }, resolves(r.binding.qualifier, ctx.aliases)),
+                        h('td', null, h('code', { class: 'small' }, stageUrl(r.api.name, r.stage.name))),
+                        h('td', null, String(r.stage.revision)),
+                        h('td', { title: r.stage.updatedAt }, formatAgo(r.stage.updatedAt)),
+                      ),
+                    ),
+                  ),
+                ),
+          ),
+        );
+      })
+      .catch((error: unknown) => {
+        if (!ctx.signal.aborted) clear(panel, errorBox(error, load));
+      });
+  };
+  load();
+}
+
+export function bindingLink(fn: string, qualifier: string): HTMLElement {
+  return h(
+    'a',
+    { href: functionHref(fn, 'code', qualifier || '$DEFAULT') },
+    `${fn}:${qualifier || '$DEFAULT'}`,
+  );
+}

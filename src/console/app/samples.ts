@@ -1,0 +1,66 @@
+/** Starter code offered when creating a function: the seeds' samples, which report the version that ran. */
+
+export const SEED_NODE_HANDLER = `module.exports.handler = function(eventBuf, context, callback) {
+  var qualifier = context['service']['qualifier']
+  var versionId = context['service']['versionId']
+  console.log('Qualifier from context:', qualifier);
+  console.log('VersionId from context: ', versionId);
+  callback(null, qualifier);
+};
+`;
+
+export const SEED_PYTHON_HANDLER = `# -*- coding: utf-8 -*-
+
+def handler(event, context):
+  qualifier = context.service.qualifier
+  versionId = context.service.version_id
+  print('Qualifier from context:' + qualifier)
+  print('VersionId from context:' + versionId)
+  return 'hello world'
+`;
+
+const NODE_HELLO = `exports.handler = async (event, context) => {
+  const input = JSON.parse(event.toString() || '{}');
+  console.log('request', context.requestId);
+  return { hello: input.name ?? 'world' };
+};
+`;
+
+const PYTHON_HELLO = `import json
+
+
+def handler(event, context):
+    data = json.loads(event or b'{}')
+    print('request', context.request_id)
+    return json.dumps({'hello': data.get('name', 'world')})
+`;
+
+export interface Starter {
+  id: string;
+  label: string;
+  description: string;
+  source: (runtime: string) => string;
+}
+
+export const STARTERS: readonly Starter[] = [
+  {
+    id: 'seed',
+    label: 'Version reporter (the canary release guide’s sample)',
+    description: 'Logs context.service.qualifier and versionId, and answers with the qualifier.',
+    source: (runtime) => (runtime === 'python3' ? SEED_PYTHON_HANDLER : SEED_NODE_HANDLER),
+  },
+  {
+    id: 'hello',
+    label: 'Hello world',
+    description: 'Reads a JSON event and answers with a greeting.',
+    source: (runtime) => (runtime === 'python3' ? PYTHON_HELLO : NODE_HELLO),
+  },
+  { id: 'empty', label: 'Empty', description: 'An empty handler file.', source: () => '' },
+];
+
+/** The file a handler names: `index.handler` → `index.js` (Node.js) or `index.py` (Python). */
+export function handlerFile(handler: string, runtime: string): string {
+  const dot = handler.lastIndexOf('.');
+  const base = dot > 0 ? handler.slice(0, dot) : 'index';
+  return `${base}${runtime === 'python3' ? '.py' : '.js'}`;
+}
