@@ -2,37 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FUNCTION_NAME } from '../../core/names.js';
+import { SEED_HANDLERS } from '../../samples/seed-handlers.js';
 import type { Command } from '../command.js';
 import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';
 import { print, printJson } from '../output.js';
 
-/** The seeds' sample handlers (Alibaba FC, "Use versions and aliases"): they report the version that ran. */
-const HANDLERS: Record<string, { file: string; source: string }> = {
-  nodejs20: {
-    file: 'index.js',
-    source: `module.exports.handler = function(eventBuf, context, callback) {
-  var qualifier = context['service']['qualifier']
-  var versionId = context['service']['versionId']
-  console.log('Qualifier from context:', qualifier);
-  console.log('VersionId from context: ', versionId);
-  callback(null, qualifier);
-};
-`,
-  },
-  python3: {
-    file: 'index.py',
-    source: `# -*- coding: utf-8 -*-
-
-def handler(event, context):
-  qualifier = context.service.qualifier
-  versionId = context.service.version_id
-  print('Qualifier from context:' + qualifier)
-  print('VersionId from context:' + versionId)
-  return 'hello world'
-`,
-  },
-};
+const HANDLERS: Record<string, { file: string; source: string }> = SEED_HANDLERS;
 
 export const initCommand: Command = {
   summary: "create a function's directory: the seeds' sample handler and a sluice.yaml",

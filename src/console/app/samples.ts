@@ -1,23 +1,6 @@
-/** Starter code offered when creating a function: the seeds' samples, which report the version that ran. */
+import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../samples/seed-handlers.js';
 
-export const SEED_NODE_HANDLER = `module.exports.handler = function(eventBuf, context, callback) {
-  var qualifier = context['service']['qualifier']
-  var versionId = context['service']['versionId']
-  console.log('Qualifier from context:', qualifier);
-  console.log('VersionId from context: ', versionId);
-  callback(null, qualifier);
-};
-`;
-
-export const SEED_PYTHON_HANDLER = `# -*- coding: utf-8 -*-
-
-def handler(event, context):
-  qualifier = context.service.qualifier
-  versionId = context.service.version_id
-  print('Qualifier from context:' + qualifier)
-  print('VersionId from context:' + versionId)
-  return 'hello world'
-`;
+/* Starter code offered when creating a function: the seeds' samples, which report the version that ran, and others. */
 
 const NODE_HELLO = `exports.handler = async (event, context) => {
   const input = JSON.parse(event.toString() || '{}');
