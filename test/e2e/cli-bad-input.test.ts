@@ -109,7 +109,7 @@ describe('usage errors exit 2 with a hint', () => {
     await fails(['invoke'], 2, /missing FN/);
     await fails(['version', 'diff', 'F', '1'], 2, /missing B/);
     await fails(['alias', 'create', 'F', 'x', '--version'], 2, /--version needs a value/);
-    await fails(['deploy', join(work, 'F'), '--alias', 'live'], 2, /--alias needs --traffic/);
+    await fails(['deploy', join(work, 'F'), '--alias', 'live'], 2, /--alias needs either --traffic/);
     await fails(['alias', 'create', 'F', 'x', '--version', ''], 2, /did the shell expand \$LATEST\?/);
   });
 
