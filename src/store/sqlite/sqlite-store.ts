@@ -37,8 +37,6 @@ import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-ch
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
-import { INSERT_LOG, type LogRow } from './log-writer.js';
-import { LogWriter } from './log-writer-client.js';
 import { migrations } from './migrations.js';
 
 interface FunctionRow {
@@ -129,7 +127,6 @@ function functionNotFound(name: string): SluiceError {
 /** The embedded store: one SQLite file in WAL mode; every multi-row change runs in one transaction. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private logWriter: LogWriter | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -159,8 +156,6 @@ export class SqliteStore implements Store {
       db.close();
       throw error;
     }
-    // An in-memory database cannot be shared with a second connection: its logs are written in place.
-    if (file !== ':memory:') store.logWriter = new LogWriter(file);
     return store;
   }
 
@@ -198,9 +193,9 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(fn);
   }
 
-  async close(): Promise<void> {
-    await this.logWriter?.close();
+  close(): Promise<void> {
     this.db.close();
+    return Promise.resolve();
   }
 
   countTokens(): Promise<number> {
@@ -857,21 +852,24 @@ export class SqliteStore implements Store {
   }
 
   appendLogs(records: readonly InvocationLog[]): Promise<void> {
-    const rows = records.map((r): LogRow => [
-      r.functionName,
-      r.versionId,
-      r.qualifier ?? null,
-      r.requestId ?? null,
-      r.at,
-      r.durationMs ?? null,
-      r.outcome,
-      r.errorCode ?? null,
-      r.text,
-    ]);
-    if (this.logWriter) return this.logWriter.append(rows);
     return this.write(() => {
-      const insert = this.db.prepare(INSERT_LOG);
-      for (const row of rows) insert.run(...row);
+      const insert = this.db.prepare(
+        `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of records) {
+        insert.run(
+          r.functionName,
+          r.versionId,
+          r.qualifier ?? null,
+          r.requestId ?? null,
+          r.at,
+          r.durationMs ?? null,
+          r.outcome,
+          r.errorCode ?? null,
+          r.text,
+        );
+      }
     });
   }
 
