@@ -1,35 +1,8 @@
 import type { Condition } from '../core/conditions.js';
 
-/** The JSON forms the control-plane API answers with (src/api/views.ts), as the CLI reads them. */
-export interface FunctionConfigView {
-  runtime: string;
-  handler: string;
-  memorySize: number;
-  timeout: number;
-  instanceConcurrency: number;
-  environmentVariables: Record<string, string>;
-  description: string;
-}
+export type { FunctionConfigView, FunctionView, VersionView } from '../api/wire.js';
 
-export interface FunctionView extends FunctionConfigView {
-  name: string;
-  trigger: { authType: string };
-  codeSha256: string;
-  codeSize: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface VersionView {
-  functionName: string;
-  versionId: string;
-  description: string;
-  config: FunctionConfigView;
-  codeSha256: string;
-  codeSize: number;
-  createdAt: string;
-}
-
+/** The other JSON forms the control-plane API answers with (src/api/views.ts), as the CLI reads them. */
 export type CanaryView =
   | { version: string; weight: number; sticky?: { source: string; name: string } }
   | { version: string; match: 'all' | 'any'; rules: Condition[] };

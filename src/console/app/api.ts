@@ -1,3 +1,4 @@
+import type { FunctionConfigView } from '../../api/wire.js';
 /**
  * The console's only way to the server: the public `/v1` API with the bearer token the user signed in with,
  * kept in sessionStorage (gone when the tab closes). Nothing here that the CLI could not do.
@@ -119,34 +120,8 @@ export const fnPath = (name: string) => `/v1/functions/${enc(name)}`;
 
 // The public JSON shapes (README: "The control-plane API").
 
-export interface FunctionConfig {
-  runtime: string;
-  handler: string;
-  memorySize: number;
-  timeout: number;
-  instanceConcurrency: number;
-  environmentVariables: Record<string, string>;
-  description: string;
-}
-
-export interface FunctionView extends FunctionConfig {
-  name: string;
-  trigger: { authType: string };
-  codeSha256: string;
-  codeSize: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface VersionView {
-  functionName: string;
-  versionId: string;
-  description: string;
-  config: FunctionConfig;
-  codeSha256: string;
-  codeSize: number;
-  createdAt: string;
-}
+export type { FunctionView, VersionView } from '../../api/wire.js';
+export type FunctionConfig = FunctionConfigView;
 
 export type RuleSource = 'header' | 'cookie' | 'query' | 'key';
 export type RuleOp = '=' | '!=' | '>' | '<' | '>=' | '<=' | 'in' | 'range' | 'percent';
