@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeDataDir, SLUICE_BIN, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { runSluice, type CliRun } from '../support/cli.js';
 
 // Every mistake a person can make on the command line ends in one line on stderr, `sluice: …`, never a stack
 // trace, and a non-zero exit: 2 for the command line itself, 1 for what the server or the network refused.
@@ -13,13 +13,7 @@ let server: SluiceProcess;
 let removeDir: () => Promise<void>;
 let work: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sluice(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+function sluice(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
   const all: Record<string, string | undefined> = {
     ...process.env,
     SLUICE_SERVER: server.url,
@@ -31,11 +25,7 @@ function sluice(args: string[], env: Record<string, string | undefined> = {}): P
       ([key, value]) => value !== undefined && key !== 'SLUICE_TOKEN_FILE' && key !== 'SLUICE_URL',
     ),
   );
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SLUICE_BIN, ...args], { cwd: work, env: merged }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  return runSluice(args, work, merged);
 }
 
 /** Runs a command that must fail with `code` and one line on stderr matching `pattern`. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeDataDir, SLUICE_BIN, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { runSluice, type CliRun } from '../support/cli.js';
 
 // A progressive rollout from the terminal: `deploy --rollout`, `rollout status|list|start|abort`.
 let server: SluiceProcess;
@@ -25,17 +25,8 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [SLUICE_BIN, ...args],
-      { cwd: work, env: { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token } },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+function sluice(...args: string[]): Promise<CliRun> {
+  return runSluice(args, work, { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token });
 }
 
 async function ok(...args: string[]): Promise<string> {

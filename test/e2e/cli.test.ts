@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeDataDir, SLUICE_BIN, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { runSluice, type CliRun } from '../support/cli.js';
 
 // The release workflows of seeds 004 and 001 played through the `sluice` CLI only, as a real process against
 // a real server; the invoke API is called directly only for the 1 000 invocations of seed 001.
@@ -25,12 +26,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cliEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token };
   delete env.SLUICE_TOKEN_FILE;
@@ -38,18 +33,8 @@ function cliEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function sluice(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [SLUICE_BIN, ...args],
-      { cwd: work, env: cliEnv() },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function sluice(...args: string[]): Promise<CliRun> {
+  return runSluice(args, work, cliEnv());
 }
 
 /** Runs a command that must succeed; answers its stdout. */
