@@ -4,19 +4,12 @@ import type { Store } from '../store/store.js';
 export interface StoreLogFeedOptions {
   /** How often each follower asks the store for new rows. */
   pollMs: number;
-  /**
-   * How long a log id may stay uncommitted below one already seen. Ids come from one sequence shared by the
-   * nodes, so a batch that took its ids first may commit after one that took them later; rows above the
-   * last id seen this long ago are asked for again, and those already sent are skipped.
-   */
-  settleMs: number;
   /** The most rows one query returns; a poll pages on until it has them all. */
   pageSize: number;
 }
 
 export const DEFAULT_STORE_LOG_FEED_OPTIONS: StoreLogFeedOptions = {
   pollMs: 500,
-  settleMs: 3000,
   pageSize: 500,
 };
 
@@ -25,6 +18,7 @@ type Listener = (log: InvocationLog) => void;
 /**
  * Followers of a function's logs on a store shared by several nodes: each follower polls the store, so that
  * the lines of every node arrive (about a flush interval and a poll after they were written), each once.
+ * Stores commit logs in the order of their ids, so a follower only needs the last id it has seen.
  */
 export class StoreLogFeed {
   constructor(
@@ -52,12 +46,8 @@ export class StoreLogFeed {
 }
 
 class Follower {
-  /** Every row with an id up to here has been sent, or never will match. */
-  private watermark: number | undefined;
-  /** Ids above the watermark that were sent. */
-  private readonly seen = new Set<number>();
-  /** The highest id each poll reached, with when it began: the watermark follows them, `settleMs` late. */
-  private readonly reached: { at: number; id: number }[] = [];
+  /** The id of the last log sent, or of the newest when the follow began. */
+  private after: number | undefined;
   private readonly query: LogFilter;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -81,14 +71,7 @@ class Follower {
       ...(filter.text !== undefined && { text: filter.text }),
     };
     const ids = shown.flatMap((log) => (log.id === undefined ? [] : [log.id]));
-    if (ids.length > 0) {
-      // Rows between those shown that commit late are still to come; those below were left out on purpose.
-      this.watermark = Math.min(...ids) - 1;
-      for (const id of ids) this.seen.add(id);
-      this.reached.push({ at: Date.now(), id: Math.max(...ids) });
-    } else if (filter.afterId !== undefined) {
-      this.watermark = filter.afterId;
-    }
+    this.after = ids.length > 0 ? Math.max(...ids) : filter.afterId;
   }
 
   start(): void {
@@ -106,29 +89,21 @@ class Follower {
   }
 
   private async poll(): Promise<void> {
-    const began = Date.now();
     try {
-      if (this.watermark === undefined) {
+      if (this.after === undefined) {
         // Nothing shown: follow from the function's newest row.
         const newest = await this.store.queryLogs(this.functionName, { limit: 1, newestFirst: true });
-        this.watermark = newest[0]?.id ?? 0;
+        this.after = newest[0]?.id ?? 0;
       }
-      let after = this.watermark;
       for (;;) {
-        const rows = await this.store.queryLogs(this.functionName, { ...this.query, afterId: after });
+        const rows = await this.store.queryLogs(this.functionName, { ...this.query, afterId: this.after });
         for (const row of rows) {
           if (this.over()) return;
-          const id = row.id ?? 0;
-          after = Math.max(after, id);
-          if (this.seen.has(id)) continue;
-          this.seen.add(id);
+          this.after = Math.max(this.after, row.id ?? 0);
           this.listener(row);
         }
         if (rows.length < this.options.pageSize) break;
       }
-      // Ids up to `after` were all taken before now: past `settleMs` from now, all of them are committed.
-      this.reached.push({ at: Date.now(), id: after });
-      this.settle(began);
       this.failing = false;
     } catch (error) {
       if (!this.failing)
@@ -138,15 +113,5 @@ class Follower {
     if (this.over()) return;
     this.timer = setTimeout(() => void this.poll(), this.options.pollMs);
     this.timer.unref();
-  }
-
-  /** Moves the watermark to the highest id reached by a poll that ended `settleMs` before this one began. */
-  private settle(now: number): void {
-    let watermark = this.watermark ?? 0;
-    while (this.reached.length > 0 && (this.reached[0]?.at ?? now) <= now - this.options.settleMs) {
-      watermark = Math.max(watermark, this.reached.shift()?.id ?? 0);
-    }
-    this.watermark = watermark;
-    for (const id of this.seen) if (id <= watermark) this.seen.delete(id);
   }
 }

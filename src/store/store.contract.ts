@@ -1651,7 +1651,8 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           metricRow(4, { resolution: 60, bucketStart: T }),
           metricRow(5, { resolution: 60, bucketStart: T + 60, functionName: 'g' }),
         ]);
-        await h.store.appendLogs([log({ at: 999, requestId: 'old' }), log({ at: 1000, requestId: 'kept' })]);
+        await h.store.appendLogs([log({ at: 999, requestId: 'old' })]);
+        await h.store.appendLogs([log({ at: 1000, requestId: 'kept' })]);
         await h.store.pruneTelemetry({ metrics10: T, metrics60: T - 60, logs: 1000 });
         const invocations = async (fn: string, resolution: 10 | 60) =>
           (await h.store.queryMetrics(fn, resolution, 0, T * 2))
@@ -1668,6 +1669,93 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.deepEqual(await invocations('f', 60), []);
         assert.deepEqual(await invocations('g', 60), [], 'every function is pruned');
         assert.deepEqual(await h.store.queryLogs('f', { limit: 10 }), []);
+      });
+
+      test('logs appended together are pruned together, once the newest of them is past the bound', async (h) => {
+        await h.store.appendLogs([log({ at: 500, requestId: 'a' }), log({ at: 1500, requestId: 'b' })]);
+        const requests = async () => (await h.store.queryLogs('f', { limit: 10 })).map((l) => l.requestId);
+        await h.store.pruneTelemetry({ metrics10: 0, metrics60: 0, logs: 1000 });
+        assert.deepEqual(await requests(), ['a', 'b']);
+        await h.store.pruneTelemetry({ metrics10: 0, metrics60: 0, logs: 1501 });
+        assert.deepEqual(await requests(), []);
+      });
+
+      test('many logs of several functions page and filter exactly as one row each would', async (h) => {
+        // Texts that JSON escapes, cases that fold, and more records than one stored run holds.
+        const texts = [
+          '',
+          'plain\n',
+          'Quote " and \\ back\n',
+          'tab\tline\r\n',
+          'ÜBER straße ✓\n',
+          'x'.repeat(3000),
+        ];
+        const appended: InvocationLog[] = [];
+        for (let batch = 0; batch < 3; batch++) {
+          const records = Array.from({ length: 700 }, (_, i) => {
+            const n = batch * 700 + i;
+            return log({
+              functionName: n % 3 === 0 ? 'g' : 'f',
+              versionId: n % 10 === 0 ? '2' : '1',
+              qualifier: n % 7 === 0 ? undefined : 'live',
+              requestId: n % 11 === 0 ? undefined : `req-${n}`,
+              at: 10_000 + n * 3 + (n % 2) * 0.5,
+              durationMs: n % 5 === 0 ? undefined : n / 7,
+              outcome: n % 13 === 0 ? 'functionError' : 'success',
+              errorCode: n % 13 === 0 ? 'Boom' : undefined,
+              text: texts[n % texts.length] as string,
+            });
+          });
+          await h.store.appendLogs(records);
+          appended.push(...records);
+        }
+        const all = await h.store.queryLogs('f', { limit: 5000 });
+        const expected = appended.filter((l) => l.functionName === 'f');
+        assert.deepEqual(all.map(withoutId), expected, 'every field of every record, in the order appended');
+        const ids = all.map((l) => l.id as number);
+        assert.ok(
+          ids.every((id, i) => i === 0 || id > (ids[i - 1] as number)),
+          'ids increase',
+        );
+        const oracle = (filter: Omit<LogFilter, 'limit'> & { limit: number; newestFirst?: boolean }) => {
+          const text = filter.text?.toLowerCase();
+          const matching = all.filter(
+            (l) =>
+              (filter.versionId === undefined || l.versionId === filter.versionId) &&
+              (filter.qualifier === undefined || l.qualifier === filter.qualifier) &&
+              (filter.requestId === undefined || l.requestId === filter.requestId) &&
+              (filter.since === undefined || l.at >= filter.since) &&
+              (filter.until === undefined || l.at < filter.until) &&
+              (filter.afterId === undefined || (l.id as number) > filter.afterId) &&
+              (text === undefined || l.text.toLowerCase().includes(text)),
+          );
+          return (filter.newestFirst ? matching.reverse() : matching).slice(0, filter.limit);
+        };
+        const middle = ids[Math.floor(ids.length / 2)] as number;
+        for (const filter of [
+          { limit: 1 },
+          { limit: 1, newestFirst: true },
+          { limit: 777 },
+          { limit: 777, newestFirst: true },
+          { limit: 100, afterId: middle },
+          { limit: 5000, afterId: middle },
+          { limit: 3, afterId: ids.at(-2) as number },
+          { limit: 5000, versionId: '2' },
+          { limit: 5, versionId: '2', newestFirst: true },
+          { limit: 5000, qualifier: 'live', versionId: '2' },
+          { limit: 5000, requestId: 'req-1001' },
+          { limit: 5000, requestId: 'req-100' },
+          { limit: 5000, since: 12_000.5, until: 13_000 },
+          { limit: 50, since: 12_000, newestFirst: true },
+          { limit: 5000, text: 'QUOTE " AND \\' },
+          { limit: 5000, text: 'über STRASSE'.replace('SS', 'ß') },
+          { limit: 5000, text: '\t' },
+          { limit: 5000, text: 'line\r\n', afterId: middle, versionId: '1' },
+          { limit: 5000, text: 'n' },
+          { limit: 5000, text: 'nothing like it' },
+        ]) {
+          assert.deepEqual(await h.store.queryLogs('f', filter), oracle(filter), JSON.stringify(filter));
+        }
       });
 
       test('deleting a function deletes its metrics and logs, and no other function’s', async (h) => {

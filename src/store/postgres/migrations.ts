@@ -220,4 +220,27 @@ export const migrations: readonly string[] = [
   CREATE INDEX rollouts_by_alias ON rollouts (function_name, alias, created_at);
   CREATE INDEX rollouts_active ON rollouts (status);
   `,
+  `
+  -- Logs move to runs (src/store/log-runs.ts): a row per function and flush instead of per invocation.
+  CREATE TABLE log_runs (
+    id_first BIGINT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    function_name TEXT COLLATE "C" NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    records TEXT NOT NULL
+  );
+  CREATE INDEX log_runs_by_function ON log_runs (function_name, id_first);
+  CREATE INDEX log_runs_by_time ON log_runs (last_at);
+
+  -- The next log id. Taking ids locks this row until the taker commits, so runs commit in id order.
+  CREATE TABLE log_ids (next BIGINT NOT NULL);
+  INSERT INTO log_ids (next) SELECT nextval(pg_get_serial_sequence('invocation_logs', 'id'));
+
+  INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records)
+    SELECT id, 1, function_name, at, at,
+      json_build_array(json_build_array(version_id, qualifier, request_id, 0, duration_ms, outcome, error_code, text))::text
+    FROM invocation_logs;
+  DROP TABLE invocation_logs;
+  `,
 ];

@@ -610,6 +610,118 @@ describe('PostgresStore only', () => {
     });
   });
 
+  it('commits logs in the order of their ids: a reader that follows the highest id seen misses none', async () => {
+    await withNodes(2, async (nodes) => {
+      const log = (requestId: string, text: string): InvocationLog => ({
+        functionName: 'f',
+        versionId: '1',
+        qualifier: 'live',
+        requestId,
+        at: Date.now(),
+        durationMs: 1,
+        outcome: 'success',
+        errorCode: undefined,
+        text,
+      });
+      const written: string[] = [];
+      const state = { writing: true };
+      const writers = nodes.map(async (node, n) => {
+        for (let batch = 0; batch < 40; batch++) {
+          // Batches of different sizes, so that the nodes' transactions overlap unevenly.
+          const records = Array.from({ length: 1 + ((batch * 7 + n * 3) % 60) }, (_, i) =>
+            log(`${n}-${batch}-${i}`, 'x'.repeat((i * 37) % 500)),
+          );
+          await node.appendLogs(records);
+          written.push(...records.map((r) => r.requestId as string));
+        }
+      });
+      const reader = (async () => {
+        const seen: string[] = [];
+        let after = 0;
+        for (;;) {
+          const done = !state.writing;
+          const rows = await nodes[1]!.queryLogs('f', { limit: 1000, afterId: after });
+          for (const row of rows) {
+            after = row.id as number;
+            seen.push(row.requestId as string);
+          }
+          if (done && rows.length === 0) return seen;
+        }
+      })();
+      await Promise.all(writers);
+      state.writing = false;
+      const seen = await reader;
+      assert.equal(new Set(seen).size, seen.length, 'none twice');
+      assert.deepEqual([...seen].sort(), [...written].sort(), 'none missed');
+    });
+  });
+
+  it('brings logs of the schema before runs into runs, keeping ids, fields and the id counter', async () => {
+    await requirePostgres();
+    const schema = freshSchema();
+    try {
+      await withClient(schema, async (c) => {
+        await c.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+        await c.query(
+          'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+        );
+        for (const [i, sql] of migrations.slice(0, -1).entries()) {
+          await c.query(sql);
+          await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+        }
+        await c.query(
+          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
+           VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
+                  ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
+                  ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
+                  ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest')`,
+        );
+        await c.query(`DELETE FROM invocation_logs WHERE function_name = 'g'`);
+      });
+      const store = await PostgresStore.open(URL, { schema });
+      try {
+        const logs = await store.queryLogs('f', { limit: 10 });
+        assert.deepEqual(
+          logs.map((l) => [
+            l.id,
+            l.versionId,
+            l.qualifier,
+            l.requestId,
+            l.at,
+            l.durationMs,
+            l.outcome,
+            l.errorCode,
+            l.text,
+          ]),
+          [
+            [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
+            [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
+            [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
+          ],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, text: 'HELLO, "' })).map((l) => l.id),
+          [1],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, versionId: '2', qualifier: 'live' })).map((l) => l.id),
+          [3],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, requestId: 'r3' })).map((l) => l.id),
+          [3],
+        );
+        await store.appendLogs([{ ...logs[0]!, requestId: 'after' }]);
+        const newest = await store.queryLogs('f', { limit: 1, newestFirst: true });
+        assert.ok((newest[0]?.id ?? 0) > 4, `an id never given before: ${newest[0]?.id}`);
+      } finally {
+        await closeQuietly(store);
+      }
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
   it('keeps each schema to itself', async () => {
     await withNodes(1, async ([first]) => {
       await withNodes(1, async ([second]) => {

@@ -37,6 +37,7 @@ import { planPublish } from '../../core/versions.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
+import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
 
 export interface PostgresStoreOptions {
   /** Keep every table in this schema (created if missing) instead of the connection's default one. */
@@ -235,36 +236,9 @@ const toMetricRow = (r: MetricDbRow): MetricRow => ({
   histogram: fromSparse(r.histogram),
 });
 
-interface LogDbRow {
-  id: number;
-  function_name: string;
-  version_id: string;
-  qualifier: string | null;
-  request_id: string | null;
-  at: number;
-  duration_ms: number | null;
-  outcome: InvocationLog['outcome'];
-  error_code: string | null;
-  text: string;
-}
-
-const toInvocationLog = (r: LogDbRow): InvocationLog => ({
-  id: r.id,
-  functionName: r.function_name,
-  versionId: r.version_id,
-  qualifier: r.qualifier ?? undefined,
-  requestId: r.request_id ?? undefined,
-  at: r.at,
-  durationMs: r.duration_ms ?? undefined,
-  outcome: r.outcome,
-  errorCode: r.error_code ?? undefined,
-  text: r.text,
-});
-
 const ceil = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.ceil(n));
 
 /** Rows per multi-row INSERT of logs: 9 parameters each, well below PostgreSQL's 65535. */
-const LOG_BATCH = 500;
 
 /**
  * `bigint` columns (epoch times, log ids, counts) come back as numbers, not pg's default strings: every one
@@ -709,7 +683,7 @@ export class PostgresStore implements Store {
       // Versions, aliases and alias history go with the row (ON DELETE CASCADE); the version counter stays.
       await db.query('DELETE FROM functions WHERE name = $1', [name]);
       await db.query('DELETE FROM metrics WHERE function_name = $1', [name]);
-      await db.query('DELETE FROM invocation_logs WHERE function_name = $1', [name]);
+      await db.query('DELETE FROM log_runs WHERE function_name = $1', [name]);
       await this.collectBlobs(db, [current.code.sha256, ...versions.rows.map((r) => r.code_sha256)]);
     });
   }
@@ -1179,27 +1153,26 @@ export class PostgresStore implements Store {
   appendLogs(records: readonly InvocationLog[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.write('writing logs', async (db) => {
-      for (let start = 0; start < records.length; start += LOG_BATCH) {
-        const batch = records.slice(start, start + LOG_BATCH);
-        const values: unknown[] = [];
-        const tuples = batch.map((r) => {
-          const first = values.length;
-          values.push(
-            r.functionName,
-            r.versionId,
-            r.qualifier ?? null,
-            r.requestId ?? null,
-            Math.round(r.at),
-            r.durationMs ?? null,
-            r.outcome,
-            r.errorCode ?? null,
-            r.text,
-          );
-          return `(${Array.from({ length: 9 }, (_, i) => `$${first + i + 1}`).join(', ')})`;
-        });
+      const taken = await db.query<{ next: number }>('UPDATE log_ids SET next = next + $1 RETURNING next', [
+        records.length,
+      ]);
+      const first = (taken.rows[0] as { next: number }).next - records.length;
+      const runs = toLogRuns(records);
+      // A statement takes at most 65 535 parameters: six per run.
+      for (let start = 0; start < runs.length; start += 1000) {
+        const chunk = runs.slice(start, start + 1000);
+        const values = chunk.flatMap((run) => [
+          first + run.offset,
+          run.count,
+          run.functionName,
+          run.firstAt,
+          run.lastAt,
+          run.records,
+        ]);
+        const tuples = chunk.map((_, r) => `(${[1, 2, 3, 4, 5, 6].map((c) => `$${r * 6 + c}`).join(', ')})`);
         await db.query(
-          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome,
-             error_code, text) VALUES ${tuples.join(', ')}`,
+          `INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records)
+           VALUES ${tuples.join(', ')}`,
           values,
         );
       }
@@ -1207,30 +1180,39 @@ export class PostgresStore implements Store {
   }
 
   queryLogs(functionName: string, filter: LogFilter & { newestFirst?: boolean }): Promise<InvocationLog[]> {
-    return this.read(`reading logs of ${functionName}`, async (db) => {
-      const where = ['function_name = $1'];
-      const args: unknown[] = [functionName];
-      const add = (clause: (param: string) => string, value: string | number | undefined): void => {
-        if (value === undefined) return;
-        args.push(value);
-        where.push(clause(`$${args.length}`));
-      };
-      add((p) => `qualifier = ${p}`, filter.qualifier);
-      add((p) => `version_id = ${p}`, filter.versionId);
-      add((p) => `request_id = ${p}`, filter.requestId);
-      // The columns hold integers: bounds are rounded to the integer that keeps the comparison exact.
-      add((p) => `at >= ${p}`, ceil(filter.since));
-      add((p) => `at < ${p}`, ceil(filter.until));
-      add((p) => `id > ${p}`, filter.afterId === undefined ? undefined : Math.floor(filter.afterId));
-      add((p) => `strpos(lower(text), lower(${p})) > 0`, filter.text);
-      args.push(filter.limit);
-      const order = filter.newestFirst ? 'DESC' : 'ASC';
-      const result = await db.query<LogDbRow>(
-        `SELECT * FROM invocation_logs WHERE ${where.join(' AND ')} ORDER BY id ${order} LIMIT $${args.length}`,
-        args,
-      );
-      return result.rows.map(toInvocationLog);
-    });
+    const where = ['function_name = $1'];
+    const args: unknown[] = [functionName];
+    const add = (clause: (param: string) => string, value: string | number | undefined): void => {
+      if (value === undefined) return;
+      args.push(value);
+      where.push(clause(`$${args.length}`));
+    };
+    const needles = runNeedles(filter);
+    add((p) => `strpos(records, ${p}) > 0`, needles.versionId);
+    add((p) => `strpos(records, ${p}) > 0`, needles.qualifier);
+    add((p) => `strpos(records, ${p}) > 0`, needles.requestId);
+    add((p) => `strpos(lower(records), lower(${p})) > 0`, needles.text);
+    // The columns hold integers: bounds are rounded to the integer that keeps every match in.
+    add((p) => `last_at >= ${p}`, ceil(filter.since));
+    add((p) => `first_at < ${p}`, ceil(filter.until));
+    if (filter.afterId !== undefined) {
+      const afterId = Math.floor(filter.afterId);
+      add((p) => `id_first > ${p}`, afterId - RUN_RECORDS);
+      add((p) => `id_first + count - 1 > ${p}`, afterId);
+    }
+    return queryLogRuns(filter, ({ newestFirst, cursor, rows }) =>
+      this.read(`reading logs of ${functionName}`, async (db) => {
+        const pageArgs = [...args, ...(cursor === undefined ? [] : [cursor]), rows];
+        const past = cursor === undefined ? [] : [`id_first ${newestFirst ? '<' : '>'} $${args.length + 1}`];
+        const result = await db.query<LogRunRow>(
+          `SELECT id_first, function_name, first_at, records FROM log_runs
+           WHERE ${[...where, ...past].join(' AND ')} ORDER BY id_first ${newestFirst ? 'DESC' : 'ASC'}
+           LIMIT $${pageArgs.length}`,
+          pageArgs,
+        );
+        return result.rows;
+      }),
+    );
   }
 
   pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void> {
@@ -1241,7 +1223,7 @@ export class PostgresStore implements Store {
       await db.query('DELETE FROM metrics WHERE resolution = 60 AND bucket_start < $1', [
         Math.ceil(before.metrics60),
       ]);
-      await db.query('DELETE FROM invocation_logs WHERE at < $1', [Math.ceil(before.logs)]);
+      await db.query('DELETE FROM log_runs WHERE last_at < $1', [Math.ceil(before.logs)]);
     });
   }
 

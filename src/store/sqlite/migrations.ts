@@ -171,4 +171,30 @@ export const migrations: readonly string[] = [
   CREATE INDEX rollouts_by_alias ON rollouts (function_name, alias, created_at);
   CREATE INDEX rollouts_active ON rollouts (status);
   `,
+  `
+  -- Logs move to runs (src/store/log-runs.ts): a row per function and flush instead of per invocation.
+  CREATE TABLE log_runs (
+    id_first INTEGER PRIMARY KEY,
+    count INTEGER NOT NULL,
+    function_name TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    records TEXT NOT NULL
+  );
+  CREATE INDEX log_runs_by_function ON log_runs (function_name, id_first);
+  CREATE INDEX log_runs_by_time ON log_runs (last_at);
+
+  -- The next log id: ids are never reused, whatever was pruned or deleted.
+  CREATE TABLE log_ids (next INTEGER NOT NULL);
+  INSERT INTO log_ids (next) SELECT max(
+    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'invocation_logs'), 0),
+    coalesce((SELECT max(id) FROM invocation_logs), 0)
+  ) + 1;
+
+  INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records)
+    SELECT id, 1, function_name, at, at,
+      json_array(json_array(version_id, qualifier, request_id, 0, duration_ms, outcome, error_code, text))
+    FROM invocation_logs;
+  DROP TABLE invocation_logs;
+  `,
 ];

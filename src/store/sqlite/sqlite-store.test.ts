@@ -142,6 +142,72 @@ describe('SqliteStore only', () => {
     }
   });
 
+  it('brings logs of the schema before runs into runs, keeping ids, fields and the id counter', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'sluice.db');
+    try {
+      withConnection(file, (db) => {
+        db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+        migrations.slice(0, -1).forEach((sql, i) => {
+          db.exec(sql);
+          db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+            i + 1,
+            change.now,
+          );
+        });
+        db.exec(
+          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
+           VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
+                  ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
+                  ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
+                  ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest');
+           DELETE FROM invocation_logs WHERE function_name = 'g';`,
+        );
+      });
+      const store = SqliteStore.open(dir);
+      try {
+        const logs = await store.queryLogs('f', { limit: 10 });
+        assert.deepEqual(
+          logs.map((l) => [
+            l.id,
+            l.versionId,
+            l.qualifier,
+            l.requestId,
+            l.at,
+            l.durationMs,
+            l.outcome,
+            l.errorCode,
+            l.text,
+          ]),
+          [
+            [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
+            [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
+            [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
+          ],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, text: 'HELLO, "' })).map((l) => l.id),
+          [1],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, versionId: '2', qualifier: 'live' })).map((l) => l.id),
+          [3],
+        );
+        assert.deepEqual(
+          (await store.queryLogs('f', { limit: 10, requestId: 'r3' })).map((l) => l.id),
+          [3],
+        );
+        await store.appendLogs([{ ...logs[0]!, requestId: 'after' }]);
+        const newest = await store.queryLogs('f', { limit: 1, newestFirst: true });
+        assert.ok((newest[0]?.id ?? 0) > 4, `an id never given before: ${newest[0]?.id}`);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses INSERT OR REPLACE over a version, a history entry or a code blob', async () => {
     const dir = await tempDir();
     const file = join(dir, 'sluice.db');

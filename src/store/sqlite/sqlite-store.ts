@@ -38,6 +38,7 @@ import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
+import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
 
 interface FunctionRow {
   name: string;
@@ -337,7 +338,7 @@ export class SqliteStore implements Store {
       this.db.prepare('DELETE FROM versions WHERE function_name = ?').run(name);
       this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
       this.db.prepare('DELETE FROM metrics WHERE function_name = ?').run(name);
-      this.db.prepare('DELETE FROM invocation_logs WHERE function_name = ?').run(name);
+      this.db.prepare('DELETE FROM log_runs WHERE function_name = ?').run(name);
       this.collectBlobs([current.code.sha256, ...shas]);
     });
   }
@@ -852,56 +853,56 @@ export class SqliteStore implements Store {
   }
 
   appendLogs(records: readonly InvocationLog[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
     return this.write(() => {
+      const { next } = this.db
+        .prepare('UPDATE log_ids SET next = next + ? RETURNING next')
+        .get(records.length) as { next: number };
+      const first = next - records.length;
       const insert = this.db.prepare(
-        `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
       );
-      for (const r of records) {
-        insert.run(
-          r.functionName,
-          r.versionId,
-          r.qualifier ?? null,
-          r.requestId ?? null,
-          r.at,
-          r.durationMs ?? null,
-          r.outcome,
-          r.errorCode ?? null,
-          r.text,
-        );
+      for (const run of toLogRuns(records)) {
+        insert.run(first + run.offset, run.count, run.functionName, run.firstAt, run.lastAt, run.records);
       }
     });
   }
 
   queryLogs(functionName: string, filter: LogFilter & { newestFirst?: boolean }): Promise<InvocationLog[]> {
-    return this.read(() => {
-      const where = ['function_name = ?'];
-      const args: (string | number)[] = [functionName];
-      const add = (clause: string, value: string | number | undefined) => {
-        if (value === undefined) return;
-        where.push(clause);
-        args.push(value);
-      };
-      add('qualifier = ?', filter.qualifier);
-      add('version_id = ?', filter.versionId);
-      add('request_id = ?', filter.requestId);
-      add('at >= ?', filter.since);
-      add('at < ?', filter.until);
-      add('id > ?', filter.afterId);
-      add('instr(unicode_lower(text), unicode_lower(?)) > 0', filter.text);
-      const order = filter.newestFirst ? 'DESC' : 'ASC';
-      const rows = this.db
-        .prepare(`SELECT * FROM invocation_logs WHERE ${where.join(' AND ')} ORDER BY id ${order} LIMIT ?`)
-        .all(...args, filter.limit) as LogDbRow[];
-      return rows.map(toInvocationLog);
-    });
+    const where = ['function_name = ?'];
+    const args: (string | number)[] = [functionName];
+    const add = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    const needles = runNeedles(filter);
+    if (needles.versionId !== undefined) add('instr(records, ?) > 0', needles.versionId);
+    if (needles.qualifier !== undefined) add('instr(records, ?) > 0', needles.qualifier);
+    if (needles.requestId !== undefined) add('instr(records, ?) > 0', needles.requestId);
+    if (needles.text !== undefined) add('instr(unicode_lower(records), unicode_lower(?)) > 0', needles.text);
+    if (filter.since !== undefined) add('last_at >= ?', filter.since);
+    if (filter.until !== undefined) add('first_at < ?', filter.until);
+    if (filter.afterId !== undefined) {
+      add('id_first > ? AND id_first + count - 1 > ?', filter.afterId - RUN_RECORDS, filter.afterId);
+    }
+    return queryLogRuns(filter, ({ newestFirst, cursor, rows }) =>
+      this.read(() => {
+        const past = cursor === undefined ? [] : [`id_first ${newestFirst ? '<' : '>'} ?`];
+        return this.db
+          .prepare(
+            `SELECT id_first, function_name, first_at, records FROM log_runs
+             WHERE ${[...where, ...past].join(' AND ')} ORDER BY id_first ${newestFirst ? 'DESC' : 'ASC'} LIMIT ?`,
+          )
+          .all(...args, ...(cursor === undefined ? [] : [cursor]), rows) as LogRunRow[];
+      }),
+    );
   }
 
   pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void> {
     return this.write(() => {
       this.db.prepare('DELETE FROM metrics WHERE resolution = 10 AND bucket_start < ?').run(before.metrics10);
       this.db.prepare('DELETE FROM metrics WHERE resolution = 60 AND bucket_start < ?').run(before.metrics60);
-      this.db.prepare('DELETE FROM invocation_logs WHERE at < ?').run(before.logs);
+      this.db.prepare('DELETE FROM log_runs WHERE last_at < ?').run(before.logs);
     });
   }
 }
@@ -936,32 +937,6 @@ const toMetricRow = (r: MetricDbRow): MetricRow => ({
   coldStarts: r.cold_starts,
   durationSumMs: r.duration_sum_ms,
   histogram: fromSparse(JSON.parse(r.histogram) as Record<string, number>),
-});
-
-interface LogDbRow {
-  id: number;
-  function_name: string;
-  version_id: string;
-  qualifier: string | null;
-  request_id: string | null;
-  at: number;
-  duration_ms: number | null;
-  outcome: InvocationLog['outcome'];
-  error_code: string | null;
-  text: string;
-}
-
-const toInvocationLog = (r: LogDbRow): InvocationLog => ({
-  id: r.id,
-  functionName: r.function_name,
-  versionId: r.version_id,
-  qualifier: r.qualifier ?? undefined,
-  requestId: r.request_id ?? undefined,
-  at: r.at,
-  durationMs: r.duration_ms ?? undefined,
-  outcome: r.outcome,
-  errorCode: r.error_code ?? undefined,
-  text: r.text,
 });
 
 interface ApiDbRow {
