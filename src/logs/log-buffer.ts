@@ -46,19 +46,16 @@ export class LogBuffer {
     if (list?.length === 0) this.byRequest.delete(oldest.requestId);
   }
 
-  /** The log of one invocation, in the order it was written. */
-  forRequest(requestId: string): readonly LogRecord[] {
-    return this.byRequest.get(requestId) ?? [];
+  /** The text one invocation wrote, in the order it was written. */
+  textOf(requestId: string): string {
+    const list = this.byRequest.get(requestId);
+    if (list === undefined) return '';
+    return list.length === 1 ? (list[0] as LogRecord).text : list.map((r) => r.text).join('');
   }
 
   /** The last `maxBytes` bytes of an invocation's log, cut at a character boundary. */
   tail(requestId: string, maxBytes: number): Buffer {
-    const text = Buffer.from(
-      this.forRequest(requestId)
-        .map((r) => r.text)
-        .join(''),
-      'utf8',
-    );
+    const text = Buffer.from(this.textOf(requestId), 'utf8');
     if (text.length <= maxBytes) return text;
     let start = text.length - maxBytes;
     while (start < text.length && ((text[start] as number) & 0xc0) === 0x80) start++;

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import type { InvocationLog, InvocationRecord } from '../core/telemetry.js';
 import type { LogBuffer, LogRecord } from '../logs/log-buffer.js';
+import { RUN_RECORDS } from '../store/log-runs.js';
 import type { Store } from '../store/store.js';
 import type { MetricsRegistry } from './registry.js';
 
@@ -59,12 +61,7 @@ export class TelemetryRecorder {
       durationMs: record.durationMs,
       outcome: record.outcome,
       errorCode: record.errorCode,
-      text: this.bounded(
-        this.logs
-          .forRequest(record.requestId)
-          .map((r) => r.text)
-          .join(''),
-      ),
+      text: this.bounded(this.logs.textOf(record.requestId)),
     });
   }
 
@@ -116,11 +113,16 @@ export class TelemetryRecorder {
       this.registry.restore(rows);
       this.log(`metrics were not written, will retry: ${String(error)}`);
     }
-    try {
-      if (logs.length > 0) await this.store.appendLogs(logs);
-    } catch (error) {
-      this.pendingLogs = [...logs, ...this.pendingLogs];
-      this.log(`logs were not written, will retry: ${String(error)}`);
+    for (let start = 0; start < logs.length; start += RUN_RECORDS) {
+      try {
+        await this.store.appendLogs(logs.slice(start, start + RUN_RECORDS));
+      } catch (error) {
+        this.pendingLogs = [...logs.slice(start), ...this.pendingLogs];
+        this.log(`logs were not written, will retry: ${String(error)}`);
+        break;
+      }
+      // A busy second's logs written at once would hold up every request for milliseconds: let them in between.
+      await setImmediate();
     }
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;

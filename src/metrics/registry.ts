@@ -1,4 +1,4 @@
-import { emptyHistogram, observe } from '../core/histogram.js';
+import { bucketIndex, emptyHistogram } from '../core/histogram.js';
 import type { Counters, InvocationRecord, MetricRow } from '../core/telemetry.js';
 
 export const RESOLUTIONS = [10, 60] as const;
@@ -8,6 +8,8 @@ interface Series {
   versionId: string;
   qualifier: string;
   counters: Counters;
+  /** The series' open bucket at each resolution, as in `buckets`: found without building its key. */
+  open: (MetricRow | undefined)[];
 }
 
 function emptyCounters(): Counters {
@@ -22,15 +24,18 @@ function emptyCounters(): Counters {
   };
 }
 
-function count(counters: Counters, record: InvocationRecord): void {
+function count(counters: Counters, record: InvocationRecord, durationBucket: number): void {
   counters.invocations++;
   if (record.outcome === 'functionError') counters.functionErrors++;
   else if (record.outcome === 'platformError') counters.platformErrors++;
   else if (record.outcome === 'throttled') counters.throttles++;
   if (record.coldStart) counters.coldStarts++;
   counters.durationSumMs += record.durationMs;
-  observe(counters.histogram, record.durationMs);
+  counters.histogram[durationBucket] = (counters.histogram[durationBucket] ?? 0) + 1;
 }
+
+const bucketKey = (resolution: number, bucketStart: number, seriesKey: string) =>
+  `${resolution}\u0000${bucketStart}\u0000${seriesKey}`;
 
 /**
  * Counts per function × version × qualifier: totals since the process started (for Prometheus) and the
@@ -45,38 +50,49 @@ export class MetricsRegistry {
 
   record(record: InvocationRecord): void {
     const key = `${record.functionName}\u0000${record.versionId}\u0000${record.qualifier}`;
-    let total = this.totals.get(key);
-    if (!total) {
-      total = {
+    let series = this.totals.get(key);
+    if (!series) {
+      series = {
         functionName: record.functionName,
         versionId: record.versionId,
         qualifier: record.qualifier,
         counters: emptyCounters(),
+        open: [],
       };
-      this.totals.set(key, total);
+      this.totals.set(key, series);
     }
-    count(total.counters, record);
+    const durationBucket = bucketIndex(record.durationMs);
+    count(series.counters, record, durationBucket);
     // Bucketed by when the invocation is recorded, in the same tick as this call: a bucket that take() has
     // closed never receives another count, so its stored row is final.
     const seconds = Math.floor(record.endedAt / 1000);
-    for (const resolution of RESOLUTIONS) {
+    RESOLUTIONS.forEach((resolution, r) => {
       const bucketStart = seconds - (seconds % resolution);
-      const bucketKey = `${resolution}\u0000${bucketStart}\u0000${key}`;
-      let row = this.buckets.get(bucketKey);
-      if (!row) {
-        row = {
-          resolution,
-          bucketStart,
-          node: this.node,
-          functionName: record.functionName,
-          versionId: record.versionId,
-          qualifier: record.qualifier,
-          ...emptyCounters(),
-        };
-        this.buckets.set(bucketKey, row);
+      let row = series.open[r];
+      if (row?.bucketStart !== bucketStart) {
+        row = this.bucket(resolution, bucketStart, key, series);
+        series.open[r] = row;
       }
-      count(row, record);
+      count(row, record, durationBucket);
+    });
+  }
+
+  private bucket(resolution: 10 | 60, bucketStart: number, seriesKey: string, series: Series): MetricRow {
+    const key = bucketKey(resolution, bucketStart, seriesKey);
+    let row = this.buckets.get(key);
+    if (!row) {
+      row = {
+        resolution,
+        bucketStart,
+        node: this.node,
+        functionName: series.functionName,
+        versionId: series.versionId,
+        qualifier: series.qualifier,
+        ...emptyCounters(),
+      };
+      this.buckets.set(key, row);
     }
+    return row;
   }
 
   series(): readonly Series[] {
@@ -90,8 +106,10 @@ export class MetricsRegistry {
   take(now: number): MetricRow[] {
     const rows = [...this.buckets.values()];
     const seconds = Math.floor(now / 1000);
-    for (const [key, row] of this.buckets) {
-      if (row.bucketStart + row.resolution <= seconds) this.buckets.delete(key);
+    const closed = (row: MetricRow) => row.bucketStart + row.resolution <= seconds;
+    for (const [key, row] of this.buckets) if (closed(row)) this.buckets.delete(key);
+    for (const series of this.totals.values()) {
+      series.open = series.open.map((row) => (row && closed(row) ? undefined : row));
     }
     return rows.map((row) => ({ ...row, histogram: [...row.histogram] }));
   }
@@ -99,7 +117,11 @@ export class MetricsRegistry {
   /** Puts back rows a failed write did not store, so that no count is lost. */
   restore(rows: readonly MetricRow[]): void {
     for (const row of rows) {
-      const key = `${row.resolution}\u0000${row.bucketStart}\u0000${row.functionName}\u0000${row.versionId}\u0000${row.qualifier}`;
+      const key = bucketKey(
+        row.resolution,
+        row.bucketStart,
+        `${row.functionName}\u0000${row.versionId}\u0000${row.qualifier}`,
+      );
       if (!this.buckets.has(key)) this.buckets.set(key, row);
     }
   }
