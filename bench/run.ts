@@ -19,6 +19,7 @@ const quick = process.argv.includes('--quick');
 const seconds = quick ? 3 : 8;
 const warmupSeconds = quick ? 1 : 2;
 const coldStarts = quick ? 10 : 30;
+const telemetryPairs = quick ? 3 : 5;
 const CONNECTIONS = 50;
 const BODY = '{"hello":"sluice"}';
 
@@ -78,35 +79,38 @@ async function ok(call: Promise<{ status: number; body: unknown }>, what: string
   if (res.status >= 300) throw new Error(`${what} failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-/** Two versions of the handler behind aliases: a 10 % canary, a 3-condition rule, and a stage on the canary alias. */
+/** A function with two versions of the handler and a 10 % canary alias on them. */
+async function setUpCanary(api: ApiCall, name: string, runtime: 'nodejs20' | 'python3'): Promise<void> {
+  const [file, source, comment] =
+    runtime === 'python3' ? ['index.py', PYTHON_HANDLER, '#'] : ['index.js', NODE_HANDLER, '//'];
+  // One instance takes every connection, as the bare server does: the comparison is of paths, not of process counts.
+  await ok(
+    api('POST', '/v1/functions', { name, runtime, handler: 'index.handler', instanceConcurrency: 100 }),
+    name,
+  );
+  for (const tag of ['v1', 'v2']) {
+    await ok(
+      api('PUT', `/v1/functions/${name}/code`, await zipOf({ [file]: `${source}\n${comment} ${tag}\n` })),
+      `${name} code`,
+    );
+    await ok(api('POST', `/v1/functions/${name}/versions`), `${name} publish`);
+  }
+  await ok(
+    api('PUT', `/v1/functions/${name}/aliases/canary`, {
+      version: '1',
+      canary: { version: '2', weight: 0.1 },
+    }),
+    'canary',
+  );
+}
+
+/** Both runtimes behind aliases: a 10 % canary, a 3-condition rule, and a stage on the canary alias. */
 async function setUp(api: ApiCall): Promise<void> {
-  for (const [name, runtime, file, source] of [
-    ['bench_node', 'nodejs20', 'index.js', NODE_HANDLER],
-    ['bench_python', 'python3', 'index.py', PYTHON_HANDLER],
+  for (const [name, runtime] of [
+    ['bench_node', 'nodejs20'],
+    ['bench_python', 'python3'],
   ] as const) {
-    // One instance takes every connection, as the bare server does: the comparison is of paths, not of process counts.
-    await ok(
-      api('POST', '/v1/functions', { name, runtime, handler: 'index.handler', instanceConcurrency: 100 }),
-      name,
-    );
-    for (const tag of ['v1', 'v2']) {
-      await ok(
-        api(
-          'PUT',
-          `/v1/functions/${name}/code`,
-          await zipOf({ [file]: `${source}\n${runtime === 'python3' ? '#' : '//'} ${tag}\n` }),
-        ),
-        `${name} code`,
-      );
-      await ok(api('POST', `/v1/functions/${name}/versions`), `${name} publish`);
-    }
-    await ok(
-      api('PUT', `/v1/functions/${name}/aliases/canary`, {
-        version: '1',
-        canary: { version: '2', weight: 0.1 },
-      }),
-      'canary',
-    );
+    await setUpCanary(api, name, runtime);
     await ok(
       api('PUT', `/v1/functions/${name}/aliases/rules`, {
         version: '1',
@@ -130,31 +134,30 @@ async function setUp(api: ApiCall): Promise<void> {
   );
 }
 
-async function sluiceScenarios(sluice: SluiceProcess, label: string): Promise<void> {
+const canaryLoad = (sluice: SluiceProcess, name = 'bench_node') => ({
+  url: `${sluice.url}/fn/${name}/canary/hello`,
+  method: 'POST',
+  body: BODY,
+  headers: { authorization: `Bearer ${sluice.token}` },
+});
+
+async function sluiceScenarios(sluice: SluiceProcess): Promise<void> {
   const auth = { authorization: `Bearer ${sluice.token}` };
-  if (label === '') {
-    record(
-      'invoke',
-      'Sluice invoke API, $LATEST, Node.js',
-      await measure({
-        url: `${sluice.url}/v1/functions/bench_node/invocations?qualifier=%24LATEST`,
-        method: 'POST',
-        body: BODY,
-        headers: auth,
-      }),
-    );
-  }
   record(
-    `alias-canary${label}`,
-    `HTTP trigger through an alias with a 10 % canary${label ? ', telemetry off' : ''}`,
+    'invoke',
+    'Sluice invoke API, $LATEST, Node.js',
     await measure({
-      url: `${sluice.url}/fn/bench_node/canary/hello`,
+      url: `${sluice.url}/v1/functions/bench_node/invocations?qualifier=%24LATEST`,
       method: 'POST',
       body: BODY,
       headers: auth,
     }),
   );
-  if (label !== '') return;
+  record(
+    'alias-canary',
+    'HTTP trigger through an alias with a 10 % canary',
+    await measure(canaryLoad(sluice)),
+  );
   record(
     'alias-rules',
     'the same through a 3-condition header rule (matching)',
@@ -178,13 +181,50 @@ async function sluiceScenarios(sluice: SluiceProcess, label: string): Promise<vo
   record(
     'python',
     'the same handler in Python through the canary alias',
-    await measure({
-      url: `${sluice.url}/fn/bench_python/canary/hello`,
-      method: 'POST',
-      body: BODY,
-      headers: auth,
-    }),
+    await measure(canaryLoad(sluice, 'bench_python')),
   );
+}
+
+/**
+ * What metrics and stored logs cost: the canary alias on a server with telemetry on and one with it off.
+ * Two server processes differ by several per cent on this machine whatever they run (start order, placement),
+ * so each pair is fresh, started and measured in alternating order, and the cost is the median of the pairs.
+ */
+async function measureTelemetryCost(): Promise<void> {
+  const on: LoadResult[] = [];
+  const off: LoadResult[] = [];
+  for (let pair = 0; pair < telemetryPairs; pair++) {
+    const order = pair % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+    const started: { telemetry: 'on' | 'off'; sluice: SluiceProcess; remove: () => Promise<void> }[] = [];
+    try {
+      for (const telemetry of order) {
+        const dir = await makeDataDir();
+        const sluice = await startSluice(dir.dataDir, ['--telemetry', telemetry]);
+        started.push({ telemetry, sluice, remove: dir.remove });
+        await setUpCanary(apiClient(sluice.url, sluice.token), 'bench_node', 'nodejs20');
+      }
+      for (const { telemetry, sluice } of started) {
+        (telemetry === 'on' ? on : off).push(await measure(canaryLoad(sluice)));
+      }
+    } finally {
+      for (const { sluice, remove } of started) {
+        await sluice.stop();
+        await remove();
+      }
+    }
+  }
+  const medianOf = (results: LoadResult[]): LoadResult => {
+    const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+    return sorted[Math.floor(sorted.length / 2)] as LoadResult;
+  };
+  record('telemetry on', `the canary alias, the median of ${telemetryPairs} fresh servers`, medianOf(on));
+  record('telemetry off', `the same with --telemetry off, measured beside each of them`, medianOf(off));
+  const ratios = on.map((r, i) => r.requestsPerSecond / (off[i] as LoadResult).requestsPerSecond);
+  rows.push({
+    scenario: 'telemetry cost',
+    what: `req/s with telemetry on ÷ off, pair by pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; the median`,
+    ratio: median(ratios),
+  });
 }
 
 async function measureColdStarts(api: ApiCall): Promise<void> {
@@ -274,9 +314,8 @@ async function flip(sluice: SluiceProcess, api: ApiCall): Promise<void> {
 async function main(): Promise<void> {
   const bare = await startChild('./bare-server.js');
   const floor = await startChild('./floor-gateway.js');
-  const dirs = [await makeDataDir(), await makeDataDir()];
-  const sluice = await startSluice((dirs[0] as { dataDir: string }).dataDir);
-  const quiet = await startSluice((dirs[1] as { dataDir: string }).dataDir, ['--telemetry', 'off']);
+  const dir = await makeDataDir();
+  const sluice = await startSluice(dir.dataDir);
   try {
     const bareResult = await measure({ url: bare.url, method: 'POST', body: BODY });
     baseline = bareResult.requestsPerSecond;
@@ -291,17 +330,13 @@ async function main(): Promise<void> {
       if (peer.result) record(peer.scenario, peer.what, peer.result);
       else rows.push({ scenario: peer.scenario, what: peer.what });
     }
-    for (const [server, label] of [
-      [sluice, ''],
-      [quiet, ' (telemetry off)'],
-    ] as const) {
-      const api = apiClient(server.url, server.token);
-      await setUp(api);
-      await sluiceScenarios(server, label);
-    }
     const api = apiClient(sluice.url, sluice.token);
+    await setUp(api);
+    await sluiceScenarios(sluice);
     await flip(sluice, api);
     await measureColdStarts(api);
+    await sluice.stop();
+    await measureTelemetryCost();
     for (const functions of [10, 10_000]) {
       rows.push({
         scenario: `routing ${functions}`,
@@ -313,8 +348,7 @@ async function main(): Promise<void> {
     bare.stop();
     floor.stop();
     await sluice.stop();
-    await quiet.stop();
-    for (const dir of dirs) await dir.remove();
+    await dir.remove();
   }
   await report();
 }
