@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { SluiceError } from '../core/errors.js';
@@ -13,7 +13,8 @@ export function hashToken(token: string): string {
 
 /**
  * On a store with no token, creates the admin token: the store keeps only its hash, the token itself goes
- * to `<dataDir>/admin-token` readable by the owner alone. Returns the file's path when it wrote one.
+ * to `<dataDir>/admin-token` readable by the owner alone. Of nodes starting together on one empty store, only
+ * the one whose token the store took writes the file. Returns the file's path when it wrote one.
  */
 export async function ensureAdminToken(
   store: Store,
@@ -23,14 +24,22 @@ export async function ensureAdminToken(
   if ((await store.countTokens()) > 0) return undefined;
   const token = `sluice_${randomBytes(32).toString('base64url')}`;
   const file = join(dataDir, ADMIN_TOKEN_FILE);
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  await store.createToken({
-    id: randomUUID(),
-    name: 'admin',
-    sha256: hashToken(token),
-    createdAt: now.toISOString(),
-  });
-  return file;
+  // Written before the store takes the token, so that a token the store keeps is never one nobody holds.
+  const pending = `${file}.${randomUUID()}`;
+  await writeFile(pending, `${token}\n`, { mode: 0o600 });
+  try {
+    const created = await store.createFirstToken({
+      id: randomUUID(),
+      name: 'admin',
+      sha256: hashToken(token),
+      createdAt: now.toISOString(),
+    });
+    if (!created) return undefined;
+    await rename(pending, file);
+    return file;
+  } finally {
+    await rm(pending, { force: true });
+  }
 }
 
 /**

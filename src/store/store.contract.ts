@@ -1423,17 +1423,31 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
     });
 
     void describe('tokens', () => {
-      test('createToken, findTokenByHash and countTokens', async (h) => {
+      test('createFirstToken stores a token only on a store with none; findTokenByHash and countTokens', async (h) => {
         assert.equal(await h.store.countTokens(), 0);
         const first = { id: 'tok1', name: 'admin', sha256: 'a'.repeat(64), createdAt: h.change().now };
         const second = { id: 'tok2', name: 'ci', sha256: 'b'.repeat(64), createdAt: h.change().now };
-        await h.store.createToken(first);
-        await h.store.createToken(second);
-        assert.equal(await h.store.countTokens(), 2);
+        assert.equal(await h.store.createFirstToken(first), true);
+        assert.equal(await h.store.createFirstToken(second), false);
+        assert.equal(await h.store.countTokens(), 1);
         assert.deepEqual(await h.store.findTokenByHash(first.sha256), first);
-        assert.deepEqual(await h.store.findTokenByHash(second.sha256), second);
+        assert.equal(await h.store.findTokenByHash(second.sha256), undefined, 'the second was not stored');
         assert.equal(await h.store.findTokenByHash('c'.repeat(64)), undefined);
         assert.equal(await h.store.findTokenByHash('A'.repeat(64)), undefined, 'hashes compare exactly');
+      });
+
+      test('of many createFirstToken calls at once, exactly one stores its token', async (h) => {
+        const tokens = Array.from({ length: 12 }, (_, i) => ({
+          id: `tok${i}`,
+          name: 'admin',
+          sha256: i.toString(16).padStart(64, '0'),
+          createdAt: h.change().now,
+        }));
+        const created = await Promise.all(tokens.map((t) => h.store.createFirstToken(t)));
+        assert.equal(created.filter(Boolean).length, 1);
+        assert.equal(await h.store.countTokens(), 1);
+        const winner = tokens[created.indexOf(true)];
+        assert.deepEqual(await h.store.findTokenByHash(winner?.sha256 ?? ''), winner);
       });
     });
 
@@ -1824,7 +1838,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           h.change(),
         );
         const token = { id: 't', name: 'admin', sha256: 'd'.repeat(64), createdAt: h.change().now };
-        await h.store.createToken(token);
+        assert.equal(await h.store.createFirstToken(token), true);
         const before = [await snapshot(h.store, 'f', ['gone']), await snapshot(h.store, 'g')];
         const functions = await h.store.listFunctions({ limit: 10 });
 

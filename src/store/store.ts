@@ -59,7 +59,8 @@ export interface Store {
   close(): Promise<void>;
 
   countTokens(): Promise<number>;
-  createToken(token: TokenRecord): Promise<void>;
+  /** Stores the token when the store holds none yet, atomically: of nodes racing to do it, one does. */
+  createFirstToken(token: TokenRecord): Promise<boolean>;
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined>;
 
   getCode(sha256: string): Promise<Buffer | undefined>;

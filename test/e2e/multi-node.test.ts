@@ -64,6 +64,8 @@ interface Node {
   /** The node's id, from `/readyz`; its PostgreSQL connections are named `sluice-<id>`. */
   id: string;
   token: string;
+  /** Whether this node created the admin token (and wrote it to its data directory). */
+  wroteToken: boolean;
   api: ApiCall;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -101,14 +103,14 @@ async function startNode(store: string, token?: string): Promise<Node> {
     });
   });
   const tokenFile = join(dataDir, 'admin-token');
-  const adminToken = existsSync(tokenFile) ? (await readFile(tokenFile, 'utf8')).trim() : token;
-  assert.ok(adminToken, 'the first node writes the admin token; the others are given it');
-  if (token !== undefined) assert.equal(existsSync(tokenFile), false, 'only the first node creates a token');
+  const wroteToken = existsSync(tokenFile);
+  const adminToken = wroteToken ? (await readFile(tokenFile, 'utf8')).trim() : (token ?? '');
   const ready = (await (await fetch(`${url}/readyz`)).json()) as { node: string };
   return {
     url,
     id: ready.node,
     token: adminToken,
+    wroteToken,
     api: apiClient(url, adminToken),
     output: () => output,
     stop: async () => {
@@ -140,7 +142,11 @@ async function cluster(
   });
   nodes.push(await startNode(storeUrl(schema, via(0))));
   const token = (nodes[0] as Node).token;
-  for (let i = 1; i < count; i++) nodes.push(await startNode(storeUrl(schema, via(i)), token));
+  assert.ok((nodes[0] as Node).wroteToken, 'the first node writes the admin token');
+  for (let i = 1; i < count; i++) {
+    nodes.push(await startNode(storeUrl(schema, via(i)), token));
+    assert.equal(nodes[i]?.wroteToken, false, 'only the first node creates a token');
+  }
   return nodes;
 }
 
@@ -315,6 +321,26 @@ describe('/healthz and /readyz', () => {
 });
 
 describe('several nodes on one PostgreSQL database', () => {
+  test('three nodes started at once on an empty database create one admin token, which all of them take', async (t) => {
+    const schema = `sluice_nodes_${randomBytes(5).toString('hex')}`;
+    schemas.add(schema);
+    const nodes = await Promise.all([0, 1, 2].map(() => startNode(storeUrl(schema))));
+    t.after(async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await dropSchema(schema);
+    });
+    const writers = nodes.filter((n) => n.wroteToken);
+    assert.equal(writers.length, 1, 'exactly one node wrote an admin token');
+    const stored = await withClient((c) =>
+      c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema)}.api_tokens`),
+    );
+    assert.equal(stored.rows[0]?.n, 1, 'the database holds one token');
+    for (const node of nodes) {
+      const res = await apiClient(node.url, (writers[0] as Node).token)('GET', '/v1/functions');
+      assert.equal(res.status, 200, `node ${node.id} takes the token`);
+    }
+  });
+
   test('an alias updated through node A is routed the new way by node B within 1 s', async (t) => {
     const [a, b] = (await cluster(t, 2)) as [Node, Node];
     await createFunction(a, 'f', 2);

@@ -500,20 +500,17 @@ export class PostgresStore implements Store {
     });
   }
 
-  async createToken(token: TokenRecord): Promise<void> {
-    try {
-      await this.pool.query('INSERT INTO api_tokens (id, name, sha256, created_at) VALUES ($1, $2, $3, $4)', [
-        token.id,
-        token.name,
-        token.sha256,
-        token.createdAt,
-      ]);
-    } catch (error) {
-      if (sqlState(error) === '23505') {
-        throw storeError(error, `token ${token.id} (or one with the same hash) exists already`);
-      }
-      throw storeError(error, 'creating a token');
-    }
+  createFirstToken(token: TokenRecord): Promise<boolean> {
+    return this.write('creating the first token', async (db) => {
+      // Two nodes starting on an empty database would otherwise both find no token and both create one.
+      await db.query('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE');
+      const result = await db.query(
+        `INSERT INTO api_tokens (id, name, sha256, created_at)
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM api_tokens)`,
+        [token.id, token.name, token.sha256, token.createdAt],
+      );
+      return result.rowCount === 1;
+    });
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {

@@ -205,12 +205,16 @@ export class SqliteStore implements Store {
     );
   }
 
-  createToken(token: TokenRecord): Promise<void> {
-    return this.write(() => {
-      this.db
-        .prepare('INSERT INTO api_tokens (id, name, sha256, created_at) VALUES (?, ?, ?, ?)')
-        .run(token.id, token.name, token.sha256, token.createdAt);
-    });
+  createFirstToken(token: TokenRecord): Promise<boolean> {
+    return this.write(
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO api_tokens (id, name, sha256, created_at)
+             SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM api_tokens)`,
+          )
+          .run(token.id, token.name, token.sha256, token.createdAt).changes === 1,
+    );
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
