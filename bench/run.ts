@@ -20,6 +20,7 @@ const seconds = quick ? 3 : 8;
 const warmupSeconds = quick ? 1 : 2;
 const coldStarts = quick ? 10 : 30;
 const telemetryPairs = quick ? 3 : 5;
+const telemetryTurns = quick ? 4 : 10;
 const CONNECTIONS = 50;
 const BODY = '{"hello":"sluice"}';
 
@@ -187,12 +188,14 @@ async function sluiceScenarios(sluice: SluiceProcess): Promise<void> {
 
 /**
  * What metrics and stored logs cost: the canary alias on a server with telemetry on and one with it off.
- * Two server processes differ by several per cent on this machine whatever they run (start order, placement),
- * so each pair is fresh, started and measured in alternating order, and the cost is the median of the pairs.
+ * Two server processes differ by several per cent on this machine whatever they run (start order, placement,
+ * what the JIT made of them), and the machine's speed drifts within seconds. So each pair is fresh and started
+ * in alternating order, the two are loaded in turns of a second (on, off, off, on, …) rather than one after
+ * the other, and the cost is the median over the pairs.
  */
 async function measureTelemetryCost(): Promise<void> {
-  const on: LoadResult[] = [];
-  const off: LoadResult[] = [];
+  const ratios: number[] = [];
+  const turns: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] };
   for (let pair = 0; pair < telemetryPairs; pair++) {
     const order = pair % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
     const started: { telemetry: 'on' | 'off'; sluice: SluiceProcess; remove: () => Promise<void> }[] = [];
@@ -203,9 +206,20 @@ async function measureTelemetryCost(): Promise<void> {
         started.push({ telemetry, sluice, remove: dir.remove });
         await setUpCanary(apiClient(sluice.url, sluice.token), 'bench_node', 'nodejs20');
       }
-      for (const { telemetry, sluice } of started) {
-        (telemetry === 'on' ? on : off).push(await measure(canaryLoad(sluice)));
+      const served = { on: { requests: 0, seconds: 0 }, off: { requests: 0, seconds: 0 } };
+      for (const { sluice } of started) {
+        await load({ ...canaryLoad(sluice), connections: CONNECTIONS, seconds: warmupSeconds });
       }
+      for (let turn = 0; turn < telemetryTurns; turn++) {
+        for (const { telemetry, sluice } of turn % 2 === 0 ? started : [...started].reverse()) {
+          const result = await load({ ...canaryLoad(sluice), connections: CONNECTIONS, seconds: 1 });
+          turns[telemetry].push(result);
+          served[telemetry].requests += result.requests;
+          served[telemetry].seconds += result.requests / result.requestsPerSecond;
+        }
+      }
+      const rate = (t: 'on' | 'off') => served[t].requests / served[t].seconds;
+      ratios.push(rate('on') / rate('off'));
     } finally {
       for (const { sluice, remove } of started) {
         await sluice.stop();
@@ -213,16 +227,25 @@ async function measureTelemetryCost(): Promise<void> {
       }
     }
   }
-  const medianOf = (results: LoadResult[]): LoadResult => {
-    const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-    return sorted[Math.floor(sorted.length / 2)] as LoadResult;
-  };
-  record('telemetry on', `the canary alias, the median of ${telemetryPairs} fresh servers`, medianOf(on));
-  record('telemetry off', `the same with --telemetry off, measured beside each of them`, medianOf(off));
-  const ratios = on.map((r, i) => r.requestsPerSecond / (off[i] as LoadResult).requestsPerSecond);
+  for (const telemetry of ['on', 'off'] as const) {
+    const results = turns[telemetry];
+    const requests = results.reduce((sum, r) => sum + r.requests, 0);
+    const seconds = results.reduce((sum, r) => sum + r.requests / r.requestsPerSecond, 0);
+    record(
+      `telemetry ${telemetry}`,
+      `the canary alias${telemetry === 'off' ? ' with --telemetry off' : ''}: ${telemetryPairs} fresh pairs × ${telemetryTurns} turns of 1 s (median p50 and p99 of the turns)`,
+      {
+        requestsPerSecond: requests / seconds,
+        p50Ms: median(results.map((r) => r.p50Ms)),
+        p99Ms: median(results.map((r) => r.p99Ms)),
+        requests,
+        errors: results.reduce((sum, r) => sum + r.errors, 0),
+      },
+    );
+  }
   rows.push({
     scenario: 'telemetry cost',
-    what: `req/s with telemetry on ÷ off, pair by pair: ${ratios.map((r) => r.toFixed(2)).join(', ')}; the median`,
+    what: `req/s with telemetry on ÷ off, pair by pair: ${ratios.map((r) => r.toFixed(3)).join(', ')}; the median`,
     ratio: median(ratios),
   });
 }

@@ -15,7 +15,7 @@ export interface RecorderOptions {
 }
 
 export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = {
-  flushMs: 1000,
+  flushMs: 200,
   retention: { metrics10Ms: 3_600_000, metrics60Ms: 7 * 86_400_000, logsMs: 86_400_000 },
   maxLogBytes: 64 * 1024,
 };
