@@ -110,7 +110,7 @@ describe('MetricsRegistry', () => {
     );
   });
 
-  it('take() hands over a closed bucket once, and an open one whole at every take until it closes', () => {
+  it('take() hands over each bucket counted into since the last take, whole, and forgets closed ones', () => {
     const registry = new MetricsRegistry('n');
     registry.record(record({ startedAt: (T + 1) * 1000 }));
     registry.record(record({ startedAt: (T + 12) * 1000 }));
@@ -142,18 +142,27 @@ describe('MetricsRegistry', () => {
       [4],
     );
 
-    // A bucket is closed from the second its end is reached.
-    const third = registry.take((T + 20) * 1000);
+    assert.deepEqual(registry.take((T + 19) * 1000 + 999), [], 'nothing counted since: nothing to write');
+
+    // A bucket is closed from the second its end is reached: a count then opens the next one.
+    registry.record(record({ startedAt: (T + 20) * 1000, durationMs: 0 }));
     assert.deepEqual(
-      rowsAt(third, 10).map((r) => r.bucketStart - T),
-      [10],
+      rowsAt(registry.take((T + 20) * 1000), 10).map((r) => [r.bucketStart - T, r.invocations]),
+      [[20, 1]],
     );
-    assert.deepEqual(rowsAt(registry.take((T + 20) * 1000), 10), []);
+    registry.record(record({ startedAt: (T + 59) * 1000, durationMs: 0 }));
     assert.deepEqual(
       rowsAt(registry.take((T + 60) * 1000), 60).map((r) => r.invocations),
-      [4],
+      [6],
+      'counted into until it closed, and handed over once more',
     );
-    assert.deepEqual(registry.take((T + 60) * 1000), [], 'nothing is left once every bucket closed');
+    registry.record(record({ startedAt: (T + 60) * 1000, durationMs: 0 }));
+    assert.deepEqual(
+      rowsAt(registry.take((T + 60) * 1000), 60).map((r) => [r.bucketStart - T, r.invocations]),
+      [[60, 1]],
+      'a count after the close starts the next minute, not the closed one',
+    );
+    assert.deepEqual(registry.take((T + 120) * 1000), [], 'nothing is left once every bucket closed');
   });
 
   it('take() hands over copies: what the flusher does with them changes nothing kept', () => {
@@ -163,11 +172,12 @@ describe('MetricsRegistry', () => {
     assert.ok(taken);
     taken.invocations = 99;
     taken.histogram.fill(7);
+    registry.record(record({ startedAt: T * 1000 }));
     const [again] = registry.take(T * 1000 + 1);
-    assert.equal(again?.invocations, 1);
+    assert.equal(again?.invocations, 2);
     assert.equal(
       again.histogram.reduce((a, b) => a + b, 0),
-      1,
+      2,
     );
   });
 
@@ -192,11 +202,8 @@ describe('MetricsRegistry', () => {
       rowsAt(retried, 60).map((r) => r.invocations),
       [3],
     );
-    // Once written, the closed bucket is gone for good.
-    assert.deepEqual(
-      rowsAt(registry.take((T + 15) * 1000), 10).map((r) => r.bucketStart - T),
-      [10],
-    );
+    // Once written, the closed bucket is gone for good, and the open one is not written again unchanged.
+    assert.deepEqual(registry.take((T + 15) * 1000), []);
   });
 
   it('restore() of rows from several failed writes keeps each bucket once', () => {

@@ -45,6 +45,8 @@ const bucketKey = (resolution: number, bucketStart: number, seriesKey: string) =
 export class MetricsRegistry {
   private readonly totals = new Map<string, Series>();
   private readonly buckets = new Map<string, MetricRow>();
+  /** Buckets counted into since the last take: only they need writing again. */
+  private readonly changed = new Set<MetricRow>();
 
   constructor(private readonly node: string) {}
 
@@ -74,6 +76,7 @@ export class MetricsRegistry {
         series.open[r] = row;
       }
       count(row, record, durationBucket);
+      this.changed.add(row);
     });
   }
 
@@ -100,21 +103,25 @@ export class MetricsRegistry {
   }
 
   /**
-   * The buckets to write: every open one, whole (a write replaces the node's earlier write of the same
-   * bucket). Buckets that ended before `now` are handed over for the last time and forgotten.
+   * The buckets to write: each one counted into since the last take, whole (a write replaces the node's
+   * earlier write of the same bucket). Buckets that ended before `now` are forgotten: their last write stands.
    */
   take(now: number): MetricRow[] {
-    const rows = [...this.buckets.values()];
+    const rows = [...this.changed].map((row) => ({ ...row, histogram: [...row.histogram] }));
+    this.changed.clear();
     const seconds = Math.floor(now / 1000);
     const closed = (row: MetricRow) => row.bucketStart + row.resolution <= seconds;
     for (const [key, row] of this.buckets) if (closed(row)) this.buckets.delete(key);
     for (const series of this.totals.values()) {
       series.open = series.open.map((row) => (row && closed(row) ? undefined : row));
     }
-    return rows.map((row) => ({ ...row, histogram: [...row.histogram] }));
+    return rows;
   }
 
-  /** Puts back rows a failed write did not store, so that no count is lost. */
+  /**
+   * Puts back rows a failed write did not store, so that no count is lost: a bucket still kept (it went on
+   * counting, from the counts the row had) is written again whole, one already forgotten comes back.
+   */
   restore(rows: readonly MetricRow[]): void {
     for (const row of rows) {
       const key = bucketKey(
@@ -122,7 +129,13 @@ export class MetricsRegistry {
         row.bucketStart,
         `${row.functionName}\u0000${row.versionId}\u0000${row.qualifier}`,
       );
-      if (!this.buckets.has(key)) this.buckets.set(key, row);
+      const kept = this.buckets.get(key);
+      if (kept) {
+        this.changed.add(kept);
+      } else {
+        this.buckets.set(key, row);
+        this.changed.add(row);
+      }
     }
   }
 
@@ -132,7 +145,10 @@ export class MetricsRegistry {
       if (series.functionName === functionName && !keep(series.versionId)) this.totals.delete(key);
     }
     for (const [key, row] of this.buckets) {
-      if (row.functionName === functionName && !keep(row.versionId)) this.buckets.delete(key);
+      if (row.functionName === functionName && !keep(row.versionId)) {
+        this.buckets.delete(key);
+        this.changed.delete(row);
+      }
     }
   }
 }
