@@ -38,7 +38,7 @@ export async function openStore(spec: string | undefined, options: OpenStoreOpti
   if (spec === undefined || spec === '' || spec === 'sqlite') {
     return {
       kind: 'sqlite',
-      store: SqliteStore.open(options.dataDir),
+      store: SqliteStore.open(options.dataDir, options.log),
       changes: new InProcessChangeFeed(),
       description: `SQLite in ${options.dataDir}`,
     };

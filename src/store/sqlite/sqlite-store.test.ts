@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { blob, config, storeContract } from '../store.contract.js';
 import { migrations } from './migrations.js';
@@ -204,6 +205,40 @@ describe('SqliteStore only', () => {
         await store.close();
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checkpoints from its own thread: commits leave the database file alone, the thread copies them in', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'sluice.db');
+    const store = SqliteStore.open(dir);
+    try {
+      const before = statSync(file).size;
+      const text = 'x'.repeat(2000);
+      await store.appendLogs(
+        Array.from({ length: 2000 }, (_, i) => ({
+          functionName: 'f',
+          versionId: '1',
+          qualifier: 'live',
+          requestId: `r${i}`,
+          at: 1000 + i,
+          durationMs: 1,
+          outcome: 'success' as const,
+          errorCode: undefined,
+          text,
+        })),
+      );
+      assert.ok(statSync(`${file}-wal`).size > 4_000_000, 'the commit went to the WAL');
+      assert.equal(statSync(file).size, before, 'and the commit itself checkpointed nothing');
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size < 4_000_000) {
+        assert.ok(Date.now() < deadline, 'the checkpoint thread never copied the WAL into the database');
+        await sleep(50);
+      }
+      assert.equal((await store.queryLogs('f', { limit: 5000 })).length, 2000);
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

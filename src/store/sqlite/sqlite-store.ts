@@ -37,6 +37,7 @@ import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-ch
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
+import { Checkpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
 
@@ -128,13 +129,15 @@ function functionNotFound(name: string): SluiceError {
 /** The embedded store: one SQLite file in WAL mode; every multi-row change runs in one transaction. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private checkpointer: Checkpointer | undefined;
+  private logStatements: { takeIds: Database.Statement; insert: Database.Statement } | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
   }
 
   /** Opens (creating if needed) `<dataDir>/sluice.db`, or an in-memory database for `:memory:`. */
-  static open(dataDir: string): SqliteStore {
+  static open(dataDir: string, log: (line: string) => void = () => undefined): SqliteStore {
     let file = ':memory:';
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -157,6 +160,7 @@ export class SqliteStore implements Store {
       db.close();
       throw error;
     }
+    if (file !== ':memory:') store.checkpointer = new Checkpointer(db, file, log);
     return store;
   }
 
@@ -194,9 +198,9 @@ export class SqliteStore implements Store {
     return Promise.resolve().then(fn);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.checkpointer?.stop();
     this.db.close();
-    return Promise.resolve();
   }
 
   countTokens(): Promise<number> {
@@ -859,13 +863,16 @@ export class SqliteStore implements Store {
   appendLogs(records: readonly InvocationLog[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.write(() => {
-      const { next } = this.db
-        .prepare('UPDATE log_ids SET next = next + ? RETURNING next')
-        .get(records.length) as { next: number };
+      // Prepared once: logs are written several times a second.
+      this.logStatements ??= {
+        takeIds: this.db.prepare('UPDATE log_ids SET next = next + ? RETURNING next'),
+        insert: this.db.prepare(
+          'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
+        ),
+      };
+      const { takeIds, insert } = this.logStatements;
+      const { next } = takeIds.get(records.length) as { next: number };
       const first = next - records.length;
-      const insert = this.db.prepare(
-        'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
-      );
       for (const run of toLogRuns(records)) {
         insert.run(first + run.offset, run.count, run.functionName, run.firstAt, run.lastAt, run.records);
       }
