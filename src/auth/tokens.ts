@@ -27,19 +27,20 @@ export async function ensureAdminToken(
   // Written before the store takes the token, so that a token the store keeps is never one nobody holds.
   const pending = `${file}.${randomUUID()}`;
   await writeFile(pending, `${token}\n`, { mode: 0o600 });
+  let created = false;
   try {
-    const created = await store.createFirstToken({
+    created = await store.createFirstToken({
       id: randomUUID(),
       name: 'admin',
       sha256: hashToken(token),
       createdAt: now.toISOString(),
     });
-    if (!created) return undefined;
-    await rename(pending, file);
-    return file;
   } finally {
-    await rm(pending, { force: true });
+    if (!created) await rm(pending, { force: true });
   }
+  if (!created) return undefined;
+  await rename(pending, file);
+  return file;
 }
 
 /**
