@@ -146,6 +146,49 @@ const points = (version: number | typeof LATEST, description = ''): AliasSpec =>
  * The behaviour every Store must have, whatever it keeps its data in. `open` gives each test a fresh, empty
  * store; the contract cleans it up.
  */
+/**
+ * Logs in the schema before log runs, for each store's migration test: the newest row is deleted, so that
+ * the id counter the migration carries over is above every row left.
+ */
+export const LOGS_BEFORE_RUNS = `
+  INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
+  VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
+         ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
+         ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
+         ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest');
+  DELETE FROM invocation_logs WHERE function_name = 'g';`;
+
+/** Checks that a store migrated from LOGS_BEFORE_RUNS kept ids, fields and the id counter, and finds them. */
+export async function assertLogsMigrated(store: Store): Promise<void> {
+  const logs = await store.queryLogs('f', { limit: 10 });
+  assert.deepEqual(
+    logs.map((l) => [
+      l.id,
+      l.versionId,
+      l.qualifier,
+      l.requestId,
+      l.at,
+      l.durationMs,
+      l.outcome,
+      l.errorCode,
+      l.text,
+    ]),
+    [
+      [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
+      [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
+      [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
+    ],
+  );
+  const ids = async (filter: Omit<LogFilter, 'limit'>) =>
+    (await store.queryLogs('f', { limit: 10, ...filter })).map((l) => l.id);
+  assert.deepEqual(await ids({ text: 'HELLO, "' }), [1]);
+  assert.deepEqual(await ids({ versionId: '2', qualifier: 'live' }), [3]);
+  assert.deepEqual(await ids({ requestId: 'r3' }), [3]);
+  await store.appendLogs([{ ...(logs[0] as InvocationLog), requestId: 'after' }]);
+  const newest = await store.queryLogs('f', { limit: 1, newestFirst: true });
+  assert.ok((newest[0]?.id ?? 0) > 4, `an id never given before: ${newest[0]?.id}`);
+}
+
 export function storeContract(label: string, open: () => Promise<OpenedStore>): void {
   interface Harness extends OpenedStore {
     change: (actor?: string) => Change;

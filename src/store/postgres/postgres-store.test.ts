@@ -8,7 +8,7 @@ import { emptyHistogram } from '../../core/histogram.js';
 import type { VersionRecord } from '../../core/model.js';
 import type { InvocationLog, MetricRow } from '../../core/telemetry.js';
 import { LATEST } from '../../core/names.js';
-import { blob, config, storeContract } from '../store.contract.js';
+import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -669,51 +669,11 @@ describe('PostgresStore only', () => {
           await c.query(sql);
           await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
         }
-        await c.query(
-          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
-           VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
-                  ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
-                  ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
-                  ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest')`,
-        );
-        await c.query(`DELETE FROM invocation_logs WHERE function_name = 'g'`);
+        await c.query(LOGS_BEFORE_RUNS);
       });
       const store = await PostgresStore.open(URL, { schema });
       try {
-        const logs = await store.queryLogs('f', { limit: 10 });
-        assert.deepEqual(
-          logs.map((l) => [
-            l.id,
-            l.versionId,
-            l.qualifier,
-            l.requestId,
-            l.at,
-            l.durationMs,
-            l.outcome,
-            l.errorCode,
-            l.text,
-          ]),
-          [
-            [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
-            [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
-            [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
-          ],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, text: 'HELLO, "' })).map((l) => l.id),
-          [1],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, versionId: '2', qualifier: 'live' })).map((l) => l.id),
-          [3],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, requestId: 'r3' })).map((l) => l.id),
-          [3],
-        );
-        await store.appendLogs([{ ...logs[0]!, requestId: 'after' }]);
-        const newest = await store.queryLogs('f', { limit: 1, newestFirst: true });
-        assert.ok((newest[0]?.id ?? 0) > 4, `an id never given before: ${newest[0]?.id}`);
+        await assertLogsMigrated(store);
       } finally {
         await closeQuietly(store);
       }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { blob, config, storeContract } from '../store.contract.js';
+import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -156,51 +156,11 @@ describe('SqliteStore only', () => {
             change.now,
           );
         });
-        db.exec(
-          `INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
-           VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
-                  ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
-                  ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
-                  ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest');
-           DELETE FROM invocation_logs WHERE function_name = 'g';`,
-        );
+        db.exec(LOGS_BEFORE_RUNS);
       });
       const store = SqliteStore.open(dir);
       try {
-        const logs = await store.queryLogs('f', { limit: 10 });
-        assert.deepEqual(
-          logs.map((l) => [
-            l.id,
-            l.versionId,
-            l.qualifier,
-            l.requestId,
-            l.at,
-            l.durationMs,
-            l.outcome,
-            l.errorCode,
-            l.text,
-          ]),
-          [
-            [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
-            [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
-            [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
-          ],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, text: 'HELLO, "' })).map((l) => l.id),
-          [1],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, versionId: '2', qualifier: 'live' })).map((l) => l.id),
-          [3],
-        );
-        assert.deepEqual(
-          (await store.queryLogs('f', { limit: 10, requestId: 'r3' })).map((l) => l.id),
-          [3],
-        );
-        await store.appendLogs([{ ...logs[0]!, requestId: 'after' }]);
-        const newest = await store.queryLogs('f', { limit: 1, newestFirst: true });
-        assert.ok((newest[0]?.id ?? 0) > 4, `an id never given before: ${newest[0]?.id}`);
+        await assertLogsMigrated(store);
       } finally {
         await store.close();
       }
