@@ -7,7 +7,10 @@ import type { InvocationLog, LogFilter } from '../core/telemetry.js';
  * paging and following by id are as they were with a row each.
  */
 
-/** The most invocations one run holds, so that a query for a few logs parses little. */
+/**
+ * The most invocations one run holds, so that a query for a few logs parses little. The stores find the runs
+ * past an id by their first ids, within this distance: never lower it below what stored runs hold.
+ */
 export const RUN_RECORDS = 500;
 /** The most characters of log text one run holds (a run ends after the record that passes it). */
 export const RUN_TEXT = 1_000_000;
