@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, SLUICE_BIN, startSluice } from '../support/server-process.js';
+import { makeDataDir, spawnServer, startSluice } from '../support/server-process.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 // Issue 8 end to end: several `sluice server` processes on one PostgreSQL database. Each test has a schema
@@ -77,31 +76,7 @@ async function startNode(store: string, token?: string): Promise<Node> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
   const env = { ...process.env };
   delete env.SLUICE_STORE;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [SLUICE_BIN, 'server', '--port', '0', '--data-dir', dataDir, '--store', store],
-    { stdio: ['ignore', 'pipe', 'pipe'], env },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`sluice server did not start within 20 s:\n${output}`));
-    }, 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sluice server exited with ${code}:\n${output}`));
-    });
-  });
+  const { child, url, output } = await spawnServer(['--data-dir', dataDir, '--store', store], env);
   const tokenFile = join(dataDir, 'admin-token');
   const wroteToken = existsSync(tokenFile);
   const adminToken = wroteToken ? (await readFile(tokenFile, 'utf8')).trim() : (token ?? '');
@@ -112,7 +87,7 @@ async function startNode(store: string, token?: string): Promise<Node> {
     token: adminToken,
     wroteToken,
     api: apiClient(url, adminToken),
-    output: () => output,
+    output,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,20 +21,27 @@ export async function makeDataDir(): Promise<{ dataDir: string; remove: () => Pr
   return { dataDir, remove: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
-/** Starts `sluice server` as a real process on a free port and waits until it says where it listens. */
-export async function startSluice(dataDir: string, extraArgs: string[] = []): Promise<SluiceProcess> {
-  const child = spawn(
-    process.execPath,
-    [SLUICE_BIN, 'server', '--port', '0', '--data-dir', dataDir, ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+/** A `sluice server` process that has said where it listens, and everything it has written since it began. */
+export interface SpawnedServer {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  url: string;
+  output: () => string;
+}
+
+/** Spawns `sluice server --port 0 …args` as a real process and waits until it says where it listens. */
+export async function spawnServer(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SpawnedServer> {
+  const child = spawn(process.execPath, [SLUICE_BIN, 'server', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new Error(`sluice server did not start within 15 s:\n${output}`));
-    }, 15_000);
+      reject(new Error(`sluice server did not start within 20 s:\n${output}`));
+    }, 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(output);
@@ -49,6 +57,12 @@ export async function startSluice(dataDir: string, extraArgs: string[] = []): Pr
       reject(new Error(`sluice server exited with ${code}:\n${output}`));
     });
   });
+  return { child, url, output: () => output };
+}
+
+/** Starts `sluice server` on a free port with the embedded store in `dataDir`, and reads its admin token. */
+export async function startSluice(dataDir: string, extraArgs: string[] = []): Promise<SluiceProcess> {
+  const { child, url } = await spawnServer(['--data-dir', dataDir, ...extraArgs]);
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return {
     url,
