@@ -11,7 +11,7 @@ import {
 import type { ApiDefinition, Binding, StageSpec } from '../../core/api-gateway.js';
 import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
-import { fromSparse, toSparse } from '../../core/histogram.js';
+import { fromSparse } from '../../core/histogram.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -37,9 +37,10 @@ import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-ch
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
-import { Checkpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
+import { TelemetryWriter } from './telemetry-writer.js';
+import type { TelemetryBounds } from './telemetry-writes.js';
 
 interface FunctionRow {
   name: string;
@@ -126,24 +127,43 @@ function functionNotFound(name: string): SluiceError {
   return new SluiceError('FunctionNotFound', `function ${name} does not exist`);
 }
 
+function migrate(db: Database.Database): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+  );
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  const applied = row.v ?? 0;
+  if (applied > migrations.length) {
+    throw new Error(
+      `the database schema (version ${applied}) is newer than this Sluice (${migrations.length})`,
+    );
+  }
+  migrations.slice(applied).forEach((sql, i) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+        applied + i + 1,
+        new Date().toISOString(),
+      );
+    }).immediate();
+  });
+}
+
 /** The embedded store: one SQLite file in WAL mode; every multi-row change runs in one transaction. */
 export class SqliteStore implements Store {
-  private readonly db: Database.Database;
-  private checkpointer: Checkpointer | undefined;
-  private logStatements: { takeIds: Database.Statement; insert: Database.Statement } | undefined;
-
-  private constructor(db: Database.Database) {
-    this.db = db;
-  }
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly telemetry: TelemetryWriter,
+  ) {}
 
   /** Opens (creating if needed) `<dataDir>/sluice.db`, or an in-memory database for `:memory:`. */
   static open(dataDir: string, log: (line: string) => void = () => undefined): SqliteStore {
-    let file = ':memory:';
+    let file: string | undefined;
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       file = join(dataDir, 'sluice.db');
     }
-    const db = new Database(file);
+    const db = new Database(file ?? ':memory:');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -152,41 +172,14 @@ export class SqliteStore implements Store {
     db.function('unicode_lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
     );
-    const store = new SqliteStore(db);
     try {
-      store.migrate();
+      migrate(db);
     } catch (error) {
       // A refused open must not keep the file open behind the caller's back.
       db.close();
       throw error;
     }
-    if (file !== ':memory:') store.checkpointer = new Checkpointer(db, file, log);
-    return store;
-  }
-
-  private migrate(): void {
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
-    );
-    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
-      v: number | null;
-    };
-    const applied = row.v ?? 0;
-    if (applied > migrations.length) {
-      throw new Error(
-        `the database schema (version ${applied}) is newer than this Sluice (${migrations.length})`,
-      );
-    }
-    migrations.slice(applied).forEach((sql, i) => {
-      this.db
-        .transaction(() => {
-          this.db.exec(sql);
-          this.db
-            .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
-            .run(applied + i + 1, new Date().toISOString());
-        })
-        .immediate();
-    });
+    return new SqliteStore(db, new TelemetryWriter(db, file, log));
   }
 
   /** Runs `fn` in a write transaction taken at once, so that reads inside it see what the writes rely on. */
@@ -199,7 +192,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.stop();
+    await this.telemetry.stop();
     this.db.close();
   }
 
@@ -821,30 +814,7 @@ export class SqliteStore implements Store {
   }
 
   writeMetrics(rows: readonly MetricRow[]): Promise<void> {
-    return this.write(() => {
-      const upsert = this.db.prepare(
-        `INSERT OR REPLACE INTO metrics (resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
-           function_errors, platform_errors, throttles, cold_starts, duration_sum_ms, histogram)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const r of rows) {
-        upsert.run(
-          r.resolution,
-          r.functionName,
-          r.bucketStart,
-          r.versionId,
-          r.qualifier,
-          r.node,
-          r.invocations,
-          r.functionErrors,
-          r.platformErrors,
-          r.throttles,
-          r.coldStarts,
-          r.durationSumMs,
-          JSON.stringify(toSparse(r.histogram)),
-        );
-      }
-    });
+    return this.telemetry.write({ op: 'writeMetrics', arg: rows });
   }
 
   queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
@@ -862,20 +832,9 @@ export class SqliteStore implements Store {
 
   appendLogs(records: readonly InvocationLog[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    return this.write(() => {
-      // Prepared once: logs are written several times a second.
-      this.logStatements ??= {
-        takeIds: this.db.prepare('UPDATE log_ids SET next = next + ? RETURNING next'),
-        insert: this.db.prepare(
-          'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
-        ),
-      };
-      const { takeIds, insert } = this.logStatements;
-      const { next } = takeIds.get(records.length) as { next: number };
-      const first = next - records.length;
-      for (const run of toLogRuns(records)) {
-        insert.run(first + run.offset, run.count, run.functionName, run.firstAt, run.lastAt, run.records);
-      }
+    return this.telemetry.write({
+      op: 'appendLogs',
+      arg: { count: records.length, runs: toLogRuns(records) },
     });
   }
 
@@ -909,12 +868,8 @@ export class SqliteStore implements Store {
     );
   }
 
-  pruneTelemetry(before: { metrics10: number; metrics60: number; logs: number }): Promise<void> {
-    return this.write(() => {
-      this.db.prepare('DELETE FROM metrics WHERE resolution = 10 AND bucket_start < ?').run(before.metrics10);
-      this.db.prepare('DELETE FROM metrics WHERE resolution = 60 AND bucket_start < ?').run(before.metrics60);
-      this.db.prepare('DELETE FROM log_runs WHERE last_at < ?').run(before.logs);
-    });
+  pruneTelemetry(before: TelemetryBounds): Promise<void> {
+    return this.telemetry.write({ op: 'prune', arg: before });
   }
 }
 
