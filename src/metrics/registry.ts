@@ -4,6 +4,8 @@ import type { Counters, InvocationRecord, MetricRow } from '../core/telemetry.js
 export const RESOLUTIONS = [10, 60] as const;
 
 interface Series {
+  /** Function, version and qualifier, as the keys of its buckets start. */
+  key: string;
   functionName: string;
   versionId: string;
   qualifier: string;
@@ -34,8 +36,11 @@ function count(counters: Counters, record: InvocationRecord, durationBucket: num
   counters.histogram[durationBucket] = (counters.histogram[durationBucket] ?? 0) + 1;
 }
 
-const bucketKey = (resolution: number, bucketStart: number, seriesKey: string) =>
-  `${resolution}\u0000${bucketStart}\u0000${seriesKey}`;
+const seriesKey = (functionName: string, versionId: string, qualifier: string) =>
+  `${functionName}\u0000${versionId}\u0000${qualifier}`;
+
+const bucketKey = (resolution: number, bucketStart: number, key: string) =>
+  `${resolution}\u0000${bucketStart}\u0000${key}`;
 
 /**
  * Counts per function × version × qualifier: totals since the process started (for Prometheus) and the
@@ -43,7 +48,8 @@ const bucketKey = (resolution: number, bucketStart: number, seriesKey: string) =
  * version that was invoked, so the label sets are bounded by the versions, never by the requests.
  */
 export class MetricsRegistry {
-  private readonly totals = new Map<string, Series>();
+  /** Function → version → qualifier: found with the record's own strings, without building a key. */
+  private readonly totals = new Map<string, Map<string, Map<string, Series>>>();
   private readonly buckets = new Map<string, MetricRow>();
   /** Buckets counted into since the last take: only they need writing again. */
   private readonly changed = new Set<MetricRow>();
@@ -51,37 +57,53 @@ export class MetricsRegistry {
   constructor(private readonly node: string) {}
 
   record(record: InvocationRecord): void {
-    const key = `${record.functionName}\u0000${record.versionId}\u0000${record.qualifier}`;
-    let series = this.totals.get(key);
-    if (!series) {
-      series = {
-        functionName: record.functionName,
-        versionId: record.versionId,
-        qualifier: record.qualifier,
-        counters: emptyCounters(),
-        open: [],
-      };
-      this.totals.set(key, series);
-    }
+    const series = this.seriesOf(record);
     const durationBucket = bucketIndex(record.durationMs);
     count(series.counters, record, durationBucket);
     // Bucketed by when the invocation is recorded, in the same tick as this call: a bucket that take() has
     // closed never receives another count, so its stored row is final.
     const seconds = Math.floor(record.endedAt / 1000);
-    RESOLUTIONS.forEach((resolution, r) => {
+    for (let r = 0; r < RESOLUTIONS.length; r++) {
+      const resolution = RESOLUTIONS[r] as (typeof RESOLUTIONS)[number];
       const bucketStart = seconds - (seconds % resolution);
       let row = series.open[r];
       if (row?.bucketStart !== bucketStart) {
-        row = this.bucket(resolution, bucketStart, key, series);
+        row = this.bucket(resolution, bucketStart, series);
         series.open[r] = row;
       }
       count(row, record, durationBucket);
       this.changed.add(row);
-    });
+    }
   }
 
-  private bucket(resolution: 10 | 60, bucketStart: number, seriesKey: string, series: Series): MetricRow {
-    const key = bucketKey(resolution, bucketStart, seriesKey);
+  private seriesOf({ functionName, versionId, qualifier }: InvocationRecord): Series {
+    let versions = this.totals.get(functionName);
+    if (!versions) {
+      versions = new Map();
+      this.totals.set(functionName, versions);
+    }
+    let qualifiers = versions.get(versionId);
+    if (!qualifiers) {
+      qualifiers = new Map();
+      versions.set(versionId, qualifiers);
+    }
+    let series = qualifiers.get(qualifier);
+    if (!series) {
+      series = {
+        key: seriesKey(functionName, versionId, qualifier),
+        functionName,
+        versionId,
+        qualifier,
+        counters: emptyCounters(),
+        open: [],
+      };
+      qualifiers.set(qualifier, series);
+    }
+    return series;
+  }
+
+  private bucket(resolution: 10 | 60, bucketStart: number, series: Series): MetricRow {
+    const key = bucketKey(resolution, bucketStart, series.key);
     let row = this.buckets.get(key);
     if (!row) {
       row = {
@@ -99,7 +121,9 @@ export class MetricsRegistry {
   }
 
   series(): readonly Series[] {
-    return [...this.totals.values()];
+    return [...this.totals.values()].flatMap((versions) =>
+      [...versions.values()].flatMap((qualifiers) => [...qualifiers.values()]),
+    );
   }
 
   /**
@@ -112,7 +136,7 @@ export class MetricsRegistry {
     const seconds = Math.floor(now / 1000);
     const closed = (row: MetricRow) => row.bucketStart + row.resolution <= seconds;
     for (const [key, row] of this.buckets) if (closed(row)) this.buckets.delete(key);
-    for (const series of this.totals.values()) {
+    for (const series of this.series()) {
       series.open = series.open.map((row) => (row && closed(row) ? undefined : row));
     }
     return rows;
@@ -127,7 +151,7 @@ export class MetricsRegistry {
       const key = bucketKey(
         row.resolution,
         row.bucketStart,
-        `${row.functionName}\u0000${row.versionId}\u0000${row.qualifier}`,
+        seriesKey(row.functionName, row.versionId, row.qualifier),
       );
       const kept = this.buckets.get(key);
       if (kept) {
@@ -141,9 +165,9 @@ export class MetricsRegistry {
 
   /** Drops the series of a function, or of its versions that no longer exist. */
   forget(functionName: string, keep: (versionId: string) => boolean = () => false): void {
-    for (const [key, series] of this.totals) {
-      if (series.functionName === functionName && !keep(series.versionId)) this.totals.delete(key);
-    }
+    const versions = this.totals.get(functionName);
+    for (const versionId of versions?.keys() ?? []) if (!keep(versionId)) versions?.delete(versionId);
+    if (versions?.size === 0) this.totals.delete(functionName);
     for (const [key, row] of this.buckets) {
       if (row.functionName === functionName && !keep(row.versionId)) {
         this.buckets.delete(key);
