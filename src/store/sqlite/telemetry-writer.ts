@@ -17,7 +17,9 @@ interface Waiting {
  * writes run on the store's own connection, which then checkpoints itself.
  */
 export class TelemetryWriter {
+  /** The thread while it takes writes; `thread` stays, so that stop() can wait for it to exit. */
   private worker: Worker | undefined;
+  private thread: Worker | undefined;
   private exited: Promise<void> = Promise.resolve();
   private onMainThread = false;
   /** The store connection's own statements, prepared at its first write there. */
@@ -39,6 +41,7 @@ export class TelemetryWriter {
       workerData: { file, checkpointMs: CHECKPOINT_MS },
     });
     this.worker = worker;
+    this.thread = worker;
     worker.unref();
     worker.on('message', ({ id, error }: { id: number; error?: string }) => {
       const waiting = this.waiting.get(id);
@@ -93,11 +96,10 @@ export class TelemetryWriter {
     const worker = this.worker;
     this.worker = undefined;
     this.onMainThread = false;
-    if (worker !== undefined) {
-      worker.ref();
-      // Messages arrive in order: every write sent is done and answered before the thread stops.
-      worker.postMessage('stop');
-    }
+    // Unreferenced while it runs (it must not keep a process alive), but waited for now.
+    this.thread?.ref();
+    // Messages arrive in order: every write sent is done and answered before the thread stops.
+    worker?.postMessage('stop');
     await this.exited;
     for (const waiting of this.waiting.values()) waiting.reject(new Error('the store is closed'));
     this.waiting.clear();
