@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { parseDuration, parseTimeAgo } from '../core/duration.js';
 import { SluiceError } from '../core/errors.js';
-import type { InvocationLog, LogFilter } from '../core/telemetry.js';
+import { type InvocationLog, type LogFilter, logText, toMicros } from '../core/telemetry.js';
 import { aggregate } from '../metrics/aggregate.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { checkQuery, functionParam, optionalQuery } from './params.js';
@@ -27,10 +27,11 @@ function logView(log: InvocationLog): Record<string, unknown> {
     qualifier: log.qualifier ?? null,
     versionId: log.versionId,
     requestId: log.requestId ?? null,
-    durationMs: log.durationMs === undefined ? null : Math.round(log.durationMs * 1000) / 1000,
+    durationMs: log.durationMs === undefined ? null : toMicros(log.durationMs),
+    initDurationMs: log.initDurationMs === undefined ? null : toMicros(log.initDurationMs),
     outcome: log.outcome,
     errorCode: log.errorCode ?? null,
-    text: log.text,
+    text: logText(log),
   };
 }
 
@@ -39,7 +40,7 @@ function matches(log: InvocationLog, filter: LogFilter): boolean {
     (filter.qualifier === undefined || log.qualifier === filter.qualifier) &&
     (filter.versionId === undefined || log.versionId === filter.versionId) &&
     (filter.requestId === undefined || log.requestId === filter.requestId) &&
-    (filter.text === undefined || log.text.toLowerCase().includes(filter.text.toLowerCase()))
+    (filter.text === undefined || logText(log).toLowerCase().includes(filter.text.toLowerCase()))
   );
 }
 

@@ -11,10 +11,12 @@ export interface InvocationRecord {
   startedAt: number;
   /** When the invocation was recorded (epoch ms): what its metrics are bucketed by. */
   endedAt: number;
+  /** To the microsecond (see `toMicros`), as everything that shows it (REPORT, logs) shows the same. */
   durationMs: number;
   outcome: Outcome;
   errorCode: string | undefined;
-  coldStart: boolean;
+  /** How long its instance took to start, when the invocation started one (a cold start). */
+  initDurationMs: number | undefined;
 }
 
 export interface Counters {
@@ -38,7 +40,11 @@ export interface MetricRow extends Counters {
   node: string;
 }
 
-/** One invocation's log as kept: who ran, how it ended, and what it wrote. */
+/**
+ * One invocation's log as kept: who ran, how it ended, and what it and the platform wrote before the REPORT
+ * line, which is kept as its numbers (see `logText`). Output of an instance outside any invocation has the
+ * outcome `instance`, and no request id, duration nor REPORT.
+ */
 export interface InvocationLog {
   id?: number;
   functionName: string;
@@ -47,6 +53,7 @@ export interface InvocationLog {
   requestId: string | undefined;
   at: number;
   durationMs: number | undefined;
+  initDurationMs: number | undefined;
   outcome: Outcome | 'instance';
   errorCode: string | undefined;
   text: string;
@@ -77,4 +84,27 @@ export function outcomeOf(errorCode: string | undefined): Outcome {
   if (errorCode === undefined) return 'success';
   if (errorCode === 'TooManyRequests') return 'throttled';
   return PLATFORM_ERRORS.has(errorCode) ? 'platformError' : 'functionError';
+}
+
+/** A duration rounded to the microsecond: the precision Sluice keeps and shows. */
+export function toMicros(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** The platform's last line of every invocation's log, as Lambda and Function Compute print it. */
+export function reportLine(
+  requestId: string,
+  versionId: string,
+  durationMs: number,
+  initDurationMs: number | undefined,
+): string {
+  const init = initDurationMs === undefined ? '' : ` Init Duration: ${initDurationMs.toFixed(2)} ms`;
+  return `REPORT RequestId: ${requestId} Version: ${versionId} Duration: ${durationMs.toFixed(2)} ms${init}\n`;
+}
+
+/** A log's whole text, as it is shown and searched: what was written, then the REPORT line of an invocation. */
+export function logText(log: InvocationLog): string {
+  if (log.outcome === 'instance' || log.requestId === undefined || log.durationMs === undefined)
+    return log.text;
+  return log.text + reportLine(log.requestId, log.versionId, log.durationMs, log.initDurationMs);
 }

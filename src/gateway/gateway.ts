@@ -6,9 +6,9 @@ import { parseQualifier } from '../core/names.js';
 import { qualifierLabel } from '../core/qualifier.js';
 import { readBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
-import type { LogBuffer } from '../logs/log-buffer.js';
+import { type LogBuffer, tailOf } from '../logs/log-buffer.js';
 import type { TelemetryRecorder } from '../metrics/recorder.js';
-import { outcomeOf } from '../core/telemetry.js';
+import { outcomeOf, reportLine, toMicros } from '../core/telemetry.js';
 import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
@@ -116,7 +116,7 @@ export function createGateway(deps: GatewayDeps) {
     }
   }
 
-  /** Runs one invocation, closes its log with the REPORT line, and returns the log's tail when asked. */
+  /** Runs one invocation, records it, and returns its log's tail, closed by the REPORT line, when asked. */
   async function run(
     version: RunnableVersion,
     qualifier: string,
@@ -131,15 +131,14 @@ export function createGateway(deps: GatewayDeps) {
     let initDurationMs: number | undefined;
     try {
       const pooled = await deps.pool.invoke(version, { requestId, qualifier, payload });
-      initDurationMs = pooled.initDurationMs;
+      if (pooled.initDurationMs !== undefined) initDurationMs = toMicros(pooled.initDurationMs);
       return pooled.result;
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
       logFailure(deps.logs, version, qualifier, requestId, error);
       throw error;
     } finally {
-      const durationMs = performance.now() - started;
-      report(deps.logs, version, qualifier, requestId, durationMs, initDurationMs);
+      const durationMs = toMicros(performance.now() - started);
       deps.telemetry.record({
         functionName: version.functionName,
         versionId: version.versionId,
@@ -150,9 +149,13 @@ export function createGateway(deps: GatewayDeps) {
         durationMs,
         outcome: outcomeOf(errorCode),
         errorCode,
-        coldStart: initDurationMs !== undefined,
+        initDurationMs,
       });
-      tailTo?.setHeader('x-fc-log-result', deps.logs.tail(requestId, LOG_TAIL_BYTES).toString('base64'));
+      if (tailTo !== undefined) {
+        const text =
+          deps.logs.textOf(requestId) + reportLine(requestId, version.versionId, durationMs, initDurationMs);
+        tailTo.setHeader('x-fc-log-result', tailOf(text, LOG_TAIL_BYTES).toString('base64'));
+      }
     }
   }
 
@@ -289,26 +292,5 @@ function logFailure(
     requestId,
     stream: 'platform',
     text: `ERROR ${type}: ${error.message}\n${stack}`,
-  });
-}
-
-/** The platform's last line of every invocation's log, as Lambda and Function Compute print it. */
-function report(
-  logs: LogBuffer,
-  version: RunnableVersion,
-  qualifier: string,
-  requestId: string,
-  durationMs: number,
-  initDurationMs: number | undefined,
-): void {
-  const init = initDurationMs === undefined ? '' : ` Init Duration: ${initDurationMs.toFixed(2)} ms`;
-  logs.append({
-    at: Date.now(),
-    functionName: version.functionName,
-    versionId: version.versionId,
-    qualifier,
-    requestId,
-    stream: 'platform',
-    text: `REPORT RequestId: ${requestId} Version: ${version.versionId} Duration: ${durationMs.toFixed(2)} ms${init}\n`,
   });
 }

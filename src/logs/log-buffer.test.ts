@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LogBuffer, type LogRecord } from './log-buffer.js';
+import { LogBuffer, type LogRecord, tailOf } from './log-buffer.js';
 
 const line = (requestId: string | undefined, text: string): LogRecord => ({
   at: 0,
@@ -42,12 +42,11 @@ test('eviction stays correct across compactions', () => {
   );
 });
 
-test('the tail is the last bytes of a request, cut at a character boundary', () => {
-  const logs = new LogBuffer(1 << 20);
-  logs.append(line('a', 'début '));
-  logs.append(line('a', 'é'.repeat(3000)));
-  const tail = logs.tail('a', 4096);
+test('the tail is the last bytes of a text, cut at a character boundary', () => {
+  const text = `début ${'é'.repeat(3000)}`;
+  const tail = tailOf(text, 4096);
   assert.ok(tail.length <= 4096);
   assert.equal(tail.toString('utf8'), 'é'.repeat(2048));
-  assert.equal(logs.tail('a', 1 << 20).toString('utf8'), `début ${'é'.repeat(3000)}`);
+  assert.equal(tailOf(text, 1 << 20).toString('utf8'), text);
+  assert.equal(tailOf('abc', 2).toString('utf8'), 'bc');
 });

@@ -52,13 +52,13 @@ export class LogBuffer {
     if (list === undefined) return '';
     return list.length === 1 ? (list[0] as LogRecord).text : list.map((r) => r.text).join('');
   }
+}
 
-  /** The last `maxBytes` bytes of an invocation's log, cut at a character boundary. */
-  tail(requestId: string, maxBytes: number): Buffer {
-    const text = Buffer.from(this.textOf(requestId), 'utf8');
-    if (text.length <= maxBytes) return text;
-    let start = text.length - maxBytes;
-    while (start < text.length && ((text[start] as number) & 0xc0) === 0x80) start++;
-    return text.subarray(start);
-  }
+/** The last `maxBytes` bytes of a text in UTF-8, cut at a character boundary. */
+export function tailOf(text: string, maxBytes: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return bytes;
+  let start = bytes.length - maxBytes;
+  while (start < bytes.length && ((bytes[start] as number) & 0xc0) === 0x80) start++;
+  return bytes.subarray(start);
 }

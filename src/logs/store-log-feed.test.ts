@@ -12,6 +12,7 @@ const log = (requestId: string, qualifier = 'live'): InvocationLog => ({
   requestId,
   at: Date.now(),
   durationMs: 1,
+  initDurationMs: undefined,
   outcome: 'success',
   errorCode: undefined,
   text: `line ${requestId}\n`,

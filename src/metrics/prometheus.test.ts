@@ -76,7 +76,7 @@ function invocation(overrides: Partial<InvocationRecord>): InvocationRecord {
     durationMs: 12,
     outcome: 'success',
     errorCode: undefined,
-    coldStart: false,
+    initDurationMs: undefined,
     ...overrides,
     endedAt:
       overrides.endedAt ?? (overrides.startedAt ?? Date.UTC(2024, 0, 1)) + (overrides.durationMs ?? 12),
@@ -88,7 +88,7 @@ function sampleRegistry(): MetricsRegistry {
   const registry = new MetricsRegistry('n');
   const durations = [0.05, 0.1, 0.3, 2, 2, 15, 250, 1200, 9_000, 2e6];
   durations.forEach((durationMs, i) => {
-    registry.record(invocation({ durationMs, coldStart: i === 0 }));
+    registry.record(invocation({ durationMs, initDurationMs: i === 0 ? 50 : undefined }));
   });
   registry.record(
     invocation({ versionId: '2', outcome: 'functionError', errorCode: 'UnhandledInvocationError' }),

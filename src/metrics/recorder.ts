@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import type { InvocationLog, InvocationRecord } from '../core/telemetry.js';
 import type { LogBuffer, LogRecord } from '../logs/log-buffer.js';
@@ -28,7 +27,8 @@ const PRUNE_EVERY_MS = 60_000;
  */
 export class TelemetryRecorder {
   private pendingLogs: InvocationLog[] = [];
-  private readonly live = new EventEmitter();
+  /** Followers by function: looked up once per log, and mostly found absent, which costs next to nothing. */
+  private readonly followers = new Map<string, Set<(log: InvocationLog) => void>>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -39,9 +39,7 @@ export class TelemetryRecorder {
     private readonly logs: LogBuffer,
     private readonly options: RecorderOptions,
     private readonly log: (line: string) => void,
-  ) {
-    this.live.setMaxListeners(0);
-  }
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => {
@@ -59,6 +57,7 @@ export class TelemetryRecorder {
       requestId: record.requestId,
       at: record.startedAt,
       durationMs: record.durationMs,
+      initDurationMs: record.initDurationMs,
       outcome: record.outcome,
       errorCode: record.errorCode,
       text: this.bounded(this.logs.textOf(record.requestId)),
@@ -74,6 +73,7 @@ export class TelemetryRecorder {
       requestId: undefined,
       at: line.at,
       durationMs: undefined,
+      initDurationMs: undefined,
       outcome: 'instance',
       errorCode: undefined,
       text: this.bounded(line.text),
@@ -82,13 +82,23 @@ export class TelemetryRecorder {
 
   /** Calls `listener` with each log of the function as it is recorded, until the returned function is called. */
   follow(functionName: string, listener: (log: InvocationLog) => void): () => void {
-    this.live.on(functionName, listener);
-    return () => this.live.off(functionName, listener);
+    let listeners = this.followers.get(functionName);
+    if (!listeners) {
+      listeners = new Set();
+      this.followers.set(functionName, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.followers.get(functionName) === listeners)
+        this.followers.delete(functionName);
+    };
   }
 
   private keep(log: InvocationLog): void {
     this.pendingLogs.push(log);
-    this.live.emit(log.functionName, log);
+    const listeners = this.followers.get(log.functionName);
+    if (listeners) for (const listener of listeners) listener(log);
   }
 
   private bounded(text: string): string {

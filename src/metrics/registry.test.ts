@@ -19,7 +19,7 @@ function record(overrides: Partial<InvocationRecord> = {}): InvocationRecord {
     durationMs: 5,
     outcome: 'success',
     errorCode: undefined,
-    coldStart: false,
+    initDurationMs: undefined,
     ...overrides,
     endedAt: overrides.endedAt ?? (overrides.startedAt ?? T * 1000 + 1000) + (overrides.durationMs ?? 5),
   };
@@ -35,7 +35,7 @@ function rowsAt(rows: readonly MetricRow[], resolution: 10 | 60): MetricRow[] {
 describe('MetricsRegistry', () => {
   it('counts every outcome, cold starts and durations per function × version × qualifier', () => {
     const registry = new MetricsRegistry('node-a');
-    registry.record(record({ durationMs: 2, coldStart: true }));
+    registry.record(record({ durationMs: 2, initDurationMs: 40 }));
     registry.record(record({ durationMs: 3 }));
     registry.record(record({ durationMs: 40, ...outcome('functionError', 'UnhandledInvocationError') }));
     registry.record(record({ durationMs: 1000, ...outcome('platformError', 'FunctionTimeout') }));

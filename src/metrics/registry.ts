@@ -31,7 +31,7 @@ function count(counters: Counters, record: InvocationRecord, durationBucket: num
   if (record.outcome === 'functionError') counters.functionErrors++;
   else if (record.outcome === 'platformError') counters.platformErrors++;
   else if (record.outcome === 'throttled') counters.throttles++;
-  if (record.coldStart) counters.coldStarts++;
+  if (record.initDurationMs !== undefined) counters.coldStarts++;
   counters.durationSumMs += record.durationMs;
   counters.histogram[durationBucket] = (counters.histogram[durationBucket] ?? 0) + 1;
 }

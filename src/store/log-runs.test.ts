@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InvocationLog, LogFilter } from '../core/telemetry.js';
+import { type InvocationLog, type LogFilter, logText, reportLine } from '../core/telemetry.js';
 import {
   type LogRunRow,
   logsOfRun,
@@ -19,6 +19,7 @@ const log = (overrides: Partial<InvocationLog> = {}): InvocationLog => ({
   requestId: 'r',
   at: 1000,
   durationMs: 1.5,
+  initDurationMs: undefined,
   outcome: 'success',
   errorCode: undefined,
   text: '',
@@ -192,6 +193,57 @@ describe('runNeedles', () => {
         }
       }
     }
+  });
+
+  it('find runs by any part of their REPORT lines, kept as numbers, and across a text’s end into them', () => {
+    const records = [
+      log({ requestId: '0b8f3c52-5e1d-4c2a-9f47-3d2b1a0e9c88', durationMs: 0.5, text: 'done\n' }),
+      log({
+        versionId: 'LATEST',
+        requestId: 'f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9',
+        durationMs: 1234.567,
+        initDurationMs: 80.25,
+        text: 'no newline at the end',
+      }),
+      log({ requestId: '7c6b5a49-3827-4160-9f8e-7d6c5b4a3928', outcome: 'functionError', errorCode: 'Boom' }),
+      // A final sigma folds to ς at the text's end, but to σ before the REPORT line.
+      log({ requestId: '2d4f6a8c-1e3b-4d5f-8a7c-9e0b2d4f6a8c', text: 'ΟΔΟΣ' }),
+    ];
+    for (const record of records) {
+      const [row] = stored([record]) as [LogRunRow];
+      assert.ok(!row.records.includes('REPORT'), 'the line is not stored as text');
+      const [back] = logsOfRun(row, { limit: 1 });
+      assert.equal(
+        logText(back as InvocationLog),
+        record.text +
+          reportLine(
+            record.requestId as string,
+            record.versionId,
+            record.durationMs as number,
+            record.initDurationMs,
+          ),
+      );
+      // Every piece of the whole text, in either case: a run holding it is never left out.
+      const whole = logText(record);
+      for (let start = 0; start < whole.length; start++) {
+        for (let end = start + 1; end <= whole.length; end++) {
+          for (const text of [whole.slice(start, end), whole.slice(start, end).toUpperCase()]) {
+            const needle = runNeedles({ limit: 1, text }).text;
+            assert.ok(
+              needle === undefined || row.records.toLowerCase().includes(needle.toLowerCase()),
+              `${JSON.stringify(text)} asks for ${JSON.stringify(needle)}`,
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it('asks the stored text for all of a needle that cannot reach a REPORT line', () => {
+    assert.equal(runNeedles({ limit: 1, text: 'Hello "world"' }).text, 'hello \\"wo');
+    assert.equal(runNeedles({ limit: 1, text: 'Quick fox' }).text, 'quick fox');
+    assert.equal(runNeedles({ limit: 1, text: 'Timeout' }).text, undefined);
+    assert.equal(runNeedles({ limit: 1, text: 'xREPORT' }).text, 'x');
   });
 
   it('asks nothing of a run for a filter without these parts', () => {

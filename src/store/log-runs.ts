@@ -1,4 +1,4 @@
-import type { InvocationLog, LogFilter } from '../core/telemetry.js';
+import { type InvocationLog, type LogFilter, logText } from '../core/telemetry.js';
 
 /**
  * Invocation logs are stored in runs: one row holds the logs of consecutive ids of one function, as JSON. A
@@ -35,7 +35,11 @@ export interface LogRunRow {
   records: string;
 }
 
-/** One record in a run: version, qualifier, request id, `at` after the run's first_at, duration, outcome, error code, text. */
+/**
+ * One record in a run: version, qualifier, request id, `at` after the run's first_at, duration in whole
+ * microseconds, outcome, error code, text before the REPORT line, init duration in microseconds. Kept as
+ * numbers, the REPORT line is half the bytes it was as text, and a flush costs the event loop that much less.
+ */
 type StoredRecord = [
   string,
   string | null,
@@ -45,7 +49,40 @@ type StoredRecord = [
   InvocationLog['outcome'],
   string | null,
   string,
+  number | null,
 ];
+
+/** A record stored before REPORT lines were kept as numbers: a duration in ms, and the line in the text. */
+type EarlierRecord = [
+  string,
+  string | null,
+  string | null,
+  number,
+  number | null,
+  InvocationLog['outcome'],
+  string | null,
+  string,
+];
+
+const EARLIER_REPORT =
+  /REPORT RequestId: \S* Version: \S* Duration: [\d.]+ ms(?: Init Duration: ([\d.]+) ms)?\n$/;
+
+/** An earlier record as a current one: its REPORT line, where it has one, taken out of its text. */
+function fromEarlier(record: EarlierRecord): StoredRecord {
+  const [versionId, qualifier, requestId, at, durationMs, outcome, errorCode, text] = record;
+  const report = outcome === 'instance' ? null : EARLIER_REPORT.exec(text);
+  return [
+    versionId,
+    qualifier,
+    requestId,
+    at,
+    durationMs === null ? null : durationMs * 1000,
+    outcome,
+    errorCode,
+    report === null ? text : text.slice(0, report.index),
+    report?.[1] === undefined ? null : Number(report[1]) * 1000,
+  ];
+}
 
 /**
  * Groups a batch of logs into runs: by function, each function's logs in the order given, a run ending at
@@ -90,10 +127,11 @@ function encodeRun(functionName: string, offset: number, logs: readonly Invocati
     log.qualifier ?? null,
     log.requestId ?? null,
     log.at - firstAt,
-    log.durationMs ?? null,
+    log.durationMs === undefined ? null : Math.round(log.durationMs * 1000),
     log.outcome,
     log.errorCode ?? null,
     log.text,
+    log.initDurationMs === undefined ? null : Math.round(log.initDurationMs * 1000),
   ]);
   return {
     functionName,
@@ -118,12 +156,33 @@ export interface RunNeedles {
   text?: string;
 }
 
+/**
+ * A character no REPORT line holds, lower-cased: none of its words, nor of request ids (UUIDs, as the gateway
+ * makes them), version ids (numbers and LATEST) or durations.
+ */
+const NOT_IN_REPORT = /[^report requestid: version: duration: ms init\n0123456789abcdef\-.latest]/;
+
+/**
+ * What the stored text of a record whose whole text holds `text` must hold: the REPORT line is not stored
+ * as text. A needle that may lie within one asks nothing of the stored text; one that may run into one (it
+ * goes on with the "r" of "REPORT") asks only for what comes before its first "r".
+ */
+function storedTextNeedle(text: string): string | undefined {
+  const lower = text.toLowerCase();
+  if (!NOT_IN_REPORT.test(lower)) return undefined;
+  const firstR = lower.indexOf('r');
+  // Nor its last letter outside ASCII: the text's last letter may fold otherwise before "REPORT" (Σ: σ, ς).
+  const stored = (firstR === -1 ? lower : lower.slice(0, firstR)).replace(/\P{ASCII}$/u, '');
+  return stored === '' ? undefined : JSON.stringify(stored).slice(1, -1);
+}
+
 export function runNeedles(filter: LogFilter): RunNeedles {
+  const text = filter.text === undefined ? undefined : storedTextNeedle(filter.text);
   return {
     ...(filter.versionId !== undefined && { versionId: JSON.stringify(filter.versionId) }),
     ...(filter.qualifier !== undefined && { qualifier: JSON.stringify(filter.qualifier) }),
     ...(filter.requestId !== undefined && { requestId: JSON.stringify(filter.requestId) }),
-    ...(filter.text !== undefined && { text: JSON.stringify(filter.text).slice(1, -1) }),
+    ...(text !== undefined && { text }),
   };
 }
 
@@ -131,8 +190,9 @@ export function runNeedles(filter: LogFilter): RunNeedles {
 export function logsOfRun(row: LogRunRow, filter: LogFilter): InvocationLog[] {
   const text = filter.text?.toLowerCase();
   const out: InvocationLog[] = [];
-  (JSON.parse(row.records) as StoredRecord[]).forEach((stored, i) => {
-    const [versionId, qualifier, requestId, atOffset, durationMs, outcome, errorCode, logText] = stored;
+  (JSON.parse(row.records) as (StoredRecord | EarlierRecord)[]).forEach((record, i) => {
+    const [versionId, qualifier, requestId, atOffset, durationUs, outcome, errorCode, storedText, initUs] =
+      record.length === 8 ? fromEarlier(record) : record;
     const id = row.id_first + i;
     const at = row.first_at + atOffset;
     if (filter.versionId !== undefined && versionId !== filter.versionId) return;
@@ -141,19 +201,21 @@ export function logsOfRun(row: LogRunRow, filter: LogFilter): InvocationLog[] {
     if (filter.since !== undefined && !(at >= filter.since)) return;
     if (filter.until !== undefined && !(at < filter.until)) return;
     if (filter.afterId !== undefined && !(id > filter.afterId)) return;
-    if (text !== undefined && !logText.toLowerCase().includes(text)) return;
-    out.push({
+    const log: InvocationLog = {
       id,
       functionName: row.function_name,
       versionId,
       qualifier: qualifier ?? undefined,
       requestId: requestId ?? undefined,
       at,
-      durationMs: durationMs ?? undefined,
+      durationMs: durationUs === null ? undefined : durationUs / 1000,
+      initDurationMs: initUs === null ? undefined : initUs / 1000,
       outcome,
       errorCode: errorCode ?? undefined,
-      text: logText,
-    });
+      text: storedText,
+    };
+    if (text !== undefined && !logText(log).toLowerCase().includes(text)) return;
+    out.push(log);
   });
   return out;
 }

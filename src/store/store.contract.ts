@@ -16,7 +16,7 @@ import type {
 } from '../core/model.js';
 import { DEFAULT_ALIAS, LATEST } from '../core/names.js';
 import { emptyHistogram } from '../core/histogram.js';
-import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
+import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
 import type { Change, CodeBlob, Store } from './store.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
@@ -152,13 +152,17 @@ const points = (version: number | typeof LATEST, description = ''): AliasSpec =>
  */
 export const LOGS_BEFORE_RUNS = `
   INSERT INTO invocation_logs (function_name, version_id, qualifier, request_id, at, duration_ms, outcome, error_code, text)
-  VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL, 'Hello, "quoted"\n'),
+  VALUES ('f', '1', 'live', 'r1', 1000, 12.5, 'success', NULL,
+           'Hello, "quoted"\nREPORT RequestId: r1 Version: 1 Duration: 12.50 ms Init Duration: 80.25 ms\n'),
          ('f', '2', NULL, NULL, 2000, NULL, 'instance', NULL, 'at load'),
-         ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''),
+         ('f', '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', 'REPORT RequestId: r3 Version: 2 Duration: 1.25 ms\n'),
          ('g', '1', 'live', 'r4', 4000, 1, 'success', NULL, 'newest');
   DELETE FROM invocation_logs WHERE function_name = 'g';`;
 
-/** Checks that a store migrated from LOGS_BEFORE_RUNS kept ids, fields and the id counter, and finds them. */
+/**
+ * Checks that a store migrated from LOGS_BEFORE_RUNS kept ids, fields and the id counter, and finds them; the
+ * REPORT lines then written into the text come back as numbers, and whole in `logText`.
+ */
 export async function assertLogsMigrated(store: Store): Promise<void> {
   const logs = await store.queryLogs('f', { limit: 10 });
   assert.deepEqual(
@@ -169,19 +173,30 @@ export async function assertLogsMigrated(store: Store): Promise<void> {
       l.requestId,
       l.at,
       l.durationMs,
+      l.initDurationMs,
       l.outcome,
       l.errorCode,
       l.text,
     ]),
     [
-      [1, '1', 'live', 'r1', 1000, 12.5, 'success', undefined, 'Hello, "quoted"\n'],
-      [2, '2', undefined, undefined, 2000, undefined, 'instance', undefined, 'at load'],
-      [3, '2', 'live', 'r3', 3000, 1.25, 'functionError', 'Boom', ''],
+      [1, '1', 'live', 'r1', 1000, 12.5, 80.25, 'success', undefined, 'Hello, "quoted"\n'],
+      [2, '2', undefined, undefined, 2000, undefined, undefined, 'instance', undefined, 'at load'],
+      [3, '2', 'live', 'r3', 3000, 1.25, undefined, 'functionError', 'Boom', ''],
     ],
   );
+  assert.deepEqual(logs.map(logText), [
+    'Hello, "quoted"\nREPORT RequestId: r1 Version: 1 Duration: 12.50 ms Init Duration: 80.25 ms\n',
+    'at load',
+    'REPORT RequestId: r3 Version: 2 Duration: 1.25 ms\n',
+  ]);
   const ids = async (filter: Omit<LogFilter, 'limit'>) =>
     (await store.queryLogs('f', { limit: 10, ...filter })).map((l) => l.id);
   assert.deepEqual(await ids({ text: 'HELLO, "' }), [1]);
+  assert.deepEqual(
+    await ids({ text: 'quoted"\nREPORT RequestId: r1 Version: 1 Duration: 12.50 ms Init' }),
+    [1],
+  );
+  assert.deepEqual(await ids({ text: 'Duration: 1.25 ms' }), [3]);
   assert.deepEqual(await ids({ versionId: '2', qualifier: 'live' }), [3]);
   assert.deepEqual(await ids({ requestId: 'r3' }), [3]);
   await store.appendLogs([{ ...(logs[0] as InvocationLog), requestId: 'after' }]);
@@ -1626,6 +1641,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         requestId: 'r',
         at: 0,
         durationMs: 12.345,
+        initDurationMs: undefined,
         outcome: 'success',
         errorCode: undefined,
         text: '',
@@ -1757,7 +1773,8 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
               qualifier: n % 7 === 0 ? undefined : 'live',
               requestId: n % 11 === 0 ? undefined : `req-${n}`,
               at: 10_000 + n * 3 + (n % 2) * 0.5,
-              durationMs: n % 5 === 0 ? undefined : n / 7,
+              durationMs: n % 5 === 0 ? undefined : toMicros(n / 7),
+              initDurationMs: n % 17 === 0 ? toMicros(n / 3) : undefined,
               outcome: n % 13 === 0 ? 'functionError' : 'success',
               errorCode: n % 13 === 0 ? 'Boom' : undefined,
               text: texts[n % texts.length] as string,
@@ -1784,7 +1801,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
               (filter.since === undefined || l.at >= filter.since) &&
               (filter.until === undefined || l.at < filter.until) &&
               (filter.afterId === undefined || (l.id as number) > filter.afterId) &&
-              (text === undefined || l.text.toLowerCase().includes(text)),
+              (text === undefined || logText(l).toLowerCase().includes(text)),
           );
           return (filter.newestFirst ? matching.reverse() : matching).slice(0, filter.limit);
         };
@@ -1810,6 +1827,16 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           { limit: 5000, text: 'line\r\n', afterId: middle, versionId: '1' },
           { limit: 5000, text: 'n' },
           { limit: 5000, text: 'nothing like it' },
+          // In the REPORT lines, which are kept as numbers, and across the end of the text into them.
+          { limit: 5000, text: 'report' },
+          { limit: 5000, text: 'RequestId: req-1001 Version: 1 Duration: ' },
+          { limit: 5000, text: 'Init Duration: 2' },
+          { limit: 5000, text: '0 ms\n' },
+          { limit: 5000, text: 'plain\nREPORT RequestId: req-' },
+          { limit: 5000, text: 'back\nRE' },
+          { limit: 5000, text: 'xxREPORT' },
+          { limit: 5000, text: 'straße ✓\nreport requestid' },
+          { limit: 5000, text: '"\nREPORT' },
         ]) {
           assert.deepEqual(await h.store.queryLogs('f', filter), oracle(filter), JSON.stringify(filter));
         }

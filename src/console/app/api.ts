@@ -203,6 +203,7 @@ export interface LogView {
   versionId: string;
   requestId: string | null;
   durationMs: number | null;
+  initDurationMs: number | null;
   outcome: string;
   errorCode: string | null;
   text: string;

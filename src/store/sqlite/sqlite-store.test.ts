@@ -184,6 +184,7 @@ describe('SqliteStore only', () => {
           requestId: `r${i}`,
           at: 1000 + i,
           durationMs: 1,
+          initDurationMs: undefined,
           outcome: 'success' as const,
           errorCode: undefined,
           text,

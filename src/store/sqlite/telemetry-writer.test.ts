@@ -18,6 +18,7 @@ function logs(count: number, from = 0): TelemetryWrite {
     requestId: `r${from + i}`,
     at: 1000 + from + i,
     durationMs: 1,
+    initDurationMs: undefined,
     outcome: 'success' as const,
     errorCode: undefined,
     text: `line ${from + i}\n`,
