@@ -36,23 +36,9 @@ export interface LogRunRow {
 }
 
 /**
- * One record in a run: version, qualifier, request id, `at` after the run's first_at, duration in whole
- * microseconds, outcome, error code, text before the REPORT line, init duration in microseconds. Kept as
- * numbers, the REPORT line is half the bytes it was as text, and a flush costs the event loop that much less.
+ * A record as stored before REPORT lines were kept as numbers: version, qualifier, request id, `at` after the
+ * run's first_at, duration in ms, outcome, error code, and the text with its REPORT line.
  */
-type StoredRecord = [
-  string,
-  string | null,
-  string | null,
-  number,
-  number | null,
-  InvocationLog['outcome'],
-  string | null,
-  string,
-  number | null,
-];
-
-/** A record stored before REPORT lines were kept as numbers: a duration in ms, and the line in the text. */
 type EarlierRecord = [
   string,
   string | null,
@@ -63,6 +49,13 @@ type EarlierRecord = [
   string | null,
   string,
 ];
+
+/**
+ * One record in a run: as an earlier one, but the duration in whole microseconds, the text before the REPORT
+ * line, and last the init duration in microseconds. Kept as numbers, the REPORT line is half the bytes it was
+ * as text, and a flush costs the event loop that much less.
+ */
+type StoredRecord = [...EarlierRecord, number | null];
 
 const EARLIER_REPORT =
   /REPORT RequestId: \S* Version: \S* Duration: [\d.]+ ms(?: Init Duration: ([\d.]+) ms)?\n$/;

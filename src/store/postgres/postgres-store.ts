@@ -12,7 +12,6 @@ import {
 } from '../../core/alias-changes.js';
 import { SluiceError, isSluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
-import { fromSparse, toSparse } from '../../core/histogram.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -38,6 +37,7 @@ import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
+import { METRIC_COLUMNS, type MetricDbRow, metricValues, toMetricRow } from '../metric-columns.js';
 
 export interface PostgresStoreOptions {
   /** Keep every table in this schema (created if missing) instead of the connection's default one. */
@@ -204,41 +204,7 @@ const toStageHistory = (r: StageHistoryDbRow): StageHistoryEntry => ({
   after: r.after_json,
 });
 
-interface MetricDbRow {
-  resolution: 10 | 60;
-  function_name: string;
-  bucket_start: number;
-  version_id: string;
-  qualifier: string;
-  node: string;
-  invocations: number;
-  function_errors: number;
-  platform_errors: number;
-  throttles: number;
-  cold_starts: number;
-  duration_sum_ms: number;
-  histogram: Record<string, number>;
-}
-
-const toMetricRow = (r: MetricDbRow): MetricRow => ({
-  resolution: r.resolution,
-  functionName: r.function_name,
-  bucketStart: r.bucket_start,
-  versionId: r.version_id,
-  qualifier: r.qualifier,
-  node: r.node,
-  invocations: r.invocations,
-  functionErrors: r.function_errors,
-  platformErrors: r.platform_errors,
-  throttles: r.throttles,
-  coldStarts: r.cold_starts,
-  durationSumMs: r.duration_sum_ms,
-  histogram: fromSparse(r.histogram),
-});
-
 const ceil = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.ceil(n));
-
-/** Rows per multi-row INSERT of logs: 9 parameters each, well below PostgreSQL's 65535. */
 
 /**
  * `bigint` columns (epoch times, log ids, counts) come back as numbers, not pg's default strings: every one
@@ -1108,29 +1074,14 @@ export class PostgresStore implements Store {
     return this.write('writing metrics', async (db) => {
       for (const r of rows) {
         await db.query(
-          `INSERT INTO metrics (resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
-             function_errors, platform_errors, throttles, cold_starts, duration_sum_ms, histogram)
+          `INSERT INTO metrics (${METRIC_COLUMNS})
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (resolution, function_name, bucket_start, version_id, qualifier, node) DO UPDATE SET
              invocations = excluded.invocations, function_errors = excluded.function_errors,
              platform_errors = excluded.platform_errors, throttles = excluded.throttles,
              cold_starts = excluded.cold_starts, duration_sum_ms = excluded.duration_sum_ms,
              histogram = excluded.histogram`,
-          [
-            r.resolution,
-            r.functionName,
-            r.bucketStart,
-            r.versionId,
-            r.qualifier,
-            r.node,
-            r.invocations,
-            r.functionErrors,
-            r.platformErrors,
-            r.throttles,
-            r.coldStarts,
-            r.durationSumMs,
-            JSON.stringify(toSparse(r.histogram)),
-          ],
+          metricValues(r),
         );
       }
     });

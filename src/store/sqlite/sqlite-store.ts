@@ -11,7 +11,6 @@ import {
 import type { ApiDefinition, Binding, StageSpec } from '../../core/api-gateway.js';
 import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
-import { fromSparse } from '../../core/histogram.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -39,6 +38,7 @@ import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
+import { type MetricDbRow, toMetricRow } from '../metric-columns.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import type { TelemetryBounds } from './telemetry-writes.js';
 
@@ -872,38 +872,6 @@ export class SqliteStore implements Store {
     return this.telemetry.write({ op: 'prune', arg: before });
   }
 }
-
-interface MetricDbRow {
-  resolution: 10 | 60;
-  function_name: string;
-  bucket_start: number;
-  version_id: string;
-  qualifier: string;
-  node: string;
-  invocations: number;
-  function_errors: number;
-  platform_errors: number;
-  throttles: number;
-  cold_starts: number;
-  duration_sum_ms: number;
-  histogram: string;
-}
-
-const toMetricRow = (r: MetricDbRow): MetricRow => ({
-  resolution: r.resolution,
-  functionName: r.function_name,
-  bucketStart: r.bucket_start,
-  versionId: r.version_id,
-  qualifier: r.qualifier,
-  node: r.node,
-  invocations: r.invocations,
-  functionErrors: r.function_errors,
-  platformErrors: r.platform_errors,
-  throttles: r.throttles,
-  coldStarts: r.cold_starts,
-  durationSumMs: r.duration_sum_ms,
-  histogram: fromSparse(JSON.parse(r.histogram) as Record<string, number>),
-});
 
 interface ApiDbRow {
   name: string;

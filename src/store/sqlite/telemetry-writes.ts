@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { toSparse } from '../../core/histogram.js';
 import type { MetricRow } from '../../core/telemetry.js';
 import type { NewLogRun } from '../log-runs.js';
+import { METRIC_COLUMNS, metricValues } from '../metric-columns.js';
 
 /** A batch of logs grouped into runs, ready to store: `count` ids are taken for it, in order. */
 export interface LogRunBatch {
@@ -32,9 +32,7 @@ export class TelemetryWrites {
       'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.upsertMetric = db.prepare(
-      `INSERT OR REPLACE INTO metrics (resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
-         function_errors, platform_errors, throttles, cold_starts, duration_sum_ms, histogram)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO metrics (${METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.pruneStatements = [
       db.prepare('DELETE FROM metrics WHERE resolution = 10 AND bucket_start < @metrics10'),
@@ -66,23 +64,7 @@ export class TelemetryWrites {
   writeMetrics(rows: readonly MetricRow[]): void {
     this.db
       .transaction(() => {
-        for (const r of rows) {
-          this.upsertMetric.run(
-            r.resolution,
-            r.functionName,
-            r.bucketStart,
-            r.versionId,
-            r.qualifier,
-            r.node,
-            r.invocations,
-            r.functionErrors,
-            r.platformErrors,
-            r.throttles,
-            r.coldStarts,
-            r.durationSumMs,
-            JSON.stringify(toSparse(r.histogram)),
-          );
-        }
+        for (const row of rows) this.upsertMetric.run(metricValues(row));
       })
       .immediate();
   }
