@@ -27,6 +27,14 @@ export interface NewLogRun {
   records: string;
 }
 
+/** The columns of the log_runs table, in the order of `logRunValues`. */
+export const LOG_RUN_COLUMNS = 'id_first, count, function_name, first_at, last_at, records';
+
+/** A run's values in the order of LOG_RUN_COLUMNS, its ids counted from the batch's first id. */
+export function logRunValues(run: NewLogRun, batchFirstId: number): (string | number)[] {
+  return [batchFirstId + run.offset, run.count, run.functionName, run.firstAt, run.lastAt, run.records];
+}
+
 /** A run as a store answers it. */
 export interface LogRunRow {
   id_first: number;

@@ -36,7 +36,15 @@ import { planPublish } from '../../core/versions.js';
 import { decodePageToken, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
-import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
+import {
+  LOG_RUN_COLUMNS,
+  type LogRunRow,
+  logRunValues,
+  queryLogRuns,
+  RUN_RECORDS,
+  runNeedles,
+  toLogRuns,
+} from '../log-runs.js';
 import { METRIC_COLUMNS, type MetricDbRow, metricValues, toMetricRow } from '../metric-columns.js';
 
 export interface PostgresStoreOptions {
@@ -1109,17 +1117,10 @@ export class PostgresStore implements Store {
       // A statement takes at most 65 535 parameters: six per run.
       for (let start = 0; start < runs.length; start += 1000) {
         const chunk = runs.slice(start, start + 1000);
-        const values = chunk.flatMap((run) => [
-          first + run.offset,
-          run.count,
-          run.functionName,
-          run.firstAt,
-          run.lastAt,
-          run.records,
-        ]);
+        const values = chunk.flatMap((run) => logRunValues(run, first));
         const tuples = chunk.map((_, r) => `(${[1, 2, 3, 4, 5, 6].map((c) => `$${r * 6 + c}`).join(', ')})`);
         await db.query(
-          `INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records)
+          `INSERT INTO log_runs (${LOG_RUN_COLUMNS})
            VALUES ${tuples.join(', ')}`,
           values,
         );

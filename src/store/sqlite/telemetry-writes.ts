@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { MetricRow } from '../../core/telemetry.js';
-import type { NewLogRun } from '../log-runs.js';
+import { LOG_RUN_COLUMNS, logRunValues, type NewLogRun } from '../log-runs.js';
 import { METRIC_COLUMNS, metricValues } from '../metric-columns.js';
 
 /** A batch of logs grouped into runs, ready to store: `count` ids are taken for it, in order. */
@@ -28,9 +28,7 @@ export class TelemetryWrites {
   constructor(private readonly db: Database.Database) {
     // Prepared once: telemetry is written several times a second.
     this.takeIds = db.prepare('UPDATE log_ids SET next = next + ? RETURNING next');
-    this.insertRun = db.prepare(
-      'INSERT INTO log_runs (id_first, count, function_name, first_at, last_at, records) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insertRun = db.prepare(`INSERT INTO log_runs (${LOG_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
     this.upsertMetric = db.prepare(
       `INSERT OR REPLACE INTO metrics (${METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -47,16 +45,7 @@ export class TelemetryWrites {
       .transaction(() => {
         const { next } = this.takeIds.get(count) as { next: number };
         const first = next - count;
-        for (const run of runs) {
-          this.insertRun.run(
-            first + run.offset,
-            run.count,
-            run.functionName,
-            run.firstAt,
-            run.lastAt,
-            run.records,
-          );
-        }
+        for (const run of runs) this.insertRun.run(logRunValues(run, first));
       })
       .immediate();
   }
