@@ -204,6 +204,51 @@ describe('SqliteStore only', () => {
     }
   });
 
+  it('writes telemetry from its own thread: a write that waits for the database holds up nothing else', async () => {
+    const dir = await tempDir();
+    const store = SqliteStore.open(dir);
+    try {
+      const other = new Database(join(dir, 'sluice.db'));
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const written = store.appendLogs([
+          {
+            functionName: 'f',
+            versionId: '1',
+            qualifier: 'live',
+            requestId: 'r1',
+            at: 1000,
+            durationMs: 1,
+            initDurationMs: undefined,
+            outcome: 'success',
+            errorCode: undefined,
+            text: 'waited\n',
+          },
+        ]);
+        // On the event loop, the write would wait out the lock right here, and this timer with it.
+        const started = Date.now();
+        await sleep(100);
+        assert.ok(Date.now() - started < 1000, 'the event loop was held up by the waiting write');
+        assert.deepEqual(
+          await store.queryLogs('f', { limit: 10 }),
+          [],
+          'nothing is written while the lock is held',
+        );
+        other.exec('COMMIT');
+        await written;
+      } finally {
+        other.close();
+      }
+      assert.deepEqual(
+        (await store.queryLogs('f', { limit: 10 })).map((l) => l.text),
+        ['waited\n'],
+      );
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses INSERT OR REPLACE over a version, a history entry or a code blob', async () => {
     const dir = await tempDir();
     const file = join(dir, 'sluice.db');
