@@ -124,6 +124,7 @@ interface LogView {
   versionId: string;
   requestId: string | null;
   durationMs: number | null;
+  initDurationMs: number | null;
   outcome: string;
   errorCode: string | null;
   text: string;
@@ -487,9 +488,20 @@ test('the stored logs: filters by version, request id, qualifier and text return
       log.text.includes(`call #${call.n}# on version 2`),
       `the handler's line is in the log: ${log.text}`,
     );
-    assert.ok(log.text.includes(`REPORT RequestId: ${call.requestId} Version: 2`), log.text);
     assert.ok(log.durationMs !== null && log.durationMs >= 0);
+    // Stored as numbers, the REPORT line comes back whole, and says what the record's fields say.
+    const init = log.initDurationMs === null ? '' : ` Init Duration: ${log.initDurationMs.toFixed(2)} ms`;
+    assert.ok(
+      log.text.endsWith(
+        `REPORT RequestId: ${call.requestId} Version: 2 Duration: ${log.durationMs.toFixed(2)} ms${init}\n`,
+      ),
+      log.text,
+    );
   }
+  assert.ok(
+    v2Logs.some((l) => l.initDurationMs !== null && l.initDurationMs > 0),
+    'the invocation that started version 2 reports its Init Duration',
+  );
   assert.deepEqual(
     v2Logs.map((l) => l.id),
     [...v2Logs.map((l) => l.id)].sort((a, b) => a - b),
