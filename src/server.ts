@@ -29,6 +29,8 @@ import { CodeCache, codeCacheRoot } from './runtime/code-cache.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
+import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
+import { describeIsolation, isFullyIsolated, type IsolationReport } from './core/isolation.js';
 import type { StoreChange } from './store/changes.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -46,6 +48,8 @@ export interface ServerOptions {
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
   rollouts?: ControllerOptions;
+  /** How instances are kept apart; by default sandboxed where the host allows. */
+  isolation?: Partial<IsolationOptions>;
   log?: (line: string) => void;
 }
 
@@ -54,6 +58,7 @@ export interface RunningServer {
   store: Store;
   /** Where the admin token was written, when this start created it. */
   adminTokenFile: string | undefined;
+  isolation: IsolationReport;
   /** Stops taking requests, lets invocations in flight finish, then stops every instance. */
   close(): Promise<void>;
 }
@@ -84,6 +89,20 @@ function decodeURIComponentSafe(text: string): string {
 /** The one place that wires the store, the control plane, the data plane and the HTTP listener together. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const isolationOptions = { ...DEFAULT_ISOLATION, ...options.isolation };
+  const { sandbox, report: isolation } = await Sandbox.detect(isolationOptions);
+  if (isolationOptions.mode === 'required' && !isFullyIsolated(isolation)) {
+    await sandbox?.close();
+    throw new SluiceError(
+      'InvalidArgument',
+      `--isolation required, but this host gives no sandbox with kernel limits: ${isolation.problems.join('; ')}`,
+    );
+  }
+  log(describeIsolation(isolation));
+  if (!sandbox && process.getuid?.() !== 0)
+    log(
+      `warning: unsandboxed functions run as this server's user and can read ${options.dataDir}, its token included`,
+    );
   // The database holds every function's code and the token hashes: nothing the server writes is for others.
   process.umask(0o077);
   // This process among the nodes that share a store: its metric rows, rollout leases and connections carry it.
@@ -92,14 +111,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opened = await openStore(options.store, { dataDir: options.dataDir, node, log });
   const store = opened.store;
   if (opened.kind !== 'sqlite') log(`node ${node}: state in ${opened.description}`);
-  // Instances run as another user and must reach their code under the data directory, without listing it.
-  await chmod(options.dataDir, 0o711);
+  // Unsandboxed instances run as another user and must reach their code under the data directory, without
+  // listing it; sandboxed ones see their code through the sandbox's mounts, and the directory stays closed.
+  await chmod(options.dataDir, sandbox ? 0o700 : 0o711);
   const clock = () => new Date();
   const adminTokenFile = await ensureAdminToken(store, options.dataDir, clock());
   const tokens = new TokenVerifier(store);
   const catalog = new Catalog(store);
 
-  const runAs = defaultRunAs();
+  const runAs = sandbox ? undefined : defaultRunAs();
   const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
   await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
@@ -125,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logs.append(record);
       if (record.requestId === undefined && options.telemetry !== false) telemetry.instanceOutput(record);
     },
+    sandbox,
     runAs,
   });
   const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
@@ -169,6 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     changeFeed: () => opened.changes.status(),
     routes: () => catalog.counts(),
     instances: () => pool.stats(),
+    isolation,
   });
   const gateway = createGateway({
     catalog,
@@ -201,6 +223,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     changed,
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
     clock,
+    server: { node, isolation },
   });
 
   const server: Server = createServer((req, res) => {
@@ -296,6 +319,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${address.port}`,
     store,
     adminTokenFile,
+    isolation,
     async close() {
       const closed = new Promise<void>((resolve) => {
         server.close(() => {
@@ -304,6 +328,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       server.closeIdleConnections();
       await pool.close();
+      await sandbox?.close();
       server.closeAllConnections();
       await closed;
       await controller.close();

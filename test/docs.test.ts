@@ -35,6 +35,7 @@ test('the OpenAPI document lists every route, and only those', () => {
     changed: () => Promise.resolve(),
     codeLimits: DEFAULT_CODE_LIMITS,
     clock: () => new Date(),
+    server: { node: 'n', isolation: { sandbox: 'none', users: 'server', limits: 'polling', problems: [] } },
   });
   const doc = api.openApi as { paths: Record<string, Record<string, unknown>> };
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

@@ -25,6 +25,12 @@ export function createApi(deps: ApiDeps): {
     public: true,
     handler: () => Promise.resolve({ status: 200, json: document }),
   };
+  const serverRoute: ApiRoute = {
+    method: 'GET',
+    path: '/v1/server',
+    summary: 'This node: its id and how it keeps functions apart',
+    handler: () => Promise.resolve({ status: 200, json: deps.server }),
+  };
   const routes = [
     ...functionRoutes(deps),
     ...versionRoutes(deps),
@@ -32,6 +38,7 @@ export function createApi(deps: ApiDeps): {
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),
+    serverRoute,
     openApiRoute,
   ];
   const document = openApiDocument(routes, API_VERSION);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
+import type { IsolationReport } from '../core/isolation.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   changed: (what: Changed) => Promise<void>;
   codeLimits: CodeLimits;
   clock: () => Date;
+  /** This node, as `GET /v1/server` describes it. */
+  server: { node: string; isolation: IsolationReport };
 }
 
 export interface ApiRequest {

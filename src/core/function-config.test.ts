@@ -8,6 +8,7 @@ import {
   parseConfigPatch,
   parseNewFunction,
   sameConfig,
+  storedConfig,
   type FunctionConfig,
 } from './function-config.js';
 
@@ -49,6 +50,7 @@ function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
     instanceConcurrency: 1,
     environmentVariables: { A: '1', B: '2' },
     description: 'd',
+    network: 'host',
     ...overrides,
   };
 }
@@ -65,6 +67,7 @@ describe('parseNewFunction', () => {
         instanceConcurrency: 1,
         environmentVariables: {},
         description: '',
+        network: 'host',
       },
     });
   });
@@ -86,6 +89,7 @@ describe('parseNewFunction', () => {
         instanceConcurrency: 10,
         environmentVariables: { Z: 'z', A: 'a', M: 'm' },
         description: 'hello',
+        network: 'none',
       }),
     );
     assert.deepEqual(parsed.config, {
@@ -96,8 +100,25 @@ describe('parseNewFunction', () => {
       instanceConcurrency: 10,
       environmentVariables: { A: 'a', M: 'm', Z: 'z' },
       description: 'hello',
+      network: 'none',
     });
     assert.deepEqual(Object.keys(parsed.config.environmentVariables), ['A', 'M', 'Z']);
+  });
+
+  test('network is host or none, nothing else', () => {
+    for (const network of ['bridge', 'HOST', '', null, 1, true, ['none']])
+      assert.deepEqual(
+        paths(caught(() => parseNewFunction(request({ network })))),
+        ['network'],
+        String(network),
+      );
+    assert.deepEqual(paths(caught(() => parseConfigPatch({ network: 'any' }))), ['network']);
+    assert.deepEqual(parseConfigPatch({ network: 'none' }), { network: 'none' });
+  });
+
+  test('a configuration stored before the network field existed reads as network host', () => {
+    const { network: _, ...before } = config();
+    assert.deepEqual(storedConfig(before), config());
   });
 
   test('extra fields the caller allows are accepted and not copied into the configuration', () => {
@@ -392,6 +413,7 @@ describe('parseConfigPatch', () => {
 
 describe('normalizeConfig and sameConfig', () => {
   const scrambled = {
+    network: 'host',
     description: 'd',
     environmentVariables: { B: '2', A: '1' },
     instanceConcurrency: 1,

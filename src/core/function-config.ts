@@ -13,6 +13,10 @@ import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
 export const RUNTIMES = ['nodejs20', 'python3'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
+/** `host`: the host's network, loopback services included; `none`: a loopback of the instance's own only. */
+export const NETWORK_MODES = ['host', 'none'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
 /** Everything about a function that a version snapshots, apart from its code. */
 export interface FunctionConfig {
   runtime: Runtime;
@@ -22,6 +26,7 @@ export interface FunctionConfig {
   instanceConcurrency: number;
   environmentVariables: Record<string, string>;
   description: string;
+  network: NetworkMode;
 }
 
 export const CONFIG_LIMITS = {
@@ -39,6 +44,7 @@ export const CONFIG_DEFAULTS = {
   instanceConcurrency: 1,
   environmentVariables: {},
   description: '',
+  network: 'host',
 } as const;
 
 // Path segments are non-empty and separated by single slashes: the older form let `a//b.handler`,
@@ -57,6 +63,7 @@ const CONFIG_FIELDS = [
   'instanceConcurrency',
   'environmentVariables',
   'description',
+  'network',
 ] as const;
 
 function checkConfigField(
@@ -93,6 +100,10 @@ function checkConfigField(
       return;
     case 'environmentVariables':
       checkEnvironment(value, path, issues);
+      return;
+    case 'network':
+      if (typeof value !== 'string' || !(NETWORK_MODES as readonly string[]).includes(value))
+        issues.add(path, `must be one of ${NETWORK_MODES.join(', ')}`);
       return;
   }
 }
@@ -180,7 +191,15 @@ export function normalizeConfig(config: FunctionConfig): FunctionConfig {
     instanceConcurrency: config.instanceConcurrency,
     environmentVariables: env,
     description: config.description,
+    network: config.network,
   };
+}
+
+/** A configuration as the store keeps it: those written before a field existed get its default. */
+export function storedConfig(
+  stored: Omit<FunctionConfig, 'network'> & Partial<FunctionConfig>,
+): FunctionConfig {
+  return normalizeConfig({ ...stored, network: stored.network ?? CONFIG_DEFAULTS.network });
 }
 
 export function applyConfigPatch(config: FunctionConfig, patch: Partial<FunctionConfig>): FunctionConfig {

@@ -28,6 +28,7 @@ function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
     instanceConcurrency: 1,
     environmentVariables: { A: '1', B: '2' },
     description: '',
+    network: 'host',
     ...overrides,
   };
 }

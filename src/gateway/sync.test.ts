@@ -45,6 +45,7 @@ const CONFIG: FunctionConfig = {
   instanceConcurrency: 1,
   environmentVariables: {},
   description: '',
+  network: 'host',
 };
 const CODE = { sha256: 'a'.repeat(64), size: 1, zip: Buffer.from('x') };
 const BY = { actor: 'test', now: new Date(0).toISOString() };

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
+import type { IsolationReport } from '../core/isolation.js';
 import type { ChangeFeedStatus } from '../store/changes.js';
 import type { StoreKind } from '../store/open-store.js';
 import type { SyncStatus } from '../gateway/sync.js';
@@ -13,6 +14,7 @@ export interface HealthDeps {
   changeFeed: () => ChangeFeedStatus;
   routes: () => { functions: number; apis: number };
   instances: () => readonly { instances: number; busy: number }[];
+  isolation: IsolationReport;
   probeTimeoutMs?: number;
 }
 
@@ -99,6 +101,7 @@ export function createHealth(deps: HealthDeps): {
             busy: instances.reduce((n, v) => n + v.busy, 0),
             versions: instances.length,
           },
+          isolation: deps.isolation,
         },
         { 'cache-control': 'no-store' },
       );

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
 import { FrameDecoder, frameWriter, type Frame } from './protocol.js';
+import type { Confinement } from './sandbox/sandbox.js';
 
 /** One version's code and configuration, as an instance runs it. */
 export interface RunnableVersion {
@@ -61,6 +62,12 @@ interface Pending {
 
 const MAX_FRAME = 64 * 1024 * 1024;
 
+/** The signal that an exit status above 128 stands for, as shells and bubblewrap report it. */
+function signalOf(status: number): string | undefined {
+  if (status <= 128) return undefined;
+  return Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0];
+}
+
 /**
  * One OS process running one version of a function: spawned, initialised through a readiness handshake,
  * invoked over the protocol channel, and killed on timeout, over memory, when idle or at shutdown.
@@ -81,25 +88,35 @@ export class Instance {
     private readonly child: ChildProcess,
     private readonly channel: Socket,
     private readonly limits: InstanceLimits,
+    private readonly confinement: Confinement,
   ) {
     this.send = frameWriter(channel);
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': by then everything the process wrote to stdout and stderr has been read.
       child.once('close', (code, signal) => {
         clearInterval(this.memoryTimer);
-        const fallback = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
-        const death = this.death ?? {
-          code: 'InstanceCrashed',
-          message: `the function's process ${fallback} during the invocation`,
-        };
-        for (const p of this.pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(new SluiceError(death.code, death.message));
-        }
-        this.pending.clear();
-        resolve();
+        void this.settle(code, signal).then(resolve);
       });
     });
+  }
+
+  /** After the process has exited: why (the kernel may have stopped it), and nothing of it left behind. */
+  private async settle(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const verdict = await this.confinement.check().catch(() => ({ death: undefined }));
+    if (verdict.death) this.death ??= verdict.death;
+    await this.confinement.dispose();
+    const killedBy =
+      signal ?? (this.confinement.signalAsStatus && code !== null ? signalOf(code) : undefined);
+    const fallback = killedBy ? `was killed by ${killedBy}` : `exited with status ${code ?? 'unknown'}`;
+    const death = this.death ?? {
+      code: 'InstanceCrashed',
+      message: `the function's process ${fallback} during the invocation`,
+    };
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new SluiceError(death.code, death.message));
+    }
+    this.pending.clear();
   }
 
   /** Spawns the process, sends `init` and waits for `ready`; a failure to start is a FunctionInitializationError. */
@@ -108,16 +125,17 @@ export class Instance {
     plan: LaunchPlan,
     limits: InstanceLimits,
     onLog: (line: LogLine) => void,
+    confinement: Confinement,
   ): Promise<Instance> {
     const child = spawn(plan.command, plan.args, {
       cwd: plan.cwd,
       env: plan.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(confinement.extraPipes).fill('pipe')],
       ...(plan.uid !== undefined && { uid: plan.uid }),
       ...(plan.gid !== undefined && { gid: plan.gid }),
     });
     const channel = child.stdio[3] as Socket;
-    const instance = new Instance(version, child, channel, limits);
+    const instance = new Instance(version, child, channel, limits, confinement);
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream]?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
@@ -135,7 +153,7 @@ export class Instance {
       });
     }
     await instance.handshake(plan, onLog);
-    instance.watchMemory();
+    instance.watch(onLog);
     return instance;
   }
 
@@ -152,6 +170,11 @@ export class Instance {
       this.child.once('error', (error) => {
         clearTimeout(timer);
         fail(`the runtime could not be started: ${error.message}`);
+      });
+      this.confinement.start(this.child).catch((error: unknown) => {
+        clearTimeout(timer);
+        const stderr = this.startupStderr.trim();
+        fail(`the sandbox could not be set up: ${stderr || (error as Error).message}`);
       });
       void this.exited.then(() => {
         clearTimeout(timer);
@@ -298,23 +321,30 @@ export class Instance {
     this.child.kill('SIGKILL');
   }
 
-  private watchMemory(): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    const limitBytes = this.version.config.memorySize * 1024 * 1024;
+  /** Polls what holds the instance: the kernel may have found it over its memory or its process limit. */
+  private watch(onLog: (line: LogLine) => void): void {
+    let checking = false;
     this.memoryTimer = setInterval(() => {
-      readFile(`/proc/${pid}/statm`, 'utf8').then(
-        (statm) => {
-          const rss = Number(statm.split(' ')[1]) * 4096;
-          if (rss > limitBytes) {
-            this.kill(
-              'MemoryLimitExceeded',
-              `the instance used ${Math.round(rss / 1048576)} MB, more than its memorySize of ${this.version.config.memorySize} MB`,
-            );
-          }
-        },
-        () => undefined,
-      );
+      if (checking) return;
+      checking = true;
+      this.confinement
+        .check()
+        .then(
+          (verdict) => {
+            if (verdict.death) this.kill(verdict.death.code, verdict.death.message);
+            if (verdict.notice !== undefined) {
+              for (const p of this.pending.values())
+                onLog({
+                  requestId: p.requestId,
+                  qualifier: p.qualifier,
+                  stream: 'stderr',
+                  text: verdict.notice,
+                });
+            }
+          },
+          () => undefined,
+        )
+        .finally(() => (checking = false));
     }, this.limits.memoryPollMs);
     this.memoryTimer.unref();
   }

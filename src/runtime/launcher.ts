@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeCache } from './code-cache.js';
 import { Instance, type InstanceLimits, type LogLine, type RunnableVersion } from './instance.js';
-import { bootstrapCommand, instanceEnv, type Interpreters } from './launchers.js';
+import { bootstrapCommand, bootstrapFiles, instanceEnv, type Interpreters } from './launchers.js';
+import { CODE_MOUNT } from './sandbox/bwrap.js';
+import { Unconfined, type Sandbox } from './sandbox/sandbox.js';
 
 export interface LauncherOptions {
   codeCache: CodeCache;
@@ -12,43 +14,99 @@ export interface LauncherOptions {
   /** Reads a code package from the store, once per digest. */
   loadCode: (sha256: string) => Promise<Buffer>;
   onLog: (line: LogLine, version: RunnableVersion) => void;
-  /** The user instances run as; when the server runs as root, an unprivileged one. */
+  /** Where the host allows it, every instance runs in a sandbox of its own. */
+  sandbox: Sandbox | undefined;
+  /** Unsandboxed, the user instances run as; when the server runs as root, an unprivileged one. */
   runAs: { uid: number; gid: number } | undefined;
 }
 
-/** The unprivileged user instances run as when the server is root: `nobody`. */
+/** The user unsandboxed instances run as when the server is root: `nobody`. */
 export function defaultRunAs(): { uid: number; gid: number } | undefined {
   return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
 }
 
-/** Starts an instance of a version: its code extracted, its own writable temp directory, its process. */
+/** Starts an instance of a version: its code extracted, then its process, sandboxed where the host allows. */
 export function processLauncher(options: LauncherOptions): (version: RunnableVersion) => Promise<Instance> {
+  const onLog = (version: RunnableVersion) => (line: LogLine) => {
+    options.onLog(line, version);
+  };
   return async (version) => {
     const codeDir = await options.codeCache.directory(version.codeSha256, () =>
       options.loadCode(version.codeSha256),
     );
-    const tmpDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
-    const cleanup = () => rm(tmpDir, { recursive: true, force: true });
-    try {
-      if (options.runAs) await chown(tmpDir, options.runAs.uid, options.runAs.gid);
-      const { command, args } = bootstrapCommand(
-        version.config.runtime,
-        version.config.memorySize,
-        options.interpreters,
-      );
-      const instance = await Instance.start(
-        version,
-        { command, args, env: instanceEnv(version, tmpDir), cwd: codeDir, codeDir, ...options.runAs },
-        options.limits,
-        (line) => {
-          options.onLog(line, version);
-        },
-      );
-      void instance.exited.then(cleanup);
-      return instance;
-    } catch (error) {
-      await cleanup();
-      throw error;
-    }
+    const { sandbox } = options;
+    if (sandbox) return startSandboxed(sandbox, version, codeDir, options, onLog(version));
+    return startUnsandboxed(version, codeDir, options, onLog(version));
   };
+}
+
+async function startSandboxed(
+  sandbox: Sandbox,
+  version: RunnableVersion,
+  codeDir: string,
+  options: LauncherOptions,
+  onLog: (line: LogLine) => void,
+): Promise<Instance> {
+  const { config } = version;
+  const { command, args } = bootstrapCommand(
+    config.runtime,
+    config.memorySize,
+    options.interpreters,
+    'sandbox',
+  );
+  const launch = await sandbox.confine({
+    functionName: version.functionName,
+    memorySize: config.memorySize,
+    network: config.network,
+    codeDir,
+    command: [command, ...args],
+    interpreters: [command],
+    files: bootstrapFiles(config.runtime),
+  });
+  return Instance.start(
+    version,
+    {
+      command: launch.command,
+      args: launch.args,
+      env: instanceEnv(version, '/tmp'),
+      cwd: '/',
+      codeDir: CODE_MOUNT,
+    },
+    options.limits,
+    onLog,
+    launch.confinement,
+  );
+}
+
+/** Without a sandbox: its own writable temp directory, and the process as `runAs`. */
+async function startUnsandboxed(
+  version: RunnableVersion,
+  codeDir: string,
+  options: LauncherOptions,
+  onLog: (line: LogLine) => void,
+): Promise<Instance> {
+  const tmpDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
+  const cleanup = () => rm(tmpDir, { recursive: true, force: true });
+  try {
+    if (options.runAs) await chown(tmpDir, options.runAs.uid, options.runAs.gid);
+    const { config } = version;
+    const { command, args } = bootstrapCommand(
+      config.runtime,
+      config.memorySize,
+      options.interpreters,
+      'host',
+    );
+    const instance = await Instance.start(
+      version,
+      { command, args, env: instanceEnv(version, tmpDir), cwd: codeDir, codeDir, ...options.runAs },
+      options.limits,
+      onLog,
+      new Unconfined(config.memorySize),
+    );
+    void instance.exited.then(cleanup);
+    return instance;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
 }

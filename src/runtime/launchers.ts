@@ -3,10 +3,28 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../core/function-config.js';
 import type { RunnableVersion } from './instance.js';
+import { BOOTSTRAP_MOUNT } from './sandbox/bwrap.js';
 
 const NODE_BOOTSTRAP = fileURLToPath(new URL('./bootstraps/node.js', import.meta.url));
+const PROTOCOL = fileURLToPath(new URL('./protocol.js', import.meta.url));
+// Node.js reads the nearest package.json to know that the bootstrap is an ES module.
+const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
 // The Python bootstrap is not compiled: it lives in runtime/python at the package root.
 const PYTHON_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/python/bootstrap.py', import.meta.url));
+
+/** Each runtime's bootstrap files, and where a sandboxed instance sees them. */
+const BOOTSTRAP_FILES: Record<Runtime, { source: string; target: string }[]> = {
+  nodejs20: [
+    { source: NODE_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/node.js` },
+    { source: PROTOCOL, target: `${BOOTSTRAP_MOUNT}/runtime/protocol.js` },
+    { source: PACKAGE_JSON, target: `${BOOTSTRAP_MOUNT}/package.json` },
+  ],
+  python3: [{ source: PYTHON_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/python/bootstrap.py` }],
+};
+
+export function bootstrapFiles(runtime: Runtime): { source: string; target: string }[] {
+  return BOOTSTRAP_FILES[runtime];
+}
 
 export interface Interpreters {
   node: string;
@@ -51,16 +69,19 @@ export function instanceEnv(version: RunnableVersion, tmpDir: string): Record<st
   };
 }
 
-/** The command that starts the bootstrap of a runtime. */
+/** The command that starts the bootstrap of a runtime, on the host or as a sandboxed instance sees it. */
 export function bootstrapCommand(
   runtime: Runtime,
   memorySize: number,
   interpreters: Interpreters,
+  where: 'host' | 'sandbox',
 ): { command: string; args: string[] } {
+  const [bootstrap] = BOOTSTRAP_FILES[runtime] as [{ source: string; target: string }];
+  const path = where === 'host' ? bootstrap.source : bootstrap.target;
   switch (runtime) {
     case 'nodejs20':
-      return { command: interpreters.node, args: [`--max-old-space-size=${memorySize}`, NODE_BOOTSTRAP] };
+      return { command: interpreters.node, args: [`--max-old-space-size=${memorySize}`, path] };
     case 'python3':
-      return { command: interpreters.python, args: ['-s', '-u', PYTHON_BOOTSTRAP] };
+      return { command: interpreters.python, args: ['-s', '-u', path] };
   }
 }

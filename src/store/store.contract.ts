@@ -45,6 +45,7 @@ export function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig 
     instanceConcurrency: 1,
     environmentVariables: {},
     description: '',
+    network: 'host',
     ...overrides,
   };
 }

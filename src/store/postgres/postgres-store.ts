@@ -11,7 +11,7 @@ import {
   planAliasWrite,
 } from '../../core/alias-changes.js';
 import { SluiceError, isSluiceError } from '../../core/errors.js';
-import type { FunctionConfig } from '../../core/function-config.js';
+import { storedConfig, type FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -122,7 +122,7 @@ interface HistoryRow {
 // `json` columns come back parsed (pg's default type parser), as the text that was written.
 const toFunction = (r: FunctionRow): FunctionRecord => ({
   name: r.name,
-  config: r.config_json,
+  config: storedConfig(r.config_json),
   trigger: r.trigger_json,
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
@@ -133,7 +133,7 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   functionName: r.function_name,
   version: r.version,
   description: r.description,
-  config: r.config_json,
+  config: storedConfig(r.config_json),
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
 });

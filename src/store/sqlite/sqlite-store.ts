@@ -10,7 +10,7 @@ import {
 } from '../../core/alias-changes.js';
 import type { ApiDefinition, Binding, StageSpec } from '../../core/api-gateway.js';
 import { SluiceError } from '../../core/errors.js';
-import type { FunctionConfig } from '../../core/function-config.js';
+import { storedConfig, type FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -84,7 +84,7 @@ interface HistoryRow {
 
 const toFunction = (r: FunctionRow): FunctionRecord => ({
   name: r.name,
-  config: JSON.parse(r.config_json) as FunctionConfig,
+  config: storedConfig(JSON.parse(r.config_json) as FunctionConfig),
   trigger: JSON.parse(r.trigger_json) as HttpTrigger,
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
@@ -95,7 +95,7 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   functionName: r.function_name,
   version: r.version,
   description: r.description,
-  config: JSON.parse(r.config_json) as FunctionConfig,
+  config: storedConfig(JSON.parse(r.config_json) as FunctionConfig),
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
 });

@@ -1,0 +1,353 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { access, constants, readFile, realpath } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { delimiter, dirname, join } from 'node:path';
+import type { ErrorCode } from '../../core/errors.js';
+import type { IsolationReport } from '../../core/isolation.js';
+import { bwrapArgs, isSystemPath, readSystemLayout, type SandboxSpec, type SystemEntry } from './bwrap.js';
+import { CgroupTree, readCgroupHost, type InstanceCgroup } from './cgroups.js';
+import { seccompArch, seccompProgram } from './seccomp.js';
+import { FunctionUids, type UidRange } from './uids.js';
+
+export type IsolationMode = 'auto' | 'required' | 'none';
+
+export interface IsolationOptions {
+  mode: IsolationMode;
+  uids: UidRange;
+  /** Size of each instance's private /tmp, in bytes. */
+  tmpBytes: number;
+  /** Processes (and threads) one instance may have at once. */
+  pidsLimit: number;
+}
+
+export const DEFAULT_ISOLATION: IsolationOptions = {
+  mode: 'auto',
+  uids: { first: 700_000_000, count: 65_536 },
+  tmpBytes: 512 * 1024 * 1024,
+  pidsLimit: 64,
+};
+
+/** How the kernel stopped an instance, or something the instance's invocations should know. */
+export interface Verdict {
+  death?: { code: ErrorCode; message: string };
+  notice?: string;
+}
+
+/** What holds one instance: started with its process, checked while it runs, disposed of when it ends. */
+export interface Confinement {
+  /** Pipes the confinement needs besides the protocol channel, from fd 4 on. */
+  readonly extraPipes: number;
+  /** Whether the spawned process reports a runtime killed by signal N as exit status 128 + N, as a shell does. */
+  readonly signalAsStatus: boolean;
+  /** Right after the spawn, before the runtime runs. */
+  start(child: ChildProcess): Promise<void>;
+  /** Polled while the instance runs, and asked once more when it has exited. */
+  check(): Promise<Verdict>;
+  /** After the process has exited: nothing of the instance is left. */
+  dispose(): Promise<void>;
+}
+
+/** The parts of a launch the sandbox changes: what is spawned, as whom, and where the code appears. */
+export interface ConfinedLaunch {
+  command: string;
+  args: string[];
+  uid?: number;
+  gid?: number;
+  confinement: Confinement;
+}
+
+export interface InstanceToConfine {
+  functionName: string;
+  memorySize: number;
+  network: 'host' | 'none';
+  /** The version's code on the host. */
+  codeDir: string;
+  /** The runtime's command line as the sandbox sees it. */
+  command: string[];
+  /** Host interpreters the command runs: bound read-only where the system directories do not show them. */
+  interpreters: string[];
+  /** The bootstrap's files. */
+  files: { source: string; target: string }[];
+}
+
+/** Instances confined by bubblewrap, with cgroup limits where the host lets this server create cgroups. */
+export class Sandbox {
+  private readonly uids: FunctionUids;
+  private nextId = 0;
+
+  private constructor(
+    private readonly options: IsolationOptions,
+    private readonly bwrap: string,
+    private readonly setpriv: string | undefined,
+    private readonly system: SystemEntry[],
+    private readonly seccomp: Buffer,
+    private readonly cgroups: CgroupTree | undefined,
+  ) {
+    this.uids = new FunctionUids(options.uids);
+  }
+
+  /** Finds out what isolation this host allows; `sandbox` is undefined when instances run unsandboxed. */
+  static async detect(options: IsolationOptions): Promise<{ sandbox?: Sandbox; report: IsolationReport }> {
+    const root = process.getuid?.() === 0;
+    const unsandboxed = (problems: string[]): { report: IsolationReport } => ({
+      report: { sandbox: 'none', users: root ? 'nobody' : 'server', limits: 'polling', problems },
+    });
+    if (options.mode === 'none') return unsandboxed(['turned off (--isolation none)']);
+    if (process.platform !== 'linux') return unsandboxed([`no Linux namespaces on ${process.platform}`]);
+    const arch = seccompArch();
+    if (!arch) return unsandboxed([`no seccomp filter for the ${process.arch} architecture`]);
+    const bwrap = await findExecutable('bwrap');
+    if (!bwrap) return unsandboxed(['bubblewrap is not installed (apt-get install bubblewrap)']);
+    const setpriv = root ? await findExecutable('setpriv') : undefined;
+    if (root && !setpriv) return unsandboxed(['setpriv is not installed (util-linux)']);
+
+    const problems: string[] = [];
+    let cgroups: CgroupTree | undefined;
+    try {
+      cgroups = await CgroupTree.create(
+        await readCgroupHost(),
+        `sluice-${process.pid}-${randomBytes(3).toString('hex')}`,
+      );
+    } catch (error) {
+      problems.push(`no cgroup limits: ${(error as Error).message}`);
+    }
+    const sandbox = new Sandbox(
+      options,
+      bwrap,
+      setpriv,
+      await readSystemLayout(),
+      seccompProgram(arch),
+      cgroups,
+    );
+    const failure = await sandbox.probe();
+    if (failure) {
+      await cgroups?.close();
+      return unsandboxed([`bubblewrap could not make a sandbox: ${failure}`]);
+    }
+    if (!root) problems.push('not root: every function runs as the server’s user (in namespaces of its own)');
+    return {
+      sandbox,
+      report: {
+        sandbox: 'bubblewrap',
+        users: root ? 'per-function' : 'server',
+        limits: cgroups ? (cgroups.version === 1 ? 'cgroup-v1' : 'cgroup-v2') : 'polling',
+        problems,
+      },
+    };
+  }
+
+  /** Starts `true` in a sandbox as an instance would be: the reason it failed, or undefined. */
+  private async probe(): Promise<string | undefined> {
+    const truePath = (await findExecutable('true')) ?? '/bin/true';
+    const launch = await this.confine({
+      functionName: '.probe',
+      memorySize: 64,
+      network: 'none',
+      codeDir: '/',
+      command: [truePath],
+      interpreters: [],
+      files: [],
+    });
+    const child = spawn(launch.command, launch.args, {
+      // fd 3 is an instance's protocol channel, which `true` does without.
+      stdio: [
+        'ignore',
+        'ignore',
+        'pipe',
+        'ignore',
+        ...Array<'pipe'>(launch.confinement.extraPipes).fill('pipe'),
+      ],
+      ...(launch.uid !== undefined && { uid: launch.uid, gid: launch.gid }),
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      await launch.confinement.start(child);
+      const code = await exited;
+      return code === 0 ? undefined : stderr.trim() || `it exited with status ${code ?? 'unknown'}`;
+    } catch (error) {
+      child.kill('SIGKILL');
+      await exited;
+      return stderr.trim() || (error as Error).message;
+    } finally {
+      await launch.confinement.dispose();
+    }
+  }
+
+  async confine(instance: InstanceToConfine): Promise<ConfinedLaunch> {
+    const readOnlyDirs = new Set<string>();
+    for (const interpreter of instance.interpreters) {
+      const real = await realpath(interpreter);
+      // An interpreter installed outside the system directories (nvm, pyenv, /opt): its whole prefix.
+      if (!isSystemPath(real, this.system)) readOnlyDirs.add(dirname(dirname(real)));
+    }
+    const uid = this.setpriv ? this.uids.uidFor(instance.functionName) : undefined;
+    const spec: SandboxSpec = {
+      system: this.system,
+      readOnlyDirs: [...readOnlyDirs],
+      files: instance.files,
+      codeDir: instance.codeDir,
+      network: instance.network,
+      tmpBytes: this.options.tmpBytes,
+      fds: { block: 4, info: 5, seccomp: 6 },
+      dropTo: uid !== undefined && this.setpriv ? { uid, gid: uid, setpriv: this.setpriv } : undefined,
+      command: instance.command,
+    };
+    const cgroup = await this.cgroups?.instance(`i${++this.nextId}`, {
+      memoryBytes: instance.memorySize * 1024 * 1024,
+      pids: this.options.pidsLimit,
+      memorySizeMb: instance.memorySize,
+    });
+    return {
+      command: this.bwrap,
+      args: bwrapArgs(spec),
+      confinement: new SandboxConfinement(this.seccomp, cgroup, instance.memorySize, this.options.pidsLimit),
+    };
+  }
+
+  /** Removes this server's cgroups; every instance must have ended. */
+  async close(): Promise<void> {
+    await this.cgroups?.close();
+  }
+}
+
+class SandboxConfinement implements Confinement {
+  readonly extraPipes = 3;
+  readonly signalAsStatus = true;
+  /** The host pid of the sandbox's own init, whose child is the runtime. */
+  private sandboxPid: number | undefined;
+  private pidsNoticed = false;
+
+  constructor(
+    private readonly seccomp: Buffer,
+    private readonly cgroup: InstanceCgroup | undefined,
+    private readonly memorySize: number,
+    private readonly pidsLimit: number,
+  ) {}
+
+  async start(child: ChildProcess): Promise<void> {
+    const [, , , , block, info, seccomp] = child.stdio as unknown as Socket[];
+    if (!block || !info || !seccomp) throw new Error('bubblewrap was started without its descriptors');
+    // bubblewrap closes each after reading what it needs; a reset then is no failure.
+    for (const socket of [block, info, seccomp]) socket.on('error', () => undefined);
+    seccomp.end(this.seccomp);
+    this.sandboxPid = await readSandboxPid(info, child);
+    // Both bubblewrap processes join the group before the runtime starts: all it starts is held too.
+    if (this.cgroup && child.pid !== undefined) {
+      await this.cgroup.attach(child.pid);
+      await this.cgroup.attach(this.sandboxPid);
+    }
+    block.end('.');
+  }
+
+  async check(): Promise<Verdict> {
+    if (!this.cgroup) return this.checkRss();
+    const oom = await this.cgroup.outOfMemory();
+    if (oom) {
+      const peak = await this.cgroup.peakBytes();
+      const peakText = peak === undefined ? '' : ` (peak ${Math.round(peak / 1048576)} MB)`;
+      return {
+        death: {
+          code: 'MemoryLimitExceeded',
+          message: `the instance reached its memorySize of ${this.memorySize} MB${peakText}: the kernel stopped it`,
+        },
+      };
+    }
+    if (!this.pidsNoticed && (await this.cgroup.pidsRefused())) {
+      this.pidsNoticed = true;
+      return {
+        notice: `[sluice] the instance reached its limit of ${this.pidsLimit} processes and threads: starting another failed\n`,
+      };
+    }
+    return {};
+  }
+
+  /** Without cgroups: the runtime's resident memory, polled. */
+  private async checkRss(): Promise<Verdict> {
+    if (this.sandboxPid === undefined) return {};
+    const children = await readFile(
+      `/proc/${this.sandboxPid}/task/${this.sandboxPid}/children`,
+      'utf8',
+    ).catch(() => '');
+    const runtimePid = Number(children.trim().split(' ')[0]);
+    if (!runtimePid) return {};
+    return rssVerdict(runtimePid, this.memorySize);
+  }
+
+  async dispose(): Promise<void> {
+    await this.cgroup?.destroy();
+  }
+}
+
+/** An unsandboxed instance: its memory polled, nothing else held. */
+export class Unconfined implements Confinement {
+  readonly extraPipes = 0;
+  readonly signalAsStatus = false;
+  private pid: number | undefined;
+
+  constructor(private readonly memorySize: number) {}
+
+  start(child: ChildProcess): Promise<void> {
+    this.pid = child.pid;
+    return Promise.resolve();
+  }
+
+  check(): Promise<Verdict> {
+    return this.pid === undefined ? Promise.resolve({}) : rssVerdict(this.pid, this.memorySize);
+  }
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function rssVerdict(pid: number, memorySize: number): Promise<Verdict> {
+  const statm = await readFile(`/proc/${pid}/statm`, 'utf8').catch(() => undefined);
+  if (statm === undefined) return {};
+  const rss = Number(statm.split(' ')[1]) * 4096;
+  if (rss <= memorySize * 1024 * 1024) return {};
+  return {
+    death: {
+      code: 'MemoryLimitExceeded',
+      message: `the instance used ${Math.round(rss / 1048576)} MB, more than its memorySize of ${memorySize} MB`,
+    },
+  };
+}
+
+/** bubblewrap writes `{"child-pid": N}` to its info descriptor once the sandbox's init exists. */
+function readSandboxPid(info: Socket, child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (error?: Error, pid?: number) => {
+      info.removeAllListeners('data');
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(pid as number);
+    };
+    const onExit = () => {
+      done(new Error('bubblewrap exited before the sandbox was set up'));
+    };
+    child.once('exit', onExit);
+    info.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) done(undefined, Number(match[1]));
+    });
+  });
+}
+
+async function findExecutable(name: string): Promise<string | undefined> {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs.filter(Boolean)) {
+    const path = join(dir, name);
+    try {
+      await access(path, constants.X_OK);
+      return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
