@@ -332,15 +332,12 @@ export class Instance {
         .then(
           (verdict) => {
             if (verdict.death) this.kill(verdict.death.code, verdict.death.message);
-            if (verdict.notice !== undefined) {
-              for (const p of this.pending.values())
-                onLog({
-                  requestId: p.requestId,
-                  qualifier: p.qualifier,
-                  stream: 'stderr',
-                  text: verdict.notice,
-                });
-            }
+            const text = verdict.notice;
+            if (text === undefined) return;
+            // Said to the invocations running when it happened, or to the instance's own log if none is.
+            const owners = this.pending.size > 0 ? [...this.pending.values()] : [undefined];
+            for (const p of owners)
+              onLog({ requestId: p?.requestId, qualifier: p?.qualifier, stream: 'stderr', text });
           },
           () => undefined,
         )

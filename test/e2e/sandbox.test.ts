@@ -1,0 +1,422 @@
+import assert from 'node:assert/strict';
+import { readdir, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
+import { zipOf } from '../support/code.js';
+import { hostPid, hostProcesses } from '../support/processes.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+
+// A hostile function beside a victim that holds a secret, both on a root server as operators run it: every
+// way the hostile one tries to reach the victim, the server or the host fails, and the victim keeps serving.
+
+const SECRET = 'hunter2';
+const TMP_MB = 16;
+
+const VICTIM_NODE = `const fs = require('fs');
+exports.handler = async () => {
+  fs.writeFileSync('/tmp/victim-scratch', 'mine');
+  return { pid: process.pid, uid: process.getuid(), secret: process.env.DB_PASSWORD === '${SECRET}' };
+};
+`;
+
+const VICTIM_PYTHON = `import os
+
+
+def handler(event, context):
+    with open('/tmp/victim-scratch', 'w') as f:
+        f.write('mine')
+    return {'pid': os.getpid(), 'uid': os.getuid(), 'secret': os.environ.get('DB_PASSWORD') == '${SECRET}'}
+`;
+
+/** Everything the hostile Node.js function tries, one op per call; each answers what happened. */
+const HOSTILE_NODE = `const fs = require('fs');
+const net = require('net');
+const { spawn, spawnSync } = require('child_process');
+const { Worker } = require('worker_threads');
+const attempt = (f) => { try { const r = f(); return r === undefined ? 'ok' : r; } catch (e) { return e.code || e.message; } };
+
+exports.handler = async (event) => {
+  const arg = JSON.parse(event.toString());
+  switch (arg.op) {
+    case 'whoami':
+      return { pid: process.pid, uid: process.getuid(), gid: process.getgid() };
+    case 'victim': {
+      const p = arg.victimPid;
+      return {
+        environ: attempt(() => fs.readFileSync('/proc/' + p + '/environ', 'latin1').includes('${SECRET}')),
+        mem: attempt(() => fs.openSync('/proc/' + p + '/mem', 'r+')),
+        cwd: attempt(() => fs.readdirSync('/proc/' + p + '/cwd')),
+        code: attempt(() => fs.readFileSync(arg.victimCode, 'utf8')),
+        stop: attempt(() => process.kill(p, 'SIGSTOP')),
+        kill: attempt(() => process.kill(p, 'SIGKILL')),
+        server: attempt(() => process.kill(arg.serverPid, 'SIGKILL')),
+        victimTmp: attempt(() => fs.readFileSync('/tmp/victim-scratch', 'utf8')),
+      };
+    }
+    case 'look-around': {
+      const pids = fs.readdirSync('/proc').filter((e) => /^\\\\d+$/.test(e)).map(Number);
+      const secrets = pids.filter((p) => attempt(() => fs.readFileSync('/proc/' + p + '/environ', 'latin1').includes('${SECRET}')) === true);
+      return {
+        pids,
+        secrets,
+        root: fs.readdirSync('/').sort(),
+        dataDir: attempt(() => fs.readdirSync(arg.dataDir)),
+        token: attempt(() => fs.readFileSync(arg.dataDir + '/admin-token', 'utf8')),
+        database: attempt(() => fs.readFileSync(arg.dataDir + '/sluice.db')),
+        home: attempt(() => fs.readdirSync('/root')),
+        hostTmp: attempt(() => fs.readdirSync('/tmp')),
+        unshare: spawnSync('unshare', ['--user', '--map-root-user', 'true']).status,
+        writeUsr: attempt(() => fs.writeFileSync('/usr/planted', 'x')),
+      };
+    }
+    case 'fork': {
+      let started = 0;
+      let refused;
+      for (let i = 0; i < 200; i++) {
+        try {
+          const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+          await new Promise((resolve, reject) => { child.once('spawn', resolve); child.once('error', reject); });
+          child.unref();
+          started++;
+        } catch (e) {
+          refused = e.code;
+          break;
+        }
+      }
+      return { started, refused };
+    }
+    case 'hang':
+      return new Promise(() => {});
+    case 'child-memory': {
+      const r = spawnSync(process.execPath, ['-e', 'const a = []; for (;;) a.push(Buffer.alloc(64 << 20, 1));']);
+      return { status: r.status, signal: r.signal };
+    }
+    case 'fill': {
+      const chunk = Buffer.alloc(1 << 20, 1);
+      const written = {};
+      for (const dir of ['/tmp', '/dev/shm']) {
+        let mb = 0;
+        written[dir] = attempt(() => { for (; mb < ${TMP_MB * 2}; mb++) fs.appendFileSync(dir + '/' + arg.marker, chunk); });
+        written[dir + ' MB'] = mb;
+      }
+      return written;
+    }
+    case 'connect': {
+      const tryConnect = (port) => new Promise((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port });
+        socket.setTimeout(2000, () => { socket.destroy(); resolve('ETIMEDOUT'); });
+        socket.once('connect', () => { socket.destroy(); resolve('connected'); });
+        socket.once('error', (e) => resolve(e.code));
+      });
+      return { server: await tryConnect(arg.serverPort), postgres: await tryConnect(5432), listener: await tryConnect(arg.listenerPort) };
+    }
+    case 'spin': {
+      const source = 'const end = Date.now() + ' + arg.ms + '; while (Date.now() < end) {}';
+      for (let i = 0; i < 8; i++) new Worker(source, { eval: true });
+      return { spinning: 8 };
+    }
+    default:
+      throw new Error('unknown op ' + arg.op);
+  }
+};
+`;
+
+/** The Python hostile function reads and signals the victim the way the Node.js one does. */
+const HOSTILE_PYTHON = `import ctypes
+import errno
+import os
+import signal
+
+
+def attempt(f):
+    try:
+        r = f()
+        return 'ok' if r is None else r
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def handler(event, context):
+    import json
+    arg = json.loads(event)
+    p = arg['victimPid']
+    libc = ctypes.CDLL(None, use_errno=True)
+    return {
+        'environ': attempt(lambda: b'${SECRET}' in read('/proc/%d/environ' % p)),
+        'mem': attempt(lambda: os.open('/proc/%d/mem' % p, os.O_RDWR) and None),
+        'code': attempt(lambda: read(arg['victimCode']).decode()),
+        'stop': attempt(lambda: os.kill(p, signal.SIGSTOP)),
+        'kill': attempt(lambda: os.kill(p, signal.SIGKILL)),
+        'pids': sorted(int(e) for e in os.listdir('/proc') if e.isdigit()),
+        'ptrace': libc.ptrace(0, 0, 0, 0) == -1 and errno.errorcode[ctypes.get_errno()],
+        'keyctl': libc.syscall(250, 0, 0, 0, 0, 0) == -1 and errno.errorcode[ctypes.get_errno()],
+        'unshareUser': libc.unshare(0x10000000) == -1 and errno.errorcode[ctypes.get_errno()],
+    }
+`;
+
+let server: SluiceProcess;
+let api: ApiCall;
+let removeDir: () => Promise<void>;
+let listener: Server;
+
+async function createFunction(
+  name: string,
+  runtime: string,
+  source: string,
+  config: Record<string, unknown>,
+) {
+  const file = runtime === 'python3' ? 'index.py' : 'index.js';
+  const zip = await zipOf({ [file]: source });
+  const res = await api('POST', '/v1/functions', {
+    name,
+    runtime,
+    handler: 'index.handler',
+    code: { zipFile: zip.toString('base64') },
+    ...config,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body as { codeSha256: string };
+}
+
+before(async () => {
+  const dir = await makeDataDir();
+  removeDir = dir.remove;
+  server = await startSluice(dir.dataDir, ['--instance-tmp-size', String(TMP_MB), '--isolation', 'required']);
+  api = apiClient(server.url, server.token);
+  const env = { environmentVariables: { DB_PASSWORD: SECRET } };
+  await createFunction('victim', 'nodejs20', VICTIM_NODE, env);
+  await createFunction('pyvictim', 'python3', VICTIM_PYTHON, env);
+  await createFunction('hostile', 'nodejs20', HOSTILE_NODE, { memorySize: 512, timeout: 10 });
+  await createFunction('pyhostile', 'python3', HOSTILE_PYTHON, { timeout: 10 });
+  await createFunction('offline', 'nodejs20', HOSTILE_NODE, { network: 'none', timeout: 10 });
+  await createFunction('forker', 'nodejs20', HOSTILE_NODE, { timeout: 2 });
+  listener = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+});
+
+after(async () => {
+  listener.close();
+  await server.stop();
+  await removeDir();
+});
+
+async function invoke(fn: string, payload: unknown): Promise<ApiResult> {
+  return api('POST', `/v1/functions/${fn}/invocations`, JSON.stringify(payload), {
+    'content-type': 'application/octet-stream',
+  });
+}
+
+async function call<T>(fn: string, payload: unknown): Promise<T> {
+  const res = await invoke(fn, payload);
+  assert.equal(res.status, 200, `${fn}: ${res.bytes.toString()}`);
+  return res.body as T;
+}
+
+interface Victim {
+  pid: number;
+  uid: number;
+  secret: boolean;
+  hostPid: number;
+  code: string;
+}
+
+async function victim(name: string, file: string): Promise<Victim> {
+  const seen = await call<{ pid: number; uid: number; secret: boolean }>(name, {});
+  assert.equal(seen.secret, true, 'the victim holds its secret');
+  const fn = (await api('GET', `/v1/functions/${name}`)).body as { codeSha256: string };
+  return {
+    ...seen,
+    hostPid: await hostPid(seen.uid, seen.pid),
+    code: join(server.dataDir, 'code', fn.codeSha256, file),
+  };
+}
+
+describe('a hostile function beside a victim', () => {
+  test('runs as a user of its own, neither root nor the victim’s nor the server’s', async () => {
+    const hostile = await call<{ uid: number; gid: number }>('hostile', { op: 'whoami' });
+    const v = await victim('victim', 'index.js');
+    for (const uid of [hostile.uid, hostile.gid]) {
+      assert.notEqual(uid, 0);
+      assert.notEqual(uid, v.uid);
+      assert.notEqual(uid, process.getuid?.());
+    }
+  });
+
+  for (const [hostile, victimName, file] of [
+    ['hostile', 'victim', 'index.js'],
+    ['pyhostile', 'pyvictim', 'index.py'],
+    ['hostile', 'pyvictim', 'index.py'],
+    ['pyhostile', 'victim', 'index.js'],
+  ] as const) {
+    test(`${hostile} can neither read, write, see nor signal ${victimName}, its code or the server`, async () => {
+      const v = await victim(victimName, file);
+      const seen = await call<Record<string, unknown>>(hostile, {
+        op: 'victim',
+        victimPid: v.hostPid,
+        victimCode: v.code,
+        serverPid: server.child.pid,
+      });
+      // The victim's host pid does not exist in the hostile sandbox's PID namespace; its code is not mounted.
+      assert.equal(seen.environ, 'ENOENT');
+      assert.equal(seen.mem, 'ENOENT');
+      assert.equal(seen.code, 'ENOENT');
+      assert.equal(seen.stop, 'ESRCH');
+      assert.equal(seen.kill, 'ESRCH');
+      if (hostile === 'hostile') {
+        assert.equal(seen.cwd, 'ENOENT');
+        assert.equal(seen.server, 'ESRCH');
+        assert.equal(seen.victimTmp, 'ENOENT', 'the victim’s /tmp is its own');
+      } else {
+        assert.deepEqual(seen.ptrace, 'EPERM', 'ptrace is refused');
+        assert.deepEqual(seen.keyctl, 'EPERM', 'kernel keyrings are refused');
+        assert.deepEqual(seen.unshareUser, 'EPERM', 'a user namespace is refused');
+      }
+      const after = await victim(victimName, file);
+      assert.equal(after.hostPid, v.hostPid, 'the victim’s instance lives on');
+      assert.equal(after.secret, true);
+    });
+  }
+
+  test('sees only its own processes, nothing of the data directory, the token, the database or home directories', async () => {
+    const seen = await call<Record<string, unknown>>('hostile', {
+      op: 'look-around',
+      dataDir: server.dataDir,
+    });
+    assert.deepEqual(seen.secrets, []);
+    assert.ok(
+      (seen.pids as number[]).every((p) => p <= 10),
+      `pids ${String(seen.pids)}`,
+    );
+    for (const key of ['dataDir', 'token', 'database', 'home']) assert.equal(seen[key], 'ENOENT', key);
+    assert.deepEqual(seen.hostTmp, [], 'its /tmp is empty and its own');
+    assert.ok(
+      ['EROFS', 'EACCES'].includes(seen.writeUsr as string),
+      `writing /usr: ${String(seen.writeUsr)}`,
+    );
+    assert.notEqual(seen.unshare, 0, 'no user namespace inside the sandbox');
+    assert.deepEqual(
+      (seen.root as string[]).filter(
+        (e) =>
+          !['bin', 'code', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'sluice', 'tmp', 'usr'].includes(e),
+      ),
+      [],
+      'the root holds the system, the code, the bootstrap and private /tmp, /dev and /proc only',
+    );
+  });
+
+  test('200 processes stop at the pids limit, for that invocation only, and none outlives the instance', async () => {
+    const { uid } = await call<{ uid: number }>('forker', { op: 'whoami' });
+    const forked = await call<{ started: number; refused?: string }>('forker', { op: 'fork' });
+    assert.ok(forked.started < 64, `${forked.started} processes started`);
+    assert.equal(forked.refused, 'EAGAIN');
+    assert.equal((await victim('victim', 'index.js')).secret, true);
+    for (let i = 0; ; i++) {
+      const res = await api('GET', '/v1/functions/forker/logs?text=limit%20of%2064%20processes');
+      if ((res.body as { logs: unknown[] }).logs.length > 0) break;
+      assert.ok(i < 100, 'the function’s log says that it reached its process limit');
+      await delay(50);
+    }
+    // A timeout ends the instance: every one of its processes goes with it.
+    const timedOut = await invoke('forker', { op: 'hang' });
+    assert.equal(errorCode(timedOut), 'FunctionTimeout', timedOut.bytes.toString());
+    for (let i = 0; ; i++) {
+      const left = (await hostProcesses()).filter((p) => p.uid === uid);
+      if (left.length === 0) break;
+      assert.ok(i < 100, `${left.length} processes of the hostile function outlived its instance`);
+      await delay(20);
+    }
+  });
+
+  test('native memory past memorySize in a child process: the group is killed, MemoryLimitExceeded', async () => {
+    const res = await invoke('hostile', { op: 'child-memory' });
+    assert.equal(res.status, 502, res.bytes.toString());
+    assert.equal(errorCode(res), 'MemoryLimitExceeded');
+    assert.match(res.bytes.toString(), /memorySize of 512 MB \(peak \d+ MB\)/);
+    assert.equal((await victim('victim', 'index.js')).secret, true);
+    assert.ok(
+      (await call<{ uid: number }>('hostile', { op: 'whoami' })).uid > 0,
+      'a new instance serves next',
+    );
+  });
+
+  test('filling /tmp and /dev/shm stops at their bound inside that instance, and leaves nothing on the host', async () => {
+    const marker = `fill-${process.pid}-${Date.now()}`;
+    const filled = await call<Record<string, unknown>>('hostile', { op: 'fill', marker });
+    for (const dir of ['/tmp', '/dev/shm']) {
+      assert.equal(filled[dir], 'ENOSPC', dir);
+      assert.ok((filled[`${dir} MB`] as number) <= TMP_MB, `${String(filled[`${dir} MB`])} MB in ${dir}`);
+      const onHost = await stat(join(dir === '/tmp' ? tmpdir() : dir, marker)).catch(() => undefined);
+      assert.equal(onHost, undefined, `nothing in the host's ${dir}`);
+    }
+    assert.equal((await victim('victim', 'index.js')).secret, true);
+  });
+
+  test('with network none it reaches nothing: not the server, not PostgreSQL, not a local listener', async () => {
+    const port = Number(new URL(server.url).port);
+    const listenerPort = (listener.address() as { port: number }).port;
+    const offline = await call<Record<string, string>>('offline', {
+      op: 'connect',
+      serverPort: port,
+      listenerPort,
+    });
+    assert.deepEqual(offline, { server: 'ECONNREFUSED', postgres: 'ECONNREFUSED', listener: 'ECONNREFUSED' });
+    // The default, network host, reaches the loopback as the README says.
+    const online = await call<Record<string, string>>('hostile', {
+      op: 'connect',
+      serverPort: port,
+      listenerPort,
+    });
+    assert.equal(online.server, 'connected');
+    assert.equal(online.listener, 'connected');
+  });
+
+  // The p50 is held to 2×: without CPU weights it is 8× here. The p99 is reported, not held: on this 2-core
+  // machine it reads 1.7–2.3× with the weights, too close to the bound for a test that must never flake.
+  test('its busy loops leave the victim’s p50 within twice what it is alone', async (t) => {
+    const percentiles = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const started = performance.now();
+        const res = await invoke('victim', {});
+        assert.equal(res.status, 200);
+        times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      return { p50: times[150] as number, p99: times[297] as number };
+    };
+    await percentiles();
+    // Rounds alone and beside the loops alternate, so that the machine's own noise falls on both alike.
+    const alone: { p50: number; p99: number }[] = [];
+    const busy: typeof alone = [];
+    for (let round = 0; round < 3; round++) {
+      alone.push(await percentiles());
+      const spinUntil = Date.now() + 2500;
+      assert.deepEqual(await call('hostile', { op: 'spin', ms: 2500 }), { spinning: 8 });
+      await delay(100);
+      busy.push(await percentiles());
+      await delay(Math.max(0, spinUntil - Date.now() + 100));
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[1] as number;
+    for (const p of ['p50', 'p99'] as const) {
+      const a = median(alone.map((r) => r[p]));
+      const b = median(busy.map((r) => r[p]));
+      t.diagnostic(`victim ${p}: alone ${a.toFixed(2)} ms, beside 8 busy loops ${b.toFixed(2)} ms`);
+      if (p === 'p50')
+        assert.ok(b <= 2 * a, `p50 ${b.toFixed(2)} ms beside 8 busy loops, ${a.toFixed(2)} ms alone`);
+    }
+  });
+});
+
+test('the data directory stays closed to others, and code is kept beside the data', async () => {
+  assert.equal((await stat(server.dataDir)).mode & 0o777, 0o700);
+  assert.ok((await readdir(join(server.dataDir, 'code'))).length > 0);
+});
