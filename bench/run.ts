@@ -189,40 +189,64 @@ async function sluiceScenarios(sluice: SluiceProcess): Promise<void> {
   );
 }
 
+/** Two ways of running a server, compared: `on` and `off`, each started with its own flags. */
+interface Comparison {
+  name: string;
+  on: { what: string; flags: string[] };
+  off: { what: string; flags: string[] };
+  pairs: number;
+  turns: number;
+}
+
+const TELEMETRY: Comparison = {
+  name: 'telemetry',
+  on: { what: 'the canary alias', flags: ['--telemetry', 'on'] },
+  off: { what: 'the canary alias with --telemetry off', flags: ['--telemetry', 'off'] },
+  pairs: telemetryPairs,
+  turns: telemetryTurns,
+};
+
+const SANDBOX: Comparison = {
+  name: 'sandbox',
+  on: { what: 'the canary alias, instances sandboxed (the default)', flags: ['--isolation', 'required'] },
+  off: { what: 'the canary alias with --isolation none', flags: ['--isolation', 'none'] },
+  pairs: quick ? 2 : 4,
+  turns: telemetryTurns,
+};
+
 /**
- * What metrics and stored logs cost: the canary alias on a server with telemetry on and one with it off.
- * Two server processes differ by several per cent on this machine whatever they run (start order, placement,
- * what the JIT made of them), and the machine's speed drifts within seconds. So each pair is fresh and started
- * in alternating order, the two are loaded in turns of a second (on, off, off, on, …) rather than one after
- * the other, and the cost is the geometric mean over the pairs: a bias of whichever server started first
- * cancels out in it.
+ * What a feature costs on the canary alias: a server with it on and one with it off. Two server processes
+ * differ by several per cent on this machine whatever they run (start order, placement, what the JIT made of
+ * them), and the machine's speed drifts within seconds. So each pair is fresh and started in alternating
+ * order, the two are loaded in turns of a second (on, off, off, on, …) rather than one after the other, and
+ * the cost is the geometric mean over the pairs: a bias of whichever server started first cancels out in it.
  */
-async function measureTelemetryCost(): Promise<void> {
+async function measureCost(c: Comparison): Promise<void> {
   const ratios: number[] = [];
   const turns: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] };
-  for (let pair = 0; pair < telemetryPairs; pair++) {
+  for (let pair = 0; pair < c.pairs; pair++) {
     const order = pair % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
-    const started: { telemetry: 'on' | 'off'; sluice: SluiceProcess; remove: () => Promise<void> }[] = [];
+    const started: { side: 'on' | 'off'; sluice: SluiceProcess; remove: () => Promise<void> }[] = [];
     try {
-      for (const telemetry of order) {
+      for (const side of order) {
         const dir = await makeDataDir();
-        const sluice = await startSluice(dir.dataDir, ['--telemetry', telemetry]);
-        started.push({ telemetry, sluice, remove: dir.remove });
+        const sluice = await startSluice(dir.dataDir, c[side].flags);
+        started.push({ side, sluice, remove: dir.remove });
         await setUpCanary(apiClient(sluice.url, sluice.token), 'bench_node', 'nodejs20');
       }
       const served = { on: { requests: 0, seconds: 0 }, off: { requests: 0, seconds: 0 } };
       for (const { sluice } of started) {
         await load({ ...canaryLoad(sluice), connections: CONNECTIONS, seconds: warmupSeconds });
       }
-      for (let turn = 0; turn < telemetryTurns; turn++) {
-        for (const { telemetry, sluice } of turn % 2 === 0 ? started : [...started].reverse()) {
+      for (let turn = 0; turn < c.turns; turn++) {
+        for (const { side, sluice } of turn % 2 === 0 ? started : [...started].reverse()) {
           const result = await load({ ...canaryLoad(sluice), connections: CONNECTIONS, seconds: 1 });
-          turns[telemetry].push(result);
-          served[telemetry].requests += result.requests;
-          served[telemetry].seconds += result.requests / result.requestsPerSecond;
+          turns[side].push(result);
+          served[side].requests += result.requests;
+          served[side].seconds += result.requests / result.requestsPerSecond;
         }
       }
-      const rate = (t: 'on' | 'off') => served[t].requests / served[t].seconds;
+      const rate = (side: 'on' | 'off') => served[side].requests / served[side].seconds;
       ratios.push(rate('on') / rate('off'));
     } finally {
       for (const { sluice, remove } of started) {
@@ -231,13 +255,13 @@ async function measureTelemetryCost(): Promise<void> {
       }
     }
   }
-  for (const telemetry of ['on', 'off'] as const) {
-    const results = turns[telemetry];
+  for (const side of ['on', 'off'] as const) {
+    const results = turns[side];
     const requests = results.reduce((sum, r) => sum + r.requests, 0);
     const seconds = results.reduce((sum, r) => sum + r.requests / r.requestsPerSecond, 0);
     record(
-      `telemetry ${telemetry}`,
-      `the canary alias${telemetry === 'off' ? ' with --telemetry off' : ''}: ${telemetryPairs} fresh pairs × ${telemetryTurns} turns of 1 s (median p50 and p99 of the turns)`,
+      `${c.name} ${side}`,
+      `${c[side].what}: ${c.pairs} fresh pairs × ${c.turns} turns of 1 s (median p50 and p99 of the turns)`,
       {
         requestsPerSecond: requests / seconds,
         p50Ms: median(results.map((r) => r.p50Ms)),
@@ -248,13 +272,14 @@ async function measureTelemetryCost(): Promise<void> {
     );
   }
   rows.push({
-    scenario: 'telemetry cost',
-    what: `req/s with telemetry on ÷ off, pair by pair: ${ratios.map((r) => r.toFixed(3)).join(', ')}; their geometric mean`,
+    scenario: `${c.name} cost`,
+    what: `req/s with ${c.name} on ÷ off, pair by pair: ${ratios.map((r) => r.toFixed(3)).join(', ')}; their geometric mean`,
     ratio: Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length),
   });
 }
 
-async function measureColdStarts(api: ApiCall): Promise<void> {
+/** Cold starts of both runtimes on a server started with `flags`, against the interpreter's bare spawn. */
+async function measureColdStarts(api: ApiCall, label: string): Promise<void> {
   for (const [runtime, name, command, args] of [
     ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
     ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
@@ -289,7 +314,7 @@ async function measureColdStarts(api: ApiCall): Promise<void> {
       });
     }
     rows.push({
-      scenario: `cold ${runtime}`,
+      scenario: `cold ${runtime}${label}`,
       what: `start to ready over ${coldStarts} starts; the interpreter's bare spawn: median ${median(spawns).toFixed(1)} ms, p99 ${p99(spawns).toFixed(1)} ms`,
       p50Ms: median(inits),
       p99Ms: p99(inits),
@@ -361,9 +386,20 @@ async function main(): Promise<void> {
     await setUp(api);
     await sluiceScenarios(sluice);
     await flip(sluice, api);
-    await measureColdStarts(api);
+    await measureColdStarts(api, '');
     await sluice.stop();
-    await measureTelemetryCost();
+    const unsandboxedDir = await makeDataDir();
+    const unsandboxed = await startSluice(unsandboxedDir.dataDir, ['--isolation', 'none']);
+    try {
+      const unsandboxedApi = apiClient(unsandboxed.url, unsandboxed.token);
+      await setUp(unsandboxedApi);
+      await measureColdStarts(unsandboxedApi, ' --isolation none');
+    } finally {
+      await unsandboxed.stop();
+      await unsandboxedDir.remove();
+    }
+    await measureCost(SANDBOX);
+    await measureCost(TELEMETRY);
     for (const functions of [10, 10_000]) {
       rows.push({
         scenario: `routing ${functions}`,

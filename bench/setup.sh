@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The benchmarks drive load with wrk, from Debian's packages.
+# The benchmarks drive load with wrk, and compare sandboxed instances with bubblewrap against unsandboxed ones:
+# both from Debian's packages.
 set -euo pipefail
-if ! command -v wrk >/dev/null; then
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    apt-get install -y "${missing[@]}" >/dev/null 2>&1 ||
+      { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
   else
-    echo "bench needs wrk: sudo apt-get install wrk" >&2
+    echo "bench needs ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

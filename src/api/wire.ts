@@ -10,6 +10,7 @@ export interface FunctionConfigView {
   instanceConcurrency: number;
   environmentVariables: Record<string, string>;
   description: string;
+  network: string;
 }
 
 export interface FunctionView extends FunctionConfigView {

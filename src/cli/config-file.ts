@@ -12,12 +12,14 @@ export interface DeployConfig {
   timeout?: number;
   instanceConcurrency?: number;
   description?: string;
+  /** `host` or `none`: see the README's "How functions are kept apart". */
+  network?: string;
   environment?: Record<string, string>;
   /** Files to leave out of the package, as globs: `*.log`, `tmp/`, `/build/**`. */
   exclude?: string[];
 }
 
-const STRINGS = ['name', 'runtime', 'handler', 'description'] as const;
+const STRINGS = ['name', 'runtime', 'handler', 'description', 'network'] as const;
 const NUMBERS = ['memorySize', 'timeout', 'instanceConcurrency'] as const;
 const BLOCKS = ['environment', 'exclude'] as const;
 const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, ...BLOCKS];
@@ -108,6 +110,7 @@ export function formatSluiceYaml(config: DeployConfig): string {
     'timeout',
     'instanceConcurrency',
     'description',
+    'network',
   ] as const) {
     const value = config[key];
     if (value !== undefined) lines.push(`${key}: ${typeof value === 'number' ? value : yamlScalar(value)}`);

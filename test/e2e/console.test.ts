@@ -152,6 +152,8 @@ describe('web console', { skip }, () => {
     await id('signin-button').click();
     await id('empty').waitFor();
     await waitForText(id('empty'), 'No functions yet');
+    // The header says how this server keeps functions apart.
+    await waitForText(id('isolation'), /^Sandboxed \(cgroup-v[12]\)$/);
     await shot('signin-empty-list');
   });
 

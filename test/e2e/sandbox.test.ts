@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { hostPid, hostProcesses } from '../support/processes.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 
 // A hostile function beside a victim that holds a secret, both on a root server as operators run it: every
 // way the hostile one tries to reach the victim, the server or the host fails, and the victim keeps serving.
@@ -419,4 +419,50 @@ describe('a hostile function beside a victim', () => {
 test('the data directory stays closed to others, and code is kept beside the data', async () => {
   assert.equal((await stat(server.dataDir)).mode & 0o777, 0o700);
   assert.ok((await readdir(join(server.dataDir, 'code'))).length > 0);
+});
+
+test('this node reports its isolation in /readyz and GET /v1/server', async () => {
+  const ready = await api('GET', '/readyz');
+  const { node, isolation } = ready.body as { node: string; isolation: Record<string, unknown> };
+  assert.equal(isolation.sandbox, 'bubblewrap');
+  assert.equal(isolation.users, process.getuid?.() === 0 ? 'per-function' : 'server');
+  assert.match(isolation.limits as string, /^cgroup-v[12]$/);
+  assert.deepEqual((await api('GET', '/v1/server')).body, { node, isolation });
+  assert.equal((await apiClient(server.url, undefined)('GET', '/v1/server')).status, 401);
+});
+
+describe('a host without bubblewrap', () => {
+  const missing = { ...process.env, SLUICE_BWRAP: '/nonexistent/bwrap' };
+
+  test('--isolation required refuses to start, saying why', async () => {
+    const dir = await makeDataDir();
+    try {
+      await assert.rejects(
+        spawnServer(['--data-dir', dir.dataDir, '--isolation', 'required'], missing),
+        (error: Error) => {
+          assert.match(error.message, /exited with 1/);
+          assert.match(error.message, /--isolation required.*bubblewrap is not installed/);
+          return true;
+        },
+      );
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  test('by default the server still runs, and says loudly that functions are not isolated', async () => {
+    const dir = await makeDataDir();
+    const started = await spawnServer(['--data-dir', dir.dataDir], missing);
+    try {
+      assert.match(started.output(), /isolation: NONE, functions run as plain processes/);
+      const ready = await fetch(`${started.url}/readyz`);
+      const body = (await ready.json()) as { isolation: { sandbox: string; problems: string[] } };
+      assert.equal(body.isolation.sandbox, 'none');
+      assert.match(body.isolation.problems.join(' '), /bubblewrap is not installed/);
+    } finally {
+      started.child.kill('SIGTERM');
+      await new Promise((resolve) => started.child.once('exit', resolve));
+      await dir.remove();
+    }
+  });
 });

@@ -28,12 +28,16 @@ export interface SpawnedServer {
   output: () => string;
 }
 
-/** Spawns `sluice server --port 0 …args` as a real process and waits until it says where it listens. */
+/**
+ * Spawns `sluice server --port 0 …args` as a real process and waits until it says where it listens; `bin` is
+ * the sluice command of another copy of the package.
+ */
 export async function spawnServer(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  bin: string = SLUICE_BIN,
 ): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [SLUICE_BIN, 'server', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [bin, 'server', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });
@@ -61,8 +65,12 @@ export async function spawnServer(
 }
 
 /** Starts `sluice server` on a free port with the embedded store in `dataDir`, and reads its admin token. */
-export async function startSluice(dataDir: string, extraArgs: string[] = []): Promise<SluiceProcess> {
-  const { child, url } = await spawnServer(['--data-dir', dataDir, ...extraArgs]);
+export async function startSluice(
+  dataDir: string,
+  extraArgs: string[] = [],
+  bin: string = SLUICE_BIN,
+): Promise<SluiceProcess> {
+  const { child, url } = await spawnServer(['--data-dir', dataDir, ...extraArgs], process.env, bin);
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return {
     url,

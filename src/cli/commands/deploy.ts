@@ -22,6 +22,7 @@ function wantedConfig(config: DeployConfig): ConfigPatch {
   if (config.timeout !== undefined) wanted.timeout = config.timeout;
   if (config.instanceConcurrency !== undefined) wanted.instanceConcurrency = config.instanceConcurrency;
   if (config.description !== undefined) wanted.description = config.description;
+  if (config.network !== undefined) wanted.network = config.network;
   if (config.environment !== undefined) wanted.environmentVariables = config.environment;
   return wanted;
 }
@@ -127,7 +128,7 @@ export const deployCommand: Command = {
   usage: `usage: sluice deploy [DIR] [--function NAME] [--publish] [--alias A (--traffic F | --rollout [options])]
                     [--description D]
 
-Reads DIR/sluice.yaml (or sluice.json): name, runtime, handler, memorySize, timeout, instanceConcurrency,
+Reads DIR/sluice.yaml (or sluice.json): name, runtime, handler, memorySize, timeout, instanceConcurrency, network,
 description, environment and exclude. Packs DIR (leaving out .git, .sluice and the exclude patterns) and
 uploads it to $LATEST, creating the function if it is new and updating the configuration that differs.
 

@@ -13,6 +13,7 @@ export function configFields(config: FunctionConfigView): [string, string][] {
     ['memory', `${config.memorySize} MB`],
     ['timeout', `${config.timeout} s`],
     ['concurrency', String(config.instanceConcurrency)],
+    ['network', config.network],
     ['environment', env || '-'],
     ['description', config.description || '-'],
   ];

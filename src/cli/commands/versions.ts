@@ -12,13 +12,30 @@ const versionsPath = (fn: string) => `/v1/functions/${seg(fn)}/versions`;
 async function readVersion(client: Client, fn: string, version: string): Promise<VersionView> {
   if (version !== '$LATEST') return client.call<VersionView>('GET', `${versionsPath(fn)}/${version}`);
   const latest = await client.call<FunctionView>('GET', `/v1/functions/${seg(fn)}`);
-  const { runtime, handler, memorySize, timeout, instanceConcurrency, environmentVariables, description } =
-    latest;
+  const {
+    runtime,
+    handler,
+    memorySize,
+    timeout,
+    instanceConcurrency,
+    environmentVariables,
+    description,
+    network,
+  } = latest;
   return {
     functionName: fn,
     versionId: '$LATEST',
     description: '',
-    config: { runtime, handler, memorySize, timeout, instanceConcurrency, environmentVariables, description },
+    config: {
+      runtime,
+      handler,
+      memorySize,
+      timeout,
+      instanceConcurrency,
+      environmentVariables,
+      description,
+      network,
+    },
     codeSha256: latest.codeSha256,
     codeSize: latest.codeSize,
     createdAt: latest.updatedAt,
@@ -39,6 +56,7 @@ export function configChanges(a: FunctionConfigView, b: FunctionConfigView): Con
     'memorySize',
     'timeout',
     'instanceConcurrency',
+    'network',
     'description',
   ] as const) {
     if (a[field] !== b[field]) changes.push({ field, a: a[field], b: b[field] });

@@ -1,4 +1,4 @@
-import { CONFIG_LIMITS, RUNTIMES } from '../../core/function-config.js';
+import { CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../../core/function-config.js';
 import type { FieldIssue, FunctionConfig } from './api.js';
 import { field, fieldError, h } from './dom.js';
 
@@ -8,6 +8,10 @@ const RESERVED_ENV = /^(SLUICE_|FC_)/;
 const MEMORY_CHOICES = [128, 256, 512, 1024, 2048, 4096];
 
 export const RUNTIME_LABELS: Record<string, string> = { nodejs20: 'Node.js 20', python3: 'Python 3' };
+const NETWORK_LABELS: Record<string, string> = {
+  host: "Host: the host's network, its loopback services included",
+  none: 'None: a loopback of its own only',
+};
 
 type ErrorEl = ReturnType<typeof fieldError>;
 
@@ -78,6 +82,13 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
     value: String(initial.instanceConcurrency),
     readonly: ro,
   });
+  const network = h(
+    'select',
+    { id: 'cfg-network', class: 'input', testid: 'fn-network', disabled: ro },
+    NETWORK_MODES.map((n) =>
+      h('option', { value: n, selected: n === initial.network }, NETWORK_LABELS[n] ?? n),
+    ),
+  );
   const description = h('input', {
     id: 'cfg-description',
     class: 'input',
@@ -156,6 +167,7 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
       error: err('instanceConcurrency'),
       hint: 'Requests one instance serves at once',
     }),
+    field('Network', network, { error: err('network'), hint: 'What the function can connect to' }),
     field('Description', description, { error: err('description') }),
     memoryChoices,
     h(
@@ -248,6 +260,7 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
         instanceConcurrency,
         environmentVariables: env,
         description: description.value,
+        network: network.value,
       };
       return issues.length ? { issues } : { config, issues };
     },

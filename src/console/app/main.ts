@@ -1,5 +1,6 @@
 import './styles.css';
-import { clearToken, getToken, UNAUTHORIZED_EVENT } from './api.js';
+import { clearToken, getJson, getToken, UNAUTHORIZED_EVENT } from './api.js';
+import type { IsolationReport } from '../../core/isolation.js';
 import { clear, h } from './dom.js';
 import { renderApis } from './pages/apis.js';
 import { renderCreateFunction } from './pages/create.js';
@@ -31,6 +32,26 @@ function navItem(label: string, href: string, active: boolean, testid: string): 
     },
     label,
   );
+}
+
+/** How this server keeps functions apart: plain when sandboxed, a warning when it is not. */
+function isolationBadge(): HTMLElement {
+  const badge = h('span', { class: 'isolation', testid: 'isolation' });
+  getJson<{ isolation: IsolationReport }>('/v1/server').then(
+    ({ isolation }) => {
+      const sandboxed = isolation.sandbox !== 'none';
+      badge.textContent = sandboxed ? `Sandboxed (${isolation.limits})` : 'Not isolated';
+      badge.classList.toggle('isolation-warn', !sandboxed || isolation.limits === 'polling');
+      badge.title = [
+        sandboxed
+          ? `Each instance runs in a bubblewrap sandbox, ${isolation.users === 'per-function' ? 'as a user of its function' : "as the server's user"}`
+          : 'Functions run as plain processes: they can see each other and this host',
+        ...isolation.problems,
+      ].join('\n');
+    },
+    () => undefined,
+  );
+  return badge;
 }
 
 function shell(route: Route): HTMLElement {
@@ -65,6 +86,7 @@ function shell(route: Route): HTMLElement {
         'div',
         { class: 'topbar-right' },
         h('span', { class: 'server', title: 'The server this console talks to' }, location.host),
+        isolationBadge(),
         h(
           'a',
           { class: 'topbar-link', href: '/v1/openapi.json', target: '_blank', rel: 'noopener' },

@@ -97,8 +97,12 @@ export class Sandbox {
     if (process.platform !== 'linux') return unsandboxed([`no Linux namespaces on ${process.platform}`]);
     const arch = seccompArch();
     if (!arch) return unsandboxed([`no seccomp filter for the ${process.arch} architecture`]);
-    const bwrap = await findExecutable('bwrap');
-    if (!bwrap) return unsandboxed(['bubblewrap is not installed (apt-get install bubblewrap)']);
+    // SLUICE_BWRAP names a bubblewrap of the operator's choosing.
+    const bwrap = process.env.SLUICE_BWRAP ?? (await findExecutable('bwrap'));
+    if (!bwrap || !(await isExecutable(bwrap)))
+      return unsandboxed([
+        `bubblewrap is not installed (apt-get install bubblewrap)${bwrap ? `: no ${bwrap}` : ''}`,
+      ]);
     const setpriv = root ? await findExecutable('setpriv') : undefined;
     if (root && !setpriv) return unsandboxed(['setpriv is not installed (util-linux)']);
 
@@ -342,12 +346,14 @@ async function findExecutable(name: string): Promise<string | undefined> {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
   for (const dir of dirs.filter(Boolean)) {
     const path = join(dir, name);
-    try {
-      await access(path, constants.X_OK);
-      return path;
-    } catch {
-      // Not here.
-    }
+    if (await isExecutable(path)) return path;
   }
   return undefined;
+}
+
+function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }

@@ -27,6 +27,7 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
     instanceConcurrency: 1,
     environmentVariables: {},
     description: '',
+    network: 'host',
   });
   let runtime = 'nodejs20';
   let starter = STARTERS[0]?.id ?? 'seed';

@@ -247,6 +247,7 @@ const CONFIG_LABELS: [keyof FunctionConfig, string][] = [
   ['memorySize', 'Memory (MB)'],
   ['timeout', 'Timeout (s)'],
   ['instanceConcurrency', 'Instance concurrency'],
+  ['network', 'Network'],
   ['environmentVariables', 'Environment variables'],
   ['description', 'Description'],
 ];
