@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,6 @@ def handler(event, context):
 const HOSTILE_NODE = `const fs = require('fs');
 const net = require('net');
 const { spawn, spawnSync } = require('child_process');
-const { Worker } = require('worker_threads');
 const attempt = (f) => { try { const r = f(); return r === undefined ? 'ok' : r; } catch (e) { return e.code || e.message; } };
 
 exports.handler = async (event) => {
@@ -113,11 +112,6 @@ exports.handler = async (event) => {
         socket.once('error', (e) => resolve(e.code));
       });
       return { server: await tryConnect(arg.serverPort), postgres: await tryConnect(5432), listener: await tryConnect(arg.listenerPort) };
-    }
-    case 'spin': {
-      const source = 'const end = Date.now() + ' + arg.ms + '; while (Date.now() < end) {}';
-      for (let i = 0; i < 8; i++) new Worker(source, { eval: true });
-      return { spinning: 8 };
     }
     default:
       throw new Error('unknown op ' + arg.op);
@@ -379,40 +373,37 @@ describe('a hostile function beside a victim', () => {
     assert.equal(online.listener, 'connected');
   });
 
-  // The p50 is held to 2×: without CPU weights it is 8× here. The p99 is reported, not held: on this 2-core
-  // machine it reads 1.7–2.3× with the weights, too close to the bound for a test that must never flake.
-  test('its busy loops leave the victim’s p50 within twice what it is alone', async (t) => {
-    const percentiles = async () => {
-      const times: number[] = [];
-      for (let i = 0; i < 300; i++) {
-        const started = performance.now();
-        const res = await invoke('victim', {});
-        assert.equal(res.status, 200);
-        times.push(performance.now() - started);
-      }
-      times.sort((a, b) => a - b);
-      return { p50: times[150] as number, p99: times[297] as number };
+  // What the busy loops then do to the victim's latency is measured by the bench, not timed here: the test
+  // checks that the kernel holds each instance to its function's share.
+  test('each instance sits in a cgroup of its own: memory at memorySize, pids bounded, CPU weight by memorySize', async () => {
+    const hostile = await call<{ pid: number; uid: number }>('hostile', { op: 'whoami' });
+    const v = await victim('victim', 'index.js');
+    const groups = async (pid: number) => {
+      const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n').filter(Boolean);
+      const v1 = (controller: string) => lines.find((l) => l.split(':')[1]?.split(',').includes(controller));
+      const v2 = lines.find((l) => l.startsWith('0::'));
+      const read = async (controller: string, v1File: string, v2File: string) => {
+        const line = v1(controller);
+        const path = line
+          ? join('/sys/fs/cgroup', controller, line.split(':')[2] as string, v1File)
+          : join('/sys/fs/cgroup', (v2 as string).slice(3), v2File);
+        return (await readFile(path, 'utf8')).trim();
+      };
+      return {
+        path: v1('memory') ?? v2,
+        memory: Number(await read('memory', 'memory.limit_in_bytes', 'memory.max')),
+        pids: Number(await read('pids', 'pids.max', 'pids.max')),
+        cpu: Number(await read('cpu', 'cpu.shares', 'cpu.weight')),
+      };
     };
-    await percentiles();
-    // Rounds alone and beside the loops alternate, so that the machine's own noise falls on both alike.
-    const alone: { p50: number; p99: number }[] = [];
-    const busy: typeof alone = [];
-    for (let round = 0; round < 3; round++) {
-      alone.push(await percentiles());
-      const spinUntil = Date.now() + 2500;
-      assert.deepEqual(await call('hostile', { op: 'spin', ms: 2500 }), { spinning: 8 });
-      await delay(100);
-      busy.push(await percentiles());
-      await delay(Math.max(0, spinUntil - Date.now() + 100));
-    }
-    const median = (values: number[]) => values.sort((a, b) => a - b)[1] as number;
-    for (const p of ['p50', 'p99'] as const) {
-      const a = median(alone.map((r) => r[p]));
-      const b = median(busy.map((r) => r[p]));
-      t.diagnostic(`victim ${p}: alone ${a.toFixed(2)} ms, beside 8 busy loops ${b.toFixed(2)} ms`);
-      if (p === 'p50')
-        assert.ok(b <= 2 * a, `p50 ${b.toFixed(2)} ms beside 8 busy loops, ${a.toFixed(2)} ms alone`);
-    }
+    const h = await groups(await hostPid(hostile.uid, hostile.pid));
+    const w = await groups(v.hostPid);
+    assert.notEqual(h.path, w.path, 'two instances, two cgroups');
+    assert.equal(h.memory, 512 * 1024 * 1024);
+    assert.equal(w.memory, 128 * 1024 * 1024);
+    assert.equal(h.pids, 64);
+    assert.equal(w.pids, 64);
+    assert.equal(h.cpu / w.cpu, 4, 'CPU weight in proportion to memorySize');
   });
 });
 

@@ -199,11 +199,13 @@ export class Sandbox {
       dropTo: uid !== undefined && this.setpriv ? { uid, gid: uid, setpriv: this.setpriv } : undefined,
       command: instance.command,
     };
-    const cgroup = await this.cgroups?.instance(`i${++this.nextId}`, {
+    // Made while bubblewrap sets the sandbox up: the two take milliseconds each, and a cold start waits for both.
+    const cgroup = this.cgroups?.instance(`i${++this.nextId}`, {
       memoryBytes: instance.memorySize * 1024 * 1024,
       pids: this.options.pidsLimit,
       memorySizeMb: instance.memorySize,
     });
+    cgroup?.catch(() => undefined);
     return {
       command: this.bwrap,
       args: bwrapArgs(spec),
@@ -222,11 +224,12 @@ class SandboxConfinement implements Confinement {
   readonly signalAsStatus = true;
   /** The host pid of the sandbox's own init, whose child is the runtime. */
   private sandboxPid: number | undefined;
+  private cgroup: InstanceCgroup | undefined;
   private pidsNoticed = false;
 
   constructor(
     private readonly seccomp: Buffer,
-    private readonly cgroup: InstanceCgroup | undefined,
+    private readonly makingCgroup: Promise<InstanceCgroup> | undefined,
     private readonly memorySize: number,
     private readonly pidsLimit: number,
   ) {}
@@ -237,12 +240,12 @@ class SandboxConfinement implements Confinement {
     // bubblewrap closes each after reading what it needs; a reset then is no failure.
     for (const socket of [block, info, seccomp]) socket.on('error', () => undefined);
     seccomp.end(this.seccomp);
-    this.sandboxPid = await readSandboxPid(info, child);
-    // Both bubblewrap processes join the group before the runtime starts: all it starts is held too.
-    if (this.cgroup && child.pid !== undefined) {
-      await this.cgroup.attach(child.pid);
-      await this.cgroup.attach(this.sandboxPid);
-    }
+    const [sandboxPid, cgroup] = await Promise.all([readSandboxPid(info, child), this.makingCgroup]);
+    this.sandboxPid = sandboxPid;
+    this.cgroup = cgroup;
+    // The sandbox's init joins the group before the runtime starts, so all that the runtime starts is held
+    // too. bubblewrap's own monitor, outside the sandbox, stays out: each move into a group costs milliseconds.
+    await cgroup?.attach(sandboxPid);
     block.end('.');
   }
 
@@ -281,7 +284,8 @@ class SandboxConfinement implements Confinement {
   }
 
   async dispose(): Promise<void> {
-    await this.cgroup?.destroy();
+    const cgroup = await this.makingCgroup?.catch(() => undefined);
+    await cgroup?.destroy();
   }
 }
 
