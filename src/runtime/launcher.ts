@@ -35,8 +35,11 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
       options.loadCode(version.codeSha256),
     );
     const { sandbox } = options;
-    if (sandbox) return startSandboxed(sandbox, version, codeDir, options, onLog(version));
-    return startUnsandboxed(version, codeDir, options, onLog(version));
+    const { runtime, memorySize } = version.config;
+    const where = sandbox ? 'sandbox' : 'host';
+    const bootstrap = bootstrapCommand(runtime, memorySize, options.interpreters, where);
+    if (sandbox) return startSandboxed(sandbox, version, codeDir, bootstrap, options, onLog(version));
+    return startUnsandboxed(version, codeDir, bootstrap, options, onLog(version));
   };
 }
 
@@ -44,16 +47,11 @@ async function startSandboxed(
   sandbox: Sandbox,
   version: RunnableVersion,
   codeDir: string,
+  { command, args }: { command: string; args: string[] },
   options: LauncherOptions,
   onLog: (line: LogLine) => void,
 ): Promise<Instance> {
   const { config } = version;
-  const { command, args } = bootstrapCommand(
-    config.runtime,
-    config.memorySize,
-    options.interpreters,
-    'sandbox',
-  );
   const launch = await sandbox.confine({
     functionName: version.functionName,
     memorySize: config.memorySize,
@@ -82,6 +80,7 @@ async function startSandboxed(
 async function startUnsandboxed(
   version: RunnableVersion,
   codeDir: string,
+  { command, args }: { command: string; args: string[] },
   options: LauncherOptions,
   onLog: (line: LogLine) => void,
 ): Promise<Instance> {
@@ -89,19 +88,12 @@ async function startUnsandboxed(
   const cleanup = () => rm(tmpDir, { recursive: true, force: true });
   try {
     if (options.runAs) await chown(tmpDir, options.runAs.uid, options.runAs.gid);
-    const { config } = version;
-    const { command, args } = bootstrapCommand(
-      config.runtime,
-      config.memorySize,
-      options.interpreters,
-      'host',
-    );
     const instance = await Instance.start(
       version,
       { command, args, env: instanceEnv(version, tmpDir), cwd: codeDir, codeDir, ...options.runAs },
       options.limits,
       onLog,
-      new Unconfined(config.memorySize),
+      new Unconfined(version.config.memorySize),
     );
     void instance.exited.then(cleanup);
     return instance;

@@ -100,6 +100,13 @@ const cases: Case[] = [
     paths: ['memorySize'],
   },
   {
+    what: 'a network that is neither host nor none',
+    request: post(fn({ network: 'bridge' })),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['network'],
+  },
+  {
     what: 'three problems at once',
     request: post({ name: 'G', runtime: 'cobol', handler: 'index', timeout: 0 }),
     status: 400,
@@ -377,6 +384,13 @@ const cases: Case[] = [
     status: 400,
     code: 'InvalidArgument',
     paths: ['name'],
+  },
+  {
+    what: 'a configuration update to network "any"',
+    request: () => Promise.resolve({ method: 'PATCH', path: F, body: { network: 'any' } }),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['network'],
   },
   {
     what: 'an oversized JSON body',

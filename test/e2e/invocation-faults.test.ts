@@ -570,7 +570,7 @@ describe('isolation', () => {
   }
 });
 
-test('the pool flags are parsed strictly', async () => {
+test('the pool and isolation flags are parsed strictly', async () => {
   const dir = await makeDataDir();
   try {
     for (const [flag, value, why] of [
@@ -578,6 +578,11 @@ test('the pool flags are parsed strictly', async () => {
       ['--queue-per-function', '-1', /at least 0/],
       ['--queue-per-function', 'ten', /integer/],
       ['--instance-idle-seconds', '1.5', /integer/],
+      ['--isolation', 'strict', /auto, required or none/],
+      ['--instance-uids', '0-65535', /ids of at least 1000 that leave out 65534/],
+      ['--instance-uids', '70000-60000', /FIRST-LAST/],
+      ['--instance-tmp-size', '0', /positive number of megabytes/],
+      ['--instance-pids', '4', /at least 8/],
     ] as const) {
       await assert.rejects(startSluice(dir.dataDir, [`${flag}=${value}`]), (error: Error) => {
         assert.match(error.message, new RegExp(`${flag} must be`));

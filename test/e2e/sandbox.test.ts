@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
+import { readCgroupHost } from '../../src/runtime/sandbox/cgroups.js';
 import { hostPid, hostProcesses } from '../support/processes.js';
 import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 
@@ -456,4 +457,30 @@ describe('a host without bubblewrap', () => {
       await dir.remove();
     }
   });
+});
+
+test('a server removes the cgroups that a killed server left behind, and its own when it stops', async () => {
+  const host = await readCgroupHost();
+  const parent = host.v1
+    ? join(host.v1.pids.mount, host.v1.pids.own)
+    : join(host.v2?.mount ?? '', host.v2?.own ?? '');
+  // Above the kernel's largest pid: no process has it.
+  const stale = join(parent, 'sluice-999999999-abcdef');
+  await mkdir(join(stale, 'i1'), { recursive: true });
+  const dir = await makeDataDir();
+  const other = await startSluice(dir.dataDir);
+  try {
+    assert.equal(await stat(stale).catch(() => undefined), undefined, 'the stale subtree is gone');
+    const own = (await readdir(parent)).filter((e) => e.startsWith(`sluice-${String(other.child.pid)}-`));
+    assert.equal(own.length, 1, 'the new server made its own');
+    await other.stop();
+    assert.deepEqual(
+      (await readdir(parent)).filter((e) => e.startsWith(`sluice-${String(other.child.pid)}-`)),
+      [],
+      'and removed it when it stopped',
+    );
+  } finally {
+    await other.stop();
+    await dir.remove();
+  }
 });

@@ -8,34 +8,28 @@ import { configFields } from './functions.js';
 
 const versionsPath = (fn: string) => `/v1/functions/${seg(fn)}/versions`;
 
+/** A function's configuration as the API shows it, the fields a version snapshots. */
+const CONFIG_FIELDS = [
+  'runtime',
+  'handler',
+  'memorySize',
+  'timeout',
+  'instanceConcurrency',
+  'network',
+  'environmentVariables',
+  'description',
+] as const satisfies readonly (keyof FunctionConfigView)[];
+
 /** A version, or `$LATEST` read from the function, in the same shape. */
 async function readVersion(client: Client, fn: string, version: string): Promise<VersionView> {
   if (version !== '$LATEST') return client.call<VersionView>('GET', `${versionsPath(fn)}/${version}`);
   const latest = await client.call<FunctionView>('GET', `/v1/functions/${seg(fn)}`);
-  const {
-    runtime,
-    handler,
-    memorySize,
-    timeout,
-    instanceConcurrency,
-    environmentVariables,
-    description,
-    network,
-  } = latest;
+  const config = Object.fromEntries(CONFIG_FIELDS.map((field) => [field, latest[field]]));
   return {
     functionName: fn,
     versionId: '$LATEST',
     description: '',
-    config: {
-      runtime,
-      handler,
-      memorySize,
-      timeout,
-      instanceConcurrency,
-      environmentVariables,
-      description,
-      network,
-    },
+    config: config as unknown as FunctionConfigView,
     codeSha256: latest.codeSha256,
     codeSize: latest.codeSize,
     createdAt: latest.updatedAt,
@@ -50,15 +44,8 @@ interface ConfigChange {
 
 export function configChanges(a: FunctionConfigView, b: FunctionConfigView): ConfigChange[] {
   const changes: ConfigChange[] = [];
-  for (const field of [
-    'runtime',
-    'handler',
-    'memorySize',
-    'timeout',
-    'instanceConcurrency',
-    'network',
-    'description',
-  ] as const) {
+  for (const field of CONFIG_FIELDS) {
+    if (field === 'environmentVariables') continue;
     if (a[field] !== b[field]) changes.push({ field, a: a[field], b: b[field] });
   }
   const names = [

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -94,6 +94,7 @@ export class CgroupTree {
       const bases: Record<string, string> = {};
       for (const controller of V1_CONTROLLERS) {
         const { mount, own } = host.v1[controller];
+        await removeStale(join(mount, own));
         bases[controller] = join(mount, own, name);
         await mkdir(bases[controller], { recursive: true });
       }
@@ -101,6 +102,7 @@ export class CgroupTree {
     }
     if (host.v2) {
       const parent = join(host.v2.mount, host.v2.own);
+      await removeStale(parent);
       await enableV2Controllers(parent, host.v2.own === '/');
       const base = join(parent, name);
       await mkdir(base, { recursive: true });
@@ -127,6 +129,31 @@ export class CgroupTree {
   /** Removes the subtree; call after every instance's group is destroyed. */
   async close(): Promise<void> {
     for (const base of Object.values(this.bases)) await rmdir(base).catch(() => undefined);
+  }
+}
+
+/**
+ * The subtrees of servers that died without removing theirs (`sluice-<pid>-…` whose pid is gone): their
+ * instances died with them, so the groups are empty and only the directories are left.
+ */
+async function removeStale(parent: string): Promise<void> {
+  for (const entry of await readdir(parent).catch(() => [])) {
+    const pid = Number(/^sluice-(\d+)-[0-9a-f]+$/.exec(entry)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    const base = join(parent, entry);
+    const children = await readdir(base, { withFileTypes: true }).catch(() => []);
+    for (const child of children)
+      if (child.isDirectory()) await rmdir(join(base, child.name)).catch(() => undefined);
+    await rmdir(base).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

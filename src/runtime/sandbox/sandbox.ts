@@ -52,8 +52,6 @@ export interface Confinement {
 export interface ConfinedLaunch {
   command: string;
   args: string[];
-  uid?: number;
-  gid?: number;
   confinement: Confinement;
 }
 
@@ -74,6 +72,7 @@ export interface InstanceToConfine {
 /** Instances confined by bubblewrap, with cgroup limits where the host lets this server create cgroups. */
 export class Sandbox {
   private readonly uids: FunctionUids;
+  private readonly prefixes = new Map<string, string | undefined>();
   private nextId = 0;
 
   private constructor(
@@ -162,7 +161,6 @@ export class Sandbox {
         'ignore',
         ...Array<'pipe'>(launch.confinement.extraPipes).fill('pipe'),
       ],
-      ...(launch.uid !== undefined && { uid: launch.uid, gid: launch.gid }),
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -183,9 +181,8 @@ export class Sandbox {
   async confine(instance: InstanceToConfine): Promise<ConfinedLaunch> {
     const readOnlyDirs = new Set<string>();
     for (const interpreter of instance.interpreters) {
-      const real = await realpath(interpreter);
-      // An interpreter installed outside the system directories (nvm, pyenv, /opt): its whole prefix.
-      if (!isSystemPath(real, this.system)) readOnlyDirs.add(dirname(dirname(real)));
+      const prefix = await this.prefixOf(interpreter);
+      if (prefix !== undefined) readOnlyDirs.add(prefix);
     }
     const uid = this.setpriv ? this.uids.uidFor(instance.functionName) : undefined;
     const spec: SandboxSpec = {
@@ -211,6 +208,15 @@ export class Sandbox {
       args: bwrapArgs(spec),
       confinement: new SandboxConfinement(this.seccomp, cgroup, instance.memorySize, this.options.pidsLimit),
     };
+  }
+
+  /** An interpreter installed outside the system directories (nvm, pyenv, /opt): its whole prefix, once. */
+  private async prefixOf(interpreter: string): Promise<string | undefined> {
+    if (!this.prefixes.has(interpreter)) {
+      const real = await realpath(interpreter);
+      this.prefixes.set(interpreter, isSystemPath(real, this.system) ? undefined : dirname(dirname(real)));
+    }
+    return this.prefixes.get(interpreter);
   }
 
   /** Removes this server's cgroups; every instance must have ended. */
