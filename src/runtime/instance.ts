@@ -171,11 +171,7 @@ export class Instance {
         clearTimeout(timer);
         fail(`the runtime could not be started: ${error.message}`);
       });
-      this.confinement.start(this.child).catch((error: unknown) => {
-        clearTimeout(timer);
-        const stderr = this.startupStderr.trim();
-        fail(`the sandbox could not be set up: ${stderr || (error as Error).message}`);
-      });
+
       void this.exited.then(() => {
         clearTimeout(timer);
         const status = this.child.exitCode ?? this.child.signalCode ?? '?';
@@ -209,18 +205,28 @@ export class Instance {
       this.channel.on('error', () => {
         this.kill('InstanceCrashed', 'the channel to the runtime failed');
       });
-      const fn = this.version.config;
-      this.send({
-        type: 'init',
-        function: {
-          name: this.version.functionName,
-          handler: fn.handler,
-          memorySize: fn.memorySize,
-          timeout: fn.timeout,
+      // The runtime loads the function's code on init: only once the sandbox holds the process.
+      this.confinement.start(this.child).then(
+        () => {
+          const fn = this.version.config;
+          this.send({
+            type: 'init',
+            function: {
+              name: this.version.functionName,
+              handler: fn.handler,
+              memorySize: fn.memorySize,
+              timeout: fn.timeout,
+            },
+            codeDir: plan.codeDir,
+            instanceConcurrency: fn.instanceConcurrency,
+          });
         },
-        codeDir: plan.codeDir,
-        instanceConcurrency: fn.instanceConcurrency,
-      });
+        (error: unknown) => {
+          clearTimeout(timer);
+          const stderr = this.startupStderr.trim();
+          fail(`the sandbox could not be set up: ${stderr || (error as Error).message}`);
+        },
+      );
     });
   }
 

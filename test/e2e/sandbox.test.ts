@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,19 @@ import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/a
 import { zipOf } from '../support/code.js';
 import { readCgroupHost } from '../../src/runtime/sandbox/cgroups.js';
 import { hostPid, hostProcesses } from '../support/processes.js';
-import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
+import {
+  makeDataDir,
+  SLUICE_BIN,
+  spawnServer,
+  startSluice,
+  type SluiceProcess,
+} from '../support/server-process.js';
 
 // A hostile function beside a victim that holds a secret, both on a root server as operators run it: every
 // way the hostile one tries to reach the victim, the server or the host fails, and the victim keeps serving.
 
 const SECRET = 'hunter2';
+const NOBODY = 65534;
 const TMP_MB = 16;
 
 const VICTIM_NODE = `const fs = require('fs');
@@ -481,6 +488,54 @@ test('a server removes the cgroups that a killed server left behind, and its own
     );
   } finally {
     await other.stop();
+    await dir.remove();
+  }
+});
+
+// An operator who runs Sluice as an ordinary user: no per-function users and no cgroups to be had, but the
+// sandbox still keeps the server's files, and the token above all, out of its functions' reach.
+test('run as an ordinary user: rootless sandboxes, and a function cannot read the server’s data', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to become an ordinary user');
+    return;
+  }
+  const dir = await makeDataDir();
+  await chown(dir.dataDir, NOBODY, NOBODY);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir.dataDir };
+  const started = await spawnServer(['--data-dir', dir.dataDir], env, SLUICE_BIN, [
+    '/usr/bin/setpriv',
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+  ]);
+  try {
+    assert.match(started.output(), /isolation: a bubblewrap sandbox per instance, the server's user/);
+    const token = (await readFile(join(dir.dataDir, 'admin-token'), 'utf8')).trim();
+    const rootless = apiClient(started.url, token);
+    const ready = (await rootless('GET', '/readyz')).body as { isolation: Record<string, unknown> };
+    assert.equal(ready.isolation.sandbox, 'bubblewrap');
+    assert.equal(ready.isolation.users, 'server');
+    const zip = await zipOf({ 'index.js': HOSTILE_NODE });
+    const created = await rootless('POST', '/v1/functions', {
+      name: 'hostile',
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+      code: { zipFile: zip.toString('base64') },
+    });
+    assert.equal(created.status, 201, created.bytes.toString());
+    const res = await rootless(
+      'POST',
+      '/v1/functions/hostile/invocations',
+      JSON.stringify({ op: 'look-around', dataDir: dir.dataDir }),
+      { 'content-type': 'application/octet-stream' },
+    );
+    assert.equal(res.status, 200, res.bytes.toString());
+    const seen = res.body as Record<string, unknown>;
+    for (const key of ['dataDir', 'token', 'database']) assert.equal(seen[key], 'ENOENT', key);
+    assert.notEqual(seen.unshare, 0, 'no user namespace inside the sandbox');
+  } finally {
+    started.child.kill('SIGTERM');
+    await new Promise((resolve) => started.child.once('exit', resolve));
     await dir.remove();
   }
 });

@@ -30,14 +30,19 @@ export interface SpawnedServer {
 
 /**
  * Spawns `sluice server --port 0 …args` as a real process and waits until it says where it listens; `bin` is
- * the sluice command of another copy of the package.
+ * the sluice command of another copy of the package, `wrapper` a command that runs it (as another user).
  */
 export async function spawnServer(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
   bin: string = SLUICE_BIN,
+  wrapper: string[] = [],
 ): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [bin, 'server', '--port', '0', ...args], {
+  const [command, ...rest] = [...wrapper, process.execPath, bin, 'server', '--port', '0', ...args] as [
+    string,
+    ...string[],
+  ];
+  const child = spawn(command, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, readFile, realpath } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErrorCode } from '../../core/errors.js';
 import type { IsolationReport } from '../../core/isolation.js';
 import { bwrapArgs, isSystemPath, readSystemLayout, type SandboxSpec, type SystemEntry } from './bwrap.js';
@@ -184,7 +185,11 @@ export class Sandbox {
       const prefix = await this.prefixOf(interpreter);
       if (prefix !== undefined) readOnlyDirs.add(prefix);
     }
-    const uid = this.setpriv ? this.uids.uidFor(instance.functionName) : undefined;
+    let dropTo: SandboxSpec['dropTo'];
+    if (this.setpriv) {
+      const uid = this.uids.uidFor(instance.functionName);
+      dropTo = { uid, gid: uid, setpriv: this.setpriv };
+    }
     const spec: SandboxSpec = {
       system: this.system,
       readOnlyDirs: [...readOnlyDirs],
@@ -193,7 +198,7 @@ export class Sandbox {
       network: instance.network,
       tmpBytes: this.options.tmpBytes,
       fds: { block: 4, info: 5, seccomp: 6 },
-      dropTo: uid !== undefined && this.setpriv ? { uid, gid: uid, setpriv: this.setpriv } : undefined,
+      dropTo,
       command: instance.command,
     };
     // Made while bubblewrap sets the sandbox up: the two take milliseconds each, and a cold start waits for both.
@@ -228,8 +233,8 @@ export class Sandbox {
 class SandboxConfinement implements Confinement {
   readonly extraPipes = 3;
   readonly signalAsStatus = true;
-  /** The host pid of the sandbox's own init, whose child is the runtime. */
-  private sandboxPid: number | undefined;
+  /** The host pid of the runtime's process, the sandbox init's child. */
+  private runtimePid: number | undefined;
   private cgroup: InstanceCgroup | undefined;
   private pidsNoticed = false;
 
@@ -240,19 +245,25 @@ class SandboxConfinement implements Confinement {
     private readonly pidsLimit: number,
   ) {}
 
+  /**
+   * Lets the sandbox run, and moves the runtime's process into its cgroup while the interpreter boots: a move
+   * costs 10–20 ms here (the kernel waits out an RCU grace period), which a cold start need not wait for. No
+   * function code runs before it is done: the runtime loads the handler only on `init`, which the instance
+   * sends after this resolves, and everything the runtime starts from then on is born in the group.
+   */
   async start(child: ChildProcess): Promise<void> {
     const [, , , , block, info, seccomp] = child.stdio as unknown as Socket[];
     if (!block || !info || !seccomp) throw new Error('bubblewrap was started without its descriptors');
     // bubblewrap closes each after reading what it needs; a reset then is no failure.
     for (const socket of [block, info, seccomp]) socket.on('error', () => undefined);
     seccomp.end(this.seccomp);
-    const [sandboxPid, cgroup] = await Promise.all([readSandboxPid(info, child), this.makingCgroup]);
-    this.sandboxPid = sandboxPid;
-    this.cgroup = cgroup;
-    // The sandbox's init joins the group before the runtime starts, so all that the runtime starts is held
-    // too. bubblewrap's own monitor, outside the sandbox, stays out: each move into a group costs milliseconds.
-    await cgroup?.attach(sandboxPid);
+    const sandboxPid = await readSandboxPid(info, child);
     block.end('.');
+    const [runtimePid, cgroup] = await Promise.all([findRuntimePid(sandboxPid, child), this.makingCgroup]);
+    this.runtimePid = runtimePid;
+    this.cgroup = cgroup;
+    // A runtime that has already exited needs no holding: the instance fails to start on its own.
+    if (runtimePid !== undefined) await cgroup?.attach(runtimePid).catch(ignoreGone);
   }
 
   async check(): Promise<Verdict> {
@@ -278,15 +289,8 @@ class SandboxConfinement implements Confinement {
   }
 
   /** Without cgroups: the runtime's resident memory, polled. */
-  private async checkRss(): Promise<Verdict> {
-    if (this.sandboxPid === undefined) return {};
-    const children = await readFile(
-      `/proc/${this.sandboxPid}/task/${this.sandboxPid}/children`,
-      'utf8',
-    ).catch(() => '');
-    const runtimePid = Number(children.trim().split(' ')[0]);
-    if (!runtimePid) return {};
-    return rssVerdict(runtimePid, this.memorySize);
+  private checkRss(): Promise<Verdict> {
+    return this.runtimePid === undefined ? Promise.resolve({}) : rssVerdict(this.runtimePid, this.memorySize);
   }
 
   async dispose(): Promise<void> {
@@ -328,6 +332,21 @@ async function rssVerdict(pid: number, memorySize: number): Promise<Verdict> {
       message: `the instance used ${Math.round(rss / 1048576)} MB, more than its memorySize of ${memorySize} MB`,
     },
   };
+}
+
+function ignoreGone(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+}
+
+/** The sandbox init's child, the runtime, as soon as it is forked; undefined if the sandbox ended first. */
+async function findRuntimePid(sandboxPid: number, child: ChildProcess): Promise<number | undefined> {
+  const file = `/proc/${sandboxPid}/task/${sandboxPid}/children`;
+  for (let waited = 0; waited < 5000 && child.exitCode === null && child.signalCode === null; waited++) {
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim().split(' ')[0]);
+    if (pid) return pid;
+    await sleep(1);
+  }
+  return undefined;
 }
 
 /** bubblewrap writes `{"child-pid": N}` to its info descriptor once the sandbox's init exists. */
