@@ -130,9 +130,9 @@ export function createGateway(deps: GatewayDeps) {
     let errorCode: string | undefined;
     let initDurationMs: number | undefined;
     try {
-      const pooled = await deps.pool.invoke(version, { requestId, qualifier, payload });
-      if (pooled.initDurationMs !== undefined) initDurationMs = toMicros(pooled.initDurationMs);
-      return pooled.result;
+      return await deps.pool.invoke(version, { requestId, qualifier, payload }, (ms) => {
+        if (ms !== undefined) initDurationMs = toMicros(ms);
+      });
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
       logFailure(deps.logs, version, qualifier, requestId, error);

@@ -12,13 +12,6 @@ export interface PoolLimits {
   drainMs: number;
 }
 
-export interface PooledResult {
-  result: InvocationResult;
-  version: RunnableVersion;
-  /** Set when this invocation had to start its instance: how long the start took. */
-  initDurationMs: number | undefined;
-}
-
 /** An instance, or one being started, with the invocations assigned to it. */
 interface Slot {
   key: string;
@@ -60,7 +53,16 @@ export class InstancePool {
     private readonly start: (version: RunnableVersion) => Promise<Instance>,
   ) {}
 
-  async invoke(version: RunnableVersion, request: InvocationRequest): Promise<PooledResult> {
+  /**
+   * Runs one invocation on a warm instance, or one started for it. `onReady` hears, before the invocation
+   * runs, how long the start took when this invocation had to wait for one (undefined when it was warm): a
+   * cold start counts whether the invocation then succeeds or fails.
+   */
+  async invoke(
+    version: RunnableVersion,
+    request: InvocationRequest,
+    onReady?: (initDurationMs: number | undefined) => void,
+  ): Promise<InvocationResult> {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
     const key = version.key;
     const slot = this.takeSlot(key, version) ?? (await this.wait(key, version));
@@ -68,12 +70,8 @@ export class InstancePool {
     try {
       const cold = slot.readyAt === undefined;
       const instance = await slot.ready;
-      const result = await instance.invoke(request);
-      return {
-        result,
-        version,
-        initDurationMs: cold ? (slot.readyAt ?? Date.now()) - slot.startedAt : undefined,
-      };
+      onReady?.(cold ? (slot.readyAt ?? Date.now()) - slot.startedAt : undefined);
+      return await instance.invoke(request);
     } finally {
       this.active--;
       this.release(slot);

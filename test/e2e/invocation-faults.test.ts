@@ -691,3 +691,18 @@ test('a cold start reports Init Duration, a warm one does not; versions never sh
   assert.equal(latest.cold, true);
   assert.equal(new Set([first.id, v2.id, latest.id]).size, 3, 'versions 1, 2 and $LATEST run apart');
 });
+
+test('a cold start whose invocation fails still reports its Init Duration', async () => {
+  // A change to $LATEST's configuration makes the next invocation start a new instance.
+  const patched = await api('PATCH', '/v1/functions/node5', {
+    environmentVariables: { ...ENV, COLD: randomBytes(4).toString('hex') },
+  });
+  assert.equal(patched.status, 200, patched.bytes.toString());
+  const res = await invoke('node5', { op: 'throw' }, { tail: true });
+  assertInvocationError(res, 502, 'UnhandledInvocationError');
+  assert.match((res.tail ?? '').trimEnd().split('\n').at(-1) ?? '', /Init Duration: [\d.]+ ms/);
+  const warm = await invoke('node5', { op: 'throw' }, { tail: true });
+  assert.doesNotMatch(warm.tail ?? '', /Init Duration/);
+  const restored = await api('PATCH', '/v1/functions/node5', { environmentVariables: ENV });
+  assert.equal(restored.status, 200);
+});
