@@ -74,7 +74,6 @@ export interface InstanceToConfine {
 export class Sandbox {
   private readonly uids: FunctionUids;
   private readonly prefixes = new Map<string, string | undefined>();
-  private nextId = 0;
 
   private constructor(
     private readonly options: IsolationOptions,
@@ -202,7 +201,7 @@ export class Sandbox {
       command: instance.command,
     };
     // Made while bubblewrap sets the sandbox up: the two take milliseconds each, and a cold start waits for both.
-    const cgroup = this.cgroups?.instance(`i${++this.nextId}`, {
+    const cgroup = this.cgroups?.instance({
       memoryBytes: instance.memorySize * 1024 * 1024,
       pids: this.options.pidsLimit,
       memorySizeMb: instance.memorySize,
