@@ -55,7 +55,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a function may not shadow them. */
 const RESERVED_ENV = /^(SLUICE_|FC_)/;
 
-const CONFIG_FIELDS = [
+/** The fields of a function's configuration, which a version snapshots. */
+export const CONFIG_FIELDS = [
   'runtime',
   'handler',
   'memorySize',

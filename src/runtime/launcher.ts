@@ -38,19 +38,24 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
     const { runtime, memorySize } = version.config;
     const where = sandbox ? 'sandbox' : 'host';
     const bootstrap = bootstrapCommand(runtime, memorySize, options.interpreters, where);
-    if (sandbox) return startSandboxed(sandbox, version, codeDir, bootstrap, options, onLog(version));
-    return startUnsandboxed(version, codeDir, bootstrap, options, onLog(version));
+    const start: Start = { version, codeDir, bootstrap, options, onLog: onLog(version) };
+    return sandbox ? startSandboxed(sandbox, start) : startUnsandboxed(start);
   };
 }
 
-async function startSandboxed(
-  sandbox: Sandbox,
-  version: RunnableVersion,
-  codeDir: string,
-  { command, args }: { command: string; args: string[] },
-  options: LauncherOptions,
-  onLog: (line: LogLine) => void,
-): Promise<Instance> {
+/** What starting one instance takes, sandboxed or not. */
+interface Start {
+  version: RunnableVersion;
+  /** The version's extracted code on the host. */
+  codeDir: string;
+  bootstrap: { command: string; args: string[] };
+  options: LauncherOptions;
+  onLog: (line: LogLine) => void;
+}
+
+async function startSandboxed(sandbox: Sandbox, start: Start): Promise<Instance> {
+  const { version, codeDir, options, onLog } = start;
+  const { command, args } = start.bootstrap;
   const { config } = version;
   const launch = await sandbox.confine({
     functionName: version.functionName,
@@ -77,13 +82,9 @@ async function startSandboxed(
 }
 
 /** Without a sandbox: its own writable temp directory, and the process as `runAs`. */
-async function startUnsandboxed(
-  version: RunnableVersion,
-  codeDir: string,
-  { command, args }: { command: string; args: string[] },
-  options: LauncherOptions,
-  onLog: (line: LogLine) => void,
-): Promise<Instance> {
+async function startUnsandboxed(start: Start): Promise<Instance> {
+  const { version, codeDir, options, onLog } = start;
+  const { command, args } = start.bootstrap;
   const tmpDir = await mkdtemp(join(tmpdir(), 'sluice-instance-'));
   const cleanup = () => rm(tmpDir, { recursive: true, force: true });
   try {

@@ -1,4 +1,5 @@
 import { DEFAULT_CODE_LIMITS } from '../../core/code-package.js';
+import { CONFIG_FIELDS } from '../../core/function-config.js';
 import { parseVersionArg } from '../args.js';
 import { type Client, listAll, seg } from '../client.js';
 import type { Group } from '../command.js';
@@ -7,18 +8,6 @@ import type { FunctionConfigView, FunctionView, VersionView } from '../views.js'
 import { configFields } from './functions.js';
 
 const versionsPath = (fn: string) => `/v1/functions/${seg(fn)}/versions`;
-
-/** A function's configuration as the API shows it, the fields a version snapshots. */
-const CONFIG_FIELDS = [
-  'runtime',
-  'handler',
-  'memorySize',
-  'timeout',
-  'instanceConcurrency',
-  'network',
-  'environmentVariables',
-  'description',
-] as const satisfies readonly (keyof FunctionConfigView)[];
 
 /** A version, or `$LATEST` read from the function, in the same shape. */
 async function readVersion(client: Client, fn: string, version: string): Promise<VersionView> {
