@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { createApi } from './api/api.js';
 import { isConsolePath, serveConsole } from './console/serve.js';
 import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
+import { dataPlaneBase, type DataPlaneAddress, isPublicHost } from './core/data-plane.js';
 import { SluiceError } from './core/errors.js';
 import { Catalog, LATEST_VERSION_ID } from './gateway/catalog.js';
 import { createGateway } from './gateway/gateway.js';
@@ -50,11 +51,16 @@ export interface ServerOptions {
   rollouts?: ControllerOptions;
   /** How instances are kept apart; by default sandboxed where the host allows. */
   isolation?: Partial<IsolationOptions>;
+  /** Triggers and stages on a port or host name of their own, so that tenant pages never share the console's origin. */
+  dataPlane?: DataPlaneAddress;
+  http?: Partial<HttpLimits>;
   log?: (line: string) => void;
 }
 
 export interface RunningServer {
   url: string;
+  /** Where triggers and stages are served: `url` itself unless they have a port or host of their own. */
+  dataPlaneUrl: string;
   store: Store;
   /** Where the admin token was written, when this start created it. */
   adminTokenFile: string | undefined;
@@ -71,6 +77,28 @@ export const DEFAULT_POOL_LIMITS: PoolLimits = {
 };
 
 export const DEFAULT_RESYNC_MS = 30_000;
+
+/** What one connection may hold of the server; Node's own defaults would let a slow client keep one for minutes. */
+export interface HttpLimits {
+  /** From a connection's first byte to the end of a request's headers. */
+  headersTimeoutMs: number;
+  /** From a request's first byte to the end of its body (the answer is not counted: functions may run long). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept. */
+  keepAliveTimeoutMs: number;
+  /** Connections held at once per listening port; beyond, new ones are closed at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 2048,
+};
+
+/** Which addresses a listener answers for: everything, or only one side of a split. */
+type Edge = 'all' | 'control' | 'data';
 
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
@@ -192,6 +220,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     instances: () => pool.stats(),
     isolation,
   });
+  const dataPlane = options.dataPlane ?? {};
+  const split = dataPlane.port !== undefined || dataPlane.publicHost !== undefined;
+  if (!split)
+    log(
+      "warning: HTTP triggers share the console's origin; their pages are served sandboxed (CSP). Give them their own with --data-plane-port or --public-host",
+    );
+  const elsewhere = (what: string, where: string) =>
+    new SluiceError('RouteNotFound', `${what} are not served at this address but on ${where}`);
+
   const gateway = createGateway({
     catalog,
     pool,
@@ -199,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logs,
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    sharedOrigin: !split,
     log,
   });
   const rollouts = new RolloutEngine({
@@ -215,6 +253,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
   );
   controller.start();
+  // The data plane's port is filled in once it listens (`--data-plane-port 0` takes a free one).
+  const serverInfo = { node, isolation, dataPlane: split ? { ...dataPlane } : null };
   const api = createApi({
     store,
     logFeed,
@@ -223,10 +263,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     changed,
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
     clock,
-    server: { node, isolation },
+    server: serverInfo,
   });
 
-  const server: Server = createServer((req, res) => {
+  const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
       res.setHeader(REQUEST_ID_HEADER, requestId);
       sendError(res, error, requestId, (e) => {
@@ -255,7 +295,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       void gateway.invoke(req, res, url, invocation[1] as string);
       return;
     }
+    const onDataPlane =
+      edge === 'data' ||
+      (dataPlane.publicHost !== undefined && isPublicHost(req.headers.host, dataPlane.publicHost));
     const stage = STAGE.exec(url.pathname);
+    const trigger = TRIGGER.exec(url.pathname);
+    if ((stage || trigger) && edge !== 'all' && !onDataPlane) {
+      fail(
+        elsewhere(
+          'HTTP triggers and API stages',
+          dataPlane.publicHost === undefined
+            ? `port ${serverInfo.dataPlane?.port}`
+            : `host ${dataPlane.publicHost}`,
+        ),
+      );
+      return;
+    }
     if (stage) {
       const [, api, stageName, rawPath] = stage as unknown as [string, string, string, string | undefined];
       void gateway.stage(
@@ -268,10 +323,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
       return;
     }
-    const trigger = TRIGGER.exec(url.pathname);
     if (trigger) {
       const [, name, qualifier, rawPath] = trigger as unknown as [string, string, string, string | undefined];
       void gateway.trigger(req, res, url, name, decodeURIComponentSafe(qualifier), rawPath || '/');
+      return;
+    }
+    if (onDataPlane) {
+      fail(elsewhere('The console and the /v1 API', 'its control address, apart from tenant content'));
       return;
     }
     if (isConsolePath(url.pathname)) {
@@ -303,38 +361,91 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     fail(new SluiceError('RouteNotFound', `no endpoint at ${url.pathname}`));
-  });
+  };
 
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.http };
+  const control = await listen(options.host, options.port, limits, (req, res) => {
+    handle(split ? 'control' : 'all', req, res);
+  });
+  const data =
+    dataPlane.port === undefined
+      ? undefined
+      : await listen(options.host, dataPlane.port, limits, (req, res) => {
+          handle('data', req, res);
+        }).catch(async (error: unknown) => {
+          await control.close();
+          throw error;
+        });
+  if (data && serverInfo.dataPlane) serverInfo.dataPlane.port = data.port;
+  const url = control.url;
+
+  return {
+    url,
+    dataPlaneUrl: data?.url ?? dataPlaneBase(url, dataPlane),
+    store,
+    adminTokenFile,
+    isolation,
+    async close() {
+      const closed = Promise.all([control.close(), data?.close()]);
+      await pool.close();
+      await sandbox?.close();
+      control.server.closeAllConnections();
+      data?.server.closeAllConnections();
+      await closed;
+      await controller.close();
+      await telemetry.close();
+      await sync.close();
+      await store.close();
+    },
+  };
+}
+
+interface Listener {
+  server: Server;
+  url: string;
+  port: number;
+  /** Stops accepting, closes idle connections, and resolves when the last connection has gone. */
+  close(): Promise<void>;
+}
+
+async function listen(
+  host: string,
+  port: number,
+  limits: HttpLimits,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Listener> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often; its default of 30 s would triple a short one.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${host}:${address.port}`,
-    store,
-    adminTokenFile,
-    isolation,
-    async close() {
+    server,
+    url: `http://${shown}:${address.port}`,
+    port: address.port,
+    close() {
       const closed = new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
         });
       });
       server.closeIdleConnections();
-      await pool.close();
-      await sandbox?.close();
-      server.closeAllConnections();
-      await closed;
-      await controller.close();
-      await telemetry.close();
-      await sync.close();
-      await store.close();
+      return closed;
     },
   };
 }

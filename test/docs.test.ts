@@ -35,7 +35,11 @@ test('the OpenAPI document lists every route, and only those', () => {
     changed: () => Promise.resolve(),
     codeLimits: DEFAULT_CODE_LIMITS,
     clock: () => new Date(),
-    server: { node: 'n', isolation: { sandbox: 'none', users: 'server', limits: 'polling', problems: [] } },
+    server: {
+      node: 'n',
+      isolation: { sandbox: 'none', users: 'server', limits: 'polling', problems: [] },
+      dataPlane: null,
+    },
   });
   const doc = api.openApi as { paths: Record<string, Record<string, unknown>> };
   const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
+import type { DataPlaneAddress } from '../core/data-plane.js';
 import type { IsolationReport } from '../core/isolation.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
@@ -32,7 +33,7 @@ export interface ApiDeps {
   codeLimits: CodeLimits;
   clock: () => Date;
   /** This node, as `GET /v1/server` describes it. */
-  server: { node: string; isolation: IsolationReport };
+  server: { node: string; isolation: IsolationReport; dataPlane: DataPlaneAddress | null };
 }
 
 export interface ApiRequest {

@@ -7,6 +7,18 @@ import type { Store } from '../store/store.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
+/** Every token Sluice makes starts so, which lets it tell its own credentials from a function's. */
+const TOKEN_PREFIX = 'sluice_';
+const SLUICE_BEARER = new RegExp(`^\\s*Bearer\\s+${TOKEN_PREFIX}`, 'i');
+
+/**
+ * Whether an Authorization header carries a Sluice token, valid or not: such a header never reaches a
+ * function, while other schemes (a function's own Basic or bearer auth) pass on anonymous triggers.
+ */
+export function carriesSluiceToken(authorization: string): boolean {
+  return SLUICE_BEARER.test(authorization);
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -22,7 +34,7 @@ export async function ensureAdminToken(
   now: Date,
 ): Promise<string | undefined> {
   if ((await store.countTokens()) > 0) return undefined;
-  const token = `sluice_${randomBytes(32).toString('base64url')}`;
+  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const file = join(dataDir, ADMIN_TOKEN_FILE);
   // Written before the store takes the token, so that a token the store keeps is never one nobody holds.
   const pending = `${file}.${randomUUID()}`;

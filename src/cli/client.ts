@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Args } from './args.js';
@@ -93,6 +94,11 @@ export async function connect(args: Args): Promise<Client> {
   if (tokenFlag !== undefined) {
     token = tokenFlag;
     source = 'the token given with --token';
+    // The title replaces the command line that other users' `ps` shows, for as long as this command runs.
+    process.title = 'sluice';
+    process.stderr.write(
+      'warning: a token given with --token is visible to every local user while the command runs; use --token-file or SLUICE_TOKEN\n',
+    );
   } else if (fileFlag !== undefined) {
     token = await readTokenFile(fileFlag, true);
     source = `the token in ${fileFlag}`;
@@ -112,6 +118,8 @@ export async function connect(args: Args): Promise<Client> {
 
 /** The control-plane API over fetch: JSON in and out, API errors as ApiError, network errors as one line. */
 export class Client {
+  private dataPlane: Promise<string> | undefined;
+
   constructor(
     readonly server: string,
     private readonly token: string | undefined,
@@ -157,6 +165,14 @@ export class Client {
     throw await this.apiError(reply, path);
   }
 
+  /** Where this server serves HTTP triggers and API stages, as `GET /v1/server` says; asked once. */
+  dataPlaneUrl(): Promise<string> {
+    this.dataPlane ??= this.call<{ dataPlane?: DataPlaneAddress | null }>('GET', '/v1/server').then(
+      (server) => dataPlaneBase(this.server, server.dataPlane),
+    );
+    return this.dataPlane;
+  }
+
   /** A JSON request; answers the parsed body (undefined for 204). */
   async call<T = Record<string, unknown>>(
     method: string,
@@ -185,8 +201,8 @@ export class Client {
     if (response.status === 401) {
       message +=
         this.token === undefined
-          ? `; ${this.tokenSource}: pass --token, set SLUICE_TOKEN, or run where the server wrote .sluice/admin-token`
-          : `; ${this.tokenSource} was refused: pass the right one with --token or SLUICE_TOKEN`;
+          ? `; ${this.tokenSource}: pass --token-file, set SLUICE_TOKEN, or run where the server wrote .sluice/admin-token`
+          : `; ${this.tokenSource} was refused: pass the right one with --token-file or SLUICE_TOKEN`;
     }
     const fn = /^\/v1\/functions\/([^/?]+)/.exec(path)?.[1];
     return new ApiError(code, response.status, message, details, fn && decodeURIComponent(fn));

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
+import { publicHostProblem } from '../core/data-plane.js';
 import { DEFAULT_ISOLATION, type IsolationMode } from '../runtime/sandbox/sandbox.js';
 import { parseUidRange } from '../runtime/sandbox/uids.js';
-import { DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
+import { DEFAULT_HTTP_LIMITS, DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
@@ -13,13 +15,18 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                     [--store postgres://…] [--resync-seconds 30] [--telemetry on|off]
                     [--isolation auto|required|none] [--instance-uids FIRST-LAST]
                     [--instance-tmp-size 512] [--instance-pids 64]
+                    [--data-plane-port PORT] [--public-host HOST] [--header-timeout 15]
+                    [--request-timeout 120] [--keepalive-timeout 5] [--max-connections 2048]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
   --instances-per-function N    instances one function may run at once, all its versions together
   --queue-per-function N        invocations of one function that may wait for an instance; beyond, 429
   --instance-idle-seconds S     an instance with nothing to do for this long is stopped
   --store URL                   a PostgreSQL database shared by several nodes (postgres://…[?schema=NAME]);
-                                by default the embedded SQLite store in the data directory (env SLUICE_STORE)
+                                by default the embedded SQLite store in the data directory (env SLUICE_STORE).
+                                Every local user can read a command line: give a password with PGPASSWORD,
+                                or the whole URL with --store-file or SLUICE_STORE
+  --store-file F                a file holding the store's URL (env SLUICE_STORE_FILE)
   --resync-seconds S            how often the routing table is reloaded whole, besides the changes it hears of
   --telemetry on|off            off keeps no metrics and no stored logs (to measure what they cost)
   --isolation MODE              auto: each instance in a sandbox (bubblewrap, cgroups) where the host allows,
@@ -27,7 +34,15 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                                 none: unsandboxed (env SLUICE_ISOLATION)
   --instance-uids FIRST-LAST    the user ids a root server gives functions, one each (default ${DEFAULT_ISOLATION.uids.first}-${DEFAULT_ISOLATION.uids.first + DEFAULT_ISOLATION.uids.count - 1})
   --instance-tmp-size MB        the size of each instance's private /tmp (and /dev/shm); counts against memorySize
-  --instance-pids N             processes and threads one instance may have at once`;
+  --instance-pids N             processes and threads one instance may have at once
+  --data-plane-port PORT        serve HTTP triggers and API stages on this port only, apart from the console and
+                                /v1, so that functions' pages never share the console's origin (recommended)
+  --public-host HOST            serve triggers and stages only to requests for this host name (e.g.
+                                fn.example.com), and the console only to other names (recommended)
+  --header-timeout S            a request's headers must arrive within this many seconds
+  --request-timeout S           a request's body must arrive within this many seconds of its start
+  --keepalive-timeout S         an idle keep-alive connection is closed after this many seconds
+  --max-connections N           connections held at once per port; beyond, new ones are closed`;
 
 function parseMegabytes(flag: string, text: string): number {
   const mb = Number(text);
@@ -43,11 +58,43 @@ function parseCount(flag: string, text: string, min: number): number {
   return n;
 }
 
-function parsePort(text: string): number {
+function parsePort(flag: string, text: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65535)
-    throw new CliError(`--port must be an integer from 0 to 65535, not "${text}"`);
+    throw new CliError(`${flag} must be an integer from 0 to 65535, not "${text}"`);
   return port;
+}
+
+/** The store's URL from `--store` or a file; a password typed on the command line gets a warning. */
+async function storeUrl(flag: string, file: string): Promise<string | undefined> {
+  if (flag !== '' && file !== '') throw new CliError('give --store or --store-file, not both');
+  if (file !== '') {
+    let text: string;
+    try {
+      text = (await readFile(file, 'utf8')).trim();
+    } catch (error) {
+      throw new CliError(
+        `cannot read the store file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }
+    if (text === '') throw new CliError(`the store file ${file} is empty`);
+    return text;
+  }
+  if (flag === '') return undefined;
+  if (hasPassword(flag) && process.argv.some((arg) => arg.includes(flag))) {
+    process.stderr.write(
+      'warning: the password in --store was visible to every local user while this command started; use PGPASSWORD, --store-file or SLUICE_STORE\n',
+    );
+  }
+  return flag;
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }
 
 export async function serverCommand(args: string[]): Promise<void> {
@@ -65,6 +112,13 @@ export async function serverCommand(args: string[]): Promise<void> {
       'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
       'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
       store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
+      'store-file': { type: 'string', default: process.env.SLUICE_STORE_FILE ?? '' },
+      'data-plane-port': { type: 'string', default: process.env.SLUICE_DATA_PLANE_PORT ?? '' },
+      'public-host': { type: 'string', default: process.env.SLUICE_PUBLIC_HOST ?? '' },
+      'header-timeout': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.headersTimeoutMs / 1000) },
+      'request-timeout': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.requestTimeoutMs / 1000) },
+      'keepalive-timeout': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs / 1000) },
+      'max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
       'resync-seconds': { type: 'string', default: String(DEFAULT_RESYNC_MS / 1000) },
       telemetry: { type: 'string', default: 'on' },
       isolation: { type: 'string', default: process.env.SLUICE_ISOLATION ?? DEFAULT_ISOLATION.mode },
@@ -95,13 +149,19 @@ export async function serverCommand(args: string[]): Promise<void> {
       `--instance-uids must be FIRST-LAST, ids of at least 1000 that leave out 65534, not "${values['instance-uids']}"`,
     );
   }
+  const publicHost = values['public-host'];
+  const hostProblem = publicHost === '' ? undefined : publicHostProblem(publicHost);
+  if (hostProblem) throw new CliError(`--public-host: ${hostProblem}`);
+  const store = await storeUrl(values.store, values['store-file']);
+  // What the command line held (a store's password) is no longer shown to other users' `ps`.
+  process.title = 'sluice server';
   const dataDir = resolve(values['data-dir']);
   const server = await startServer({
     telemetry: values.telemetry === 'on',
     host: values.host,
-    port: parsePort(values.port),
+    port: parsePort('--port', values.port),
     dataDir,
-    ...(values.store !== '' && { store: values.store }),
+    ...(store !== undefined && { store }),
     resyncMs: parseCount('--resync-seconds', values['resync-seconds'], 1) * 1000,
     codeLimits: {
       ...DEFAULT_CODE_LIMITS,
@@ -118,8 +178,22 @@ export async function serverCommand(args: string[]): Promise<void> {
       tmpBytes: parseMegabytes('--instance-tmp-size', values['instance-tmp-size']),
       pidsLimit: parseCount('--instance-pids', values['instance-pids'], 8),
     },
+    dataPlane: {
+      ...(values['data-plane-port'] !== '' && {
+        port: parsePort('--data-plane-port', values['data-plane-port']),
+      }),
+      ...(publicHost !== '' && { publicHost: publicHost.toLowerCase() }),
+    },
+    http: {
+      headersTimeoutMs: parseCount('--header-timeout', values['header-timeout'], 1) * 1000,
+      requestTimeoutMs: parseCount('--request-timeout', values['request-timeout'], 1) * 1000,
+      keepAliveTimeoutMs: parseCount('--keepalive-timeout', values['keepalive-timeout'], 1) * 1000,
+      maxConnections: parseCount('--max-connections', values['max-connections'], 1),
+    },
   });
   process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
+  if (server.dataPlaneUrl !== server.url)
+    process.stdout.write(`HTTP triggers and API stages are served at ${server.dataPlaneUrl}\n`);
 
   if (server.adminTokenFile) {
     process.stdout.write(

@@ -81,6 +81,10 @@ export const errorCatalog = {
     status: 502,
     doc: 'The handler threw, rejected or returned an error; `details` holds its type and stack.',
   },
+  InvalidFunctionResponse: {
+    status: 502,
+    doc: 'The handler answered an HTTP trigger with something Sluice cannot send: a bad status, header name or value.',
+  },
   FunctionInitializationError: {
     status: 502,
     doc: 'The handler could not be loaded: its file or export is missing, or loading it threw.',

@@ -36,6 +36,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 export function describeType(value: unknown): string {
+  if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
@@ -50,7 +51,12 @@ export function readObject(
   allowed: readonly string[],
 ): Record<string, unknown> | undefined {
   if (!isPlainObject(value)) {
-    issues.add(path, `must be an object, not ${describeType(value)}`);
+    // An empty body is read as undefined.
+    const empty = value === undefined && path === '';
+    issues.add(
+      path,
+      empty ? 'the body is empty: send a JSON object' : `must be an object, not ${describeType(value)}`,
+    );
     return undefined;
   }
   for (const key of Object.keys(value)) {

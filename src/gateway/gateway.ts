@@ -12,7 +12,7 @@ import { outcomeOf, reportLine, toMicros } from '../core/telemetry.js';
 import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
-import { type EventContext, httpAnswer, httpEvent, type StageContext } from './http-event.js';
+import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageContext } from './http-event.js';
 import { resolveStage } from './stages.js';
 import { parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
@@ -25,20 +25,31 @@ export interface GatewayDeps {
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
   telemetry: Pick<TelemetryRecorder, 'record'>;
   maxPayloadBytes: number;
+  /** Tenant pages are served from the console's origin, and so in a sandbox of their own (CSP). */
+  sharedOrigin: boolean;
   log: (line: string) => void;
 }
 
-const CONTENT_TYPES = {
-  text: 'text/plain; charset=utf-8',
-  bytes: 'application/octet-stream',
-  json: 'application/json',
-};
 const LOG_TAIL_BYTES = 4096;
+const LOG_TYPE_HEADER = 'x-fc-log-type';
+/**
+ * A page on the console's origin could read the console's token; sandboxed without `allow-same-origin` it
+ * runs in an origin of its own. Browsers enforce this beside any policy the handler sends.
+ */
+const SHARED_ORIGIN_POLICY =
+  'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-top-navigation-by-user-activation';
 
 /** The function and qualifier a request names, once its entry point has read them. */
 interface Target {
   functionName: string;
   qualifierText: string | undefined;
+}
+
+/** A response as it is written. */
+interface Answer {
+  statusCode: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
 }
 
 /** What every entry point does with a request once it knows the function, the qualifier and the payload. */
@@ -47,8 +58,11 @@ interface Entry {
   anonymousAllowed: boolean;
   /** Turns the raw request body into the handler's event. */
   event: (body: Buffer, context: EventContext) => Buffer;
-  /** Writes the handler's result as the response. */
-  answer: (res: ServerResponse, result: InvocationResult) => void;
+  /**
+   * What the handler's result becomes as a response, with `note` for the invocation's log. It runs as part of
+   * the invocation, so that a result that cannot be sent is recorded as the failure it is.
+   */
+  respond: (result: InvocationResult, note: (text: string) => void) => Answer;
 }
 
 /**
@@ -74,15 +88,23 @@ export function createGateway(deps: GatewayDeps) {
       // An anonymous trigger answers anyone; everything else needs a token, checked before a 404 can tell
       // a stranger which functions exist.
       const pin = req.headers[PIN_HEADER] as string | undefined;
-      // A pin needs a token even where the trigger is open: a token holder may pin on an anonymous trigger.
+      const tail = req.headers[LOG_TYPE_HEADER] === 'Tail';
+      // A pin and the log's tail need a token even where the trigger is open: a token holder may ask for
+      // either on an anonymous trigger, a stranger for neither.
       const open = entry.anonymousAllowed && snapshot?.trigger.authType === 'anonymous';
-      if (open && pin !== undefined && req.headers.authorization === undefined) {
-        throw new SluiceError(
-          'Forbidden',
-          `${PIN_HEADER} needs a token: anonymous callers are routed by the alias`,
-        );
+      if (open && req.headers.authorization === undefined) {
+        if (pin !== undefined)
+          throw new SluiceError(
+            'Forbidden',
+            `${PIN_HEADER} needs a token: anonymous callers are routed by the alias`,
+          );
+        if (tail)
+          throw new SluiceError(
+            'Forbidden',
+            `${LOG_TYPE_HEADER}: Tail needs a token: the function's logs are not for anonymous callers`,
+          );
       }
-      const anonymous = open && pin === undefined;
+      const anonymous = open && pin === undefined && !tail;
       if (!anonymous) await deps.tokens.authenticate(req);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
@@ -100,14 +122,13 @@ export function createGateway(deps: GatewayDeps) {
         qualifier: label,
         now: Date.now(),
       });
-      const result = await run(
-        version,
-        label,
-        requestId,
-        payload,
-        req.headers['x-fc-log-type'] === 'Tail' ? res : undefined,
+      const answer = await run(version, label, requestId, payload, tail ? res : undefined, (result) =>
+        entry.respond(result, (text) => {
+          logPlatform(deps.logs, version, label, requestId, text);
+        }),
       );
-      entry.answer(res, result);
+      res.writeHead(answer.statusCode, answer.headers);
+      res.end(answer.body);
     } catch (error) {
       if (isSluiceError(error)) res.setHeader('x-fc-error-type', error.code);
       sendError(res, error, requestId, (e) => {
@@ -117,22 +138,24 @@ export function createGateway(deps: GatewayDeps) {
   }
 
   /** Runs one invocation, records it, and returns its log's tail, closed by the REPORT line, when asked. */
-  async function run(
+  async function run<T>(
     version: RunnableVersion,
     qualifier: string,
     requestId: string,
     payload: Buffer,
     /** Where to put the log's tail (`x-fc-log-type: Tail`), if anywhere. */
     tailTo: ServerResponse | undefined,
-  ): Promise<InvocationResult> {
+    respond: (result: InvocationResult) => T,
+  ): Promise<T> {
     const startedAt = Date.now();
     const started = performance.now();
     let errorCode: string | undefined;
     let initDurationMs: number | undefined;
     try {
-      return await deps.pool.invoke(version, { requestId, qualifier, payload }, (ms) => {
+      const result = await deps.pool.invoke(version, { requestId, qualifier, payload }, (ms) => {
         if (ms !== undefined) initDurationMs = toMicros(ms);
       });
+      return respond(result);
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
       logFailure(deps.logs, version, qualifier, requestId, error);
@@ -162,13 +185,11 @@ export function createGateway(deps: GatewayDeps) {
   const invokeEntry: Entry = {
     anonymousAllowed: false,
     event: (body) => body,
-    answer: (res, result) => {
-      res.writeHead(200, {
-        'content-type': CONTENT_TYPES[result.kind],
-        'content-length': result.body.length,
-      });
-      res.end(result.body);
-    },
+    respond: (result) => ({
+      statusCode: 200,
+      headers: { 'content-type': CONTENT_TYPES[result.kind], 'content-length': String(result.body.length) },
+      body: result.body,
+    }),
   };
 
   return {
@@ -218,7 +239,7 @@ export function createGateway(deps: GatewayDeps) {
       const snapshot = deps.catalog.get(functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const runnable = selectVersion(snapshot, { kind: 'version', version }, () => undefined);
-      await run(runnable, String(version), randomUUID(), payload, undefined);
+      await run(runnable, String(version), randomUUID(), payload, undefined, () => undefined);
     },
 
     /** `ANY /gw/{api}/{stage}/{path…}`: through the stage's binding of the matching route. */
@@ -261,10 +282,20 @@ export function createGateway(deps: GatewayDeps) {
     return {
       anonymousAllowed: true,
       event: (body, context) => httpEvent(req, url, rawPath, body, context, stage?.()),
-      answer: (res, result) => {
+      respond: (result, note) => {
         const answer = httpAnswer(result);
-        res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length });
-        res.end(answer.body);
+        if (answer.dropped.length > 0)
+          note(`dropped the handler's ${answer.dropped.join(', ')}: the platform sets these headers\n`);
+        const headers: Record<string, string | string[]> = {
+          ...answer.headers,
+          'content-length': String(answer.body.length),
+        };
+        if (deps.sharedOrigin) {
+          const own = answer.headers['content-security-policy'];
+          headers['content-security-policy'] =
+            own === undefined ? SHARED_ORIGIN_POLICY : [own, SHARED_ORIGIN_POLICY];
+        }
+        return { statusCode: answer.statusCode, headers, body: answer.body };
       },
     };
   }
@@ -284,6 +315,17 @@ function logFailure(
     ? details.stackTrace.map((line) => `    ${line}\n`).join('')
     : '';
   const type = details?.errorType === undefined ? error.code : `${error.code} ${details.errorType}`;
+  logPlatform(logs, version, qualifier, requestId, `ERROR ${type}: ${error.message}\n${stack}`);
+}
+
+/** A line of the platform's own in an invocation's log. */
+function logPlatform(
+  logs: LogBuffer,
+  version: RunnableVersion,
+  qualifier: string,
+  requestId: string,
+  text: string,
+): void {
   logs.append({
     at: Date.now(),
     functionName: version.functionName,
@@ -291,6 +333,6 @@ function logFailure(
     qualifier,
     requestId,
     stream: 'platform',
-    text: `ERROR ${type}: ${error.message}\n${stack}`,
+    text,
   });
 }

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import { carriesSluiceToken } from '../auth/tokens.js';
 import { SluiceError } from '../core/errors.js';
 import type { InvocationResult } from '../runtime/instance.js';
 
 const TEXTUAL = /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript)|[^;]*\+(json|xml))/i;
 
 export interface EventContext {
-  /** The request carried a Sluice token, which the function must not see. */
+  /** The request was authenticated by its Authorization header, which the function must not see. */
   authenticated: boolean;
   requestId: string;
   functionName: string;
@@ -34,8 +35,9 @@ export function httpEvent(
   const text = TEXTUAL.test(req.headers['content-type'] ?? 'text/plain') && isUtf8(body);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (name === 'authorization' && context.authenticated) continue;
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined) continue;
+    if (name === 'authorization' && (context.authenticated || carriesSluiceToken(String(value)))) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const queryParameters: Record<string, string> = {};
   for (const [name, value] of url.searchParams) queryParameters[name] ??= value;
@@ -82,13 +84,38 @@ export interface HttpAnswer {
   statusCode: number;
   headers: Record<string, string>;
   body: Buffer;
+  /** Headers of the handler's that Sluice did not pass on, because they are the platform's or the connection's. */
+  dropped: string[];
 }
 
-const CONTENT_TYPES = {
+export const CONTENT_TYPES = {
   text: 'text/plain; charset=utf-8',
   bytes: 'application/octet-stream',
   json: 'application/json',
 };
+
+/** RFC 9110's token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Visible characters, spaces and tabs: no CR, LF or NUL that would end the header early. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers about the connection rather than the answer (RFC 9110 7.6.1), and the lengths Sluice sets itself. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+]);
+
+/** The platform reports the request id and the version that ran in these: a handler may not forge them. */
+function isPlatformHeader(name: string): boolean {
+  return name.startsWith('x-fc-') || name.startsWith('x-sluice-') || HOP_BY_HOP.has(name);
+}
 
 /**
  * What a handler's return becomes: `{statusCode, headers?, body?, isBase64Encoded?}` is an HTTP response;
@@ -99,6 +126,7 @@ export function httpAnswer(result: InvocationResult): HttpAnswer {
     statusCode: 200,
     headers: { 'content-type': CONTENT_TYPES[result.kind] },
     body: result.body,
+    dropped: [],
   };
   if (result.kind !== 'json') return plain;
   const value = JSON.parse(result.body.toString('utf8')) as unknown;
@@ -114,6 +142,7 @@ export function httpAnswer(result: InvocationResult): HttpAnswer {
     throw invalid(`statusCode must be an integer from 100 to 599, not ${JSON.stringify(status)}`);
   }
   const headers: Record<string, string> = {};
+  const dropped: string[] = [];
   if (response.headers !== undefined) {
     if (
       typeof response.headers !== 'object' ||
@@ -123,24 +152,24 @@ export function httpAnswer(result: InvocationResult): HttpAnswer {
       throw invalid('headers must be an object of strings');
     }
     for (const [name, v] of Object.entries(response.headers)) {
+      if (!HEADER_NAME.test(name)) throw invalid(`${JSON.stringify(name)} is not a valid header name`);
       if (typeof v !== 'string' && typeof v !== 'number') throw invalid(`header ${name} must be a string`);
-      headers[name.toLowerCase()] = String(v);
+      const text = String(v);
+      if (!HEADER_VALUE.test(text)) {
+        throw invalid(`header ${name} has a character a header cannot carry (CR, LF, NUL, beyond Latin-1)`);
+      }
+      const lower = name.toLowerCase();
+      if (isPlatformHeader(lower)) dropped.push(lower);
+      else headers[lower] = text;
     }
   }
   const raw = response.body ?? '';
   const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
   const body = response.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
   if (typeof raw !== 'string') headers['content-type'] ??= 'application/json';
-  return { statusCode: status, headers, body };
+  return { statusCode: status, headers, body, dropped };
 }
 
 function invalid(why: string): SluiceError {
-  return new SluiceError(
-    'UnhandledInvocationError',
-    `the handler returned an invalid HTTP response: ${why}`,
-    {
-      errorType: 'InvalidHttpResponse',
-      stackTrace: [],
-    },
-  );
+  return new SluiceError('InvalidFunctionResponse', `the handler returned an invalid HTTP response: ${why}`);
 }

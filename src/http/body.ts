@@ -1,38 +1,70 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SluiceError } from '../core/errors.js';
 
+const refused = new WeakSet<IncomingMessage>();
+
+/** Of a refused body, what is read after its answer so that the client, still sending, gets to read it. */
+const LINGER = { ms: 1000, bytes: 4 * 1024 * 1024 };
+
 /**
- * Reads a request body, refusing (413) more than `limit` bytes without buffering them. The rest of a refused
- * body is drained rather than cut off, so that the client, still sending, can read the answer.
+ * After the answer to a request whose body was refused: the connection closes once the client has had a
+ * moment to read the answer (a client still sending when the connection closes may lose it), and the rest
+ * of the body is never read. Node would otherwise read it to the end, to keep the connection.
+ */
+export function closeIfRefused(res: ServerResponse): void {
+  const req = res.req;
+  if (!refused.has(req)) return;
+  res.once('finish', () => {
+    let lingered = 0;
+    const close = () => {
+      clearTimeout(timer);
+      req.socket.destroy();
+    };
+    const timer = setTimeout(close, LINGER.ms);
+    timer.unref();
+    req.on('data', (chunk: Buffer) => {
+      lingered += chunk.length;
+      if (lingered > LINGER.bytes) close();
+    });
+    req.resume();
+  });
+}
+
+/**
+ * Reads a request body, refusing (413) more than `limit` bytes as soon as they are declared or have arrived.
+ * The rest of a refused body is not read: its answer closes the connection (`closeIfRefused`).
  */
 export function readBody(
   req: IncomingMessage,
   limit: number,
   code: 'PayloadTooLarge' | 'CodeTooLarge' = 'PayloadTooLarge',
 ): Promise<Buffer> {
-  const tooLarge = () =>
-    new SluiceError(
+  const tooLarge = () => {
+    refused.add(req);
+    return new SluiceError(
       code,
       `the ${code === 'CodeTooLarge' ? 'code package' : 'request body'} is larger than ${formatBytes(limit)}`,
-      {
-        limit,
-      },
+      { limit },
     );
+  };
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.pause();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.once('end', () => {
-      if (size > limit) reject(tooLarge());
-      else resolve(Buffer.concat(chunks, size));
+      resolve(Buffer.concat(chunks, size));
     });
     req.once('error', reject);
   });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { SluiceError, isSluiceError } from '../core/errors.js';
+import { closeIfRefused } from './body.js';
 
 export const REQUEST_ID_HEADER = 'x-sluice-request-id';
 
@@ -40,5 +41,6 @@ export function sendError(
     headers.allow = (known.details.allowed as string[]).join(', ');
   }
   if (known.code === 'Unauthorized') headers['www-authenticate'] = 'Bearer realm="sluice"';
+  closeIfRefused(res);
   sendJson(res, known.status, { error: body }, headers);
 }

@@ -61,6 +61,8 @@ interface Pending {
 }
 
 const MAX_FRAME = 64 * 1024 * 1024;
+/** How long a broken channel waits for its process's exit before the process is stopped. */
+const CHANNEL_GRACE_MS = 200;
 
 /** The signal that an exit status above 128 stands for, as shells and bubblewrap report it. */
 function signalOf(status: number): string | undefined {
@@ -107,7 +109,10 @@ export class Instance {
     await this.confinement.dispose();
     const killedBy =
       signal ?? (this.confinement.signalAsStatus && code !== null ? signalOf(code) : undefined);
-    const fallback = killedBy ? `was killed by ${killedBy}` : `exited with status ${code ?? 'unknown'}`;
+    // Sluice's own kills say why in `death`: a signal without one came from elsewhere.
+    const fallback = killedBy
+      ? `was killed by ${killedBy}, sent by something other than Sluice (a user, or the kernel),`
+      : `exited with status ${code ?? 'unknown'}`;
     const death = this.death ?? {
       code: 'InstanceCrashed',
       message: `the function's process ${fallback} during the invocation`,
@@ -203,7 +208,13 @@ export class Instance {
         }
       });
       this.channel.on('error', () => {
-        this.kill('InstanceCrashed', 'the channel to the runtime failed');
+        // A process that dies breaks its channel first: its exit, due any moment, says why better than this.
+        const stop = setTimeout(() => {
+          this.kill('InstanceCrashed', 'the runtime broke its channel to Sluice and was stopped');
+        }, CHANNEL_GRACE_MS);
+        void this.exited.then(() => {
+          clearTimeout(stop);
+        });
       });
       // The runtime loads the function's code on init: only once the sandbox holds the process.
       this.confinement.start(this.child).then(

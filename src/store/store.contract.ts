@@ -18,6 +18,7 @@ import { DEFAULT_ALIAS, LATEST } from '../core/names.js';
 import { emptyHistogram } from '../core/histogram.js';
 import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
 import type { Change, CodeBlob, Store } from './store.js';
+import { encodePageToken } from './paging.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
 export interface OpenedStore {
@@ -566,6 +567,24 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           [1, 2, 4, 5],
         );
         assert.equal(all.nextToken, undefined);
+      });
+
+      test('a page token the store did not give is refused, for functions and versions alike', async (h) => {
+        await withVersions(h, 'f', 3);
+        const versionsToken = (await h.store.listVersions('f', { limit: 1 })).nextToken;
+        for (const nextToken of ['garbage', '', 'e30', Buffer.from('{"after":1}').toString('base64url')]) {
+          await rejectsWith(h.store.listFunctions({ limit: 10, nextToken }), 'InvalidArgument');
+          await rejectsWith(h.store.listVersions('f', { limit: 10, nextToken }), 'InvalidArgument');
+        }
+        // A name is no version number.
+        await rejectsWith(
+          h.store.listVersions('f', { limit: 10, nextToken: encodePageToken('f') }),
+          'InvalidArgument',
+        );
+        assert.equal(
+          (await h.store.listVersions('f', { limit: 10, nextToken: versionsToken as string })).items.length,
+          2,
+        );
       });
 
       test('deleteVersion refuses a version that does not exist, and changes nothing', async (h) => {

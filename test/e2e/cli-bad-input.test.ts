@@ -168,11 +168,12 @@ describe('failures the server or the network reports exit 1', () => {
 
   test('wrong or missing token: the message says how to pass one', async () => {
     await fails(
-      ['function', 'list', '--token', 'wrong'],
+      ['function', 'list'],
       1,
-      /Unauthorized: .*refused: pass the right one with --token or SLUICE_TOKEN/,
+      /Unauthorized: .*SLUICE_TOKEN was refused: pass the right one with --token-file or SLUICE_TOKEN/,
+      { SLUICE_TOKEN: 'wrong' },
     );
-    await fails(['function', 'list'], 1, /Unauthorized: .*pass --token, set SLUICE_TOKEN/, {
+    await fails(['function', 'list'], 1, /Unauthorized: .*pass --token-file, set SLUICE_TOKEN/, {
       SLUICE_TOKEN: undefined,
     });
     await fails(

@@ -465,7 +465,7 @@ describe('the HTTP event and the HTTP answer', () => {
 
   test('an invalid statusCode is a 502', async () => {
     const hit = await trigger('httpev', '$LATEST', '/bad-status');
-    assertError(hit, 502, 'UnhandledInvocationError');
+    assertError(hit, 502, 'InvalidFunctionResponse');
     // The function keeps working.
     assert.equal((await trigger('httpev', '$LATEST', '/created')).status, 201);
   });

@@ -426,7 +426,7 @@ test('this node reports its isolation in /readyz and GET /v1/server', async () =
   assert.equal(isolation.sandbox, 'bubblewrap');
   assert.equal(isolation.users, process.getuid?.() === 0 ? 'per-function' : 'server');
   assert.match(isolation.limits as string, /^cgroup-v[12]$/);
-  assert.deepEqual((await api('GET', '/v1/server')).body, { node, isolation });
+  assert.deepEqual((await api('GET', '/v1/server')).body, { node, isolation, dataPlane: null });
   assert.equal((await apiClient(server.url, undefined)('GET', '/v1/server')).status, 401);
 });
 

@@ -17,11 +17,12 @@ export interface StageView {
 const stagePath = (api: string, stage: string) => `/v1/apis/${seg(api)}/stages/${seg(stage)}`;
 const stagesPath = (api: string) => `/v1/apis/${seg(api)}/stages`;
 
-export function printStages(client: Client, stages: StageView[]): void {
+export async function printStages(client: Client, stages: StageView[]): Promise<void> {
   if (stages.length === 0) {
     print('  (none: "sluice api stage set")');
     return;
   }
+  const base = await client.dataPlaneUrl();
   print(
     table(
       ['stage', 'function', 'qualifier', 'variables', 'url'],
@@ -32,7 +33,7 @@ export function printStages(client: Client, stages: StageView[]): void {
         Object.entries(s.variables)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ') || '-',
-        `${client.server}/gw/${s.api}/${s.name}/`,
+        `${base}/gw/${s.api}/${s.name}/`,
       ]),
     ),
   );
@@ -78,7 +79,7 @@ export const stageCommands: Group = {
           return;
         }
         print(
-          `stage ${api}/${stage} → ${saved.function}:${saved.qualifier} at ${client.server}/gw/${api}/${stage}/`,
+          `stage ${api}/${stage} → ${saved.function}:${saved.qualifier} at ${await client.dataPlaneUrl()}/gw/${api}/${stage}/`,
         );
       },
     },
@@ -93,7 +94,7 @@ export const stageCommands: Group = {
           printJson({ stages });
           return;
         }
-        printStages(client, stages);
+        await printStages(client, stages);
       },
     },
     get: {
@@ -107,7 +108,7 @@ export const stageCommands: Group = {
           printJson(stage);
           return;
         }
-        printStages(client, [stage]);
+        await printStages(client, [stage]);
       },
     },
     delete: {

@@ -30,7 +30,7 @@ function parseRouteFlag(text: string): ApiRoute {
   return route(parts[0] as string, parts[1] as string);
 }
 
-function printApi(client: Client, api: ApiView, stages: StageView[]): void {
+async function printApi(client: Client, api: ApiView, stages: StageView[]): Promise<void> {
   print(
     fields([
       ['api', api.name],
@@ -41,7 +41,7 @@ function printApi(client: Client, api: ApiView, stages: StageView[]): void {
   for (const r of api.routes) print(`  ${r.method} ${r.path}`);
   if (api.routes.length === 0) print('  (none: "sluice api route add")');
   print('\nstages:');
-  printStages(client, stages);
+  await printStages(client, stages);
 }
 
 async function changeRoutes(
@@ -158,7 +158,7 @@ export const apiCommands: Group = {
           printJson({ ...api, stages });
           return;
         }
-        printApi(client, api, stages);
+        await printApi(client, api, stages);
       },
     },
     delete: {

@@ -75,7 +75,7 @@ export const functionCommands: Group = {
             ['name', fn.name],
             ...configFields(fn),
             ['code', `sha256 ${shortSha(fn.codeSha256)} (${bytes(fn.codeSize)})`],
-            ['trigger', `${fn.trigger.authType} · ${client.server}/fn/${fn.name}/$DEFAULT/`],
+            ['trigger', `${fn.trigger.authType} · ${await client.dataPlaneUrl()}/fn/${fn.name}/$DEFAULT/`],
             ['updated', when(fn.updatedAt)],
           ]),
         );
@@ -123,7 +123,7 @@ export const functionCommands: Group = {
           printJson(fn);
           return;
         }
-        print(`HTTP trigger of ${name}: ${auth} · ${client.server}/fn/${name}/$DEFAULT/`);
+        print(`HTTP trigger of ${name}: ${auth} · ${await client.dataPlaneUrl()}/fn/${name}/$DEFAULT/`);
       },
     },
   },

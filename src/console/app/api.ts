@@ -1,3 +1,5 @@
+import { dataPlaneBase, type DataPlaneAddress } from '../../core/data-plane.js';
+import type { IsolationReport } from '../../core/isolation.js';
 import type { FunctionConfigView } from '../../api/wire.js';
 /**
  * The console's only way to the server: the public `/v1` API with the bearer token the user signed in with,
@@ -116,6 +118,29 @@ export async function sendJson<T>(
 }
 
 export const enc = encodeURIComponent;
+
+/** This node as `GET /v1/server` describes it. */
+export interface ServerView {
+  node: string;
+  isolation: IsolationReport;
+  dataPlane: DataPlaneAddress | null;
+}
+
+let server: Promise<ServerView> | undefined;
+
+/** Asked once per page load; asked again after a failure (before sign-in, for one). */
+export function serverInfo(): Promise<ServerView> {
+  server ??= getJson<ServerView>('/v1/server').catch((error: unknown) => {
+    server = undefined;
+    throw error;
+  });
+  return server;
+}
+
+/** Where HTTP triggers and API stages are served: on an origin of their own when the server gives them one. */
+export async function dataPlaneUrl(): Promise<string> {
+  return dataPlaneBase(location.origin, (await serverInfo()).dataPlane);
+}
 export const fnPath = (name: string) => `/v1/functions/${enc(name)}`;
 
 // The public JSON shapes (README: "The control-plane API").

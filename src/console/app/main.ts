@@ -1,6 +1,5 @@
 import './styles.css';
-import { clearToken, getJson, getToken, UNAUTHORIZED_EVENT } from './api.js';
-import type { IsolationReport } from '../../core/isolation.js';
+import { clearToken, getToken, serverInfo, UNAUTHORIZED_EVENT } from './api.js';
 import { clear, h } from './dom.js';
 import { renderApis } from './pages/apis.js';
 import { renderCreateFunction } from './pages/create.js';
@@ -37,7 +36,7 @@ function navItem(label: string, href: string, active: boolean, testid: string): 
 /** How this server keeps functions apart: plain when sandboxed, a warning when it is not. */
 function isolationBadge(): HTMLElement {
   const badge = h('span', { class: 'isolation', testid: 'isolation' });
-  getJson<{ isolation: IsolationReport }>('/v1/server').then(
+  serverInfo().then(
     ({ isolation }) => {
       const sandboxed = isolation.sandbox !== 'none';
       badge.textContent = sandboxed ? `Sandboxed (${isolation.limits})` : 'Not isolated';

@@ -33,7 +33,7 @@ import {
   planStageWrite,
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
-import { decodePageToken, pageOf } from '../paging.js';
+import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
 import {
@@ -709,10 +709,10 @@ export class PostgresStore implements Store {
   listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
     return this.read(`listing versions of ${name}`, async (db) => {
       await this.requireFunction(db, name);
-      const after = Number(decodePageToken(options.nextToken) ?? 0);
+      const after = Number(decodePageToken(options.nextToken, isVersionKey) ?? 0);
       const result = await db.query<VersionRow>(
         `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version > $2::bigint ORDER BY v.version LIMIT $3`,
-        [name, Number.isSafeInteger(after) ? after : 0, options.limit + 1],
+        [name, after, options.limit + 1],
       );
       return pageOf(result.rows.map(toVersion), options.limit, (v) => String(v.version));
     });

@@ -34,7 +34,7 @@ import {
 import { planPublish } from '../../core/versions.js';
 import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
-import { decodePageToken, pageOf } from '../paging.js';
+import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
@@ -400,10 +400,10 @@ export class SqliteStore implements Store {
   listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
     return this.read(() => {
       this.requireFunction(name);
-      const after = Number(decodePageToken(options.nextToken) ?? 0);
+      const after = Number(decodePageToken(options.nextToken, isVersionKey) ?? 0);
       const rows = this.db
         .prepare(`${VERSION_SELECT} WHERE v.function_name = ? AND v.version > ? ORDER BY v.version LIMIT ?`)
-        .all(name, Number.isFinite(after) ? after : 0, options.limit + 1) as VersionRow[];
+        .all(name, after, options.limit + 1) as VersionRow[];
       return pageOf(rows.map(toVersion), options.limit, (v) => String(v.version));
     });
   }

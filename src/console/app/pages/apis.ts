@@ -1,5 +1,5 @@
 import { clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
-import { bindingLink, loadStages, stageUrl, type StageRow } from './stages.js';
+import { bindingLink, loadStages, type StageRow } from './stages.js';
 import { getJson, type ApiView } from '../api.js';
 
 /** API Gateway: every API with its routes and stages, and the function and qualifier each stage binds. */
@@ -119,7 +119,7 @@ function apiCard(api: ApiView, rows: StageRow[]): HTMLElement {
                     ? Object.entries(r.stage.variables).map(([k, v]) => h('div', null, `${k}=${v}`))
                     : h('span', { class: 'muted' }, '—'),
                 ),
-                h('td', null, h('code', { class: 'small' }, stageUrl(api.name, r.stage.name))),
+                h('td', null, h('code', { class: 'small' }, r.url)),
                 h('td', null, String(r.stage.revision)),
               ),
             ),

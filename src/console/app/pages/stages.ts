@@ -1,4 +1,4 @@
-import { enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
+import { dataPlaneUrl, enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
 import { clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
 import { aliasCanaryText, type FunctionContext } from './function.js';
@@ -8,17 +8,23 @@ export interface StageRow {
   stage: StageView;
   /** The bindings of this stage: the stage's own, and those of single routes. */
   bindings: { route: string; function: string; qualifier: string }[];
+  /** Where the stage is served, on the data plane's origin when it has one of its own. */
+  url: string;
 }
 
 /** Every API with its stages and their bindings. */
 export async function loadStages(signal: AbortSignal): Promise<StageRow[]> {
-  const { apis } = await getJson<{ apis: ApiView[] }>('/v1/apis', signal);
+  const [{ apis }, base] = await Promise.all([
+    getJson<{ apis: ApiView[] }>('/v1/apis', signal),
+    dataPlaneUrl(),
+  ]);
   const perApi = await Promise.all(
     apis.map(async (api) => {
       const { stages } = await getJson<{ stages: StageView[] }>(`/v1/apis/${enc(api.name)}/stages`, signal);
       return stages.map((stage) => ({
         api,
         stage,
+        url: `${base}/gw/${enc(api.name)}/${enc(stage.name)}/`,
         bindings: [
           { route: 'all routes', function: stage.function, qualifier: stage.qualifier },
           ...Object.entries(stage.routes).map(([route, b]) => ({
@@ -38,10 +44,6 @@ function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
     return qualifier === '$LATEST' ? '$LATEST' : `version ${qualifier}`;
   const alias = aliases?.find((a) => a.name === (qualifier || '$DEFAULT'));
   return alias ? `${alias.version}${aliasCanaryText(alias)}` : '—';
-}
-
-export function stageUrl(api: string, stage: string): string {
-  return `${location.origin}/gw/${enc(api)}/${enc(stage)}/`;
 }
 
 /** Stages: where an API gateway stage binds this function, which qualifier, and what that resolves to now. */
@@ -120,7 +122,7 @@ export function renderStagesTab(ctx: FunctionContext, panel: HTMLElement): void 
                           ),
                         ),
                         h('td', { class: 'small' }, resolves(r.binding.qualifier, ctx.aliases)),
-                        h('td', null, h('code', { class: 'small' }, stageUrl(r.api.name, r.stage.name))),
+                        h('td', null, h('code', { class: 'small' }, r.url)),
                         h('td', null, String(r.stage.revision)),
                         h('td', { title: r.stage.updatedAt }, formatAgo(r.stage.updatedAt)),
                       ),
