@@ -1,4 +1,14 @@
 import { SluiceError } from '../core/errors.js';
+import {
+  arrive,
+  type Demand,
+  depart,
+  entitlements,
+  mayGive,
+  newDemand,
+  offeredLoad,
+  shouldGet,
+} from './demand.js';
 import type { Instance, InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
 
 export interface PoolLimits {
@@ -12,46 +22,73 @@ export interface PoolLimits {
   drainMs: number;
 }
 
+/** What the pool needs of an instance. */
+export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill'>;
+
 /** An instance, or one being started, with the invocations assigned to it. */
 interface Slot {
   key: string;
   version: RunnableVersion;
-  ready: Promise<Instance>;
-  instance: Instance | undefined;
+  ready: Promise<PooledInstance>;
+  instance: PooledInstance | undefined;
   inFlight: number;
   startedAt: number;
   readyAt: number | undefined;
-  idleTimer: NodeJS.Timeout | undefined;
+  /** When it last had nothing to do; idle ones are stopped by the sweep. */
+  idleSince: number;
   dead: boolean;
 }
 
 interface Waiter {
-  key: string;
   version: RunnableVersion;
+  /** Arrival order across the function's versions. */
+  seq: number;
   resolve: (slot: Slot) => void;
   reject: (error: SluiceError) => void;
   timer: NodeJS.Timeout;
 }
 
-interface FunctionInstances {
+/** One version of a function in the pool: its instances, its waiting invocations, its demand. */
+interface VersionState {
   slots: Slot[];
   queue: Waiter[];
+  demand: Demand;
+}
+
+interface FunctionInstances {
+  versions: Map<string, VersionState>;
+  instances: number;
+  waiting: number;
 }
 
 /**
  * Warm instances per function version: reused while warm, started on demand, stopped when idle, bounded per
- * function with a bounded wait queue. `close()` drains what is in flight; `destroy()` kills everything.
+ * function with a bounded wait queue. A freed instance serves the next invocation of its own version; it
+ * changes version only as the versions' demand shifts (see `demand.ts`). `close()` drains what is in flight;
+ * `destroy()` kills everything.
  */
 export class InstancePool {
   private readonly functions = new Map<string, FunctionInstances>();
   private closing = false;
   private active = 0;
   private onIdle: (() => void) | undefined;
+  private seq = 0;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly limits: PoolLimits,
-    private readonly start: (version: RunnableVersion) => Promise<Instance>,
-  ) {}
+    private readonly start: (version: RunnableVersion) => Promise<PooledInstance>,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    // One sweep for every instance rather than a timer each, reset on every invocation.
+    this.sweeper = setInterval(
+      () => {
+        this.sweep();
+      },
+      Math.max(10, Math.min(limits.idleMs / 4, 30_000)),
+    );
+    this.sweeper.unref();
+  }
 
   /**
    * Runs one invocation on a warm instance, or one started for it. `onReady` hears, before the invocation
@@ -64,92 +101,126 @@ export class InstancePool {
     onReady?: (initDurationMs: number | undefined) => void,
   ): Promise<InvocationResult> {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
-    const key = version.key;
-    const slot = this.takeSlot(key, version) ?? (await this.wait(key, version));
+    const f = this.instancesOf(version.functionName);
+    const state = this.versionOf(f, version.key);
+    arrive(state.demand, this.now());
+    let slot: Slot | undefined;
+    try {
+      slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version));
+    } catch (error) {
+      depart(state.demand, this.now(), undefined);
+      throw error;
+    }
     this.active++;
+    let ranFrom: number | undefined;
     try {
       const cold = slot.readyAt === undefined;
-      const instance = await slot.ready;
-      onReady?.(cold ? (slot.readyAt ?? Date.now()) - slot.startedAt : undefined);
+      const instance = slot.instance ?? (await slot.ready);
+      onReady?.(cold ? (slot.readyAt ?? this.now()) - slot.startedAt : undefined);
+      ranFrom = this.now();
       return await instance.invoke(request);
     } finally {
       this.active--;
-      this.release(slot);
+      const endedAt = this.now();
+      depart(state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
+      this.release(f, state, slot);
     }
   }
 
   /** Instances per version, started and busy, for metrics. */
   stats(): { functionName: string; versionId: string; instances: number; busy: number }[] {
-    const byVersion = new Map<
-      string,
-      { functionName: string; versionId: string; instances: number; busy: number }
-    >();
+    const out: { functionName: string; versionId: string; instances: number; busy: number }[] = [];
     for (const f of this.functions.values()) {
-      for (const slot of f.slots) {
-        const key = `${slot.version.functionName}\u0000${slot.version.versionId}`;
-        let entry = byVersion.get(key);
-        if (!entry) {
-          entry = {
-            functionName: slot.version.functionName,
-            versionId: slot.version.versionId,
-            instances: 0,
-            busy: 0,
-          };
-          byVersion.set(key, entry);
-        }
-        entry.instances++;
-        if (slot.inFlight > 0) entry.busy++;
+      for (const state of f.versions.values()) {
+        const first = state.slots[0];
+        if (!first) continue;
+        out.push({
+          functionName: first.version.functionName,
+          versionId: first.version.versionId,
+          instances: state.slots.length,
+          busy: state.slots.filter((s) => s.inFlight > 0).length,
+        });
       }
     }
-    return [...byVersion.values()];
+    return out;
   }
 
   private instancesOf(functionName: string): FunctionInstances {
     let f = this.functions.get(functionName);
     if (!f) {
-      f = { slots: [], queue: [] };
+      f = { versions: new Map(), instances: 0, waiting: 0 };
       this.functions.set(functionName, f);
     }
     return f;
   }
 
-  /** A slot with room for one more invocation, without waiting: warm, new, or in place of another version's idle one. */
-  private takeSlot(key: string, version: RunnableVersion): Slot | undefined {
-    const f = this.instancesOf(version.functionName);
+  private versionOf(f: FunctionInstances, key: string): VersionState {
+    let state = f.versions.get(key);
+    if (!state) {
+      state = { slots: [], queue: [], demand: newDemand(this.now()) };
+      f.versions.set(key, state);
+    }
+    return state;
+  }
+
+  /** A slot with room for one more invocation, without waiting: warm, new, or in place of an idle one. */
+  private takeSlot(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot | undefined {
     const concurrency = version.config.instanceConcurrency;
-    let slot = f.slots.find(
-      (s) => s.key === key && !s.dead && s.inFlight < concurrency && s.instance?.alive !== false,
-    );
+    let slot = state.slots.find((s) => s.inFlight < concurrency && s.instance?.alive !== false);
     if (!slot) {
-      if (f.slots.length >= this.limits.maxInstancesPerFunction) {
-        // An idle instance of another version, or one of this version that is exiting, makes room.
-        const idle = f.slots.find((s) => s.inFlight === 0 && (s.key !== key || s.instance?.alive === false));
+      if (f.instances >= this.limits.maxInstancesPerFunction) {
+        const idle = this.recyclable(f, version.key);
         if (!idle) return undefined;
         this.retire(f, idle);
       }
-      slot = this.launch(f, key, version);
+      slot = this.launch(f, state, version);
     }
-    clearTimeout(slot.idleTimer);
     slot.inFlight++;
     return slot;
   }
 
-  private launch(f: FunctionInstances, key: string, version: RunnableVersion): Slot {
+  /**
+   * An idle instance that may stop so that version `key` gets one: one whose process is exiting, or one of a
+   * version holding more than its share while `key` holds less.
+   */
+  private recyclable(f: FunctionInstances, key: string): Slot | undefined {
+    let best: { slot: Slot; over: number } | undefined;
+    const shares = this.shares(f);
+    const mine = f.versions.get(key)?.slots.length ?? 0;
+    const under = shouldGet(mine, shares.get(key) ?? 0);
+    for (const [k, state] of f.versions) {
+      const share = shares.get(k) ?? 0;
+      // A version's first instance is owed even where no other holds clearly too many.
+      const gives = mayGive(state.slots.length, share) || (mine === 0 && state.slots.length > 1);
+      for (const slot of state.slots) {
+        if (slot.inFlight > 0) continue;
+        if (slot.instance?.alive === false) return slot;
+        if (k === key || !under || !gives) continue;
+        const over = state.slots.length - share;
+        if (!best || over > best.over) best = { slot, over };
+      }
+    }
+    return best?.slot;
+  }
+
+  private launch(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot {
+    const now = this.now();
     const slot: Slot = {
-      key,
+      key: version.key,
       version,
       ready: this.start(version),
       instance: undefined,
       inFlight: 0,
-      startedAt: Date.now(),
+      startedAt: now,
       readyAt: undefined,
-      idleTimer: undefined,
+      idleSince: now,
       dead: false,
     };
-    f.slots.push(slot);
+    state.slots.push(slot);
+    f.instances++;
     slot.ready.then(
       (instance) => {
-        slot.readyAt = Date.now();
+        slot.readyAt = this.now();
         slot.instance = instance;
         void instance.exited.then(() => {
           this.remove(f, slot);
@@ -164,22 +235,22 @@ export class InstancePool {
     return slot;
   }
 
-  private wait(key: string, version: RunnableVersion): Promise<Slot> {
-    const f = this.instancesOf(version.functionName);
-    if (f.queue.length >= this.limits.maxQueuePerFunction) {
+  private wait(f: FunctionInstances, state: VersionState, version: RunnableVersion): Promise<Slot> {
+    if (f.waiting >= this.limits.maxQueuePerFunction) {
       throw tooMany(
         version,
-        `all ${this.limits.maxInstancesPerFunction} instances are busy and ${f.queue.length} invocations are waiting`,
+        `all ${this.limits.maxInstancesPerFunction} instances are busy and ${f.waiting} invocations are waiting`,
       );
     }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
-        key,
         version,
+        seq: this.seq++,
         resolve,
         reject,
         timer: setTimeout(() => {
-          f.queue.splice(f.queue.indexOf(waiter), 1);
+          state.queue.splice(state.queue.indexOf(waiter), 1);
+          f.waiting--;
           reject(
             tooMany(
               version,
@@ -188,33 +259,112 @@ export class InstancePool {
           );
         }, version.config.timeout * 1000),
       };
-      f.queue.push(waiter);
+      state.queue.push(waiter);
+      f.waiting++;
     });
   }
 
-  private release(slot: Slot): void {
+  private release(f: FunctionInstances, state: VersionState, slot: Slot): void {
     slot.inFlight--;
-    const f = this.instancesOf(slot.version.functionName);
-    this.dispatch(f);
-    if (slot.inFlight === 0 && !slot.dead) {
-      clearTimeout(slot.idleTimer);
-      slot.idleTimer = setTimeout(() => {
+    if (slot.inFlight === 0) slot.idleSince = this.now();
+    const next = state.queue[0];
+    if (next && !slot.dead && slot.instance?.alive !== false) {
+      // Another version waiting with fewer instances than its share takes this one, if this version has
+      // more than its own; otherwise, the common case under load, the next invocation of this version does.
+      const other =
+        slot.inFlight === 0 && f.waiting > state.queue.length ? this.shortOf(f, slot.key) : undefined;
+      if (other) {
         this.retire(f, slot);
-        this.dispatch(f);
-      }, this.limits.idleMs);
-      slot.idleTimer.unref();
+        this.placeFirst(f, other);
+      } else {
+        this.handOver(f, state, next, slot);
+      }
+    } else if (f.waiting > 0) {
+      this.dispatch(f);
     }
     if (this.active === 0) this.onIdle?.();
   }
 
-  /** Hands free room to waiting invocations, oldest first. */
+  /** What each version's demand entitles it to of the function's instances. */
+  private shares(f: FunctionInstances): Map<string, number> {
+    const now = this.now();
+    const demands = new Map<string, number>();
+    for (const [key, state] of f.versions) {
+      const concurrency = state.slots[0]?.version.config.instanceConcurrency ?? 1;
+      demands.set(key, offeredLoad(state.demand, now, concurrency));
+    }
+    return entitlements(demands, this.limits.maxInstancesPerFunction);
+  }
+
+  /**
+   * When version `key` holds more instances than its share: the waiting version, holding fewer than its
+   * own, whose first invocation has waited longest.
+   */
+  private shortOf(f: FunctionInstances, key: string): VersionState | undefined {
+    const shares = this.shares(f);
+    if (!mayGive(f.versions.get(key)?.slots.length ?? 0, shares.get(key) ?? 0)) return undefined;
+    let found: VersionState | undefined;
+    for (const [k, state] of f.versions) {
+      const head = state.queue[0];
+      if (k === key || !head || !shouldGet(state.slots.length, shares.get(k) ?? 0)) continue;
+      if (!found || head.seq < (found.queue[0] as Waiter).seq) found = state;
+    }
+    return found;
+  }
+
+  private handOver(f: FunctionInstances, state: VersionState, waiter: Waiter, slot: Slot): void {
+    state.queue.shift();
+    f.waiting--;
+    clearTimeout(waiter.timer);
+    slot.inFlight++;
+    waiter.resolve(slot);
+  }
+
+  /** Gives room to waiting invocations, oldest first, as long as some can be placed. */
   private dispatch(f: FunctionInstances): void {
-    for (const waiter of [...f.queue]) {
-      const slot = this.takeSlot(waiter.key, waiter.version);
-      if (!slot) continue;
-      f.queue.splice(f.queue.indexOf(waiter), 1);
-      clearTimeout(waiter.timer);
-      waiter.resolve(slot);
+    while (f.waiting > 0) {
+      let oldest: { state: VersionState; waiter: Waiter } | undefined;
+      for (const state of f.versions.values()) {
+        const head = state.queue[0];
+        if (head && (!oldest || head.seq < oldest.waiter.seq)) oldest = { state, waiter: head };
+      }
+      const placed = oldest ? this.placeFirst(f, oldest.state) : false;
+      if (!placed && !this.placeAny(f)) return;
+    }
+  }
+
+  /** Places the first waiter of `state` if there is room for it; answers whether it did. */
+  private placeFirst(f: FunctionInstances, state: VersionState): boolean {
+    const waiter = state.queue[0];
+    if (!waiter) return false;
+    const slot = this.takeSlot(f, state, waiter.version);
+    if (!slot) return false;
+    slot.inFlight--;
+    this.handOver(f, state, waiter, slot);
+    return true;
+  }
+
+  /** When the oldest waiter cannot be placed, a younger one of another version may. */
+  private placeAny(f: FunctionInstances): boolean {
+    for (const state of f.versions.values()) {
+      if (state.queue.length > 0 && this.placeFirst(f, state)) return true;
+    }
+    return false;
+  }
+
+  /** Stops instances idle for `idleMs`, and forgets versions nobody asks for. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [name, f] of this.functions) {
+      for (const [key, state] of f.versions) {
+        for (const slot of [...state.slots]) {
+          if (slot.inFlight === 0 && now - slot.idleSince >= this.limits.idleMs) this.retire(f, slot);
+        }
+        if (state.slots.length === 0 && state.queue.length === 0 && offeredLoad(state.demand, now, 1) === 0) {
+          f.versions.delete(key);
+        }
+      }
+      if (f.versions.size === 0) this.functions.delete(name);
     }
   }
 
@@ -231,18 +381,22 @@ export class InstancePool {
   private remove(f: FunctionInstances, slot: Slot): void {
     if (slot.dead) return;
     slot.dead = true;
-    clearTimeout(slot.idleTimer);
-    f.slots.splice(f.slots.indexOf(slot), 1);
+    const slots = f.versions.get(slot.key)?.slots;
+    slots?.splice(slots.indexOf(slot), 1);
+    f.instances--;
   }
 
   /** Takes no new invocations, waits (up to `drainMs`) for those in flight, then stops every instance. */
   async close(): Promise<void> {
     this.closing = true;
     for (const f of this.functions.values()) {
-      for (const waiter of f.queue.splice(0)) {
-        clearTimeout(waiter.timer);
-        waiter.reject(new SluiceError('ServiceUnavailable', 'the server is shutting down'));
+      for (const state of f.versions.values()) {
+        for (const waiter of state.queue.splice(0)) {
+          clearTimeout(waiter.timer);
+          waiter.reject(new SluiceError('ServiceUnavailable', 'the server is shutting down'));
+        }
       }
+      f.waiting = 0;
     }
     if (this.active > 0) {
       await new Promise<void>((resolve) => {
@@ -259,16 +413,19 @@ export class InstancePool {
   /** Kills every instance now; invocations in flight fail. */
   async destroy(): Promise<void> {
     this.closing = true;
+    clearInterval(this.sweeper);
     const exits: Promise<void>[] = [];
     for (const f of this.functions.values()) {
-      for (const slot of [...f.slots]) {
-        this.retire(f, slot);
-        exits.push(
-          slot.ready.then(
-            (instance) => instance.exited,
-            () => undefined,
-          ),
-        );
+      for (const state of f.versions.values()) {
+        for (const slot of [...state.slots]) {
+          this.retire(f, slot);
+          exits.push(
+            slot.ready.then(
+              (instance) => instance.exited,
+              () => undefined,
+            ),
+          );
+        }
       }
     }
     await Promise.all(exits);

@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { test } from 'node:test';
+import { CONFIG_DEFAULTS, type FunctionConfig } from '../core/function-config.js';
+import { isSluiceError } from '../core/errors.js';
+import type { InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
+import { InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
+
+// The pool's policy against instances that only take time: what it starts, reuses, recycles and stops.
+// Real instance processes are exercised end to end (test/e2e); here the counts are exact.
+
+const LIMITS: PoolLimits = {
+  maxInstancesPerFunction: 10,
+  maxQueuePerFunction: 100,
+  idleMs: 60_000,
+  drainMs: 1000,
+};
+
+function version(id: string, config: Partial<FunctionConfig> = {}, name = 'f'): RunnableVersion {
+  return {
+    key: `${name}:${id}`,
+    functionName: name,
+    versionId: id,
+    codeSha256: id,
+    config: { ...CONFIG_DEFAULTS, runtime: 'nodejs20', handler: 'index.handler', ...config },
+  };
+}
+
+/** An instance whose invocations take `ms` and answer the version that ran them. */
+class FakeInstance implements PooledInstance {
+  alive = true;
+  readonly exited: Promise<void>;
+  private exit!: () => void;
+
+  constructor(
+    readonly version: RunnableVersion,
+    private readonly ms: number,
+  ) {
+    this.exited = new Promise((resolve) => {
+      this.exit = resolve;
+    });
+  }
+
+  async invoke(_request: InvocationRequest): Promise<InvocationResult> {
+    if (!this.alive) throw new Error('invoked after its death');
+    const died = this.exited.then(() => {
+      throw new Error('the instance died');
+    });
+    await Promise.race([delay(this.ms), died]);
+    return { kind: 'text', body: Buffer.from(this.version.versionId) };
+  }
+
+  kill(): void {
+    this.alive = false;
+    this.exit();
+  }
+}
+
+/**
+ * Invocations here take a millisecond where real ones take tens: the pool's clock runs this much faster, so
+ * that its demand averages over as many invocations as it would in use.
+ */
+const TIME_SCALE = 10;
+
+function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5) {
+  const started: FakeInstance[] = [];
+  const clock = { skewMs: 0 };
+  const pool = new InstancePool(
+    { ...LIMITS, ...limits },
+    async (v) => {
+      await delay(startMs);
+      const instance = new FakeInstance(v, invokeMs);
+      started.push(instance);
+      return instance;
+    },
+    () => performance.now() * TIME_SCALE + clock.skewMs,
+  );
+  const call = (v: RunnableVersion) =>
+    pool
+      .invoke(v, { requestId: 'r', qualifier: 'q', payload: Buffer.alloc(0) })
+      .then((r) => r.body.toString());
+  const live = (id?: string) =>
+    started.filter((i) => i.alive && (id === undefined || i.version.versionId === id));
+  return { pool, started, call, live, clock };
+}
+
+/** A seeded generator, so that a mix of versions is the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** `callers` closed-loop callers, each making `each` calls, version 2 with probability `canary`. */
+async function drive(
+  call: (v: RunnableVersion) => Promise<string>,
+  callers: number,
+  each: number,
+  canary: number,
+  seed = 1,
+): Promise<void> {
+  const random = seeded(seed);
+  const [v1, v2] = [version('1'), version('2')];
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let i = 0; i < each; i++) {
+        const v = random() < canary ? v2 : v1;
+        assert.equal(await call(v), v.versionId);
+      }
+    }),
+  );
+}
+
+test('a 10 % canary at 50 callers over 10 instances settles: no cold starts after warm-up', async () => {
+  const h = harness();
+  await drive(h.call, 50, 100, 0.1);
+  const warm = h.started.length;
+  await drive(h.call, 50, 100, 0.1, 2);
+  const after = h.started.length - warm;
+  assert.ok(after <= 2, `${after} instances started after warm-up, for 5000 invocations`);
+  assert.equal(h.live().length, 10);
+  assert.ok(h.live('2').length >= 1, 'the canary keeps an instance');
+  await h.pool.destroy();
+});
+
+for (const canary of [0.01, 0.25, 0.5]) {
+  test(`a ${canary * 100} % canary settles too`, async () => {
+    const h = harness();
+    await drive(h.call, 50, 100, canary, 3);
+    const warm = h.started.length;
+    await drive(h.call, 50, 100, canary, 4);
+    const after = h.started.length - warm;
+    assert.ok(after <= 3, `${after} instances started after warm-up`);
+    await h.pool.destroy();
+  });
+}
+
+test('as demand shifts from one version to the other, instances follow it, each started once', async () => {
+  const h = harness();
+  await drive(h.call, 50, 20, 0);
+  assert.equal(h.live('1').length, 10);
+  // A full move to version 2: every instance changes version, once, but for one that version 1 keeps…
+  await drive(h.call, 50, 100, 1, 5);
+  assert.deepEqual([h.live('1').length, h.live('2').length], [1, 9]);
+  // …until a minute without a call to it.
+  h.clock.skewMs += 60_000;
+  await drive(h.call, 50, 20, 1, 6);
+  assert.deepEqual([h.live('1').length, h.live('2').length], [0, 10]);
+  assert.equal(h.started.length, 20);
+  await h.pool.destroy();
+});
+
+test("a version's first invocation gets an instance when another version holds them all, idle", async () => {
+  const h = harness({ maxInstancesPerFunction: 2 });
+  await Promise.all([h.call(version('1')), h.call(version('1'))]);
+  assert.equal(h.live('1').length, 2);
+  assert.equal(await h.call(version('2')), '2');
+  assert.deepEqual([h.live('1').length, h.live('2').length], [1, 1]);
+  await h.pool.destroy();
+});
+
+test('a freed instance goes to the next invocation of its own version', async () => {
+  const h = harness({ maxInstancesPerFunction: 1 }, 20);
+  const calls = [h.call(version('1')), h.call(version('1')), h.call(version('1'))];
+  assert.deepEqual(await Promise.all(calls), ['1', '1', '1']);
+  assert.equal(h.started.length, 1);
+  await h.pool.destroy();
+});
+
+test('instanceConcurrency lets one instance take that many invocations at once', async () => {
+  const h = harness({}, 20);
+  const v = version('1', { instanceConcurrency: 5 });
+  await Promise.all(Array.from({ length: 10 }, () => h.call(v)));
+  assert.equal(h.started.length, 2);
+  await h.pool.destroy();
+});
+
+test('beyond instances and queue, 429 TooManyRequests; the demand it adds is gone', async () => {
+  const h = harness({ maxInstancesPerFunction: 1, maxQueuePerFunction: 2 }, 50);
+  const results = await Promise.allSettled(Array.from({ length: 5 }, () => h.call(version('1'))));
+  const refused = results.filter((r) => r.status === 'rejected');
+  assert.equal(refused.length, 2);
+  for (const r of refused) {
+    const reason = r.reason as unknown;
+    assert.ok(isSluiceError(reason) && reason.code === 'TooManyRequests');
+  }
+  await h.pool.destroy();
+});
+
+test("a waiter gives up after the function's timeout with 429", async () => {
+  const h = harness({ maxInstancesPerFunction: 1 }, 1500);
+  const v = version('1', { timeout: 1 });
+  const [first, second] = await Promise.allSettled([h.call(v), h.call(v)]);
+  assert.equal(first.status, 'fulfilled');
+  assert.equal(second.status, 'rejected');
+  assert.match(String(second.reason), /within the function's timeout of 1 s/);
+  await h.pool.destroy();
+});
+
+test('an instance that dies is replaced for those waiting', async () => {
+  const h = harness({ maxInstancesPerFunction: 1 }, 30);
+  const v = version('1');
+  const first = h.call(v);
+  const second = h.call(v);
+  await delay(15);
+  (h.started[0] as FakeInstance).kill();
+  await assert.rejects(first);
+  assert.equal(await second, '1');
+  assert.equal(h.started.length, 2);
+  await h.pool.destroy();
+});
+
+test('an instance idle for idleMs is stopped by the sweep', async () => {
+  const h = harness({ idleMs: 40 });
+  await h.call(version('1'));
+  assert.equal(h.live().length, 1);
+  const deadline = Date.now() + 2000;
+  while (h.live().length > 0 && Date.now() < deadline) await delay(10);
+  assert.equal(h.live().length, 0);
+  await h.pool.destroy();
+});
+
+test('close lets invocations in flight finish, refuses what waits, then stops every instance', async () => {
+  const h = harness({ maxInstancesPerFunction: 1 }, 50);
+  const running = h.call(version('1'));
+  const waiting = assert.rejects(
+    h.call(version('1')),
+    (e: unknown) => isSluiceError(e) && e.code === 'ServiceUnavailable',
+  );
+  await delay(20);
+  const closed = h.pool.close();
+  assert.equal(await running, '1');
+  await waiting;
+  await closed;
+  assert.equal(h.live().length, 0);
+  await assert.rejects(
+    h.call(version('1')),
+    (e: unknown) => isSluiceError(e) && e.code === 'ServiceUnavailable',
+  );
+});
+
+test('functions do not share instances or limits', async () => {
+  const h = harness({ maxInstancesPerFunction: 1 }, 20);
+  const a = version('1', {}, 'a');
+  const b = version('1', {}, 'b');
+  assert.deepEqual(await Promise.all([h.call(a), h.call(b)]), ['1', '1']);
+  assert.equal(h.started.length, 2);
+  assert.deepEqual(
+    h.pool.stats().map((s) => [s.functionName, s.instances]),
+    [
+      ['a', 1],
+      ['b', 1],
+    ],
+  );
+  await h.pool.destroy();
+});
