@@ -29,7 +29,10 @@ export class TelemetryRecorder {
   private pendingLogs: InvocationLog[] = [];
   /** Followers by function: looked up once per log, and mostly found absent, which costs next to nothing. */
   private readonly followers = new Map<string, Set<(log: InvocationLog) => void>>();
+  /** The next flush, set when something is recorded: an idle server wakes for nothing. */
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private pruner: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -42,10 +45,11 @@ export class TelemetryRecorder {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.started = true;
+    this.pruner = setInterval(() => {
       void this.flush();
-    }, this.options.flushMs);
-    this.timer.unref();
+    }, PRUNE_EVERY_MS);
+    this.pruner.unref();
   }
 
   record(record: InvocationRecord): void {
@@ -97,8 +101,18 @@ export class TelemetryRecorder {
 
   private keep(log: InvocationLog): void {
     this.pendingLogs.push(log);
+    this.flushSoon();
     const listeners = this.followers.get(log.functionName);
     if (listeners) for (const listener of listeners) listener(log);
+  }
+
+  private flushSoon(): void {
+    if (!this.started || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.options.flushMs);
+    this.timer.unref();
   }
 
   private bounded(text: string): string {
@@ -122,6 +136,7 @@ export class TelemetryRecorder {
     } catch (error) {
       this.registry.restore(rows);
       this.log(`metrics were not written, will retry: ${String(error)}`);
+      this.flushSoon();
     }
     for (let start = 0; start < logs.length; start += RUN_RECORDS) {
       try {
@@ -129,6 +144,7 @@ export class TelemetryRecorder {
       } catch (error) {
         this.pendingLogs = [...logs.slice(start), ...this.pendingLogs];
         this.log(`logs were not written, will retry: ${String(error)}`);
+        this.flushSoon();
         break;
       }
       // A busy second's logs written at once would hold up every request for milliseconds: let them in between.
@@ -151,7 +167,9 @@ export class TelemetryRecorder {
 
   /** Stops the timer and writes what is left. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.started = false;
+    clearTimeout(this.timer);
+    clearInterval(this.pruner);
     await this.flush();
   }
 }

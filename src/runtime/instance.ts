@@ -61,6 +61,9 @@ interface Pending {
 }
 
 const MAX_FRAME = 64 * 1024 * 1024;
+/** An instance without an invocation for this long is checked every IDLE_CHECK_MS only. */
+const IDLE_AFTER_MS = 1000;
+const IDLE_CHECK_MS = 5000;
 /** How long a broken channel waits for its process's exit before the process is stopped. */
 const CHANNEL_GRACE_MS = 200;
 
@@ -83,6 +86,10 @@ export class Instance {
   private readonly send: ReturnType<typeof frameWriter>;
   private started = false;
   private memoryTimer: NodeJS.Timeout | undefined;
+  private checkingSlowly = false;
+  private lastInvokedAt = 0;
+  private closed = false;
+  private watchLog: ((line: LogLine) => void) | undefined;
   readonly exited: Promise<void>;
 
   private constructor(
@@ -96,7 +103,8 @@ export class Instance {
     this.exited = new Promise((resolve) => {
       // 'close', not 'exit': by then everything the process wrote to stdout and stderr has been read.
       child.once('close', (code, signal) => {
-        clearInterval(this.memoryTimer);
+        this.closed = true;
+        clearTimeout(this.memoryTimer);
         void this.settle(code, signal).then(resolve);
       });
     });
@@ -304,6 +312,12 @@ export class Instance {
       return Promise.reject(new SluiceError('InstanceCrashed', 'the instance is no longer running'));
     const id = this.nextId++;
     const timeoutMs = this.version.config.timeout * 1000;
+    const now = Date.now();
+    this.lastInvokedAt = now;
+    if (this.checkingSlowly) {
+      clearTimeout(this.memoryTimer);
+      this.scheduleCheck(this.limits.memoryPollMs);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.kill(
@@ -325,7 +339,7 @@ export class Instance {
           requestId: request.requestId,
           qualifier: request.qualifier,
           versionId: this.version.versionId,
-          deadline: Date.now() + timeoutMs,
+          deadline: now + timeoutMs,
         },
         request.payload,
       );
@@ -338,28 +352,41 @@ export class Instance {
     this.child.kill('SIGKILL');
   }
 
-  /** Polls what holds the instance: the kernel may have found it over its memory or its process limit. */
+  /**
+   * Polls what holds the instance: the kernel may have found it over its memory or its process limit. Every
+   * `memoryPollMs` while it works, and seldom once it has been idle a while: a server at rest costs nothing.
+   */
   private watch(onLog: (line: LogLine) => void): void {
-    let checking = false;
-    this.memoryTimer = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      this.confinement
-        .check()
-        .then(
-          (verdict) => {
-            if (verdict.death) this.kill(verdict.death.code, verdict.death.message);
-            const text = verdict.notice;
-            if (text === undefined) return;
-            // Said to the invocations running when it happened, or to the instance's own log if none is.
-            const owners = this.pending.size > 0 ? [...this.pending.values()] : [undefined];
-            for (const p of owners)
-              onLog({ requestId: p?.requestId, qualifier: p?.qualifier, stream: 'stderr', text });
-          },
-          () => undefined,
-        )
-        .finally(() => (checking = false));
-    }, this.limits.memoryPollMs);
+    this.watchLog = onLog;
+    this.scheduleCheck(this.limits.memoryPollMs);
+  }
+
+  private scheduleCheck(ms: number): void {
+    this.checkingSlowly = ms > this.limits.memoryPollMs;
+    this.memoryTimer = setTimeout(() => {
+      void this.runCheck();
+    }, ms);
     this.memoryTimer.unref();
+  }
+
+  private async runCheck(): Promise<void> {
+    // The timer has fired: the next is scheduled below, once this check is done.
+    this.checkingSlowly = false;
+    try {
+      const verdict = await this.confinement.check();
+      if (verdict.death) this.kill(verdict.death.code, verdict.death.message);
+      const text = verdict.notice;
+      if (text !== undefined) {
+        // Said to the invocations running when it happened, or to the instance's own log if none is.
+        const owners = this.pending.size > 0 ? [...this.pending.values()] : [undefined];
+        for (const p of owners)
+          this.watchLog?.({ requestId: p?.requestId, qualifier: p?.qualifier, stream: 'stderr', text });
+      }
+    } catch {
+      // The instance is going; its exit says why.
+    }
+    if (this.closed) return;
+    const busy = this.pending.size > 0 || Date.now() - this.lastInvokedAt < IDLE_AFTER_MS;
+    this.scheduleCheck(busy ? this.limits.memoryPollMs : IDLE_CHECK_MS);
   }
 }
