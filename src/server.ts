@@ -14,7 +14,7 @@ import { createGateway } from './gateway/gateway.js';
 import { CatalogSync } from './gateway/sync.js';
 import { createHealth } from './health/health.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
-import { LogBuffer } from './logs/log-buffer.js';
+import { InvocationOutput } from './logs/invocation-output.js';
 import { DEFAULT_STORE_LOG_FEED_OPTIONS, StoreLogFeed } from './logs/store-log-feed.js';
 import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './metrics/recorder.js';
 import { renderPrometheus } from './metrics/prometheus.js';
@@ -150,9 +150,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runAs = sandbox ? undefined : defaultRunAs();
   const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
   await codeCache.init();
-  const logs = new LogBuffer(64 * 1024 * 1024);
+  const output = new InvocationOutput(DEFAULT_RECORDER_OPTIONS.maxLogBytes);
   const metrics = new MetricsRegistry(node);
-  const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);
+  const telemetry = new TelemetryRecorder(store, metrics, DEFAULT_RECORDER_OPTIONS, log);
   if (options.telemetry !== false) telemetry.start();
   const launch = processLauncher({
     codeCache,
@@ -164,14 +164,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return zip;
     },
     onLog: (line, version) => {
-      const record = {
+      // An invocation's output goes with its record; the rest (at load time, from the instance's own timers,
+      // after its invocation ended) is the instance's own.
+      if (line.requestId !== undefined && output.append(line.requestId, line.text)) return;
+      if (options.telemetry === false) return;
+      telemetry.instanceOutput({
         at: Date.now(),
         functionName: version.functionName,
         versionId: version.versionId,
         ...line,
-      };
-      logs.append(record);
-      if (record.requestId === undefined && options.telemetry !== false) telemetry.instanceOutput(record);
+        requestId: undefined,
+      });
     },
     sandbox,
     runAs,
@@ -233,7 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     catalog,
     pool,
     tokens,
-    logs,
+    output,
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
     sharedOrigin: !split,

@@ -6,7 +6,7 @@ import { parseQualifier } from '../core/names.js';
 import { qualifierLabel } from '../core/qualifier.js';
 import { readBody } from '../http/body.js';
 import { sendError } from '../http/respond.js';
-import { type LogBuffer, tailOf } from '../logs/log-buffer.js';
+import { type InvocationOutput, tailOf } from '../logs/invocation-output.js';
 import type { TelemetryRecorder } from '../metrics/recorder.js';
 import { outcomeOf, reportLine, toMicros } from '../core/telemetry.js';
 import type { InvocationResult, RunnableVersion } from '../runtime/instance.js';
@@ -21,7 +21,8 @@ export interface GatewayDeps {
   catalog: Catalog;
   pool: InstancePool;
   tokens: TokenVerifier;
-  logs: LogBuffer;
+  /** What each invocation in flight writes, until it is recorded. */
+  output: InvocationOutput;
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
   telemetry: Pick<TelemetryRecorder, 'record'>;
   maxPayloadBytes: number;
@@ -124,7 +125,7 @@ export function createGateway(deps: GatewayDeps) {
       });
       const answer = await run(version, label, requestId, payload, tail ? res : undefined, (result) =>
         entry.respond(result, (text) => {
-          logPlatform(deps.logs, version, label, requestId, text);
+          deps.output.append(requestId, text);
         }),
       );
       res.writeHead(answer.statusCode, answer.headers);
@@ -151,6 +152,7 @@ export function createGateway(deps: GatewayDeps) {
     const started = performance.now();
     let errorCode: string | undefined;
     let initDurationMs: number | undefined;
+    deps.output.begin(requestId);
     try {
       const result = await deps.pool.invoke(version, { requestId, qualifier, payload }, (ms) => {
         if (ms !== undefined) initDurationMs = toMicros(ms);
@@ -158,26 +160,29 @@ export function createGateway(deps: GatewayDeps) {
       return respond(result);
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
-      logFailure(deps.logs, version, qualifier, requestId, error);
+      logFailure(deps.output, requestId, error);
       throw error;
     } finally {
       const durationMs = toMicros(performance.now() - started);
-      deps.telemetry.record({
-        functionName: version.functionName,
-        versionId: version.versionId,
-        qualifier,
-        requestId,
-        startedAt,
-        endedAt: Date.now(),
-        durationMs,
-        outcome: outcomeOf(errorCode),
-        errorCode,
-        initDurationMs,
-      });
+      const text = deps.output.end(requestId);
+      deps.telemetry.record(
+        {
+          functionName: version.functionName,
+          versionId: version.versionId,
+          qualifier,
+          requestId,
+          startedAt,
+          endedAt: Date.now(),
+          durationMs,
+          outcome: outcomeOf(errorCode),
+          errorCode,
+          initDurationMs,
+        },
+        text,
+      );
       if (tailTo !== undefined) {
-        const text =
-          deps.logs.textOf(requestId) + reportLine(requestId, version.versionId, durationMs, initDurationMs);
-        tailTo.setHeader('x-fc-log-result', tailOf(text, LOG_TAIL_BYTES).toString('base64'));
+        const tail = text + reportLine(requestId, version.versionId, durationMs, initDurationMs);
+        tailTo.setHeader('x-fc-log-result', tailOf(tail, LOG_TAIL_BYTES).toString('base64'));
       }
     }
   }
@@ -302,37 +307,12 @@ export function createGateway(deps: GatewayDeps) {
 }
 
 /** Why an invocation failed, in its own log: the handler's error with its stack, or the platform's. */
-function logFailure(
-  logs: LogBuffer,
-  version: RunnableVersion,
-  qualifier: string,
-  requestId: string,
-  error: unknown,
-): void {
+function logFailure(output: InvocationOutput, requestId: string, error: unknown): void {
   if (!isSluiceError(error)) return;
   const details = error.details as { errorType?: string; stackTrace?: string[] } | undefined;
   const stack = Array.isArray(details?.stackTrace)
     ? details.stackTrace.map((line) => `    ${line}\n`).join('')
     : '';
   const type = details?.errorType === undefined ? error.code : `${error.code} ${details.errorType}`;
-  logPlatform(logs, version, qualifier, requestId, `ERROR ${type}: ${error.message}\n${stack}`);
-}
-
-/** A line of the platform's own in an invocation's log. */
-function logPlatform(
-  logs: LogBuffer,
-  version: RunnableVersion,
-  qualifier: string,
-  requestId: string,
-  text: string,
-): void {
-  logs.append({
-    at: Date.now(),
-    functionName: version.functionName,
-    versionId: version.versionId,
-    qualifier,
-    requestId,
-    stream: 'platform',
-    text,
-  });
+  output.append(requestId, `ERROR ${type}: ${error.message}\n${stack}`);
 }

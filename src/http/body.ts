@@ -4,7 +4,7 @@ import { SluiceError } from '../core/errors.js';
 const refused = new WeakSet<IncomingMessage>();
 
 /** Of a refused body, what is read after its answer so that the client, still sending, gets to read it. */
-const LINGER = { ms: 1000, bytes: 4 * 1024 * 1024 };
+const LINGER = { ms: 1000, bytes: 8 * 1024 * 1024 };
 
 /**
  * After the answer to a request whose body was refused: the connection closes once the client has had a

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type InvocationRecord, logText } from '../core/telemetry.js';
-import { LogBuffer } from '../logs/log-buffer.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './recorder.js';
 import { MetricsRegistry } from './registry.js';
@@ -23,19 +22,11 @@ const invocation = (overrides: Partial<InvocationRecord> = {}): InvocationRecord
 
 describe('TelemetryRecorder', () => {
   let store: SqliteStore;
-  let logs: LogBuffer;
   let recorder: TelemetryRecorder;
 
   beforeEach(() => {
     store = SqliteStore.open(':memory:');
-    logs = new LogBuffer(1 << 20);
-    recorder = new TelemetryRecorder(
-      store,
-      new MetricsRegistry('n'),
-      logs,
-      DEFAULT_RECORDER_OPTIONS,
-      () => {},
-    );
+    recorder = new TelemetryRecorder(store, new MetricsRegistry('n'), DEFAULT_RECORDER_OPTIONS, () => {});
   });
 
   afterEach(async () => {
@@ -44,8 +35,7 @@ describe('TelemetryRecorder', () => {
   });
 
   it('stores what an invocation wrote and its REPORT line as numbers, whole again when read', async () => {
-    logs.append({ ...invocation(), at: 1, stream: 'stdout', text: 'hello\n' });
-    recorder.record(invocation({ initDurationMs: 80.25 }));
+    recorder.record(invocation({ initDurationMs: 80.25 }), 'hello\n');
     await recorder.flush();
     const [stored] = await store.queryLogs('f', { limit: 10 });
     assert.ok(stored);
@@ -61,21 +51,21 @@ describe('TelemetryRecorder', () => {
     const stopA = recorder.follow('f', (log) => seen.push(`a:${log.requestId}`));
     const stopB = recorder.follow('f', (log) => seen.push(`b:${log.requestId}`));
     recorder.follow('g', (log) => seen.push(`g:${log.requestId}`));
-    recorder.record(invocation({ requestId: 'r1' }));
+    recorder.record(invocation({ requestId: 'r1' }), '');
     stopA();
-    recorder.record(invocation({ requestId: 'r2' }));
+    recorder.record(invocation({ requestId: 'r2' }), '');
     stopB();
     stopB();
-    recorder.record(invocation({ requestId: 'r3' }));
-    recorder.record(invocation({ functionName: 'g', requestId: 'r4' }));
+    recorder.record(invocation({ requestId: 'r3' }), '');
+    recorder.record(invocation({ functionName: 'g', requestId: 'r4' }), '');
     assert.deepEqual(seen, ['a:r1', 'b:r1', 'b:r2', 'g:r4']);
   });
 
   it('counts every invocation, cold starts by their init duration', () => {
     const registry = new MetricsRegistry('n');
-    const counting = new TelemetryRecorder(store, registry, logs, DEFAULT_RECORDER_OPTIONS, () => {});
-    counting.record(invocation({ initDurationMs: 40 }));
-    counting.record(invocation());
+    const counting = new TelemetryRecorder(store, registry, DEFAULT_RECORDER_OPTIONS, () => {});
+    counting.record(invocation({ initDurationMs: 40 }), '');
+    counting.record(invocation(), '');
     const [series] = registry.series();
     assert.ok(series);
     assert.equal(series.counters.invocations, 2);

@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { InvocationLog, InvocationRecord } from '../core/telemetry.js';
-import type { LogBuffer, LogRecord } from '../logs/log-buffer.js';
+import type { LogRecord } from '../logs/invocation-output.js';
 import { RUN_RECORDS } from '../store/log-runs.js';
 import type { Store } from '../store/store.js';
 import type { MetricsRegistry } from './registry.js';
@@ -9,7 +9,7 @@ export interface RecorderOptions {
   flushMs: number;
   /** How long telemetry is kept: 10 s buckets, 1 min buckets, logs. */
   retention: { metrics10Ms: number; metrics60Ms: number; logsMs: number };
-  /** The most of one invocation's log that is kept. */
+  /** The most of one piece of an instance's own output that is kept. */
   maxLogBytes: number;
 }
 
@@ -39,7 +39,6 @@ export class TelemetryRecorder {
   constructor(
     private readonly store: Store,
     private readonly registry: MetricsRegistry,
-    private readonly logs: LogBuffer,
     private readonly options: RecorderOptions,
     private readonly log: (line: string) => void,
   ) {}
@@ -52,7 +51,8 @@ export class TelemetryRecorder {
     this.pruner.unref();
   }
 
-  record(record: InvocationRecord): void {
+  /** An invocation's outcome, and its output (bounded already, see `InvocationOutput`). */
+  record(record: InvocationRecord, text: string): void {
     this.registry.record(record);
     this.keep({
       functionName: record.functionName,
@@ -64,7 +64,7 @@ export class TelemetryRecorder {
       initDurationMs: record.initDurationMs,
       outcome: record.outcome,
       errorCode: record.errorCode,
-      text: this.bounded(this.logs.textOf(record.requestId)),
+      text,
     });
   }
 
