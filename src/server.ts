@@ -25,6 +25,7 @@ import {
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
 import type { Changed, LogFeed } from './api/context.js';
+import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, codeCacheRoot } from './runtime/code-cache.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
@@ -120,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const catalog = new Catalog(store);
 
   const runAs = sandbox ? undefined : defaultRunAs();
+  const zipWorkers = new ZipWorkers();
   const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
   await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
@@ -222,6 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rollouts,
     changed,
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+    zipWorkers,
     clock,
     server: { node, isolation },
   });
@@ -331,6 +334,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await sandbox?.close();
       server.closeAllConnections();
       await closed;
+      await zipWorkers.close();
       await controller.close();
       await telemetry.close();
       await sync.close();
