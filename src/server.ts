@@ -26,7 +26,8 @@ import {
 import { RolloutEngine } from './rollouts/engine.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
-import { CodeCache, codeCacheRoot } from './runtime/code-cache.js';
+import { CodeCache } from './runtime/code-cache.js';
+import { prepareCodeCacheRoot } from './runtime/code-cache-root.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
@@ -121,9 +122,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const catalog = new Catalog(store);
 
   const runAs = sandbox ? undefined : defaultRunAs();
+  const codeRoot = await prepareCodeCacheRoot(options.dataDir, runAs !== undefined, log).catch(
+    async (error: unknown) => {
+      // Nothing else has started yet: with these closed, a refused start lets the process end.
+      await sandbox?.close();
+      await store.close();
+      throw error;
+    },
+  );
   const zipWorkers = new ZipWorkers();
-  const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
-  await codeCache.init();
+  const codeCache = new CodeCache(codeRoot);
   const logs = new LogBuffer(64 * 1024 * 1024);
   const metrics = new MetricsRegistry(node);
   const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);

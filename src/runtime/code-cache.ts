@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { extractCodeZip } from '../code/zip.js';
 
 /**
@@ -11,13 +10,8 @@ import { extractCodeZip } from '../code/zip.js';
 export class CodeCache {
   private readonly inProgress = new Map<string, Promise<string>>();
 
+  /** `root` is made and checked by prepareCodeCacheRoot. */
   constructor(private readonly root: string) {}
-
-  async init(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    // Instances run as an unprivileged user: they may enter the cache, not list it.
-    await chmod(this.root, 0o711);
-  }
 
   directory(sha256: string, loadZip: () => Promise<Buffer>): Promise<string> {
     const existing = this.inProgress.get(sha256);
@@ -50,23 +44,5 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Where extracted code goes: beside the data, unless instances run as another user who cannot reach the data
- * directory (it sits under a directory only its owner may enter, such as /root); then under the system's
- * temporary directory, which everyone may enter.
- */
-export async function codeCacheRoot(dataDir: string, instancesRunAsOther: boolean): Promise<string> {
-  if (!instancesRunAsOther || (await everyoneMayEnter(dirname(dataDir)))) return join(dataDir, 'code');
-  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
-  return join(tmpdir(), `sluice-code-${id}`);
-}
-
-async function everyoneMayEnter(dir: string): Promise<boolean> {
-  for (let current = dir; ; current = dirname(current)) {
-    if (((await stat(current)).mode & 0o001) === 0) return false;
-    if (dirname(current) === current) return true;
   }
 }
