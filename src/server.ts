@@ -26,7 +26,7 @@ import {
 import { RolloutEngine } from './rollouts/engine.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
-import { CodeCache } from './runtime/code-cache.js';
+import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
 import { prepareCodeCacheRoot } from './runtime/code-cache-root.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
@@ -46,6 +46,8 @@ export interface ServerOptions {
   /** How often the routing table is reloaded whole, besides the changes it hears of. */
   resyncMs?: number;
   codeLimits?: CodeLimits;
+  /** Extracted code kept on disk; beyond it, what no instance runs goes, least recently used first. */
+  codeCacheBytes?: number;
   pool?: Partial<PoolLimits>;
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
@@ -131,7 +133,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   );
   const zipWorkers = new ZipWorkers();
-  const codeCache = new CodeCache(codeRoot);
+  const codeCache = new CodeCache(
+    codeRoot,
+    options.codeCacheBytes ?? DEFAULT_CODE_CACHE_BYTES,
+    zipWorkers,
+    log,
+  );
+  await codeCache.init();
   const logs = new LogBuffer(64 * 1024 * 1024);
   const metrics = new MetricsRegistry(node);
   const telemetry = new TelemetryRecorder(store, metrics, logs, DEFAULT_RECORDER_OPTIONS, log);
