@@ -26,7 +26,9 @@ import {
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
 import type { Changed, LogFeed } from './api/context.js';
-import { CodeCache, codeCacheRoot } from './runtime/code-cache.js';
+import { ZipWorkers } from './code/zip-workers.js';
+import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
+import { prepareCodeCacheRoot } from './runtime/code-cache-root.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
 import { findInterpreters } from './runtime/launchers.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
@@ -45,6 +47,8 @@ export interface ServerOptions {
   /** How often the routing table is reloaded whole, besides the changes it hears of. */
   resyncMs?: number;
   codeLimits?: CodeLimits;
+  /** Extracted code kept on disk; beyond it, what no instance runs goes, least recently used first. */
+  codeCacheBytes?: number;
   pool?: Partial<PoolLimits>;
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
@@ -148,7 +152,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const catalog = new Catalog(store);
 
   const runAs = sandbox ? undefined : defaultRunAs();
-  const codeCache = new CodeCache(await codeCacheRoot(options.dataDir, runAs !== undefined));
+  const codeRoot = await prepareCodeCacheRoot(options.dataDir, runAs !== undefined, log).catch(
+    async (error: unknown) => {
+      // Nothing else has started yet: with these closed, a refused start lets the process end.
+      await sandbox?.close();
+      await store.close();
+      throw error;
+    },
+  );
+  const zipWorkers = new ZipWorkers();
+  const codeCache = new CodeCache(
+    codeRoot,
+    options.codeCacheBytes ?? DEFAULT_CODE_CACHE_BYTES,
+    zipWorkers,
+    log,
+  );
   await codeCache.init();
   const output = new InvocationOutput(DEFAULT_RECORDER_OPTIONS.maxLogBytes);
   const metrics = new MetricsRegistry(node);
@@ -265,6 +283,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     rollouts,
     changed,
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+    zipWorkers,
     clock,
     server: serverInfo,
   });
@@ -395,6 +414,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       control.server.closeAllConnections();
       data?.server.closeAllConnections();
       await closed;
+      await zipWorkers.close();
       await controller.close();
       await telemetry.close();
       await sync.close();

@@ -6,6 +6,7 @@ import { createApi } from '../src/api/api.js';
 import { TokenVerifier } from '../src/auth/tokens.js';
 import { RolloutEngine } from '../src/rollouts/engine.js';
 import { DEFAULT_CODE_LIMITS } from '../src/core/code-package.js';
+import { ZipWorkers } from '../src/code/zip-workers.js';
 import { errorCatalog } from '../src/core/errors.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
@@ -34,6 +35,7 @@ test('the OpenAPI document lists every route, and only those', () => {
     tokens: new TokenVerifier(store),
     changed: () => Promise.resolve(),
     codeLimits: DEFAULT_CODE_LIMITS,
+    zipWorkers: new ZipWorkers(),
     clock: () => new Date(),
     server: {
       node: 'n',

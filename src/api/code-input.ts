@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
 import { Issues, describeType, readObject, requireField } from '../core/validate.js';
-import { canonicalZip, normalizeCodePackage, sha256Hex } from '../code/zip.js';
+import { canonicalZip, sha256Hex } from '../code/zip.js';
+import type { ZipWorkers } from '../code/zip-workers.js';
 import { mediaType, readBody } from '../http/body.js';
 import type { CodeBlob } from '../store/store.js';
 
@@ -14,7 +15,12 @@ export function jsonCodeLimit(limits: CodeLimits): number {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** `{zipFile: "<base64>"}`, the form code takes inside JSON bodies. */
-export async function codeFromJson(value: unknown, path: string, limits: CodeLimits): Promise<CodeBlob> {
+export async function codeFromJson(
+  value: unknown,
+  path: string,
+  limits: CodeLimits,
+  workers: ZipWorkers,
+): Promise<CodeBlob> {
   const issues = new Issues();
   const obj = readObject(value, path, issues, ['zipFile']);
   const zipFile = obj && requireField(obj, 'zipFile', path, issues);
@@ -25,14 +31,18 @@ export async function codeFromJson(value: unknown, path: string, limits: CodeLim
     );
   }
   issues.throwIfAny('code');
-  return toBlob(Buffer.from(zipFile as string, 'base64'), limits);
+  return toBlob(Buffer.from(zipFile as string, 'base64'), limits, workers);
 }
 
 /** A code upload: a raw `application/zip` body, or JSON `{zipFile}`. */
-export async function codeFromRequest(req: IncomingMessage, limits: CodeLimits): Promise<CodeBlob> {
+export async function codeFromRequest(
+  req: IncomingMessage,
+  limits: CodeLimits,
+  workers: ZipWorkers,
+): Promise<CodeBlob> {
   const type = mediaType(req);
   if (type === 'application/zip' || type === 'application/octet-stream') {
-    return toBlob(await readBody(req, limits.zipBytes, 'CodeTooLarge'), limits);
+    return toBlob(await readBody(req, limits.zipBytes, 'CodeTooLarge'), limits, workers);
   }
   if (type === 'application/json') {
     const body = await readBody(req, jsonCodeLimit(limits), 'CodeTooLarge');
@@ -42,7 +52,7 @@ export async function codeFromRequest(req: IncomingMessage, limits: CodeLimits):
     } catch (error) {
       throw new SluiceError('MalformedRequest', `the body is not valid JSON: ${(error as Error).message}`);
     }
-    return codeFromJson(parsed, '', limits);
+    return codeFromJson(parsed, '', limits, workers);
   }
   throw new SluiceError(
     'UnsupportedMediaType',
@@ -50,8 +60,8 @@ export async function codeFromRequest(req: IncomingMessage, limits: CodeLimits):
   );
 }
 
-async function toBlob(zip: Buffer, limits: CodeLimits): Promise<CodeBlob> {
-  const normalized = await normalizeCodePackage(zip, limits);
+async function toBlob(zip: Buffer, limits: CodeLimits, workers: ZipWorkers): Promise<CodeBlob> {
+  const normalized = await workers.normalize(zip, limits);
   return { sha256: normalized.sha256, size: normalized.size, zip: normalized.zip };
 }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { DataPlaneAddress } from '../core/data-plane.js';
+import type { ZipWorkers } from '../code/zip-workers.js';
 import type { IsolationReport } from '../core/isolation.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
@@ -31,6 +32,8 @@ export interface ApiDeps {
   /** Called after every change, before the response is sent. */
   changed: (what: Changed) => Promise<void>;
   codeLimits: CodeLimits;
+  /** Where uploads are normalized, off the event loop. */
+  zipWorkers: ZipWorkers;
   clock: () => Date;
   /** This node, as `GET /v1/server` describes it. */
   server: { node: string; isolation: IsolationReport; dataPlane: DataPlaneAddress | null };

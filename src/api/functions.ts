@@ -8,7 +8,7 @@ import { type ApiDeps, type ApiRoute, changeBy, JSON_LIMIT } from './context.js'
 import { checkQuery, functionParam, limitParam, optionalQuery } from './params.js';
 import { functionView } from './views.js';
 
-export function functionRoutes({ store, codeLimits, clock }: ApiDeps): ApiRoute[] {
+export function functionRoutes({ store, codeLimits, zipWorkers, clock }: ApiDeps): ApiRoute[] {
   const requireFunction = async (name: string) => {
     const fn = await store.getFunction(name);
     if (!fn) throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
@@ -26,7 +26,9 @@ export function functionRoutes({ store, codeLimits, clock }: ApiDeps): ApiRoute[
         const { name, config } = parseNewFunction(body, ['code']);
         const codeInput = (body as Record<string, unknown>).code;
         const code =
-          codeInput === undefined ? await emptyCode() : await codeFromJson(codeInput, 'code', codeLimits);
+          codeInput === undefined
+            ? await emptyCode()
+            : await codeFromJson(codeInput, 'code', codeLimits, zipWorkers);
         const fn = await store.createFunction(name, config, code, changeBy(request, clock));
         return { status: 201, json: functionView(fn), headers: { location: `/v1/functions/${fn.name}` } };
       },
@@ -108,7 +110,7 @@ export function functionRoutes({ store, codeLimits, clock }: ApiDeps): ApiRoute[
         checkQuery(request, []);
         const name = functionParam(request);
         await requireFunction(name);
-        const code = await codeFromRequest(request.req, codeLimits);
+        const code = await codeFromRequest(request.req, codeLimits, zipWorkers);
         const fn = await store.updateFunction(name, { code }, changeBy(request, clock));
         return { status: 200, json: functionView(fn) };
       },

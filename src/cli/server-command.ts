@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
 import { publicHostProblem } from '../core/data-plane.js';
+import { DEFAULT_CODE_CACHE_BYTES } from '../runtime/code-cache.js';
 import { DEFAULT_ISOLATION, type IsolationMode } from '../runtime/sandbox/sandbox.js';
 import { parseUidRange } from '../runtime/sandbox/uids.js';
 import { DEFAULT_HTTP_LIMITS, DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
@@ -19,6 +20,7 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                     [--request-timeout 120] [--keepalive-timeout 5] [--max-connections 2048]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
+  --code-cache-size MB          extracted code kept on disk (${DEFAULT_CODE_CACHE_BYTES / MB}); beyond it, code no instance runs goes, oldest use first
   --instances-per-function N    instances one function may run at once, all its versions together
   --queue-per-function N        invocations of one function that may wait for an instance; beyond, 429
   --instance-idle-seconds S     an instance with nothing to do for this long is stopped
@@ -105,6 +107,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       host: { type: 'string', default: process.env.SLUICE_HOST ?? '127.0.0.1' },
       'data-dir': { type: 'string', default: process.env.SLUICE_DATA_DIR ?? './.sluice' },
       'max-code-size': { type: 'string', default: String(DEFAULT_CODE_LIMITS.zipBytes / MB) },
+      'code-cache-size': { type: 'string', default: String(DEFAULT_CODE_CACHE_BYTES / MB) },
       'instances-per-function': {
         type: 'string',
         default: String(DEFAULT_POOL_LIMITS.maxInstancesPerFunction),
@@ -167,6 +170,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       ...DEFAULT_CODE_LIMITS,
       zipBytes: parseMegabytes('--max-code-size', values['max-code-size']),
     },
+    codeCacheBytes: parseMegabytes('--code-cache-size', values['code-cache-size']),
     pool: {
       maxInstancesPerFunction: parseCount('--instances-per-function', values['instances-per-function'], 1),
       maxQueuePerFunction: parseCount('--queue-per-function', values['queue-per-function'], 0),

@@ -260,6 +260,23 @@ test('readCodeZip refuses a zip bomb whose headers understate its size', async (
   });
 });
 
+const sizeLies: [string, number, number][] = [
+  ['a small file that unzips to more than declared', 100, 200],
+  ['a small file that unzips to less than declared', 200, 100],
+  ['a large file that unzips to more than declared', 1_500_000, 3_000_000],
+  ['a large file that unzips to less than declared', 3_000_001, 3_000_000],
+];
+for (const [what, declared, actual] of sizeLies) {
+  test(`normalizeCodePackage refuses ${what}`, async () => {
+    const zip = lieAboutSize(await makeZip([{ name: 'a.bin', data: Buffer.alloc(actual, 'a') }]), declared);
+    const roomy = { ...limits, unzippedBytes: 10 * 1024 * 1024 };
+    await assert.rejects(
+      normalizeCodePackage(zip, roomy),
+      refusal('InvalidCodePackage', new RegExp(`'a\\.bin' does not unzip to the ${declared} bytes`)),
+    );
+  });
+}
+
 test('readCodeZip refuses more entries than the limit', async () => {
   const zip = await makeZip(Array.from({ length: 4 }, (_, i) => ({ name: `f${i}.js`, data: 'x' })));
   await assert.rejects(
@@ -331,6 +348,21 @@ test('extractCodeZip writes a read-only tree inside the directory only', async (
     assert.equal(await modeOf(path.join(out, 'lib')), 0o555);
     assert.deepEqual((await readdir(out)).sort(), ['bin', 'empty.txt', 'index.js', 'lib']);
     assert.deepEqual(await readdir(parent), ['out']);
+  });
+});
+
+test('extractCodeZip writes a file larger than is inflated at once, and counts the bytes it wrote', async () => {
+  await withTempDir(async (parent) => {
+    const out = path.join(parent, 'out');
+    await mkdir(out);
+    const big = Buffer.concat([Buffer.alloc(3 * 1024 * 1024, 'x'), Buffer.from('end')]);
+    const files: CodeFile[] = [...sampleFiles, { path: 'lib/big.bin', data: big, executable: false }];
+    const written = await extractCodeZip(await canonicalZip(files), out);
+    assert.deepEqual(await readFile(path.join(out, 'lib/big.bin')), big);
+    assert.equal(
+      written,
+      files.reduce((sum, file) => sum + file.data.length, 0),
+    );
   });
 });
 

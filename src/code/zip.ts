@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buffer } from 'node:stream/consumers';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
 import {
   checkCodeEntries,
   codeTooLargeError,
@@ -12,7 +10,9 @@ import {
   type CodeEntry,
   type CodeLimits,
 } from '../core/code-package.js';
-import { isSluiceError, SluiceError } from '../core/errors.js';
+import { SluiceError } from '../core/errors.js';
+import { CanonicalZipWriter, type FileData } from './canonical-zip.js';
+import { openCodeZip } from './zip-reader.js';
 
 /** A file of a code package; directories are implied by the paths of the files. */
 export interface CodeFile {
@@ -21,74 +21,47 @@ export interface CodeFile {
   executable: boolean;
 }
 
-interface ZipEntry {
-  entry: CodeEntry;
-  mode: number;
-  raw: yauzl.Entry;
+export interface NormalizedCode {
+  zip: Buffer;
+  sha256: string;
+  size: number;
+  files: number;
 }
 
-const TYPE_MASK = 0o170000;
-const SYMLINK = 0o120000;
-const DIRECTORY = 0o040000;
-const REGULAR = 0o100000;
-
-/**
- * yazl writes the DOS timestamp in local time, so a fixed UTC instant would give different bytes on hosts in
- * different time zones; local midnight of 1980-01-01, the earliest DOS date, is written the same everywhere.
- * The DOS-only form leaves out the extra field that would record the (zone-dependent) UTC instant.
- */
-const CANONICAL_ENTRY_OPTIONS = { mtime: new Date(1980, 0, 1), forceDosTimestamp: true, compress: true };
-
-/** Reads a code package, refusing it before inflating anything if its central directory is unsafe or too large. */
+/** Reads a code package into memory, refusing it before inflating anything if its central directory is unsafe. */
 export async function readCodeZip(zip: Buffer, limits: CodeLimits): Promise<CodeFile[]> {
-  if (zip.length > limits.zipBytes) {
-    throw codeTooLargeError(`the code package is larger than the limit of ${formatMB(limits.zipBytes)}`);
+  const pkg = await openCodeZip(zip, limits);
+  const files: CodeFile[] = [];
+  for (const file of pkg.files) {
+    files.push({ path: file.path, data: await whole(await pkg.read(file)), executable: file.executable });
   }
-  try {
-    // Names stay undecoded so that the core check, not yauzl, judges and words a bad one.
-    const options = {
-      lazyEntries: true,
-      decodeStrings: false,
-      validateEntrySizes: true,
-      strictFileNames: false,
-    };
-    const zipfile = await yauzl.fromBufferPromise(zip, options);
-    const entries = await readEntries(zipfile, limits);
-    checkCodeEntries(
-      entries.map((zipEntry) => zipEntry.entry),
-      limits,
-    );
-    return await inflateFiles(zipfile, entries, limits);
-  } catch (error) {
-    if (isSluiceError(error)) throw error;
-    throw invalid(
-      `the code package is not a valid zip file: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  return files.sort(byPath);
 }
 
 /** Builds the one zip that stands for a set of files: same files, same bytes, whatever zip they came from. */
 export async function canonicalZip(files: readonly CodeFile[]): Promise<Buffer> {
-  const zipfile = new yazl.ZipFile();
-  for (const file of [...files].sort(byPath)) {
-    const mode = file.executable ? 0o100755 : 0o100644;
-    zipfile.addBuffer(file.data, file.path, { ...CANONICAL_ENTRY_OPTIONS, mode });
-  }
-  zipfile.end();
-  return buffer(zipfile.outputStream);
+  const writer = new CanonicalZipWriter();
+  for (const file of [...files].sort(byPath)) await writer.add(file.path, file.executable, file.data);
+  return writer.finish();
 }
 
 export function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function normalizeCodePackage(
-  zip: Buffer,
-  limits: CodeLimits,
-): Promise<{ zip: Buffer; sha256: string; size: number; files: number }> {
-  const files = await readCodeZip(zip, limits);
-  const canonical = await canonicalZip(files);
-  return { zip: canonical, sha256: sha256Hex(canonical), size: canonical.length, files: files.length };
+/**
+ * The canonical zip of an uploaded package, made a file at a time: at no point is the whole package unzipped
+ * in memory, only the file being copied. It keeps the thread busy for as long as it takes; the server runs it
+ * on its zip workers.
+ */
+export async function normalizeCodePackage(zip: Buffer, limits: CodeLimits): Promise<NormalizedCode> {
+  const pkg = await openCodeZip(zip, limits);
+  const writer = new CanonicalZipWriter();
+  for (const file of [...pkg.files].sort(byPath)) {
+    await writer.add(file.path, file.executable, await pkg.read(file));
+  }
+  const canonical = writer.finish();
+  return { zip: canonical, sha256: sha256Hex(canonical), size: canonical.length, files: pkg.files.length };
 }
 
 /** Zips a directory tree the way its upload would be normalized, refusing what an upload would be refused for. */
@@ -114,16 +87,22 @@ export async function zipDirectory(dir: string, limits: CodeLimits): Promise<Buf
   return zip;
 }
 
-/** Extracts a code package into an existing empty directory as a read-only tree. */
-export async function extractCodeZip(zip: Buffer, dir: string): Promise<void> {
-  const files = await readCodeZip(zip, DEFAULT_CODE_LIMITS);
+/**
+ * Extracts a code package into an existing empty directory as a read-only tree, a file at a time, and gives the
+ * number of bytes written. A package found corrupt part-way leaves what was written before; extract into a
+ * directory of your own and remove it on failure. The writes are synchronous: this runs on a zip worker, where
+ * ten thousand small files would otherwise cost tens of thousands of round trips to the thread pool.
+ */
+export async function extractCodeZip(zip: Buffer, dir: string): Promise<number> {
+  const pkg = await openCodeZip(zip, DEFAULT_CODE_LIMITS);
   const root = path.resolve(dir);
   // Extracting over existing content could follow a link planted there.
-  if ((await readdir(root)).length > 0) {
+  if (readdirSync(root).length > 0) {
     throw new Error(`cannot extract a code package into ${dir}: it is not empty`);
   }
   const directories = new Set<string>();
-  for (const file of files) {
+  let written = 0;
+  for (const file of pkg.files) {
     const target = path.resolve(root, file.path);
     // The entry checks already rule this out; a write outside the tree is too costly to rest on them alone.
     if (!target.startsWith(root + path.sep)) {
@@ -132,82 +111,36 @@ export async function extractCodeZip(zip: Buffer, dir: string): Promise<void> {
     for (let parent = path.dirname(target); parent !== root; parent = path.dirname(parent)) {
       directories.add(parent);
     }
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, file.data, { flag: 'wx' });
+    mkdirSync(path.dirname(target), { recursive: true });
+    written += await writeNewFile(target, await pkg.read(file));
     // chmod rather than a create mode, which the umask would alter.
-    await chmod(target, file.executable ? 0o555 : 0o444);
+    chmodSync(target, file.executable ? 0o555 : 0o444);
   }
-  for (const directory of directories) await chmod(directory, 0o555);
+  for (const directory of directories) chmodSync(directory, 0o555);
+  return written;
 }
 
-async function readEntries(zipfile: yauzl.ZipFile, limits: CodeLimits): Promise<ZipEntry[]> {
-  const entries: ZipEntry[] = [];
-  for await (const raw of zipfile.eachEntry()) {
-    entries.push(describe(raw));
-    // One past the limit is enough for checkCodeEntries to refuse; reading the rest would only cost memory.
-    if (entries.length > limits.entries) break;
-  }
-  return entries;
-}
-
-function describe(raw: yauzl.Entry): ZipEntry {
-  const name = decodeName(raw.fileNameRaw);
-  const mode = raw.externalFileAttributes >>> 16;
-  return { entry: { path: name, kind: kindOf(name, mode), size: raw.uncompressedSize }, mode, raw };
-}
-
-function decodeName(raw: Buffer): string {
+async function writeNewFile(target: string, data: FileData): Promise<number> {
+  const fd = openSync(target, 'wx');
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    throw invalid(`an entry name is not valid UTF-8: ${raw.toString('hex')}`);
+    if (Buffer.isBuffer(data)) return writeAll(fd, data);
+    let written = 0;
+    for await (const chunk of data) written += writeAll(fd, chunk);
+    return written;
+  } finally {
+    closeSync(fd);
   }
 }
 
-function kindOf(name: string, mode: number): CodeEntry['kind'] {
-  const type = mode & TYPE_MASK;
-  if (type === SYMLINK) return 'symlink';
-  if (type === DIRECTORY || name.endsWith('/')) return 'directory';
-  // Zips made on DOS or Windows carry no Unix mode at all.
-  if (type === REGULAR || type === 0) return 'file';
-  return 'other';
+function writeAll(fd: number, data: Buffer): number {
+  for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
+  return data.length;
 }
 
-async function inflateFiles(
-  zipfile: yauzl.ZipFile,
-  entries: ZipEntry[],
-  limits: CodeLimits,
-): Promise<CodeFile[]> {
-  const files: CodeFile[] = [];
-  let remaining = limits.unzippedBytes;
-  for (const { entry, mode, raw } of entries) {
-    if (entry.kind !== 'file') continue;
-    const data = await inflate(zipfile, raw, remaining, limits);
-    remaining -= data.length;
-    files.push({ path: entry.path, data, executable: isExecutable(mode) });
-  }
-  return files.sort(byPath);
-}
-
-/** Counts the bytes actually inflated, since the sizes in the headers are only the zip's own claim. */
-async function inflate(
-  zipfile: yauzl.ZipFile,
-  raw: yauzl.Entry,
-  allowance: number,
-  limits: CodeLimits,
-): Promise<Buffer> {
-  const stream = await zipfile.openReadStreamPromise(raw);
+async function whole(data: FileData): Promise<Buffer> {
+  if (Buffer.isBuffer(data)) return data;
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > allowance) {
-      throw codeTooLargeError(
-        `the code package unzips to more than the limit of ${formatMB(limits.unzippedBytes)}`,
-      );
-    }
-    chunks.push(chunk);
-  }
+  for await (const chunk of data) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

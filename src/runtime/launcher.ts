@@ -31,15 +31,23 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
     options.onLog(line, version);
   };
   return async (version) => {
-    const codeDir = await options.codeCache.directory(version.codeSha256, () =>
+    const code = await options.codeCache.acquire(version.codeSha256, () =>
       options.loadCode(version.codeSha256),
     );
-    const { sandbox } = options;
-    const { runtime, memorySize } = version.config;
-    const where = sandbox ? 'sandbox' : 'host';
-    const bootstrap = bootstrapCommand(runtime, memorySize, options.interpreters, where);
-    const start: Start = { version, codeDir, bootstrap, options, onLog: onLog(version) };
-    return sandbox ? startSandboxed(sandbox, start) : startUnsandboxed(start);
+    try {
+      const { sandbox } = options;
+      const { runtime, memorySize } = version.config;
+      const where = sandbox ? 'sandbox' : 'host';
+      const bootstrap = bootstrapCommand(runtime, memorySize, options.interpreters, where);
+      const start: Start = { version, codeDir: code.dir, bootstrap, options, onLog: onLog(version) };
+      const instance = await (sandbox ? startSandboxed(sandbox, start) : startUnsandboxed(start));
+      // Its code stays on disk for as long as the process (and the sandbox's mount of it) lasts.
+      void instance.exited.then(code.release);
+      return instance;
+    } catch (error) {
+      code.release();
+      throw error;
+    }
   };
 }
 

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chown, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { sha256Hex } from '../../src/code/zip.js';
 import { apiClient } from '../support/api-client.js';
 import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER, zipOf } from '../support/code.js';
-import { startSluice, type SluiceProcess } from '../support/server-process.js';
+import { spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 
 // Instances run as users of their own, who cannot enter a directory only its owner may enter (root's home, any
 // 0700 directory): their code and the runtime's bootstrap must still reach them, through the sandbox's mounts.
@@ -65,3 +67,75 @@ test('functions run when Sluice itself is installed under a directory only its o
     await remove();
   }
 });
+
+const AS_ROOT = process.getuid?.() === 0;
+const ATTACKER = 65534;
+
+/** Another local user's directory, holding its own handler under the digest of the victim's code. */
+async function plantCode(dir: string, sha256: string): Promise<void> {
+  await mkdir(join(dir, sha256), { recursive: true });
+  await writeFile(join(dir, sha256, 'index.js'), 'exports.handler = (e, c, cb) => cb(null, "hijacked");');
+  for (const path of [dir, join(dir, sha256), join(dir, sha256, 'index.js')]) {
+    await chown(path, ATTACKER, ATTACKER);
+  }
+}
+
+test(
+  'the code cache out of the data directory is never one another user made first',
+  { skip: !AS_ROOT && 'planting as another user takes root' },
+  async () => {
+    const { home, remove } = await ownerOnlyDir();
+    const dataDir = join(home, '.sluice');
+    const code = await zipOf({ 'index.js': 'exports.handler = (e, c, cb) => cb(null, "right");' });
+    const sha256 = sha256Hex(code);
+    // The name Sluice once derived from the data directory's, for anyone to compute and make first.
+    const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+    const predictable = join(tmpdir(), `sluice-code-${id}`);
+    await plantCode(predictable, sha256);
+    const made: string[] = [];
+    // Unsandboxed as root: instances run as nobody, who cannot enter the data directory.
+    const start = async () => {
+      const spawned = await spawnServer(['--data-dir', dataDir, '--isolation', 'none']);
+      const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+      return { ...spawned, api: apiClient(spawned.url, token) };
+    };
+    const stop = async (child: Awaited<ReturnType<typeof start>>['child']) => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    };
+    let server = await start();
+    try {
+      const created = await server.api('POST', '/v1/functions', {
+        name: 'cache-victim',
+        runtime: 'nodejs20',
+        handler: 'index.handler',
+        code: { zipFile: code.toString('base64') },
+      });
+      assert.equal(created.status, 201, created.bytes.toString());
+      const invoke = () => server.api('POST', '/v1/functions/cache-victim/invocations', Buffer.from('{}'));
+      assert.equal((await invoke()).bytes.toString(), 'right');
+      const recorded = async () => (await readFile(join(dataDir, 'code-cache-dir'), 'utf8')).trim();
+      made.push(await recorded());
+      assert.notEqual(made[0], predictable);
+
+      // Between two runs, the attacker puts a directory of its own where the recorded cache was.
+      await stop(server.child);
+      await rm(made[0] as string, { recursive: true, force: true });
+      await plantCode(made[0] as string, sha256);
+      server = await start();
+      assert.equal((await invoke()).bytes.toString(), 'right');
+      made.push(await recorded());
+      assert.notEqual(made[1], made[0]);
+      assert.match(
+        server.output(),
+        new RegExp(`not using the code cache ${made[0]}, which belongs to user ${ATTACKER}`),
+      );
+    } finally {
+      await stop(server.child);
+      await remove();
+      for (const dir of [predictable, ...made]) await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
