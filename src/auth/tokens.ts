@@ -56,8 +56,8 @@ export async function ensureAdminToken(
 }
 
 /**
- * Resolves bearer tokens to the names of their owners, or refuses them with 401. Tokens found valid are
- * remembered, so that the invocation path does not read the store per request.
+ * Resolves bearer tokens to the names of their owners, or refuses them with 401. Authorization headers found
+ * valid are remembered as they came, so that the invocation path neither hashes nor reads the store per request.
  */
 export class TokenVerifier {
   private readonly known = new Map<string, string>();
@@ -68,14 +68,13 @@ export class TokenVerifier {
     const header = req.headers.authorization;
     if (!header)
       throw new SluiceError('Unauthorized', 'this endpoint needs a bearer token (Authorization: Bearer …)');
+    const known = this.known.get(header);
+    if (known !== undefined) return known;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new SluiceError('Unauthorized', 'the Authorization header must be "Bearer <token>"');
-    const hash = hashToken(match[1] as string);
-    const cached = this.known.get(hash);
-    if (cached !== undefined) return cached;
-    const token = await this.store.findTokenByHash(hash);
+    const token = await this.store.findTokenByHash(hashToken(match[1] as string));
     if (!token) throw new SluiceError('Unauthorized', 'the bearer token is not valid');
-    this.known.set(hash, token.name);
+    this.known.set(header, token.name);
     return token.name;
   }
 }

@@ -30,7 +30,7 @@ const ROOT: Group = {
     metrics: metricsCommand,
     api: apiCommands,
     server: {
-      summary: 'run the Sluice server (control plane and data plane on one port)',
+      summary: 'run the Sluice server: the API, the console, triggers and stages',
       // Loaded only when asked for: the server's modules would slow every other command's start.
       raw: async (argv) => (await import('./server-command.js')).serverCommand(argv),
     },

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { carriesSluiceToken } from '../auth/tokens.js';
 import { SluiceError } from '../core/errors.js';
@@ -69,15 +70,6 @@ export function httpEvent(
       },
     }),
   );
-}
-
-function isUtf8(body: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(body);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface HttpAnswer {
