@@ -385,19 +385,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     fail(new SluiceError('RouteNotFound', `no endpoint at ${url.pathname}`));
   };
 
+  /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
+  const stopServices = async () => {
+    await zipWorkers.close();
+    await controller.close();
+    await telemetry.close();
+    await sync.close();
+    await store.close();
+  };
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.http };
-  const control = await listen(options.host, options.port, limits, (req, res) => {
-    handle(split ? 'control' : 'all', req, res);
-  });
-  const data =
-    dataPlane.port === undefined
-      ? undefined
-      : await listen(options.host, dataPlane.port, limits, (req, res) => {
-          handle('data', req, res);
-        }).catch(async (error: unknown) => {
-          await control.close();
-          throw error;
-        });
+  let control: Listener | undefined;
+  let data: Listener | undefined;
+  try {
+    control = await listen(options.host, options.port, limits, (req, res) => {
+      handle(split ? 'control' : 'all', req, res);
+    });
+    if (dataPlane.port !== undefined) {
+      data = await listen(options.host, dataPlane.port, limits, (req, res) => {
+        handle('data', req, res);
+      });
+    }
+  } catch (error) {
+    // A port taken by another server, say: nothing of this one may linger and keep the process alive.
+    await control?.close();
+    await pool.destroy();
+    await sandbox?.close();
+    await stopServices();
+    throw error;
+  }
+  const listening = [control, ...(data ? [data] : [])];
   if (data && serverInfo.dataPlane) serverInfo.dataPlane.port = data.port;
   const url = control.url;
 
@@ -408,17 +424,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminTokenFile,
     isolation,
     async close() {
-      const closed = Promise.all([control.close(), data?.close()]);
+      const closed = Promise.all(listening.map((l) => l.close()));
       await pool.close();
       await sandbox?.close();
-      control.server.closeAllConnections();
-      data?.server.closeAllConnections();
+      for (const l of listening) l.server.closeAllConnections();
       await closed;
-      await zipWorkers.close();
-      await controller.close();
-      await telemetry.close();
-      await sync.close();
-      await store.close();
+      await stopServices();
     },
   };
 }

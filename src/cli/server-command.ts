@@ -67,6 +67,15 @@ function parsePort(flag: string, text: string): number {
   return port;
 }
 
+/** A port already taken, said in the terms of the flags; undefined for any other error. */
+function portTaken(error: unknown, host: string): CliError | undefined {
+  const { code, port } = error as { code?: string; port?: number };
+  if (code !== 'EADDRINUSE') return undefined;
+  return new CliError(
+    `port ${port} on ${host} is already in use (another Sluice server?): choose another with --port or --data-plane-port`,
+  );
+}
+
 /** The store's URL from `--store` or a file; a password typed on the command line gets a warning. */
 async function storeUrl(flag: string, file: string): Promise<string | undefined> {
   if (flag !== '' && file !== '') throw new CliError('give --store or --store-file, not both');
@@ -194,6 +203,8 @@ export async function serverCommand(args: string[]): Promise<void> {
       keepAliveTimeoutMs: parseCount('--keepalive-timeout', values['keepalive-timeout'], 1) * 1000,
       maxConnections: parseCount('--max-connections', values['max-connections'], 1),
     },
+  }).catch((error: unknown) => {
+    throw portTaken(error, values.host) ?? error;
   });
   process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
   if (server.dataPlaneUrl !== server.url)

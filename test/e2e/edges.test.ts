@@ -429,4 +429,25 @@ describe('secrets on command lines', () => {
       await dir.remove();
     }
   });
+
+  test(
+    'a second server on a taken port says so and exits, and the first serves on',
+    { timeout: 30_000 },
+    async () => {
+      const dir = await makeDataDir();
+      try {
+        const port = new URL(server.url).port;
+        const run = await runSluice(
+          ['server', '--port', port, '--data-dir', dir.dataDir],
+          dir.dataDir,
+          process.env,
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+        await healthzWithin(1000);
+      } finally {
+        await dir.remove();
+      }
+    },
+  );
 });
