@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -398,5 +399,14 @@ test('extractCodeZip applies the default limits', async () => {
     const zip = lieAboutSize(await makeZip([{ name: 'a.js', data: 'a' }]), declared);
     await assert.rejects(extractCodeZip(zip, dir), refusal('CodeTooLarge', /limit of 250 MB/));
     assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+test('extractCodeZip takes stored code larger than the default upload limit (a server may raise it)', async () => {
+  await withTempDir(async (dir) => {
+    const big = randomBytes(DEFAULT_CODE_LIMITS.zipBytes + 1024 * 1024);
+    const zip = await canonicalZip([{ path: 'big.bin', data: big, executable: false }]);
+    assert.ok(zip.length > DEFAULT_CODE_LIMITS.zipBytes);
+    assert.equal(await extractCodeZip(zip, dir), big.length);
   });
 });

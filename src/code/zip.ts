@@ -94,7 +94,9 @@ export async function zipDirectory(dir: string, limits: CodeLimits): Promise<Buf
  * ten thousand small files would otherwise cost tens of thousands of round trips to the thread pool.
  */
 export async function extractCodeZip(zip: Buffer, dir: string): Promise<number> {
-  const pkg = await openCodeZip(zip, DEFAULT_CODE_LIMITS);
+  // Stored code passed the limits of the server it was uploaded to, whose --max-code-size may be larger than
+  // the default: the zip's size is no reason to refuse it now. What it unzips to still is.
+  const pkg = await openCodeZip(zip, { ...DEFAULT_CODE_LIMITS, zipBytes: Number.MAX_SAFE_INTEGER });
   const root = path.resolve(dir);
   // Extracting over existing content could follow a link planted there.
   if (readdirSync(root).length > 0) {
