@@ -385,17 +385,20 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool);
   }
 
-  /** Runs `fn` on the pool; a read that failed only because a connection broke is tried once more. */
+  /**
+   * Runs `fn` on the pool; a read that failed only because a connection broke is tried again (up to
+   * MAX_CONNECTION_ATTEMPTS): when the server ends every connection, the pool may hand out several dead ones
+   * before it hears of their end.
+   */
   private async read<T>(what: string, fn: (db: Db) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.pool);
-    } catch (error) {
-      if (isSluiceError(error)) throw error;
-      if (!isConnectionError(error)) throw storeError(error, what);
+    for (let attempt = 1; ; attempt++) {
       try {
         return await fn(this.pool);
-      } catch (again) {
-        throw storeError(again, what);
+      } catch (error) {
+        if (isSluiceError(error)) throw error;
+        if (attempt >= MAX_CONNECTION_ATTEMPTS || !isConnectionError(error)) throw storeError(error, what);
+        this.retries++;
+        await backoff(attempt);
       }
     }
   }
