@@ -1,6 +1,8 @@
 /** Routing decisions per second, in process: the pure engine over compiled aliases of N functions. */
 import { parseAliasSpec } from '../src/core/alias.js';
 import { compileRoute, route, type CompiledRoute, type ParameterLookup } from '../src/core/routing.js';
+import { quick } from './settings.js';
+import type { Table } from './table.js';
 
 export function routingDecisionsPerSecond(functions: number, millis: number): number {
   const routes = new Map<string, CompiledRoute>();
@@ -38,4 +40,14 @@ export function routingDecisionsPerSecond(functions: number, millis: number): nu
   }
   if (sink < 0) throw new Error('unreachable');
   return decisions / (millis / 1000);
+}
+
+export function routingRows(table: Table): void {
+  for (const functions of [10, 10_000]) {
+    table.add({
+      scenario: `routing ${functions}`,
+      what: `routing decisions per second over ${functions} functions' aliases (half weighted, half 3-condition rules)`,
+      rps: routingDecisionsPerSecond(functions, quick ? 500 : 2000),
+    });
+  }
 }

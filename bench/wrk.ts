@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -12,6 +13,8 @@ export interface LoadResult {
   p99Ms: number;
   requests: number;
   errors: number;
+  /** How long wrk loaded. */
+  seconds: number;
 }
 
 export interface LoadOptions {
@@ -49,7 +52,7 @@ end
     '-s',
     script,
     options.url,
-  ]);
+  ]).finally(() => rm(script, { force: true }));
   const match = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(stdout);
   if (!match) throw new Error(`wrk printed no result:\n${stdout}`);
   const [requests, durationUs, p50, p99, errors] = match.slice(1).map(Number) as [
@@ -65,5 +68,20 @@ end
     p99Ms: p99 / 1000,
     requests,
     errors,
+    seconds: durationUs / 1e6,
+  };
+}
+
+/** Loads taken in turns, as one: their requests over their time, the median of their p50s and p99s. */
+export function combineLoads(results: readonly LoadResult[]): LoadResult {
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
+  return {
+    requestsPerSecond: requests / seconds,
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    requests,
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    seconds,
   };
 }
