@@ -95,3 +95,14 @@ export async function coldStartsTotal(sluice: SluiceProcess): Promise<number> {
   }
   return total;
 }
+
+/** The fields of `GET /readyz` the rows read. */
+export interface Readiness {
+  routing: { resyncs: number; functions: number };
+  instances: { total: number };
+}
+
+export async function readiness(url: string): Promise<Readiness> {
+  const res = await fetch(`${url}/readyz`);
+  return (await res.json()) as Readiness;
+}

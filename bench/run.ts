@@ -6,6 +6,7 @@
 import { coldRows } from './cold.js';
 import { measureCost, SANDBOX, TELEMETRY } from './costs.js';
 import { flipRow } from './flip.js';
+import { idleRows } from './idle.js';
 import { neighbourRows } from './neighbour.js';
 import { peerScenarios } from './peer.js';
 import { routingRows } from './routing.js';
@@ -48,6 +49,7 @@ const GROUPS: readonly Group[] = [
   { name: 'sandbox', baseline: true, run: (table) => measureCost(table, SANDBOX) },
   { name: 'telemetry', baseline: true, run: (table) => measureCost(table, TELEMETRY) },
   { name: 'routing', run: routingRows },
+  { name: 'idle', run: idleRows },
 ];
 
 const NAMES = [...WARM_ROWS.map((row) => row.name), ...GROUPS.map((group) => group.name)];

@@ -15,6 +15,9 @@ export interface Row {
   errors?: number;
   /** Instances started while the row was measured (warm-up excluded), from the server's /metrics. */
   coldStarts?: number;
+  /** A figure that is not a rate or a latency (a start time, a memory size, a share of a core). */
+  value?: number;
+  unit?: string;
   ratio?: number;
 }
 
@@ -43,6 +46,7 @@ export class Table {
       row.rps === undefined ? '' : `${Math.round(row.rps)} req/s`,
       row.p99Ms === undefined ? '' : `p99 ${row.p99Ms} ms`,
       row.coldStarts === undefined ? '' : `${row.coldStarts} cold starts`,
+      row.value === undefined ? '' : `${row.value.toFixed(1)} ${row.unit ?? ''}`,
       row.ratio === undefined ? '' : `ratio ${row.ratio.toFixed(2)}`,
     ].filter(Boolean);
     process.stderr.write(`${row.scenario}: ${figures.join(', ')}\n`);
@@ -65,11 +69,11 @@ export class Table {
     const date = new Date().toISOString();
     const fmt = (n: number | undefined, digits: number) => (n === undefined ? '' : n.toFixed(digits));
     const table = [
-      '| scenario | what runs | req/s | p50 ms | p99 ms | errors | cold starts | ratio |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| scenario | what runs | req/s | p50 ms | p99 ms | errors | cold starts | value | ratio |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...this.rows.map(
         (r) =>
-          `| ${r.scenario} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors ?? ''} | ${r.coldStarts ?? ''} | ${fmt(r.ratio, 2)} |`,
+          `| ${r.scenario} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors ?? ''} | ${r.coldStarts ?? ''} | ${r.value === undefined ? '' : `${fmt(r.value, 1)} ${r.unit ?? ''}`} | ${fmt(r.ratio, 2)} |`,
       ),
     ].join('\n');
     const run = quick ? 'quick' : 'full';
