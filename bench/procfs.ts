@@ -1,4 +1,4 @@
-/** What /proc tells of processes: their parents and the CPU they have used. */
+/** What /proc tells of processes: their parents, the CPU they have used, their memory. */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -45,4 +45,11 @@ export function descendants(all: ReadonlyMap<number, ProcessStat>, root: number)
     pending.push(...(children.get(pid) ?? []));
   }
   return found;
+}
+
+/** The process's resident memory, in bytes. */
+export function rssBytes(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`/proc/${pid}/status has no VmRSS`);
+  return Number(kb) * 1024;
 }

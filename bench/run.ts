@@ -10,6 +10,7 @@ import { idleRows } from './idle.js';
 import { neighbourRows } from './neighbour.js';
 import { peerScenarios } from './peer.js';
 import { routingRows } from './routing.js';
+import { checkPostgres, scaleRows } from './scale.js';
 import { BODY, CONNECTIONS, only, rounds, seconds, warmupSeconds } from './settings.js';
 import { Table } from './table.js';
 import { WARM_ROWS, warmRows } from './warm.js';
@@ -19,6 +20,8 @@ interface Group {
   name: string;
   /** Its rows' ratios are taken against `bare`, which is then measured first. */
   baseline?: boolean;
+  /** Rejects, before any row runs, when the group could not run here. */
+  check?: () => Promise<void>;
   run: (table: Table) => Promise<void> | void;
 }
 
@@ -50,6 +53,8 @@ const GROUPS: readonly Group[] = [
   { name: 'telemetry', baseline: true, run: (table) => measureCost(table, TELEMETRY) },
   { name: 'routing', run: routingRows },
   { name: 'idle', run: idleRows },
+  { name: 'scale-sqlite', run: (table) => scaleRows(table, 'sqlite') },
+  { name: 'scale-postgres', check: checkPostgres, run: (table) => scaleRows(table, 'postgres') },
 ];
 
 const NAMES = [...WARM_ROWS.map((row) => row.name), ...GROUPS.map((group) => group.name)];
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
   }
   const selected = only ?? new Set(NAMES);
   const groups = GROUPS.filter((group) => selected.has(group.name));
+  for (const group of groups) await group.check?.();
   const table = new Table();
   if (WARM_ROWS.some((row) => selected.has(row.name)) || groups.some((group) => group.baseline)) {
     await warmRows(table, selected);
