@@ -9,6 +9,7 @@ import { flipRow } from './flip.js';
 import { idleRows } from './idle.js';
 import { neighbourRows } from './neighbour.js';
 import { peerScenarios } from './peer.js';
+import { roundRobinRows } from './round-robin.js';
 import { routingRows } from './routing.js';
 import { checkPostgres, scaleRows } from './scale.js';
 import { BODY, CONNECTIONS, only, rounds, seconds, warmupSeconds } from './settings.js';
@@ -55,6 +56,7 @@ const GROUPS: readonly Group[] = [
   { name: 'idle', run: idleRows },
   { name: 'scale-sqlite', run: (table) => scaleRows(table, 'sqlite') },
   { name: 'scale-postgres', check: checkPostgres, run: (table) => scaleRows(table, 'postgres') },
+  { name: 'round-robin', run: roundRobinRows },
 ];
 
 const NAMES = [...WARM_ROWS.map((row) => row.name), ...GROUPS.map((group) => group.name)];

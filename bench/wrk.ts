@@ -24,6 +24,8 @@ export interface LoadOptions {
   method?: string;
   body?: string;
   headers?: Record<string, string>;
+  /** Paths on the URL's host, requested in turn, each connection's requests cycling through them all. */
+  paths?: readonly string[];
 }
 
 /** Runs wrk against a URL and reads its summary through a Lua `done` hook (exact, in microseconds). */
@@ -37,6 +39,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     `wrk.method = ${JSON.stringify(options.method ?? 'GET')}
 ${options.body === undefined ? '' : `wrk.body = ${JSON.stringify(options.body)}`}
 ${headers}
+${options.paths === undefined ? '' : cyclePaths(options.paths)}
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
   io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), errors))
@@ -70,6 +73,16 @@ end
     errors,
     seconds: durationUs / 1e6,
   };
+}
+
+/** A `request` hook: wrk then builds each request anew, which costs it a little, so compare like with like. */
+function cyclePaths(paths: readonly string[]): string {
+  return `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }
+local turn = 0
+request = function()
+  turn = turn % #paths + 1
+  return wrk.format(nil, paths[turn])
+end`;
 }
 
 /** Loads taken in turns, as one: their requests over their time, the median of their p50s and p99s. */
