@@ -1,41 +1,111 @@
-/** Routing decisions per second, in process: the pure engine over compiled aliases of N functions. */
+/**
+ * Routing decisions per second, in process, as the gateway takes them: a function's snapshot looked up by
+ * name, its alias's compiled route evaluated, the chosen version's runnable found — over 10 functions and
+ * over 10,000, each with 10 versions, in alternating slices of time.
+ */
 import { parseAliasSpec } from '../src/core/alias.js';
-import { compileRoute, route, type CompiledRoute, type ParameterLookup } from '../src/core/routing.js';
+import { parseNewFunction } from '../src/core/function-config.js';
+import { compileRoute, type ParameterLookup } from '../src/core/routing.js';
+import type { Qualifier } from '../src/core/names.js';
+import { DEFAULT_TRIGGER } from '../src/core/trigger.js';
+import { LATEST_VERSION_ID, type FunctionSnapshot } from '../src/gateway/catalog.js';
+import { selectVersion } from '../src/gateway/select-version.js';
+import type { RunnableVersion } from '../src/runtime/instance.js';
+import { quick } from './settings.js';
+import type { Table } from './table.js';
 
-export function routingDecisionsPerSecond(functions: number, millis: number): number {
-  const routes = new Map<string, CompiledRoute>();
-  for (let i = 0; i < functions; i++) {
-    const spec =
-      i % 2 === 0
-        ? parseAliasSpec({ version: '1', canary: { version: '2', weight: 0.1 } })
-        : parseAliasSpec({
-            version: '1',
-            canary: {
-              version: '2',
-              match: 'all',
-              rules: [
-                { source: 'header', name: 'x-user', op: '=', value: 'bob' },
-                { source: 'header', name: 'x-tier', op: 'in', value: ['gold', 'beta'] },
-                { source: 'query', name: 'n', op: '>', value: 10 },
-              ],
-            },
-          });
-    routes.set(`fn${i}`, compileRoute(spec, `fn${i}/live`));
-  }
-  const names = [...routes.keys()];
-  const headers: Record<string, string> = { 'x-user': 'bob', 'x-tier': 'gold' };
-  const lookup: ParameterLookup = (source, name) =>
-    source === 'header' ? headers[name] : source === 'query' ? '42' : undefined;
+const VERSIONS = 10;
+const SIZES = [10, 10_000] as const;
+const ROUNDS = 6;
+const SLICE_MS = quick ? 100 : 400;
+
+const WEIGHTED = parseAliasSpec({ version: '9', canary: { version: '10', weight: 0.1 } });
+const RULES = parseAliasSpec({
+  version: '9',
+  canary: {
+    version: '10',
+    match: 'all',
+    rules: [
+      { source: 'header', name: 'x-user', op: '=', value: 'bob' },
+      { source: 'header', name: 'x-tier', op: 'in', value: ['gold', 'beta'] },
+      { source: 'query', name: 'n', op: '>', value: 10 },
+    ],
+  },
+});
+
+/** A function as the catalog holds it, its alias `live` weighted (even i) or ruled (odd i). */
+function snapshot(i: number): FunctionSnapshot {
+  const name = `fn${i}`;
+  const { config } = parseNewFunction({ name, runtime: 'nodejs20', handler: 'index.handler' });
+  const runnable = (versionId: string): RunnableVersion => ({
+    key: `${name}\u0000${versionId}`,
+    functionName: name,
+    versionId,
+    config,
+    codeSha256: '0'.repeat(64),
+  });
+  return {
+    name,
+    latest: runnable(LATEST_VERSION_ID),
+    trigger: DEFAULT_TRIGGER,
+    versions: new Map(Array.from({ length: VERSIONS }, (_, v) => [v + 1, runnable(String(v + 1))] as const)),
+    routes: new Map([['live', compileRoute(i % 2 === 0 ? WEIGHTED : RULES, `${name}/live`)]]),
+  };
+}
+
+const QUALIFIER: Qualifier = { kind: 'alias', alias: 'live' };
+const HEADERS: Record<string, string> = { 'x-user': 'bob', 'x-tier': 'gold' };
+const LOOKUP: ParameterLookup = (source, name) =>
+  source === 'header' ? HEADERS[name] : source === 'query' ? '42' : undefined;
+
+/** Decisions for `millis`, over the catalog's functions in turn: the worst case for the CPU's caches. */
+function decide(
+  catalog: ReadonlyMap<string, FunctionSnapshot>,
+  millis: number,
+): { decisions: number; ms: number } {
+  const names = [...catalog.keys()];
   let decisions = 0;
+  let next = 0;
   let sink = 0;
-  const deadline = performance.now() + millis;
+  const started = performance.now();
+  const deadline = started + millis;
   while (performance.now() < deadline) {
     for (let i = 0; i < 10_000; i++) {
-      const compiled = routes.get(names[(decisions + i) % names.length] as string) as CompiledRoute;
-      sink += route(compiled, lookup, Math.random) === 2 ? 1 : 0;
+      const found = catalog.get(names[next] as string) as FunctionSnapshot;
+      next = next + 1 === names.length ? 0 : next + 1;
+      sink += selectVersion(found, QUALIFIER, LOOKUP).versionId.length;
     }
     decisions += 10_000;
   }
   if (sink < 0) throw new Error('unreachable');
-  return decisions / (millis / 1000);
+  return { decisions, ms: performance.now() - started };
+}
+
+export function routingRows(table: Table): void {
+  const catalogs = SIZES.map(
+    (size) => new Map(Array.from({ length: size }, (_, i) => [`fn${i}`, snapshot(i)])),
+  );
+  const totals = SIZES.map(() => ({ decisions: 0, ms: 0 }));
+  for (const catalog of catalogs) decide(catalog, SLICE_MS);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const slice = decide(catalogs[s] as Map<string, FunctionSnapshot>, SLICE_MS);
+      const total = totals[s] as { decisions: number; ms: number };
+      total.decisions += slice.decisions;
+      total.ms += slice.ms;
+    }
+  }
+  const rates = totals.map((t) => t.decisions / (t.ms / 1000));
+  SIZES.forEach((size, s) => {
+    table.add({
+      scenario: `routing ${size}`,
+      what: `routing decisions per second over ${size} functions × ${VERSIONS} versions, alias half weighted, half 3-condition rules, the functions taken in turn; ${ROUNDS} alternating slices of ${SLICE_MS} ms`,
+      rps: rates[s] as number,
+    });
+  });
+  table.add({
+    scenario: 'routing ratio',
+    what: `decisions per second over ${SIZES[1]} functions ÷ over ${SIZES[0]}`,
+    ratio: (rates[1] as number) / (rates[0] as number),
+  });
 }

@@ -1,0 +1,91 @@
+/** Cold starts of each runtime, sandboxed and not, against the interpreter's bare spawn. */
+import { spawn } from 'node:child_process';
+import { apiClient, type ApiCall } from '../test/support/api-client.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
+import { BENCH_NODE, BENCH_PYTHON, setUpCanary } from './functions.js';
+import { quick } from './settings.js';
+import { median, p99 } from './stats.js';
+import type { Table } from './table.js';
+
+const coldStarts = quick ? 10 : 30;
+
+/** One cold start of `name`'s `$LATEST`: its Init Duration. */
+async function coldStart(api: ApiCall, name: string, i: number): Promise<number> {
+  // A change to $LATEST makes the next invocation start a new instance.
+  await api('PATCH', `/v1/functions/${name}`, { environmentVariables: { COLD: String(i) } });
+  const res = await api('POST', `/v1/functions/${name}/invocations?qualifier=%24LATEST`, Buffer.from('{}'), {
+    'x-fc-log-type': 'Tail',
+  });
+  const init = /Init Duration: ([\d.]+) ms/.exec(
+    Buffer.from(res.headers.get('x-fc-log-result') ?? '', 'base64').toString(),
+  );
+  if (res.status !== 200 || !init) throw new Error(`cold start ${i} of ${name} failed: ${res.status}`);
+  return Number(init[1]);
+}
+
+/** How long the interpreter takes to start and print, alone. */
+async function bareSpawns(command: string, args: readonly string[]): Promise<number[]> {
+  const spawns: number[] = [];
+  for (let i = 0; i < coldStarts; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child.stdout.once('data', () => {
+        spawns.push(performance.now() - started);
+        child.kill();
+        resolve();
+      });
+      child.once('error', reject);
+    });
+  }
+  return spawns;
+}
+
+/**
+ * Cold starts of both runtimes on a server with the default isolation and one with `--isolation none`, taken
+ * in turn (a start on one, then on the other), so that the machine's drift falls on both alike.
+ */
+export async function coldRows(table: Table): Promise<void> {
+  const servers: { sluice: SluiceProcess; remove: () => Promise<void>; label: string }[] = [];
+  try {
+    for (const [flags, label] of [
+      [[], ''],
+      [['--isolation', 'none'], ' --isolation none'],
+    ] as const) {
+      const dir = await makeDataDir();
+      servers.push({ sluice: await startSluice(dir.dataDir, [...flags]), remove: dir.remove, label });
+    }
+    const targets = servers.map(({ sluice, label }) => ({ api: apiClient(sluice.url, sluice.token), label }));
+    for (const { api } of targets) {
+      await setUpCanary(api, 'bench_node', BENCH_NODE);
+      await setUpCanary(api, 'bench_python', BENCH_PYTHON);
+    }
+    for (const [runtime, name, command, args] of [
+      ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
+      ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
+    ] as const) {
+      const inits = targets.map(() => [] as number[]);
+      for (let i = 0; i < coldStarts; i++) {
+        const order = i % 2 === 0 ? targets : [...targets].reverse();
+        for (const target of order)
+          inits[targets.indexOf(target)]?.push(await coldStart(target.api, name, i));
+      }
+      const spawns = await bareSpawns(command, args);
+      targets.forEach(({ label }, t) => {
+        const times = inits[t] as number[];
+        table.add({
+          scenario: `cold ${runtime}${label}`,
+          what: `start to ready over ${coldStarts} starts, taken in turn with the other server's; the interpreter's bare spawn: median ${median(spawns).toFixed(1)} ms, p99 ${p99(spawns).toFixed(1)} ms; ratio: median ÷ the spawn's`,
+          p50Ms: median(times),
+          p99Ms: p99(times),
+          ratio: median(times) / median(spawns),
+        });
+      });
+    }
+  } finally {
+    for (const { sluice, remove } of servers) {
+      await sluice.stop();
+      await remove();
+    }
+  }
+}

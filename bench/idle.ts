@@ -1,0 +1,57 @@
+/** Idle is idle: the CPU an idle server and its warm instances take. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { apiClient } from '../test/support/api-client.js';
+import { makeDataDir, startSluice } from '../test/support/server-process.js';
+import { BENCH_NODE, readiness, setUpCanary, triggerLoad } from './functions.js';
+import { descendants, processes, TICKS_PER_SECOND } from './procfs.js';
+import { quick } from './settings.js';
+import type { Table } from './table.js';
+import { load } from './wrk.js';
+
+const FUNCTIONS = ['idle_a', 'idle_b'];
+const LOAD_SECONDS = quick ? 1 : 2;
+// Time for what the load left behind (its telemetry's flush, a WAL checkpoint) to be done.
+const SETTLE_MS = 3000;
+const IDLE_SECONDS = quick ? 5 : 10;
+
+const percentOfCore = (ticks: number) => (100 * ticks) / TICKS_PER_SECOND / IDLE_SECONDS;
+
+/**
+ * A server with the defaults, each of two functions loaded over 20 connections until it holds its 10 warm
+ * instances, then left alone: the CPU it and its instances' processes (everything below it) use meanwhile.
+ */
+export async function idleRows(table: Table): Promise<void> {
+  const dir = await makeDataDir();
+  const sluice = await startSluice(dir.dataDir);
+  try {
+    const api = apiClient(sluice.url, sluice.token);
+    for (const name of FUNCTIONS) {
+      await setUpCanary(api, name, BENCH_NODE);
+      await load({ ...triggerLoad(sluice, name), connections: 20, seconds: LOAD_SECONDS });
+    }
+    await sleep(SETTLE_MS);
+    const pid = sluice.child.pid as number;
+    const before = processes();
+    await sleep(IDLE_SECONDS * 1000);
+    const after = processes();
+    const warm = (await readiness(sluice.url)).instances.total;
+    const below = descendants(after, pid);
+    const used = (p: number) => (after.get(p)?.ticks ?? 0) - (before.get(p)?.ticks ?? 0);
+    const held = `${warm} warm instances of ${FUNCTIONS.length} functions (10 % canary aliases, the defaults), each function loaded over 20 connections for ${LOAD_SECONDS} s, then ${SETTLE_MS / 1000} s to settle`;
+    table.add({
+      scenario: 'idle server',
+      what: `the server's CPU over ${IDLE_SECONDS} s of idle, holding ${held} (utime + stime from /proc)`,
+      value: percentOfCore(used(pid)),
+      unit: '% of a core',
+    });
+    table.add({
+      scenario: 'idle instances',
+      what: `the CPU of its ${below.length} processes below it (runtimes and their sandboxes) over the same ${IDLE_SECONDS} s, summed`,
+      value: percentOfCore(below.reduce((sum, p) => sum + used(p), 0)),
+      unit: '% of a core',
+    });
+  } finally {
+    await sluice.stop();
+    await dir.remove();
+  }
+}

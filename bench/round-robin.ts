@@ -1,0 +1,89 @@
+/** Flat as functions multiply: 100 functions, each warm, driven round-robin, against one under the same load. */
+import { apiClient, type ApiCall } from '../test/support/api-client.js';
+import { zipOf } from '../test/support/code.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
+import { BENCH_NODE, coldStartsTotal, ok, readiness, triggerLoad } from './functions.js';
+import { interleaved, type Contender, type Outcome } from './rounds.js';
+import { rounds, seconds } from './settings.js';
+import { loadFigures, type Table } from './table.js';
+import { load } from './wrk.js';
+
+const FUNCTIONS = 100;
+/**
+ * Fewer than the suite's 50: each function should see at most one request at a time, as one warm instance
+ * each implies. At 50, a function often gets a second one meanwhile, and with the defaults
+ * (instanceConcurrency 1) starts an instance for it: 190 instances, cold-starting on two cores.
+ */
+const CONNECTIONS = 10;
+const SETTLE_SECONDS = 2;
+const SETTLE_TRIES = 10;
+const names = Array.from({ length: FUNCTIONS }, (_, i) => `rr_${String(i).padStart(3, '0')}`);
+
+/** A function with the defaults, its version 1, and an alias `live` on it (no canary). */
+async function setUpLive(api: ApiCall, name: string): Promise<void> {
+  const zipFile = (await zipOf({ [BENCH_NODE.file]: BENCH_NODE.source })).toString('base64');
+  await ok(
+    api('POST', '/v1/functions', { name, runtime: 'nodejs20', handler: 'index.handler', code: { zipFile } }),
+    name,
+  );
+  await ok(api('POST', `/v1/functions/${name}/versions`), `${name} publish`);
+  await ok(api('PUT', `/v1/functions/${name}/aliases/live`, { version: '1' }), `${name} alias`);
+}
+
+/** A few at a time, as many callers would: each function then has its warm instance. */
+async function warmEach(call: (name: string) => Promise<void>): Promise<void> {
+  let next = 0;
+  const caller = async () => {
+    for (let i = next++; i < names.length; i = next++) await call(names[i] as string);
+  };
+  await Promise.all(Array.from({ length: 4 }, caller));
+}
+
+/** Loads until a load starts no instance: the pool has settled to what the load needs. */
+async function settle(sluice: SluiceProcess, options: Contender['load']): Promise<number> {
+  for (let tries = 1; tries <= SETTLE_TRIES; tries++) {
+    const before = await coldStartsTotal(sluice);
+    await load({ ...options, seconds: SETTLE_SECONDS });
+    if ((await coldStartsTotal(sluice)) === before) return tries;
+  }
+  throw new Error(`instances were still starting after ${SETTLE_TRIES} loads of ${SETTLE_SECONDS} s`);
+}
+
+export async function roundRobinRows(table: Table): Promise<void> {
+  const dir = await makeDataDir();
+  const sluice = await startSluice(dir.dataDir);
+  try {
+    const api = apiClient(sluice.url, sluice.token);
+    for (const name of names) await setUpLive(api, name);
+    await warmEach(async (name) => {
+      const res = await api('POST', `/fn/${name}/live/hello`, '{}');
+      if (res.status !== 200) throw new Error(`${name} answered ${res.status}`);
+    });
+    const base = triggerLoad(sluice, names[0] as string, 'live');
+    const path = (name: string) => `/fn/${name}/live/hello`;
+    const many = { ...base, connections: CONNECTIONS, paths: names.map(path) };
+    const tries = await settle(sluice, many);
+    const instances = (await readiness(sluice.url)).instances.total;
+    const outcomes = await interleaved([
+      { name: 'one', load: { ...base, connections: CONNECTIONS, paths: [path(names[0] as string)] }, sluice },
+      { name: 'many', load: many, sluice },
+    ]);
+    const one = outcomes.get('one') as Outcome;
+    const all = outcomes.get('many') as Outcome;
+    const how = `wrk -c${CONNECTIONS}, ${rounds} interleaved rounds of ${seconds} s`;
+    table.add({
+      scenario: 'round-robin 1',
+      what: `one function (defaults, an alias without canary) through its HTTP trigger (${how})`,
+      ...loadFigures(one.result, one.coldStarts),
+    });
+    table.add({
+      scenario: `round-robin ${FUNCTIONS}`,
+      what: `${FUNCTIONS} such functions requested in turn over the same connections (${how}), after loads of ${SETTLE_SECONDS} s until one started no instance (${tries}; ${instances} warm instances then); ratio: ÷ round-robin 1`,
+      ...loadFigures(all.result, all.coldStarts),
+      ratio: all.result.requestsPerSecond / one.result.requestsPerSecond,
+    });
+  } finally {
+    await sluice.stop();
+    await dir.remove();
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The warm path: the ceiling (`bare`), the floor, and Sluice's ways in, all serving the same small handler,
+ * loaded in interleaved rounds so that the machine's drift falls on every row alike. Sluice runs with the
+ * defaults a user gets; the rows marked tuned show what the defaults cost, and compare with earlier runs.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { apiClient, type ApiCall } from '../test/support/api-client.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
+import {
+  BENCH_NODE,
+  BENCH_PYTHON,
+  ok,
+  SEED_NODE,
+  setUpCanary,
+  type Target,
+  triggerLoad,
+  TUNED,
+  TUNED_LABEL,
+} from './functions.js';
+import { interleaved, type Contender, type Outcome } from './rounds.js';
+import { BODY, CONNECTIONS } from './settings.js';
+import type { Table } from './table.js';
+
+type WarmRow = {
+  /** What `--only` calls it. */
+  name: string;
+  scenario: string;
+  what: string;
+  connections?: number;
+  /** A row of the same run it is compared with, in its `what`. */
+  versus?: string;
+} & ({ on: 'bare' | 'floor' } | { on: 'sluice'; target: (sluice: SluiceProcess) => Target });
+
+const invokeLoad = (sluice: SluiceProcess, name: string): Target => ({
+  url: `${sluice.url}/v1/functions/${name}/invocations?qualifier=%24LATEST`,
+  method: 'POST',
+  body: BODY,
+  headers: { authorization: `Bearer ${sluice.token}` },
+});
+
+export const WARM_ROWS: readonly WarmRow[] = [
+  {
+    name: 'bare',
+    scenario: 'bare',
+    what: 'node:http answering the handler in-process (the ceiling)',
+    on: 'bare',
+  },
+  {
+    name: 'floor',
+    scenario: 'floor',
+    what: 'a gateway forwarding to one handler process over fork() IPC (the floor)',
+    on: 'floor',
+  },
+  {
+    name: 'invoke',
+    scenario: 'invoke',
+    what: 'Sluice invoke API, $LATEST, Node.js',
+    on: 'sluice',
+    target: (s) => invokeLoad(s, 'bench_invoke'),
+  },
+  {
+    name: 'invoke-tuned',
+    scenario: `invoke (${TUNED_LABEL})`,
+    what: 'the same, the function tuned',
+    versus: 'invoke',
+    on: 'sluice',
+    target: (s) => invokeLoad(s, 'bench_invoke_tuned'),
+  },
+  {
+    name: 'alias-canary',
+    scenario: 'alias-canary',
+    what: 'HTTP trigger through an alias with a 10 % canary',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_node'),
+  },
+  {
+    name: 'alias-canary-10',
+    scenario: 'alias-canary, 10 connections',
+    what: 'the same at 10 connections',
+    connections: 10,
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_node'),
+  },
+  {
+    name: 'alias-canary-tuned',
+    scenario: `alias-canary (${TUNED_LABEL})`,
+    what: 'the same at 50 connections, the function tuned',
+    versus: 'alias-canary',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_node_tuned'),
+  },
+  {
+    name: 'seed-canary',
+    scenario: 'seed-canary',
+    what: "the seeds' sample handler (two log lines per call) through a 10 % canary alias",
+    versus: 'alias-canary',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'seed_node'),
+  },
+  {
+    name: 'seed-canary-tuned',
+    scenario: `seed-canary (${TUNED_LABEL})`,
+    what: 'the same, the function tuned',
+    versus: 'alias-canary-tuned',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'seed_node_tuned'),
+  },
+  {
+    name: 'alias-rules',
+    scenario: 'alias-rules',
+    what: 'the same as alias-canary through a 3-condition header rule (matching)',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_rules', 'rules', { 'x-user': 'bob', 'x-tier': 'gold', 'x-n': '42' }),
+  },
+  {
+    name: 'stage',
+    scenario: 'stage',
+    what: 'an API stage bound to the canary alias',
+    on: 'sluice',
+    target: (s) => ({ ...triggerLoad(s, 'bench_node'), url: `${s.url}/gw/bench/live/hello` }),
+  },
+  {
+    name: 'python',
+    scenario: 'python',
+    what: 'the same handler in Python through the canary alias',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_python'),
+  },
+];
+
+/**
+ * Every function the rows call: each runtime's handler and the seeds' sample, with the defaults and tuned. Rows
+ * that run different versions have functions of their own: a function's instances are shared by its versions,
+ * and rows taken in turn on one function would have its instances change version from round to round.
+ */
+async function setUp(api: ApiCall): Promise<void> {
+  await setUpCanary(api, 'bench_invoke', BENCH_NODE);
+  await setUpCanary(api, 'bench_invoke_tuned', BENCH_NODE, TUNED);
+  await setUpCanary(api, 'bench_node', BENCH_NODE);
+  await setUpCanary(api, 'bench_rules', BENCH_NODE);
+  await setUpCanary(api, 'bench_node_tuned', BENCH_NODE, TUNED);
+  await setUpCanary(api, 'bench_python', BENCH_PYTHON);
+  await setUpCanary(api, 'seed_node', SEED_NODE);
+  await setUpCanary(api, 'seed_node_tuned', SEED_NODE, TUNED);
+  await ok(
+    api('PUT', '/v1/functions/bench_rules/aliases/rules', {
+      version: '1',
+      canary: {
+        version: '2',
+        match: 'all',
+        rules: [
+          { source: 'header', name: 'x-user', op: '=', value: 'bob' },
+          { source: 'header', name: 'x-tier', op: 'in', value: ['gold', 'beta'] },
+          { source: 'header', name: 'x-n', op: '>', value: 10 },
+        ],
+      },
+    }),
+    'rules',
+  );
+  await ok(api('POST', '/v1/apis', { name: 'bench', routes: [{ method: 'ANY', path: '/{proxy+}' }] }), 'api');
+  await ok(
+    api('PUT', '/v1/apis/bench/stages/live', { function: 'bench_node', qualifier: 'canary' }),
+    'stage',
+  );
+}
+
+/** Starts one of the bench's own servers (bare, floor), which prints its port. */
+async function startChild(script: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => {
+      resolve(d.toString().trim());
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
+}
+
+interface Servers {
+  bare: string;
+  floor: string | undefined;
+  sluice: SluiceProcess | undefined;
+}
+
+function contender(row: WarmRow, servers: Servers): Contender {
+  const connections = row.connections ?? CONNECTIONS;
+  if (row.on !== 'sluice') {
+    const url = servers[row.on];
+    if (url === undefined) throw new Error(`${row.on} was not started`);
+    return { name: row.name, load: { url, method: 'POST', body: BODY, connections } };
+  }
+  if (!servers.sluice) throw new Error('Sluice was not started');
+  return { name: row.name, load: { ...row.target(servers.sluice), connections }, sluice: servers.sluice };
+}
+
+/**
+ * Measures the named rows (and `bare`, the baseline, whether named or not) in interleaved rounds, and sets the
+ * table's baseline.
+ */
+export async function warmRows(table: Table, names: ReadonlySet<string>): Promise<void> {
+  const selected = WARM_ROWS.filter((row) => row.name === 'bare' || names.has(row.name));
+  const bare = await startChild('./bare-server.js');
+  const floor = selected.some((row) => row.on === 'floor')
+    ? await startChild('./floor-gateway.js')
+    : undefined;
+  const dir = await makeDataDir();
+  let sluice: SluiceProcess | undefined;
+  try {
+    if (selected.some((row) => row.on === 'sluice')) {
+      sluice = await startSluice(dir.dataDir);
+      await setUp(apiClient(sluice.url, sluice.token));
+    }
+    const servers: Servers = { bare: bare.url, floor: floor?.url, sluice };
+    const outcomes = await interleaved(selected.map((row) => contender(row, servers)));
+    const rate = (name: string) => outcomes.get(name)?.result.requestsPerSecond ?? NaN;
+    table.baseline = rate('bare');
+    for (const row of selected) {
+      const { result, coldStarts } = outcomes.get(row.name) as Outcome;
+      const what =
+        row.versus === undefined || !outcomes.has(row.versus)
+          ? row.what
+          : `${row.what}; ÷ ${row.versus} of this run: ${(result.requestsPerSecond / rate(row.versus)).toFixed(2)}`;
+      table.record(row.scenario, what, result, coldStarts);
+    }
+  } finally {
+    bare.stop();
+    floor?.stop();
+    await sluice?.stop();
+    await dir.remove();
+  }
+}
