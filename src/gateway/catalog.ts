@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { RouteMatcher, type StageSpec } from '../core/api-gateway.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
@@ -76,6 +77,9 @@ export class Catalog {
       for (const fn of page.items) listed.add(fn.name);
       await Promise.all(page.items.map((fn) => this.refresh(fn.name)));
       nextToken = page.nextToken;
+      // A store that answers at once (SQLite) would otherwise hold the event loop for the whole reload:
+      // seconds, over thousands of functions, during which no request is served.
+      await setImmediate();
     } while (nextToken !== undefined);
     await Promise.all([...this.functions.keys()].filter((n) => !listed.has(n)).map((n) => this.refresh(n)));
   }
