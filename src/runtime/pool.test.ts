@@ -161,6 +161,17 @@ test("a version's first invocation gets an instance when another version holds t
   await h.pool.destroy();
 });
 
+test('with every instance held by a version of its own, a new version takes the least wanted one', async () => {
+  const h = harness({ maxInstancesPerFunction: 2 });
+  await Promise.all([h.call(version('1')), h.call(version('1')), h.call(version('2'))]);
+  await h.call(version('1'));
+  assert.deepEqual([h.live('1').length, h.live('2').length], [1, 1]);
+  // Each of 1 and 2 was just invoked and holds one instance: 3 takes the instance of 2, asked for less.
+  assert.equal(await h.call(version('3')), '3');
+  assert.deepEqual([h.live('1').length, h.live('2').length, h.live('3').length], [1, 0, 1]);
+  await h.pool.destroy();
+});
+
 test('a freed instance goes to the next invocation of its own version', async () => {
   const h = harness({ maxInstancesPerFunction: 1 }, 20);
   const calls = [h.call(version('1')), h.call(version('1')), h.call(version('1'))];

@@ -185,22 +185,27 @@ export class InstancePool {
    */
   private recyclable(f: FunctionInstances, key: string): Slot | undefined {
     let best: { slot: Slot; over: number } | undefined;
+    /** For a version with no instance at all: the idle one of the least wanted other version. */
+    let leastWanted: { slot: Slot; share: number } | undefined;
     const shares = this.shares(f);
     const mine = f.versions.get(key)?.slots.length ?? 0;
     const under = shouldGet(mine, shares.get(key) ?? 0);
     for (const [k, state] of f.versions) {
       const share = shares.get(k) ?? 0;
-      // A version's first instance is owed even where no other holds clearly too many.
-      const gives = mayGive(state.slots.length, share) || (mine === 0 && state.slots.length > 1);
+      const gives = mayGive(state.slots.length, share);
       for (const slot of state.slots) {
         if (slot.inFlight > 0) continue;
         if (slot.instance?.alive === false) return slot;
-        if (k === key || !under || !gives) continue;
+        if (k === key) continue;
+        if (mine === 0 && (!leastWanted || share < leastWanted.share)) leastWanted = { slot, share };
+        if (!under || !gives) continue;
         const over = state.slots.length - share;
         if (!best || over > best.over) best = { slot, over };
       }
     }
-    return best?.slot;
+    // A version's first instance is owed even where no other holds clearly too many: with more versions
+    // wanted than the function has instances, the least wanted one waits.
+    return best?.slot ?? leastWanted?.slot;
   }
 
   private launch(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot {
