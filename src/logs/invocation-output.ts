@@ -57,7 +57,7 @@ export class InvocationOutput {
     return `[sluice] the first ${dropped} characters were dropped\n${text.slice(-this.maxChars)}`;
   }
 
-  /** Invocations whose output is being kept, for tests and health. */
+  /** Invocations whose output is being kept: none once every invocation is recorded (tests check no leak). */
   get inFlight(): number {
     return this.open.size;
   }

@@ -282,6 +282,7 @@ export class InstancePool {
         this.retire(f, slot);
         this.placeFirst(f, other);
       } else {
+        slot.inFlight++;
         this.handOver(f, state, next, slot);
       }
     } else if (f.waiting > 0) {
@@ -317,11 +318,11 @@ export class InstancePool {
     return found;
   }
 
+  /** Gives `waiter` a slot already counted as taken for it. */
   private handOver(f: FunctionInstances, state: VersionState, waiter: Waiter, slot: Slot): void {
     state.queue.shift();
     f.waiting--;
     clearTimeout(waiter.timer);
-    slot.inFlight++;
     waiter.resolve(slot);
   }
 
@@ -344,7 +345,6 @@ export class InstancePool {
     if (!waiter) return false;
     const slot = this.takeSlot(f, state, waiter.version);
     if (!slot) return false;
-    slot.inFlight--;
     this.handOver(f, state, waiter, slot);
     return true;
   }
