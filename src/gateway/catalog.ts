@@ -3,7 +3,7 @@ import { RouteMatcher, type StageSpec } from '../core/api-gateway.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
-import type { Store } from '../store/store.js';
+import type { FunctionState, Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
 
 /** What the data plane knows of one API: its routes, compiled, and its stages. */
@@ -25,9 +25,14 @@ export interface FunctionSnapshot {
 
 export const LATEST_VERSION_ID = 'LATEST';
 
+/** Functions read in one store call at most: a reload reads pages of 100. */
+const MAX_BATCH = 500;
+
 function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
   const functionName = 'functionName' in record ? record.functionName : record.name;
-  const key = [functionName, versionId, record.code.sha256, JSON.stringify(record.config)].join('\u0000');
+  // A published version never changes and its number is never reused; `$LATEST` changes in place.
+  const state = versionId === LATEST_VERSION_ID ? JSON.stringify(record.config) : '';
+  const key = [functionName, versionId, record.code.sha256, state].join('\u0000');
   return { key, functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
 }
 
@@ -42,6 +47,7 @@ export class Catalog {
   private readonly refreshing = new Map<string, Promise<void>>();
   /** Per key, the load queued behind the running one that has not started yet. */
   private readonly waiting = new Map<string, Promise<void>>();
+  private batch: { names: Set<string>; states: Promise<Map<string, FunctionState>> } | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -127,32 +133,40 @@ export class Catalog {
   }
 
   private async load(name: string): Promise<void> {
-    const fn = await this.store.getFunction(name);
-    if (!fn) {
+    const state = await this.readState(name);
+    if (!state) {
       this.functions.delete(name);
       return;
     }
-    const versions = new Map<number, RunnableVersion>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.store.listVersions(name, {
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
-      });
-      for (const v of page.items) versions.set(v.version, runnable(v, String(v.version)));
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined);
-    const routes = new Map(
-      (await this.store.listAliases(name)).map(
-        (a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const,
-      ),
-    );
+    const { fn, versions, aliases } = state;
     this.functions.set(name, {
       name,
       latest: runnable(fn, LATEST_VERSION_ID),
       trigger: fn.trigger,
-      versions,
-      routes,
+      versions: new Map(versions.map((v) => [v.version, runnable(v, String(v.version))] as const)),
+      routes: new Map(aliases.map((a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const)),
     });
+  }
+
+  /**
+   * Reads of functions asked for in the same turn of the event loop (a reload's page, a burst of changes)
+   * go to the store as one call. Each load still reads after the previous load of its function ended.
+   */
+  private readState(name: string): Promise<FunctionState | undefined> {
+    let batch = this.batch;
+    if (!batch || batch.names.size >= MAX_BATCH) {
+      const names = new Set<string>();
+      const started = new Promise<void>((resolve) => {
+        process.nextTick(resolve);
+      });
+      const states = started.then(() => {
+        if (this.batch?.names === names) this.batch = undefined;
+        return this.store.getFunctionStates([...names]);
+      });
+      batch = { names, states };
+      this.batch = batch;
+    }
+    batch.names.add(name);
+    return batch.states.then((states) => states.get(name));
   }
 }

@@ -435,6 +435,33 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         );
         assert.deepEqual(await snapshot(h.store, 'other'), other, 'refusals changed another function');
       });
+
+      test('getFunctionStates reads each named function with its versions and aliases, as the single reads do', async (h) => {
+        await withVersions(h, 'many', 120);
+        await h.store.putAlias('many', 'live', weight(120, 7, 0.25), h.change());
+        await h.store.putAlias('many', 'beta', points(LATEST), h.change());
+        await h.store.createFunction('bare', config(), blob('bare'), h.change());
+        await withVersions(h, 'unread', 1);
+
+        const states = await h.store.getFunctionStates(['many', 'bare', 'missing']);
+        assert.deepEqual([...states.keys()].sort(), ['bare', 'many'], 'a missing function has no state');
+        for (const name of ['many', 'bare']) {
+          const versions = [];
+          let nextToken: string | undefined;
+          do {
+            const page = await h.store.listVersions(name, { limit: 50, ...(nextToken && { nextToken }) });
+            versions.push(...page.items);
+            nextToken = page.nextToken;
+          } while (nextToken !== undefined);
+          assert.deepEqual(states.get(name), {
+            fn: await h.store.getFunction(name),
+            versions,
+            aliases: await h.store.listAliases(name),
+          });
+        }
+        assert.equal(states.get('many')?.versions.length, 120);
+        assert.deepEqual(await h.store.getFunctionStates([]), new Map());
+      });
     });
 
     void describe('versions', () => {

@@ -34,7 +34,16 @@ import {
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
-import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
+import type {
+  AliasWrite,
+  Change,
+  CodeBlob,
+  FunctionState,
+  ListOptions,
+  StageWrite,
+  Store,
+  TokenRecord,
+} from '../store.js';
 import { migrations } from './migrations.js';
 import {
   LOG_RUN_COLUMNS,
@@ -223,6 +232,11 @@ TYPES.setTypeParser(pg.types.builtins.INT8, Number);
 
 const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
 const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
+/** A function with its versions and aliases as JSON arrays of their rows. */
+const FUNCTION_STATE_SELECT = `SELECT f.*, b.size,
+  (SELECT coalesce(json_agg(x ORDER BY x.version), '[]') FROM (${VERSION_SELECT} WHERE v.function_name = f.name) x) AS versions,
+  (SELECT coalesce(json_agg(a ORDER BY a.name), '[]') FROM aliases a WHERE a.function_name = f.name) AS aliases
+  FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
 
 function functionNotFound(name: string): SluiceError {
   return new SluiceError('FunctionNotFound', `function ${name} does not exist`);
@@ -620,6 +634,22 @@ export class PostgresStore implements Store {
         [after, prefix, options.limit + 1],
       );
       return pageOf(result.rows.map(toFunction), options.limit, (f) => f.name);
+    });
+  }
+
+  getFunctionStates(names: readonly string[]): Promise<Map<string, FunctionState>> {
+    // One statement, so that a function's versions and aliases are read in the same snapshot as it is.
+    return this.read(`reading ${names.length} functions`, async (db) => {
+      const result = await db.query<FunctionRow & { versions: VersionRow[]; aliases: AliasRow[] }>(
+        `${FUNCTION_STATE_SELECT} WHERE f.name = ANY($1)`,
+        [names],
+      );
+      return new Map(
+        result.rows.map((row) => [
+          row.name,
+          { fn: toFunction(row), versions: row.versions.map(toVersion), aliases: row.aliases.map(toAlias) },
+        ]),
+      );
     });
   }
 

@@ -35,7 +35,16 @@ import { planPublish } from '../../core/versions.js';
 import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
-import type { AliasWrite, Change, CodeBlob, ListOptions, StageWrite, Store, TokenRecord } from '../store.js';
+import type {
+  AliasWrite,
+  Change,
+  CodeBlob,
+  FunctionState,
+  ListOptions,
+  StageWrite,
+  Store,
+  TokenRecord,
+} from '../store.js';
 import { migrations } from './migrations.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
 import { type MetricDbRow, toMetricRow } from '../metric-columns.js';
@@ -300,6 +309,30 @@ export class SqliteStore implements Store {
         )
         .all(after, prefix, prefix, options.limit + 1) as FunctionRow[];
       return pageOf(rows.map(toFunction), options.limit, (f) => f.name);
+    });
+  }
+
+  getFunctionStates(names: readonly string[]): Promise<Map<string, FunctionState>> {
+    return this.read(() => {
+      const list = JSON.stringify(names);
+      const states = new Map<string, FunctionState>();
+      const fns = this.db
+        .prepare(`${FUNCTION_SELECT} WHERE f.name IN (SELECT value FROM json_each(?))`)
+        .all(list) as FunctionRow[];
+      for (const row of fns) states.set(row.name, { fn: toFunction(row), versions: [], aliases: [] });
+      const versions = this.db
+        .prepare(
+          `${VERSION_SELECT} WHERE v.function_name IN (SELECT value FROM json_each(?)) ORDER BY v.function_name, v.version`,
+        )
+        .all(list) as VersionRow[];
+      for (const row of versions) states.get(row.function_name)?.versions.push(toVersion(row));
+      const aliases = this.db
+        .prepare(
+          'SELECT * FROM aliases WHERE function_name IN (SELECT value FROM json_each(?)) ORDER BY function_name, name',
+        )
+        .all(list) as AliasRow[];
+      for (const row of aliases) states.get(row.function_name)?.aliases.push(toAlias(row));
+      return states;
     });
   }
 
