@@ -4,7 +4,8 @@ import { zipOf } from '../test/support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import { BENCH_NODE, coldStartsTotal, ok, readiness, triggerLoad } from './functions.js';
 import { interleaved, type Contender, type Outcome } from './rounds.js';
-import { rounds, seconds } from './settings.js';
+import { startChild } from './own-servers.js';
+import { BODY, rounds, seconds } from './settings.js';
 import { loadFigures, type Table } from './table.js';
 import { load } from './wrk.js';
 
@@ -52,6 +53,7 @@ async function settle(sluice: SluiceProcess, options: Contender['load']): Promis
 export async function roundRobinRows(table: Table): Promise<void> {
   const dir = await makeDataDir();
   const sluice = await startSluice(dir.dataDir);
+  const floor = await startChild('./floor-gateway.js', [String(FUNCTIONS)]);
   try {
     const api = apiClient(sluice.url, sluice.token);
     for (const name of names) await setUpLive(api, name);
@@ -64,9 +66,13 @@ export async function roundRobinRows(table: Table): Promise<void> {
     const many = { ...base, connections: CONNECTIONS, paths: names.map(path) };
     const tries = await settle(sluice, many);
     const instances = (await readiness(sluice.url)).instances.total;
+    const floorLoad = { url: floor.url, method: 'POST', body: BODY, connections: CONNECTIONS };
+    const floorPaths = names.map((_, i) => `/${i}/hello`);
     const outcomes = await interleaved([
       { name: 'one', load: { ...base, connections: CONNECTIONS, paths: [path(names[0] as string)] }, sluice },
       { name: 'many', load: many, sluice },
+      { name: 'floor one', load: { ...floorLoad, paths: floorPaths.slice(0, 1) } },
+      { name: 'floor many', load: { ...floorLoad, paths: floorPaths } },
     ]);
     const one = outcomes.get('one') as Outcome;
     const all = outcomes.get('many') as Outcome;
@@ -82,7 +88,21 @@ export async function roundRobinRows(table: Table): Promise<void> {
       ...loadFigures(all.result, all.coldStarts),
       ratio: all.result.requestsPerSecond / one.result.requestsPerSecond,
     });
+    const floorOne = outcomes.get('floor one') as Outcome;
+    const floorMany = outcomes.get('floor many') as Outcome;
+    table.add({
+      scenario: 'round-robin floor 1',
+      what: `the floor's gateway (fork() IPC) forwarding to one handler process, in the same rounds (${how})`,
+      ...loadFigures(floorOne.result),
+    });
+    table.add({
+      scenario: `round-robin floor ${FUNCTIONS}`,
+      what: `the same gateway forwarding to ${FUNCTIONS} handler processes in turn, one per path: what the processes alone cost, whatever routes to them; ratio: ÷ round-robin floor 1`,
+      ...loadFigures(floorMany.result),
+      ratio: floorMany.result.requestsPerSecond / floorOne.result.requestsPerSecond,
+    });
   } finally {
+    floor.stop();
     await sluice.stop();
     await dir.remove();
   }

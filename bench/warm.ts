@@ -3,8 +3,6 @@
  * loaded in interleaved rounds so that the machine's drift falls on every row alike. Sluice runs with the
  * defaults a user gets; the rows marked tuned show what the defaults cost, and compare with earlier runs.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import {
@@ -19,6 +17,7 @@ import {
   TUNED_LABEL,
 } from './functions.js';
 import { interleaved, type Contender, type Outcome } from './rounds.js';
+import { startChild } from './own-servers.js';
 import { BODY, CONNECTIONS } from './settings.js';
 import type { Table } from './table.js';
 
@@ -163,19 +162,6 @@ async function setUp(api: ApiCall): Promise<void> {
     api('PUT', '/v1/apis/bench/stages/live', { function: 'bench_node', qualifier: 'canary' }),
     'stage',
   );
-}
-
-/** Starts one of the bench's own servers (bare, floor), which prints its port. */
-async function startChild(script: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve) =>
-    child.stdout.once('data', (d: Buffer) => {
-      resolve(d.toString().trim());
-    }),
-  );
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
 }
 
 interface Servers {

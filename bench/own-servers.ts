@@ -1,0 +1,18 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Starts one of the bench's own servers (bare, floor), which prints its port. */
+export async function startChild(
+  script: string,
+  args: string[] = [],
+): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => {
+      resolve(d.toString().trim());
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
+}
