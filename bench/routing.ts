@@ -58,10 +58,17 @@ const HEADERS: Record<string, string> = { 'x-user': 'bob', 'x-tier': 'gold' };
 const LOOKUP: ParameterLookup = (source, name) =>
   source === 'header' ? HEADERS[name] : source === 'query' ? '42' : undefined;
 
+type Decide = (found: FunctionSnapshot) => RunnableVersion;
+
+const route: Decide = (found) => selectVersion(found, QUALIFIER, LOOKUP);
+/** The function's lookup by name alone: what any design that finds a function by its name pays. */
+const lookupOnly: Decide = (found) => found.latest;
+
 /** Decisions for `millis`, over the catalog's functions in turn: the worst case for the CPU's caches. */
 function decide(
   catalog: ReadonlyMap<string, FunctionSnapshot>,
   millis: number,
+  how: Decide,
 ): { decisions: number; ms: number } {
   const names = [...catalog.keys()];
   let decisions = 0;
@@ -73,7 +80,7 @@ function decide(
     for (let i = 0; i < 10_000; i++) {
       const found = catalog.get(names[next] as string) as FunctionSnapshot;
       next = next + 1 === names.length ? 0 : next + 1;
-      sink += selectVersion(found, QUALIFIER, LOOKUP).versionId.length;
+      sink += how(found).versionId.length;
     }
     decisions += 10_000;
   }
@@ -81,31 +88,49 @@ function decide(
   return { decisions, ms: performance.now() - started };
 }
 
-export function routingRows(table: Table): void {
-  const catalogs = SIZES.map(
-    (size) => new Map(Array.from({ length: size }, (_, i) => [`fn${i}`, snapshot(i)])),
-  );
-  const totals = SIZES.map(() => ({ decisions: 0, ms: 0 }));
-  for (const catalog of catalogs) decide(catalog, SLICE_MS);
+/** Decisions per second over each catalog, in alternating slices. */
+function rates(catalogs: readonly ReadonlyMap<string, FunctionSnapshot>[], how: Decide): number[] {
+  const totals = catalogs.map(() => ({ decisions: 0, ms: 0 }));
+  for (const catalog of catalogs) decide(catalog, SLICE_MS, how);
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const slice = decide(catalogs[s] as Map<string, FunctionSnapshot>, SLICE_MS);
+      const slice = decide(catalogs[s] as ReadonlyMap<string, FunctionSnapshot>, SLICE_MS, how);
       const total = totals[s] as { decisions: number; ms: number };
       total.decisions += slice.decisions;
       total.ms += slice.ms;
     }
   }
-  const rates = totals.map((t) => t.decisions / (t.ms / 1000));
+  return totals.map((t) => t.decisions / (t.ms / 1000));
+}
+
+export function routingRows(table: Table): void {
+  const catalogs = SIZES.map(
+    (size) => new Map(Array.from({ length: size }, (_, i) => [`fn${i}`, snapshot(i)])),
+  );
+  const routed = rates(catalogs, route);
+  const looked = rates(catalogs, lookupOnly);
   SIZES.forEach((size, s) => {
     table.add({
       scenario: `routing ${size}`,
       what: `routing decisions per second over ${size} functions × ${VERSIONS} versions, alias half weighted, half 3-condition rules, the functions taken in turn; ${ROUNDS} alternating slices of ${SLICE_MS} ms`,
-      rps: rates[s] as number,
+      rps: routed[s] as number,
     });
   });
   table.add({
     scenario: 'routing ratio',
     what: `decisions per second over ${SIZES[1]} functions ÷ over ${SIZES[0]}`,
-    ratio: (rates[1] as number) / (rates[0] as number),
+    ratio: (routed[1] as number) / (routed[0] as number),
+  });
+  SIZES.forEach((size, s) => {
+    table.add({
+      scenario: `routing lookup ${size}`,
+      what: `the function found by name and nothing else, over the same ${size} functions in turn: the floor of any lookup by name as the CPU's caches fill`,
+      rps: looked[s] as number,
+    });
+  });
+  table.add({
+    scenario: 'routing lookup ratio',
+    what: `lookups per second over ${SIZES[1]} functions ÷ over ${SIZES[0]}: what routing's ratio is held against`,
+    ratio: (looked[1] as number) / (looked[0] as number),
   });
 }
