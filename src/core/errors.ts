@@ -67,6 +67,10 @@ export const errorCatalog = {
     status: 409,
     doc: 'The alias has no earlier configuration, or no canary, to roll back from.',
   },
+  RequestCancelled: {
+    status: 499,
+    doc: "The caller went away while its invocation waited for an instance: it never ran, and is not counted in the function's metrics or logs. (Only the server log and a proxy in between see this answer.)",
+  },
   PayloadTooLarge: { status: 413, doc: 'The request body is larger than the endpoint accepts.' },
   CodeTooLarge: { status: 413, doc: 'The code package, zipped or unzipped, is larger than the limit.' },
   UnsupportedMediaType: {

@@ -123,7 +123,7 @@ export function createGateway(deps: GatewayDeps) {
         qualifier: label,
         now: Date.now(),
       });
-      const answer = await run(version, label, requestId, payload, tail ? res : undefined, (result) =>
+      const answer = await run(version, label, requestId, payload, { caller: res, tail }, (result) =>
         entry.respond(result, (text) => {
           deps.output.append(requestId, text);
         }),
@@ -144,19 +144,25 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     payload: Buffer,
-    /** Where to put the log's tail (`x-fc-log-type: Tail`), if anywhere. */
-    tailTo: ServerResponse | undefined,
+    /** The caller's response, if a caller waits for one, and whether it asked for the log's tail. */
+    to: { caller?: ServerResponse; tail?: boolean },
     respond: (result: InvocationResult) => T,
   ): Promise<T> {
+    const caller = to.caller;
     const startedAt = Date.now();
     const started = performance.now();
     let errorCode: string | undefined;
     let initDurationMs: number | undefined;
     deps.output.begin(requestId);
     try {
-      const result = await deps.pool.invoke(version, { requestId, qualifier, payload }, (ms) => {
-        if (ms !== undefined) initDurationMs = toMicros(ms);
-      });
+      const result = await deps.pool.invoke(
+        version,
+        { requestId, qualifier, payload },
+        (ms) => {
+          if (ms !== undefined) initDurationMs = toMicros(ms);
+        },
+        caller && ((onGone) => whenClosed(caller, onGone)),
+      );
       return respond(result);
     } catch (error) {
       errorCode = isSluiceError(error) ? error.code : 'InternalError';
@@ -165,24 +171,26 @@ export function createGateway(deps: GatewayDeps) {
     } finally {
       const durationMs = toMicros(performance.now() - started);
       const text = deps.output.end(requestId);
-      deps.telemetry.record(
-        {
-          functionName: version.functionName,
-          versionId: version.versionId,
-          qualifier,
-          requestId,
-          startedAt,
-          endedAt: Date.now(),
-          durationMs,
-          outcome: outcomeOf(errorCode),
-          errorCode,
-          initDurationMs,
-        },
-        text,
-      );
-      if (tailTo !== undefined) {
+      // An invocation whose caller left before it got an instance never ran: nothing of the function's to count.
+      if (errorCode !== 'RequestCancelled')
+        deps.telemetry.record(
+          {
+            functionName: version.functionName,
+            versionId: version.versionId,
+            qualifier,
+            requestId,
+            startedAt,
+            endedAt: Date.now(),
+            durationMs,
+            outcome: outcomeOf(errorCode),
+            errorCode,
+            initDurationMs,
+          },
+          text,
+        );
+      if (to.tail && caller) {
         const tail = text + reportLine(requestId, version.versionId, durationMs, initDurationMs);
-        tailTo.setHeader('x-fc-log-result', tailOf(tail, LOG_TAIL_BYTES).toString('base64'));
+        caller.setHeader('x-fc-log-result', tailOf(tail, LOG_TAIL_BYTES).toString('base64'));
       }
     }
   }
@@ -244,7 +252,7 @@ export function createGateway(deps: GatewayDeps) {
       const snapshot = deps.catalog.get(functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const runnable = selectVersion(snapshot, { kind: 'version', version }, () => undefined);
-      await run(runnable, String(version), randomUUID(), payload, undefined, () => undefined);
+      await run(runnable, String(version), randomUUID(), payload, {}, () => undefined);
     },
 
     /** `ANY /gw/{api}/{stage}/{path…}`: through the stage's binding of the matching route. */
@@ -315,4 +323,15 @@ function logFailure(output: InvocationOutput, requestId: string, error: unknown)
     : '';
   const type = details?.errorType === undefined ? error.code : `${error.code} ${details.errorType}`;
   output.append(requestId, `ERROR ${type}: ${error.message}\n${stack}`);
+}
+
+/** Calls `onGone` if the connection closes before the response was sent; returns the unsubscription. */
+function whenClosed(res: ServerResponse, onGone: () => void): () => void {
+  const listener = (): void => {
+    if (!res.writableFinished) onGone();
+  };
+  res.once('close', listener);
+  return () => {
+    res.off('close', listener);
+  };
 }

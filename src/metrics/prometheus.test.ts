@@ -105,8 +105,8 @@ function sampleRegistry(): MetricsRegistry {
 describe('renderPrometheus', () => {
   const registry = sampleRegistry();
   const instances = [
-    { functionName: 'f', versionId: '1', instances: 3, busy: 1 },
-    { functionName: 'f', versionId: '2', instances: 1, busy: 1 },
+    { functionName: 'f', versionId: '1', instances: 3, busy: 1, waiting: 0 },
+    { functionName: 'f', versionId: '2', instances: 1, busy: 1, waiting: 4 },
   ];
   const text = renderPrometheus(registry.series(), instances);
   const families = parsePrometheus(text);
@@ -118,6 +118,7 @@ describe('renderPrometheus', () => {
       ...Object.fromEntries(Object.keys(COUNTERS).map((name) => [name, 'COUNTER'])),
       [HISTOGRAM]: 'HISTOGRAM',
       sluice_instances: 'GAUGE',
+      sluice_invocations_waiting: 'GAUGE',
     });
     for (const f of families) assert.ok(f.help.length > 0, `${f.name} has help`);
   });
@@ -204,11 +205,19 @@ describe('renderPrometheus', () => {
       ['2', 'warm', 0],
       ['2', 'busy', 1],
     ]);
+    const waiting = family(families, 'sluice_invocations_waiting').metrics.map((m) => [
+      m.labels?.version,
+      Number(m.value),
+    ]);
+    assert.deepEqual(waiting, [
+      ['1', 0],
+      ['2', 4],
+    ]);
   });
 
   it('parses with no series at all', () => {
     const empty = parsePrometheus(renderPrometheus([], []));
-    assert.equal(empty.length, 7);
+    assert.equal(empty.length, 8);
     assert.ok(empty.every((f) => f.metrics.length === 0));
   });
 });

@@ -13,6 +13,8 @@ export interface InstanceCounts {
   versionId: string;
   instances: number;
   busy: number;
+  /** Invocations waiting for an instance of the version. */
+  waiting: number;
 }
 
 const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -67,6 +69,15 @@ export function renderPrometheus(
     lines.push(
       `sluice_instances{${base},state="warm"} ${i.instances - i.busy}`,
       `sluice_instances{${base},state="busy"} ${i.busy}`,
+    );
+  }
+  lines.push(
+    '# HELP sluice_invocations_waiting Invocations of a version waiting for an instance on this node.',
+    '# TYPE sluice_invocations_waiting gauge',
+  );
+  for (const i of instances) {
+    lines.push(
+      `sluice_invocations_waiting{function="${escape(i.functionName)}",version="${escape(i.versionId)}"} ${i.waiting}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -267,3 +267,44 @@ test('functions do not share instances or limits', async () => {
   );
   await h.pool.destroy();
 });
+
+test('an invocation whose caller goes away while it waits leaves the queue and never runs', async () => {
+  const invoked: string[] = [];
+  const pool = new InstancePool({ ...LIMITS, maxInstancesPerFunction: 1 }, (v) => {
+    const instance = new FakeInstance(v, 20);
+    const invoke = instance.invoke.bind(instance);
+    instance.invoke = (request) => {
+      invoked.push(request.requestId);
+      return invoke(request);
+    };
+    return Promise.resolve(instance);
+  });
+  const v = version('1');
+  const request = (requestId: string) => ({ requestId, qualifier: 'q', payload: Buffer.alloc(0) });
+  let leave = (): void => undefined;
+  let watching = 0;
+  const whenGone = (onGone: () => void) => {
+    watching++;
+    leave = onGone;
+    return () => {
+      watching--;
+    };
+  };
+
+  const first = pool.invoke(v, request('first'));
+  const gone = pool.invoke(v, request('gone'), undefined, whenGone);
+  const third = pool.invoke(v, request('third'), undefined, () => () => undefined);
+  await delay(1);
+  assert.equal(watching, 1, 'the waiting invocation watches its caller');
+  leave();
+  await assert.rejects(gone, (e) => isSluiceError(e) && e.code === 'RequestCancelled');
+  assert.equal(watching, 0, 'and stops watching once it has left');
+  await Promise.all([first, third]);
+  assert.deepEqual(invoked, ['first', 'third'], 'the instance went to the next waiter');
+
+  leave();
+  const served = await pool.invoke(v, request('late'), undefined, whenGone);
+  assert.equal(served.body.toString(), '1', 'an invocation that got an instance is not watched');
+  assert.equal(watching, 0);
+  await pool.destroy();
+});

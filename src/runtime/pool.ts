@@ -9,6 +9,7 @@ import {
   offeredLoad,
   shouldGet,
 } from './demand.js';
+import type { InstanceCounts } from '../metrics/prometheus.js';
 import type { Instance, InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
 
 export interface PoolLimits {
@@ -21,6 +22,12 @@ export interface PoolLimits {
   /** How long shutdown waits for invocations in flight before killing their instances. */
   drainMs: number;
 }
+
+/**
+ * Subscribes to the caller's going away, returning the unsubscription: an invocation still waiting for an
+ * instance then leaves the queue and never runs. One already running runs to its end.
+ */
+export type WhenGone = (onGone: () => void) => () => void;
 
 /** What the pool needs of an instance. */
 export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill'>;
@@ -99,6 +106,7 @@ export class InstancePool {
     version: RunnableVersion,
     request: InvocationRequest,
     onReady?: (initDurationMs: number | undefined) => void,
+    whenGone?: WhenGone,
   ): Promise<InvocationResult> {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
     const f = this.instancesOf(version.functionName);
@@ -106,7 +114,7 @@ export class InstancePool {
     arrive(state.demand, this.now());
     let slot: Slot | undefined;
     try {
-      slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version));
+      slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version, whenGone));
     } catch (error) {
       depart(state.demand, this.now(), undefined);
       throw error;
@@ -127,18 +135,19 @@ export class InstancePool {
     }
   }
 
-  /** Instances per version, started and busy, for metrics. */
-  stats(): { functionName: string; versionId: string; instances: number; busy: number }[] {
-    const out: { functionName: string; versionId: string; instances: number; busy: number }[] = [];
+  /** Instances per version, started and busy, and the invocations waiting for one, for metrics. */
+  stats(): InstanceCounts[] {
+    const out: InstanceCounts[] = [];
     for (const f of this.functions.values()) {
       for (const state of f.versions.values()) {
-        const first = state.slots[0];
-        if (!first) continue;
+        const version = state.slots[0]?.version ?? state.queue[0]?.version;
+        if (!version) continue;
         out.push({
-          functionName: first.version.functionName,
-          versionId: first.version.versionId,
+          functionName: version.functionName,
+          versionId: version.versionId,
           instances: state.slots.length,
           busy: state.slots.filter((s) => s.inFlight > 0).length,
+          waiting: state.queue.length,
         });
       }
     }
@@ -240,7 +249,12 @@ export class InstancePool {
     return slot;
   }
 
-  private wait(f: FunctionInstances, state: VersionState, version: RunnableVersion): Promise<Slot> {
+  private wait(
+    f: FunctionInstances,
+    state: VersionState,
+    version: RunnableVersion,
+    whenGone: WhenGone | undefined,
+  ): Promise<Slot> {
     if (f.waiting >= this.limits.maxQueuePerFunction) {
       throw tooMany(
         version,
@@ -248,15 +262,21 @@ export class InstancePool {
       );
     }
     return new Promise<Slot>((resolve, reject) => {
+      let stopWatching = (): void => undefined;
       const waiter: Waiter = {
         version,
         seq: this.seq++,
-        resolve,
-        reject,
+        resolve: (slot) => {
+          stopWatching();
+          resolve(slot);
+        },
+        reject: (error) => {
+          stopWatching();
+          reject(error);
+        },
         timer: setTimeout(() => {
-          state.queue.splice(state.queue.indexOf(waiter), 1);
-          f.waiting--;
-          reject(
+          this.leave(f, state, waiter);
+          waiter.reject(
             tooMany(
               version,
               `no instance became free within the function's timeout of ${version.config.timeout} s`,
@@ -266,7 +286,27 @@ export class InstancePool {
       };
       state.queue.push(waiter);
       f.waiting++;
+      if (whenGone)
+        stopWatching = whenGone(() => {
+          if (!this.leave(f, state, waiter)) return;
+          waiter.reject(
+            new SluiceError(
+              'RequestCancelled',
+              'the caller went away while the invocation waited for an instance',
+            ),
+          );
+        });
     });
+  }
+
+  /** Takes a waiter out of its queue, if it is still there. */
+  private leave(f: FunctionInstances, state: VersionState, waiter: Waiter): boolean {
+    const at = state.queue.indexOf(waiter);
+    if (at < 0) return false;
+    state.queue.splice(at, 1);
+    f.waiting--;
+    clearTimeout(waiter.timer);
+    return true;
   }
 
   private release(f: FunctionInstances, state: VersionState, slot: Slot): void {
