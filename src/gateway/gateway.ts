@@ -14,7 +14,7 @@ import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
 import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageContext } from './http-event.js';
 import { resolveStage } from './stages.js';
-import { parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
+import { requestLookup, requestRoutingKey } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
 
 export interface GatewayDeps {
@@ -57,6 +57,8 @@ interface Answer {
 interface Entry {
   /** HTTP triggers may be open to anonymous callers; the invoke API never is. */
   anonymousAllowed: boolean;
+  /** The invoke API's query string is the platform's and may carry the routing key; a trigger's is the function's. */
+  routingKeyInQuery: boolean;
   /** Turns the raw request body into the handler's event. */
   event: (body: Buffer, context: EventContext) => Buffer;
   /**
@@ -109,7 +111,10 @@ export function createGateway(deps: GatewayDeps) {
       if (!anonymous) await deps.tokens.authenticate(req);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
-      const routingKey = parseRoutingKey(req.headers[ROUTING_KEY_HEADER] as string | undefined);
+      const routingKey = requestRoutingKey(
+        req.headers,
+        entry.routingKeyInQuery ? url.searchParams : undefined,
+      );
       const version =
         pin === undefined
           ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
@@ -189,6 +194,7 @@ export function createGateway(deps: GatewayDeps) {
 
   const invokeEntry: Entry = {
     anonymousAllowed: false,
+    routingKeyInQuery: true,
     event: (body) => body,
     respond: (result) => ({
       statusCode: 200,
@@ -286,6 +292,7 @@ export function createGateway(deps: GatewayDeps) {
   ): Entry {
     return {
       anonymousAllowed: true,
+      routingKeyInQuery: false,
       event: (body, context) => httpEvent(req, url, rawPath, body, context, stage?.()),
       respond: (result, note) => {
         const answer = httpAnswer(result);
