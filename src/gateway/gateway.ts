@@ -71,7 +71,7 @@ interface Entry {
 /**
  * The data plane: the invoke API (`POST /v1/functions/{name}/invocations?qualifier=Q`) and HTTP triggers
  * (`ANY /fn/{name}/{qualifier}/{path…}`). Both route through the alias the same way and report the version
- * that ran in `x-fc-invocation-function-version`.
+ * that ran in `x-fc-invocation-function-version` and `x-fc-invocation-service-version`.
  */
 export function createGateway(deps: GatewayDeps) {
   async function serve(
@@ -119,7 +119,9 @@ export function createGateway(deps: GatewayDeps) {
         pin === undefined
           ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
           : pinnedVersion(snapshot, qualifier, pin);
+      // Function Compute's editions name the same thing differently (seed 001 reads the second): send both.
       res.setHeader('x-fc-invocation-function-version', version.versionId);
+      res.setHeader('x-fc-invocation-service-version', version.versionId);
       const label = qualifierLabel(qualifier);
       const payload = entry.event(await readBody(req, deps.maxPayloadBytes), {
         authenticated: !anonymous,
@@ -233,7 +235,8 @@ export function createGateway(deps: GatewayDeps) {
       res: ServerResponse,
       url: URL,
       encodedName: string,
-      qualifier: string,
+      /** Undefined for `/fn/{name}` and `/fn/{name}/`: `$DEFAULT`, as on the invoke API. */
+      qualifier: string | undefined,
       rawPath: string,
     ): Promise<void> {
       return serve(
