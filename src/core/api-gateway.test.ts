@@ -268,7 +268,11 @@ describe('parseStageSpec', () => {
 
   test('LATEST is stored as $LATEST, on the stage and on a route', () => {
     const spec = parseStageSpec(
-      { function: 'B', qualifier: 'LATEST', routes: { 'POST /users': { function: 'C', qualifier: 'LATEST' } } },
+      {
+        function: 'B',
+        qualifier: 'LATEST',
+        routes: { 'POST /users': { function: 'C', qualifier: 'LATEST' } },
+      },
       api,
     );
     assert.equal(spec.qualifier, '$LATEST');
