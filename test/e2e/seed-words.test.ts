@@ -426,3 +426,79 @@ describe('scf deploy --inputs.traffic=0.1, as typed', () => {
     for (let i = 0; i < 5; i++) assert.equal(served(await invoke('express')), 'LATEST');
   });
 });
+
+describe("the handler's context, whole, in every runtime (the README's table)", () => {
+  const NODE = `exports.handler = async (event, context) => {
+  const { function: f, service: s } = context;
+  return JSON.stringify({
+    requestId: context.requestId, credentials: context.credentials,
+    function: [f.name, f.handler, f.memory, f.memorySize, f.timeout],
+    service: [s.name, s.qualifier, s.versionId], region: context.region, accountId: context.accountId,
+    remaining: context.getRemainingTimeInMillis(), keys: Object.keys(context).sort(),
+  });
+};
+`;
+  const PYTHON = `import json
+
+def handler(event, context):
+    f, s = context.function, context.service
+    return json.dumps({
+        'requestId': context.request_id, 'credentials': vars(context.credentials),
+        'function': [f.name, f.handler, f.memory, f.memory_size, f.timeout],
+        'service': [s.name, s.qualifier, s.version_id], 'region': context.region, 'accountId': context.account_id,
+        'remaining': context.get_remaining_time_in_millis(),
+        'keys': sorted(k for k in vars(context) if not k.startswith('_')),
+    })
+`;
+  const runtimes = [
+    [
+      'nodejs20',
+      'index.js',
+      NODE,
+      ['accountId', 'credentials', 'function', 'getRemainingTimeInMillis', 'region', 'requestId', 'service'],
+    ],
+    [
+      'python3',
+      'index.py',
+      PYTHON,
+      ['account_id', 'credentials', 'function', 'region', 'request_id', 'service'],
+    ],
+  ] as const;
+
+  for (const [runtime, file, source, keys] of runtimes) {
+    test(runtime, async () => {
+      const name = `ctx_${runtime}`;
+      const created = await api('POST', '/v1/functions', {
+        name,
+        runtime,
+        handler: 'index.handler',
+        memorySize: 256,
+        timeout: 5,
+        code: { zipFile: (await zipOf({ [file]: source })).toString('base64') },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal((await api('POST', `/v1/functions/${name}/versions`)).status, 201);
+      for (const [qualifier, shown, version] of [
+        ['LATEST', 'LATEST', 'LATEST'],
+        ['1', '1', '1'],
+        ['', '$DEFAULT', 'LATEST'],
+      ] as const) {
+        const res = await fetch(
+          `${server.url}/v1/functions/${name}/invocations${qualifier ? `?qualifier=${qualifier}` : ''}`,
+          { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: '{}' },
+        );
+        const context = JSON.parse(await res.text()) as Record<string, unknown>;
+        assert.equal(res.status, 200, JSON.stringify(context));
+        assert.equal(context.requestId, res.headers.get('x-fc-request-id'));
+        assert.deepEqual(context.credentials, {});
+        assert.deepEqual(context.function, [name, 'index.handler', 256, 256, 5]);
+        assert.deepEqual(context.service, [name, shown, version]);
+        assert.equal(context.region, 'local');
+        assert.equal(context.accountId, 'sluice');
+        const remaining = context.remaining as number;
+        assert.ok(remaining > 3000 && remaining <= 5000, `remaining ${remaining} ms of 5 s`);
+        assert.deepEqual(context.keys, keys, 'nothing more, nothing less than the README says');
+      }
+    });
+  }
+});
