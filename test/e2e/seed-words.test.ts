@@ -47,7 +47,10 @@ interface Hit {
   body: unknown;
 }
 
-async function request(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+async function request(
+  path: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+) {
   const res = await fetch(server.url + path, {
     ...init,
     headers: { authorization: `Bearer ${server.token}`, ...init.headers },
