@@ -106,7 +106,8 @@ type Edge = 'all' | 'control' | 'data';
 
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
-const TRIGGER = /^\/fn\/([^/]+)\/([^/]+)(\/.*)?$/;
+/** `/fn/{name}/{qualifier}{path}`, or `/fn/{name}` and `/fn/{name}/` alone, which name no qualifier. */
+const TRIGGER = /^\/fn\/([^/]+)(?:\/([^/]+)(\/.*)?|\/?)$/;
 const STAGE = /^\/gw\/([^/]+)\/([^/]+)(\/.*)?$/;
 
 /** A malformed escape is left as it is: the name then fails validation with a clear error. */
@@ -346,8 +347,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (trigger) {
-      const [, name, qualifier, rawPath] = trigger as unknown as [string, string, string, string | undefined];
-      void gateway.trigger(req, res, url, name, decodeURIComponentSafe(qualifier), rawPath || '/');
+      const [, name, qualifier, rawPath] = trigger as unknown as [
+        string,
+        string,
+        string | undefined,
+        string | undefined,
+      ];
+      const qualifierText = qualifier === undefined ? undefined : decodeURIComponentSafe(qualifier);
+      void gateway.trigger(req, res, url, name, qualifierText, rawPath || '/');
       return;
     }
     if (onDataPlane) {

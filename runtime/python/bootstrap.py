@@ -167,6 +167,8 @@ class Context:
 
     def __init__(self, header, function):
         self.request_id = header.get('requestId')
+        # Sluice hands out no cloud credentials; empty as in Node.js, so that code reading them fails the same way.
+        self.credentials = SimpleNamespace()
         self.function = function
         self.service = SimpleNamespace(
             name=function.name, qualifier=header.get('qualifier'), version_id=header.get('versionId')

@@ -1,6 +1,7 @@
 import { type RollbackTarget, parseAliasSpec } from '../core/alias.js';
 import { SluiceError } from '../core/errors.js';
-import { formatVersionRef } from '../core/names.js';
+import { LATEST, formatVersionRef, parseQualifier, type VersionRef } from '../core/names.js';
+import { checkRoutingKey, entriesByHeaderName } from '../core/routing-key.js';
 import { compileRoute, explainRoute, type Explanation, type ParameterLookup } from '../core/routing.js';
 import { Issues, checkInteger, readObject } from '../core/validate.js';
 import { readJson } from '../http/body.js';
@@ -31,12 +32,15 @@ const etag = (revision: number) => `"${revision}"`;
 
 const EXPLAIN_FIELDS = ['headers', 'cookies', 'query', 'routingKey'] as const;
 
-/** The request attributes `explain` evaluates: `{headers?, cookies?, query?, routingKey?}`, each strings. */
+/**
+ * The request attributes `explain` evaluates: `{headers?, cookies?, query?, routingKey?}`, each strings. The
+ * routing key is checked as the invoke API checks it, and stands for the headers the request lacks as there.
+ */
 function parseExplainRequest(body: unknown): ParameterLookup {
   const issues = new Issues();
   const obj = body === undefined ? {} : readObject(body, '', issues, EXPLAIN_FIELDS);
-  const maps: Partial<Record<(typeof EXPLAIN_FIELDS)[number], Map<string, string>>> = {};
-  for (const field of EXPLAIN_FIELDS) {
+  const maps: Partial<Record<'headers' | 'cookies' | 'query', Map<string, string>>> = {};
+  for (const field of ['headers', 'cookies', 'query'] as const) {
     const value = obj?.[field];
     if (value === undefined) continue;
     const map = new Map<string, string>();
@@ -47,8 +51,16 @@ function parseExplainRequest(body: unknown): ParameterLookup {
     }
     maps[field] = map;
   }
+  const routingKey =
+    obj?.routingKey === undefined ? undefined : checkRoutingKey(obj.routingKey, 'routingKey', issues);
   issues.throwIfAny('explain request');
-  const bySource = { header: maps.headers, cookie: maps.cookies, query: maps.query, key: maps.routingKey };
+  const bySource = {
+    header: maps.headers,
+    cookie: maps.cookies,
+    query: maps.query,
+    key: routingKey && new Map(Object.entries(routingKey)),
+    routingKeyHeader: routingKey && entriesByHeaderName(routingKey),
+  };
   return (source, name) => bySource[source]?.get(name);
 }
 
@@ -72,6 +84,13 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
     if (!(await store.getFunction(name)))
       throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
     throw new SluiceError('AliasNotFound', `function ${name} has no alias ${aliasName}`);
+  };
+
+  const requireVersion = async (name: string, version: VersionRef) => {
+    if (!(await store.getFunction(name)))
+      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+    if (version !== LATEST && !(await store.getVersion(name, version)))
+      throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
   };
 
   return [
@@ -140,12 +159,28 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'POST',
       path: '/v1/functions/{name}/aliases/{alias}/explain',
       summary:
-        'Which version would serve a request with these headers, cookies, query and routing key, and why',
+        'Which version would serve a request with these headers, cookies, query and routing key, and why (also for $LATEST, LATEST or a version: itself)',
       handler: async (request) => {
         checkQuery(request, []);
         const name = functionParam(request);
-        const aliasName = aliasParam(request);
+        const qualifier = parseQualifier(request.params.alias);
         const lookup = parseExplainRequest(await readJson(request.req, JSON_LIMIT));
+        if (qualifier.kind !== 'alias') {
+          // `$LATEST` (or `LATEST`) and a version are named directly: no alias chooses for them.
+          const version = qualifier.kind === 'latest' ? LATEST : qualifier.version;
+          await requireVersion(name, version);
+          return {
+            status: 200,
+            json: {
+              alias: null,
+              revision: null,
+              version: formatVersionRef(version),
+              target: 'primary',
+              reason: 'named',
+            },
+          };
+        }
+        const aliasName = qualifier.alias;
         const alias = await requireAlias(name, aliasName);
         const explanation = explainRoute(
           compileRoute(alias.spec, `${name}/${aliasName}`),

@@ -31,16 +31,18 @@ export interface HistoryView {
 }
 
 export interface ExplainView {
-  alias: string;
-  revision: number;
+  /** Null when the qualifier is `$LATEST` or a version, which no alias routes (`reason: 'named'`). */
+  alias: string | null;
+  revision: number | null;
   version: string;
   target: 'primary' | 'canary';
-  reason: 'no canary' | 'weight' | 'rules';
+  reason: 'named' | 'no canary' | 'weight' | 'rules';
   weight?: number;
-  sticky?: { source: string; name: string; value: string; bucket: number };
+  sticky?: { source: string; name: string; value: string; from: string; bucket: number };
   draw?: number;
   match?: 'all' | 'any';
-  conditions?: { condition: Condition; value?: string; holds: boolean }[];
+  /** `from`: where the value was read, `routingKey` for a header the request lacks. */
+  conditions?: { condition: Condition; value?: string; from?: string; holds: boolean }[];
 }
 
 export const isWeight = (

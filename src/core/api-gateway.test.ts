@@ -204,6 +204,8 @@ describe('parseStageSpec', () => {
     ['an alias', { function: 'B', qualifier: 'release' }, []],
     ['$DEFAULT', { function: 'B', qualifier: '$DEFAULT' }, []],
     ['$LATEST', { function: 'B', qualifier: '$LATEST' }, []],
+    ["Function Compute's LATEST", { function: 'B', qualifier: 'LATEST' }, []],
+    ['an alias named latest, which none may be', { function: 'B', qualifier: 'latest' }, ['qualifier']],
     ['a version', { function: 'B', qualifier: '3' }, []],
     ['no function', { qualifier: 'release' }, ['function']],
     ['a function that is not a string', { function: 7 }, ['function']],
@@ -262,6 +264,19 @@ describe('parseStageSpec', () => {
       variables: {},
       routes: {},
     });
+  });
+
+  test('LATEST is stored as $LATEST, on the stage and on a route', () => {
+    const spec = parseStageSpec(
+      {
+        function: 'B',
+        qualifier: 'LATEST',
+        routes: { 'POST /users': { function: 'C', qualifier: 'LATEST' } },
+      },
+      api,
+    );
+    assert.equal(spec.qualifier, '$LATEST');
+    assert.deepEqual(spec.routes, { 'POST /users': { function: 'C', qualifier: '$LATEST' } });
   });
 
   test('an override is used by its route only; stageBindings lists every binding', () => {

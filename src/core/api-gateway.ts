@@ -1,5 +1,5 @@
 import { SluiceError } from './errors.js';
-import { FUNCTION_NAME, FUNCTION_NAME_HINT, parseQualifier } from './names.js';
+import { FUNCTION_NAME, FUNCTION_NAME_HINT, LATEST, parseQualifier } from './names.js';
 import {
   Issues,
   checkString,
@@ -124,10 +124,11 @@ function readBinding(obj: Record<string, unknown>, at: string, issues: Issues): 
       pattern: FUNCTION_NAME,
       patternHint: FUNCTION_NAME_HINT,
     });
-  const qualifier = obj.qualifier ?? '$DEFAULT';
+  let qualifier = obj.qualifier ?? '$DEFAULT';
   if (checkString(qualifier, fieldPath(at, 'qualifier'), issues, { nonEmpty: true })) {
     try {
-      parseQualifier(qualifier);
+      // Stored as `$LATEST` when written `LATEST`, so that every binding of the latest code reads the same.
+      if (parseQualifier(qualifier).kind === 'latest') qualifier = LATEST;
     } catch {
       issues.add(fieldPath(at, 'qualifier'), 'must be $DEFAULT, $LATEST, a version number or an alias name');
     }

@@ -80,6 +80,12 @@ describe('alias names', () => {
     ['r'.repeat(65), false],
     [DEFAULT_ALIAS, true],
     [LATEST, false],
+    // Function Compute's name for $LATEST, in any case: qualifier=LATEST must always mean $LATEST.
+    ['LATEST', false],
+    ['latest', false],
+    ['Latest', false],
+    ['LATEST2', true],
+    ['latest-v2', true],
     ['$default', false],
     ['$OTHER', false],
     ['', false],
@@ -127,7 +133,8 @@ describe('parseVersionRef / formatVersionRef', () => {
     ['1 ', undefined],
     ['', undefined],
     ['$latest', undefined],
-    ['LATEST', undefined],
+    ['LATEST', LATEST],
+    ['latest', undefined],
     ['release', undefined],
     // Beyond Number.MAX_SAFE_INTEGER the number would be silently rounded to another version.
     ['9007199254740993', undefined],
@@ -137,7 +144,7 @@ describe('parseVersionRef / formatVersionRef', () => {
   for (const [text, ref] of table) {
     test(`${JSON.stringify(text)} → ${String(ref)}`, () => {
       assert.equal(parseVersionRef(text), ref);
-      if (ref !== undefined) assert.equal(formatVersionRef(ref), text);
+      if (ref !== undefined) assert.equal(formatVersionRef(ref), ref === LATEST ? LATEST : text);
     });
   }
 });
@@ -148,6 +155,7 @@ describe('parseQualifier', () => {
     ['', { kind: 'alias', alias: DEFAULT_ALIAS }],
     [DEFAULT_ALIAS, { kind: 'alias', alias: DEFAULT_ALIAS }],
     [LATEST, { kind: 'latest' }],
+    ['LATEST', { kind: 'latest' }],
     ['1', { kind: 'version', version: 1 }],
     ['27', { kind: 'version', version: 27 }],
     ['release', { kind: 'alias', alias: 'release' }],
@@ -157,6 +165,8 @@ describe('parseQualifier', () => {
     ['-3', 'invalid'],
     ['1.5', 'invalid'],
     ['$latest', 'invalid'],
+    ['latest', 'invalid'],
+    ['Latest', 'invalid'],
     ['$OTHER', 'invalid'],
     ['_x', 'invalid'],
     ['has space', 'invalid'],

@@ -5,6 +5,8 @@ export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const VERSION_ID = /^[1-9][0-9]{0,15}$/;
 
 export const LATEST = '$LATEST';
+/** Function Compute's name for `$LATEST`: accepted wherever `$LATEST` is, and so never an alias's name. */
+export const FC_LATEST = 'LATEST';
 export const DEFAULT_ALIAS = '$DEFAULT';
 
 export const FUNCTION_NAME_HINT =
@@ -16,9 +18,17 @@ export function isFunctionName(name: string): boolean {
   return FUNCTION_NAME.test(name);
 }
 
+/**
+ * `LATEST` in any case: an alias of that name would take `qualifier=LATEST` from `$LATEST`, and a lower-case
+ * one would read as `$LATEST` to anyone who knows Function Compute.
+ */
+function isReservedAliasName(name: string): boolean {
+  return name.toUpperCase() === FC_LATEST;
+}
+
 /** An alias a user may create: `$DEFAULT` exists already and is addressed by its own name. */
 export function isAliasName(name: string): boolean {
-  return ALIAS_NAME.test(name) || name === DEFAULT_ALIAS;
+  return (ALIAS_NAME.test(name) && !isReservedAliasName(name)) || name === DEFAULT_ALIAS;
 }
 
 /** A reference to code that can run: `$LATEST` or a published version number. */
@@ -38,9 +48,9 @@ function versionNumber(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Parses `$LATEST` or a version id (`"1"`, `"42"`), or returns undefined. */
+/** Parses `$LATEST` (or `LATEST`) or a version id (`"1"`, `"42"`), or returns undefined. */
 export function parseVersionRef(text: string): VersionRef | undefined {
-  if (text === LATEST) return LATEST;
+  if (text === LATEST || text === FC_LATEST) return LATEST;
   return versionNumber(text);
 }
 
@@ -50,10 +60,17 @@ export type Qualifier =
 
 export function parseQualifier(text: string | undefined): Qualifier {
   if (text === undefined || text === '') return { kind: 'alias', alias: DEFAULT_ALIAS };
-  if (text === LATEST) return { kind: 'latest' };
+  if (text === LATEST || text === FC_LATEST) return { kind: 'latest' };
   const version = versionNumber(text);
   if (version !== undefined) return { kind: 'version', version };
   if (isAliasName(text)) return { kind: 'alias', alias: text };
+  if (isReservedAliasName(text)) {
+    throw new SluiceError(
+      'InvalidArgument',
+      `qualifier "${text}" names no alias: for the latest code write ${FC_LATEST} or ${LATEST}`,
+      [{ path: 'qualifier', message: `must be ${FC_LATEST} or ${LATEST} for the latest code` }],
+    );
+  }
   throw new SluiceError(
     'InvalidArgument',
     `qualifier "${text}" is neither $LATEST, a version number nor an alias name`,
@@ -70,6 +87,13 @@ export function assertFunctionName(name: string): void {
 }
 
 export function assertAliasName(name: string): void {
+  if (isReservedAliasName(name)) {
+    throw new SluiceError(
+      'InvalidArgument',
+      `alias name "${name}" is reserved: ${FC_LATEST} is Function Compute's name for ${LATEST}`,
+      [{ path: 'name', message: `must not be ${FC_LATEST} in any case` }],
+    );
+  }
   if (!isAliasName(name)) {
     throw new SluiceError('InvalidArgument', `alias name "${name}" ${ALIAS_NAME_HINT}`, [
       { path: 'name', message: ALIAS_NAME_HINT },

@@ -5,6 +5,7 @@ import { parseAliasSpec } from './alias.js';
 import { SOURCES, type Source } from './conditions.js';
 import type { VersionRef } from './names.js';
 import { compileRoute, explainRoute, route, type CompiledRoute, type ParameterLookup } from './routing.js';
+import { entriesByHeaderName } from './routing-key.js';
 import { BUCKETS, bucketOf } from './stable-hash.js';
 
 // The routing engine against DESIGN §1 and issue 4's "How it will be judged": weighted shares within
@@ -25,10 +26,15 @@ type Params = Partial<Record<Source, Record<string, string>>>;
 /** A request's parameters; header names are given lower-cased, as they arrive from Node's HTTP parser. */
 function lookupOf(params: Params): ParameterLookup {
   return (source, name) => {
+    if (source === 'routingKeyHeader') return entriesByHeaderName(params.key ?? {}).get(name);
     const map = params[source];
     return map && Object.hasOwn(map, name) ? map[name] : undefined;
   };
 }
+
+/** What a rule reads of a request: SCF's rule lets a routing key's entry stand for a header it lacks. */
+const read = (lookup: ParameterLookup, source: Source, name: string) =>
+  lookup(source, name) ?? (source === 'header' ? lookup('routingKeyHeader', name) : undefined);
 
 const NOTHING = lookupOf({});
 const constant = (r: number) => () => r;
@@ -142,10 +148,11 @@ describe('weight mode: sticky', () => {
 
     test(`${source}:${name}: an absent key falls back to the random draw`, () => {
       const compiled = stickyAlias(0.3, source, name);
-      // The key under another source, or under another name, is absent for this alias.
+      // The key under another source, or under another name, is absent for this alias (a routing key's entry
+      // would stand for a missing header: SCF's rule, tested below).
       const others = lookupOf(
         Object.fromEntries(
-          SOURCES.map((s) => [
+          SOURCES.filter((s) => !(source === 'header' && s === 'key')).map((s) => [
             s,
             s === source ? { [`${lookedUp}-other`]: 'user-1' } : { [lookedUp]: 'user-1' },
           ]),
@@ -406,9 +413,13 @@ describe('rule conditions: every op × every source', () => {
           for (const random of [constant(0), constant(0.9999999)]) {
             assert.equal(route(compiled, lookupOf(here), random), holds ? CANARY : PRIMARY, what);
           }
-          // The same value under every other source counts for nothing.
+          // The same value under every other source counts for nothing (but a routing key's entry stands for
+          // a header the request lacks: see SCF's rule below).
           const elsewhere: Params = Object.fromEntries(
-            SOURCES.filter((s) => s !== source).map((s) => [s, { [names(s).request]: param ?? 'x' }]),
+            SOURCES.filter((s) => s !== source && !(source === 'header' && s === 'key')).map((s) => [
+              s,
+              { [names(s).request]: param ?? 'x' },
+            ]),
           );
           assert.equal(route(compiled, lookupOf(elsewhere), Math.random), PRIMARY, `${what}, only elsewhere`);
           assert.equal(
@@ -441,6 +452,74 @@ describe('rule conditions: every op × every source', () => {
       assert.equal(route(compiled, lookupOf({ [source]: { User: 'Bob' } }), Math.random), CANARY, source);
       assert.equal(route(compiled, lookupOf({ [source]: { user: 'Bob' } }), Math.random), PRIMARY, source);
     }
+  });
+
+  describe("SCF's rule: a routing key stands for the headers a request lacks", () => {
+    // Seed 004: the rule `invoke.headers.User exact Bob`, met by an invoke API call with RoutingKey {"User":"Bob"}.
+    const bob = alias({ version: '2', rules: [{ source: 'header', name: 'User', op: '=', value: 'Bob' }] });
+    const cases: [
+      what: string,
+      Params,
+      served: VersionRef,
+      value: string | undefined,
+      from: string | undefined,
+    ][] = [
+      ['the routing key alone', { key: { User: 'Bob' } }, CANARY, 'Bob', 'routingKey'],
+      ['its name in another case', { key: { user: 'Bob' } }, CANARY, 'Bob', 'routingKey'],
+      ['its name in capitals', { key: { USER: 'Bob' } }, CANARY, 'Bob', 'routingKey'],
+      ['another user in the routing key', { key: { User: 'Alice' } }, PRIMARY, 'Alice', 'routingKey'],
+      ['another entry only', { key: { Username: 'Bob' } }, PRIMARY, undefined, undefined],
+      [
+        'a header wins over the key',
+        { header: { user: 'Alice' }, key: { User: 'Bob' } },
+        PRIMARY,
+        'Alice',
+        'header',
+      ],
+      [
+        'and the other way round',
+        { header: { user: 'Bob' }, key: { User: 'Alice' } },
+        CANARY,
+        'Bob',
+        'header',
+      ],
+      ['an empty header still wins', { header: { user: '' }, key: { User: 'Bob' } }, PRIMARY, '', 'header'],
+      [
+        'a cookie or a query parameter is no header',
+        { cookie: { User: 'Bob' }, query: { User: 'Bob' } },
+        PRIMARY,
+        undefined,
+        undefined,
+      ],
+    ];
+    for (const [what, params, served, value, from] of cases) {
+      test(what, () => {
+        const lookup = lookupOf(params);
+        assert.equal(route(bob, lookup, Math.random), served);
+        const explained = explainRoute(bob, lookup, Math.random);
+        assert.equal(explained.version, served);
+        assert.equal(explained.reason, 'rules');
+        assert.deepEqual(
+          explained.conditions.map((c) => [c.value, c.from]),
+          [[value, from]],
+        );
+      });
+    }
+
+    test('a header stands for no routing-key entry: key rules read the routing key only', () => {
+      const keyed = alias({ version: '2', rules: [{ source: 'key', name: 'User', op: '=', value: 'Bob' }] });
+      assert.equal(route(keyed, lookupOf({ header: { user: 'Bob' } }), Math.random), PRIMARY);
+    });
+
+    test('a sticky header is read from the routing key too, into the same bucket', () => {
+      const sticky = alias({ version: '2', weight: 0.5, sticky: { source: 'header', name: 'X-User' } });
+      const byHeader = explainRoute(sticky, lookupOf({ header: { 'x-user': 'user-0' } }), Math.random);
+      const byKey = explainRoute(sticky, lookupOf({ key: { 'X-User': 'user-0' } }), Math.random);
+      assert.equal(byHeader.reason === 'weight' && byHeader.sticky?.from, 'header');
+      assert.equal(byKey.reason === 'weight' && byKey.sticky?.from, 'routingKey');
+      assert.equal(byKey.reason === 'weight' && byKey.sticky?.bucket, 5539);
+      assert.equal(byKey.version, byHeader.version);
+    });
   });
 
   test('all needs every condition, any needs one; an absent parameter fails its condition in both', () => {
@@ -605,7 +684,11 @@ describe('explainRoute', () => {
           assert.equal(explained.weight, spec.weight, what);
           if (explained.sticky) {
             assert.ok(spec.sticky, what);
-            assert.equal(explained.sticky.value, lookup(spec.sticky.source, explained.sticky.name), what);
+            assert.equal(
+              explained.sticky.value,
+              read(lookup, spec.sticky.source, explained.sticky.name),
+              what,
+            );
             assert.equal(explained.sticky.bucket, bucketOf(salt, explained.sticky.value), what);
             assert.equal(explained.sticky.bucket < spec.weight * BUCKETS, version === CANARY, what);
             assert.equal(explained.draw, undefined, what);
@@ -624,7 +707,7 @@ describe('explainRoute', () => {
             const rule = spec.rules[j] as { source: Source; name: string };
             assert.deepEqual(c.condition, rule, what);
             const name = rule.source === 'header' ? rule.name.toLowerCase() : rule.name;
-            assert.equal(c.value, lookup(rule.source, name), what);
+            assert.equal(c.value, read(lookup, rule.source, name), what);
             // Each condition's verdict is what routing by that condition alone decides.
             const alone = compileRoute(
               parseAliasSpec({ version: '1', canary: { version: '2', rules: [rule] } }),
@@ -657,7 +740,12 @@ describe('explainRoute', () => {
       reason: 'rules',
       match: 'all',
       conditions: [
-        { condition: { source: 'header', name: 'User', op: '=', value: 'Bob' }, value: 'Bob', holds: true },
+        {
+          condition: { source: 'header', name: 'User', op: '=', value: 'Bob' },
+          value: 'Bob',
+          from: 'header',
+          holds: true,
+        },
       ],
     });
     const sticky = alias({ version: '2', weight: 0.5, sticky: { source: 'header', name: 'X-User' } });

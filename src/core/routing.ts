@@ -10,8 +10,31 @@ import {
 import type { VersionRef } from './names.js';
 import { BUCKETS, bucketOf } from './stable-hash.js';
 
+/**
+ * Where a lookup reads: one of the four sources, or `routingKeyHeader` — the routing key's entry whose name is
+ * the (lower-cased) header name in any case, for SCF's rule (see `valueOf`).
+ */
+export type LookupSource = Source | 'routingKeyHeader';
+
 /** Reads one parameter of a request; `header` names arrive lower-cased. Absent → undefined. */
-export type ParameterLookup = (source: Source, name: string) => string | undefined;
+export type ParameterLookup = (source: LookupSource, name: string) => string | undefined;
+
+/**
+ * A parameter's value. SCF's rule: on an API invocation the routing key stands for the headers, so a `header`
+ * parameter that the request does not carry is read from the routing key's entry of that name; a header the
+ * request carries always wins.
+ */
+function valueOf(source: Source, name: string, lookup: ParameterLookup): string | undefined {
+  const value = lookup(source, name);
+  return value === undefined && source === 'header' ? lookup('routingKeyHeader', name) : value;
+}
+
+/** Where `valueOf` found a value: its own source, or `routingKey` for a header the request lacks. */
+export type ValueOrigin = Source | 'routingKey';
+
+function originOf(source: Source, name: string, lookup: ParameterLookup): ValueOrigin {
+  return lookup(source, name) === undefined ? 'routingKey' : source;
+}
 
 type Test = (value: string) => boolean;
 
@@ -120,8 +143,7 @@ export function compileRoute(spec: AliasSpec, salt: string): CompiledRoute {
   };
 }
 
-function holds(c: CompiledCondition, lookup: ParameterLookup): boolean {
-  const value = lookup(c.source, c.name);
+function holds(c: CompiledCondition, value: string | undefined): boolean {
   return value !== undefined && c.test(value);
 }
 
@@ -132,11 +154,11 @@ export function route(compiled: CompiledRoute, lookup: ParameterLookup, random: 
   if (canary.mode === 'rules') {
     const matched =
       canary.match === 'all'
-        ? canary.conditions.every((c) => holds(c, lookup))
-        : canary.conditions.some((c) => holds(c, lookup));
+        ? canary.conditions.every((c) => holds(c, valueOf(c.source, c.name, lookup)))
+        : canary.conditions.some((c) => holds(c, valueOf(c.source, c.name, lookup)));
     return matched ? canary.version : compiled.primary;
   }
-  const key = canary.sticky && lookup(canary.sticky.source, canary.sticky.name);
+  const key = canary.sticky && valueOf(canary.sticky.source, canary.sticky.name, lookup);
   const draw = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(canary.salt, key);
   return draw < canary.threshold ? canary.version : compiled.primary;
 }
@@ -148,7 +170,7 @@ export type Explanation =
       target: 'primary' | 'canary';
       reason: 'weight';
       weight: number;
-      sticky: { source: Source; name: string; value: string; bucket: number } | undefined;
+      sticky: { source: Source; name: string; value: string; from: ValueOrigin; bucket: number } | undefined;
       draw: number | undefined;
     }
   | {
@@ -156,7 +178,13 @@ export type Explanation =
       target: 'primary' | 'canary';
       reason: 'rules';
       match: 'all' | 'any';
-      conditions: { condition: Condition; value: string | undefined; holds: boolean }[];
+      conditions: {
+        condition: Condition;
+        value: string | undefined;
+        /** Where the value was read; absent when the request has none. */
+        from: ValueOrigin | undefined;
+        holds: boolean;
+      }[];
     };
 
 /** Why a request would be served by the version it would be served by: the same decision `route` takes. */
@@ -168,11 +196,15 @@ export function explainRoute(
   const canary = compiled.canary;
   if (!canary) return { version: compiled.primary, target: 'primary', reason: 'no canary' };
   if (canary.mode === 'rules') {
-    const conditions = canary.conditions.map((c) => ({
-      condition: c.condition,
-      value: lookup(c.source, c.name),
-      holds: holds(c, lookup),
-    }));
+    const conditions = canary.conditions.map((c) => {
+      const value = valueOf(c.source, c.name, lookup);
+      return {
+        condition: c.condition,
+        value,
+        from: value === undefined ? undefined : originOf(c.source, c.name, lookup),
+        holds: holds(c, value),
+      };
+    });
     const matched =
       canary.match === 'all' ? conditions.every((c) => c.holds) : conditions.some((c) => c.holds);
     return {
@@ -183,7 +215,7 @@ export function explainRoute(
       conditions,
     };
   }
-  const key = canary.sticky && lookup(canary.sticky.source, canary.sticky.name);
+  const key = canary.sticky && valueOf(canary.sticky.source, canary.sticky.name, lookup);
   const bucket = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(canary.salt, key);
   const toCanary = bucket < canary.threshold;
   return {
@@ -193,7 +225,13 @@ export function explainRoute(
     weight: canary.threshold / BUCKETS,
     sticky:
       canary.sticky && key !== undefined
-        ? { source: canary.sticky.source, name: canary.sticky.name, value: key, bucket }
+        ? {
+            source: canary.sticky.source,
+            name: canary.sticky.name,
+            value: key,
+            from: originOf(canary.sticky.source, canary.sticky.name, lookup),
+            bucket,
+          }
         : undefined,
     draw: key === undefined ? bucket / BUCKETS : undefined,
   };

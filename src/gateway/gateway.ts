@@ -14,7 +14,7 @@ import type { InstancePool } from '../runtime/pool.js';
 import type { Catalog } from './catalog.js';
 import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageContext } from './http-event.js';
 import { resolveStage } from './stages.js';
-import { parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
+import { requestLookup, requestRoutingKey } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
 
 export interface GatewayDeps {
@@ -57,6 +57,8 @@ interface Answer {
 interface Entry {
   /** HTTP triggers may be open to anonymous callers; the invoke API never is. */
   anonymousAllowed: boolean;
+  /** The invoke API's query string is the platform's and may carry the routing key; a trigger's is the function's. */
+  routingKeyInQuery: boolean;
   /** Turns the raw request body into the handler's event. */
   event: (body: Buffer, context: EventContext) => Buffer;
   /**
@@ -69,7 +71,7 @@ interface Entry {
 /**
  * The data plane: the invoke API (`POST /v1/functions/{name}/invocations?qualifier=Q`) and HTTP triggers
  * (`ANY /fn/{name}/{qualifier}/{path…}`). Both route through the alias the same way and report the version
- * that ran in `x-fc-invocation-function-version`.
+ * that ran in `x-fc-invocation-function-version` and `x-fc-invocation-service-version`.
  */
 export function createGateway(deps: GatewayDeps) {
   async function serve(
@@ -109,12 +111,17 @@ export function createGateway(deps: GatewayDeps) {
       if (!anonymous) await deps.tokens.authenticate(req);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
-      const routingKey = parseRoutingKey(req.headers[ROUTING_KEY_HEADER] as string | undefined);
+      const routingKey = requestRoutingKey(
+        req.headers,
+        entry.routingKeyInQuery ? url.searchParams : undefined,
+      );
       const version =
         pin === undefined
           ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
           : pinnedVersion(snapshot, qualifier, pin);
+      // Function Compute's editions name the same thing differently (seed 001 reads the second): send both.
       res.setHeader('x-fc-invocation-function-version', version.versionId);
+      res.setHeader('x-fc-invocation-service-version', version.versionId);
       const label = qualifierLabel(qualifier);
       const payload = entry.event(await readBody(req, deps.maxPayloadBytes), {
         authenticated: !anonymous,
@@ -197,6 +204,7 @@ export function createGateway(deps: GatewayDeps) {
 
   const invokeEntry: Entry = {
     anonymousAllowed: false,
+    routingKeyInQuery: true,
     event: (body) => body,
     respond: (result) => ({
       statusCode: 200,
@@ -235,7 +243,8 @@ export function createGateway(deps: GatewayDeps) {
       res: ServerResponse,
       url: URL,
       encodedName: string,
-      qualifier: string,
+      /** Undefined for `/fn/{name}` and `/fn/{name}/`: `$DEFAULT`, as on the invoke API. */
+      qualifier: string | undefined,
       rawPath: string,
     ): Promise<void> {
       return serve(
@@ -294,6 +303,7 @@ export function createGateway(deps: GatewayDeps) {
   ): Entry {
     return {
       anonymousAllowed: true,
+      routingKeyInQuery: false,
       event: (body, context) => httpEvent(req, url, rawPath, body, context, stage?.()),
       respond: (result, note) => {
         const answer = httpAnswer(result);

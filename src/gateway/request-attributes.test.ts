@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { isSluiceError } from '../core/errors.js';
-import { parseCookies, parseRoutingKey, requestLookup, ROUTING_KEY_HEADER } from './request-attributes.js';
+import {
+  parseCookies,
+  parseRoutingKey,
+  requestLookup,
+  requestRoutingKey,
+  ROUTING_KEY_HEADER,
+  ROUTING_KEY_PARAM,
+} from './request-attributes.js';
 
 // What routing may read of a request: the routing key header, cookies, headers and query parameters.
 
@@ -56,9 +63,57 @@ describe('parseRoutingKey', () => {
     ['{"ids":["42"]}', 'ids'],
     ['{"flag":true}', 'flag'],
     ['{"gone":null}', 'gone'],
+    // A header rule reads routing-key names in any case, and could not tell these two apart.
+    ['{"User":"Bob","user":"Eve"}', 'user'],
   ] as const) {
     test(`a value that is no string → InvalidArgument at ${path}: ${header}`, () => {
       assertInvalid(() => parseRoutingKey(header), `${ROUTING_KEY_HEADER}.${path}`);
+    });
+  }
+});
+
+describe('requestRoutingKey', () => {
+  const query = (text: string) => new URLSearchParams(text);
+  const bob = encodeURIComponent('{"User":"Bob"}');
+
+  test('from the header, or on the invoke API from ?routingKey= (URL-encoded JSON)', () => {
+    assert.deepEqual(requestRoutingKey({ [ROUTING_KEY_HEADER]: '{"User":"Bob"}' }, query('')), {
+      User: 'Bob',
+    });
+    assert.deepEqual(requestRoutingKey({}, query(`${ROUTING_KEY_PARAM}=${bob}`)), { User: 'Bob' });
+    assert.deepEqual(requestRoutingKey({}, query(`qualifier=prepub&${ROUTING_KEY_PARAM}=${bob}`)), {
+      User: 'Bob',
+    });
+    assert.equal(requestRoutingKey({}, query('')), undefined);
+  });
+
+  test("a trigger's query string is the function's: ?routingKey= there is no routing key", () => {
+    assert.equal(requestRoutingKey({}, undefined), undefined);
+  });
+
+  test('given twice, or in both places, is refused: which one would count is not for us to guess', () => {
+    assertInvalid(
+      () =>
+        requestRoutingKey({ [ROUTING_KEY_HEADER]: '{"User":"Bob"}' }, query(`${ROUTING_KEY_PARAM}=${bob}`)),
+      ROUTING_KEY_PARAM,
+    );
+    assertInvalid(
+      () => requestRoutingKey({}, query(`${ROUTING_KEY_PARAM}=${bob}&${ROUTING_KEY_PARAM}=${bob}`)),
+      ROUTING_KEY_PARAM,
+    );
+  });
+
+  for (const [text, path] of [
+    ['{"User":', ROUTING_KEY_PARAM],
+    ['["Bob"]', ROUTING_KEY_PARAM],
+    ['{"User":1}', `${ROUTING_KEY_PARAM}.User`],
+    ['{"User":"Bob","user":"Eve"}', `${ROUTING_KEY_PARAM}.user`],
+  ] as const) {
+    test(`a malformed ?routingKey= is InvalidArgument at ${path}: ${text}`, () => {
+      assertInvalid(
+        () => requestRoutingKey({}, query(`${ROUTING_KEY_PARAM}=${encodeURIComponent(text)}`)),
+        path,
+      );
     });
   }
 });
@@ -189,5 +244,15 @@ describe('requestLookup', () => {
     const none = requestLookup({}, new URLSearchParams(), undefined);
     assert.equal(none('key', 'userId'), undefined, 'no routing key: no parameters');
     assert.equal(none('key', 'constructor'), undefined);
+  });
+
+  test('a header rule finds a routing-key entry by its name in any case', () => {
+    const lookup = requestLookup({ user: 'Alice' }, new URLSearchParams(), { User: 'Bob', 'X-Tier': 'gold' });
+    assert.equal(lookup('routingKeyHeader', 'user'), 'Bob');
+    assert.equal(lookup('routingKeyHeader', 'x-tier'), 'gold');
+    assert.equal(lookup('routingKeyHeader', 'missing'), undefined);
+    assert.equal(lookup('header', 'user'), 'Alice', 'the header itself is still the header');
+    assert.equal(lookup('key', 'user'), undefined, 'key rules read exact names');
+    assert.equal(requestLookup({}, new URLSearchParams(), undefined)('routingKeyHeader', 'user'), undefined);
   });
 });

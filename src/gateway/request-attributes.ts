@@ -1,39 +1,53 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Source } from '../core/conditions.js';
 import { SluiceError } from '../core/errors.js';
-import type { ParameterLookup } from '../core/routing.js';
-import { isPlainObject } from '../core/validate.js';
+import { type RoutingKey, checkRoutingKey, entriesByHeaderName } from '../core/routing-key.js';
+import type { LookupSource, ParameterLookup } from '../core/routing.js';
+import { Issues } from '../core/validate.js';
 
 export const ROUTING_KEY_HEADER = 'x-sluice-routing-key';
+/** The invoke API also takes the routing key in its query string, URL-encoded: `?routingKey={"User":"Bob"}`. */
+export const ROUTING_KEY_PARAM = 'routingKey';
 
-/** Tencent's RoutingKey: a JSON object of strings in `x-sluice-routing-key`. */
-export function parseRoutingKey(header: string | undefined): Record<string, string> | undefined {
-  if (header === undefined) return undefined;
+/** Tencent's RoutingKey: a JSON object of strings, such as `{"userId":"42"}`, sent in `where`. */
+export function parseRoutingKey(
+  text: string | undefined,
+  where = ROUTING_KEY_HEADER,
+): RoutingKey | undefined {
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(header);
+    parsed = JSON.parse(text);
   } catch {
     throw new SluiceError(
       'InvalidArgument',
-      `${ROUTING_KEY_HEADER} must be a JSON object of strings, such as {"userId":"42"}`,
-      [{ path: ROUTING_KEY_HEADER, message: 'is not valid JSON' }],
+      `${where} must be a JSON object of strings, such as {"userId":"42"}`,
+      [{ path: where, message: 'is not valid JSON' }],
     );
   }
-  if (!isPlainObject(parsed)) {
-    throw new SluiceError('InvalidArgument', `${ROUTING_KEY_HEADER} must be a JSON object of strings`, [
-      { path: ROUTING_KEY_HEADER, message: 'must be an object' },
-    ]);
+  const issues = new Issues();
+  const routingKey = checkRoutingKey(parsed, where, issues);
+  issues.throwIfAny(`the routing key in ${where}`);
+  return routingKey;
+}
+
+/**
+ * A request's routing key: `x-sluice-routing-key`, or where `query` is given (the invoke API's, whose query
+ * string is the platform's, unlike a trigger's) `?routingKey=` as well; one of them, once.
+ */
+export function requestRoutingKey(
+  headers: IncomingHttpHeaders,
+  query: URLSearchParams | undefined,
+): RoutingKey | undefined {
+  const header = headers[ROUTING_KEY_HEADER] as string | undefined;
+  const params = query?.getAll(ROUTING_KEY_PARAM) ?? [];
+  if (params.length > 1 || (params.length === 1 && header !== undefined)) {
+    throw new SluiceError(
+      'InvalidArgument',
+      `give the routing key once: in ${ROUTING_KEY_HEADER} or in the query parameter ${ROUTING_KEY_PARAM}`,
+      [{ path: ROUTING_KEY_PARAM, message: 'is given more than once' }],
+    );
   }
-  for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== 'string') {
-      throw new SluiceError(
-        'InvalidArgument',
-        `${ROUTING_KEY_HEADER}: the value of "${key}" must be a string`,
-        [{ path: `${ROUTING_KEY_HEADER}.${key}`, message: 'must be a string' }],
-      );
-    }
-  }
-  return parsed as Record<string, string>;
+  return header === undefined ? parseRoutingKey(params[0], ROUTING_KEY_PARAM) : parseRoutingKey(header);
 }
 
 /** `a=1; b = 2 ;c="3"` → {a: '1', b: '2', c: '3'}; the first of repeated names wins. */
@@ -53,15 +67,17 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 
 /**
  * What routing may read of a request: its headers (names lower-case; repeated ones joined by ", "), cookies,
- * query parameters (the first of repeated ones) and routing key. Cookies are parsed only if a rule asks.
+ * query parameters (the first of repeated ones) and routing key. Cookies are parsed only if a rule asks, the
+ * routing key's names folded to header names only if a header rule finds no header.
  */
 export function requestLookup(
   headers: IncomingHttpHeaders,
   query: URLSearchParams,
-  routingKey: Record<string, string> | undefined,
+  routingKey: RoutingKey | undefined,
 ): ParameterLookup {
   let cookies: Map<string, string> | undefined;
-  return (source: Source, name: string) => {
+  let keyByHeader: ReadonlyMap<string, string> | undefined;
+  return (source: LookupSource, name: string) => {
     switch (source) {
       case 'header': {
         const value = headers[name];
@@ -74,6 +90,10 @@ export function requestLookup(
         return query.get(name) ?? undefined;
       case 'key':
         return routingKey && Object.hasOwn(routingKey, name) ? routingKey[name] : undefined;
+      case 'routingKeyHeader':
+        if (!routingKey) return undefined;
+        keyByHeader ??= entriesByHeaderName(routingKey);
+        return keyByHeader.get(name);
     }
   };
 }

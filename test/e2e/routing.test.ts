@@ -542,7 +542,12 @@ describe('explain', () => {
     assert.equal(bob.target, 'canary');
     assert.equal(bob.reason, 'rules');
     assert.deepEqual(bob.conditions, [
-      { condition: { source: 'header', name: 'User', op: '=', value: 'Bob' }, value: 'Bob', holds: true },
+      {
+        condition: { source: 'header', name: 'User', op: '=', value: 'Bob' },
+        value: 'Bob',
+        from: 'header',
+        holds: true,
+      },
     ]);
     assert.equal(served(await trigger('split', 'bob', '/x', { headers: { User: 'Bob' } })), bob.version);
     for (const headers of [{ User: 'Alice' }, {}] as Record<string, string>[]) {

@@ -4,6 +4,7 @@ import { parseWeight } from '../args.js';
 import { type Client, listAll, seg } from '../client.js';
 import type { Command } from '../command.js';
 import { type DeployConfig, readDeployConfig } from '../config-file.js';
+import { DEFAULT_ALIAS, LATEST, assertAliasName } from '../../core/names.js';
 import { ApiError, CliError } from '../errors.js';
 import { bytes, describeSplit, note, percent, print, printJson, shortSha } from '../output.js';
 import type { AliasSpecView, AliasView, FunctionConfigView, FunctionView, VersionView } from '../views.js';
@@ -109,6 +110,17 @@ async function shiftTraffic(
       canary: { version, weight: traffic, ...(sticky && { sticky }) },
     };
   }
+  return writeIfChanged(client, fn, aliasName, current, spec);
+}
+
+/** Writes `spec` over `current` unless it routes the same; a change made since `current` was read is refused. */
+async function writeIfChanged(
+  client: Client,
+  fn: string,
+  aliasName: string,
+  current: AliasView,
+  spec: AliasSpecView,
+): Promise<{ alias: AliasView; changed: boolean; created: boolean }> {
   if (
     JSON.stringify([spec.version, spec.canary ?? null]) ===
     JSON.stringify([current.version, current.canary ?? null])
@@ -122,11 +134,43 @@ async function shiftTraffic(
   };
 }
 
+/** The newest published version of a function, or undefined when it has none (or does not exist yet). */
+async function newestVersion(client: Client, fn: FunctionView | undefined): Promise<string | undefined> {
+  if (!fn) return undefined;
+  const versions = await listAll<VersionView>(client, `/v1/functions/${seg(fn.name)}/versions`, 'versions');
+  return versions.at(-1)?.versionId;
+}
+
+/**
+ * `scf deploy --inputs.traffic=F` (seeds 002 and 004): `$DEFAULT` keeps the newest published version as its
+ * primary and gives `$LATEST`, just deployed, the share F; 1 sends all of it to `$LATEST`. Nothing is published.
+ */
+async function splitDefault(
+  client: Client,
+  fn: string,
+  newest: string | undefined,
+  traffic: number,
+): Promise<{ alias: AliasView; changed: boolean; created: boolean }> {
+  const current = await getAlias(client, fn, DEFAULT_ALIAS);
+  let spec: AliasSpecView;
+  if (traffic === 1 || newest === undefined) spec = { version: LATEST, description: current.description };
+  else {
+    const old = current.canary;
+    const sticky = old && 'weight' in old ? old.sticky : undefined;
+    spec = {
+      version: newest,
+      description: current.description,
+      canary: { version: LATEST, weight: traffic, ...(sticky && { sticky }) },
+    };
+  }
+  return writeIfChanged(client, fn, DEFAULT_ALIAS, current, spec);
+}
+
 export const deployCommand: Command = {
   summary:
     'upload a directory to $LATEST (creating the function), optionally publish and shift alias traffic',
   usage: `usage: sluice deploy [DIR] [--function NAME] [--publish] [--alias A (--traffic F | --rollout [options])]
-                    [--description D]
+                    [--traffic F] [--description D]
 
 Reads DIR/sluice.yaml (or sluice.json): name, runtime, handler, memorySize, timeout, instanceConcurrency, network,
 description, environment and exclude. Packs DIR (leaving out .git, .sluice and the exclude patterns) and
@@ -136,6 +180,9 @@ uploads it to $LATEST, creating the function if it is new and updating the confi
   --publish          then publish a version (no change since the newest version: that version stays)
   --alias A          publish, then give the new version the share --traffic F of alias A, keeping A's
   --traffic F        primary (0.1 or 10%); --traffic 1 makes it A's primary. A new alias starts at it.
+                     Without --alias, as "scf deploy --inputs.traffic=F": publish nothing, and split $DEFAULT
+                     between the newest published version (1 - F) and $LATEST (F); --traffic 1 sends all of
+                     $DEFAULT to $LATEST. Also written --inputs.traffic=F.
   --rollout          publish, then start a rollout of alias A to the new version (see "sluice rollout start
                      --help" for its options: --strategy, --steps, --interval, --max-error-rate …)
   --description D    the published version's description
@@ -144,6 +191,7 @@ examples:
   sluice deploy hello --publish
   sluice deploy hello --alias release --traffic 0.1
   sluice deploy hello --alias release --traffic 1
+  sluice deploy hello --inputs.traffic=0.1
   sluice deploy hello --alias release --rollout --steps 10%,50% --interval 5m --max-error-rate 1%`,
   positionals: ['DIR?'],
   options: {
@@ -151,6 +199,7 @@ examples:
     publish: { type: 'boolean' },
     alias: { type: 'string' },
     traffic: { type: 'string' },
+    'inputs.traffic': { type: 'string' },
     rollout: { type: 'boolean' },
     ...ROLLOUT_OPTIONS,
     description: { type: 'string' },
@@ -159,17 +208,31 @@ examples:
     const dirArg = args.optionalPositional(0) ?? '.';
     const dir = resolve(dirArg);
     const aliasName = args.string('alias');
-    const trafficText = args.string('traffic');
+    if (args.has('traffic') && args.has('inputs.traffic'))
+      throw args.usageError('--inputs.traffic is another name for --traffic: give one of them');
+    const trafficFlag = args.has('inputs.traffic') ? '--inputs.traffic' : '--traffic';
+    const trafficText = args.string('traffic') ?? args.string('inputs.traffic');
     const rollout = args.flag('rollout');
     if (aliasName !== undefined && (trafficText === undefined) === !rollout)
       throw args.usageError(
         "--alias needs either --traffic F (the new version's share; 1 makes it the primary) or --rollout",
       );
-    if ((trafficText !== undefined || rollout) && aliasName === undefined)
-      throw args.usageError(`--${rollout ? 'rollout' : 'traffic'} needs --alias A`);
+    if (rollout && aliasName === undefined) throw args.usageError('--rollout needs --alias A');
+    if (aliasName !== undefined) {
+      try {
+        assertAliasName(aliasName);
+      } catch (error) {
+        throw args.usageError(`--alias: ${(error as Error).message}`);
+      }
+    }
+    const splitsDefault = trafficText !== undefined && aliasName === undefined;
+    if (splitsDefault && args.flag('publish'))
+      throw args.usageError(
+        `${trafficFlag} without --alias splits $DEFAULT between the newest version and $LATEST and publishes nothing: drop --publish, or name the alias to give a new version to`,
+      );
     // Checked before anything is uploaded, so that a typo changes nothing.
     const rolloutBody = rollout ? rolloutRequest((flag) => args.string(flag), '0') : undefined;
-    const traffic = trafficText === undefined ? undefined : parseWeight(trafficText, '--traffic');
+    const traffic = trafficText === undefined ? undefined : parseWeight(trafficText, trafficFlag);
     if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
       throw new CliError(`${dirArg} is not a directory`);
     const { config, file } = await readDeployConfig(dir);
@@ -186,6 +249,13 @@ examples:
     const wanted = wantedConfig(config);
     const report: string[] = [];
     let fn = await findFunction(client, name);
+    // $DEFAULT's primary beside $LATEST must exist before anything is uploaded, so that a refusal changes nothing.
+    const newest = splitsDefault && traffic !== 1 ? await newestVersion(client, fn) : undefined;
+    if (splitsDefault && traffic !== 1 && newest === undefined) {
+      throw new CliError(
+        `${fn ? `function ${name} has no published version` : `function ${name} does not exist`} yet, so ${DEFAULT_ALIAS} has none to keep beside ${LATEST}: publish one first (sluice deploy ${dirArg} --publish), or send all of ${DEFAULT_ALIAS} to ${LATEST} with ${trafficFlag} 1`,
+      );
+    }
     let created = false;
     let codeUploaded = false;
     let patch: ConfigPatch = {};
@@ -249,6 +319,12 @@ examples:
           `(${aliasName} is new, so it starts with all its traffic on version ${published.version}, not ${percent(traffic)})`,
         );
       }
+    }
+    if (splitsDefault && traffic !== undefined) {
+      alias = await splitDefault(client, name, newest, traffic);
+      report.push(
+        `${alias.changed ? 'alias' : 'alias unchanged:'} ${name}/${DEFAULT_ALIAS}: ${describeSplit(alias.alias)}`,
+      );
     }
     if (args.json) {
       printJson({

@@ -12,7 +12,13 @@ const SOURCE_LABEL: Record<string, string> = {
   key: 'routing key',
 };
 
-function describe(fn: string, view: ExplainView): string[] {
+/** SCF's rule: a header the request lacks is read from its routing key, and the explanation says so. */
+const fromRoutingKey = (from: string | undefined) =>
+  from === 'routingKey' ? ' in the routing key, for want of the header' : '';
+
+function describe(fn: string, asked: string, view: ExplainView): string[] {
+  if (view.reason === 'named')
+    return [`${fn}:${asked} → ${versionLabel(view.version)}: named directly, no alias chooses for it`];
   const head = `${fn}/${view.alias} (revision ${view.revision}) → ${versionLabel(view.version)}, the ${view.target}`;
   if (view.reason === 'no canary') return [`${head}: it has no canary, all traffic goes there`];
   if (view.reason === 'rules') {
@@ -20,8 +26,8 @@ function describe(fn: string, view: ExplainView): string[] {
     for (const c of view.conditions ?? []) {
       const value =
         c.value === undefined
-          ? `no ${SOURCE_LABEL[c.condition.source] ?? c.condition.source} ${c.condition.name}`
-          : `${c.condition.name} is "${c.value}"`;
+          ? `no ${SOURCE_LABEL[c.condition.source] ?? c.condition.source} ${c.condition.name}${c.condition.source === 'header' ? ' nor routing-key entry' : ''}`
+          : `${c.condition.name} is "${c.value}"${fromRoutingKey(c.from)}`;
       lines.push(`  ${c.holds ? 'holds  ' : 'fails  '} ${formatRule(c.condition)}   (${value})`);
     }
     return lines;
@@ -31,7 +37,7 @@ function describe(fn: string, view: ExplainView): string[] {
     const s = view.sticky;
     return [
       head,
-      `  ${weight}; sticky on ${s.source}:${s.name} = "${s.value}", bucket ${s.bucket} of 10000 — the same every time`,
+      `  ${weight}; sticky on ${s.source}:${s.name} = "${s.value}"${fromRoutingKey(s.from)}, bucket ${s.bucket} of 10000 — the same every time`,
     ];
   }
   return [
@@ -44,15 +50,19 @@ export const explainCommand: Command = {
   summary: 'which version an alias would serve a request with these attributes, and why',
   usage: `usage: sluice explain FN ALIAS [--header K=V]… [--cookie K=V]… [--query K=V]… [--routing-key JSON | --key K=V…]
 
+ALIAS may also be LATEST ($LATEST) or a version number, which are served as named.
+
   --header K=V         a request header (repeatable)
   --cookie K=V         a cookie (repeatable)
   --query K=V          a query parameter (repeatable)
-  --routing-key JSON   the invoke API's routing key, such as '{"userId":"42"}'
+  --routing-key JSON   the invoke API's routing key, such as '{"userId":"42"}': "key:" rules read it, and
+                       "header:" rules too when no --header of that name is given
   --key K=V            one routing-key entry (repeatable)
 
 examples:
   sluice explain B prepub --header User=Bob
-  sluice explain B release --routing-key '{"userId":"42"}'`,
+  sluice explain B release --routing-key '{"userId":"42"}'
+  sluice explain B prepub --routing-key '{"User":"Bob"}'`,
   positionals: ['FN', 'ALIAS'],
   options: {
     header: { type: 'string', multiple: true },
@@ -83,6 +93,6 @@ examples:
       printJson(view);
       return;
     }
-    for (const line of describe(fn, view)) print(line);
+    for (const line of describe(fn, alias, view)) print(line);
   },
 };

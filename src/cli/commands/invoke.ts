@@ -40,14 +40,16 @@ export const invokeCommand: Command = {
   -q, --qualifier Q    $DEFAULT (the default), $LATEST, a version number or an alias
   --payload JSON       the event (sent as it is; JSON or any text)
   --payload-file F     the event from a file (- for stdin)
-  --routing-key JSON   the routing key for "key:" rules, such as '{"userId":"42"}'
+  --routing-key JSON   the routing key, such as '{"User":"Bob"}': "key:" rules read it, and "header:" rules
+                       too when the request has no such header (SCF's RoutingKey)
   --header K=V         a request header, for "header:" rules (repeatable)
   --pin V              be served by version V of the alias's two, whatever the split says
   --log                print the invocation's log (its last 4 KB) on stderr
 
 examples:
   sluice invoke B --qualifier release --payload '{"n": 1}'
-  sluice invoke B --qualifier prepub --header User=Bob --log`,
+  sluice invoke B --qualifier prepub --header User=Bob --log
+  sluice invoke B --qualifier prepub --routing-key '{"User":"Bob"}'`,
   positionals: ['FN'],
   options: {
     qualifier: { type: 'string', short: 'q' },

@@ -1,7 +1,7 @@
 import { parseAliasSpec } from '../../core/alias.js';
 import { parseInterval } from '../../core/conditions.js';
 import { isSluiceError } from '../../core/errors.js';
-import { ALIAS_NAME, ALIAS_NAME_HINT, DEFAULT_ALIAS } from '../../core/names.js';
+import { ALIAS_NAME, ALIAS_NAME_HINT, DEFAULT_ALIAS, isAliasName } from '../../core/names.js';
 import type { AliasSpecView, FieldIssue, Rule, RuleOp, RuleSource } from './api.js';
 
 /** The alias editor's fields as the user typed them. */
@@ -149,6 +149,8 @@ export function buildAliasSpec(form: AliasForm): { spec?: AliasSpecView; issues:
       issues.push({ path: 'name', message: '$DEFAULT exists already: edit it instead' });
     else if (!ALIAS_NAME.test(form.name))
       issues.push({ path: 'name', message: `The name ${ALIAS_NAME_HINT}` });
+    else if (!isAliasName(form.name))
+      issues.push({ path: 'name', message: `${form.name} is reserved: LATEST is another name for $LATEST` });
   }
   if (form.primary === '') issues.push({ path: 'version', message: 'Choose the primary version' });
   const spec: AliasSpecView = { version: form.primary, description: form.description };

@@ -520,7 +520,11 @@ function testPanel(ctx: FunctionContext, testButton: HTMLButtonElement): HTMLEle
     field('Headers, one “Name: value” per line (rule-based canaries read them)', headers, {
       error: headersError,
     }),
-    field('Routing key (JSON object of strings, for key rules)', routingKey, { error: routingError }),
+    field(
+      'Routing key (JSON object of strings, for key rules, and header rules without that header)',
+      routingKey,
+      { error: routingError },
+    ),
   );
 
   const run = async () => {
