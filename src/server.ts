@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -73,9 +74,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Three quarters of the memory this process may use (the machine's, or its cgroup's when that is less): the
+ * rest is the server's own, the page cache's and the system's.
+ */
+function defaultInstanceMemoryMb(): number {
+  const constrained = process.constrainedMemory();
+  const available = constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
+  return Math.floor((available * 0.75) / (1024 * 1024));
+}
+
 export const DEFAULT_POOL_LIMITS: PoolLimits = {
   maxInstancesPerFunction: 10,
   maxQueuePerFunction: 100,
+  maxInstanceMemoryMb: defaultInstanceMemoryMb(),
   idleMs: 5 * 60_000,
   drainMs: 30_000,
 };

@@ -13,6 +13,7 @@ const MB = 1024 * 1024;
 
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
                     [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
+                    [--instance-memory MB]
                     [--store postgres://…] [--resync-seconds 30] [--telemetry on|off]
                     [--isolation auto|required|none] [--instance-uids FIRST-LAST]
                     [--instance-tmp-size 512] [--instance-pids 64]
@@ -24,6 +25,9 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
   --instances-per-function N    instances one function may run at once, all its versions together
   --queue-per-function N        invocations of one function that may wait for an instance; beyond, 429
   --instance-idle-seconds S     an instance with nothing to do for this long is stopped
+  --instance-memory MB          the memorySize all instances of this node may reserve together (default: 3/4 of
+                                the memory the server may use, here ${DEFAULT_POOL_LIMITS.maxInstanceMemoryMb}); beyond, idle instances of any
+                                function stop to make room, longest idle first, else 429
   --store URL                   a PostgreSQL database shared by several nodes (postgres://…[?schema=NAME]);
                                 by default the embedded SQLite store in the data directory (env SLUICE_STORE).
                                 Every local user can read a command line: give a password with PGPASSWORD,
@@ -123,6 +127,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       },
       'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
       'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
+      'instance-memory': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxInstanceMemoryMb) },
       store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
       'store-file': { type: 'string', default: process.env.SLUICE_STORE_FILE ?? '' },
       'data-plane-port': { type: 'string', default: process.env.SLUICE_DATA_PLANE_PORT ?? '' },
@@ -184,6 +189,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       maxInstancesPerFunction: parseCount('--instances-per-function', values['instances-per-function'], 1),
       maxQueuePerFunction: parseCount('--queue-per-function', values['queue-per-function'], 0),
       idleMs: parseCount('--instance-idle-seconds', values['instance-idle-seconds'], 1) * 1000,
+      maxInstanceMemoryMb: parseCount('--instance-memory', values['instance-memory'], 128),
     },
     isolation: {
       mode: isolation,

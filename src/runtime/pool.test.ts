@@ -12,6 +12,7 @@ import { InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
 const LIMITS: PoolLimits = {
   maxInstancesPerFunction: 10,
   maxQueuePerFunction: 100,
+  maxInstanceMemoryMb: 1_000_000,
   idleMs: 60_000,
   drainMs: 1000,
 };
@@ -307,4 +308,36 @@ test('an invocation whose caller goes away while it waits leaves the queue and n
   assert.equal(served.body.toString(), '1', 'an invocation that got an instance is not watched');
   assert.equal(watching, 0);
   await pool.destroy();
+});
+
+test("the node's memory bounds instances across functions: the longest idle stop to make room, else 429", async () => {
+  const h = harness({ maxInstanceMemoryMb: 256 }, 30);
+  const [f, g, k] = ['f', 'g', 'k'].map((name) => version('1', { memorySize: 128 }, name)) as [
+    RunnableVersion,
+    RunnableVersion,
+    RunnableVersion,
+  ];
+  await h.call(f);
+  await h.call(g);
+  assert.equal(h.live().length, 2);
+
+  await h.call(k);
+  assert.deepEqual(
+    h.live().map((i) => i.version.functionName),
+    ['g', 'k'],
+    'f, idle the longest, stopped for k',
+  );
+
+  const busy = [h.call(g), h.call(k)];
+  await delay(5);
+  await assert.rejects(
+    h.call(f),
+    (e) => isSluiceError(e) && e.code === 'TooManyRequests' && /--instance-memory/.test(e.message),
+    'with every instance busy, a function with none is refused',
+  );
+  const queued = h.call(k);
+  assert.equal(await queued, '1', 'one with an instance waits for it');
+  await Promise.all(busy);
+  assert.equal(h.live().length, 2, 'never more than the memory holds');
+  await h.pool.destroy();
 });

@@ -17,6 +17,8 @@ export interface PoolLimits {
   maxInstancesPerFunction: number;
   /** Invocations of one function that may wait for an instance; beyond, 429. */
   maxQueuePerFunction: number;
+  /** The `memorySize` all instances of this node may reserve together, in MB. */
+  maxInstanceMemoryMb: number;
   /** An instance with nothing to do for this long is stopped. */
   idleMs: number;
   /** How long shutdown waits for invocations in flight before killing their instances. */
@@ -80,6 +82,8 @@ export class InstancePool {
   private active = 0;
   private onIdle: (() => void) | undefined;
   private seq = 0;
+  /** The `memorySize` of every instance started or starting. */
+  private memoryMb = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -182,6 +186,7 @@ export class InstancePool {
         if (!idle) return undefined;
         this.retire(f, idle);
       }
+      if (!this.makeRoom(version.config.memorySize)) return undefined;
       slot = this.launch(f, state, version);
     }
     slot.inFlight++;
@@ -217,6 +222,27 @@ export class InstancePool {
     return best?.slot ?? leastWanted?.slot;
   }
 
+  /**
+   * Whether an instance of `mb` fits in the node's memory, once idle instances of any function, the longest
+   * idle first, have stopped to make room for it.
+   */
+  private makeRoom(mb: number): boolean {
+    while (this.memoryMb + mb > this.limits.maxInstanceMemoryMb) {
+      let oldest: { f: FunctionInstances; slot: Slot } | undefined;
+      for (const f of this.functions.values()) {
+        for (const state of f.versions.values()) {
+          for (const slot of state.slots) {
+            if (slot.inFlight > 0 || slot.readyAt === undefined) continue;
+            if (!oldest || slot.idleSince < oldest.slot.idleSince) oldest = { f, slot };
+          }
+        }
+      }
+      if (!oldest) return false;
+      this.retire(oldest.f, oldest.slot);
+    }
+    return true;
+  }
+
   private launch(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot {
     const now = this.now();
     const slot: Slot = {
@@ -232,6 +258,7 @@ export class InstancePool {
     };
     state.slots.push(slot);
     f.instances++;
+    this.memoryMb += version.config.memorySize;
     slot.ready.then(
       (instance) => {
         slot.readyAt = this.now();
@@ -255,6 +282,13 @@ export class InstancePool {
     version: RunnableVersion,
     whenGone: WhenGone | undefined,
   ): Promise<Slot> {
+    if (f.instances === 0) {
+      // Below its own limit with no instance, it waits for the node's memory, which no release of its own frees.
+      throw tooMany(
+        version,
+        `this node's instances reserve ${this.memoryMb} of its ${this.limits.maxInstanceMemoryMb} MB (--instance-memory), and none is idle`,
+      );
+    }
     if (f.waiting >= this.limits.maxQueuePerFunction) {
       throw tooMany(
         version,
@@ -429,6 +463,7 @@ export class InstancePool {
     const slots = f.versions.get(slot.key)?.slots;
     slots?.splice(slots.indexOf(slot), 1);
     f.instances--;
+    this.memoryMb -= slot.version.config.memorySize;
   }
 
   /** Takes no new invocations, waits (up to `drainMs`) for those in flight, then stops every instance. */

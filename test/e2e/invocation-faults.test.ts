@@ -578,6 +578,8 @@ test('the pool and isolation flags are parsed strictly', async () => {
       ['--queue-per-function', '-1', /at least 0/],
       ['--queue-per-function', 'ten', /integer/],
       ['--instance-idle-seconds', '1.5', /integer/],
+      ['--instance-memory', '64', /at least 128/],
+      ['--instance-memory', '1e4', /integer/],
       ['--isolation', 'strict', /auto, required or none/],
       ['--instance-uids', '0-65535', /ids of at least 1000 that leave out 65534/],
       ['--instance-uids', '70000-60000', /FIRST-LAST/],
