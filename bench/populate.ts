@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parseAliasSpec } from '../src/core/alias.js';
 import { applyConfigPatch, parseNewFunction } from '../src/core/function-config.js';
-import { canonicalZip, sha256Hex } from '../src/code/zip.js';
+import { canonicalZip, sha256Hex } from '../src/contract/canonical-zip.js';
 import type { Store } from '../src/store/store.js';
 import { NODE_HANDLER } from './handler.js';
 

@@ -239,11 +239,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await announced;
     }
   };
-  // On a shared store a follower reads the store, where the lines of every node are.
-  const logFeed: LogFeed =
+  // A follower reads the store, where the lines of every node are, each with the id that it resumes from.
+  // The embedded store has only this node's, written every flush: it is asked as often.
+  const logFeed: LogFeed = new StoreLogFeed(
+    store,
     opened.kind === 'sqlite'
-      ? { follow: (name, _filter, _shown, listener) => telemetry.follow(name, listener) }
-      : new StoreLogFeed(store, DEFAULT_STORE_LOG_FEED_OPTIONS, log);
+      ? { ...DEFAULT_STORE_LOG_FEED_OPTIONS, pollMs: DEFAULT_RECORDER_OPTIONS.flushMs }
+      : DEFAULT_STORE_LOG_FEED_OPTIONS,
+    log,
+  );
   const health = createHealth({
     node,
     storeKind: opened.kind,

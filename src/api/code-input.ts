@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
 import { Issues, describeType, readObject, requireField } from '../core/validate.js';
-import { canonicalZip, sha256Hex } from '../code/zip.js';
+import { canonicalZip, sha256Hex } from '../contract/canonical-zip.js';
 import type { ZipWorkers } from '../code/zip-workers.js';
 import { mediaType, readBody } from '../http/body.js';
 import type { CodeBlob } from '../store/store.js';

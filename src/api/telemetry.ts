@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { parseDuration, parseTimeAgo } from '../core/duration.js';
 import { SluiceError } from '../core/errors.js';
 import { type InvocationLog, type LogFilter, logText, toMicros } from '../core/telemetry.js';
+import { openEventStream } from '../http/event-stream.js';
 import { aggregate } from '../metrics/aggregate.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { checkQuery, functionParam, optionalQuery } from './params.js';
@@ -44,7 +45,7 @@ function matches(log: InvocationLog, filter: LogFilter): boolean {
   );
 }
 
-const HEARTBEAT_MS = 15_000;
+const STREAM_OPTIONS = { heartbeatMs: 15_000, maxQueued: 1000 };
 
 export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] {
   const requireFunction = async (name: string) => {
@@ -119,8 +120,11 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         const limit = Number(limitText);
         if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000)
           throw invalid('limit', 'must be an integer from 1 to 1000');
-        const afterText = optionalQuery(request, 'after');
-        if (afterText !== undefined && !/^\d+$/.test(afterText)) throw invalid('after', 'must be a log id');
+        // A follower that reconnects names the last log it got, as Server-Sent Events do.
+        const lastEventId = request.req.headers['last-event-id']?.toString();
+        const afterText = optionalQuery(request, 'after') ?? lastEventId;
+        if (afterText !== undefined && !/^\d+$/.test(afterText))
+          throw invalid(lastEventId === afterText ? 'Last-Event-ID' : 'after', 'must be a log id');
         const follow = optionalQuery(request, 'follow');
         if (follow !== undefined && follow !== 'true' && follow !== 'false')
           throw invalid('follow', 'must be true or false');
@@ -156,27 +160,26 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
   ];
 }
 
-/** Server-Sent Events: the recent logs, then each new one as it is recorded, until the client goes. */
+/**
+ * Server-Sent Events: the recent logs, then each new one as it is recorded, until the client goes. Each event's
+ * id is its log's, which a follower sends back as `Last-Event-ID` to resume after it.
+ */
 function streamLogs(
   res: ServerResponse,
   recent: readonly InvocationLog[],
   subscribe: (listener: (log: InvocationLog) => void) => () => void,
   filter: LogFilter,
 ): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-  });
-  const send = (log: InvocationLog) => res.write(`event: log\ndata: ${JSON.stringify(logView(log))}\n\n`);
-  recent.forEach(send);
-  res.write(': following\n\n');
-  const unsubscribe = subscribe((log) => {
-    if (matches(log, filter)) send(log);
-  });
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  res.once('close', () => {
-    clearInterval(heartbeat);
+  let unsubscribe = (): void => undefined;
+  const stream = openEventStream(res, STREAM_OPTIONS, () => {
     unsubscribe();
+  });
+  const send = (log: InvocationLog) => {
+    stream.send('log', JSON.stringify(logView(log)), log.id);
+  };
+  recent.forEach(send);
+  stream.comment('following');
+  unsubscribe = subscribe((log) => {
+    if (matches(log, filter)) send(log);
   });
 }

@@ -55,26 +55,40 @@ export async function ensureAdminToken(
   return file;
 }
 
+/** Distinct valid Authorization headers remembered; beyond, the least recently used is forgotten. */
+export const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
+
 /**
  * Resolves bearer tokens to the names of their owners, or refuses them with 401. Authorization headers found
- * valid are remembered as they came, so that the invocation path neither hashes nor reads the store per request.
+ * valid are remembered as they came, so that the invocation path neither hashes nor reads the store per request;
+ * at most `maxEntries` of them, so that callers cycling through spellings of valid tokens cannot grow the
+ * server's memory.
  */
 export class TokenVerifier {
+  /** In order of use, the least recent first (a Map iterates in insertion order). */
   private readonly known = new Map<string, string>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly maxEntries = DEFAULT_TOKEN_CACHE_ENTRIES,
+  ) {}
 
   async authenticate(req: IncomingMessage): Promise<string> {
     const header = req.headers.authorization;
     if (!header)
       throw new SluiceError('Unauthorized', 'this endpoint needs a bearer token (Authorization: Bearer …)');
     const known = this.known.get(header);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.known.delete(header);
+      this.known.set(header, known);
+      return known;
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new SluiceError('Unauthorized', 'the Authorization header must be "Bearer <token>"');
     const token = await this.store.findTokenByHash(hashToken(match[1] as string));
     if (!token) throw new SluiceError('Unauthorized', 'the bearer token is not valid');
     this.known.set(header, token.name);
+    if (this.known.size > this.maxEntries) this.known.delete(this.known.keys().next().value as string);
     return token.name;
   }
 }

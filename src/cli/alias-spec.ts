@@ -1,4 +1,4 @@
-import { SOURCES, type Condition } from '../core/conditions.js';
+import { SOURCES, type Condition } from '../contract/domain.js';
 import { type Args, type Options, parseVersionArg, parseWeight } from './args.js';
 import { UsageError } from './errors.js';
 import { parseRule } from './rules.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
+import { dataPlaneBase, type DataPlaneAddress } from '../contract/domain.js';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Args } from './args.js';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { CliError } from './errors.js';
 
 /** What `sluice.yaml` (or `sluice.json`) says about the function a directory holds. */
@@ -21,87 +22,83 @@ export interface DeployConfig {
 
 const STRINGS = ['name', 'runtime', 'handler', 'description', 'network'] as const;
 const NUMBERS = ['memorySize', 'timeout', 'instanceConcurrency'] as const;
-const BLOCKS = ['environment', 'exclude'] as const;
-const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, ...BLOCKS];
+const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, 'environment', 'exclude'];
 
-/** A scalar: `"json string"`, `'single quoted'` (`''` for a quote), or plain text up to a ` #` comment. */
-function scalar(raw: string, where: string): string {
-  const text = raw.trim();
-  if (text.startsWith('"')) {
-    try {
-      return JSON.parse(text) as string;
-    } catch {
-      throw new CliError(`${where}: ${text} is not a well-formed "quoted string"`);
-    }
+/**
+ * Checks one key of the configuration and sets it: the same rules for sluice.yaml and sluice.json. `where` is
+ * the file, and in sluice.yaml the line and column of the key.
+ */
+function setField(config: DeployConfig, key: string, value: unknown, where: string): void {
+  const bad = (what: string) =>
+    new CliError(`${where}: ${key} must be ${what}, not ${JSON.stringify(value)}`);
+  if (!KNOWN.includes(key)) throw new CliError(`${where}: unknown key "${key}" (known: ${KNOWN.join(', ')})`);
+  if ((STRINGS as readonly string[]).includes(key)) {
+    if (typeof value !== 'string') throw bad('a string');
+    config[key as (typeof STRINGS)[number]] = value;
+  } else if ((NUMBERS as readonly string[]).includes(key)) {
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw bad('a whole number');
+    config[key as (typeof NUMBERS)[number]] = value as number;
+  } else if (key === 'exclude') {
+    if (!(Array.isArray(value) && value.every((p) => typeof p === 'string'))) throw bad('a list of patterns');
+    config.exclude = value;
+  } else {
+    const strings =
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((x) => typeof x === 'string');
+    if (!strings) throw bad('a map of NAME: value');
+    config.environment = value as Record<string, string>;
   }
-  if (text.startsWith("'")) {
-    if (!/^'(?:[^']|'')*'$/.test(text))
-      throw new CliError(`${where}: ${text} is not a well-formed 'quoted string'`);
-    return text.slice(1, -1).replace(/''/g, "'");
-  }
-  return text.replace(/\s+#.*$/, '');
-}
-
-function setScalar(config: DeployConfig, key: string, value: string, where: string): void {
-  if ((NUMBERS as readonly string[]).includes(key)) {
-    if (!/^\d+$/.test(value)) throw new CliError(`${where}: ${key} must be a whole number, not "${value}"`);
-    config[key as (typeof NUMBERS)[number]] = Number(value);
-  } else config[key as (typeof STRINGS)[number]] = value;
 }
 
 /**
- * The flat YAML that `sluice init` writes: `key: value` lines, `#` comments, an `environment:` block of
- * indented `NAME: value` lines and an `exclude:` block of indented `- pattern` lines. Nothing more of YAML.
+ * Reads sluice.yaml with a YAML parser. The failsafe schema reads every scalar as a string, as environment
+ * variables are (`PORT: 8080` is "8080", `DEBUG: true` is "true"); the numeric keys are converted here. An
+ * empty `environment:` or `exclude:` (what `sluice init` writes) means none.
  */
 export function parseSluiceYaml(text: string, file: string): DeployConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { schema: 'failsafe', lineCounter, prettyErrors: false });
+  const at = (node: { range?: [number, number, number] | null } | null | undefined) => {
+    if (!node?.range) return file;
+    const { line, col } = lineCounter.linePos(node.range[0]);
+    return `${file}:${line}:${col}`;
+  };
+  const [error] = [...doc.errors, ...doc.warnings];
+  if (error) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    throw new CliError(`${file}:${line}:${col}: ${error.message}`);
+  }
   const config: DeployConfig = {};
-  let block: 'environment' | 'exclude' | undefined;
-  const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((line, i) => {
-    const where = `${file}:${i + 1}`;
-    if (line.trim() === '' || line.trim().startsWith('#')) return;
-    if (/^\s/.test(line)) {
-      if (block === 'environment') {
-        const m = /^\s+([A-Za-z_][A-Za-z0-9_]*)\s*:(?:\s+(.*))?$/.exec(line);
-        if (!m) throw new CliError(`${where}: expected "  NAME: value" in the environment block`);
-        (config.environment ??= {})[m[1] as string] = scalar(m[2] ?? '', where);
-      } else if (block === 'exclude') {
-        const m = /^\s+-\s+(.+)$/.exec(line);
-        if (!m) throw new CliError(`${where}: expected "  - pattern" in the exclude block`);
-        (config.exclude ??= []).push(scalar(m[1] as string, where));
-      } else throw new CliError(`${where}: an indented line belongs under environment: or exclude:`);
-      return;
-    }
-    const m = /^([A-Za-z][A-Za-z0-9_]*)\s*:(?:\s+(.*))?$/.exec(line);
-    if (!m) throw new CliError(`${where}: expected "key: value"`);
-    const key = m[1] as string;
-    const rest = (m[2] ?? '').trim();
-    if (!KNOWN.includes(key))
-      throw new CliError(`${where}: unknown key "${key}" (known: ${KNOWN.join(', ')})`);
-    if (seen.has(key)) throw new CliError(`${where}: ${key} is set twice`);
-    seen.add(key);
-    block = undefined;
-    if (key === 'environment' || key === 'exclude') {
-      if (rest === '' || rest.startsWith('#')) {
-        block = key;
-        if (key === 'environment') config.environment = {};
-        else config.exclude = [];
-      } else if (rest === '{}' && key === 'environment') config.environment = {};
-      else if (rest === '[]' && key === 'exclude') config.exclude = [];
-      else throw new CliError(`${where}: ${key}: takes an indented block on the lines below`);
-      return;
-    }
-    setScalar(config, key, scalar(rest, where), where);
-  });
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === '')) return config;
+  if (!isMap(doc.contents)) throw new CliError(`${at(doc.contents)}: expected a map of key: value`);
+  // Aliases resolve, within the parser's bound on their expansion, only in the document as a whole.
+  const values = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  for (const { key } of doc.contents.items) {
+    if (!isScalar(key)) throw new CliError(`${at(key)}: a key must be a plain name`);
+    const name = String(key.value);
+    let value = values[name];
+    if (value === '' && name === 'environment') value = {};
+    else if (value === '' && name === 'exclude') value = [];
+    else if (
+      (NUMBERS as readonly string[]).includes(name) &&
+      typeof value === 'string' &&
+      /^\d+$/.test(value)
+    )
+      value = Number(value);
+    setField(config, name, value, at(key));
+  }
   return config;
 }
 
+/** A plain scalar where YAML reads it back unchanged, else a double-quoted one (JSON's syntax is YAML's). */
 function yamlScalar(value: string): string {
-  return /^[\w./@$+-][\w ./@$+,:-]*$/.test(value) && !/:\s|\s$/.test(value) ? value : JSON.stringify(value);
+  return /^[\w./$+][\w ./@$+,:-]*$/.test(value) && !/:\s|\s$/.test(value) ? value : JSON.stringify(value);
 }
 
 export function formatSluiceYaml(config: DeployConfig): string {
-  const lines = ['# The function that "sluice deploy" makes of this directory (flat YAML: key: value).'];
+  const lines = ['# The function that "sluice deploy" makes of this directory.'];
   for (const key of [
     'name',
     'runtime',
@@ -127,22 +124,9 @@ export function formatSluiceYaml(config: DeployConfig): string {
 function checkJsonConfig(value: unknown, file: string): DeployConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new CliError(`${file} must hold a JSON object`);
-  const obj = value as Record<string, unknown>;
-  for (const [key, v] of Object.entries(obj)) {
-    const bad = (what: string) => new CliError(`${file}: ${key} must be ${what}`);
-    if (!KNOWN.includes(key))
-      throw new CliError(`${file}: unknown key "${key}" (known: ${KNOWN.join(', ')})`);
-    if ((STRINGS as readonly string[]).includes(key) && typeof v !== 'string') throw bad('a string');
-    if ((NUMBERS as readonly string[]).includes(key) && !Number.isInteger(v)) throw bad('a whole number');
-    if (key === 'exclude' && !(Array.isArray(v) && v.every((p) => typeof p === 'string')))
-      throw bad('a list of patterns');
-    if (
-      key === 'environment' &&
-      !(typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'string'))
-    )
-      throw bad('an object of strings');
-  }
-  return obj;
+  const config: DeployConfig = {};
+  for (const [key, v] of Object.entries(value)) setField(config, key, v, file);
+  return config;
 }
 
 /** The deploy configuration of a directory: `sluice.yaml`, else `sluice.json`, else nothing. */

@@ -1,12 +1,12 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalZip, sha256Hex, type CodeFile } from '../code/zip.js';
+import { canonicalZip, sha256Hex, type CodeFile } from '../contract/canonical-zip.js';
 import {
   checkCodeEntries,
   codeTooLargeError,
   DEFAULT_CODE_LIMITS,
   type CodeEntry,
-} from '../core/code-package.js';
+} from '../contract/domain.js';
 
 /** Never packed: version control, a server's data directory, and the deploy configuration itself. */
 const ALWAYS_LEFT_OUT = ['.git/', '/.sluice/', '/sluice.yaml', '/sluice.json'];

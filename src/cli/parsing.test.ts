@@ -193,17 +193,53 @@ describe('sluice.yaml', () => {
     });
   });
 
-  test('errors name the line', () => {
-    assert.throws(
-      () => parseSluiceYaml('name: a\nmemory: 128\n', 'sluice.yaml'),
-      /sluice.yaml:2: unknown key "memory"/,
-    );
-    assert.throws(
-      () => parseSluiceYaml('timeout: soon\n', 'sluice.yaml'),
-      /sluice.yaml:1: timeout must be a whole number/,
-    );
-    assert.throws(() => parseSluiceYaml('  A: b\n', 'sluice.yaml'), /sluice.yaml:1: an indented line/);
-    assert.throws(() => parseSluiceYaml('name: a\nname: b\n', 'sluice.yaml'), /set twice/);
+  test('real YAML: flow collections, quoting styles, comments, anchors', () => {
+    const text = [
+      '# a comment',
+      "name: 'B'  # trailing comment",
+      'description: "two\\nlines, a \\"quote\\" and a # hash"',
+      'timeout: 10',
+      'memorySize: "256"',
+      'environment: {A: "x y", PORT: 8080, DEBUG: true, EMPTY: \'\', SAME: &v shared, ALSO: *v}',
+      'exclude: [ "*.tmp", build/ ]',
+      'handler: >-',
+      '  index.handler',
+    ].join('\n');
+    assert.deepEqual(parseSluiceYaml(text, 'f'), {
+      name: 'B',
+      description: 'two\nlines, a "quote" and a # hash',
+      timeout: 10,
+      memorySize: 256,
+      environment: { A: 'x y', PORT: '8080', DEBUG: 'true', EMPTY: '', SAME: 'shared', ALSO: 'shared' },
+      exclude: ['*.tmp', 'build/'],
+      handler: 'index.handler',
+    });
+  });
+
+  test('errors name the line and column', () => {
+    const table: [string, RegExp][] = [
+      ['name: a\nmemory: 128\n', /^sluice.yaml:2:1: unknown key "memory" \(known: name, /],
+      ['name: a\n  timeout: soon\n', /^sluice.yaml:1:7: Nested mappings are not allowed/],
+      ['timeout: soon\n', /^sluice.yaml:1:1: timeout must be a whole number, not "soon"$/],
+      ['name: a\nname: b\n', /^sluice.yaml:2:1: Map keys must be unique$/],
+      [
+        'environment: [a, b]\n',
+        /^sluice.yaml:1:1: environment must be a map of NAME: value, not \["a","b"\]$/,
+      ],
+      ['environment: {A: {B: c}}\n', /^sluice.yaml:1:1: environment must be a map of NAME: value/],
+      ['exclude: {a: b}\n', /^sluice.yaml:1:1: exclude must be a list of patterns/],
+      ['name: [a\n', /^sluice.yaml:2:1: Flow sequence .* must be sufficiently indented and end with a \]$/],
+      ["description: 'open\n", /^sluice.yaml:2:1: Missing closing 'quote$/],
+      ['- a\n- b\n', /^sluice.yaml:1:1: expected a map of key: value$/],
+      ['timeout: !!int 3\n', /^sluice.yaml:1:10: Unresolved tag/],
+    ];
+    for (const [text, expected] of table) {
+      assert.throws(
+        () => parseSluiceYaml(text, 'sluice.yaml'),
+        (error: Error) => expected.test(error.message),
+        JSON.stringify(text),
+      );
+    }
   });
 });
 

@@ -3,9 +3,9 @@ import {
   numericValue,
   parseInterval,
   type Condition,
+  Issues,
   type Source,
-} from '../core/conditions.js';
-import { Issues } from '../core/validate.js';
+} from '../contract/domain.js';
 import { UsageError } from './errors.js';
 
 const SOURCE_WORDS: Record<string, Source> = {

@@ -1,6 +1,6 @@
-import type { Condition } from '../core/conditions.js';
+import type { Condition } from '../contract/domain.js';
 
-export type { FunctionConfigView, FunctionView, VersionView } from '../api/wire.js';
+export type { FunctionConfigView, FunctionView, VersionView } from '../contract/wire.js';
 
 /** The other JSON forms the control-plane API answers with (src/api/views.ts), as the CLI reads them. */
 export type CanaryView =

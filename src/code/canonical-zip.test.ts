@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import yazl from 'yazl';
 import { makeZip } from '../../test/support/zips.js';
-import { CanonicalZipWriter } from './canonical-zip.js';
-import { canonicalZip, normalizeCodePackage, type CodeFile } from './zip.js';
+import { canonicalZip, CanonicalZipWriter, type CodeFile } from '../contract/canonical-zip.js';
+import { normalizeCodePackage } from './zip.js';
 
 // Stored code is addressed by the digest of its canonical zip, which yazl made until the writer replaced it:
 // the same files must keep giving the same bytes, or code uploaded again would be stored twice and versions

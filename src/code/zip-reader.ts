@@ -8,7 +8,7 @@ import {
   type CodeLimits,
 } from '../core/code-package.js';
 import { isSluiceError, SluiceError } from '../core/errors.js';
-import type { FileData } from './canonical-zip.js';
+import type { FileData } from '../contract/canonical-zip.js';
 
 /** A file of a code package, not yet inflated. */
 export interface PackageFile {

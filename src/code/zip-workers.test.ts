@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { makeZip, traversalZip } from '../../test/support/zips.js';
 import type { CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
-import { canonicalZip, normalizeCodePackage } from './zip.js';
+import { canonicalZip } from '../contract/canonical-zip.js';
+import { normalizeCodePackage } from './zip.js';
 import { ZipWorkers } from './zip-workers.js';
 
 const limits: CodeLimits = { zipBytes: 1024 * 1024, unzippedBytes: 1024 * 1024, entries: 100 };
@@ -106,7 +107,7 @@ test('close() lets the jobs given finish and refuses new ones; destroy() fails t
 test('idle workers do not keep the process alive', async () => {
   const script = `
     import { ZipWorkers } from ${JSON.stringify(new URL('./zip-workers.js', import.meta.url).href)};
-    import { canonicalZip } from ${JSON.stringify(new URL('./zip.js', import.meta.url).href)};
+    import { canonicalZip } from ${JSON.stringify(new URL('../contract/canonical-zip.js', import.meta.url).href)};
     const workers = new ZipWorkers(2);
     const zip = await canonicalZip([{ path: 'a.js', data: Buffer.from('a'), executable: false }]);
     await Promise.all([workers.normalize(zip, ${JSON.stringify(limits)}), workers.normalize(zip, ${JSON.stringify(limits)})]);

@@ -10,15 +10,8 @@ import yauzl from 'yauzl';
 import { makeZip, patchBytes, type ZipItem } from '../../test/support/zips.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
-import {
-  canonicalZip,
-  extractCodeZip,
-  normalizeCodePackage,
-  readCodeZip,
-  sha256Hex,
-  zipDirectory,
-  type CodeFile,
-} from './zip.js';
+import { canonicalZip, sha256Hex, type CodeFile } from '../contract/canonical-zip.js';
+import { extractCodeZip, normalizeCodePackage, readCodeZip, zipDirectory } from './zip.js';
 
 /** Rewrites the uncompressed size that the local header and the central directory claim for the one entry. */
 function lieAboutSize(zip: Buffer, size: number): Buffer {
@@ -136,7 +129,7 @@ test('the same files in a different order, with other timestamps and options, no
 
 test('the canonical zip is the same in every time zone', async () => {
   const script = `
-    import { canonicalZip, sha256Hex } from ${JSON.stringify(new URL('./zip.js', import.meta.url).href)};
+    import { canonicalZip, sha256Hex } from ${JSON.stringify(new URL('../contract/canonical-zip.js', import.meta.url).href)};
     const zip = await canonicalZip([{ path: 'a.js', data: Buffer.from('a'), executable: false }]);
     process.stdout.write(sha256Hex(zip));
   `;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,15 +10,15 @@ import {
   type CodeLimits,
 } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
-import { CanonicalZipWriter, type FileData } from './canonical-zip.js';
+import {
+  byPath,
+  canonicalZip,
+  CanonicalZipWriter,
+  sha256Hex,
+  type CodeFile,
+  type FileData,
+} from '../contract/canonical-zip.js';
 import { openCodeZip } from './zip-reader.js';
-
-/** A file of a code package; directories are implied by the paths of the files. */
-export interface CodeFile {
-  path: string;
-  data: Buffer;
-  executable: boolean;
-}
 
 export interface NormalizedCode {
   zip: Buffer;
@@ -36,17 +35,6 @@ export async function readCodeZip(zip: Buffer, limits: CodeLimits): Promise<Code
     files.push({ path: file.path, data: await whole(await pkg.read(file)), executable: file.executable });
   }
   return files.sort(byPath);
-}
-
-/** Builds the one zip that stands for a set of files: same files, same bytes, whatever zip they came from. */
-export async function canonicalZip(files: readonly CodeFile[]): Promise<Buffer> {
-  const writer = new CanonicalZipWriter();
-  for (const file of [...files].sort(byPath)) await writer.add(file.path, file.executable, file.data);
-  return writer.finish();
-}
-
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -163,11 +151,6 @@ async function listTree(root: string, relative: string): Promise<{ entry: CodeEn
 
 function isExecutable(mode: number): boolean {
   return (mode & 0o111) !== 0;
-}
-
-/** Byte order of the UTF-8 names, which is not the UTF-16 order that comparing strings gives. */
-function byPath(a: { path: string }, b: { path: string }): number {
-  return Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
 }
 
 function invalid(message: string): SluiceError {

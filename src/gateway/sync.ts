@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.js';
 import type { ChangeFeed, StoreChange } from '../store/changes.js';
 import type { Catalog } from './catalog.js';
 
@@ -149,7 +150,7 @@ export class CatalogSync {
         } catch (error) {
           this.failing++;
           this.lastError = message(error);
-          const delay = Math.min(this.retry.maxMs, this.retry.firstMs * 2 ** (this.failing - 1));
+          const delay = backoffDelay(this.retry, this.failing - 1);
           this.options.log(
             `sync: reloading the routing table failed (${this.lastError}); serving from memory, trying again in ${delay} ms`,
           );

@@ -46,21 +46,6 @@ describe('TelemetryRecorder', () => {
     );
   });
 
-  it('tells each follower of a function its logs at once, and no longer once it stops following', () => {
-    const seen: string[] = [];
-    const stopA = recorder.follow('f', (log) => seen.push(`a:${log.requestId}`));
-    const stopB = recorder.follow('f', (log) => seen.push(`b:${log.requestId}`));
-    recorder.follow('g', (log) => seen.push(`g:${log.requestId}`));
-    recorder.record(invocation({ requestId: 'r1' }), '');
-    stopA();
-    recorder.record(invocation({ requestId: 'r2' }), '');
-    stopB();
-    stopB();
-    recorder.record(invocation({ requestId: 'r3' }), '');
-    recorder.record(invocation({ functionName: 'g', requestId: 'r4' }), '');
-    assert.deepEqual(seen, ['a:r1', 'b:r1', 'b:r2', 'g:r4']);
-  });
-
   it('counts every invocation, cold starts by their init duration', () => {
     const registry = new MetricsRegistry('n');
     const counting = new TelemetryRecorder(store, registry, DEFAULT_RECORDER_OPTIONS, () => {});

@@ -22,13 +22,11 @@ export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = {
 const PRUNE_EVERY_MS = 60_000;
 
 /**
- * Takes every invocation's outcome and log: counts it, keeps its log, tells live followers at once, and
- * writes both to the store in batches, so that the invocation path never waits for the store.
+ * Takes every invocation's outcome and log: counts it, keeps its log, and writes both to the store in batches,
+ * so that the invocation path never waits for the store.
  */
 export class TelemetryRecorder {
   private pendingLogs: InvocationLog[] = [];
-  /** Followers by function: looked up once per log, and mostly found absent, which costs next to nothing. */
-  private readonly followers = new Map<string, Set<(log: InvocationLog) => void>>();
   /** The next flush, set when something is recorded: an idle server wakes for nothing. */
   private timer: NodeJS.Timeout | undefined;
   private started = false;
@@ -84,26 +82,9 @@ export class TelemetryRecorder {
     });
   }
 
-  /** Calls `listener` with each log of the function as it is recorded, until the returned function is called. */
-  follow(functionName: string, listener: (log: InvocationLog) => void): () => void {
-    let listeners = this.followers.get(functionName);
-    if (!listeners) {
-      listeners = new Set();
-      this.followers.set(functionName, listeners);
-    }
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.followers.get(functionName) === listeners)
-        this.followers.delete(functionName);
-    };
-  }
-
   private keep(log: InvocationLog): void {
     this.pendingLogs.push(log);
     this.flushSoon();
-    const listeners = this.followers.get(log.functionName);
-    if (listeners) for (const listener of listeners) listener(log);
   }
 
   private flushSoon(): void {

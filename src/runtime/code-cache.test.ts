@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ZipWorkers } from '../code/zip-workers.js';
-import { canonicalZip, sha256Hex } from '../code/zip.js';
+import { canonicalZip, sha256Hex } from '../contract/canonical-zip.js';
 import { CodeCache } from './code-cache.js';
 
 interface Package {

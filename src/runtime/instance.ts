@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
-import { FrameDecoder, frameWriter, type Frame } from './protocol.js';
+import { FrameDecoder, frameWriter, type Frame } from './bootstraps/protocol.js';
 import type { Confinement } from './sandbox/sandbox.js';
 
 /** One version's code and configuration, as an instance runs it. */

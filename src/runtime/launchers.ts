@@ -6,7 +6,7 @@ import type { RunnableVersion } from './instance.js';
 import { BOOTSTRAP_MOUNT } from './sandbox/bwrap.js';
 
 const NODE_BOOTSTRAP = fileURLToPath(new URL('./bootstraps/node.js', import.meta.url));
-const PROTOCOL = fileURLToPath(new URL('./protocol.js', import.meta.url));
+const PROTOCOL = fileURLToPath(new URL('./bootstraps/protocol.js', import.meta.url));
 // Node.js reads the nearest package.json to know that the bootstrap is an ES module.
 const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
 // The Python bootstrap is not compiled: it lives in runtime/python at the package root.
@@ -16,7 +16,7 @@ const PYTHON_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/python/bootstra
 const BOOTSTRAP_FILES: Record<Runtime, { source: string; target: string }[]> = {
   nodejs20: [
     { source: NODE_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/node.js` },
-    { source: PROTOCOL, target: `${BOOTSTRAP_MOUNT}/runtime/protocol.js` },
+    { source: PROTOCOL, target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/protocol.js` },
     { source: PACKAGE_JSON, target: `${BOOTSTRAP_MOUNT}/package.json` },
   ],
   python3: [{ source: PYTHON_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/python/bootstrap.py` }],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { encodeFrame, FrameDecoder, type Frame } from './protocol.js';
+import { encodeFrame, FrameDecoder, type Frame } from './bootstraps/protocol.js';
 
 // Compiled to dist/src/runtime/, three levels below the repository root.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

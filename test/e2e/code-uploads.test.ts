@@ -99,7 +99,7 @@ test('four uploads that each unzip to 245 MB, at once, keep the server under 600
       data: Buffer.alloc(MB, i),
       executable: false,
     }));
-    const { canonicalZip } = await import('../../src/code/zip.js');
+    const { canonicalZip } = await import('../../src/contract/canonical-zip.js');
     const zips = await Promise.all(
       [0, 1, 2, 3].map((n) =>
         canonicalZip([

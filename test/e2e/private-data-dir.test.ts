@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { sha256Hex } from '../../src/code/zip.js';
+import { sha256Hex } from '../../src/contract/canonical-zip.js';
 import { apiClient } from '../support/api-client.js';
 import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER, zipOf } from '../support/code.js';
 import { spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';

@@ -1,4 +1,4 @@
-import { canonicalZip } from '../../src/code/zip.js';
+import { canonicalZip } from '../../src/contract/canonical-zip.js';
 
 /** A zip holding the given files, each `path → source text`. */
 export function zipOf(files: Record<string, string>): Promise<Buffer> {
@@ -7,4 +7,4 @@ export function zipOf(files: Record<string, string>): Promise<Buffer> {
   );
 }
 
-export { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../src/samples/seed-handlers.js';
+export { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../src/contract/seed-handlers.js';

@@ -4,7 +4,7 @@ import { parseWeight } from '../args.js';
 import { type Client, listAll, seg } from '../client.js';
 import type { Command } from '../command.js';
 import { type DeployConfig, readDeployConfig } from '../config-file.js';
-import { DEFAULT_ALIAS, LATEST, assertAliasName } from '../../core/names.js';
+import { DEFAULT_ALIAS, LATEST, assertAliasName } from '../../contract/domain.js';
 import { ApiError, CliError } from '../errors.js';
 import { bytes, describeSplit, note, percent, print, printJson, shortSha } from '../output.js';
 import type { AliasSpecView, AliasView, FunctionConfigView, FunctionView, VersionView } from '../views.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { FUNCTION_NAME } from '../../core/names.js';
-import { SEED_HANDLERS } from '../../samples/seed-handlers.js';
+import { FUNCTION_NAME } from '../../contract/domain.js';
+import { SEED_HANDLERS } from '../../contract/seed-handlers.js';
 import type { Command } from '../command.js';
 import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';

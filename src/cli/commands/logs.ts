@@ -1,6 +1,7 @@
 import { parseCount, parseVersionArg } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Command } from '../command.js';
+import { followEvents } from '../../contract/sse.js';
 import { CliError } from '../errors.js';
 import { ms, note, print, printJson, when } from '../output.js';
 
@@ -28,7 +29,10 @@ function printLog(log: LogView, json: boolean): void {
   if (log.text) print(log.text.replace(/\n$/, ''));
 }
 
-/** Reads Server-Sent Events from the follow stream and prints each log until aborted (Ctrl-C). */
+/**
+ * Follows the log stream and prints each log until aborted (Ctrl-C); a stream that breaks is resumed after the
+ * last log printed.
+ */
 async function follow(
   client: Client,
   path: string,
@@ -41,32 +45,28 @@ async function follow(
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let announced = false;
   try {
-    const response = await client.send('GET', path, {
-      query: { ...query, follow: 'true' },
+    await followEvents({
       signal: abort.signal,
+      async open(lastEventId) {
+        const response = await client.send('GET', path, {
+          query: { ...query, follow: 'true' },
+          signal: abort.signal,
+          ...(lastEventId !== undefined && { headers: { 'last-event-id': lastEventId } }),
+        });
+        response.message.setEncoding('utf8');
+        return response.message as AsyncIterable<string>;
+      },
+      onOpen() {
+        if (!announced) note(`following the logs of ${path.split('/')[3] ?? ''} (Ctrl-C to stop)`);
+        announced = true;
+      },
+      onEvent(event) {
+        if (event.event === 'log') printLog(JSON.parse(event.data) as LogView, json);
+      },
     });
-    note(`following the logs of ${path.split('/')[3] ?? ''} (Ctrl-C to stop)`);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.message) {
-      buffer += decoder.decode(chunk as Buffer, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const lines = event.split('\n');
-        if (!lines.includes('event: log')) continue;
-        const data = lines
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n');
-        printLog(JSON.parse(data) as LogView, json);
-      }
-    }
-    throw new CliError('the server ended the log stream (did it stop?)');
   } catch (error) {
-    if (abort.signal.aborted) return;
     if (error instanceof CliError) throw error;
     throw new CliError(`the log stream broke: ${(error as Error).message}`);
   } finally {

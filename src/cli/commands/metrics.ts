@@ -1,4 +1,4 @@
-import { parseTimeAgo } from '../../core/duration.js';
+import { parseTimeAgo } from '../../contract/domain.js';
 import { seg } from '../client.js';
 import type { Command } from '../command.js';
 import { ms, percent, print, printJson, table } from '../output.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../core/duration.js';
+import { parseDuration } from '../../contract/domain.js';
 import { parseCount, parseVersionArg, parseWeight } from '../args.js';
 import { seg } from '../client.js';
 import type { Command, Group } from '../command.js';

@@ -1,10 +1,10 @@
-import { DEFAULT_CODE_LIMITS } from '../../core/code-package.js';
-import { CONFIG_FIELDS } from '../../core/function-config.js';
+import { CONFIG_FIELDS } from '../../contract/domain.js';
 import { parseVersionArg } from '../args.js';
 import { type Client, listAll, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { bytes, fields, print, printJson, shortSha, table, when } from '../output.js';
 import type { FunctionConfigView, FunctionView, VersionView } from '../views.js';
+import { fileDigests } from '../zip-digests.js';
 import { configFields } from './functions.js';
 
 const versionsPath = (fn: string) => `/v1/functions/${seg(fn)}/versions`;
@@ -51,11 +51,9 @@ export function configChanges(a: FunctionConfigView, b: FunctionConfigView): Con
 
 /** Files added, removed and changed between two code packages. */
 async function fileChanges(client: Client, fn: string, a: string, b: string) {
-  const { readCodeZip, sha256Hex } = await import('../../code/zip.js');
   const filesOf = async (qualifier: string) => {
     const response = await client.send('GET', `/v1/functions/${seg(fn)}/code`, { query: { qualifier } });
-    const files = await readCodeZip(await response.bytes(), DEFAULT_CODE_LIMITS);
-    return new Map(files.map((f) => [f.path, sha256Hex(f.data)]));
+    return fileDigests(await response.bytes());
   };
   const [before, after] = await Promise.all([filesOf(a), filesOf(b)]);
   const paths = [...new Set([...before.keys(), ...after.keys()])].sort();

@@ -1,7 +1,12 @@
-import { parseAliasSpec } from '../../core/alias.js';
-import { parseInterval } from '../../core/conditions.js';
-import { isSluiceError } from '../../core/errors.js';
-import { ALIAS_NAME, ALIAS_NAME_HINT, DEFAULT_ALIAS, isAliasName } from '../../core/names.js';
+import {
+  ALIAS_NAME,
+  ALIAS_NAME_HINT,
+  DEFAULT_ALIAS,
+  isAliasName,
+  isSluiceError,
+  parseAliasSpec,
+  parseInterval,
+} from '../../contract/domain.js';
 import type { AliasSpecView, FieldIssue, Rule, RuleOp, RuleSource } from './api.js';
 
 /** The alias editor's fields as the user typed them. */

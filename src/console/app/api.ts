@@ -1,6 +1,5 @@
-import { dataPlaneBase, type DataPlaneAddress } from '../../core/data-plane.js';
-import type { IsolationReport } from '../../core/isolation.js';
-import type { FunctionConfigView } from '../../api/wire.js';
+import { dataPlaneBase, type DataPlaneAddress, type IsolationReport } from '../../contract/domain.js';
+import type { FunctionConfigView } from '../../contract/wire.js';
 /**
  * The console's only way to the server: the public `/v1` API with the bearer token the user signed in with,
  * kept in sessionStorage (gone when the tab closes). Nothing here that the CLI could not do.
@@ -145,7 +144,7 @@ export const fnPath = (name: string) => `/v1/functions/${enc(name)}`;
 
 // The public JSON shapes (README: "The control-plane API").
 
-export type { FunctionView, VersionView } from '../../api/wire.js';
+export type { FunctionView, VersionView } from '../../contract/wire.js';
 export type FunctionConfig = FunctionConfigView;
 
 export type RuleSource = 'header' | 'cookie' | 'query' | 'key';

@@ -1,4 +1,4 @@
-import { CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../../core/function-config.js';
+import { CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../../contract/domain.js';
 import type { FieldIssue, FunctionConfig } from './api.js';
 import { field, fieldError, h } from './dom.js';
 

@@ -1,4 +1,4 @@
-import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../samples/seed-handlers.js';
+import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../contract/seed-handlers.js';
 
 /* Starter code offered when creating a function: the seeds' samples, which report the version that ran, and others. */
 

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { frameWriter, FrameDecoder, type Frame } from '../protocol.js';
+import { frameWriter, FrameDecoder, type Frame } from './protocol.js';
 
 interface InitHeader {
   type: 'init';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { backoffDelay } from '../../core/backoff.js';
 import {
   parseChange,
   type ChangeFeed,
@@ -200,8 +201,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   private scheduleReconnect(): number {
-    const { firstMs, maxMs } = this.options.retry;
-    const delay = Math.round(Math.min(maxMs, firstMs * 2 ** this.attempt) * (0.8 + Math.random() * 0.4));
+    const delay = backoffDelay({ ...this.options.retry, jitter: 0.2 }, this.attempt);
     this.attempt++;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {

@@ -3,6 +3,7 @@ import type { Rollout } from '../../core/rollout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
+import { backoffDelay, type Backoff } from '../../core/backoff.js';
 import { type ApiDefinition, type Binding, type StageSpec, stageBindings } from '../../core/api-gateway.js';
 import {
   assertVersionUnused,
@@ -290,8 +291,10 @@ function storeError(error: unknown, what: string): SluiceError {
   return failure;
 }
 
-const backoff = (attempt: number): Promise<void> =>
-  sleep(Math.round((2 + Math.random() * 8) * 2 ** Math.min(attempt, 5)));
+/** 2–10 ms before the first retry, doubling to at most 64–320 ms: a lost race rarely loses twice. */
+const RETRY: Backoff = { firstMs: 6, maxMs: 192, jitter: 2 / 3 };
+
+const backoff = (attempt: number): Promise<void> => sleep(backoffDelay(RETRY, attempt - 1));
 
 async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
   try {

@@ -1,4 +1,4 @@
-import { FUNCTION_NAME, FUNCTION_NAME_HINT } from '../../../core/names.js';
+import { FUNCTION_NAME, FUNCTION_NAME_HINT } from '../../../contract/domain.js';
 import { ApiError, sendJson, type FieldIssue, type FunctionView } from '../api.js';
 import { configForm } from '../config-form.js';
 import { clear, errorBox, field, fieldError, h } from '../dom.js';

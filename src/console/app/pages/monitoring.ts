@@ -10,6 +10,7 @@ import {
 import { lineChart, shareBar, type ChartSeries } from '../charts.js';
 import { clear, colorFor, errorBox, formatTime, h, spinner } from '../dom.js';
 import { onLeave } from '../router.js';
+import { followEvents } from '../../../contract/sse.js';
 import type { FunctionContext } from './function.js';
 
 const RANGES: { id: string; label: string; step: string }[] = [
@@ -347,35 +348,38 @@ function drawMetrics(body: HTMLElement, m: MetricsView): void {
   );
 }
 
-/** Reads Server-Sent Events from a fetch body (EventSource cannot send the Authorization header). */
-async function followStream(
+/**
+ * Follows the log stream of a fetch (EventSource cannot send the Authorization header), resuming after the last
+ * log received when it breaks.
+ */
+function followStream(
   url: string,
   signal: AbortSignal,
   onLog: (log: LogView) => void,
   onOpen: () => void,
 ): Promise<void> {
-  const res = await request('GET', url, { signal, headers: { accept: 'text/event-stream' } });
-  onOpen();
-  const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
-  if (!reader) return;
-  let buffer = '';
+  return followEvents({
+    signal,
+    async open(lastEventId) {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      const res = await request('GET', url, { signal, headers });
+      if (!res.body) throw new Error('the log stream has no body');
+      return textOf(res.body);
+    },
+    onOpen,
+    onEvent(event) {
+      if (event.event === 'log') onLog(JSON.parse(event.data) as LogView);
+    },
+  });
+}
+
+async function* textOf(body: NonNullable<Response['body']>): AsyncGenerator<string> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (event === 'log' && data.length) onLog(JSON.parse(data.join('\n')) as LogView);
-    }
+    yield value;
   }
 }
 
@@ -499,19 +503,16 @@ function logsCard(ctx: FunctionContext): HTMLElement {
           append(log);
         },
         () => {
+          // A reconnection keeps the rows: the stream resumes after the last of them.
+          if (!opened) clear(list, h('div', { class: 'muted logs-empty' }, 'Waiting for invocations…'));
           opened = true;
-          clear(list, h('div', { class: 'muted logs-empty' }, 'Waiting for invocations…'));
           status.textContent = 'Following live';
         },
-      )
-        .then(() => {
-          if (!signal.aborted) status.textContent = 'The stream ended; turn Follow off and on to reconnect.';
-        })
-        .catch((error: unknown) => {
-          if (signal.aborted) return;
-          if (!opened) clear(list, errorBox(error, start));
-          status.textContent = 'Disconnected';
-        });
+      ).catch((error: unknown) => {
+        if (signal.aborted) return;
+        if (!opened) clear(list, errorBox(error, start));
+        status.textContent = 'Disconnected';
+      });
       return;
     }
     status.textContent = '';

@@ -1,6 +1,7 @@
 /**
  * Frames of the runtime protocol (docs/runtime-protocol.md): two big-endian lengths, a JSON header and a
- * raw body. Shared by the server and the Node.js bootstrap.
+ * raw body. Shared by the server and the Node.js bootstrap; it lives with the bootstraps because a sandbox holds
+ * their files and nothing else of the server's.
  */
 export interface Frame<H = Record<string, unknown>> {
   header: H & { type: string };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { codeTooLargeError } from '../core/code-package.js';
@@ -7,6 +8,32 @@ import { codeTooLargeError } from '../core/code-package.js';
  * Both give the same zip bytes: deflate's output does not depend on how its input is cut.
  */
 export type FileData = Buffer | AsyncIterable<Buffer>;
+
+/** A file of a code package; directories are implied by the paths of the files. */
+export interface CodeFile {
+  path: string;
+  data: Buffer;
+  executable: boolean;
+}
+
+/**
+ * Builds the one zip that stands for a set of files: same files, same bytes, whatever zip they came from. The
+ * server stores code by the digest of this zip and the CLI makes it too, to upload only code that changed.
+ */
+export async function canonicalZip(files: readonly CodeFile[]): Promise<Buffer> {
+  const writer = new CanonicalZipWriter();
+  for (const file of [...files].sort(byPath)) await writer.add(file.path, file.executable, file.data);
+  return writer.finish();
+}
+
+export function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Byte order of the UTF-8 names, which is not the UTF-16 order that comparing strings gives. */
+export function byPath(a: { path: string }, b: { path: string }): number {
+  return Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+}
 
 // The bytes that yazl wrote for a buffer added with { mtime: local 1980-01-01 00:00, forceDosTimestamp: true,
 // compress: true }, which every stored code package was made of: the canonical zip must stay that zip, since

@@ -1,0 +1,36 @@
+/**
+ * The core's pure rules that clients apply themselves before they ask the server: names, rule conditions,
+ * durations, configuration limits, code package checks. They are listed here so that what the CLI and the
+ * console share with the server is one list, which `npm run lint` holds them to (.dependency-cruiser.js).
+ */
+export { parseAliasSpec } from '../core/alias.js';
+export {
+  checkCodeEntries,
+  codeTooLargeError,
+  DEFAULT_CODE_LIMITS,
+  type CodeEntry,
+} from '../core/code-package.js';
+export {
+  checkCondition,
+  numericValue,
+  parseInterval,
+  SOURCES,
+  type Condition,
+  type Source,
+} from '../core/conditions.js';
+export { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
+export { parseDuration, parseTimeAgo } from '../core/duration.js';
+export { isSluiceError } from '../core/errors.js';
+export { CONFIG_FIELDS, CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../core/function-config.js';
+export type { IsolationReport } from '../core/isolation.js';
+export {
+  ALIAS_NAME,
+  ALIAS_NAME_HINT,
+  assertAliasName,
+  DEFAULT_ALIAS,
+  LATEST,
+  FUNCTION_NAME,
+  FUNCTION_NAME_HINT,
+  isAliasName,
+} from '../core/names.js';
+export { Issues } from '../core/validate.js';
