@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { parseDuration, parseTimeAgo } from '../core/duration.js';
 import { SluiceError } from '../core/errors.js';
+import { LATEST, parseQualifier } from '../core/names.js';
+import { LATEST_VERSION_ID, qualifierLabel } from '../core/qualifier.js';
 import { type InvocationLog, type LogFilter, logText, toMicros } from '../core/telemetry.js';
 import { openEventStream } from '../http/event-stream.js';
 import { aggregate } from '../metrics/aggregate.js';
@@ -132,8 +134,11 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         const set = <K extends keyof LogFilter>(key: K, value: LogFilter[K] | undefined) => {
           if (value !== undefined) filter[key] = value;
         };
-        set('qualifier', optionalQuery(request, 'qualifier'));
-        set('versionId', optionalQuery(request, 'version'));
+        // Logs name the latest code LATEST, as the invocation's context does; either spelling finds them.
+        const qualifier = optionalQuery(request, 'qualifier');
+        set('qualifier', qualifier === undefined ? undefined : qualifierLabel(parseQualifier(qualifier)));
+        const version = optionalQuery(request, 'version');
+        set('versionId', version === LATEST ? LATEST_VERSION_ID : version);
         set('requestId', optionalQuery(request, 'requestId'));
         set('text', optionalQuery(request, 'text'));
         set('since', timeParam(request, 'since', now));

@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { RouteMatcher, type StageSpec } from '../core/api-gateway.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import { LATEST_VERSION_ID } from '../core/qualifier.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
@@ -22,8 +23,6 @@ export interface FunctionSnapshot {
   /** Each alias, compiled when it was written. */
   routes: ReadonlyMap<string, CompiledRoute>;
 }
-
-export const LATEST_VERSION_ID = 'LATEST';
 
 /** Functions read in one store call at most: a reload reads pages of 100. */
 const MAX_BATCH = 500;

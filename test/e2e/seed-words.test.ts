@@ -3,6 +3,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { runSluice, type CliRun } from '../support/cli.js';
 import { zipOf } from '../support/code.js';
@@ -45,6 +46,7 @@ interface Hit {
   /** What the handler's context said: `versionId|qualifier`. */
   text: string;
   body: unknown;
+  requestId: string | null;
 }
 
 async function request(
@@ -60,7 +62,13 @@ async function request(
   assert.equal(res.headers.get('x-fc-invocation-service-version'), version, `both version headers: ${path}`);
   let body: unknown;
   if ((res.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
-  return { status: res.status, version, text, body } satisfies Hit;
+  return {
+    status: res.status,
+    version,
+    text,
+    body,
+    requestId: res.headers.get('x-fc-request-id'),
+  } satisfies Hit;
 }
 
 /** `POST /v1/functions/{fn}/invocations?{query}`. */
@@ -287,6 +295,27 @@ describe('LATEST is $LATEST', () => {
     await putAlias('B', 'onlatest', { version: 'LATEST', canary: { version: '4', weight: 0 } });
     const alias = await api('GET', '/v1/functions/B/aliases/onlatest');
     assert.equal((alias.body as { version: string }).version, '$LATEST', 'an alias at LATEST is at $LATEST');
+  });
+
+  test('the logs of $LATEST are found by qualifier and by version, written either way', async () => {
+    const hit = await invoke('B', 'qualifier=LATEST');
+    assert.equal(served(hit, 'LATEST'), 'LATEST');
+    const found = async (query: string) => {
+      const logs = await api('GET', `/v1/functions/B/logs?requestId=${hit.requestId}&${query}`);
+      assert.equal(logs.status, 200, JSON.stringify(logs.body));
+      return (logs.body as { logs: unknown[] }).logs.length;
+    };
+    // Logs are stored a flush later (0.2 s); the deadline only bounds a failure on a loaded machine.
+    const deadline = Date.now() + 10_000;
+    while ((await found('')) === 0) {
+      assert.ok(Date.now() < deadline, 'the invocation was logged');
+      await delay(50);
+    }
+    for (const query of ['qualifier=LATEST', 'qualifier=%24LATEST', 'version=LATEST', 'version=%24LATEST']) {
+      assert.equal(await found(query), 1, query);
+    }
+    const bad = await api('GET', '/v1/functions/B/logs?qualifier=latest');
+    assert.equal(bad.status, 400, 'latest in another case names nothing here either');
   });
 
   test('latest in another case names nothing: a clear 400, not another alias', async () => {
