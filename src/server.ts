@@ -36,7 +36,6 @@ import { findInterpreters } from './runtime/launchers.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
 import { describeIsolation, isFullyIsolated, type IsolationReport } from './core/isolation.js';
-import type { StoreChange } from './store/changes.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -229,17 +228,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   await sync.start();
-  // A committed write: announced to every node, and in this node's table before its caller hears of it.
-  const changed = async (what: Changed) => {
-    const change: StoreChange =
-      'api' in what ? { kind: 'api', name: what.api } : { kind: 'function', name: what.function };
-    const announced = sync.publish(change);
-    try {
-      await sync.apply(change);
-    } finally {
-      await announced;
-    }
-  };
+  const changed = (what: Changed) =>
+    sync.committed(
+      'api' in what ? { kind: 'api', name: what.api } : { kind: 'function', name: what.function },
+    );
   // A follower reads the store, where the lines of every node are, each with the id that it resumes from.
   // The embedded store has only this node's, written every flush: it is asked as often.
   const logFeed: LogFeed = new StoreLogFeed(

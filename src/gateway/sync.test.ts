@@ -135,3 +135,35 @@ test('a refresh that fails keeps the old snapshot and is retried by reloads unti
   assert.ok(lines.some((l) => /reloaded the routing table after \d+ failed attempts/.test(l)));
   await sync.close();
 });
+
+test('a committed change never fails its writer: a failed refresh falls back to a reload, a failed announcement is said', async () => {
+  const { store, real, setDown } = flakyStore();
+  const catalog = new Catalog(store);
+  const feed = new (class extends ScriptedFeed {
+    override publish(): Promise<void> {
+      return Promise.reject(new Error('the feed is down'));
+    }
+  })();
+  const lines: string[] = [];
+  const sync = new CatalogSync(catalog, feed, {
+    resyncMs: 60_000,
+    retry: { firstMs: 20, maxMs: 40 },
+    log: (l) => lines.push(l),
+  });
+  await sync.start();
+
+  await real.createFunction('f', CONFIG, CODE, BY);
+  setDown(true);
+  await sync.committed({ kind: 'function', name: 'f' });
+  assert.equal(catalog.get('f'), undefined, 'not refreshed while the store is down');
+  assert.ok(lines.some((l) => /could not announce the change of function f \(the feed is down\)/.test(l)));
+  assert.ok(lines.some((l) => /could not refresh function f/.test(l)));
+
+  setDown(false);
+  // The reload it asked for makes the change good; the bound only limits how long a failure takes to show.
+  for (let i = 0; !catalog.get('f'); i++) {
+    assert.ok(i < 500, 'the reload brought the committed change in');
+    await sleep(10);
+  }
+  await sync.close();
+});

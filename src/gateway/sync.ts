@@ -91,9 +91,20 @@ export class CatalogSync {
     this.options.applied?.(change);
   }
 
-  /** Announces a change this node committed; every node, this one included, then applies it. */
-  publish(change: StoreChange): Promise<void> {
-    return this.feed.publish(change);
+  /**
+   * A change this node committed: announced to every node, and in this node's table before its writer
+   * answers. Never fails: the write is saved, whatever happens after. A refresh that fails falls back to the
+   * reload it asks for; a change that could not be announced reaches the other nodes by their own reloads.
+   */
+  async committed(change: StoreChange): Promise<void> {
+    await Promise.all([
+      this.feed.publish(change).catch((error: unknown) => {
+        this.options.log(
+          `sync: could not announce the change of ${change.kind} ${change.name} (${message(error)}); other nodes will see it at their next reload`,
+        );
+      }),
+      this.apply(change).catch(() => undefined),
+    ]);
   }
 
   status(): SyncStatus {
