@@ -1,4 +1,4 @@
-import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
+import { parseRolloutRequest, type Rollout, targetWeight } from '../core/rollout.js';
 import { readJson } from '../http/body.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { JSON_LIMIT } from './context.js';
@@ -16,7 +16,7 @@ function rolloutView(r: Rollout): Record<string, unknown> {
     status: r.status,
     step: r.step + 1,
     steps: r.spec.steps.map((s) => ({ weight: s.weight, holdMs: s.holdMs })),
-    currentWeight: r.step >= 0 ? (r.spec.steps[r.step]?.weight ?? null) : 0,
+    currentWeight: targetWeight(r),
     stepStartedAt: r.stepStartedAt ?? null,
     guardrails: r.spec.guardrails,
     preTraffic: r.spec.preTraffic ?? null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SluiceError } from './errors.js';
-import { type Rollout, type StepWindow, judgeStep, parseRolloutRequest } from './rollout.js';
+import { type Rollout, type StepWindow, judgeStep, parseRolloutRequest, targetWeight } from './rollout.js';
 
 const refused = (input: unknown, path: string) => {
   assert.throws(
@@ -206,5 +206,19 @@ describe('judgeStep', () => {
   test('platform errors over the limit roll back even before the minimum of invocations', () => {
     assert.equal(judgeStep(rollout(), window({ invocations: 3, platformErrors: 3 }), NOW).action, 'rollback');
     assert.equal(judgeStep(rollout(), window({ invocations: 3, platformErrors: 2 }), NOW).action, 'wait');
+  });
+});
+
+describe('targetWeight', () => {
+  test("is the step's weight while it runs or is paused, 0 before its first step", () => {
+    assert.equal(targetWeight(rollout({ step: -1 })), 0);
+    assert.equal(targetWeight(rollout({ step: 0 })), 0.1);
+    assert.equal(targetWeight(rollout({ step: 1, status: 'paused' })), 1);
+  });
+
+  test('is all the traffic once promoted, none once rolled back, aborted or failed, whatever step it ended on', () => {
+    assert.equal(targetWeight(rollout({ step: 0, status: 'succeeded' })), 1);
+    for (const status of ['rolled-back', 'aborted', 'failed'] as const)
+      assert.equal(targetWeight(rollout({ step: 1, status })), 0, status);
   });
 });

@@ -269,6 +269,24 @@ export function judgeStep(rollout: Rollout, window: StepWindow, now: number): Ve
   };
 }
 
+/**
+ * The share of the alias's traffic on the rollout's target now: its step's weight while it runs (0 before
+ * the first), all of it once promoted, none once it has ended otherwise.
+ */
+export function targetWeight(rollout: Rollout): number {
+  switch (rollout.status) {
+    case 'running':
+    case 'paused':
+      return rollout.step >= 0 ? (rollout.spec.steps[rollout.step]?.weight ?? 0) : 0;
+    case 'succeeded':
+      return 1;
+    case 'rolled-back':
+    case 'aborted':
+    case 'failed':
+      return 0;
+  }
+}
+
 const pct = (rate: number) => `${(rate * 100).toFixed(2)} %`;
 
 export function assertActive(rollout: Rollout): void {

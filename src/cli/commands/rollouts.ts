@@ -14,7 +14,7 @@ interface RolloutView {
   status: string;
   step: number;
   steps: { weight: number; holdMs: number }[];
-  currentWeight: number | null;
+  currentWeight: number;
   reason: string | null;
   events: { at: string; kind: string; message: string }[];
   createdAt: string;
@@ -104,7 +104,7 @@ export function describeRollout(r: RolloutView): string {
     ['alias', `${r.functionName}/${r.alias}: ${r.from} → ${r.to}`],
     ['status', r.reason ? `${r.status} (${r.reason})` : r.status],
     ['steps', steps],
-    ['now', r.currentWeight === null ? '-' : `${percent(r.currentWeight)} on ${r.to}`],
+    ['now', `${percent(r.currentWeight)} on ${r.to}`],
     ['started', when(r.createdAt)],
   ]);
 }
