@@ -6,7 +6,14 @@ import { compileRoute, explainRoute, type Explanation, type ParameterLookup } fr
 import { Issues, checkInteger, readObject } from '../core/validate.js';
 import { readJson } from '../http/body.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
-import { aliasParam, checkQuery, functionParam, ifMatchRevision, ifNoneMatchAny } from './params.js';
+import {
+  aliasParam,
+  checkQuery,
+  functionParam,
+  ifMatchRevision,
+  ifNoneMatchAny,
+  storedAliasParam,
+} from './params.js';
 import { aliasView, historyView } from './views.js';
 
 /** `{}` or no body: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
@@ -130,7 +137,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       handler: async (request) => {
         checkQuery(request, []);
         const name = functionParam(request);
-        const aliasName = aliasParam(request);
+        const aliasName = storedAliasParam(request);
         const alias = await requireAlias(name, aliasName);
         return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
       },
@@ -141,7 +148,11 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Delete an alias ($DEFAULT cannot be deleted)',
       handler: async (request) => {
         checkQuery(request, []);
-        await store.deleteAlias(functionParam(request), aliasParam(request), aliasWrite(request, clock));
+        await store.deleteAlias(
+          functionParam(request),
+          storedAliasParam(request),
+          aliasWrite(request, clock),
+        );
         return { status: 204 };
       },
     },
@@ -151,7 +162,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Every change to an alias: revision, action, actor, time, before and after',
       handler: async (request) => {
         checkQuery(request, []);
-        const history = await store.aliasHistory(functionParam(request), aliasParam(request));
+        const history = await store.aliasHistory(functionParam(request), storedAliasParam(request));
         return { status: 200, json: { history: history.map(historyView) } };
       },
     },

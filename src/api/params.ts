@@ -1,5 +1,5 @@
 import { SluiceError } from '../core/errors.js';
-import { assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
+import { ALIAS_NAME, assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
 import type { ApiRequest } from './context.js';
 
 export function functionParam(request: ApiRequest): string {
@@ -11,6 +11,16 @@ export function functionParam(request: ApiRequest): string {
 export function aliasParam(request: ApiRequest): string {
   const alias = request.params.alias ?? '';
   assertAliasName(alias);
+  return alias;
+}
+
+/**
+ * An alias to read or delete: also one whose name has been reserved since it was made (an alias named
+ * `latest` from before `LATEST` meant `$LATEST`), so that it can be seen and removed.
+ */
+export function storedAliasParam(request: ApiRequest): string {
+  const alias = request.params.alias ?? '';
+  if (!ALIAS_NAME.test(alias)) assertAliasName(alias);
   return alias;
 }
 

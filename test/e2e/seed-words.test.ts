@@ -9,6 +9,7 @@ import { runSluice, type CliRun } from '../support/cli.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { snapshot } from '../support/state.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 // Issue 20: the seeds' words, exactly, through a real server, real instances and the real `sluice` command.
 // Seed 004's `invoke.headers.User exact Bob` met by the invoke API's RoutingKey; Function Compute's `LATEST`;
@@ -17,6 +18,7 @@ import { snapshot } from '../support/state.js';
 let server: SluiceProcess;
 let api: ApiCall;
 let removeDir: () => Promise<void>;
+let dataDir: string;
 let work: string;
 
 /** Answers `versionId|qualifier` from its context, as the seeds' samples read them; a `boom` makes it throw. */
@@ -99,6 +101,7 @@ async function putAlias(fn: string, alias: string, spec: unknown): Promise<void>
 before(async () => {
   const dir = await makeDataDir();
   removeDir = dir.remove;
+  dataDir = dir.dataDir;
   server = await startSluice(dir.dataDir);
   api = apiClient(server.url, server.token);
   work = await mkdtemp(join(tmpdir(), 'sluice-seed-words-'));
@@ -324,6 +327,28 @@ describe('LATEST is $LATEST', () => {
       assert.equal(hit.status, 400, hit.text);
       assert.match(hit.text, /write LATEST or \$LATEST/);
     }
+  });
+
+  test('an alias named latest from before LATEST meant $LATEST can be read, and deleted, not written', async () => {
+    // Made as an older Sluice could: straight into the store, whose names the API checks, not the store.
+    const store = SqliteStore.open(dataDir);
+    try {
+      await store.putAlias(
+        'B',
+        'latest',
+        { version: 1, description: 'old' },
+        { actor: 'old', now: new Date().toISOString() },
+      );
+    } finally {
+      await store.close();
+    }
+    const read = await api('GET', '/v1/functions/B/aliases/latest');
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.equal((await api('GET', '/v1/functions/B/aliases/latest/history')).status, 200);
+    const write = await api('PUT', '/v1/functions/B/aliases/latest', { version: '2' });
+    assert.equal(write.status, 400, 'not written to');
+    assert.equal((await api('DELETE', '/v1/functions/B/aliases/latest')).status, 204);
+    assert.equal(errorCode(await api('GET', '/v1/functions/B/aliases/latest')), 'AliasNotFound');
   });
 
   test('an alias named LATEST, latest or Latest is refused, and nothing changes', async () => {
