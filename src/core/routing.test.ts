@@ -70,9 +70,10 @@ describe('weight mode: independent draws', () => {
   for (const weight of WEIGHTS) {
     test(`weight ${weight}: the canary share of ${N} decisions is within 4σ${weight % 1 === 0 ? ' (exact)' : ''}`, () => {
       const compiled = alias({ version: String(CANARY), weight });
+      const random = seeded(weight * 10_000 + 1);
       let canary = 0;
       for (let i = 0; i < N; i++) {
-        const version = route(compiled, NOTHING, Math.random);
+        const version = route(compiled, NOTHING, random);
         if (version === CANARY) canary++;
         else assert.equal(version, PRIMARY);
       }
@@ -161,8 +162,9 @@ describe('weight mode: sticky', () => {
       for (const lookup of [NOTHING, others]) {
         assert.equal(route(compiled, lookup, constant(0)), CANARY);
         assert.equal(route(compiled, lookup, constant(0.9999999)), PRIMARY);
+        const random = seeded(20_000);
         let canary = 0;
-        for (let i = 0; i < 20_000; i++) if (route(compiled, lookup, Math.random) === CANARY) canary++;
+        for (let i = 0; i < 20_000; i++) if (route(compiled, lookup, random) === CANARY) canary++;
         assertShare(canary, 20_000, 0.3, 'random fallback');
       }
     });

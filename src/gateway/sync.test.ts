@@ -1,17 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FunctionConfig } from '../core/function-config.js';
 import type { ChangeFeed, ChangeFeedHandlers, ChangeFeedStatus, StoreChange } from '../store/changes.js';
+import { waitFor } from '../../test/support/wait-for.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { Catalog } from './catalog.js';
 import { CatalogSync } from './sync.js';
 
+/** A clock that moves only when the test moves it. */
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let at = 1_000_000;
+  return {
+    now: () => at,
+    advance: (ms) => {
+      at += ms;
+    },
+  };
+}
+
 /** A feed the test drives: it delivers what it is told, and connects and disconnects on demand. */
 class ScriptedFeed implements ChangeFeed {
   handlers: ChangeFeedHandlers | undefined;
-  connectedAt: number | undefined = Date.now();
+  connectedAt: number | undefined;
+
+  constructor(now: number) {
+    this.connectedAt = now;
+  }
+
   published: StoreChange[] = [];
 
   start(handlers: ChangeFeedHandlers): Promise<void> {
@@ -76,30 +92,49 @@ function flakyStore(): { store: Store; real: SqliteStore; setDown: (down: boolea
 test('changes from the feed are applied; a missed one is made good by the reload after a reconnect', async () => {
   const { store, real } = flakyStore();
   const catalog = new Catalog(store);
-  const feed = new ScriptedFeed();
+  const clock = fakeClock();
+  const feed = new ScriptedFeed(clock.now());
   const lines: string[] = [];
-  const sync = new CatalogSync(catalog, feed, { resyncMs: 60_000, log: (l) => lines.push(l) });
+  const sync = new CatalogSync(catalog, feed, {
+    resyncMs: 60_000,
+    log: (l) => lines.push(l),
+    now: clock.now,
+  });
   await sync.start();
   assert.equal(sync.status().synced, true);
 
   await real.createFunction('f', CONFIG, CODE, BY);
   feed.handlers?.change({ kind: 'function', name: 'f' });
-  await sleep(20);
-  assert.ok(catalog.get('f'), 'applied from the feed');
+  await waitFor(() => catalog.get('f'), { timeout: 5000, what: 'the change from the feed to be applied' });
 
   // Disconnected: a change goes unheard, and the node is not in sync.
   feed.connectedAt = undefined;
   await real.createFunction('g', CONFIG, CODE, BY);
   await real.deleteFunction('f');
   assert.equal(sync.status().synced, false);
-  await sleep(5);
-  feed.connectedAt = Date.now();
+  clock.advance(1);
+  feed.connectedAt = clock.now();
   assert.equal(sync.status().synced, false, 'connected again, but not reloaded since');
   feed.handlers?.missed();
-  await sleep(50);
+  await waitFor(() => sync.status().synced, { timeout: 5000, what: 'the reload after the reconnect' });
   assert.ok(catalog.get('g'), 'created meanwhile: found by the reload');
   assert.equal(catalog.get('f'), undefined, 'deleted meanwhile: dropped by the reload');
-  assert.equal(sync.status().synced, true);
+  await sync.close();
+});
+
+test('a table not reloaded for three resync intervals is out of sync, however connected the feed', async () => {
+  const { store } = flakyStore();
+  const clock = fakeClock();
+  const sync = new CatalogSync(new Catalog(store), new ScriptedFeed(clock.now()), {
+    resyncMs: 60_000,
+    log: () => undefined,
+    now: clock.now,
+  });
+  await sync.start();
+  clock.advance(3 * 60_000);
+  assert.equal(sync.status().synced, true, 'three intervals old: still in sync');
+  clock.advance(1);
+  assert.equal(sync.status().synced, false, 'older than three intervals');
   await sync.close();
 });
 
@@ -107,7 +142,7 @@ test('a refresh that fails keeps the old snapshot and is retried by reloads unti
   const { store, real, setDown } = flakyStore();
   await real.createFunction('f', CONFIG, CODE, BY);
   const catalog = new Catalog(store);
-  const feed = new ScriptedFeed();
+  const feed = new ScriptedFeed(Date.now());
   const lines: string[] = [];
   const sync = new CatalogSync(catalog, feed, {
     resyncMs: 60_000,
@@ -123,13 +158,11 @@ test('a refresh that fails keeps the old snapshot and is retried by reloads unti
   await assert.rejects(sync.apply({ kind: 'function', name: 'f' }));
   assert.equal(catalog.get('f'), before, 'serving what it had');
   assert.equal(sync.status().synced, false);
-  await sleep(100);
+  await waitFor(() => sync.status().failing >= 2, { timeout: 5000, what: 'the failed reload to be retried' });
   assert.equal(sync.status().synced, false);
-  assert.ok(sync.status().failing >= 2, 'reloads are retried');
 
   setDown(false);
-  await sleep(150);
-  assert.equal(sync.status().synced, true);
+  await waitFor(() => sync.status().synced, { timeout: 5000, what: 'a retried reload to succeed' });
   assert.equal(catalog.get('f')?.latest.config.timeout, 9);
   assert.ok(lines.some((l) => /could not refresh function f/.test(l)));
   assert.ok(lines.some((l) => /reloaded the routing table after \d+ failed attempts/.test(l)));
@@ -143,7 +176,7 @@ test('a committed change never fails its writer: a failed refresh falls back to 
     override publish(): Promise<void> {
       return Promise.reject(new Error('the feed is down'));
     }
-  })();
+  })(Date.now());
   const lines: string[] = [];
   const sync = new CatalogSync(catalog, feed, {
     resyncMs: 60_000,
@@ -160,10 +193,9 @@ test('a committed change never fails its writer: a failed refresh falls back to 
   assert.ok(lines.some((l) => /could not refresh function f/.test(l)));
 
   setDown(false);
-  // The reload it asked for makes the change good; the bound only limits how long a failure takes to show.
-  for (let i = 0; !catalog.get('f'); i++) {
-    assert.ok(i < 500, 'the reload brought the committed change in');
-    await sleep(10);
-  }
+  await waitFor(() => catalog.get('f') !== undefined, {
+    timeout: 5000,
+    what: 'the reload it asked for to bring the committed change in',
+  });
   await sync.close();
 });

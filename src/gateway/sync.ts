@@ -10,6 +10,8 @@ export interface SyncOptions {
   /** Called after a change was applied (the server forgets the metric series of deleted versions). */
   applied?: (change: StoreChange) => void;
   log: (line: string) => void;
+  /** The clock (epoch ms) that dates reloads against the feed's connection; tests pass a fake one. */
+  now?: () => number;
 }
 
 export interface SyncStatus {
@@ -33,6 +35,7 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  */
 export class CatalogSync {
   private readonly retry: { firstMs: number; maxMs: number };
+  private readonly now: () => number;
   /** Reloads asked for because changes may be missing, and the number of those a finished reload covers. */
   private requested = 0;
   private covered = 0;
@@ -52,6 +55,7 @@ export class CatalogSync {
     private readonly options: SyncOptions,
   ) {
     this.retry = options.retry ?? { firstMs: 500, maxMs: 30_000 };
+    this.now = options.now ?? Date.now;
   }
 
   /** Starts listening, then loads the whole table; rejects if that first load fails. */
@@ -64,9 +68,9 @@ export class CatalogSync {
         this.requestResync();
       },
     });
-    const startedAt = Date.now();
+    const startedAt = this.now();
     await this.catalog.loadAll();
-    this.lastSync = { startedAt, finishedAt: Date.now() };
+    this.lastSync = { startedAt, finishedAt: this.now() };
     this.timer = setInterval(() => {
       void this.resync();
     }, this.options.resyncMs);
@@ -109,7 +113,7 @@ export class CatalogSync {
 
   status(): SyncStatus {
     const feed = this.feed.status();
-    const age = this.lastSync === undefined ? Infinity : Date.now() - this.lastSync.finishedAt;
+    const age = this.lastSync === undefined ? Infinity : this.now() - this.lastSync.finishedAt;
     const synced =
       this.lastSync !== undefined &&
       this.covered === this.requested &&
@@ -155,7 +159,7 @@ export class CatalogSync {
       do {
         this.again = false;
         const target = this.requested;
-        const startedAt = Date.now();
+        const startedAt = this.now();
         try {
           await this.catalog.loadAll();
         } catch (error) {
@@ -176,7 +180,7 @@ export class CatalogSync {
           this.options.log(`sync: reloaded the routing table after ${this.failing} failed attempts`);
         else if (target > this.covered) this.options.log('sync: reloaded the routing table');
         this.covered = Math.max(this.covered, target);
-        this.lastSync = { startedAt, finishedAt: Date.now() };
+        this.lastSync = { startedAt, finishedAt: this.now() };
         this.resyncs++;
         this.failing = 0;
         this.lastError = undefined;

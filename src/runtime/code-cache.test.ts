@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { waitFor } from '../../test/support/wait-for.js';
 import { ZipWorkers } from '../code/zip-workers.js';
 import { canonicalZip, sha256Hex } from '../contract/canonical-zip.js';
 import { CodeCache } from './code-cache.js';
@@ -52,13 +53,13 @@ async function makeWritable(dir: string): Promise<void> {
 /** The directories under the cache's root once the removals it started on its own are done. */
 async function settled(root: string, expected: readonly Package[]): Promise<void> {
   const want = expected.map((pkg) => pkg.sha256).sort();
-  let names: string[] = [];
-  for (let i = 0; i < 100; i++) {
-    names = (await readdir(root)).sort();
-    if (JSON.stringify(names) === JSON.stringify(want)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.deepEqual(names, want);
+  await waitFor(
+    async () => {
+      assert.deepEqual((await readdir(root)).sort(), want);
+      return true;
+    },
+    { timeout: 20_000, what: 'the removals the cache started to finish' },
+  );
 }
 
 test('a package is extracted once for all who ask at the same time, read-only', async () => {
@@ -130,9 +131,11 @@ test('at start the cache counts what is there, holds its bound, and removes what
       // What an earlier server extracted, oldest first, and what it left half done: read-only, as extracted.
       const workers = new ZipWorkers(1);
       const earlier = new CodeCache(root, 1024 * 1024, workers, () => undefined);
-      for (const pkg of [old, recent]) {
-        await earlier.acquire(pkg.sha256, () => Promise.resolve(pkg.zip));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const [i, pkg] of [old, recent].entries()) {
+        const lease = await earlier.acquire(pkg.sha256, () => Promise.resolve(pkg.zip));
+        // Extracted a minute apart: the age a restarted cache goes by.
+        const at = new Date(Date.UTC(2024, 0, 1, 0, i));
+        await utimes(lease.dir, at, at);
       }
       await workers.close();
       for (const leftover of [`.extracting-${old.sha256}-0000`, `.removing-${recent.sha256}-0000`]) {

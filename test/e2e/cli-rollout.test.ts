@@ -3,9 +3,9 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { runSluice, type CliRun } from '../support/cli.js';
+import { waitFor } from '../support/wait-for.js';
 
 // A progressive rollout from the terminal: `deploy --rollout`, `rollout status|list|start|abort`.
 let server: SluiceProcess;
@@ -59,21 +59,22 @@ test('deploy --rollout moves an alias to the new version step by step', async ()
   assert.equal(deployed.version.versionId, '2');
   const id = deployed.rollout;
   assert.match(id, /^[0-9a-f-]{36}$/);
-  const deadline = Date.now() + 30_000;
-  let status = '';
-  while (Date.now() < deadline) {
-    await Promise.all(
-      Array.from({ length: 10 }, () =>
-        fetch(`${server.url}/v1/functions/app/invocations?qualifier=live`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${server.token}` },
-        }).then((r) => r.arrayBuffer()),
-      ),
-    );
-    status = (JSON.parse(await ok('rollout', 'status', id, '--json')) as { status: string }).status;
-    if (status !== 'running') break;
-    await sleep(200);
-  }
+  // Traffic in rounds of ten until the rollout ends; generous, for a machine busy with other tests.
+  const status = await waitFor(
+    async () => {
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`${server.url}/v1/functions/app/invocations?qualifier=live`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${server.token}` },
+          }).then((r) => r.arrayBuffer()),
+        ),
+      );
+      const now = (JSON.parse(await ok('rollout', 'status', id, '--json')) as { status: string }).status;
+      return now !== 'running' && now;
+    },
+    { timeout: 90_000, what: 'the rollout to end', interval: 200 },
+  );
   assert.equal(status, 'succeeded');
   const text = await ok('rollout', 'status', id);
   assert.match(text, /succeeded/);

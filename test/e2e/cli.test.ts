@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeDataDir, SLUICE_BIN, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { runSluice, type CliRun } from '../support/cli.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The release workflows of seeds 004 and 001 played through the `sluice` CLI only, as a real process against
 // a real server; the invoke API is called directly only for the 1 000 invocations of seed 001.
@@ -352,15 +353,14 @@ describe("seed 001's canary by weight through the CLI", () => {
 
   test('metrics show the split per version; logs filter by qualifier and version', async () => {
     type Metrics = { totals: { invocations: number }; series: { version: string; share: number }[] };
-    let metrics: Metrics | undefined;
-    for (let i = 0; i < 40; i++) {
-      const read = await json<Metrics>('metrics', 'svc_fn', '--since', '10m');
-      metrics = read;
-      if (read.totals.invocations >= 1002) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.ok(metrics);
-    assert.ok(metrics.totals.invocations >= 1002, JSON.stringify(metrics.totals));
+    const metrics = await waitFor(
+      async () => {
+        const read = await json<Metrics>('metrics', 'svc_fn', '--since', '10m');
+        assert.ok(read.totals.invocations >= 1002, JSON.stringify(read.totals));
+        return read;
+      },
+      { timeout: 60_000, what: 'the metrics of every invocation', interval: 500 },
+    );
     const v2 = metrics.series.find((s) => s.version === '2');
     assert.ok(
       v2 && Math.abs(v2.share - 0.3) < 0.07,
@@ -417,8 +417,11 @@ describe("seed 001's canary by weight through the CLI", () => {
     });
     const requestId = res.headers.get('x-fc-request-id');
     await res.arrayBuffer();
-    for (let i = 0; i < 50 && !stdout.includes(requestId ?? '?'); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => stdout.includes(requestId ?? '?'), {
+      timeout: 30_000,
+      what: 'the followed log of the invocation',
+      interval: 100,
+    });
     const lines = stdout.split('\n').filter(Boolean);
     assert.ok(lines.length > before, stdout);
     const log = JSON.parse(lines.at(-1) ?? '{}') as {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, spawnServer, startSluice } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MB = 1024 * 1024;
 
@@ -67,12 +68,14 @@ test('extracted code beyond --code-cache-size goes, least recently used first, n
 
     // Once the other instances have gone idle and stopped, their code may go.
     const cache = join(dataDir, 'code');
-    let bytes = await treeBytes(cache);
-    for (let waited = 0; bytes > MB && waited < 15_000; waited += 100) {
-      await sleep(100);
-      bytes = await treeBytes(cache);
-    }
-    assert.ok(bytes <= MB, `the extracted code takes ${bytes} bytes`);
+    await waitFor(
+      async () => {
+        const bytes = await treeBytes(cache);
+        assert.ok(bytes <= MB, `the extracted code takes ${bytes} bytes`);
+        return true;
+      },
+      { timeout: 60_000, what: 'the code of stopped instances to go', interval: 100 },
+    );
     const kept = await readdir(cache);
     assert.ok(kept.includes(digests.get('warm') as string), 'the code of a running instance stays');
     assert.ok(!kept.includes(digests.get('f1') as string), 'the least recently used code goes');

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Uploads are normalized off the event loop, a few at a time and an entry at a time: the server's other callers
 // do not wait for them, and its memory does not grow with what the packages unzip to.
@@ -34,7 +35,7 @@ async function createFunction(api: ApiCall, name: string): Promise<void> {
 }
 
 /** Asks `/healthz` again and again until stopped, and gives how long each answer took, in milliseconds. */
-function probeHealth(url: string): { stop: () => Promise<number[]> } {
+function probeHealth(url: string): { answered: () => number; stop: () => Promise<number[]> } {
   const latencies: number[] = [];
   const stopped = new AbortController();
   const probing = (async () => {
@@ -48,6 +49,7 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
     }
   })();
   return {
+    answered: () => latencies.length,
     stop: async () => {
       stopped.abort();
       await probing;
@@ -56,7 +58,7 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
   };
 }
 
-test('/healthz answers within 100 ms while a zip of 10,000 entries is normalized', async () => {
+test('/healthz answers promptly while a zip of 10,000 entries is normalized', async () => {
   await withServer(async (server, api) => {
     await createFunction(api, 'many');
     const files: Record<string, string> = {
@@ -66,7 +68,7 @@ test('/healthz answers within 100 ms while a zip of 10,000 entries is normalized
     const zip = await zipOf(files);
 
     const probe = probeHealth(server.url);
-    await sleep(50);
+    await waitFor(() => probe.answered() > 0, { timeout: 30_000, what: 'the first /healthz answer' });
     const started = performance.now();
     const res = await api('PUT', '/v1/functions/many/code', zip);
     const uploadMs = performance.now() - started;
@@ -78,7 +80,9 @@ test('/healthz answers within 100 ms while a zip of 10,000 entries is normalized
       `# 10,000 entries: upload ${uploadMs.toFixed(0)} ms; /healthz slowest ${slowest.toFixed(1)} ms of ${latencies.length}\n`,
     );
     assert.ok(latencies.length >= 3, `only ${latencies.length} probes`);
-    for (const latency of latencies) assert.ok(latency < 100, `/healthz took ${latency.toFixed(0)} ms`);
+    // Normalized on the event loop, the upload's seconds of work would hold an answer for about as long; off
+    // it, an answer waits for nothing but a machine that may be busy with other tests: a second is generous.
+    for (const latency of latencies) assert.ok(latency < 1000, `/healthz took ${latency.toFixed(0)} ms`);
     const invoked = await api('POST', '/v1/functions/many/invocations', Buffer.from('{}'));
     assert.equal(invoked.bytes.toString(), '7');
   });

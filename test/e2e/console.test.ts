@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { apiClient, type ApiCall } from '../support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The web console in a real browser (Debian's Chromium driven by playwright-core): the seeds' console flows
 // — create from the Node.js sample, Deploy, Test Function on $LATEST, a version, an alias, a canary by
@@ -43,19 +44,17 @@ async function shot(name: string): Promise<void> {
   });
 }
 
-/** Waits until the locator's text matches. */
-async function waitForText(locator: Locator, expected: string | RegExp, timeout = 15_000): Promise<string> {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  for (;;) {
-    last =
-      (await locator.textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => null)) ?? '';
-    if (typeof expected === 'string' ? last.includes(expected) : expected.test(last)) return last;
-    if (Date.now() > deadline) {
-      assert.fail(`expected ${String(expected)} in ${locator.toString()}, last saw "${last}"`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits until the locator's text matches; the deadline is generous, for a machine busy with other tests. */
+function waitForText(locator: Locator, expected: string | RegExp, timeout = 30_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const last = (await locator.textContent({ timeout: 1000 }).catch(() => null)) ?? '';
+      const matches = typeof expected === 'string' ? last.includes(expected) : expected.test(last);
+      assert.ok(matches, `last saw "${last}"`);
+      return last;
+    },
+    { timeout, what: `${String(expected)} in ${locator.toString()}`, interval: 100 },
+  );
 }
 
 async function apiJson<T>(path: string): Promise<T> {
@@ -343,9 +342,11 @@ describe('web console', { skip }, () => {
     const count = await id('log-row').count();
     const pinned = await invoke({ 'x-sluice-version': '2' });
     assert.equal(pinned.headers.get('x-fc-invocation-function-version'), '2');
-    const deadline = Date.now() + 10_000;
-    while ((await id('log-row').count()) <= count && Date.now() < deadline) await page.waitForTimeout(100);
-    assert.ok((await id('log-row').count()) > count, 'the followed log did not receive the new invocation');
+    await waitFor(async () => (await id('log-row').count()) > count, {
+      timeout: 30_000,
+      what: 'the followed log to show the new invocation',
+      interval: 100,
+    });
     await id('logs-follow').uncheck();
     await shot('monitoring');
   });

@@ -10,6 +10,7 @@ import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { runSluice } from '../support/cli.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Issue 17, item 6 end to end: tenant pages and the console. Served from the console's origin, a function's
 // page runs sandboxed (CSP) and cannot read the signed-in token; with --data-plane-port or --public-host,
@@ -111,10 +112,10 @@ describe('with a data-plane port of its own', () => {
     remove = dir.remove;
     dataDir = dir.dataDir;
     server = await spawnServer(['--data-dir', dir.dataDir, '--data-plane-port', '0']);
-    for (let attempt = 0; attempt < 100 && !/served at (\S+)/.test(server.output()); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    dataPlane = (/served at (http:\/\/\S+)/.exec(server.output()) as RegExpExecArray)[1] as string;
+    dataPlane = await waitFor(() => /served at (http:\/\/\S+)/.exec(server.output())?.[1], {
+      timeout: 30_000,
+      what: 'the server to say where it serves the data plane',
+    });
     const token = (await readFile(join(dir.dataDir, 'admin-token'), 'utf8')).trim();
     api = apiClient(server.url, token);
     await deployPage(api);

@@ -9,6 +9,7 @@ import { runSluice } from '../support/cli.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { snapshot } from '../support/state.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Issue 17 end to end: what anonymous callers, handlers' answers and slow or greedy clients can do at the
 // edges of a real `sluice server`, each attack refused while the server's other callers are served.
@@ -183,13 +184,15 @@ describe("a handler's answer", () => {
     const res = await raw(trigger('/forge'));
     const id = String(res.headers['x-fc-request-id']);
     // Logs are stored in batches, a fraction of a second after the invocation.
-    let text = '';
-    for (let attempt = 0; attempt < 50 && !text.includes('dropped'); attempt++) {
-      const logs = await api('GET', `/v1/functions/edge/logs?requestId=${id}`);
-      assert.equal(logs.status, 200, JSON.stringify(logs.body));
-      text = JSON.stringify(logs.body);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const text = await waitFor(
+      async () => {
+        const logs = await api('GET', `/v1/functions/edge/logs?requestId=${id}`);
+        assert.equal(logs.status, 200, JSON.stringify(logs.body));
+        const text = JSON.stringify(logs.body);
+        return text.includes('dropped') && text;
+      },
+      { timeout: 30_000, what: 'the invocation’s log', interval: 100 },
+    );
     assert.match(text, /dropped the handler's x-fc-request-id, x-fc-invocation-function-version/);
   });
 

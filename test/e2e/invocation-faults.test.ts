@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { hostPid } from '../support/processes.js';
 import { snapshot } from '../support/state.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Faults and limits of invocations, through a real `sluice server` and real instance processes: each fault
 // answers a precise error, the server keeps serving, the faulty function recovers, and nothing stored changes.
@@ -619,18 +619,20 @@ test('SIGKILL of an instance mid-invocation answers InstanceCrashed at once; the
   const marker = `started-${randomBytes(4).toString('hex')}`;
   const inFlight = invoke('node5', { op: 'sleep', ms: 2000, marker });
   // The handler leaves a marker in its own temp directory once the invocation is running.
-  const deadline = Date.now() + 5000;
-  while (!existsSync(join(`/proc/${pid}/root`, before.tmpdir, marker))) {
-    assert.ok(Date.now() < deadline, 'the invocation started within 5 s');
-    await delay(5);
-  }
+  await waitFor(() => existsSync(join(`/proc/${pid}/root`, before.tmpdir, marker)), {
+    timeout: 30_000,
+    what: 'the invocation to start',
+    interval: 5,
+  });
   const killedAt = performance.now();
   process.kill(pid, 'SIGKILL');
   const res = await inFlight;
   const answeredIn = performance.now() - killedAt;
   const error = assertInvocationError(res, 502, 'InstanceCrashed');
   assert.match(error.message, /killed by SIGKILL, sent by something other than Sluice/);
-  assert.ok(answeredIn < 1000, `answered ${Math.round(answeredIn)} ms after the kill`);
+  // A crash noticed late would be answered at the function's timeout, 5 s after the start; 3 s leaves a busy
+  // machine room and still tells an answer at once from one that waited.
+  assert.ok(answeredIn < 3000, `answered ${Math.round(answeredIn)} ms after the kill`);
   assert.notEqual((await whoami('node5')).instance, before.instance);
   await assertServing();
   assert.deepEqual(await snapshot(api), state);
@@ -664,7 +666,9 @@ test(`100 concurrent calls against ${INSTANCES} instances and no queue: the rest
     running += step as number;
     assert.ok(running <= INSTANCES, `${running} invocations ran at once`);
   }
-  assert.ok(Math.max(...calls.map((r) => r.ms)) < 10_000, 'none hung');
+  // A hung call would wait for the test's own timeout; the slowest fair one is a queue of 500 ms calls on a busy
+  // machine, far below this.
+  assert.ok(Math.max(...calls.map((r) => r.ms)) < 30_000, 'none hung');
   assert.equal((await invoke('burst', { op: 'sleep', ms: 1 })).status, 200);
   await assertServing();
   assert.deepEqual(await snapshot(api), state);

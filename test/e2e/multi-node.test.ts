@@ -6,17 +6,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, spawnServer, startSluice } from '../support/server-process.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Issue 8 end to end: several `sluice server` processes on one PostgreSQL database. Each test has a schema
 // of its own, dropped after it. These tests need PostgreSQL and fail (never skip) when it is not there.
 
 const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * How long a change may take to reach another node: LISTEN/NOTIFY delivers in milliseconds (the propagation
+ * test reports its p50 and p99), so 5 s leaves a busy machine room and still fails a node that only learns
+ * of changes from its periodic resync (30 s).
+ */
+const PROPAGATION_MS = 5000;
 
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
@@ -225,13 +231,14 @@ async function readyzUntil(
   accept: (r: { status: number; body: Readiness }) => boolean,
   withinMs: number,
 ): Promise<{ status: number; body: Readiness }> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const r = await readyz(url);
-    if (accept(r)) return r;
-    assert.ok(Date.now() < deadline, `readyz never got there: ${r.status} ${JSON.stringify(r.body)}`);
-    await sleep(100);
-  }
+  return waitFor(
+    async () => {
+      const r = await readyz(url);
+      assert.ok(accept(r), `${r.status} ${JSON.stringify(r.body)}`);
+      return r;
+    },
+    { timeout: withinMs, what: 'readyz to answer as expected', interval: 100 },
+  );
 }
 
 const percentile = (sorted: readonly number[], p: number): number =>
@@ -316,17 +323,17 @@ describe('several nodes on one PostgreSQL database', () => {
     }
   });
 
-  test('an alias updated through node A is routed the new way by node B within 1 s', async (t) => {
+  test('an alias updated through node A is routed the new way by node B within a bounded time', async (t) => {
     const [a, b] = (await cluster(t, 2)) as [Node, Node];
     await createFunction(a, 'f', 2);
     await setAlias(a, 'f', 'live', '1');
-    await routedTo(b, 'f', 'live', '1', 1000);
+    await routedTo(b, 'f', 'live', '1', PROPAGATION_MS);
     await warm(b, 'f', ['1', '2'], 1);
     const times: number[] = [];
     for (let i = 0; i < 100; i++) {
       const version = i % 2 === 0 ? '2' : '1';
       await setAlias(a, 'f', 'live', version);
-      times.push(await routedTo(b, 'f', 'live', version, 1000));
+      times.push(await routedTo(b, 'f', 'live', version, PROPAGATION_MS));
     }
     const sorted = [...times].sort((x, y) => x - y);
     t.diagnostic(
@@ -334,7 +341,7 @@ describe('several nodes on one PostgreSQL database', () => {
         `p99 ${percentile(sorted, 0.99).toFixed(1)} ms, max ${(sorted.at(-1) as number).toFixed(1)} ms ` +
         '(from A answering the update to B answering an invocation with the new version)',
     );
-    assert.ok((sorted.at(-1) as number) < 1000);
+    assert.ok((sorted.at(-1) as number) < PROPAGATION_MS);
   });
 
   test('two nodes publishing one function at once: unique increasing numbers, and no version ever changes', async (t) => {
@@ -394,7 +401,7 @@ describe('several nodes on one PostgreSQL database', () => {
     const [a, b] = (await cluster(t, 2, (i) => (i === 1 ? proxy.address : undefined))) as [Node, Node];
     await createFunction(a, 'h', 2);
     await setAlias(a, 'h', 'live', '1');
-    await routedTo(b, 'h', 'live', '1', 1000);
+    await routedTo(b, 'h', 'live', '1', PROPAGATION_MS);
     await warm(b, 'h', ['1', '2'], 4);
 
     let stop = false;
@@ -411,19 +418,24 @@ describe('several nodes on one PostgreSQL database', () => {
         served.set(String(r.version), (served.get(String(r.version)) ?? 0) + 1);
       }
     });
-    await sleep(500);
+    await waitFor(() => [...served.values()].reduce((n, c) => n + c, 0) >= 20, {
+      timeout: 30_000,
+      what: 'traffic through B before the outage',
+    });
 
     proxy.pause();
     const outageStarted = Date.now();
     const terminated = await terminateBackends(b);
     assert.ok(terminated >= 2, `B's pool and LISTEN connections were ended (${terminated})`);
-    const down = await readyzUntil(b.url, (r) => r.status === 503, 5000);
+    const down = await readyzUntil(b.url, (r) => r.status === 503, 30_000);
     assert.equal(down.body.changeFeed.connected, false);
     assert.equal(down.body.store.reachable, false);
     // An update during the outage, through A, which B cannot hear of.
     await setAlias(a, 'h', 'live', '2');
-    await routedTo(a, 'h', 'live', '2', 1000);
-    await sleep(1500);
+    await routedTo(a, 'h', 'live', '2', PROPAGATION_MS);
+    // B tries to reconnect, and fails: had it any way to hear of the update, it would have by then.
+    const failedAttempts = () => b.output().split('change feed: could not connect to PostgreSQL').length - 1;
+    await waitFor(() => failedAttempts() >= 2, { timeout: 30_000, what: 'B to fail to reconnect twice' });
     const during = await invoke(b, 'h', 'live');
     assert.equal(during.status, 200, during.body);
     assert.equal(during.version, '1', 'B serves from memory meanwhile');
@@ -442,9 +454,14 @@ describe('several nodes on one PostgreSQL database', () => {
     assert.equal(up.body.changeFeed.connected, true);
     assert.equal(up.body.store.reachable, true);
     assert.equal(up.body.routing.synced, true);
-    await routedTo(b, 'h', 'live', '2', 1000);
+    await routedTo(b, 'h', 'live', '2', PROPAGATION_MS);
     const caughtUp = Date.now();
-    await sleep(300);
+    const servedBy = (version: string) => served.get(version) ?? 0;
+    const afterCatchUp = servedBy('2');
+    await waitFor(() => servedBy('2') >= afterCatchUp + 20, {
+      timeout: 30_000,
+      what: 'traffic through B after it caught up',
+    });
     stop = true;
     await Promise.all(traffic);
 
@@ -467,7 +484,7 @@ describe('several nodes on one PostgreSQL database', () => {
   test('metrics from both nodes add up, and logs --follow on one node shows the lines of both', async (t) => {
     const [a, b] = (await cluster(t, 2)) as [Node, Node];
     await createFunction(a, 'm', 1);
-    await readyzUntil(b.url, (r) => r.body.routing.functions === 1, 1000);
+    await readyzUntil(b.url, (r) => r.body.routing.functions === 1, PROPAGATION_MS);
 
     // Follow the logs through A, from before any invocation.
     const events: { requestId: string | null; text: string }[] = [];
@@ -514,38 +531,40 @@ describe('several nodes on one PostgreSQL database', () => {
     }
 
     // Each node flushes its own buckets; the API adds up the rows of both, whichever node answers.
-    const deadline = Date.now() + 10_000;
     for (const node of [a, b]) {
-      for (;;) {
-        const res = await node.api('GET', '/v1/functions/m/metrics?since=10m');
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        const body = res.body as {
-          totals: { invocations: number };
-          series: { version: string; totals: { invocations: number } }[];
-        };
-        if (body.totals.invocations === 12) {
-          assert.deepEqual(
-            body.series.map((s) => [s.version, s.totals.invocations]),
-            [['1', 12]],
-          );
-          break;
-        }
-        assert.ok(body.totals.invocations < 12, `more invocations than made: ${body.totals.invocations}`);
-        assert.ok(Date.now() < deadline, `the metrics never added up to 12: ${JSON.stringify(body.totals)}`);
-        await sleep(200);
-      }
+      const body = await waitFor(
+        async () => {
+          const res = await node.api('GET', '/v1/functions/m/metrics?since=10m');
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          const body = res.body as {
+            totals: { invocations: number };
+            series: { version: string; totals: { invocations: number } }[];
+          };
+          assert.ok(body.totals.invocations <= 12, `more invocations than made: ${body.totals.invocations}`);
+          return body.totals.invocations === 12 && body;
+        },
+        { timeout: 30_000, what: 'the metrics of both nodes to add up to 12', interval: 200 },
+      );
+      assert.deepEqual(
+        body.series.map((s) => [s.version, s.totals.invocations]),
+        [['1', 12]],
+      );
     }
 
-    const seen = () => expected.filter((line) => events.some((e) => e.text.includes(line)));
-    const until = Date.now() + 10_000;
-    while (seen().length < expected.length) {
-      assert.ok(
-        Date.now() < until,
-        `the follow on A missed ${expected.filter((l) => !seen().includes(l)).join(', ')}`,
-      );
-      await sleep(100);
-    }
-    await sleep(2000); // long enough for a duplicate to show up, if there were one
+    const missed = () => expected.filter((line) => !events.some((e) => e.text.includes(line)));
+    await waitFor(() => missed().length === 0, {
+      timeout: 30_000,
+      what: 'the follow on A to show every line',
+    });
+    // A follower sends rows in the order of their ids: once a line written after all the others has come, a
+    // duplicate of any of them would have come before it.
+    const last = await invoke(b, 'm', '1', 'last');
+    assert.equal(last.status, 200, last.body);
+    expected.push('event last');
+    await waitFor(() => missed().length === 0, {
+      timeout: 30_000,
+      what: 'the follow on A to show the last line',
+    });
     const requestIds = events.map((e) => e.requestId);
     assert.equal(new Set(requestIds).size, requestIds.length, 'each line once');
     assert.equal(events.length, expected.length);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Progressive rollouts against a real server and real instances, with windows of seconds.
 let dataDir: string;
@@ -49,7 +50,7 @@ interface RolloutView {
   status: string;
   step: number;
   reason: string | null;
-  events: { kind: string; message: string; figures?: Record<string, number> }[];
+  events: { at: string; kind: string; message: string; figures?: Record<string, number> }[];
 }
 
 /** Sends requests through the alias at a steady pace until stopped; counts what came back. */
@@ -84,21 +85,22 @@ function traffic(name: string, perSecond: number) {
   };
 }
 
-async function until(
-  rolloutId: string,
-  done: (r: RolloutView) => boolean,
-  deadlineMs: number,
-): Promise<RolloutView> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const r = (await api('GET', `/v1/rollouts/${rolloutId}`)).body as RolloutView;
-    if (done(r)) return r;
-    if (Date.now() > deadline)
-      throw new Error(
-        `rollout ${rolloutId} is still ${r.status} at step ${r.step}: ${JSON.stringify(r.events)}`,
+/**
+ * Reads the rollout until `done` holds. The deadline is generous, several times the windows the tests set,
+ * for a machine busy with other work: the bounds that matter are checked on the rollout's own events.
+ */
+function until(rolloutId: string, done: (r: RolloutView) => boolean): Promise<RolloutView> {
+  return waitFor(
+    async () => {
+      const r = (await api('GET', `/v1/rollouts/${rolloutId}`)).body as RolloutView;
+      assert.ok(
+        done(r),
+        `rollout ${rolloutId} is ${r.status} at step ${r.step}: ${JSON.stringify(r.events)}`,
       );
-    await sleep(100);
-  }
+      return r;
+    },
+    { timeout: 90_000, what: `rollout ${rolloutId}`, interval: 100 },
+  );
 }
 
 async function alias(name: string): Promise<{ version: string; canary?: unknown; revision: number }> {
@@ -136,7 +138,7 @@ describe('rollouts', () => {
       maxErrorRate: 0.1,
     });
     const load = traffic('healthy', 30);
-    const done = await until(rollout.id, (r) => r.status !== 'running', 30_000);
+    const done = await until(rollout.id, (r) => r.status !== 'running');
     await load.stop();
     assert.equal(done.status, 'succeeded', done.reason ?? '');
     assert.deepEqual(
@@ -166,9 +168,7 @@ describe('rollouts', () => {
       maxErrorRate: 0.05,
     });
     const load = traffic('failing', 40);
-    const startedAt = Date.now();
-    const done = await until(rollout.id, (r) => r.status !== 'running', 10_000);
-    const observed = Date.now();
+    const done = await until(rollout.id, (r) => r.status !== 'running');
     await load.stop();
     assert.equal(done.status, 'rolled-back');
     assert.match(done.reason ?? '', /error rate/);
@@ -177,15 +177,18 @@ describe('rollouts', () => {
     const live = await alias('failing');
     assert.equal(live.version, '1');
     assert.equal(live.canary, undefined);
-    assert.ok(observed - startedAt < 10_000, 'rolled back before the 10 s window ended');
-    t.diagnostic(`rolled back ${observed - startedAt} ms after traffic started (window 10 s)`);
+    // By the server's own clock: the breach was acted on while the step ran, not when its window closed.
+    const step = done.events.find((e) => e.kind === 'step');
+    const rolledBack = Date.parse(breach?.at ?? '') - Date.parse(step?.at ?? '');
+    assert.ok(rolledBack < 10_000, `rolled back ${rolledBack} ms into the 10 s step`);
+    t.diagnostic(`rolled back ${rolledBack} ms into the step (window 10 s)`);
   });
 
   test('a slow version 2 trips the p99 guardrail', async () => {
     await fn('slow', { sleepMs: 300 });
     const rollout = await start('slow', { steps: [0.5], interval: '10s', minInvocations: 5, maxP99Ms: 100 });
     const load = traffic('slow', 30);
-    const done = await until(rollout.id, (r) => r.status !== 'running', 12_000);
+    const done = await until(rollout.id, (r) => r.status !== 'running');
     await load.stop();
     assert.equal(done.status, 'rolled-back');
     assert.match(done.reason ?? '', /p99/);
@@ -195,7 +198,9 @@ describe('rollouts', () => {
   test('no traffic, no promotion; abort returns all traffic to the primary', async () => {
     await fn('idle', {});
     const rollout = await start('idle', { steps: [0.5], interval: '1s', minInvocations: 5 });
-    await until(rollout.id, (r) => r.step === 1, 5000);
+    await until(rollout.id, (r) => r.step === 1);
+    // Time passing, not a wait for an event: three intervals without data, and still no promotion. A busy
+    // machine only gives the controller fewer turns, which cannot make this fail.
     await sleep(3000);
     const still = (await api('GET', `/v1/rollouts/${rollout.id}`)).body as RolloutView;
     assert.equal(still.status, 'running');
@@ -217,7 +222,7 @@ describe('rollouts', () => {
       interval: '5s',
       preTraffic: { payload: 'ping' },
     });
-    const done = await until(rollout.id, (r) => r.status !== 'running', 10_000);
+    const done = await until(rollout.id, (r) => r.status !== 'running');
     assert.equal(done.status, 'failed');
     assert.match(done.reason ?? '', /pre-traffic check failed/);
     assert.deepEqual(await alias('precheck'), before, 'the alias was not touched');
@@ -229,7 +234,7 @@ describe('rollouts', () => {
     const again = await api('POST', '/v1/functions/commands/aliases/live/rollouts', { to: '2' });
     assert.equal(errorCode(again), 'RolloutInProgress');
     assert.equal(errorCode(await api('DELETE', '/v1/functions/commands/versions/2')), 'VersionInUse');
-    await until(rollout.id, (r) => r.step === 1, 5000);
+    await until(rollout.id, (r) => r.step === 1);
     assert.equal(
       ((await api('POST', `/v1/rollouts/${rollout.id}/pause`)).body as RolloutView).status,
       'paused',
@@ -259,14 +264,14 @@ describe('rollouts', () => {
     await fn('restart', {});
     const rollout = await start('restart', { steps: [0.2, 0.5], interval: '3s', minInvocations: 3 });
     let load = traffic('restart', 20);
-    await until(rollout.id, (r) => r.step === 1, 10_000);
+    await until(rollout.id, (r) => r.step === 1);
     await load.stop();
     server.child.kill('SIGKILL');
     await server.stop();
     server = await startSluice(dataDir);
     api = apiClient(server.url, server.token);
     load = traffic('restart', 20);
-    const done = await until(rollout.id, (r) => r.status !== 'running', 30_000);
+    const done = await until(rollout.id, (r) => r.status !== 'running');
     await load.stop();
     assert.equal(done.status, 'succeeded', done.reason ?? '');
     const steps = done.events.filter((e) => e.kind === 'step').map((e) => e.message.slice(0, 10));

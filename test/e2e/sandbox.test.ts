@@ -3,12 +3,12 @@ import { chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { readCgroupHost } from '../../src/runtime/sandbox/cgroups.js';
 import { hostPid, hostProcesses } from '../support/processes.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   makeDataDir,
   SLUICE_BIN,
@@ -321,21 +321,28 @@ describe('a hostile function beside a victim', () => {
     assert.ok(forked.started < 64, `${forked.started} processes started`);
     assert.equal(forked.refused, 'EAGAIN');
     assert.equal((await victim('victim', 'index.js')).secret, true);
-    for (let i = 0; ; i++) {
-      const res = await api('GET', '/v1/functions/forker/logs?text=limit%20of%2064%20processes');
-      if ((res.body as { logs: unknown[] }).logs.length > 0) break;
-      assert.ok(i < 100, 'the function’s log says that it reached its process limit');
-      await delay(50);
-    }
+    await waitFor(
+      async () => {
+        const res = await api('GET', '/v1/functions/forker/logs?text=limit%20of%2064%20processes');
+        return (res.body as { logs: unknown[] }).logs.length > 0;
+      },
+      { timeout: 30_000, what: 'the function’s log to say that it reached its process limit', interval: 50 },
+    );
     // A timeout ends the instance: every one of its processes goes with it.
     const timedOut = await invoke('forker', { op: 'hang' });
     assert.equal(errorCode(timedOut), 'FunctionTimeout', timedOut.bytes.toString());
-    for (let i = 0; ; i++) {
-      const left = (await hostProcesses()).filter((p) => p.uid === uid);
-      if (left.length === 0) break;
-      assert.ok(i < 100, `${left.length} processes of the hostile function outlived its instance`);
-      await delay(20);
-    }
+    await waitFor(
+      async () => {
+        const left = (await hostProcesses()).filter((p) => p.uid === uid);
+        assert.equal(
+          left.length,
+          0,
+          `${left.length} processes of the hostile function outlived its instance`,
+        );
+        return true;
+      },
+      { timeout: 30_000, what: 'every process of the instance to end', interval: 20 },
+    );
   });
 
   test('native memory past memorySize in a child process: the group is killed, MemoryLimitExceeded', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const SLOW = `exports.handler = async (event) => {
   if (event.toString() === 'slow') await new Promise((r) => setTimeout(r, 1500));
@@ -29,8 +29,13 @@ test('SIGTERM lets the invocation in flight finish, then the server exits', asyn
     assert.equal((await api('POST', path, Buffer.from('warm'))).bytes.toString(), 'done warm');
 
     const inFlight = api('POST', path, Buffer.from('slow'));
-    // The instance is warm, so the invocation reaches it within milliseconds of being sent.
-    await sleep(300);
+    await waitFor(
+      async () => {
+        const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { instances: { busy: number } };
+        return ready.instances.busy > 0;
+      },
+      { timeout: 30_000, what: 'the slow invocation to be running' },
+    );
     const exited = once(server.child, 'exit');
     server.child.kill('SIGTERM');
     const res = await inFlight;

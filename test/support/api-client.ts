@@ -25,7 +25,11 @@ export function apiClient(baseUrl: string, token: string | undefined): ApiCall {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(baseUrl + path, init);
+    const res = await fetch(baseUrl + path, init).catch((error: unknown) => {
+      // fetch says only "fetch failed"; what failed is in its cause.
+      const cause = (error as { cause?: unknown }).cause;
+      throw new Error(`${method} ${path}: ${String(error)} (${String(cause)})`, { cause: error });
+    });
     const bytes = Buffer.from(await res.arrayBuffer());
     let parsed: unknown = undefined;
     if ((res.headers.get('content-type') ?? '').includes('json') && bytes.length > 0) {

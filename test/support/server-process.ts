@@ -69,13 +69,16 @@ export async function spawnServer(
   return { child, url, output: () => output };
 }
 
+/** How long a stopped server may drain: far beyond a clean shutdown's, even on a busy machine. */
+const STOP_MS = 60_000;
+
 /** Starts `sluice server` on a free port with the embedded store in `dataDir`, and reads its admin token. */
 export async function startSluice(
   dataDir: string,
   extraArgs: string[] = [],
   bin: string = SLUICE_BIN,
 ): Promise<SluiceProcess> {
-  const { child, url } = await spawnServer(['--data-dir', dataDir, ...extraArgs], process.env, bin);
+  const { child, url, output } = await spawnServer(['--data-dir', dataDir, ...extraArgs], process.env, bin);
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return {
     url,
@@ -83,12 +86,18 @@ export async function startSluice(
     token,
     child,
     stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
+      new Promise<void>((resolve, reject) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolve();
           return;
         }
+        // A server that does not end on SIGTERM fails the test that stops it, instead of hanging the suite.
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`sluice server did not exit within ${STOP_MS} ms of SIGTERM:\n${output()}`));
+        }, STOP_MS);
         child.once('exit', () => {
+          clearTimeout(timer);
           resolve();
         });
         child.kill('SIGTERM');

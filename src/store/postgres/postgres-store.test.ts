@@ -13,6 +13,7 @@ import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
 import { encodePageToken } from '../paging.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 /** CI and every machine of this kind run PostgreSQL here; these tests fail, never skip, when it is absent. */
 const URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -447,8 +448,10 @@ describe('PostgresStore only', () => {
       await store.updateFunction('f', { code: blob('b') }, change());
       assert.equal((await store.publishVersion('f', '', change())).version, 1);
       assert.equal((await store.listVersions('f', { limit: 10 })).items.length, 1);
-      await sleep(50);
-      assert.ok(idleErrors.length > 0, 'the idle connections were not reported broken');
+      await waitFor(() => idleErrors.length > 0, {
+        timeout: 10_000,
+        what: 'the idle connections to be reported broken',
+      });
     } finally {
       await closeQuietly(store);
       await dropSchema(schema);

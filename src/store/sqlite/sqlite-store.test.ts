@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -192,11 +192,11 @@ describe('SqliteStore only', () => {
       );
       assert.ok(statSync(`${file}-wal`).size > 4_000_000, 'the commit went to the WAL');
       assert.equal(statSync(file).size, before, 'and the commit itself checkpointed nothing');
-      const deadline = Date.now() + 5000;
-      while (statSync(file).size < 4_000_000) {
-        assert.ok(Date.now() < deadline, 'the checkpoint thread never copied the WAL into the database');
-        await sleep(50);
-      }
+      await waitFor(() => statSync(file).size >= 4_000_000, {
+        timeout: 30_000,
+        what: 'the checkpoint thread (once a second) to copy the WAL into the database',
+        interval: 50,
+      });
       assert.equal((await store.queryLogs('f', { limit: 5000 })).length, 2000);
     } finally {
       await store.close();
@@ -225,10 +225,16 @@ describe('SqliteStore only', () => {
             text: 'waited\n',
           },
         ]);
-        // On the event loop, the write would wait out the lock right here, and this timer with it.
-        const started = Date.now();
-        await sleep(100);
-        assert.ok(Date.now() - started < 1000, 'the event loop was held up by the waiting write');
+        // On the event loop, the write would have waited out the lock inside appendLogs and failed (the lock
+        // is this thread's own); from its thread it waits, and this thread goes on.
+        const settled = await Promise.race([
+          written.then(
+            () => 'written',
+            (error: unknown) => `failed: ${String(error)}`,
+          ),
+          new Promise((resolve) => setImmediate(resolve, 'pending')),
+        ]);
+        assert.equal(settled, 'pending', 'the write waits for the lock, off the event loop');
         assert.deepEqual(
           await store.queryLogs('f', { limit: 10 }),
           [],

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { toLogRuns } from '../log-runs.js';
 import { SqliteStore } from './sqlite-store.js';
 import { TelemetryWriter } from './telemetry-writer.js';
@@ -88,11 +88,7 @@ describe('TelemetryWriter', () => {
     // The thread cannot open a database in a directory that does not exist, and fails at once.
     const writer = new TelemetryWriter(db, join(dir, 'missing', 'sluice.db'), (line) => lines.push(line));
     try {
-      const deadline = Date.now() + 5000;
-      while (lines.length === 0) {
-        assert.ok(Date.now() < deadline, 'the failure was never noticed');
-        await sleep(10);
-      }
+      await waitFor(() => lines.length > 0, { timeout: 20_000, what: 'the thread’s failure to be noticed' });
       assert.match(lines[0] as string, /telemetry thread failed.*main thread/);
       assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
       await writer.write(logs(5));

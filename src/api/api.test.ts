@@ -1,0 +1,395 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { zipOf } from '../../test/support/code.js';
+import { hashToken, TokenVerifier } from '../auth/tokens.js';
+import { ZipWorkers } from '../code/zip-workers.js';
+import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
+import { sendError } from '../http/respond.js';
+import { StoreLogFeed } from '../logs/store-log-feed.js';
+import { RolloutEngine } from '../rollouts/engine.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { createApi } from './api.js';
+import type { Changed } from './context.js';
+
+// The control plane's handlers through createApi, over the real SQLite store and real zip workers, behind a
+// plain HTTP server: what each answers, and what it tells the data plane changed, and when.
+
+const TOKEN = 'sluice_api-test-token';
+let store: SqliteStore;
+let workers: ZipWorkers;
+let server: Server;
+let base: string;
+let api: ReturnType<typeof createApi>;
+/** What the API announced, with whether its caller already had an answer then (it must not). */
+const changes: { what: Changed; answered: boolean }[] = [];
+let answered = 0;
+
+before(async () => {
+  store = SqliteStore.open(':memory:');
+  await store.createFirstToken({ id: 't', name: 'alice', sha256: hashToken(TOKEN), createdAt: '2024-01-01' });
+  workers = new ZipWorkers(1);
+  const clock = () => new Date();
+  let responses = 0;
+  api = createApi({
+    store,
+    logFeed: new StoreLogFeed(store),
+    rollouts: new RolloutEngine({
+      store,
+      clock,
+      changed: () => Promise.resolve(),
+      invokeVersion: () => Promise.resolve(),
+    }),
+    tokens: new TokenVerifier(store),
+    changed: (what) => {
+      changes.push({ what, answered: answered === responses });
+      return Promise.resolve();
+    },
+    codeLimits: DEFAULT_CODE_LIMITS,
+    zipWorkers: workers,
+    clock,
+    server: {
+      node: 'n1',
+      isolation: { sandbox: 'none', users: 'server', limits: 'polling', problems: [] },
+      dataPlane: null,
+    },
+  });
+  server = createServer((req, res) => {
+    responses++;
+    res.on('finish', () => answered++);
+    api.handle(req, res, new URL(req.url ?? '/', 'http://localhost')).catch((error: unknown) => {
+      sendError(res, error, 'test', () => undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.close();
+  await workers.close();
+  store.close();
+});
+
+interface Res {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  bytes: Buffer;
+}
+
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  token: string | null = TOKEN,
+): Promise<Res> {
+  const init: RequestInit = {
+    method,
+    headers: {
+      ...(token !== null && { authorization: `Bearer ${token}` }),
+      ...(body !== undefined && !Buffer.isBuffer(body) && { 'content-type': 'application/json' }),
+      ...(Buffer.isBuffer(body) && { 'content-type': 'application/zip' }),
+      ...headers,
+    },
+    ...(body !== undefined && { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
+  };
+  const res = await fetch(`${base}${path}`, init);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const json = res.headers.get('content-type')?.startsWith('application/json');
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: json ? JSON.parse(bytes.toString()) : undefined,
+    bytes,
+  };
+}
+
+const code = (res: Res) => (res.body as { error?: { code: string } }).error?.code;
+
+async function fn(name: string, source = 'exports.handler = async () => "v";'): Promise<void> {
+  const zip = (await zipOf({ 'index.js': source })).toString('base64');
+  const res = await call('POST', '/v1/functions', {
+    name,
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+    code: { zipFile: zip },
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+}
+
+/** Every endpoint of the README's API reference, written out by hand: what the document and router must hold. */
+const ENDPOINTS = [
+  'GET /v1/server',
+  'GET /v1/openapi.json',
+  'POST /v1/functions',
+  'GET /v1/functions',
+  'GET /v1/functions/{name}',
+  'PATCH /v1/functions/{name}',
+  'DELETE /v1/functions/{name}',
+  'PUT /v1/functions/{name}/code',
+  'GET /v1/functions/{name}/code',
+  'PUT /v1/functions/{name}/trigger',
+  'POST /v1/functions/{name}/versions',
+  'GET /v1/functions/{name}/versions',
+  'GET /v1/functions/{name}/versions/{version}',
+  'DELETE /v1/functions/{name}/versions/{version}',
+  'GET /v1/functions/{name}/aliases',
+  'PUT /v1/functions/{name}/aliases/{alias}',
+  'GET /v1/functions/{name}/aliases/{alias}',
+  'DELETE /v1/functions/{name}/aliases/{alias}',
+  'GET /v1/functions/{name}/aliases/{alias}/history',
+  'POST /v1/functions/{name}/aliases/{alias}/rollback',
+  'POST /v1/functions/{name}/aliases/{alias}/explain',
+  'POST /v1/functions/{name}/aliases/{alias}/rollouts',
+  'GET /v1/functions/{name}/aliases/{alias}/rollouts',
+  'GET /v1/functions/{name}/metrics',
+  'GET /v1/functions/{name}/logs',
+  'POST /v1/apis',
+  'GET /v1/apis',
+  'GET /v1/apis/{api}',
+  'PUT /v1/apis/{api}',
+  'DELETE /v1/apis/{api}',
+  'GET /v1/apis/{api}/stages',
+  'PUT /v1/apis/{api}/stages/{stage}',
+  'GET /v1/apis/{api}/stages/{stage}',
+  'DELETE /v1/apis/{api}/stages/{stage}',
+  'GET /v1/apis/{api}/stages/{stage}/history',
+  'GET /v1/rollouts/{id}',
+  'POST /v1/rollouts/{id}/pause',
+  'POST /v1/rollouts/{id}/resume',
+  'POST /v1/rollouts/{id}/abort',
+  'POST /v1/rollouts/{id}/promote',
+];
+
+describe('the OpenAPI document and the router', () => {
+  test('the document lists exactly the endpoints of the reference', () => {
+    const doc = api.openApi as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    assert.deepEqual(documented.sort(), [...ENDPOINTS].sort());
+  });
+
+  test('the router answers every one of them, and no other method on their paths', async () => {
+    const concrete = (path: string) =>
+      path.replace(/\{(\w+)\}/g, (_, p: string) => (p === 'version' ? '1' : `x${p}`));
+    for (const endpoint of ENDPOINTS) {
+      const [method, path] = endpoint.split(' ') as [string, string];
+      const res = await call(method, concrete(path));
+      assert.ok(
+        !['RouteNotFound', 'MethodNotAllowed'].includes(code(res) ?? ''),
+        `${endpoint}: ${code(res)}`,
+      );
+      const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+        (m) => !ENDPOINTS.includes(`${m} ${path}`),
+      );
+      for (const other of others) {
+        const refused = await call(other, concrete(path));
+        assert.equal(code(refused), 'MethodNotAllowed', `${other} ${path}`);
+      }
+    }
+    assert.equal(code(await call('GET', '/v1/nothing/here')), 'RouteNotFound');
+  });
+});
+
+describe('the API handlers', () => {
+  test('every endpoint but the document wants a token', async () => {
+    for (const endpoint of ENDPOINTS) {
+      const [method, path] = endpoint.split(' ') as [string, string];
+      const res = await call(method, path.replace(/\{(\w+)\}/g, 'x'), undefined, {}, null);
+      if (endpoint === 'GET /v1/openapi.json') assert.equal(res.status, 200);
+      else assert.equal(code(res), 'Unauthorized', endpoint);
+    }
+    assert.equal(code(await call('GET', '/v1/functions', undefined, {}, 'sluice_wrong')), 'Unauthorized');
+  });
+
+  test('functions: create, read, list by prefix a page at a time, change only the fields given, delete', async () => {
+    changes.length = 0;
+    for (const name of ['shop-a', 'shop-b', 'shop-c', 'other']) await fn(name);
+    const got = await call('GET', '/v1/functions/shop-a');
+    assert.equal(got.status, 200);
+    assert.deepEqual((got.body as { timeout: number; memorySize: number }).timeout, 3, 'defaults filled in');
+    const page = await call('GET', '/v1/functions?prefix=shop-&limit=2');
+    const first = page.body as { functions: { name: string }[]; nextToken: string | null };
+    assert.deepEqual(
+      first.functions.map((f) => f.name),
+      ['shop-a', 'shop-b'],
+    );
+    assert.ok(first.nextToken);
+    const rest = (await call('GET', `/v1/functions?prefix=shop-&limit=2&nextToken=${first.nextToken}`))
+      .body as { functions: { name: string }[]; nextToken: string | null };
+    assert.deepEqual(
+      rest.functions.map((f) => f.name),
+      ['shop-c'],
+    );
+    assert.equal(rest.nextToken, null);
+
+    const patched = await call('PATCH', '/v1/functions/shop-a', { timeout: 9 });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(
+      [(patched.body as { timeout: number }).timeout, (patched.body as { memorySize: number }).memorySize],
+      [9, 128],
+    );
+    assert.equal((await call('DELETE', '/v1/functions/shop-b')).status, 204);
+    assert.equal(code(await call('GET', '/v1/functions/shop-b')), 'FunctionNotFound');
+    assert.deepEqual(
+      changes.map((c) => c.what),
+      [
+        { function: 'shop-a' },
+        { function: 'shop-b' },
+        { function: 'shop-c' },
+        { function: 'other' },
+        { function: 'shop-a' },
+        { function: 'shop-b' },
+      ],
+      'each write, and no read, is announced',
+    );
+    assert.ok(
+      changes.every((c) => !c.answered),
+      'announced before the caller has its answer',
+    );
+  });
+
+  test('a write that fails announces nothing; invalid input names every field that is wrong', async () => {
+    changes.length = 0;
+    const res = await call('POST', '/v1/functions', { name: '9bad', runtime: 'cobol', extra: 1 });
+    assert.equal(res.status, 400);
+    const paths = (res.body as { error: { details: { path: string }[] } }).error.details.map((d) => d.path);
+    for (const path of ['name', 'runtime', 'extra'])
+      assert.ok(paths.includes(path), `${path} in ${paths.join()}`);
+    assert.equal(code(await call('POST', '/v1/functions/nope/versions')), 'FunctionNotFound');
+    assert.deepEqual(changes, []);
+  });
+
+  test('code: a zip body replaces $LATEST’s code, read back as the same bytes', async () => {
+    await fn('coded');
+    const zip = await zipOf({ 'index.js': 'exports.handler = async () => "new";' });
+    const put = await call('PUT', '/v1/functions/coded/code', zip);
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const got = await call('GET', '/v1/functions/coded/code');
+    assert.equal(got.headers.get('content-type'), 'application/zip');
+    assert.deepEqual(got.bytes, zip);
+    assert.equal(
+      code(await call('PUT', '/v1/functions/coded/code', Buffer.from('not a zip'))),
+      'InvalidCodePackage',
+    );
+  });
+
+  test('versions and aliases: publish once per change, guarded alias writes, history, rollback, explain', async () => {
+    await fn('rel');
+    const v1 = await call('POST', '/v1/functions/rel/versions', { description: 'first' });
+    assert.equal(v1.status, 201);
+    assert.equal(v1.headers.get('location'), '/v1/functions/rel/versions/1');
+    assert.equal(code(await call('POST', '/v1/functions/rel/versions')), 'NothingToPublish');
+    await call('PATCH', '/v1/functions/rel', { timeout: 5 });
+    assert.equal((await call('POST', '/v1/functions/rel/versions')).status, 201);
+
+    const created = await call(
+      'PUT',
+      '/v1/functions/rel/aliases/live',
+      { version: '1' },
+      { 'if-none-match': '*' },
+    );
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('etag'), '"1"');
+    assert.equal(
+      code(await call('PUT', '/v1/functions/rel/aliases/live', { version: '1' }, { 'if-none-match': '*' })),
+      'AliasAlreadyExists',
+    );
+    const canary = { version: '1', canary: { version: '2', weight: 1 } };
+    assert.equal(
+      code(await call('PUT', '/v1/functions/rel/aliases/live', canary, { 'if-match': '"7"' })),
+      'AliasConflict',
+    );
+    const moved = await call('PUT', '/v1/functions/rel/aliases/live', canary, { 'if-match': '"1"' });
+    assert.equal(moved.status, 200);
+    assert.equal(moved.headers.get('etag'), '"2"');
+
+    const explained = await call('POST', '/v1/functions/rel/aliases/live/explain', {});
+    assert.equal((explained.body as { version: string }).version, '2', 'weight 1: the canary');
+
+    const inUse = await call('DELETE', '/v1/functions/rel/versions/2');
+    assert.equal(code(inUse), 'VersionInUse');
+    assert.match(JSON.stringify(inUse.body), /live/);
+
+    const back = await call('POST', '/v1/functions/rel/aliases/live/rollback', { to: 'primary' });
+    assert.equal(back.status, 200);
+    assert.equal((back.body as { canary?: unknown }).canary, undefined);
+    const history = (await call('GET', '/v1/functions/rel/aliases/live/history')).body as {
+      history: { revision: number; actor: string }[];
+    };
+    assert.deepEqual(
+      history.history.map((h) => [h.revision, h.actor]),
+      [
+        [1, 'alice'],
+        [2, 'alice'],
+        [3, 'alice'],
+      ],
+    );
+    assert.equal(code(await call('DELETE', '/v1/functions/rel/aliases/$DEFAULT')), 'DefaultAliasProtected');
+  });
+
+  test('APIs and stages: a stage is bound to what exists, and announced as a change of its API', async () => {
+    await fn('backend');
+    changes.length = 0;
+    const created = await call('POST', '/v1/apis', {
+      name: 'shop',
+      routes: [{ method: 'GET', path: '/items' }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const unbound = await call('PUT', '/v1/apis/shop/stages/release', {
+      function: 'backend',
+      qualifier: 'nope',
+    });
+    assert.equal(code(unbound), 'StageBindingInvalid');
+    const bound = await call('PUT', '/v1/apis/shop/stages/release', {
+      function: 'backend',
+      qualifier: '$LATEST',
+    });
+    assert.equal(bound.status, 201, JSON.stringify(bound.body));
+    assert.deepEqual(
+      changes.map((c) => c.what),
+      [{ api: 'shop' }, { api: 'shop' }],
+    );
+    assert.equal(code(await call('DELETE', '/v1/functions/backend')), 'FunctionInUse');
+  });
+
+  test('telemetry: metrics and logs of a function, their parameters checked', async () => {
+    await fn('quiet');
+    const metrics = await call('GET', '/v1/functions/quiet/metrics?since=10m');
+    assert.equal(metrics.status, 200);
+    assert.equal((metrics.body as { totals: { invocations: number } }).totals.invocations, 0);
+    assert.equal(code(await call('GET', '/v1/functions/quiet/metrics?step=7s')), 'InvalidArgument');
+    const logs = await call('GET', '/v1/functions/quiet/logs?limit=5');
+    assert.equal(logs.status, 200);
+    assert.equal(code(await call('GET', '/v1/functions/quiet/logs?limit=0')), 'InvalidArgument');
+    assert.equal(code(await call('GET', '/v1/functions/quiet/logs?colour=red')), 'InvalidArgument');
+  });
+
+  test('rollouts: started from an alias, steered by id, not announced by the API (the engine does)', async () => {
+    await fn('roll');
+    await call('POST', '/v1/functions/roll/versions');
+    await call('PATCH', '/v1/functions/roll', { timeout: 4 });
+    await call('POST', '/v1/functions/roll/versions');
+    await call('PUT', '/v1/functions/roll/aliases/live', { version: '1' });
+    changes.length = 0;
+    const started = await call('POST', '/v1/functions/roll/aliases/live/rollouts', { to: '2', steps: [0.5] });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const { id } = started.body as { id: string };
+    assert.equal(started.headers.get('location'), `/v1/rollouts/${id}`);
+    assert.equal(
+      code(await call('POST', '/v1/functions/roll/aliases/live/rollouts', { to: '2' })),
+      'RolloutInProgress',
+    );
+    assert.equal(
+      ((await call('POST', `/v1/rollouts/${id}/pause`)).body as { status: string }).status,
+      'paused',
+    );
+    assert.equal(code(await call('POST', `/v1/rollouts/${id}/pause`)), 'RolloutNotActive');
+    assert.equal(code(await call('GET', '/v1/rollouts/not-an-id')), 'InvalidArgument');
+    assert.deepEqual(changes, []);
+  });
+});

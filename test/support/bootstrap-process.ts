@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { encodeFrame, FrameDecoder, type Frame } from '../../src/runtime/bootstraps/protocol.js';
+
+const MiB = 1024 * 1024;
+
+export interface BootstrapStart {
+  /** The runtime's bootstrap, as the server starts it on the host. */
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  files: Record<string, string>;
+  handler?: string;
+  concurrency?: number;
+}
+
+export interface Reply {
+  frame: Frame;
+  logs: Frame[];
+}
+
+/**
+ * One runtime bootstrap process, driven over its protocol channel (fd 3) the way an instance is, and the
+ * frames it has sent so far: for testing a bootstrap against the protocol, without the server around it.
+ */
+export class BootstrapProcess {
+  private static readonly running = new Set<BootstrapProcess>();
+  readonly received: Frame[] = [];
+  readonly exited: Promise<number | null>;
+  stdout = '';
+  stderr = '';
+  private readonly listeners = new Set<(frame: Frame) => void>();
+  private readonly socket: Duplex;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly codeDir: string,
+  ) {
+    this.socket = child.stdio[3] as Duplex;
+    const decoder = new FrameDecoder(64 * MiB);
+    this.socket.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        this.received.push(frame);
+        for (const listener of this.listeners) listener(frame);
+      }
+    });
+    this.socket.on('error', () => undefined);
+    child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code) => {
+        resolve(code);
+      });
+    });
+  }
+
+  /** Writes the files into a code directory of their own, starts the bootstrap there and sends `init`. */
+  static async start(options: BootstrapStart): Promise<BootstrapProcess> {
+    const { files, handler = 'index.handler', concurrency = 1 } = options;
+    const codeDir = await mkdtemp(path.join(tmpdir(), 'sluice-bootstrap-test-'));
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(codeDir, name)), { recursive: true });
+      await writeFile(path.join(codeDir, name), text);
+    }
+    const child = spawn(options.command, options.args, {
+      cwd: codeDir,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    const instance = new BootstrapProcess(child, codeDir);
+    BootstrapProcess.running.add(instance);
+    instance.send({
+      type: 'init',
+      function: { name: 'B', handler, memorySize: 128, timeout: 3 },
+      codeDir,
+      instanceConcurrency: concurrency,
+    });
+    return instance;
+  }
+
+  /** Starts a bootstrap and waits for its ready frame. */
+  static async ready(options: BootstrapStart): Promise<BootstrapProcess> {
+    const instance = await BootstrapProcess.start(options);
+    const frame = await instance.waitFor((f) => f.header.type === 'ready' || f.header.type === 'initError');
+    assert.equal(frame.header.type, 'ready', JSON.stringify(frame.header));
+    return instance;
+  }
+
+  /** Stops every bootstrap started so far (for afterEach). */
+  static async stopAll(): Promise<void> {
+    await Promise.all([...BootstrapProcess.running].map((instance) => instance.stop()));
+    BootstrapProcess.running.clear();
+  }
+
+  send(header: { type: string } & Record<string, unknown>, body?: Buffer): void {
+    this.socket.write(encodeFrame(header, body));
+  }
+
+  /** The first frame, received or to come, that matches; the deadline is generous, for a busy machine. */
+  waitFor(matches: (frame: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
+    const found = this.received.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const listener = (frame: Frame): void => {
+        if (!matches(frame)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(frame);
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`no matching frame in ${timeoutMs} ms; stderr: ${this.stderr}`));
+      }, timeoutMs);
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Sends an invocation; resolves with its answer and the log frames tagged with its id that preceded it. */
+  async invoke(id: number, body = Buffer.alloc(0), fields: Record<string, unknown> = {}): Promise<Reply> {
+    this.send(
+      {
+        type: 'invoke',
+        id,
+        requestId: `req-${id}`,
+        qualifier: 'alias1',
+        versionId: '1',
+        deadline: Date.now() + 10_000,
+        ...fields,
+      },
+      body,
+    );
+    const frame = await this.waitFor(
+      (f) => (f.header.type === 'result' || f.header.type === 'error') && f.header['id'] === id,
+    );
+    const before = this.received.slice(0, this.received.indexOf(frame));
+    return { frame, logs: before.filter((f) => f.header.type === 'log' && f.header['id'] === id) };
+  }
+
+  closeSocket(): void {
+    this.socket.destroy();
+  }
+
+  async exitCode(timeoutMs = 30_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the bootstrap did not exit within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+    await rm(this.codeDir, { recursive: true, force: true });
+  }
+}
+
+/** The text of log frames, in order. */
+export const logText = (logs: readonly Frame[]): string =>
+  Buffer.concat(logs.map((f) => f.body)).toString('utf8');
+
+/** The stack trace of an error frame, checked to be a list of strings. */
+export function stackTraceOf(frame: Frame): string[] {
+  const stack: unknown = frame.header['stackTrace'];
+  assert.ok(Array.isArray(stack), 'stackTrace is an array');
+  for (const line of stack) assert.equal(typeof line, 'string');
+  return stack as string[];
+}
+
+/**
+ * Where among the frames received the first log line holding `text` came: whether invocations overlapped shows
+ * in the order of their lines, with no clock involved.
+ */
+export function logIndex(instance: BootstrapProcess, text: string): number {
+  const index = instance.received.findIndex(
+    (f) => f.header.type === 'log' && f.body.toString('utf8').includes(text),
+  );
+  assert.ok(index >= 0, `no log line holds ${JSON.stringify(text)}`);
+  return index;
+}
