@@ -37,6 +37,7 @@ test('the OpenAPI document lists every route, and only those', () => {
     codeLimits: DEFAULT_CODE_LIMITS,
     zipWorkers: new ZipWorkers(),
     clock: () => new Date(),
+    runtimeProblem: () => undefined,
     server: {
       node: 'n',
       isolation: { sandbox: 'none', users: 'server', limits: 'polling', problems: [] },
