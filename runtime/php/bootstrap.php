@@ -169,20 +169,35 @@ final class SluiceHandlerNotFound extends Exception
 {
 }
 
-function sluice_load_handler(string $spec, string $codeDir): callable
+/** `index.handler`: the file index.php and the function handler in it. */
+function sluice_handler_parts(string $spec, string $codeDir): array
 {
-    $dot = strrpos($spec, '.');
-    $file = substr($spec, 0, (int) $dot);
-    $name = substr($spec, (int) $dot + 1);
+    $dot = (int) strrpos($spec, '.');
+    $file = substr($spec, 0, $dot);
     $path = $codeDir . '/' . $file . '.php';
     if (!is_file($path)) {
         throw new SluiceHandlerNotFound("cannot find $file.php in the code package for handler $spec");
     }
-    require_once $path;
+    return [$path, $file, substr($spec, $dot + 1)];
+}
+
+function sluice_handler_function(string $file, string $name): callable
+{
     if (!function_exists($name)) {
         throw new SluiceHandlerNotFound("$file.php does not define a function named $name");
     }
     return $name;
+}
+
+function sluice_init_failed(SluiceRuntime $runtime, Throwable $e): never
+{
+    $runtime->flush();
+    $fields = sluice_error_fields($e);
+    if ($e instanceof SluiceHandlerNotFound) {
+        $fields['errorType'] = 'HandlerNotFound';
+    }
+    $runtime->channel->send(['type' => 'initError'] + $fields);
+    exit(1);
 }
 
 /** The result frame of what the handler returned: a string as text, anything else as JSON. */
@@ -215,7 +230,8 @@ final class SluiceStreamFilter extends php_user_filter
     }
 }
 
-function sluice_main(): void
+/** Opens the channel and reads init; the runtime and the init frame. */
+function sluice_start(): array
 {
     $channel = new SluiceChannel();
     $runtime = new SluiceRuntime($channel);
@@ -238,7 +254,6 @@ function sluice_main(): void
         fwrite(STDERR, 'sluice bootstrap: expected an init frame, got ' . json_encode($init['type'] ?? null) . "\n");
         exit(1);
     }
-    $fn = $init['function'];
     register_shutdown_function(function () use ($runtime): void {
         // Reached when the process ends other than by the loop's end: a fatal error, or exit() in a handler.
         $error = error_get_last();
@@ -262,17 +277,13 @@ function sluice_main(): void
     });
 
     chdir($init['codeDir']);
-    try {
-        $handler = sluice_load_handler($fn['handler'], $init['codeDir']);
-    } catch (Throwable $e) {
-        $runtime->flush();
-        $fields = sluice_error_fields($e);
-        if ($e instanceof SluiceHandlerNotFound) {
-            $fields['errorType'] = 'HandlerNotFound';
-        }
-        $channel->send(['type' => 'initError'] + $fields);
-        exit(1);
-    }
+    return [$runtime, $init];
+}
+
+function sluice_serve(SluiceRuntime $runtime, array $init, callable $handler): never
+{
+    $channel = $runtime->channel;
+    $fn = $init['function'];
     $runtime->flush();
     $runtime->ready = true;
     $channel->send(['type' => 'ready']);
@@ -314,4 +325,16 @@ function sluice_main(): void
     exit(0);
 }
 
-sluice_main();
+[$__sluice_runtime, $__sluice_init] = sluice_start();
+try {
+    [$__sluice_path, $__sluice_file, $__sluice_name] = sluice_handler_parts(
+        $__sluice_init['function']['handler'],
+        $__sluice_init['codeDir'],
+    );
+    // At the top level, as PHP runs a script: the file's variables are globals that its functions can reach.
+    require_once $__sluice_path;
+    $__sluice_handler = sluice_handler_function($__sluice_file, $__sluice_name);
+} catch (Throwable $e) {
+    sluice_init_failed($__sluice_runtime, $e);
+}
+sluice_serve($__sluice_runtime, $__sluice_init, $__sluice_handler);

@@ -69,7 +69,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const { port: free } = probe.address() as { port: number };
-      probe.close(() => { resolve(free); });
+      probe.close(() => {
+        resolve(free);
+      });
     });
   });
 }
@@ -81,7 +83,9 @@ function accepts(target: number): Promise<boolean> {
       socket.destroy();
       resolve(true);
     });
-    socket.once('error', () => { resolve(false); });
+    socket.once('error', () => {
+      resolve(false);
+    });
   });
 }
 
@@ -121,9 +125,8 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
   child.once('exit', (code, signal) => {
     exited = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
     if (!ready) return;
-    // The instance ends with its server, as it ended: the server reads the status or the signal.
+    // The instance ends with its server, as it ended: the server reports the status or the signal.
     exiting = true;
-    send({ type: 'exiting' });
     channel.end(() => {
       if (signal) process.kill(process.pid, signal);
       process.exit(code ?? 1);
@@ -205,30 +208,36 @@ function invoke(init: InitHeader, header: InvokeHeader, payload: Buffer): void {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.once('error', (error) => void failed(header.id, error));
-      res.once('end', () => {
-        const answer = Buffer.concat(chunks);
-        const status = res.statusCode ?? 0;
-        if (header.http) {
-          const response = {
-            statusCode: status,
-            headers: flatten(res.headers),
-            body: answer.toString('base64'),
-            isBase64Encoded: true,
-          };
-          send({ type: 'result', id: header.id, kind: 'json' }, Buffer.from(JSON.stringify(response)));
-        } else if (status >= 200 && status < 300) {
-          send({ type: 'result', id: header.id, kind: kindOf(res.headers['content-type'], answer) }, answer);
-        } else {
-          // An event function fails by answering an error status; what it says is the error's detail.
-          const text = answer.toString('utf8', 0, Math.min(answer.length, 4096)).trimEnd();
-          errorFrame(
-            header.id,
-            'HttpError',
-            `POST /invoke answered ${status} ${res.statusMessage ?? ''}`.trimEnd(),
-            text === '' ? [] : text.split('\n'),
-          );
-        }
-      });
+      // A turn later: what the server wrote before it answered, readable by now, goes out first as its log.
+      res.once('end', () =>
+        setImmediate(() => {
+          const answer = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          if (header.http) {
+            const response = {
+              statusCode: status,
+              headers: flatten(res.headers),
+              body: answer.toString('base64'),
+              isBase64Encoded: true,
+            };
+            send({ type: 'result', id: header.id, kind: 'json' }, Buffer.from(JSON.stringify(response)));
+          } else if (status >= 200 && status < 300) {
+            send(
+              { type: 'result', id: header.id, kind: kindOf(res.headers['content-type'], answer) },
+              answer,
+            );
+          } else {
+            // An event function fails by answering an error status; what it says is the error's detail.
+            const text = answer.toString('utf8', 0, Math.min(answer.length, 4096)).trimEnd();
+            errorFrame(
+              header.id,
+              'HttpError',
+              `POST /invoke answered ${status} ${res.statusMessage ?? ''}`.trimEnd(),
+              text === '' ? [] : text.split('\n'),
+            );
+          }
+        }),
+      );
     },
   );
   req.once('error', (error) => void failed(header.id, error));
