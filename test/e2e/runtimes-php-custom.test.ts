@@ -418,8 +418,9 @@ describe('faults answer the same errors as in Node.js and Python; the function r
       const { error } = res.body as { error: { message: string; details?: Record<string, unknown> } };
       if (f.message) assert.match(error.message, f.message);
       if (f.errorType) {
-        assert.equal(error.details?.errorType, f.errorType);
-        const stack = error.details?.stackTrace;
+        const details = error.details ?? assert.fail('details are given');
+        assert.equal(details.errorType, f.errorType);
+        const stack = details.stackTrace;
         assert.ok(Array.isArray(stack) && stack.length > 0, 'the stack trace is given');
       }
       if (f.within) assert.ok(res.ms >= f.within[0] && res.ms <= f.within[1], `answered in ${res.ms} ms`);
