@@ -32,7 +32,13 @@ import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
 import { prepareCodeCacheRoot } from './runtime/code-cache-root.js';
 import { defaultRunAs, processLauncher } from './runtime/launcher.js';
-import { findInterpreters } from './runtime/launchers.js';
+import {
+  describeRuntimes,
+  findInterpreters,
+  type InterpreterPaths,
+  runtimeProblem,
+} from './runtime/launchers.js';
+import { RUNTIMES } from './core/function-config.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
 import { describeIsolation, isFullyIsolated, type IsolationReport } from './core/isolation.js';
@@ -54,6 +60,8 @@ export interface ServerOptions {
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
   rollouts?: ControllerOptions;
+  /** Interpreters the operator names (`--python`, `--php`); the others are looked for. */
+  interpreters?: InterpreterPaths;
   /** How instances are kept apart; by default sandboxed where the host allows. */
   isolation?: Partial<IsolationOptions>;
   /** Triggers and stages on a port or host name of their own, so that tenant pages never share the console's origin. */
@@ -144,6 +152,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   log(describeIsolation(isolation));
+  const interpreters = findInterpreters(options.interpreters);
+  log(describeRuntimes(interpreters, RUNTIMES));
   if (!sandbox && process.getuid?.() !== 0)
     log(
       `warning: unsandboxed functions run as this server's user and can read ${options.dataDir}, its token included`,
@@ -187,7 +197,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.telemetry !== false) telemetry.start();
   const launch = processLauncher({
     codeCache,
-    interpreters: findInterpreters(),
+    interpreters,
     limits: { startTimeoutMs: 10_000, maxResponseBytes: MAX_PAYLOAD_BYTES, memoryPollMs: 100 },
     loadCode: async (sha256) => {
       const zip = await store.getCode(sha256);
@@ -296,6 +306,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     zipWorkers,
     clock,
     server: serverInfo,
+    runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
   });
 
   const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {

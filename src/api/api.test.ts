@@ -48,6 +48,7 @@ before(async () => {
     },
     codeLimits: DEFAULT_CODE_LIMITS,
     zipWorkers: workers,
+    runtimeProblem: () => undefined,
     clock,
     server: {
       node: 'n1',

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
+import type { Runtime } from '../core/function-config.js';
 import type { DataPlaneAddress } from '../core/data-plane.js';
 import type { ZipWorkers } from '../code/zip-workers.js';
 import type { IsolationReport } from '../core/isolation.js';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   /** Where uploads are normalized, off the event loop. */
   zipWorkers: ZipWorkers;
   clock: () => Date;
+  /** Why this node cannot run a runtime's functions (its interpreter is missing), or undefined. */
+  runtimeProblem: (runtime: Runtime) => string | undefined;
   /** This node, as `GET /v1/server` describes it. */
   server: { node: string; isolation: IsolationReport; dataPlane: DataPlaneAddress | null };
 }

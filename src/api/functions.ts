@@ -1,5 +1,11 @@
 import { SluiceError } from '../core/errors.js';
-import { applyConfigPatch, parseConfigPatch, parseNewFunction } from '../core/function-config.js';
+import { Issues } from '../core/validate.js';
+import {
+  applyConfigPatch,
+  parseConfigPatch,
+  parseNewFunction,
+  type Runtime,
+} from '../core/function-config.js';
 import { parseHttpTrigger } from '../core/trigger.js';
 import { LATEST, parseQualifier, type VersionRef } from '../core/names.js';
 import { readJson } from '../http/body.js';
@@ -8,11 +14,25 @@ import { type ApiDeps, type ApiRoute, changeBy, JSON_LIMIT } from './context.js'
 import { checkQuery, functionParam, limitParam, optionalQuery } from './params.js';
 import { functionView } from './views.js';
 
-export function functionRoutes({ store, codeLimits, zipWorkers, clock }: ApiDeps): ApiRoute[] {
+export function functionRoutes({
+  store,
+  codeLimits,
+  zipWorkers,
+  clock,
+  runtimeProblem,
+}: ApiDeps): ApiRoute[] {
   const requireFunction = async (name: string) => {
     const fn = await store.getFunction(name);
     if (!fn) throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
     return fn;
+  };
+  /** A function this node could not run is refused before anything is stored, saying what to install. */
+  const requireRuntime = (runtime: Runtime) => {
+    const problem = runtimeProblem(runtime);
+    if (problem === undefined) return;
+    const issues = new Issues();
+    issues.add('runtime', problem);
+    issues.throwIfAny('function');
   };
 
   return [
@@ -24,6 +44,7 @@ export function functionRoutes({ store, codeLimits, zipWorkers, clock }: ApiDeps
         checkQuery(request, []);
         const body = await readJson(request.req, jsonCodeLimit(codeLimits));
         const { name, config } = parseNewFunction(body, ['code']);
+        requireRuntime(config.runtime);
         const codeInput = (body as Record<string, unknown>).code;
         const code =
           codeInput === undefined
@@ -69,6 +90,7 @@ export function functionRoutes({ store, codeLimits, zipWorkers, clock }: ApiDeps
         checkQuery(request, []);
         const name = functionParam(request);
         const patch = parseConfigPatch(await readJson(request.req, JSON_LIMIT));
+        if (patch.runtime !== undefined) requireRuntime(patch.runtime);
         const current = await requireFunction(name);
         const fn = await store.updateFunction(
           name,

@@ -22,8 +22,13 @@ def handler(event, context):
   return 'hello world'
 `;
 
+/** Seed 000's PHP sample as the seed prints it, on one line: it prints the qualifier and version id unspaced. */
+export const SEED_PHP_HANDLER = `<?php function handler($event, $context) { $qualifier = $context["service"]["qualifier"]; $versionId = $context["service"]["versionId"]; print($qualifier); print($versionId); return "hello world"; }
+`;
+
 /** Each runtime's sample, with the file it lives in. */
 export const SEED_HANDLERS = {
   nodejs20: { file: 'index.js', source: SEED_NODE_HANDLER },
   python3: { file: 'index.py', source: SEED_PYTHON_HANDLER },
+  'php8.2': { file: 'index.php', source: SEED_PHP_HANDLER },
 } as const;

@@ -10,7 +10,8 @@ import {
 } from './validate.js';
 import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
 
-export const RUNTIMES = ['nodejs20', 'python3'] as const;
+/** `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
+export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'custom'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** `host`: the host's network, loopback services included; `none`: a loopback of the instance's own only. */

@@ -61,6 +61,8 @@ interface Entry {
   routingKeyInQuery: boolean;
   /** Turns the raw request body into the handler's event. */
   event: (body: Buffer, context: EventContext) => Buffer;
+  /** The event describes an HTTP request, which a custom runtime's server gets as that request. */
+  http: boolean;
   /**
    * What the handler's result becomes as a response, with `note` for the invocation's log. It runs as part of
    * the invocation, so that a result that cannot be sent is recorded as the failure it is.
@@ -130,7 +132,8 @@ export function createGateway(deps: GatewayDeps) {
         qualifier: label,
         now: Date.now(),
       });
-      const answer = await run(version, label, requestId, payload, { caller: res, tail }, (result) =>
+      const event = { payload, http: entry.http };
+      const answer = await run(version, label, requestId, event, { caller: res, tail }, (result) =>
         entry.respond(result, (text) => {
           deps.output.append(requestId, text);
         }),
@@ -150,7 +153,7 @@ export function createGateway(deps: GatewayDeps) {
     version: RunnableVersion,
     qualifier: string,
     requestId: string,
-    payload: Buffer,
+    event: { payload: Buffer; http?: boolean },
     /** The caller's response, if a caller waits for one, and whether it asked for the log's tail. */
     to: { caller?: ServerResponse; tail?: boolean },
     respond: (result: InvocationResult) => T,
@@ -164,7 +167,7 @@ export function createGateway(deps: GatewayDeps) {
     try {
       const result = await deps.pool.invoke(
         version,
-        { requestId, qualifier, payload },
+        { requestId, qualifier, ...event },
         (ms) => {
           if (ms !== undefined) initDurationMs = toMicros(ms);
         },
@@ -206,6 +209,7 @@ export function createGateway(deps: GatewayDeps) {
     anonymousAllowed: false,
     routingKeyInQuery: true,
     event: (body) => body,
+    http: false,
     respond: (result) => ({
       statusCode: 200,
       headers: { 'content-type': CONTENT_TYPES[result.kind], 'content-length': String(result.body.length) },
@@ -261,7 +265,7 @@ export function createGateway(deps: GatewayDeps) {
       const snapshot = deps.catalog.get(functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const runnable = selectVersion(snapshot, { kind: 'version', version }, () => undefined);
-      await run(runnable, String(version), randomUUID(), payload, {}, () => undefined);
+      await run(runnable, String(version), randomUUID(), { payload }, {}, () => undefined);
     },
 
     /** `ANY /gw/{api}/{stage}/{path…}`: through the stage's binding of the matching route. */
@@ -305,6 +309,7 @@ export function createGateway(deps: GatewayDeps) {
       anonymousAllowed: true,
       routingKeyInQuery: false,
       event: (body, context) => httpEvent(req, url, rawPath, body, context, stage?.()),
+      http: true,
       respond: (result, note) => {
         const answer = httpAnswer(result);
         if (answer.dropped.length > 0)

@@ -7,6 +7,7 @@ import { waitFor } from '../../test/support/wait-for.js';
 import { isSluiceError } from '../core/errors.js';
 import { config } from '../store/store.contract.js';
 import { Instance, type LaunchPlan, type LogLine, type RunnableVersion } from './instance.js';
+import { CONFIG_DEFAULTS } from '../core/function-config.js';
 import { bootstrapCommand, findInterpreters } from './launchers.js';
 import { Unconfined } from './sandbox/sandbox.js';
 
@@ -38,7 +39,11 @@ async function plan(source: string, memorySize = 128): Promise<LaunchPlan> {
   const codeDir = await mkdtemp(join(tmpdir(), 'sluice-instance-test-'));
   dirs.push(codeDir);
   await writeFile(join(codeDir, 'index.js'), source);
-  const { command, args } = bootstrapCommand('nodejs20', memorySize, findInterpreters(), 'host');
+  const { command, args } = bootstrapCommand(
+    { ...CONFIG_DEFAULTS, runtime: 'nodejs20', handler: 'index.handler', memorySize },
+    findInterpreters(),
+    'host',
+  );
   return { command, args, env: { PATH: '/usr/bin:/bin' }, cwd: codeDir, codeDir };
 }
 

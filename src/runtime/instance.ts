@@ -39,6 +39,8 @@ export interface InvocationRequest {
   requestId: string;
   qualifier: string;
   payload: Buffer;
+  /** The payload is an HTTP trigger's event: a custom runtime replays it as the request it describes. */
+  http?: boolean;
 }
 
 export interface InvocationResult {
@@ -340,6 +342,7 @@ export class Instance {
           qualifier: request.qualifier,
           versionId: this.version.versionId,
           deadline: now + timeoutMs,
+          ...(request.http && { http: true }),
         },
         request.payload,
       );

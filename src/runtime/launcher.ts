@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeCache } from './code-cache.js';
 import { Instance, type InstanceLimits, type LogLine, type RunnableVersion } from './instance.js';
-import { bootstrapCommand, bootstrapFiles, instanceEnv, type Interpreters } from './launchers.js';
+import { SluiceError } from '../core/errors.js';
+import {
+  bootstrapCommand,
+  bootstrapFiles,
+  instanceEnv,
+  runtimeProblem,
+  type Interpreters,
+} from './launchers.js';
 import { CODE_MOUNT } from './sandbox/bwrap.js';
 import { Unconfined, type Sandbox } from './sandbox/sandbox.js';
 
@@ -31,14 +38,16 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
     options.onLog(line, version);
   };
   return async (version) => {
+    // A function created on a node that has its runtime may be run by one that lacks it.
+    const missing = runtimeProblem(version.config.runtime, options.interpreters);
+    if (missing) throw new SluiceError('FunctionInitializationError', missing);
     const code = await options.codeCache.acquire(version.codeSha256, () =>
       options.loadCode(version.codeSha256),
     );
     try {
       const { sandbox } = options;
-      const { runtime, memorySize } = version.config;
       const where = sandbox ? 'sandbox' : 'host';
-      const bootstrap = bootstrapCommand(runtime, memorySize, options.interpreters, where);
+      const bootstrap = bootstrapCommand(version.config, options.interpreters, where);
       const start: Start = { version, codeDir: code.dir, bootstrap, options, onLog: onLog(version) };
       const instance = await (sandbox ? startSandboxed(sandbox, start) : startUnsandboxed(start));
       // Its code stays on disk for as long as the process (and the sandbox's mount of it) lasts.

@@ -1,52 +1,129 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Runtime } from '../core/function-config.js';
+import type { FunctionConfig, Runtime } from '../core/function-config.js';
 import type { RunnableVersion } from './instance.js';
 import { BOOTSTRAP_MOUNT } from './sandbox/bwrap.js';
 
 const NODE_BOOTSTRAP = fileURLToPath(new URL('./bootstraps/node.js', import.meta.url));
+const CUSTOM_RELAY = fileURLToPath(new URL('./bootstraps/custom.js', import.meta.url));
 const PROTOCOL = fileURLToPath(new URL('./bootstraps/protocol.js', import.meta.url));
 // Node.js reads the nearest package.json to know that the bootstrap is an ES module.
 const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.url));
-// The Python bootstrap is not compiled: it lives in runtime/python at the package root.
+// The Python and PHP bootstraps are not compiled: they live in runtime/ at the package root.
 const PYTHON_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/python/bootstrap.py', import.meta.url));
+const PHP_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/php/bootstrap.php', import.meta.url));
 
-/** Each runtime's bootstrap files, and where a sandboxed instance sees them. */
+const nodeFile = (source: string, name: string) => ({
+  source,
+  target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/${name}`,
+});
+const NODE_SUPPORT = [
+  nodeFile(PROTOCOL, 'protocol.js'),
+  { source: PACKAGE_JSON, target: `${BOOTSTRAP_MOUNT}/package.json` },
+];
+
+/** Each runtime's bootstrap files, and where a sandboxed instance sees them; the first is the one started. */
 const BOOTSTRAP_FILES: Record<Runtime, { source: string; target: string }[]> = {
-  nodejs20: [
-    { source: NODE_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/node.js` },
-    { source: PROTOCOL, target: `${BOOTSTRAP_MOUNT}/runtime/bootstraps/protocol.js` },
-    { source: PACKAGE_JSON, target: `${BOOTSTRAP_MOUNT}/package.json` },
-  ],
+  nodejs20: [nodeFile(NODE_BOOTSTRAP, 'node.js'), ...NODE_SUPPORT],
   python3: [{ source: PYTHON_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/python/bootstrap.py` }],
+  'php8.2': [{ source: PHP_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/php/bootstrap.php` }],
+  // The function's own server speaks HTTP; a relay in Node.js speaks the protocol for it.
+  custom: [nodeFile(CUSTOM_RELAY, 'custom.js'), ...NODE_SUPPORT],
 };
 
 export function bootstrapFiles(runtime: Runtime): { source: string; target: string }[] {
   return BOOTSTRAP_FILES[runtime];
 }
 
+/** The interpreters this node runs functions with; undefined where the machine lacks one. */
 export interface Interpreters {
   node: string;
-  python: string;
+  python: string | undefined;
+  php: string | undefined;
+}
+
+/** Interpreters named by the operator (`--python`, `--php`); the others are looked for. */
+export interface InterpreterPaths {
+  python?: string | undefined;
+  php?: string | undefined;
+}
+
+/** What to install, or which flag to give, for a runtime the machine lacks. */
+const INSTALL_HINTS: Record<'python' | 'php', string> = {
+  python: "install Debian's python3 (apt-get install python3) or give sluice server --python PATH",
+  php: "install Debian's php-cli, PHP 8.1 or later (apt-get install php-cli) or give sluice server --php PATH",
+};
+
+const INTERPRETER_OF: Record<Runtime, 'node' | 'python' | 'php'> = {
+  nodejs20: 'node',
+  python3: 'python',
+  'php8.2': 'php',
+  custom: 'node',
+};
+
+/** Why this node cannot run a runtime's functions, or undefined when it can. */
+export function runtimeProblem(runtime: Runtime, interpreters: Interpreters): string | undefined {
+  const kind = INTERPRETER_OF[runtime];
+  if (kind === 'node' || interpreters[kind] !== undefined) return undefined;
+  return `the runtime ${runtime} is not installed on this server: ${INSTALL_HINTS[kind]}`;
 }
 
 /**
  * The real interpreter paths, resolved once: a version-manager shim on PATH (pyenv) costs hundreds of
- * milliseconds at every start, and its directory is often unreadable to the user instances run as.
+ * milliseconds at every start, and its directory is often unreadable to the user instances run as. A path
+ * the operator names must be an executable file, or that runtime is missing: never silently another one.
  */
-export function findInterpreters(env: NodeJS.ProcessEnv = process.env): Interpreters {
-  return { node: process.execPath, python: env.SLUICE_PYTHON ?? findPython() };
+export function findInterpreters(given: InterpreterPaths = {}): Interpreters {
+  const python = given.python ?? process.env.SLUICE_PYTHON;
+  const php = given.php ?? process.env.SLUICE_PHP;
+  return {
+    node: process.execPath,
+    python: python !== undefined ? executable(python) : findPython(),
+    php: php !== undefined ? phpOf(php) : (phpOf('/usr/bin/php') ?? phpOf('/usr/local/bin/php')),
+  };
 }
 
-function findPython(): string {
-  for (const candidate of ['/usr/bin/python3', '/usr/local/bin/python3'])
-    if (existsSync(candidate)) return candidate;
+function executable(path: string): string | undefined {
   try {
-    return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile() ? path : undefined;
   } catch {
-    return 'python3';
+    return undefined;
   }
+}
+
+function findPython(): string | undefined {
+  for (const candidate of ['/usr/bin/python3', '/usr/local/bin/python3'])
+    if (executable(candidate)) return candidate;
+  try {
+    const found = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+    return executable(found.trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** A PHP that the bootstrap runs on: 8.1 or later (readonly properties). */
+function phpOf(path: string): string | undefined {
+  if (!executable(path)) return undefined;
+  try {
+    const version = execFileSync(path, ['-n', '-r', 'echo PHP_VERSION_ID;'], { encoding: 'utf8' });
+    return Number(version) >= 80100 ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line for the server's start: which runtimes this node runs, and what it lacks. */
+export function describeRuntimes(interpreters: Interpreters, runtimes: readonly Runtime[]): string {
+  const available = runtimes.filter((r) => runtimeProblem(r, interpreters) === undefined);
+  const missing = runtimes.filter((r) => runtimeProblem(r, interpreters) !== undefined);
+  const where = (r: Runtime) => interpreters[INTERPRETER_OF[r]] ?? '';
+  const line = `runtimes: ${available.map((r) => `${r} (${where(r)})`).join(', ')}`;
+  return missing.length === 0
+    ? line
+    : `${line}; missing: ${missing.map((r) => `${r} (${INSTALL_HINTS[INTERPRETER_OF[r] as 'python' | 'php']})`).join(', ')}`;
 }
 
 const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -69,19 +146,40 @@ export function instanceEnv(version: RunnableVersion, tmpDir: string): Record<st
   };
 }
 
+/**
+ * The port a custom runtime's server listens on. With a network namespace of its own (`none`), Function
+ * Compute's 9000; on the host's network, where instances and Sluice itself share the loopback, one the kernel
+ * gives the relay (0).
+ */
+export const CUSTOM_PORT = { own: 9000, shared: 0 } as const;
+
 /** The command that starts the bootstrap of a runtime, on the host or as a sandboxed instance sees it. */
 export function bootstrapCommand(
-  runtime: Runtime,
-  memorySize: number,
+  config: FunctionConfig,
   interpreters: Interpreters,
   where: 'host' | 'sandbox',
 ): { command: string; args: string[] } {
-  const [bootstrap] = BOOTSTRAP_FILES[runtime] as [{ source: string; target: string }];
+  const [bootstrap] = BOOTSTRAP_FILES[config.runtime] as [{ source: string; target: string }];
   const path = where === 'host' ? bootstrap.source : bootstrap.target;
-  switch (runtime) {
+  const missing = () => new Error(runtimeProblem(config.runtime, interpreters));
+  switch (config.runtime) {
     case 'nodejs20':
-      return { command: interpreters.node, args: [`--max-old-space-size=${memorySize}`, path] };
+      return { command: interpreters.node, args: [`--max-old-space-size=${config.memorySize}`, path] };
     case 'python3':
-      return { command: interpreters.python, args: ['-s', '-u', path] };
+      return { command: interpreters.python ?? throwError(missing()), args: ['-s', '-u', path] };
+    case 'php8.2':
+      // Errors go to the bootstrap's log file (not to the output), and memory is bounded by memorySize's cgroup.
+      return {
+        command: interpreters.php ?? throwError(missing()),
+        args: ['-d', 'display_errors=0', '-d', 'log_errors=1', '-d', 'memory_limit=-1', path],
+      };
+    case 'custom': {
+      const port = config.network === 'none' ? CUSTOM_PORT.own : CUSTOM_PORT.shared;
+      return { command: interpreters.node, args: [path, String(port)] };
+    }
   }
+}
+
+function throwError(error: Error): never {
+  throw error;
 }

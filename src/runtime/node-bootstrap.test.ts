@@ -9,13 +9,18 @@ import {
   type BootstrapStart,
 } from '../../test/support/bootstrap-process.js';
 import { SEED_NODE_HANDLER } from '../contract/seed-handlers.js';
+import { CONFIG_DEFAULTS } from '../core/function-config.js';
 import { bootstrapCommand, findInterpreters } from './launchers.js';
 
 // The Node.js bootstrap over its protocol channel, as python-bootstrap.test.ts tests the Python one: started
 // the way the server starts it on the host, with no server around it.
 
 const MiB = 1024 * 1024;
-const { command, args } = bootstrapCommand('nodejs20', 128, findInterpreters(), 'host');
+const { command, args } = bootstrapCommand(
+  { ...CONFIG_DEFAULTS, runtime: 'nodejs20', handler: 'index.handler', memorySize: 128 },
+  findInterpreters(),
+  'host',
+);
 const NODE = {
   command,
   args,

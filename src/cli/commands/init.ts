@@ -12,9 +12,9 @@ const HANDLERS: Record<string, { file: string; source: string }> = SEED_HANDLERS
 
 export const initCommand: Command = {
   summary: "create a function's directory: the seeds' sample handler and a sluice.yaml",
-  usage: `usage: sluice init DIR [--runtime nodejs20|python3] [--name NAME]
+  usage: `usage: sluice init DIR [--runtime nodejs20|python3|php8.2] [--name NAME]
 
-  --runtime R    nodejs20 (the default) or python3
+  --runtime R    nodejs20 (the default), python3 or php8.2
   --name NAME    the function's name (default: the directory's name)
 
 Then "sluice deploy DIR" creates the function, "sluice deploy DIR --publish" publishes a version.
@@ -26,7 +26,8 @@ example: sluice init hello --runtime nodejs20`,
     const dir = resolve(args.positional(0));
     const runtime = args.string('runtime') ?? 'nodejs20';
     const handler = HANDLERS[runtime];
-    if (!handler) throw args.usageError(`--runtime takes nodejs20 or python3, not "${runtime}"`);
+    if (!handler)
+      throw args.usageError(`--runtime takes ${Object.keys(HANDLERS).join(', ')}, not "${runtime}"`);
     const name = args.string('name') ?? basename(dir);
     if (!FUNCTION_NAME.test(name)) {
       throw args.usageError(

@@ -7,7 +7,12 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = /^(SLUICE_|FC_)/;
 const MEMORY_CHOICES = [128, 256, 512, 1024, 2048, 4096];
 
-export const RUNTIME_LABELS: Record<string, string> = { nodejs20: 'Node.js 20', python3: 'Python 3' };
+export const RUNTIME_LABELS: Record<string, string> = {
+  nodejs20: 'Node.js 20',
+  python3: 'Python 3',
+  'php8.2': 'PHP 8.2',
+  custom: 'Custom (an executable bootstrap serving HTTP)',
+};
 const NETWORK_LABELS: Record<string, string> = {
   host: "Host: the host's network, its loopback services included",
   none: 'None: a loopback of its own only',

@@ -1,4 +1,4 @@
-import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../contract/seed-handlers.js';
+import { SEED_HANDLERS, SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../contract/seed-handlers.js';
 
 /* Starter code offered when creating a function: the seeds' samples, which report the version that ran, and others. */
 
@@ -30,7 +30,12 @@ export const STARTERS: readonly Starter[] = [
     id: 'seed',
     label: 'Version reporter (the canary release guide’s sample)',
     description: 'Logs context.service.qualifier and versionId, and answers with the qualifier.',
-    source: (runtime) => (runtime === 'python3' ? SEED_PYTHON_HANDLER : SEED_NODE_HANDLER),
+    source: (runtime) =>
+      runtime === 'python3'
+        ? SEED_PYTHON_HANDLER
+        : runtime === 'php8.2'
+          ? SEED_HANDLERS['php8.2'].source
+          : SEED_NODE_HANDLER,
   },
   {
     id: 'hello',
@@ -41,9 +46,11 @@ export const STARTERS: readonly Starter[] = [
   { id: 'empty', label: 'Empty', description: 'An empty handler file.', source: () => '' },
 ];
 
-/** The file a handler names: `index.handler` → `index.js` (Node.js) or `index.py` (Python). */
+const EXTENSIONS: Record<string, string> = { python3: '.py', 'php8.2': '.php' };
+
+/** The file a handler names: `index.handler` → `index.js` (Node.js), `index.py` (Python), `index.php` (PHP). */
 export function handlerFile(handler: string, runtime: string): string {
   const dot = handler.lastIndexOf('.');
   const base = dot > 0 ? handler.slice(0, dot) : 'index';
-  return `${base}${runtime === 'python3' ? '.py' : '.js'}`;
+  return `${base}${EXTENSIONS[runtime] ?? '.js'}`;
 }

@@ -8,7 +8,7 @@ export const BOOTSTRAP_MOUNT = '/sluice';
 /** The host's system directories as the sandbox shows them: read-only binds, and the symlinks of a merged /usr. */
 export type SystemEntry = { kind: 'dir'; path: string } | { kind: 'symlink'; path: string; target: string };
 
-/** Files of /etc that interpreters and their libraries read: the loader's cache, name resolution, TLS roots, time. */
+/** Files of /etc that interpreters and their libraries read: the loader's cache, name resolution, TLS roots, time, PHP's configuration. */
 export const ETC_ENTRIES = [
   '/etc/ld.so.cache',
   '/etc/ld.so.conf',
@@ -20,6 +20,8 @@ export const ETC_ENTRIES = [
   '/etc/ssl',
   '/etc/ca-certificates',
   '/etc/alternatives',
+  // PHP's php.ini and the extensions it loads (conf.d), which Debian keeps here.
+  '/etc/php',
 ] as const;
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;

@@ -15,6 +15,7 @@ import {
 import { createEditor, editorState, EditorView, type EditorState } from '../editor.js';
 import { onLeave } from '../router.js';
 import { fromBase64Text, readZip, textFile, writeZip, type CodeFile } from '../zip.js';
+import { handlerFile } from '../samples.js';
 import { describeQualifier, qualifierKind, type FunctionContext } from './function.js';
 
 /** The files of one code package in the editor: one editor state (text and undo history) per file. */
@@ -47,8 +48,7 @@ export class CodeDraft {
   }
 
   openHandler(handler: string, runtime: string): void {
-    const dot = handler.lastIndexOf('.');
-    const file = `${handler.slice(0, dot)}${runtime === 'python3' ? '.py' : '.js'}`;
+    const file = handlerFile(handler, runtime);
     if (this.files.some((f) => f.path === file)) this.active = file;
   }
 

@@ -1,0 +1,470 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { canonicalZip } from '../../src/contract/canonical-zip.js';
+import { SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
+import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
+import { runSluice } from '../support/cli.js';
+import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
+
+// The PHP and custom runtimes through a real server and real sandboxed instances: the seeds' PHP sample
+// deployed by the CLI, the context and the HTTP event, canaries, and the faults every runtime answers alike.
+
+/** A zip of files, `executable` naming those that keep their x bit (a custom runtime's bootstrap). */
+function zip(files: Record<string, string>, executable: string[] = []): Promise<Buffer> {
+  return canonicalZip(
+    Object.entries(files).map(([path, text]) => ({
+      path,
+      data: Buffer.from(text),
+      executable: executable.includes(path),
+    })),
+  );
+}
+
+const PHP_FAULTS = `<?php
+$instance = bin2hex(random_bytes(8));
+function handler($event, $context) {
+    global $instance;
+    $req = json_decode($event, true) ?: [];
+    if (isset($req['rawPath'])) {
+        return ['statusCode' => 201, 'headers' => ['x-php' => 'yes'], 'body' => $req['rawPath']];
+    }
+    switch ($req['op'] ?? '') {
+        case 'whoami': return ['instance' => $instance];
+        case 'context': return $context;
+        case 'event': return ['type' => gettype($event), 'event' => $event];
+        case 'log':
+            echo "echoed\\n";
+            error_log('from error_log');
+            fwrite(STDERR, "to stderr\\n");
+            return 'logged';
+        case 'throw': throw new InvalidArgumentException('boom');
+        case 'fatal': undefined_function_here(); return '';
+        case 'hang': sleep(3600); return '';
+        case 'grow': $hog = []; for (;;) { $hog[] = str_repeat('x', 10 << 20); usleep(10000); }
+        case 'crash': posix_kill(posix_getpid(), SIGKILL); return '';
+        case 'exit': exit(3);
+    }
+    throw new RuntimeException('unknown op');
+}
+`;
+
+/** A custom runtime in Python's http.server: POST /invoke dispatches on the payload's op, as PHP_FAULTS does. */
+const PYTHON_SERVER = `#!/usr/bin/env python3
+import json, os, signal, sys, time, uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+INSTANCE = str(uuid.uuid4())
+hog = []
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def answer(self, status, body, kind='application/json'):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header('content-type', kind)
+        self.send_header('content-length', str(len(data)))
+        self.send_header('set-cookie', 'a=1')
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.do_POST()
+    def do_PUT(self):
+        self.do_POST()
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('content-length') or 0))
+        if self.path != '/invoke':
+            print('http', self.command, self.path, flush=True)
+            return self.answer(202, {'method': self.command, 'path': self.path, 'body': body.decode(),
+                                     'header': self.headers.get('x-custom'), 'version': self.headers.get('x-fc-version-id')})
+        op = json.loads(body or b'{}').get('op')
+        print('op', op, flush=True)
+        if op == 'whoami': return self.answer(200, {'instance': INSTANCE})
+        if op == 'headers': return self.answer(200, {k.lower(): v for k, v in self.headers.items() if k.lower().startswith('x-fc-')})
+        if op == 'throw': return self.answer(500, b'Traceback: ValueError: bad\\n', 'text/plain')
+        if op == 'hang': time.sleep(3600)
+        if op == 'grow':
+            while True:
+                hog.append(b'x' * (10 << 20)); time.sleep(0.01)
+        if op == 'crash': os.kill(os.getpid(), signal.SIGKILL)
+        if op == 'exit': os._exit(3)
+        return self.answer(200, {'op': op, 'version': self.headers.get('x-fc-version-id')})
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(('127.0.0.1', int(os.environ['FC_SERVER_PORT'])), Handler).serve_forever()
+`;
+
+/** A custom runtime in Perl with nothing but its core modules: it answers every request with what it got. */
+const PERL_SERVER = `#!/usr/bin/perl
+use strict; use warnings; use IO::Socket::INET;
+my $server = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $ENV{FC_SERVER_PORT}, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+$| = 1;
+while (my $c = $server->accept) {
+    my $line = <$c>; my ($method, $path) = split ' ', $line;
+    my %h; while (my $l = <$c>) { $l =~ s/\\r?\\n$//; last if $l eq ''; my ($k, $v) = split /:\\s*/, $l, 2; $h{lc $k} = $v; }
+    my $body = ''; read($c, $body, $h{'content-length'} || 0);
+    print STDERR "perl $method $path\\n";
+    my $out = "perl $method $path $body q=$h{'x-fc-qualifier'} v=$h{'x-fc-version-id'}";
+    print $c "HTTP/1.1 200 OK\\r\\ncontent-type: text/plain\\r\\ncontent-length: " . length($out) . "\\r\\nconnection: close\\r\\n\\r\\n$out";
+    close $c;
+}
+`;
+
+let server: SluiceProcess;
+let api: ApiCall;
+let removeDir: () => Promise<void>;
+let work: string;
+
+before(async () => {
+  const dir = await makeDataDir();
+  removeDir = dir.remove;
+  server = await startSluice(dir.dataDir, ['--queue-per-function', '0']);
+  api = apiClient(server.url, server.token);
+  work = await mkdtemp(join(tmpdir(), 'sluice-runtimes-'));
+  const php = await zip({ 'index.php': PHP_FAULTS });
+  const python = await zip({ bootstrap: PYTHON_SERVER }, ['bootstrap']);
+  const functions: [string, Buffer, Record<string, unknown>][] = [
+    ['php1', php, { runtime: 'php8.2', timeout: 1 }],
+    ['php5', php, { runtime: 'php8.2', timeout: 5 }],
+    ['custom1', python, { runtime: 'custom', timeout: 1 }],
+    ['custom5', python, { runtime: 'custom', timeout: 5, network: 'none' }],
+    ['perl', await zip({ bootstrap: PERL_SERVER }, ['bootstrap']), { runtime: 'custom' }],
+  ];
+  for (const [name, code, config] of functions) {
+    const res = await api('POST', '/v1/functions', {
+      name,
+      handler: 'index.handler',
+      code: { zipFile: code.toString('base64') },
+      ...config,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+});
+
+after(async () => {
+  await server.stop();
+  await removeDir();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function invoke(
+  fn: string,
+  payload: unknown,
+  options: { qualifier?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResult & { log: string; ms: number }> {
+  const query = options.qualifier === undefined ? '' : `?qualifier=${encodeURIComponent(options.qualifier)}`;
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const started = performance.now();
+  const res = await api('POST', `/v1/functions/${fn}/invocations${query}`, Buffer.from(body), {
+    'content-type': 'application/octet-stream',
+    'x-fc-log-type': 'Tail',
+    ...options.headers,
+  });
+  const log = Buffer.from(res.headers.get('x-fc-log-result') ?? '', 'base64').toString('utf8');
+  return { ...res, log, ms: performance.now() - started };
+}
+
+describe("the seeds' PHP sample, deployed unmodified with the CLI", () => {
+  const cli = (args: string[]) =>
+    runSluice(args, work, { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token });
+
+  test('$LATEST, version 1 and alias1 report the qualifier and the version the seed says', async () => {
+    const init = await cli(['init', 'seedphp', '--runtime', 'php8.2']);
+    assert.equal(init.code, 0, init.stderr);
+    const deployed = await cli(['deploy', 'seedphp']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const cases: [string, string, string][] = [
+      ['$LATEST', 'LATEST', 'LATEST'],
+      ['1', '1', '1'],
+      ['alias1', 'alias1', '1'],
+    ];
+    for (const [qualifier, seen, version] of cases) {
+      if (qualifier === '1') assert.equal((await cli(['deploy', 'seedphp', '--publish'])).code, 0);
+      if (qualifier === 'alias1')
+        assert.equal((await cli(['alias', 'create', 'seedphp', 'alias1', '--version', '1'])).code, 0);
+      const run = await invoke('seedphp', '{}', { qualifier });
+      assert.equal(run.status, 200, run.bytes.toString());
+      assert.equal(run.bytes.toString(), 'hello world');
+      assert.equal(run.headers.get('x-fc-invocation-function-version'), version);
+      // The seed prints the two with nothing between them.
+      assert.ok(run.log.startsWith(`${seen}${version}`), run.log);
+      assert.match(run.log, new RegExp(`REPORT RequestId: \\S+ Version: ${version} `));
+      const viaCli = await cli(['invoke', 'seedphp', '--qualifier', qualifier, '--log']);
+      assert.equal(viaCli.stdout, 'hello world');
+      assert.match(viaCli.stderr, new RegExp(`version ${version} ran`));
+      assert.ok(viaCli.stderr.includes(`${seen}${version}`), viaCli.stderr);
+    }
+  });
+
+  test('the sample sluice init writes is the seed text', async () => {
+    assert.equal(await readFile(join(work, 'seedphp', 'index.php'), 'utf8'), SEED_PHP_HANDLER);
+  });
+});
+
+describe('PHP', () => {
+  test('the context has the fields of the other runtimes, in arrays; the event is the payload string', async () => {
+    const res = await invoke('php5', { op: 'context' }, { qualifier: '$LATEST' });
+    assert.equal(res.status, 200, res.bytes.toString());
+    const context = res.body as Record<string, unknown>;
+    assert.deepEqual(Object.keys(context).sort(), [
+      'accountId',
+      'credentials',
+      'function',
+      'region',
+      'requestId',
+      'service',
+    ]);
+    assert.equal(context.requestId, res.headers.get('x-fc-request-id'));
+    assert.deepEqual(context.function, {
+      name: 'php5',
+      handler: 'index.handler',
+      memory: 128,
+      memorySize: 128,
+      timeout: 5,
+    });
+    assert.deepEqual(context.service, { name: 'php5', qualifier: 'LATEST', versionId: 'LATEST' });
+    const event = await invoke('php5', { op: 'event' });
+    assert.deepEqual(event.body, { type: 'string', event: '{"op":"event"}' });
+    assert.equal(event.headers.get('content-type'), 'application/json');
+  });
+
+  test('echo, error_log and STDERR go to the invocation log', async () => {
+    const res = await invoke('php5', { op: 'log' });
+    assert.equal(res.bytes.toString(), 'logged');
+    for (const line of ['echoed', 'from error_log', 'to stderr']) assert.ok(res.log.includes(line), res.log);
+  });
+
+  test('an HTTP trigger gives the same event as the other runtimes, and reads the answer alike', async () => {
+    const res = await fetch(`${server.url}/fn/php5/$LATEST/a/b?x=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ op: 'http' }),
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('x-php'), 'yes');
+    assert.equal(await res.text(), '/a/b');
+  });
+
+  test('a handler file without the function named is a FunctionInitializationError', async () => {
+    const code = await zip({ 'index.php': '<?php function other() {}\n' });
+    const created = await api('POST', '/v1/functions', {
+      name: 'phpbad',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+      code: { zipFile: code.toString('base64') },
+    });
+    assert.equal(created.status, 201);
+    const res = await invoke('phpbad', '{}');
+    assert.equal(errorCode(res), 'FunctionInitializationError');
+    assert.match(res.bytes.toString(), /HandlerNotFound: index.php does not define a function named handler/);
+  });
+});
+
+describe('custom runtimes', () => {
+  test('an invocation is POST /invoke with the payload and the x-fc-* headers', async () => {
+    const res = await invoke('custom5', { op: 'headers' }, { qualifier: '$LATEST' });
+    assert.equal(res.status, 200, res.bytes.toString());
+    const headers = res.body as Record<string, string>;
+    assert.equal(headers['x-fc-request-id'], res.headers.get('x-fc-request-id'));
+    assert.equal(headers['x-fc-function-name'], 'custom5');
+    assert.equal(headers['x-fc-qualifier'], 'LATEST');
+    assert.equal(headers['x-fc-version-id'], 'LATEST');
+    assert.ok(res.log.includes('op headers'), `the server's output is the invocation's log: ${res.log}`);
+  });
+
+  test('an HTTP trigger passes the request through, and its answer back', async () => {
+    const res = await fetch(`${server.url}/fn/custom5/$LATEST/items/7?page=2`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.token}`, 'x-custom': 'yes' },
+      body: 'payload',
+    });
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get('set-cookie'), 'a=1');
+    assert.deepEqual(await res.json(), {
+      method: 'PUT',
+      path: '/items/7?page=2',
+      body: 'payload',
+      header: 'yes',
+      version: 'LATEST',
+    });
+  });
+
+  test('a Perl server with core modules only serves invocations and triggers', async () => {
+    const res = await invoke('perl', 'hi', { qualifier: '$LATEST' });
+    assert.equal(res.status, 200, res.bytes.toString());
+    assert.equal(res.bytes.toString(), 'perl POST /invoke hi q=LATEST v=LATEST');
+    assert.ok(res.log.includes('perl POST /invoke'), res.log);
+    const viaTrigger = await fetch(`${server.url}/fn/perl/$LATEST/x`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
+    assert.equal(await viaTrigger.text(), 'perl GET /x  q=LATEST v=LATEST');
+  });
+
+  test('a package without an executable bootstrap is a FunctionInitializationError saying so', async () => {
+    for (const [name, executable] of [
+      ['nobootstrap', false],
+      ['notexecutable', true],
+    ] as const) {
+      const files = executable ? { bootstrap: PERL_SERVER } : { 'index.js': '' };
+      const created = await api('POST', '/v1/functions', {
+        name,
+        runtime: 'custom',
+        handler: 'index.handler',
+        code: { zipFile: (await zip(files)).toString('base64') },
+      });
+      assert.equal(created.status, 201);
+      const res = await invoke(name, '{}');
+      assert.equal(errorCode(res), 'FunctionInitializationError');
+      assert.match(res.bytes.toString(), executable ? /not executable/ : /no file bootstrap/);
+    }
+  });
+});
+
+describe('canaries route PHP and custom functions as any other', () => {
+  for (const fn of ['php5', 'custom5']) {
+    test(`${fn}: a weight splits, and a rule sends Bob to the canary`, async () => {
+      const v1 = await api('POST', `/v1/functions/${fn}/versions`);
+      assert.equal(v1.status, 201, JSON.stringify(v1.body));
+      await api('PATCH', `/v1/functions/${fn}`, { description: 'the next release' });
+      const v2 = await api('POST', `/v1/functions/${fn}/versions`);
+      assert.equal(v2.status, 201, JSON.stringify(v2.body));
+      const [one, two] = [v1, v2].map((v) => (v.body as { versionId: string }).versionId) as [string, string];
+      const weighted = await api('PUT', `/v1/functions/${fn}/aliases/live`, {
+        version: one,
+        canary: { version: two, weight: 0.5 },
+      });
+      assert.equal(weighted.status, 201, JSON.stringify(weighted.body));
+      const seen = new Set<string | null>();
+      for (let i = 0; i < 40 && seen.size < 2; i++)
+        seen.add(
+          (await invoke(fn, { op: 'whoami' }, { qualifier: 'live' })).headers.get(
+            'x-fc-invocation-function-version',
+          ),
+        );
+      assert.deepEqual([...seen].sort(), [one, two].sort());
+      const ruled = await api('PUT', `/v1/functions/${fn}/aliases/live`, {
+        version: one,
+        canary: { version: two, rules: [{ source: 'header', name: 'User', op: '=', value: 'Bob' }] },
+      });
+      assert.equal(ruled.status, 200, JSON.stringify(ruled.body));
+      for (const [user, version] of [
+        ['Bob', two],
+        ['Eve', one],
+      ] as const) {
+        const res = await invoke(fn, { op: 'context' }, { qualifier: 'live', headers: { User: user } });
+        assert.equal(res.status, 200, res.bytes.toString());
+        assert.equal(res.headers.get('x-fc-invocation-function-version'), version);
+      }
+    });
+  }
+});
+
+interface Fault {
+  fn: string;
+  op: string;
+  status: number;
+  code: string;
+  errorType?: string;
+  message?: RegExp;
+  within?: [number, number];
+}
+
+const faults: Fault[] = [
+  {
+    fn: 'php5',
+    op: 'throw',
+    status: 502,
+    code: 'UnhandledInvocationError',
+    errorType: 'InvalidArgumentException',
+    message: /^boom$/,
+  },
+  {
+    fn: 'php5',
+    op: 'fatal',
+    status: 502,
+    code: 'UnhandledInvocationError',
+    errorType: 'Error',
+    message: /undefined_function_here/,
+  },
+  { fn: 'php1', op: 'hang', status: 504, code: 'FunctionTimeout', within: [950, 2500] },
+  { fn: 'php5', op: 'grow', status: 502, code: 'MemoryLimitExceeded', within: [0, 4500] },
+  { fn: 'php5', op: 'crash', status: 502, code: 'InstanceCrashed', message: /SIGKILL/ },
+  { fn: 'php5', op: 'exit', status: 502, code: 'InstanceCrashed', message: /status 3/ },
+  {
+    fn: 'custom5',
+    op: 'throw',
+    status: 502,
+    code: 'UnhandledInvocationError',
+    errorType: 'HttpError',
+    message: /answered 500/,
+  },
+  { fn: 'custom1', op: 'hang', status: 504, code: 'FunctionTimeout', within: [950, 2500] },
+  { fn: 'custom5', op: 'grow', status: 502, code: 'MemoryLimitExceeded', within: [0, 4500] },
+  { fn: 'custom5', op: 'crash', status: 502, code: 'InstanceCrashed', message: /SIGKILL/ },
+  { fn: 'custom5', op: 'exit', status: 502, code: 'InstanceCrashed', message: /status 3/ },
+];
+
+describe('faults answer the same errors as in Node.js and Python; the function recovers', () => {
+  for (const f of faults) {
+    test(`${f.fn} ${f.op}: ${f.code}`, async () => {
+      const before = (await invoke(f.fn, { op: 'whoami' })).body as { instance: string };
+      const res = await invoke(f.fn, { op: f.op });
+      assert.equal(res.status, f.status, res.bytes.toString());
+      assert.equal(errorCode(res), f.code, res.bytes.toString());
+      assert.equal(res.headers.get('x-fc-error-type'), f.code);
+      assert.ok(res.log.includes(`ERROR ${f.code}`), res.log);
+      const { error } = res.body as { error: { message: string; details?: Record<string, unknown> } };
+      if (f.message) assert.match(error.message, f.message);
+      if (f.errorType) {
+        const details = error.details ?? assert.fail('details are given');
+        assert.equal(details.errorType, f.errorType);
+        const stack = details.stackTrace;
+        assert.ok(Array.isArray(stack) && stack.length > 0, 'the stack trace is given');
+      }
+      if (f.within) assert.ok(res.ms >= f.within[0] && res.ms <= f.within[1], `answered in ${res.ms} ms`);
+      const next = await invoke(f.fn, { op: 'whoami' });
+      assert.equal(next.status, 200, next.bytes.toString());
+      const kept = f.code === 'UnhandledInvocationError';
+      const same = (next.body as { instance: string }).instance === before.instance;
+      assert.equal(same, kept, kept ? 'the same instance answers next' : 'a new instance answers next');
+    });
+  }
+});
+
+test('a runtime whose interpreter is missing is named at start, and its functions are refused', async () => {
+  const dir = await makeDataDir();
+  const spawned = await spawnServer(['--data-dir', dir.dataDir, '--php', '/nonexistent/php']);
+  try {
+    assert.match(spawned.output(), /runtimes: nodejs20 .*; missing: php8\.2 \(install Debian's php-cli/);
+    const token = (await readFile(join(dir.dataDir, 'admin-token'), 'utf8')).trim();
+    const other = apiClient(spawned.url, token);
+    const res = await other('POST', '/v1/functions', {
+      name: 'p',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+    });
+    assert.equal(res.status, 400);
+    assert.equal(errorCode(res), 'InvalidArgument');
+    assert.match(
+      res.bytes.toString(),
+      /php8\.2 is not installed on this server.*apt-get install php-cli.*--php PATH/,
+    );
+    assert.equal((await other('GET', '/v1/functions/p')).status, 404, 'nothing was stored');
+    const node = await other('POST', '/v1/functions', {
+      name: 'n',
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+    });
+    assert.equal(node.status, 201);
+    const patched = await other('PATCH', '/v1/functions/n', { runtime: 'php8.2' });
+    assert.equal(patched.status, 400);
+    assert.equal(((await other('GET', '/v1/functions/n')).body as { runtime: string }).runtime, 'nodejs20');
+  } finally {
+    const exited = new Promise((resolve) => spawned.child.once('exit', resolve));
+    spawned.child.kill('SIGTERM');
+    await exited;
+    await dir.remove();
+  }
+});
