@@ -11,11 +11,13 @@ import type {
   VersionRecord,
 } from '../core/model.js';
 import type { Revision } from '../core/revisions.js';
+import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
 
 /**
- * The rows both stores keep, and how they become records: the tables are the same in SQLite and PostgreSQL;
- * only a JSON column arrives differently (see `JsonColumn`).
+ * The rows both stores keep: how they are read into records, and the columns and values of the writes both
+ * make alike. The tables are the same in SQLite and PostgreSQL; a JSON column is read differently (see
+ * `JsonColumn`) and a statement's placeholders are the store's own (`?` or `$1`).
  */
 
 /** A JSON column as read: the text that was written (SQLite) or its value, parsed by pg (PostgreSQL). */
@@ -85,6 +87,25 @@ export const toAlias = (r: AliasRow): AliasRecord => ({
   updatedAt: r.updated_at,
 });
 
+/** What a write over an existing alias or stage replaces: everything but its names and creation time. */
+const SPEC_REPLACED =
+  'spec_json = excluded.spec_json, revision = excluded.revision, updated_at = excluded.updated_at';
+
+/** The aliases table's columns, in the order of `aliasValues`. */
+export const ALIAS_COLUMNS = 'function_name, name, spec_json, revision, created_at, updated_at';
+
+/** Follows an alias's INSERT, to write it over the one there is. */
+export const ALIAS_UPSERT = `ON CONFLICT (function_name, name) DO UPDATE SET ${SPEC_REPLACED}`;
+
+export const aliasValues = (r: AliasRecord): unknown[] => [
+  r.functionName,
+  r.name,
+  JSON.stringify(r.spec),
+  r.revision,
+  r.createdAt,
+  r.updatedAt,
+];
+
 export interface ApiRow {
   name: string;
   definition_json: JsonColumn<ApiDefinition>;
@@ -116,6 +137,34 @@ export const toStage = (r: StageRow): StageRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+
+/** The stages table's columns, in the order of `stageValues`. */
+export const STAGE_COLUMNS = 'api, name, spec_json, revision, created_at, updated_at';
+
+/** Follows a stage's INSERT, to write it over the one there is. */
+export const STAGE_UPSERT = `ON CONFLICT (api, name) DO UPDATE SET ${SPEC_REPLACED}`;
+
+export const stageValues = (r: StageRecord): unknown[] => [
+  r.api,
+  r.name,
+  JSON.stringify(r.spec),
+  r.revision,
+  r.createdAt,
+  r.updatedAt,
+];
+
+/** The rollouts table's columns, in the order of `rolloutValues`: the whole rollout is its state. */
+export const ROLLOUT_COLUMNS = 'id, function_name, alias, status, state_json, created_at, updated_at';
+
+export const rolloutValues = (r: Rollout): unknown[] => [
+  r.id,
+  r.functionName,
+  r.alias,
+  r.status,
+  JSON.stringify(r),
+  r.createdAt,
+  r.updatedAt,
+];
 
 /** The columns of a history table after the two that name what changed, in the order of `revisionValues`. */
 const REVISION_COLUMNS = 'revision, action, actor, at, before_json, after_json';

@@ -47,16 +47,24 @@ import type {
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
+  ALIAS_COLUMNS,
   ALIAS_HISTORY_COLUMNS,
+  ALIAS_UPSERT,
   type AliasHistoryRow,
-  type AliasRow,
   aliasHistoryValues,
+  type AliasRow,
+  aliasValues,
   type ApiRow,
   type FunctionRow,
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  STAGE_COLUMNS,
   STAGE_HISTORY_COLUMNS,
+  STAGE_UPSERT,
   type StageHistoryRow,
-  type StageRow,
   stageHistoryValues,
+  type StageRow,
+  stageValues,
   toAlias,
   toAliasHistory,
   toApi,
@@ -677,17 +685,8 @@ export class PostgresStore implements Store {
         );
       }
       await db.query(
-        `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          rollout.id,
-          rollout.functionName,
-          rollout.alias,
-          rollout.status,
-          JSON.stringify(rollout),
-          rollout.createdAt,
-          rollout.updatedAt,
-        ],
+        `INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        rolloutValues(rollout),
       );
     });
   }
@@ -769,17 +768,8 @@ export class PostgresStore implements Store {
 
   private async saveAlias(db: Db, record: AliasRecord, entry: AliasHistoryEntry): Promise<void> {
     await db.query(
-      `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-       updated_at = excluded.updated_at`,
-      [
-        record.functionName,
-        record.name,
-        JSON.stringify(record.spec),
-        record.revision,
-        record.createdAt,
-        record.updatedAt,
-      ],
+      `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${ALIAS_UPSERT}`,
+      aliasValues(record),
     );
     await this.appendHistory(db, entry);
   }
@@ -922,17 +912,8 @@ export class PostgresStore implements Store {
         write,
       );
       await db.query(
-        `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-         updated_at = excluded.updated_at`,
-        [
-          api,
-          stage,
-          JSON.stringify(spec),
-          plan.record.revision,
-          plan.record.createdAt,
-          plan.record.updatedAt,
-        ],
+        `INSERT INTO stages (${STAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${STAGE_UPSERT}`,
+        stageValues(plan.record),
       );
       await this.appendStageHistory(db, plan.entry);
       return { stage: plan.record, created: plan.created };

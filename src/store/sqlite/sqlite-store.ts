@@ -47,17 +47,25 @@ import type {
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
+  ALIAS_COLUMNS,
   ALIAS_HISTORY_COLUMNS,
+  ALIAS_UPSERT,
   type AliasHistoryRow,
-  type AliasRow,
   aliasHistoryValues,
+  type AliasRow,
+  aliasValues,
   type ApiRow,
   fromJson,
   type FunctionRow,
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  STAGE_COLUMNS,
   STAGE_HISTORY_COLUMNS,
+  STAGE_UPSERT,
   type StageHistoryRow,
-  type StageRow,
   stageHistoryValues,
+  type StageRow,
+  stageValues,
   toAlias,
   toAliasHistory,
   toApi,
@@ -426,19 +434,8 @@ export class SqliteStore implements Store {
 
   private saveAlias(record: AliasRecord, entry: AliasHistoryEntry): void {
     this.db
-      .prepare(
-        `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-         updated_at = excluded.updated_at`,
-      )
-      .run(
-        record.functionName,
-        record.name,
-        JSON.stringify(record.spec),
-        record.revision,
-        record.createdAt,
-        record.updatedAt,
-      );
+      .prepare(`INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${ALIAS_UPSERT}`)
+      .run(aliasValues(record));
     this.appendHistory(entry);
   }
 
@@ -628,19 +625,8 @@ export class SqliteStore implements Store {
         write,
       );
       this.db
-        .prepare(
-          `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-           updated_at = excluded.updated_at`,
-        )
-        .run(
-          api,
-          stage,
-          JSON.stringify(spec),
-          plan.record.revision,
-          plan.record.createdAt,
-          plan.record.updatedAt,
-        );
+        .prepare(`INSERT INTO stages (${STAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${STAGE_UPSERT}`)
+        .run(stageValues(plan.record));
       this.appendStageHistory(plan.entry);
       return { stage: plan.record, created: plan.created };
     });
@@ -705,19 +691,8 @@ export class SqliteStore implements Store {
         );
       }
       this.db
-        .prepare(
-          `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          rollout.id,
-          rollout.functionName,
-          rollout.alias,
-          rollout.status,
-          JSON.stringify(rollout),
-          rollout.createdAt,
-          rollout.updatedAt,
-        );
+        .prepare(`INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(rolloutValues(rollout));
     });
   }
 
