@@ -8,11 +8,10 @@ import {
 import { SluiceError } from './errors.js';
 import type { AliasAction, AliasHistoryEntry, AliasRecord } from './model.js';
 import { DEFAULT_ALIAS, type VersionRef } from './names.js';
+import { assertRevision, type ChangeRequest, planSpecDelete, planSpecWrite } from './revisions.js';
 
-export interface AliasChangeRequest {
-  actor: string;
-  now: string;
-  expectedRevision?: number;
+/** An alias write may also insist on creating it (refused when it exists). */
+export interface AliasChangeRequest extends ChangeRequest {
   createOnly?: boolean;
 }
 
@@ -28,14 +27,7 @@ function checkRevision(
   current: AliasRecord | undefined,
   request: AliasChangeRequest,
 ): void {
-  if (request.expectedRevision === undefined) return;
-  if (!current || current.revision !== request.expectedRevision) {
-    throw new SluiceError(
-      'AliasConflict',
-      `alias ${alias} of ${functionName} is at revision ${current ? current.revision : 'none (it does not exist)'}, not ${request.expectedRevision}; read it again and retry`,
-      { currentRevision: current?.revision ?? null },
-    );
-  }
+  assertRevision('AliasConflict', `alias ${alias} of ${functionName}`, current, request);
 }
 
 /**
@@ -57,26 +49,12 @@ export function planAliasWrite(
   }
   checkRevision(functionName, alias, current, request);
   assertTargetsExist(functionName, alias, spec, versions);
-  const revision = lastRevision + 1;
-  const record: AliasRecord = {
-    functionName,
-    name: alias,
-    spec,
-    revision,
-    createdAt: current ? current.createdAt : request.now,
-    updatedAt: request.now,
+  const { record, entry } = planSpecWrite(current, lastRevision, spec, request, action);
+  return {
+    record: { functionName, name: alias, ...record },
+    entry: { functionName, alias, ...entry },
+    created: !current,
   };
-  const entry: AliasHistoryEntry = {
-    functionName,
-    alias,
-    revision,
-    action,
-    actor: request.actor,
-    at: request.now,
-    before: current ? current.spec : null,
-    after: spec,
-  };
-  return { record, entry, created: !current };
 }
 
 export function planAliasDelete(
@@ -93,16 +71,7 @@ export function planAliasDelete(
   }
   if (!current) throw new SluiceError('AliasNotFound', `function ${functionName} has no alias ${alias}`);
   checkRevision(functionName, alias, current, request);
-  return {
-    functionName,
-    alias,
-    revision: current.revision + 1,
-    action: 'delete',
-    actor: request.actor,
-    at: request.now,
-    before: current.spec,
-    after: null,
-  };
+  return { functionName, alias, ...planSpecDelete(current, request) };
 }
 
 /** The aliases that send traffic to a version, which therefore cannot be deleted. */

@@ -2,12 +2,7 @@ import { type ApiDefinition, type Binding, type StageSpec, routeKey, stageBindin
 import { SluiceError } from './errors.js';
 import type { StageHistoryEntry, StageRecord } from './model.js';
 import { parseQualifier } from './names.js';
-
-export interface StageChangeRequest {
-  actor: string;
-  now: string;
-  expectedRevision?: number;
-}
+import { assertRevision, type ChangeRequest, planSpecDelete, planSpecWrite } from './revisions.js';
 
 /** What a binding's target is in the store: there, or what is missing. */
 export type BindingCheck = 'ok' | 'no-function' | 'no-alias' | 'no-version';
@@ -18,16 +13,9 @@ function checkRevision(
   api: string,
   stage: string,
   current: StageRecord | undefined,
-  request: StageChangeRequest,
+  request: ChangeRequest,
 ): void {
-  if (request.expectedRevision === undefined) return;
-  if (!current || current.revision !== request.expectedRevision) {
-    throw new SluiceError(
-      'StageConflict',
-      `stage ${stage} of API ${api} is at revision ${current ? current.revision : 'none (it does not exist)'}, not ${request.expectedRevision}; read it again and retry`,
-      { currentRevision: current?.revision ?? null },
-    );
-  }
+  assertRevision('StageConflict', `stage ${stage} of API ${api}`, current, request);
 }
 
 /** Decides a stage write; every binding must name an existing function, alias or version. */
@@ -38,7 +26,7 @@ export function planStageWrite(
   lastRevision: number,
   spec: StageSpec,
   check: (binding: Binding) => BindingCheck,
-  request: StageChangeRequest,
+  request: ChangeRequest,
 ): { record: StageRecord; entry: StageHistoryEntry; created: boolean } {
   checkRevision(api, stage, current, request);
   for (const binding of stageBindings(spec)) {
@@ -59,26 +47,16 @@ export function planStageWrite(
       );
     }
   }
-  const revision = lastRevision + 1;
+  const { record, entry } = planSpecWrite(
+    current,
+    lastRevision,
+    spec,
+    request,
+    current ? 'update' : 'create',
+  );
   return {
-    record: {
-      api,
-      name: stage,
-      spec,
-      revision,
-      createdAt: current?.createdAt ?? request.now,
-      updatedAt: request.now,
-    },
-    entry: {
-      api,
-      stage,
-      revision,
-      action: current ? 'update' : 'create',
-      actor: request.actor,
-      at: request.now,
-      before: current?.spec ?? null,
-      after: spec,
-    },
+    record: { api, name: stage, ...record },
+    entry: { api, stage, ...entry },
     created: !current,
   };
 }
@@ -87,20 +65,11 @@ export function planStageDelete(
   api: string,
   stage: string,
   current: StageRecord | undefined,
-  request: StageChangeRequest,
+  request: ChangeRequest,
 ): StageHistoryEntry {
   if (!current) throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
   checkRevision(api, stage, current, request);
-  return {
-    api,
-    stage,
-    revision: current.revision + 1,
-    action: 'delete',
-    actor: request.actor,
-    at: request.now,
-    before: current.spec,
-    after: null,
-  };
+  return { api, stage, ...planSpecDelete(current, request) };
 }
 
 /** The stages (as `api/stage`) whose bindings name a function, optionally only through one alias or version. */

@@ -1,4 +1,4 @@
-import type { Histogram } from './histogram.js';
+import { addInto, emptyHistogram, type Histogram } from './histogram.js';
 
 export type Outcome = 'success' | 'functionError' | 'platformError' | 'throttled';
 
@@ -27,6 +27,29 @@ export interface Counters {
   coldStarts: number;
   durationSumMs: number;
   histogram: Histogram;
+}
+
+export function emptyCounters(): Counters {
+  return {
+    invocations: 0,
+    functionErrors: 0,
+    platformErrors: 0,
+    throttles: 0,
+    coldStarts: 0,
+    durationSumMs: 0,
+    histogram: emptyHistogram(),
+  };
+}
+
+/** Adds `counters` into `into`: the counts of two series, or of two buckets of one, as one. */
+export function addCounters(into: Counters, counters: Counters): void {
+  into.invocations += counters.invocations;
+  into.functionErrors += counters.functionErrors;
+  into.platformErrors += counters.platformErrors;
+  into.throttles += counters.throttles;
+  into.coldStarts += counters.coldStarts;
+  into.durationSumMs += counters.durationSumMs;
+  addInto(into.histogram, counters.histogram);
 }
 
 /** One series' counts over one bucket of time, from one node: the unit the store keeps. */

@@ -1,5 +1,5 @@
-import { addInto, emptyHistogram, quantile } from '../core/histogram.js';
-import type { Counters, MetricRow } from '../core/telemetry.js';
+import { quantile } from '../core/histogram.js';
+import { addCounters, type Counters, emptyCounters, type MetricRow } from '../core/telemetry.js';
 
 export interface Summary {
   invocations: number;
@@ -21,28 +21,6 @@ export interface SeriesView {
   share: number;
   totals: Summary;
   points: ({ t: string } & Summary)[];
-}
-
-function emptyCounters(): Counters {
-  return {
-    invocations: 0,
-    functionErrors: 0,
-    platformErrors: 0,
-    throttles: 0,
-    coldStarts: 0,
-    durationSumMs: 0,
-    histogram: emptyHistogram(),
-  };
-}
-
-function add(into: Counters, row: Counters): void {
-  into.invocations += row.invocations;
-  into.functionErrors += row.functionErrors;
-  into.platformErrors += row.platformErrors;
-  into.throttles += row.throttles;
-  into.coldStarts += row.coldStarts;
-  into.durationSumMs += row.durationSumMs;
-  addInto(into.histogram, row.histogram);
 }
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 1000) / 1000);
@@ -87,12 +65,12 @@ export function aggregate(
     const index = Math.floor((row.bucketStart - first) / step);
     const point = points[index];
     if (!point) continue;
-    add(point, row);
-    add(overall, row);
+    addCounters(point, row);
+    addCounters(overall, row);
   }
   const series = [...bySeries].map(([key, points]) => {
     const total = emptyCounters();
-    for (const p of points) add(total, p);
+    for (const p of points) addCounters(total, p);
     return {
       key,
       share: overall.invocations === 0 ? 0 : total.invocations / overall.invocations,

@@ -1,5 +1,5 @@
-import { bucketIndex, emptyHistogram } from '../core/histogram.js';
-import type { Counters, InvocationRecord, MetricRow } from '../core/telemetry.js';
+import { bucketIndex } from '../core/histogram.js';
+import { type Counters, emptyCounters, type InvocationRecord, type MetricRow } from '../core/telemetry.js';
 
 export const RESOLUTIONS = [10, 60] as const;
 
@@ -12,18 +12,6 @@ interface Series {
   counters: Counters;
   /** The series' open bucket at each resolution, as in `buckets`: found without building its key. */
   open: (MetricRow | undefined)[];
-}
-
-function emptyCounters(): Counters {
-  return {
-    invocations: 0,
-    functionErrors: 0,
-    platformErrors: 0,
-    throttles: 0,
-    coldStarts: 0,
-    durationSumMs: 0,
-    histogram: emptyHistogram(),
-  };
 }
 
 function count(counters: Counters, record: InvocationRecord, durationBucket: number): void {

@@ -11,7 +11,7 @@ import {
   judgeStep,
 } from '../core/rollout.js';
 import { summarize } from '../metrics/aggregate.js';
-import { addInto, emptyHistogram } from '../core/histogram.js';
+import { addCounters, emptyCounters } from '../core/telemetry.js';
 import type { Store } from '../store/store.js';
 
 export interface RolloutDeps {
@@ -210,26 +210,14 @@ export class RolloutEngine {
     const since = Math.floor(Date.parse(rollout.stepStartedAt ?? rollout.createdAt) / 1000);
     const now = Math.ceil(this.deps.clock().getTime() / 1000);
     const rows = await this.deps.store.queryMetrics(rollout.functionName, 10, since - (since % 10), now + 1);
-    const target = {
-      invocations: 0,
-      functionErrors: 0,
-      platformErrors: 0,
-      throttles: 0,
-      coldStarts: 0,
-      durationSumMs: 0,
-      histogram: emptyHistogram(),
-    };
+    const target = emptyCounters();
     const primary = { invocations: 0, errors: 0 };
     const targetId = String(rollout.spec.target);
     const primaryId = rollout.primary === '$LATEST' ? 'LATEST' : String(rollout.primary);
     for (const row of rows) {
       if (row.qualifier !== rollout.alias) continue;
       if (row.versionId === targetId) {
-        target.invocations += row.invocations;
-        target.functionErrors += row.functionErrors;
-        target.platformErrors += row.platformErrors;
-        target.durationSumMs += row.durationSumMs;
-        addInto(target.histogram, row.histogram);
+        addCounters(target, row);
       } else if (row.versionId === primaryId) {
         primary.invocations += row.invocations;
         primary.errors += row.functionErrors + row.platformErrors;

@@ -1,5 +1,6 @@
 import { fromSparse, toSparse } from '../core/histogram.js';
 import type { MetricRow } from '../core/telemetry.js';
+import { fromJson, type JsonColumn } from './rows.js';
 
 /** The metrics table's columns, in the order of `metricValues`. */
 export const METRIC_COLUMNS = `resolution, function_name, bucket_start, version_id, qualifier, node, invocations,
@@ -38,7 +39,7 @@ export interface MetricDbRow {
   throttles: number;
   cold_starts: number;
   duration_sum_ms: number;
-  histogram: string | Record<string, number>;
+  histogram: JsonColumn<Record<string, number>>;
 }
 
 export function toMetricRow(r: MetricDbRow): MetricRow {
@@ -55,8 +56,6 @@ export function toMetricRow(r: MetricDbRow): MetricRow {
     throttles: r.throttles,
     coldStarts: r.cold_starts,
     durationSumMs: r.duration_sum_ms,
-    histogram: fromSparse(
-      typeof r.histogram === 'string' ? (JSON.parse(r.histogram) as Record<string, number>) : r.histogram,
-    ),
+    histogram: fromSparse(fromJson(r.histogram)),
   };
 }

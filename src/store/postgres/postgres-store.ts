@@ -12,7 +12,7 @@ import {
   planAliasWrite,
 } from '../../core/alias-changes.js';
 import { SluiceError, isSluiceError } from '../../core/errors.js';
-import { storedConfig, type FunctionConfig } from '../../core/function-config.js';
+import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -46,6 +46,34 @@ import type {
   TokenRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
+import {
+  ALIAS_COLUMNS,
+  ALIAS_HISTORY_COLUMNS,
+  ALIAS_UPSERT,
+  type AliasHistoryRow,
+  aliasHistoryValues,
+  type AliasRow,
+  aliasValues,
+  type ApiRow,
+  type FunctionRow,
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  STAGE_COLUMNS,
+  STAGE_HISTORY_COLUMNS,
+  STAGE_UPSERT,
+  type StageHistoryRow,
+  stageHistoryValues,
+  type StageRow,
+  stageValues,
+  toAlias,
+  toAliasHistory,
+  toApi,
+  toFunction,
+  toStage,
+  toStageHistory,
+  toVersion,
+  type VersionRow,
+} from '../rows.js';
 import {
   LOG_RUN_COLUMNS,
   type LogRunRow,
@@ -88,139 +116,6 @@ interface PgError extends Error {
 interface Db {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
-
-interface FunctionRow {
-  name: string;
-  config_json: FunctionConfig;
-  trigger_json: HttpTrigger;
-  code_sha256: string;
-  size: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface VersionRow {
-  function_name: string;
-  version: number;
-  description: string;
-  config_json: FunctionConfig;
-  code_sha256: string;
-  size: number;
-  created_at: string;
-}
-
-interface AliasRow {
-  function_name: string;
-  name: string;
-  spec_json: AliasSpec;
-  revision: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface HistoryRow {
-  function_name: string;
-  alias: string;
-  revision: number;
-  action: AliasHistoryEntry['action'];
-  actor: string;
-  at: string;
-  before_json: AliasSpec | null;
-  after_json: AliasSpec | null;
-}
-
-// `json` columns come back parsed (pg's default type parser), as the text that was written.
-const toFunction = (r: FunctionRow): FunctionRecord => ({
-  name: r.name,
-  config: storedConfig(r.config_json),
-  trigger: r.trigger_json,
-  code: { sha256: r.code_sha256, size: r.size },
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toVersion = (r: VersionRow): VersionRecord => ({
-  functionName: r.function_name,
-  version: r.version,
-  description: r.description,
-  config: storedConfig(r.config_json),
-  code: { sha256: r.code_sha256, size: r.size },
-  createdAt: r.created_at,
-});
-
-const toAlias = (r: AliasRow): AliasRecord => ({
-  functionName: r.function_name,
-  name: r.name,
-  spec: r.spec_json,
-  revision: r.revision,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toHistory = (r: HistoryRow): AliasHistoryEntry => ({
-  functionName: r.function_name,
-  alias: r.alias,
-  revision: r.revision,
-  action: r.action,
-  actor: r.actor,
-  at: r.at,
-  before: r.before_json,
-  after: r.after_json,
-});
-
-interface ApiDbRow {
-  name: string;
-  definition_json: ApiDefinition;
-  created_at: string;
-  updated_at: string;
-}
-
-const toApi = (r: ApiDbRow): ApiRecord => ({
-  name: r.name,
-  definition: r.definition_json,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface StageDbRow {
-  api: string;
-  name: string;
-  spec_json: StageSpec;
-  revision: number;
-  created_at: string;
-  updated_at: string;
-}
-
-const toStage = (r: StageDbRow): StageRecord => ({
-  api: r.api,
-  name: r.name,
-  spec: r.spec_json,
-  revision: r.revision,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface StageHistoryDbRow {
-  api: string;
-  stage: string;
-  revision: number;
-  action: StageHistoryEntry['action'];
-  actor: string;
-  at: string;
-  before_json: StageSpec | null;
-  after_json: StageSpec | null;
-}
-
-const toStageHistory = (r: StageHistoryDbRow): StageHistoryEntry => ({
-  api: r.api,
-  stage: r.stage,
-  revision: r.revision,
-  action: r.action,
-  actor: r.actor,
-  at: r.at,
-  before: r.before_json,
-  after: r.after_json,
-});
 
 const ceil = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.ceil(n));
 
@@ -790,17 +685,8 @@ export class PostgresStore implements Store {
         );
       }
       await db.query(
-        `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          rollout.id,
-          rollout.functionName,
-          rollout.alias,
-          rollout.status,
-          JSON.stringify(rollout),
-          rollout.createdAt,
-          rollout.updatedAt,
-        ],
+        `INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        rolloutValues(rollout),
       );
     });
   }
@@ -882,43 +768,23 @@ export class PostgresStore implements Store {
 
   private async saveAlias(db: Db, record: AliasRecord, entry: AliasHistoryEntry): Promise<void> {
     await db.query(
-      `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-       updated_at = excluded.updated_at`,
-      [
-        record.functionName,
-        record.name,
-        JSON.stringify(record.spec),
-        record.revision,
-        record.createdAt,
-        record.updatedAt,
-      ],
+      `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${ALIAS_UPSERT}`,
+      aliasValues(record),
     );
     await this.appendHistory(db, entry);
   }
 
   private async appendHistory(db: Db, entry: AliasHistoryEntry): Promise<void> {
     await db.query(
-      `INSERT INTO alias_history (function_name, alias, revision, action, actor, at, before_json, after_json)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        entry.functionName,
-        entry.alias,
-        entry.revision,
-        entry.action,
-        entry.actor,
-        entry.at,
-        entry.before && JSON.stringify(entry.before),
-        entry.after && JSON.stringify(entry.after),
-      ],
+      `INSERT INTO alias_history (${ALIAS_HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      aliasHistoryValues(entry),
     );
   }
 
   private async apiRow(db: Db, name: string, lock = false): Promise<ApiRecord | undefined> {
-    const result = await db.query<ApiDbRow>(
-      `SELECT * FROM apis WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
-      [name],
-    );
+    const result = await db.query<ApiRow>(`SELECT * FROM apis WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [
+      name,
+    ]);
     const row = result.rows[0];
     return row && toApi(row);
   }
@@ -948,7 +814,7 @@ export class PostgresStore implements Store {
 
   listApis(): Promise<ApiRecord[]> {
     return this.read('listing APIs', async (db) => {
-      const result = await db.query<ApiDbRow>('SELECT * FROM apis ORDER BY name');
+      const result = await db.query<ApiRow>('SELECT * FROM apis ORDER BY name');
       return result.rows.map(toApi);
     });
   }
@@ -977,13 +843,13 @@ export class PostgresStore implements Store {
   private async stageRows(db: Db, api?: string): Promise<StageRecord[]> {
     const result =
       api === undefined
-        ? await db.query<StageDbRow>('SELECT * FROM stages ORDER BY api, name')
-        : await db.query<StageDbRow>('SELECT * FROM stages WHERE api = $1 ORDER BY name', [api]);
+        ? await db.query<StageRow>('SELECT * FROM stages ORDER BY api, name')
+        : await db.query<StageRow>('SELECT * FROM stages WHERE api = $1 ORDER BY name', [api]);
     return result.rows.map(toStage);
   }
 
   private async stageRow(db: Db, api: string, stage: string): Promise<StageRecord | undefined> {
-    const result = await db.query<StageDbRow>('SELECT * FROM stages WHERE api = $1 AND name = $2', [
+    const result = await db.query<StageRow>('SELECT * FROM stages WHERE api = $1 AND name = $2', [
       api,
       stage,
     ]);
@@ -1046,17 +912,8 @@ export class PostgresStore implements Store {
         write,
       );
       await db.query(
-        `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-         updated_at = excluded.updated_at`,
-        [
-          api,
-          stage,
-          JSON.stringify(spec),
-          plan.record.revision,
-          plan.record.createdAt,
-          plan.record.updatedAt,
-        ],
+        `INSERT INTO stages (${STAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${STAGE_UPSERT}`,
+        stageValues(plan.record),
       );
       await this.appendStageHistory(db, plan.entry);
       return { stage: plan.record, created: plan.created };
@@ -1065,18 +922,8 @@ export class PostgresStore implements Store {
 
   private async appendStageHistory(db: Db, entry: StageHistoryEntry): Promise<void> {
     await db.query(
-      `INSERT INTO stage_history (api, stage, revision, action, actor, at, before_json, after_json)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        entry.api,
-        entry.stage,
-        entry.revision,
-        entry.action,
-        entry.actor,
-        entry.at,
-        entry.before && JSON.stringify(entry.before),
-        entry.after && JSON.stringify(entry.after),
-      ],
+      `INSERT INTO stage_history (${STAGE_HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      stageHistoryValues(entry),
     );
   }
 
@@ -1103,7 +950,7 @@ export class PostgresStore implements Store {
   stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]> {
     return this.read(`reading the history of stage ${stage} of API ${api}`, async (db) => {
       await this.requireApi(db, api);
-      const result = await db.query<StageHistoryDbRow>(
+      const result = await db.query<StageHistoryRow>(
         'SELECT * FROM stage_history WHERE api = $1 AND stage = $2 ORDER BY revision',
         [api, stage],
       );
@@ -1256,11 +1103,11 @@ export class PostgresStore implements Store {
   }
 
   private async historyRows(db: Db, name: string, alias: string): Promise<AliasHistoryEntry[]> {
-    const result = await db.query<HistoryRow>(
+    const result = await db.query<AliasHistoryRow>(
       'SELECT * FROM alias_history WHERE function_name = $1 AND alias = $2 ORDER BY revision',
       [name, alias],
     );
-    return result.rows.map(toHistory);
+    return result.rows.map(toAliasHistory);
   }
 
   aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {

@@ -10,7 +10,7 @@ import {
 } from '../../core/alias-changes.js';
 import type { ApiDefinition, Binding, StageSpec } from '../../core/api-gateway.js';
 import { SluiceError } from '../../core/errors.js';
-import { storedConfig, type FunctionConfig } from '../../core/function-config.js';
+import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
 import type {
@@ -46,88 +46,39 @@ import type {
   TokenRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
+import {
+  ALIAS_COLUMNS,
+  ALIAS_HISTORY_COLUMNS,
+  ALIAS_UPSERT,
+  type AliasHistoryRow,
+  aliasHistoryValues,
+  type AliasRow,
+  aliasValues,
+  type ApiRow,
+  fromJson,
+  type FunctionRow,
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  STAGE_COLUMNS,
+  STAGE_HISTORY_COLUMNS,
+  STAGE_UPSERT,
+  type StageHistoryRow,
+  stageHistoryValues,
+  type StageRow,
+  stageValues,
+  toAlias,
+  toAliasHistory,
+  toApi,
+  toFunction,
+  toStage,
+  toStageHistory,
+  toVersion,
+  type VersionRow,
+} from '../rows.js';
 import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from '../log-runs.js';
 import { type MetricDbRow, toMetricRow } from '../metric-columns.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import type { TelemetryBounds } from './telemetry-writes.js';
-
-interface FunctionRow {
-  name: string;
-  config_json: string;
-  trigger_json: string;
-  code_sha256: string;
-  size: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface VersionRow {
-  function_name: string;
-  version: number;
-  description: string;
-  config_json: string;
-  code_sha256: string;
-  size: number;
-  created_at: string;
-}
-
-interface AliasRow {
-  function_name: string;
-  name: string;
-  spec_json: string;
-  revision: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface HistoryRow {
-  function_name: string;
-  alias: string;
-  revision: number;
-  action: AliasHistoryEntry['action'];
-  actor: string;
-  at: string;
-  before_json: string | null;
-  after_json: string | null;
-}
-
-const toFunction = (r: FunctionRow): FunctionRecord => ({
-  name: r.name,
-  config: storedConfig(JSON.parse(r.config_json) as FunctionConfig),
-  trigger: JSON.parse(r.trigger_json) as HttpTrigger,
-  code: { sha256: r.code_sha256, size: r.size },
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toVersion = (r: VersionRow): VersionRecord => ({
-  functionName: r.function_name,
-  version: r.version,
-  description: r.description,
-  config: storedConfig(JSON.parse(r.config_json) as FunctionConfig),
-  code: { sha256: r.code_sha256, size: r.size },
-  createdAt: r.created_at,
-});
-
-const toAlias = (r: AliasRow): AliasRecord => ({
-  functionName: r.function_name,
-  name: r.name,
-  spec: JSON.parse(r.spec_json) as AliasSpec,
-  revision: r.revision,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toHistory = (r: HistoryRow): AliasHistoryEntry => ({
-  functionName: r.function_name,
-  alias: r.alias,
-  revision: r.revision,
-  action: r.action,
-  actor: r.actor,
-  at: r.at,
-  before: r.before_json === null ? null : (JSON.parse(r.before_json) as AliasSpec),
-  after: r.after_json === null ? null : (JSON.parse(r.after_json) as AliasSpec),
-});
 
 const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
 const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
@@ -483,38 +434,15 @@ export class SqliteStore implements Store {
 
   private saveAlias(record: AliasRecord, entry: AliasHistoryEntry): void {
     this.db
-      .prepare(
-        `INSERT INTO aliases (function_name, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (function_name, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-         updated_at = excluded.updated_at`,
-      )
-      .run(
-        record.functionName,
-        record.name,
-        JSON.stringify(record.spec),
-        record.revision,
-        record.createdAt,
-        record.updatedAt,
-      );
+      .prepare(`INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${ALIAS_UPSERT}`)
+      .run(aliasValues(record));
     this.appendHistory(entry);
   }
 
   private appendHistory(entry: AliasHistoryEntry): void {
     this.db
-      .prepare(
-        `INSERT INTO alias_history (function_name, alias, revision, action, actor, at, before_json, after_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        entry.functionName,
-        entry.alias,
-        entry.revision,
-        entry.action,
-        entry.actor,
-        entry.at,
-        entry.before && JSON.stringify(entry.before),
-        entry.after && JSON.stringify(entry.after),
-      );
+      .prepare(`INSERT INTO alias_history (${ALIAS_HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(aliasHistoryValues(entry));
   }
 
   putAlias(
@@ -564,8 +492,8 @@ export class SqliteStore implements Store {
     return (
       this.db
         .prepare('SELECT * FROM alias_history WHERE function_name = ? AND alias = ? ORDER BY revision')
-        .all(name, alias) as HistoryRow[]
-    ).map(toHistory);
+        .all(name, alias) as AliasHistoryRow[]
+    ).map(toAliasHistory);
   }
 
   aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {
@@ -601,7 +529,7 @@ export class SqliteStore implements Store {
   }
 
   private apiRow(name: string): ApiRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM apis WHERE name = ?').get(name) as ApiDbRow | undefined;
+    const row = this.db.prepare('SELECT * FROM apis WHERE name = ?').get(name) as ApiRow | undefined;
     return row && toApi(row);
   }
 
@@ -627,7 +555,7 @@ export class SqliteStore implements Store {
 
   listApis(): Promise<ApiRecord[]> {
     return this.read(() =>
-      (this.db.prepare('SELECT * FROM apis ORDER BY name').all() as ApiDbRow[]).map(toApi),
+      (this.db.prepare('SELECT * FROM apis ORDER BY name').all() as ApiRow[]).map(toApi),
     );
   }
 
@@ -656,13 +584,13 @@ export class SqliteStore implements Store {
       api === undefined
         ? this.db.prepare('SELECT * FROM stages ORDER BY api, name').all()
         : this.db.prepare('SELECT * FROM stages WHERE api = ? ORDER BY name').all(api)
-    ) as StageDbRow[];
+    ) as StageRow[];
     return rows.map(toStage);
   }
 
   private stageRow(api: string, stage: string): StageRecord | undefined {
     const row = this.db.prepare('SELECT * FROM stages WHERE api = ? AND name = ?').get(api, stage) as
-      StageDbRow | undefined;
+      StageRow | undefined;
     return row && toStage(row);
   }
 
@@ -697,19 +625,8 @@ export class SqliteStore implements Store {
         write,
       );
       this.db
-        .prepare(
-          `INSERT INTO stages (api, name, spec_json, revision, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (api, name) DO UPDATE SET spec_json = excluded.spec_json, revision = excluded.revision,
-           updated_at = excluded.updated_at`,
-        )
-        .run(
-          api,
-          stage,
-          JSON.stringify(spec),
-          plan.record.revision,
-          plan.record.createdAt,
-          plan.record.updatedAt,
-        );
+        .prepare(`INSERT INTO stages (${STAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${STAGE_UPSERT}`)
+        .run(stageValues(plan.record));
       this.appendStageHistory(plan.entry);
       return { stage: plan.record, created: plan.created };
     });
@@ -717,20 +634,8 @@ export class SqliteStore implements Store {
 
   private appendStageHistory(entry: StageHistoryEntry): void {
     this.db
-      .prepare(
-        `INSERT INTO stage_history (api, stage, revision, action, actor, at, before_json, after_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        entry.api,
-        entry.stage,
-        entry.revision,
-        entry.action,
-        entry.actor,
-        entry.at,
-        entry.before && JSON.stringify(entry.before),
-        entry.after && JSON.stringify(entry.after),
-      );
+      .prepare(`INSERT INTO stage_history (${STAGE_HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(stageHistoryValues(entry));
   }
 
   getStage(api: string, stage: string): Promise<StageRecord | undefined> {
@@ -758,7 +663,7 @@ export class SqliteStore implements Store {
       this.requireApi(api);
       const rows = this.db
         .prepare('SELECT * FROM stage_history WHERE api = ? AND stage = ? ORDER BY revision')
-        .all(api, stage) as StageHistoryDbRow[];
+        .all(api, stage) as StageHistoryRow[];
       if (rows.length === 0) throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
       return rows.map(toStageHistory);
     });
@@ -768,7 +673,7 @@ export class SqliteStore implements Store {
     const rows = this.db.prepare(`SELECT state_json FROM rollouts WHERE ${where}`).all(...args) as {
       state_json: string;
     }[];
-    return rows.map((r) => JSON.parse(r.state_json) as Rollout);
+    return rows.map((r) => fromJson<Rollout>(r.state_json));
   }
 
   private activeRollouts(name: string): Rollout[] {
@@ -786,19 +691,8 @@ export class SqliteStore implements Store {
         );
       }
       this.db
-        .prepare(
-          `INSERT INTO rollouts (id, function_name, alias, status, state_json, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          rollout.id,
-          rollout.functionName,
-          rollout.alias,
-          rollout.status,
-          JSON.stringify(rollout),
-          rollout.createdAt,
-          rollout.updatedAt,
-        );
+        .prepare(`INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(rolloutValues(rollout));
     });
   }
 
@@ -905,57 +799,3 @@ export class SqliteStore implements Store {
     return this.telemetry.write({ op: 'prune', arg: before });
   }
 }
-
-interface ApiDbRow {
-  name: string;
-  definition_json: string;
-  created_at: string;
-  updated_at: string;
-}
-
-const toApi = (r: ApiDbRow): ApiRecord => ({
-  name: r.name,
-  definition: JSON.parse(r.definition_json) as ApiDefinition,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface StageDbRow {
-  api: string;
-  name: string;
-  spec_json: string;
-  revision: number;
-  created_at: string;
-  updated_at: string;
-}
-
-const toStage = (r: StageDbRow): StageRecord => ({
-  api: r.api,
-  name: r.name,
-  spec: JSON.parse(r.spec_json) as StageSpec,
-  revision: r.revision,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface StageHistoryDbRow {
-  api: string;
-  stage: string;
-  revision: number;
-  action: StageHistoryEntry['action'];
-  actor: string;
-  at: string;
-  before_json: string | null;
-  after_json: string | null;
-}
-
-const toStageHistory = (r: StageHistoryDbRow): StageHistoryEntry => ({
-  api: r.api,
-  stage: r.stage,
-  revision: r.revision,
-  action: r.action,
-  actor: r.actor,
-  at: r.at,
-  before: r.before_json === null ? null : (JSON.parse(r.before_json) as StageSpec),
-  after: r.after_json === null ? null : (JSON.parse(r.after_json) as StageSpec),
-});
