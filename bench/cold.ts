@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
-import { BENCH_NODE, BENCH_PYTHON, setUpCanary } from './functions.js';
+import { BENCH_CUSTOM, BENCH_NODE, BENCH_PHP, BENCH_PYTHON, setUpCanary } from './functions.js';
 import { quick } from './settings.js';
 import { median, p99 } from './stats.js';
 import type { Table } from './table.js';
@@ -42,7 +42,7 @@ async function bareSpawns(command: string, args: readonly string[]): Promise<num
 }
 
 /**
- * Cold starts of both runtimes on a server with the default isolation and one with `--isolation none`, taken
+ * Cold starts of every runtime on a server with the default isolation and one with `--isolation none`, taken
  * in turn (a start on one, then on the other), so that the machine's drift falls on both alike.
  */
 export async function coldRows(table: Table): Promise<void> {
@@ -59,10 +59,15 @@ export async function coldRows(table: Table): Promise<void> {
     for (const { api } of targets) {
       await setUpCanary(api, 'bench_node', BENCH_NODE);
       await setUpCanary(api, 'bench_python', BENCH_PYTHON);
+      await setUpCanary(api, 'bench_php', BENCH_PHP);
+      await setUpCanary(api, 'bench_custom', BENCH_CUSTOM);
     }
     for (const [runtime, name, command, args] of [
       ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
       ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
+      ['php8.2', 'bench_php', '/usr/bin/php', ['-r', 'echo 1;']],
+      // A custom runtime's start is its own server's: here Python's, with the module it serves from.
+      ['custom', 'bench_custom', '/usr/bin/python3', ['-c', 'import http.server; print(1)']],
     ] as const) {
       const inits = targets.map(() => [] as number[]);
       for (let i = 0; i < coldStarts; i++) {

@@ -2,7 +2,7 @@
 import type { ApiCall } from '../test/support/api-client.js';
 import { SEED_NODE_HANDLER, zipOf } from '../test/support/code.js';
 import type { SluiceProcess } from '../test/support/server-process.js';
-import { NODE_HANDLER, PYTHON_HANDLER } from './handler.js';
+import { CUSTOM_BOOTSTRAP, NODE_HANDLER, PHP_HANDLER, PYTHON_HANDLER } from './handler.js';
 import { BODY } from './settings.js';
 import type { LoadOptions } from './wrk.js';
 
@@ -21,10 +21,12 @@ export async function ok(call: Promise<{ status: number; body: unknown }>, what:
 }
 
 export interface Handler {
-  runtime: 'nodejs20' | 'python3';
+  runtime: 'nodejs20' | 'python3' | 'php8.2' | 'custom';
   file: string;
   source: string;
   comment: string;
+  /** The file is a program (a custom runtime's bootstrap). */
+  executable?: boolean;
 }
 
 export const BENCH_NODE: Handler = {
@@ -38,6 +40,19 @@ export const BENCH_PYTHON: Handler = {
   file: 'index.py',
   source: PYTHON_HANDLER,
   comment: '#',
+};
+export const BENCH_PHP: Handler = {
+  runtime: 'php8.2',
+  file: 'index.php',
+  source: PHP_HANDLER,
+  comment: '//',
+};
+export const BENCH_CUSTOM: Handler = {
+  runtime: 'custom',
+  file: 'bootstrap',
+  source: CUSTOM_BOOTSTRAP,
+  comment: '#',
+  executable: true,
 };
 /** The seeds' sample, which writes two log lines per invocation. */
 export const SEED_NODE: Handler = {
@@ -59,7 +74,10 @@ export async function setUpCanary(
     name,
   );
   for (const tag of ['v1', 'v2']) {
-    const code = await zipOf({ [handler.file]: `${handler.source}\n${handler.comment} ${tag}\n` });
+    const code = await zipOf(
+      { [handler.file]: `${handler.source}\n${handler.comment} ${tag}\n` },
+      handler.executable ? [handler.file] : [],
+    );
     await ok(api('PUT', `/v1/functions/${name}/code`, code), `${name} code`);
     await ok(api('POST', `/v1/functions/${name}/versions`), `${name} publish`);
   }

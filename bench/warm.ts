@@ -6,7 +6,9 @@
 import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import {
+  BENCH_CUSTOM,
   BENCH_NODE,
+  BENCH_PHP,
   BENCH_PYTHON,
   ok,
   SEED_NODE,
@@ -126,6 +128,20 @@ export const WARM_ROWS: readonly WarmRow[] = [
     on: 'sluice',
     target: (s) => triggerLoad(s, 'bench_python'),
   },
+  {
+    name: 'php',
+    scenario: 'php',
+    what: 'the same handler in PHP through the canary alias',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_php'),
+  },
+  {
+    name: 'custom',
+    scenario: 'custom',
+    what: "the same answer from a custom runtime (Python's http.server) through the canary alias",
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_custom'),
+  },
 ];
 
 /**
@@ -140,6 +156,8 @@ async function setUp(api: ApiCall): Promise<void> {
   await setUpCanary(api, 'bench_rules', BENCH_NODE);
   await setUpCanary(api, 'bench_node_tuned', BENCH_NODE, TUNED);
   await setUpCanary(api, 'bench_python', BENCH_PYTHON);
+  await setUpCanary(api, 'bench_php', BENCH_PHP);
+  await setUpCanary(api, 'bench_custom', BENCH_CUSTOM);
   await setUpCanary(api, 'seed_node', SEED_NODE);
   await setUpCanary(api, 'seed_node_tuned', SEED_NODE, TUNED);
   await ok(

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { canonicalZip } from '../../src/contract/canonical-zip.js';
+import { zipOf } from '../support/code.js';
 import { SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { runSluice } from '../support/cli.js';
@@ -11,17 +11,6 @@ import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../su
 
 // The PHP and custom runtimes through a real server and real sandboxed instances: the seeds' PHP sample
 // deployed by the CLI, the context and the HTTP event, canaries, and the faults every runtime answers alike.
-
-/** A zip of files, `executable` naming those that keep their x bit (a custom runtime's bootstrap). */
-function zip(files: Record<string, string>, executable: string[] = []): Promise<Buffer> {
-  return canonicalZip(
-    Object.entries(files).map(([path, text]) => ({
-      path,
-      data: Buffer.from(text),
-      executable: executable.includes(path),
-    })),
-  );
-}
 
 const PHP_FAULTS = `<?php
 $instance = bin2hex(random_bytes(8));
@@ -123,14 +112,14 @@ before(async () => {
   server = await startSluice(dir.dataDir, ['--queue-per-function', '0']);
   api = apiClient(server.url, server.token);
   work = await mkdtemp(join(tmpdir(), 'sluice-runtimes-'));
-  const php = await zip({ 'index.php': PHP_FAULTS });
-  const python = await zip({ bootstrap: PYTHON_SERVER }, ['bootstrap']);
+  const php = await zipOf({ 'index.php': PHP_FAULTS });
+  const python = await zipOf({ bootstrap: PYTHON_SERVER }, ['bootstrap']);
   const functions: [string, Buffer, Record<string, unknown>][] = [
     ['php1', php, { runtime: 'php8.2', timeout: 1 }],
     ['php5', php, { runtime: 'php8.2', timeout: 5 }],
     ['custom1', python, { runtime: 'custom', timeout: 1 }],
     ['custom5', python, { runtime: 'custom', timeout: 5, network: 'none' }],
-    ['perl', await zip({ bootstrap: PERL_SERVER }, ['bootstrap']), { runtime: 'custom' }],
+    ['perl', await zipOf({ bootstrap: PERL_SERVER }, ['bootstrap']), { runtime: 'custom' }],
   ];
   for (const [name, code, config] of functions) {
     const res = await api('POST', '/v1/functions', {
@@ -248,7 +237,7 @@ describe('PHP', () => {
   });
 
   test('a handler file without the function named is a FunctionInitializationError', async () => {
-    const code = await zip({ 'index.php': '<?php function other() {}\n' });
+    const code = await zipOf({ 'index.php': '<?php function other() {}\n' });
     const created = await api('POST', '/v1/functions', {
       name: 'phpbad',
       runtime: 'php8.2',
@@ -312,7 +301,7 @@ describe('custom runtimes', () => {
         name,
         runtime: 'custom',
         handler: 'index.handler',
-        code: { zipFile: (await zip(files)).toString('base64') },
+        code: { zipFile: (await zipOf(files)).toString('base64') },
       });
       assert.equal(created.status, 201);
       const res = await invoke(name, '{}');
