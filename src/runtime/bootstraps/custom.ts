@@ -11,24 +11,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frameWriter, FrameDecoder, type Frame } from './protocol.js';
-
-interface InitHeader {
-  type: 'init';
-  function: { name: string; handler: string; memorySize: number; timeout: number };
-  codeDir: string;
-}
-
-interface InvokeHeader {
-  type: 'invoke';
-  id: number;
-  requestId: string;
-  qualifier: string;
-  versionId: string;
-  deadline: number;
-  /** Set when the payload is an HTTP trigger's event, to be replayed as the HTTP request it describes. */
-  http?: boolean;
-}
+import { frameWriter, FrameDecoder, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
 
 /** The HTTP trigger's event, as src/gateway/http-event.ts makes it: the parts a request is rebuilt from. */
 interface HttpEvent {

@@ -9,22 +9,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { frameWriter, FrameDecoder, type Frame } from './protocol.js';
-
-interface InitHeader {
-  type: 'init';
-  function: { name: string; handler: string; memorySize: number; timeout: number };
-  codeDir: string;
-}
-
-interface InvokeHeader {
-  type: 'invoke';
-  id: number;
-  requestId: string;
-  qualifier: string;
-  versionId: string;
-  deadline: number;
-}
+import { frameWriter, FrameDecoder, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
 
 type Handler = (
   event: Buffer,

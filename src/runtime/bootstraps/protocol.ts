@@ -8,6 +8,25 @@ export interface Frame<H = Record<string, unknown>> {
   body: Buffer;
 }
 
+/** What the server sends first: the function an instance runs, and where its code is. */
+export interface InitHeader {
+  type: 'init';
+  function: { name: string; handler: string; memorySize: number; timeout: number };
+  codeDir: string;
+}
+
+/** One invocation; its payload is the frame's body. */
+export interface InvokeHeader {
+  type: 'invoke';
+  id: number;
+  requestId: string;
+  qualifier: string;
+  versionId: string;
+  deadline: number;
+  /** Set when the payload is an HTTP trigger's event (a custom runtime replays it as the HTTP request). */
+  http?: boolean;
+}
+
 const PREFIX = 8;
 const EMPTY = Buffer.alloc(0);
 
