@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyHistogram, observe } from '../core/histogram.js';
-import type { MetricRow } from '../core/telemetry.js';
+import { emptyCounters, type MetricRow } from '../core/telemetry.js';
 import { aggregate, summarize } from './aggregate.js';
 
 const T = 1_700_000_040;
@@ -87,15 +87,7 @@ describe('aggregate', () => {
   });
 
   it('error rate and share are 0, and latencies null, without invocations', () => {
-    const empty = summarize({
-      invocations: 0,
-      functionErrors: 0,
-      platformErrors: 0,
-      throttles: 0,
-      coldStarts: 0,
-      durationSumMs: 0,
-      histogram: emptyHistogram(),
-    });
+    const empty = summarize(emptyCounters());
     assert.deepEqual(empty, {
       invocations: 0,
       functionErrors: 0,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
-import { zipOf } from '../support/code.js';
+import { createFunctions, zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { hostPid } from '../support/processes.js';
 import { snapshot } from '../support/state.js';
@@ -183,15 +183,7 @@ before(async () => {
     ['burst', node, { runtime: 'nodejs20', timeout: 5, instanceConcurrency: 1 }],
     ['versions', await zipOf({ 'index.js': IDENTITY(1) }), { runtime: 'nodejs20' }],
   ];
-  for (const [name, zip, config] of functions) {
-    const res = await api('POST', '/v1/functions', {
-      name,
-      handler: 'index.handler',
-      code: { zipFile: zip.toString('base64') },
-      ...config,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await createFunctions(api, functions);
   assert.equal((await api('POST', '/v1/functions/versions/versions')).status, 201);
   assert.equal(
     (await api('PUT', '/v1/functions/versions/code', await zipOf({ 'index.js': IDENTITY(2) }))).status,

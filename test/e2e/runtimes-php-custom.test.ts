@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { zipOf } from '../support/code.js';
+import { createFunctions, zipOf } from '../support/code.js';
 import { SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { runSluice } from '../support/cli.js';
@@ -121,15 +121,7 @@ before(async () => {
     ['custom5', python, { runtime: 'custom', timeout: 5, network: 'none' }],
     ['perl', await zipOf({ bootstrap: PERL_SERVER }, ['bootstrap']), { runtime: 'custom' }],
   ];
-  for (const [name, code, config] of functions) {
-    const res = await api('POST', '/v1/functions', {
-      name,
-      handler: 'index.handler',
-      code: { zipFile: code.toString('base64') },
-      ...config,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-  }
+  await createFunctions(api, functions);
 });
 
 after(async () => {

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { ApiCall } from './api-client.js';
 import { canonicalZip } from '../../src/contract/canonical-zip.js';
 
 /**
@@ -15,3 +17,19 @@ export function zipOf(files: Record<string, string>, executable: readonly string
 }
 
 export { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER } from '../../src/contract/seed-handlers.js';
+
+/** Creates each function, `[name, zipped code, configuration]`, through the API; each must answer 201. */
+export async function createFunctions(
+  api: ApiCall,
+  functions: readonly (readonly [string, Buffer, Record<string, unknown>])[],
+): Promise<void> {
+  for (const [name, zip, config] of functions) {
+    const res = await api('POST', '/v1/functions', {
+      name,
+      handler: 'index.handler',
+      code: { zipFile: zip.toString('base64') },
+      ...config,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+}
