@@ -142,11 +142,23 @@ export class CgroupTree {
     return dirs;
   }
 
-  /** Removes the subtree; call after every instance's group is destroyed. */
+  /**
+   * Removes the subtree; call after every instance's group is destroyed. A group whose removal failed then
+   * (a process still counted in it on a loaded host) is destroyed again here: nothing of this server stays.
+   */
   async close(): Promise<void> {
-    const spare = await this.spare?.catch(() => undefined);
-    for (const dir of Object.values(spare ?? {})) await rmdir(dir).catch(() => undefined);
-    for (const base of Object.values(this.bases)) await rmdir(base).catch(() => undefined);
+    await this.spare?.catch(() => undefined);
+    const names = new Set<string>();
+    for (const base of Object.values(this.bases))
+      for (const child of await readdir(base, { withFileTypes: true }).catch(() => []))
+        if (child.isDirectory()) names.add(child.name);
+    for (const name of names) {
+      const dirs = Object.fromEntries(
+        Object.entries(this.bases).map(([key, base]) => [key, join(base, name)]),
+      );
+      await new InstanceCgroup(this.version, dirs).destroy();
+    }
+    for (const base of Object.values(this.bases)) await removeGroupDir(base);
   }
 }
 
@@ -276,18 +288,22 @@ export class InstanceCgroup {
       }
       await sleep(5);
     }
-    for (const dir of new Set(Object.values(this.dirs))) {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try {
-          await rmdir(dir);
-          break;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          // A process that has exited can stay counted for a moment after its parent reaped it.
-          await sleep(10);
-        }
-      }
+    for (const dir of new Set(Object.values(this.dirs))) await removeGroupDir(dir);
+  }
+}
+
+/** Removes an empty cgroup, waiting up to two seconds for the kernel to stop counting exited processes in it. */
+async function removeGroupDir(dir: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || Date.now() > deadline) return;
+      // A process that has exited can stay counted for a moment after its parent reaped it.
+      await sleep(10);
     }
   }
 }
