@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
@@ -70,6 +71,66 @@ async function dropSchema(schema: string): Promise<void> {
 after(async () => {
   for (const schema of [...schemas]) await dropSchema(schema).catch(() => undefined);
 });
+
+/** The simple-query protocol's COMMIT as the client sends it, and the server's CommandComplete for it. */
+const COMMIT_QUERY = Buffer.from('Q\0\0\0\x0bCOMMIT\0', 'latin1');
+const COMMIT_DONE = Buffer.from('C\0\0\0\x0bCOMMIT\0', 'latin1');
+
+/**
+ * A TCP proxy to PostgreSQL that, once armed, breaks the next connection that commits: before the server sees
+ * its COMMIT, or after the server committed and before the node hears so. Disarms itself when it has.
+ */
+async function commitBreaker(target: globalThis.URL) {
+  type Moment = 'before the server saw it' | 'after the server committed';
+  let armed: Moment | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    const pair = [client, upstream];
+    for (const socket of pair) sockets.add(socket);
+    const breakBoth = () => {
+      for (const socket of pair) {
+        socket.destroy();
+        sockets.delete(socket);
+      }
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (armed === 'before the server saw it' && chunk.includes(COMMIT_QUERY)) {
+        armed = undefined;
+        breakBoth();
+      } else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (armed === 'after the server committed' && chunk.includes(COMMIT_DONE)) {
+        armed = undefined;
+        breakBoth();
+      } else client.write(chunk);
+    });
+    for (const socket of pair) {
+      socket.on('error', breakBoth);
+      socket.on('close', breakBoth);
+    }
+  });
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    arm: (moment: Moment) => {
+      armed = moment;
+    },
+    get armed() {
+      return armed;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
 
 async function closeQuietly(store: Store): Promise<void> {
   await store.close().catch(() => undefined);
@@ -454,6 +515,51 @@ describe('PostgresStore only', () => {
       });
     } finally {
       await closeQuietly(store);
+      await dropSchema(schema);
+    }
+  });
+
+  it('a COMMIT whose connection breaks answers what happened: saved once when the server committed, run again when it did not', async () => {
+    await requirePostgres();
+    const schema = freshSchema();
+    const breaker = await commitBreaker(new globalThis.URL(URL));
+    const url = new globalThis.URL(URL);
+    url.port = String(breaker.port);
+    const store = await PostgresStore.open(url.href, { schema });
+    try {
+      await store.createFunction('f', config(), blob('a'), change());
+      // The server commits, and the connection breaks before the answer reaches the node.
+      breaker.arm('after the server committed');
+      assert.equal((await store.publishVersion('f', 'one', change())).version, 1);
+      assert.equal(breaker.armed, undefined, 'the COMMIT was broken');
+      assert.equal(store.transactionsRetried, 0, 'a committed change is not made again');
+      // The connection breaks before the server sees the COMMIT: nothing was saved, and the write runs again.
+      await store.updateFunction('f', { code: blob('b') }, change());
+      breaker.arm('before the server saw it');
+      assert.equal((await store.publishVersion('f', 'two', change())).version, 2);
+      assert.equal(breaker.armed, undefined, 'the COMMIT was broken');
+      assert.equal(store.transactionsRetried, 1);
+      breaker.arm('after the server committed');
+      const first = await store.putAlias('f', 'live', { version: 1, description: '' }, change());
+      assert.equal(first.alias.revision, 1);
+      breaker.arm('before the server saw it');
+      const second = await store.putAlias('f', 'live', { version: 2, description: '' }, change());
+      assert.equal(second.alias.revision, 2);
+      assert.deepEqual(
+        (await store.listVersions('f', { limit: 10 })).items.map((v) => [v.version, v.description]),
+        [
+          [1, 'one'],
+          [2, 'two'],
+        ],
+      );
+      assert.deepEqual(
+        (await store.aliasHistory('f', 'live')).map((h) => h.revision),
+        [1, 2],
+        'each change in the history exactly once',
+      );
+    } finally {
+      await closeQuietly(store);
+      await breaker.close();
       await dropSchema(schema);
     }
   });

@@ -107,6 +107,9 @@ const MAX_ATTEMPTS = 8;
 /** How often one whose connection failed before COMMIT is tried: each try may wait for the connect timeout. */
 const MAX_CONNECTION_ATTEMPTS = 3;
 
+/** How long a node keeps asking whether a transaction whose COMMIT lost its connection was committed. */
+const COMMIT_OUTCOME_MS = 10_000;
+
 /** A raw database error, as pg reports it (`code` is the SQLSTATE). */
 interface PgError extends Error {
   code?: string;
@@ -337,20 +340,33 @@ export class PostgresStore implements Store {
       // queries from ending the process.
       const ignore = (): void => undefined;
       client.on('error', ignore);
-      let committing = false;
+      let committing: string | undefined;
       let broken: Error | undefined;
+      let result: T | undefined;
       try {
         await client.query('BEGIN');
-        const result = await fn(client);
-        committing = true;
+        result = await fn(client);
+        const xid = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+        committing = xid.rows[0]?.xid;
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        if (committing && (sqlState(error) === undefined || isConnectionError(error))) {
+        if (committing !== undefined && (sqlState(error) === undefined || isConnectionError(error))) {
           broken = error instanceof Error ? error : new Error(String(error));
+          // The server may have committed before the connection broke: ask it, rather than answer a failure
+          // for a change that was saved (a caller would retry it) or success for one that was not.
+          const outcome = await this.commitOutcome(committing);
+          if (outcome === 'committed') return result as T;
+          if (outcome === 'aborted' && attempt < MAX_CONNECTION_ATTEMPTS) {
+            this.retries++;
+            await backoff(attempt);
+            continue;
+          }
           throw storeError(
             error,
-            `${what}: the connection broke during COMMIT, the change may or may not be saved`,
+            outcome === 'aborted'
+              ? `${what}: the connection broke during COMMIT, and the change was not saved`
+              : `${what}: the connection broke during COMMIT, the change may or may not be saved`,
           );
         }
         // A COMMIT the server refused rolled back; otherwise roll back what ran.
@@ -371,6 +387,30 @@ export class PostgresStore implements Store {
         client.release(broken);
       }
     }
+  }
+
+  /**
+   * Whether the transaction `xid` committed, asked on another connection: the server keeps every recent
+   * transaction's status (`txid_status`). One still in progress is a backend that has not yet noticed its
+   * client is gone, or is writing its commit record: it is asked again until it ends, for at most a few seconds.
+   */
+  private async commitOutcome(xid: string): Promise<'committed' | 'aborted' | 'unknown'> {
+    const deadline = Date.now() + COMMIT_OUTCOME_MS;
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      try {
+        const found = await this.pool.query<{ status: string | null }>(
+          'SELECT txid_status($1::bigint) AS status',
+          [xid],
+        );
+        const status = found.rows[0]?.status;
+        if (status === 'committed' || status === 'aborted') return status;
+        if (status !== 'in progress') return 'unknown';
+      } catch (error) {
+        if (!isConnectionError(error)) return 'unknown';
+      }
+      await backoff(Math.min(attempt, 3));
+    }
+    return 'unknown';
   }
 
   /** How many transactions were run again after losing a race or a connection (tests watch it; so may health). */
