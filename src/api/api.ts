@@ -4,8 +4,10 @@ import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
 import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
-import type { ApiDeps, ApiResponse, ApiRoute, Changed } from './context.js';
+import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT } from './context.js';
 import { functionRoutes } from './functions.js';
+import { runIdempotently } from './idempotency.js';
+import { jsonCodeLimit } from './code-input.js';
 import { openApiDocument } from './openapi.js';
 import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
@@ -42,6 +44,7 @@ export function createApi(deps: ApiDeps): {
     openApiRoute,
   ];
   const document = openApiDocument(routes, API_VERSION);
+  const maxBodyBytes = Math.max(JSON_LIMIT, jsonCodeLimit(deps.codeLimits));
   const router = new Router(
     routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
   );
@@ -52,10 +55,18 @@ export function createApi(deps: ApiDeps): {
     async handle(req, res, url) {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
       const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
-      const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
+      const run = () => route.handler.handler({ req, params, query: url.searchParams, actor });
+      const { response, replayed } =
+        route.method === 'GET'
+          ? { response: await run(), replayed: false }
+          : await runIdempotently(
+              deps.store,
+              { req, url, scope: actor, now: deps.clock().getTime(), maxBodyBytes },
+              run,
+            );
       // The data plane must see a write before its caller does, so that a request right after it is served by it.
       const changed =
-        route.method === 'GET' || response.status >= 300
+        route.method === 'GET' || replayed || response.status >= 300
           ? undefined
           : changedBy(route.handler, params, response);
       if (changed) await deps.changed(changed);

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { dataPlaneBase, type DataPlaneAddress } from '../contract/domain.js';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, dataPlaneBase, type Backoff, type DataPlaneAddress } from '../contract/domain.js';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Args } from './args.js';
@@ -10,6 +12,10 @@ import { ApiError, CliError, UsageError } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:9000';
 const DEFAULT_TOKEN_FILE = '.sluice/admin-token';
+
+/** How often a write is sent again, and how long apart: long enough for a node's store to reconnect. */
+const WRITE_RETRIES = 2;
+const WRITE_BACKOFF: Backoff = { firstMs: 300, maxMs: 1200, jitter: 0.2 };
 
 export interface RequestOptions {
   query?: Record<string, string | undefined>;
@@ -133,8 +139,32 @@ export class Client {
     return `${this.server}${path}${search ? `?${search}` : ''}`;
   }
 
-  /** Sends a request; answers the response when it is a success, throws ApiError otherwise. */
+  /**
+   * Sends a request; answers the response when it is a success, throws ApiError otherwise. A control-plane
+   * write carries an `Idempotency-Key`, and is sent again with the same key when the connection failed or the
+   * server answered a failure of its own (5xx): the server applies it once, whichever tries reached it.
+   */
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+    const retried = method !== 'GET' && path.startsWith('/v1/') && !path.endsWith('/invocations');
+    if (!retried) return this.sendOnce(method, path, options);
+    const headers = { 'idempotency-key': randomUUID(), ...options.headers };
+    for (let retry = 0; ; retry++) {
+      const last = retry === WRITE_RETRIES;
+      try {
+        const reply = await this.sendOnce(method, path, { ...options, headers, acceptErrors: true });
+        if (reply.status < 500 || last) {
+          if (reply.ok || options.acceptErrors) return reply;
+          throw await this.apiError(reply, path);
+        }
+        await reply.text();
+      } catch (error) {
+        if (!(error instanceof CliError) || error instanceof ApiError || last) throw error;
+      }
+      await sleep(backoffDelay(WRITE_BACKOFF, retry));
+    }
+  }
+
+  private async sendOnce(method: string, path: string, options: RequestOptions): Promise<Reply> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     let body: string | Buffer | undefined = options.body;

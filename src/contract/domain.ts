@@ -4,6 +4,7 @@
  * console share with the server is one list, which `npm run lint` holds them to (.dependency-cruiser.js).
  */
 export { parseAliasSpec } from '../core/alias.js';
+export { backoffDelay, type Backoff } from '../core/backoff.js';
 export {
   checkCodeEntries,
   codeTooLargeError,

@@ -46,6 +46,14 @@ export const errorCatalog = {
     doc: 'The rollout has ended and can no longer be paused, resumed, aborted or promoted.',
   },
   FunctionAlreadyExists: { status: 409, doc: 'A function with that name exists already.' },
+  IdempotencyKeyInProgress: {
+    status: 409,
+    doc: 'A request with this `Idempotency-Key` is still running; retry once it has answered.',
+  },
+  IdempotencyKeyReused: {
+    status: 422,
+    doc: 'The `Idempotency-Key` was sent with another request within 24 hours; a new request needs a new key.',
+  },
   AliasAlreadyExists: {
     status: 409,
     doc: 'The alias exists already and the request asked to create it only (`If-None-Match: *`).',

@@ -30,6 +30,16 @@ export function closeIfRefused(res: ServerResponse): void {
   });
 }
 
+/** Bodies read before their handler runs, which `readBody` then hands out. */
+const buffered = new WeakMap<IncomingMessage, Buffer>();
+
+/** Reads the whole body now, for `readBody` to hand out later: for requests that must be known before they run. */
+export async function bufferBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const body = await readBody(req, limit);
+  buffered.set(req, body);
+  return body;
+}
+
 /**
  * Reads a request body, refusing (413) more than `limit` bytes as soon as they are declared or have arrived.
  * The rest of a refused body is not read: its answer closes the connection (`closeIfRefused`).
@@ -47,6 +57,8 @@ export function readBody(
       { limit },
     );
   };
+  const early = buffered.get(req);
+  if (early) return early.length > limit ? Promise.reject(tooLarge()) : Promise.resolve(early);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ import type {
 import type { Revision } from '../core/revisions.js';
 import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import type { IdempotencyRecord, StoredResponse } from './store.js';
 
 /**
  * The rows both stores keep: how they are read into records, and the columns and values of the writes both
@@ -232,3 +233,15 @@ export const toStageHistory = (r: StageHistoryRow): StageHistoryEntry => ({
 export const STAGE_HISTORY_COLUMNS = `api, stage, ${REVISION_COLUMNS}`;
 
 export const stageHistoryValues = (e: StageHistoryEntry): unknown[] => [e.api, e.stage, ...revisionValues(e)];
+
+export interface IdempotencyRow {
+  fingerprint: string;
+  response: JsonColumn<StoredResponse> | null;
+  created_at: number;
+}
+
+export const fromIdempotencyRow = (r: IdempotencyRow): IdempotencyRecord => ({
+  fingerprint: r.fingerprint,
+  ...(r.response === null ? {} : { response: fromJson(r.response) }),
+  createdAt: r.created_at,
+});

@@ -17,7 +17,7 @@ import type {
 import { DEFAULT_ALIAS, LATEST } from '../core/names.js';
 import { emptyHistogram } from '../core/histogram.js';
 import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
-import type { Change, CodeBlob, Store } from './store.js';
+import type { Change, CodeBlob, IdempotencyClaim, Store, StoredResponse } from './store.js';
 import { encodePageToken } from './paging.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
@@ -1555,6 +1555,61 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.equal(await h.store.countTokens(), 1);
         const winner = tokens[created.indexOf(true)];
         assert.deepEqual(await h.store.findTokenByHash(winner?.sha256 ?? ''), winner);
+      });
+    });
+
+    void describe('idempotency keys', () => {
+      const claim = (over: Partial<IdempotencyClaim> = {}): IdempotencyClaim => ({
+        scope: 'ci',
+        key: 'k1',
+        fingerprint: 'f1',
+        now: 10_000,
+        expiredBefore: 0,
+        abandonedBefore: 0,
+        ...over,
+      });
+      const answer: StoredResponse = { status: 201, headers: { etag: '"1"' }, body: 'e30=' };
+
+      test('the first claim takes a key; later ones get its record, and its answer once settled', async (h) => {
+        assert.equal(await h.store.claimIdempotencyKey(claim()), undefined);
+        assert.deepEqual(await h.store.claimIdempotencyKey(claim({ fingerprint: 'f2', now: 11_000 })), {
+          fingerprint: 'f1',
+          createdAt: 10_000,
+        });
+        await h.store.settleIdempotencyKey('ci', 'k1', answer);
+        assert.deepEqual(await h.store.claimIdempotencyKey(claim({ now: 12_000 })), {
+          fingerprint: 'f1',
+          response: answer,
+          createdAt: 10_000,
+        });
+        // Another credential's key of the same name is another key.
+        assert.equal(await h.store.claimIdempotencyKey(claim({ scope: 'deploy' })), undefined);
+      });
+
+      test('a key released without an answer, expired, or abandoned unanswered can be claimed anew', async (h) => {
+        assert.equal(await h.store.claimIdempotencyKey(claim()), undefined);
+        await h.store.settleIdempotencyKey('ci', 'k1', undefined);
+        assert.equal(await h.store.claimIdempotencyKey(claim({ fingerprint: 'f2' })), undefined);
+        // Unanswered, but not yet abandoned: still the first request's.
+        assert.deepEqual(await h.store.claimIdempotencyKey(claim({ abandonedBefore: 10_000 })), {
+          fingerprint: 'f2',
+          createdAt: 10_000,
+        });
+        assert.equal(
+          await h.store.claimIdempotencyKey(claim({ now: 20_000, abandonedBefore: 10_001 })),
+          undefined,
+        );
+        await h.store.settleIdempotencyKey('ci', 'k1', answer);
+        // An answered key is never abandoned, only expired.
+        assert.equal(
+          (await h.store.claimIdempotencyKey(claim({ now: 30_000, abandonedBefore: 25_000 })))?.response
+            ?.status,
+          201,
+        );
+        assert.equal(
+          await h.store.claimIdempotencyKey(claim({ now: 40_000, expiredBefore: 20_001 })),
+          undefined,
+        );
       });
     });
 

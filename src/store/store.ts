@@ -45,6 +45,38 @@ export interface StageWrite extends Change {
   expectedRevision?: number;
 }
 
+/** A write's answer as it was sent, kept so that a retry with the same `Idempotency-Key` gets it again. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body, base64. */
+  body: string;
+  /** The answer was a refusal: the body holds its code, message and details, to be thrown again. */
+  refusal?: boolean;
+}
+
+/** A write's `Idempotency-Key` as first seen: what was asked, and its answer once there is one. */
+export interface IdempotencyRecord {
+  fingerprint: string;
+  /** Absent while the first request runs (or if its node died before it answered). */
+  response?: StoredResponse;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+export interface IdempotencyClaim {
+  /** The credential that sent the key: keys of different credentials never meet. */
+  scope: string;
+  key: string;
+  fingerprint: string;
+  /** Epoch ms. */
+  now: number;
+  /** Records created before this (epoch ms) are forgotten. */
+  expiredBefore: number;
+  /** A record still without an answer created before this was left by a node that died: it may be claimed anew. */
+  abandonedBefore: number;
+}
+
 /** A function with everything the data plane routes by. */
 export interface FunctionState {
   fn: FunctionRecord;
@@ -69,6 +101,13 @@ export interface Store {
   countTokens(): Promise<number>;
   /** Stores the token when the store holds none yet, atomically: of nodes racing to do it, one does. */
   createFirstToken(token: TokenRecord): Promise<boolean>;
+  /**
+   * Claims an `Idempotency-Key` for a write about to run: undefined when this call claimed it, else the record
+   * of the request that did (expired and abandoned records are dropped first).
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined>;
+  /** Keeps a claimed key's answer, or, without one, releases the key so that a retry runs the write again. */
+  settleIdempotencyKey(scope: string, key: string, response: StoredResponse | undefined): Promise<void>;
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined>;
 
   getCode(sha256: string): Promise<Buffer | undefined>;

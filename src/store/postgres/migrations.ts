@@ -243,4 +243,16 @@ export const migrations: readonly string[] = [
     FROM invocation_logs;
   DROP TABLE invocation_logs;
   `,
+  `
+  -- A write's Idempotency-Key per credential, with its answer once given (src/api/idempotency.ts).
+  CREATE TABLE idempotency_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response TEXT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+  `,
 ];

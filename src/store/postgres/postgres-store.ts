@@ -40,13 +40,18 @@ import type {
   Change,
   CodeBlob,
   FunctionState,
+  IdempotencyClaim,
+  IdempotencyRecord,
   ListOptions,
   StageWrite,
   Store,
+  StoredResponse,
   TokenRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
+  fromIdempotencyRow,
+  type IdempotencyRow,
   ALIAS_COLUMNS,
   ALIAS_HISTORY_COLUMNS,
   ALIAS_UPSERT,
@@ -440,6 +445,43 @@ export class PostgresStore implements Store {
       );
       return result.rowCount === 1;
     });
+  }
+
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    return this.write('claiming an idempotency key', async (db) => {
+      await db.query('DELETE FROM idempotency_keys WHERE created_at < $1', [claim.expiredBefore]);
+      await db.query(
+        'DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response IS NULL AND created_at < $3',
+        [claim.scope, claim.key, claim.abandonedBefore],
+      );
+      const inserted = await db.query(
+        `INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [claim.scope, claim.key, claim.fingerprint, claim.now],
+      );
+      if (inserted.rowCount === 1) return undefined;
+      const found = await db.query<IdempotencyRow>(
+        'SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2',
+        [claim.scope, claim.key],
+      );
+      return fromIdempotencyRow(found.rows[0] as IdempotencyRow);
+    });
+  }
+
+  async settleIdempotencyKey(
+    scope: string,
+    key: string,
+    response: StoredResponse | undefined,
+  ): Promise<void> {
+    await this.write('settling an idempotency key', (db) =>
+      response === undefined
+        ? db.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, key])
+        : db.query('UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3', [
+            JSON.stringify(response),
+            scope,
+            key,
+          ]),
+    );
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {

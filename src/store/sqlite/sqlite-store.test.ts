@@ -149,13 +149,18 @@ describe('SqliteStore only', () => {
     try {
       withConnection(file, (db) => {
         db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-        migrations.slice(0, -1).forEach((sql, i) => {
-          db.exec(sql);
-          db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
-            i + 1,
-            change.now,
-          );
-        });
+        migrations
+          .slice(
+            0,
+            migrations.findIndex((m) => m.includes('CREATE TABLE log_runs')),
+          )
+          .forEach((sql, i) => {
+            db.exec(sql);
+            db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+              i + 1,
+              change.now,
+            );
+          });
         db.exec(LOGS_BEFORE_RUNS);
       });
       const store = SqliteStore.open(dir);

@@ -40,13 +40,18 @@ import type {
   Change,
   CodeBlob,
   FunctionState,
+  IdempotencyClaim,
+  IdempotencyRecord,
   ListOptions,
   StageWrite,
   Store,
+  StoredResponse,
   TokenRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
+  fromIdempotencyRow,
+  type IdempotencyRow,
   ALIAS_COLUMNS,
   ALIAS_HISTORY_COLUMNS,
   ALIAS_UPSERT,
@@ -172,6 +177,40 @@ export class SqliteStore implements Store {
           )
           .run(token.id, token.name, token.sha256, token.createdAt).changes === 1,
     );
+  }
+
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(claim.expiredBefore);
+      this.db
+        .prepare(
+          'DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND response IS NULL AND created_at < ?',
+        )
+        .run(claim.scope, claim.key, claim.abandonedBefore);
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+        )
+        .run(claim.scope, claim.key, claim.fingerprint, claim.now);
+      if (inserted.changes === 1) return undefined;
+      return fromIdempotencyRow(
+        this.db
+          .prepare('SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?')
+          .get(claim.scope, claim.key) as IdempotencyRow,
+      );
+    });
+  }
+
+  settleIdempotencyKey(scope: string, key: string, response: StoredResponse | undefined): Promise<void> {
+    return this.write(() => {
+      if (response === undefined)
+        this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ?').run(scope, key);
+      else
+        this.db
+          .prepare('UPDATE idempotency_keys SET response = ? WHERE scope = ? AND key = ?')
+          .run(JSON.stringify(response), scope, key);
+    });
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
