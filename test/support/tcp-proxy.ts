@@ -9,8 +9,17 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A TCP relay in front of `host:port`, which a test can make unreachable for a while. */
-export async function startTcpProxy(host: string, port: number): Promise<TcpProxy> {
+/** Says, of each chunk on its way, whether the relay breaks its connection there instead of passing it on. */
+export interface Cut {
+  fromClient?: (chunk: Buffer) => boolean;
+  fromServer?: (chunk: Buffer) => boolean;
+}
+
+/**
+ * A TCP relay in front of `host:port`, which a test can make unreachable for a while, or have break a
+ * connection at a chosen moment (`cut`).
+ */
+export async function startTcpProxy(host: string, port: number, cut: Cut = {}): Promise<TcpProxy> {
   let paused = false;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -26,8 +35,20 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     }
     const upstream = createConnection({ host, port });
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const relay = (from: Socket, to: Socket, cutHere: ((chunk: Buffer) => boolean) | undefined) => {
+      if (!cutHere) {
+        from.pipe(to);
+        return;
+      }
+      from.on('data', (chunk: Buffer) => {
+        if (cutHere(chunk)) {
+          client.destroy();
+          upstream.destroy();
+        } else to.write(chunk);
+      });
+    };
+    relay(client, upstream, cut.fromClient);
+    relay(upstream, client, cut.fromServer);
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
   });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
 import { encodePageToken } from '../paging.js';
+import { startTcpProxy } from '../../../test/support/tcp-proxy.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 
 /** CI and every machine of this kind run PostgreSQL here; these tests fail, never skip, when it is absent. */
@@ -76,59 +76,32 @@ after(async () => {
 const COMMIT_QUERY = Buffer.from('Q\0\0\0\x0bCOMMIT\0', 'latin1');
 const COMMIT_DONE = Buffer.from('C\0\0\0\x0bCOMMIT\0', 'latin1');
 
+type CommitMoment = 'before the server saw it' | 'after the server committed';
+
 /**
- * A TCP proxy to PostgreSQL that, once armed, breaks the next connection that commits: before the server sees
- * its COMMIT, or after the server committed and before the node hears so. Disarms itself when it has.
+ * A relay to PostgreSQL that, once armed, breaks the next connection that commits: before the server sees its
+ * COMMIT, or after the server committed and before the node hears so. Disarms itself when it has.
  */
 async function commitBreaker(target: globalThis.URL) {
-  type Moment = 'before the server saw it' | 'after the server committed';
-  let armed: Moment | undefined;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    const pair = [client, upstream];
-    for (const socket of pair) sockets.add(socket);
-    const breakBoth = () => {
-      for (const socket of pair) {
-        socket.destroy();
-        sockets.delete(socket);
-      }
-    };
-    client.on('data', (chunk: Buffer) => {
-      if (armed === 'before the server saw it' && chunk.includes(COMMIT_QUERY)) {
-        armed = undefined;
-        breakBoth();
-      } else upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (armed === 'after the server committed' && chunk.includes(COMMIT_DONE)) {
-        armed = undefined;
-        breakBoth();
-      } else client.write(chunk);
-    });
-    for (const socket of pair) {
-      socket.on('error', breakBoth);
-      socket.on('close', breakBoth);
-    }
-  });
-  await new Promise<void>((resolve) => {
-    server.listen(0, '127.0.0.1', resolve);
+  let armed: CommitMoment | undefined;
+  const at = (moment: CommitMoment, marker: Buffer) => (chunk: Buffer) => {
+    if (armed !== moment || !chunk.includes(marker)) return false;
+    armed = undefined;
+    return true;
+  };
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432), {
+    fromClient: at('before the server saw it', COMMIT_QUERY),
+    fromServer: at('after the server committed', COMMIT_DONE),
   });
   return {
-    port: (server.address() as AddressInfo).port,
-    arm: (moment: Moment) => {
+    port: Number(proxy.address.split(':')[1]),
+    arm: (moment: CommitMoment) => {
       armed = moment;
     },
     get armed() {
       return armed;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close: () => proxy.close(),
   };
 }
 
