@@ -22,6 +22,13 @@ export const DEFAULT_RECORDER_OPTIONS: RecorderOptions = {
 const PRUNE_EVERY_MS = 60_000;
 
 /**
+ * What a node killed without warning may lose, at most: the invocations it answered in the last this many ms
+ * (with the default flush interval). A record waits for the next flush (0.2 s), which may wait for the write
+ * in flight to end, and then takes a write of its own.
+ */
+export const TELEMETRY_LOSS_WINDOW_MS = 1000;
+
+/**
  * Takes every invocation's outcome and log: counts it, keeps its log, and writes both to the store in batches,
  * so that the invocation path never waits for the store.
  */
