@@ -481,6 +481,56 @@ describe('several nodes on one PostgreSQL database', () => {
     assert.match(b.output(), /reconnected to PostgreSQL after/);
   });
 
+  test('alias writes on both nodes while their connections are ended again and again: each 2xx in the history once, no 5xx in it', async (t) => {
+    const [a, b] = (await cluster(t, 2)) as [Node, Node];
+    await createFunction(a, 'w', 2);
+    const answers = new Map<string, number>();
+    let writing = true;
+    const writer = async (node: Node, label: string) => {
+      for (let i = 0; writing; i++) {
+        const description = `${label}-${i}`;
+        const res = await node.api('PUT', '/v1/functions/w/aliases/live', {
+          version: String((i % 2) + 1),
+          description,
+        });
+        answers.set(description, res.status);
+      }
+    };
+    const writers = [writer(a, 'a'), writer(b, 'b')];
+    let terminations = 0;
+    for (let round = 0; round < 20; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      terminations += (await terminateBackends(a)) + (await terminateBackends(b));
+    }
+    writing = false;
+    await Promise.all(writers);
+
+    const history = (await a.api('GET', '/v1/functions/w/aliases/live/history')).body as {
+      history: { after: { description: string } | null }[];
+    };
+    const recorded = new Map<string, number>();
+    for (const entry of history.history) {
+      const description = entry.after?.description ?? '';
+      recorded.set(description, (recorded.get(description) ?? 0) + 1);
+    }
+    const statuses = [...answers.values()];
+    const failed = [...answers].filter(([, status]) => status >= 500);
+    t.diagnostic(
+      `${answers.size} writes, ${statuses.filter((s) => s < 300).length} answered 2xx and ${failed.length} 5xx, ` +
+        `while ${terminations} connections were ended`,
+    );
+    assert.ok(terminations >= 20, `connections were ended (${terminations})`);
+    for (const [description, status] of answers) {
+      if (status < 300) assert.equal(recorded.get(description), 1, `${description} answered ${status}`);
+      else
+        assert.equal(recorded.get(description), undefined, `${description} answered ${status} yet was saved`);
+    }
+    assert.ok(
+      statuses.every((s) => s < 300 || s >= 500),
+      `a write was refused: ${statuses.join()}`,
+    );
+  });
+
   test('metrics from both nodes add up, and logs --follow on one node shows the lines of both', async (t) => {
     const [a, b] = (await cluster(t, 2)) as [Node, Node];
     await createFunction(a, 'm', 1);
