@@ -10,8 +10,8 @@ import {
 } from './validate.js';
 import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
 
-/** `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
-export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'custom'] as const;
+/** `csharp`: C# on Mono; `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
+export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'csharp', 'custom'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** `host`: the host's network, loopback services included; `none`: a loopback of the instance's own only. */
@@ -52,6 +52,14 @@ export const CONFIG_DEFAULTS = {
 // `a/.handler` (file "a/") and `a/.x.handler` through, none of which names a file inside the package.
 const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
 const HANDLER_HINT = 'must be FILE.FUNCTION, for example index.handler (a path inside the package, no "..")';
+/** Function Compute's C# form: `Assembly::Namespace.Class::Method`, a nested class after a `+`. */
+const CSHARP_HANDLER =
+  /^[A-Za-z_][A-Za-z0-9_.-]*::[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*::[A-Za-z_][A-Za-z0-9_]*$/;
+const CSHARP_HANDLER_HINT =
+  'must be Assembly::Namespace.Class::Method for csharp, for example Desktop::Desktop.App::Handler';
+const ANY_HANDLER = new RegExp(`${HANDLER.source}|${CSHARP_HANDLER.source}`);
+/** Runtimes whose bootstrap runs one invocation at a time (a PHP or Mono loop): one slot per instance. */
+const ONE_AT_A_TIME: readonly Runtime[] = ['php8.2', 'csharp'];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a function may not shadow them. */
 const RESERVED_ENV = /^(SLUICE_|FC_)/;
@@ -81,11 +89,12 @@ function checkConfigField(
       }
       return;
     case 'handler':
+      // Either form here; which one the runtime takes once both are known (checkRuntimeFit).
       checkString(value, path, issues, {
         nonEmpty: true,
         maxLength: CONFIG_LIMITS.handlerLength,
-        pattern: HANDLER,
-        patternHint: HANDLER_HINT,
+        pattern: ANY_HANDLER,
+        patternHint: `${HANDLER_HINT}, or ${CSHARP_HANDLER_HINT}`,
       });
       return;
     case 'memorySize':
@@ -131,6 +140,19 @@ function checkEnvironment(value: unknown, path: string, issues: Issues): void {
   }
 }
 
+/** What a whole configuration must hold beyond its fields one by one: the handler's form, the runtime's concurrency. */
+function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
+  const csharp = config.runtime === 'csharp';
+  if (!(csharp ? CSHARP_HANDLER : HANDLER).test(config.handler))
+    issues.add('handler', csharp ? CSHARP_HANDLER_HINT : HANDLER_HINT);
+  if (ONE_AT_A_TIME.includes(config.runtime) && config.instanceConcurrency > 1) {
+    issues.add(
+      'instanceConcurrency',
+      `must be 1 for ${config.runtime}, whose instances run one invocation at a time (more instances serve more at once)`,
+    );
+  }
+}
+
 export interface NewFunction {
   name: string;
   config: FunctionConfig;
@@ -151,8 +173,10 @@ export function parseNewFunction(input: unknown, extraFields: readonly string[] 
     if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
   }
   issues.throwIfAny('function');
-  const config = { ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig;
-  return { name: name as string, config: normalizeConfig(config) };
+  const config = normalizeConfig({ ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig);
+  checkRuntimeFit(config, issues);
+  issues.throwIfAny('function');
+  return { name: name as string, config };
 }
 
 /** Validates a partial update of a function's configuration; returns only the fields it changes. */
@@ -204,8 +228,13 @@ export function storedConfig(
   return normalizeConfig({ ...stored, network: stored.network ?? CONFIG_DEFAULTS.network });
 }
 
+/** The configuration a validated patch makes, refused when the whole no longer fits its runtime. */
 export function applyConfigPatch(config: FunctionConfig, patch: Partial<FunctionConfig>): FunctionConfig {
-  return normalizeConfig({ ...config, ...patch });
+  const patched = normalizeConfig({ ...config, ...patch });
+  const issues = new Issues();
+  checkRuntimeFit(patched, issues);
+  issues.throwIfAny('configuration update');
+  return patched;
 }
 
 export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
