@@ -183,6 +183,7 @@ describe('sluice.yaml', () => {
       'exclude:',
       '  - "*.tmp"',
       '  - build/',
+      'command: [python3, "-u", server.py]',
     ].join('\n');
     assert.deepEqual(parseSluiceYaml(text, 'f'), {
       name: 'B',
@@ -190,6 +191,7 @@ describe('sluice.yaml', () => {
       timeout: 10,
       environment: { A: 'x y', B: 'plain' },
       exclude: ['*.tmp', 'build/'],
+      command: ['python3', '-u', 'server.py'],
     });
   });
 
@@ -228,6 +230,10 @@ describe('sluice.yaml', () => {
       ],
       ['environment: {A: {B: c}}\n', /^sluice.yaml:1:1: environment must be a map of NAME: value/],
       ['exclude: {a: b}\n', /^sluice.yaml:1:1: exclude must be a list of patterns/],
+      [
+        'command: python3 server.py\n',
+        /^sluice.yaml:1:1: command must be a list: the program, then its arguments/,
+      ],
       ['name: [a\n', /^sluice.yaml:2:1: Flow sequence .* must be sufficiently indented and end with a \]$/],
       ["description: 'open\n", /^sluice.yaml:2:1: Missing closing 'quote$/],
       ['- a\n- b\n', /^sluice.yaml:1:1: expected a map of key: value$/],

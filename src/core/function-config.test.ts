@@ -443,6 +443,32 @@ describe("a configuration fits its runtime: the handler's form, one invocation a
     });
   }
 
+  test("a command is a custom runtime's, a list of strings; an empty one is none", () => {
+    const custom = { runtime: 'custom', command: ['python3', '-u', 'server.py'] };
+    assert.deepEqual(parseNewFunction(request(custom)).config.command, custom.command);
+    assert.equal('command' in parseNewFunction(request({ runtime: 'custom', command: [] })).config, false);
+    const table: [unknown, string[]][] = [
+      ['python3 server.py', ['command']],
+      [['python3', 7], ['command[1]']],
+      [[''], ['command[0]']],
+      [['x'.repeat(1025)], ['command[0]']],
+      [['a\0b'], ['command[0]']],
+      [Array<string>(33).fill('x'), ['command']],
+    ];
+    for (const [command, at] of table)
+      assert.deepEqual(paths(caught(() => parseNewFunction(request({ runtime: 'custom', command })))), at);
+    const python = caught(() => parseNewFunction(request({ runtime: 'python3', command: ['python3'] })));
+    assert.deepEqual(paths(python), ['command']);
+    assert.match(python.message, /only a custom runtime starts a command, not python3/);
+    const withCommand = applyConfigPatch(config({ runtime: 'custom' }), { command: ['./serve'] });
+    assert.deepEqual(withCommand.command, ['./serve']);
+    assert.equal(
+      'command' in applyConfigPatch(withCommand, { command: [] }),
+      false,
+      'an empty list removes it',
+    );
+  });
+
   test('the refusal of concurrency says why', () => {
     const error = caught(() => parseNewFunction(request({ runtime: 'php8.2', instanceConcurrency: 4 })));
     assert.match(

@@ -28,6 +28,11 @@ export interface FunctionConfig {
   environmentVariables: Record<string, string>;
   description: string;
   network: NetworkMode;
+  /**
+   * A custom runtime's server started by this command, program then arguments, instead of the package's
+   * executable `bootstrap` (Function Compute's `customRuntimeConfig.command`). Absent when there is none.
+   */
+  command?: string[];
 }
 
 export const CONFIG_LIMITS = {
@@ -37,6 +42,8 @@ export const CONFIG_LIMITS = {
   descriptionLength: 256,
   handlerLength: 128,
   environmentBytes: 4096,
+  commandParts: 32,
+  commandPartLength: 1024,
 } as const;
 
 export const CONFIG_DEFAULTS = {
@@ -74,6 +81,7 @@ export const CONFIG_FIELDS = [
   'environmentVariables',
   'description',
   'network',
+  'command',
 ] as const;
 
 function checkConfigField(
@@ -116,7 +124,28 @@ function checkConfigField(
       if (typeof value !== 'string' || !(NETWORK_MODES as readonly string[]).includes(value))
         issues.add(path, `must be one of ${NETWORK_MODES.join(', ')}`);
       return;
+    case 'command':
+      checkCommand(value, path, issues);
+      return;
   }
+}
+
+/** A list of strings: the program, then its arguments; an empty list is none (the package's bootstrap). */
+function checkCommand(value: unknown, path: string, issues: Issues): void {
+  const { commandParts, commandPartLength } = CONFIG_LIMITS;
+  if (!Array.isArray(value)) {
+    issues.add(path, `must be a list of strings, the program then its arguments, not ${describeType(value)}`);
+    return;
+  }
+  if (value.length > commandParts) issues.add(path, `must have at most ${commandParts} parts`);
+  value.forEach((part: unknown, i) => {
+    const at = fieldPath(path, i);
+    if (typeof part !== 'string') issues.add(at, `must be a string, not ${describeType(part)}`);
+    else if (i === 0 && part === '') issues.add(at, 'must name a program');
+    else if (part.length > commandPartLength)
+      issues.add(at, `must be at most ${commandPartLength} characters long`);
+    else if (part.includes('\0')) issues.add(at, 'must not hold a NUL character');
+  });
 }
 
 function checkEnvironment(value: unknown, path: string, issues: Issues): void {
@@ -151,6 +180,8 @@ function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
       `must be 1 for ${config.runtime}, whose instances run one invocation at a time (more instances serve more at once)`,
     );
   }
+  if (config.command !== undefined && config.runtime !== 'custom')
+    issues.add('command', `only a custom runtime starts a command, not ${config.runtime}`);
 }
 
 export interface NewFunction {
@@ -218,6 +249,7 @@ export function normalizeConfig(config: FunctionConfig): FunctionConfig {
     environmentVariables: env,
     description: config.description,
     network: config.network,
+    ...(config.command !== undefined && config.command.length > 0 && { command: [...config.command] }),
   };
 }
 

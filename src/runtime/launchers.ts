@@ -207,7 +207,7 @@ export function bootstrapCommand(
       return { command: interpreters.mono ?? throwError(missing()), args: ['--debug', path] };
     case 'custom': {
       const port = config.network === 'none' ? CUSTOM_PORT.own : CUSTOM_PORT.shared;
-      return { command: interpreters.node, args: [path, String(port)] };
+      return { command: interpreters.node, args: [path, String(port), ...(config.command ?? [])] };
     }
   }
 }

@@ -275,6 +275,30 @@ describe('custom runtimes', () => {
     assert.equal(await viaTrigger.text(), 'perl GET /x  q=LATEST v=LATEST');
   });
 
+  test('a configured command starts the server instead of a bootstrap; a missing one fails its start', async () => {
+    const code = await zipOf({ 'server.py': PYTHON_SERVER });
+    await createFunctions(api, [
+      ['pycommand', code, { runtime: 'custom', command: ['python3', 'server.py'] }],
+      ['nocommand', code, { runtime: 'custom', command: ['./no-such-server'] }],
+    ]);
+    const shown = await api('GET', '/v1/functions/pycommand');
+    assert.deepEqual((shown.body as { command: string[] }).command, ['python3', 'server.py']);
+    const res = await invoke('pycommand', { op: 'headers' }, { qualifier: '$LATEST' });
+    assert.equal(res.status, 200, res.bytes.toString());
+    assert.equal((res.body as Record<string, string>)['x-fc-function-name'], 'pycommand');
+    const missing = await invoke('nocommand', '{}');
+    assert.equal(errorCode(missing), 'FunctionInitializationError', missing.bytes.toString());
+    assert.match(missing.bytes.toString(), /the command \.\/no-such-server .* before it listened/);
+    const refused = await api('POST', '/v1/functions', {
+      name: 'phpcommand',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+      command: ['php', 'index.php'],
+    });
+    assert.equal(refused.status, 400);
+    assert.match(refused.bytes.toString(), /command: only a custom runtime starts a command, not php8\.2/);
+  });
+
   test('a package without an executable bootstrap is a FunctionInitializationError saying so', async () => {
     for (const [name, executable] of [
       ['nobootstrap', false],
