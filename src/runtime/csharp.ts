@@ -56,8 +56,11 @@ export class CsharpBuilds {
     const key = `${codeDir}\0${name}`;
     let build = this.builds.get(key);
     if (!build) {
-      // The same sources give the same errors: a failure is kept too, and answered again without compiling.
-      build = this.build(codeDir, name);
+      // Starts at once share one build. The same sources give the same errors: a failure is kept, and answered
+      // again without compiling; a success is not, as the code's directory, and the assembly in it, may go.
+      build = this.build(codeDir, name).then(() => {
+        this.builds.delete(key);
+      });
       this.builds.set(key, build);
     }
     return build;
@@ -66,10 +69,11 @@ export class CsharpBuilds {
   private async build(codeDir: string, name: string): Promise<void> {
     const built = [`${name}.dll`, `${name}.exe`, join(BUILD_DIR, `${name}.dll`)];
     if (built.some((file) => existsSync(join(codeDir, file)))) return;
-    const sources = (await filesOf(codeDir)).filter((f) => f.endsWith('.cs'));
+    const files = await filesOf(codeDir);
+    const sources = files.filter((f) => f.endsWith('.cs'));
     // Without sources, the bootstrap says that the package lacks the assembly.
     if (sources.length === 0) return;
-    const packaged = (await filesOf(codeDir)).filter((f) => f.endsWith('.dll'));
+    const packaged = files.filter((f) => f.endsWith('.dll'));
     const work = await mkdtemp(join(tmpdir(), 'sluice-csharp-'));
     try {
       for (const library of CSHARP_LIBRARIES)
