@@ -5,6 +5,8 @@ import { formatSluiceYaml, parseSluiceYaml } from './config-file.js';
 import { UsageError } from './errors.js';
 import { globMatcher } from './pack.js';
 import { formatRule, parseRule } from './rules.js';
+import { configChanges } from './commands/versions.js';
+import type { FunctionConfigView } from './views.js';
 
 const usage = (fn: () => unknown, pattern: RegExp) => {
   assert.throws(
@@ -260,4 +262,28 @@ test('exclude globs', () => {
   assert.ok(globMatcher('.git/')('.git', true));
   assert.ok(globMatcher('/sluice.yaml')('sluice.yaml', false));
   assert.ok(!globMatcher('/sluice.yaml')('sub/sluice.yaml', false));
+});
+
+describe('configChanges', () => {
+  const view = (command?: string[]): FunctionConfigView => ({
+    runtime: 'custom',
+    handler: 'index.handler',
+    memorySize: 128,
+    timeout: 3,
+    instanceConcurrency: 1,
+    environmentVariables: {},
+    description: '',
+    network: 'host',
+    ...(command && { command }),
+  });
+
+  test('compares a command by its parts', () => {
+    assert.deepEqual(configChanges(view(['python3', 'a.py']), view(['python3', 'a.py'])), []);
+    assert.deepEqual(configChanges(view(['python3', 'a.py']), view(['python3', 'b.py'])), [
+      { field: 'command', a: ['python3', 'a.py'], b: ['python3', 'b.py'] },
+    ]);
+    assert.deepEqual(configChanges(view(), view(['./serve'])), [
+      { field: 'command', a: undefined, b: ['./serve'] },
+    ]);
+  });
 });
