@@ -220,6 +220,27 @@ describe('PHP', () => {
     assert.equal(await res.text(), '/a/b');
   });
 
+  test('instanceConcurrency above 1 is refused, on creation and on update: an instance runs one at a time', async () => {
+    const created = await api('POST', '/v1/functions', {
+      name: 'phpconcurrent',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+      instanceConcurrency: 2,
+    });
+    assert.equal(created.status, 400);
+    assert.equal(errorCode(created), 'InvalidArgument');
+    assert.match(
+      created.bytes.toString(),
+      /instanceConcurrency: must be 1 for php8\.2, whose instances run one invocation at a time/,
+    );
+    const updated = await api('PATCH', '/v1/functions/php5', { instanceConcurrency: 10 });
+    assert.equal(updated.status, 400);
+    assert.equal(
+      ((await api('GET', '/v1/functions/php5')).body as { instanceConcurrency: number }).instanceConcurrency,
+      1,
+    );
+  });
+
   test('a handler file without the function named is a FunctionInitializationError', async () => {
     const code = await zipOf({ 'index.php': '<?php function other() {}\n' });
     const created = await api('POST', '/v1/functions', {
