@@ -1,8 +1,12 @@
 /** Cold starts of each runtime, sandboxed and not, against the interpreter's bare spawn. */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
-import { BENCH_CUSTOM, BENCH_NODE, BENCH_PHP, BENCH_PYTHON, setUpCanary } from './functions.js';
+import { BENCH_CSHARP, BENCH_CUSTOM, BENCH_NODE, BENCH_PHP, BENCH_PYTHON, setUpCanary } from './functions.js';
 import { quick } from './settings.js';
 import { median, p99 } from './stats.js';
 import type { Table } from './table.js';
@@ -60,12 +64,17 @@ export async function coldRows(table: Table): Promise<void> {
       await setUpCanary(api, 'bench_node', BENCH_NODE);
       await setUpCanary(api, 'bench_python', BENCH_PYTHON);
       await setUpCanary(api, 'bench_php', BENCH_PHP);
+      await setUpCanary(api, 'bench_csharp', BENCH_CSHARP);
       await setUpCanary(api, 'bench_custom', BENCH_CUSTOM);
+      // C# is counted from a compiled assembly: its sources are compiled once per code, before the first start.
+      await api('POST', '/v1/functions/bench_csharp/invocations?qualifier=%24LATEST', Buffer.from('{}'));
     }
+    const hello = await compiledHello();
     for (const [runtime, name, command, args] of [
       ['nodejs20', 'bench_node', process.execPath, ['-e', 'console.log(1)']],
       ['python3', 'bench_python', '/usr/bin/python3', ['-c', 'print(1)']],
       ['php8.2', 'bench_php', '/usr/bin/php', ['-r', 'echo 1;']],
+      ['csharp', 'bench_csharp', '/usr/bin/mono', [hello.exe]],
       // A custom runtime's start is its own server's: here Python's, with the module it serves from.
       ['custom', 'bench_custom', '/usr/bin/python3', ['-c', 'import http.server; print(1)']],
     ] as const) {
@@ -92,5 +101,20 @@ export async function coldRows(table: Table): Promise<void> {
       await sluice.stop();
       await remove();
     }
+    await rm(helloDir, { recursive: true, force: true });
   }
+}
+
+const helloDir = join(tmpdir(), `sluice-bench-hello-${process.pid}`);
+
+/** Mono's bare spawn runs an assembly too: one that prints and ends, compiled by mcs. */
+async function compiledHello(): Promise<{ exe: string }> {
+  await mkdir(helloDir, { recursive: true });
+  await writeFile(
+    join(helloDir, 'Hello.cs'),
+    'class Hello { static void Main() { System.Console.WriteLine(1); } }\n',
+  );
+  const exe = join(helloDir, 'Hello.exe');
+  await promisify(execFile)('/usr/bin/mcs', [`-out:${exe}`, join(helloDir, 'Hello.cs')]);
+  return { exe };
 }

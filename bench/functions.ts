@@ -2,7 +2,7 @@
 import type { ApiCall } from '../test/support/api-client.js';
 import { SEED_NODE_HANDLER, zipOf } from '../test/support/code.js';
 import type { SluiceProcess } from '../test/support/server-process.js';
-import { CUSTOM_BOOTSTRAP, NODE_HANDLER, PHP_HANDLER, PYTHON_HANDLER } from './handler.js';
+import { CSHARP_HANDLER, CUSTOM_BOOTSTRAP, NODE_HANDLER, PHP_HANDLER, PYTHON_HANDLER } from './handler.js';
 import { BODY } from './settings.js';
 import type { LoadOptions } from './wrk.js';
 
@@ -21,7 +21,9 @@ export async function ok(call: Promise<{ status: number; body: unknown }>, what:
 }
 
 export interface Handler {
-  runtime: 'nodejs20' | 'python3' | 'php8.2' | 'custom';
+  runtime: 'nodejs20' | 'python3' | 'php8.2' | 'csharp' | 'custom';
+  /** `index.handler` unless said. */
+  handler?: string;
   file: string;
   source: string;
   comment: string;
@@ -47,6 +49,13 @@ export const BENCH_PHP: Handler = {
   source: PHP_HANDLER,
   comment: '//',
 };
+export const BENCH_CSHARP: Handler = {
+  runtime: 'csharp',
+  handler: 'Bench::Bench.Handler::Handle',
+  file: 'Bench.cs',
+  source: CSHARP_HANDLER,
+  comment: '//',
+};
 export const BENCH_CUSTOM: Handler = {
   runtime: 'custom',
   file: 'bootstrap',
@@ -70,7 +79,12 @@ export async function setUpCanary(
   config: Partial<typeof TUNED> = {},
 ): Promise<void> {
   await ok(
-    api('POST', '/v1/functions', { name, runtime: handler.runtime, handler: 'index.handler', ...config }),
+    api('POST', '/v1/functions', {
+      name,
+      runtime: handler.runtime,
+      handler: handler.handler ?? 'index.handler',
+      ...config,
+    }),
     name,
   );
   for (const tag of ['v1', 'v2']) {

@@ -5,6 +5,23 @@ export const PYTHON_HANDLER = `def handler(event, context):\n    return {"hello"
 
 export const PHP_HANDLER = `<?php\nfunction handler($event, $context) {\n    return ['hello' => 'world', 'requestId' => $context['requestId']];\n}\n`;
 
+/** The same handler in C#, as Function Compute's C# handlers are written; Sluice compiles it. */
+export const CSHARP_HANDLER = `using System.Collections.Generic;
+using System.IO;
+using Aliyun.Serverless.Core;
+
+namespace Bench
+{
+    public class Handler
+    {
+        public object Handle(Stream input, IFcContext context)
+        {
+            return new Dictionary<string, object> { { "hello", "world" }, { "requestId", context.RequestId } };
+        }
+    }
+}
+`;
+
 /** A custom runtime's bootstrap: the same answer from Python's own HTTP server, as a user might bring one. */
 export const CUSTOM_BOOTSTRAP = `#!/usr/bin/env python3
 import json, os

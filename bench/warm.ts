@@ -6,6 +6,7 @@
 import { apiClient, type ApiCall } from '../test/support/api-client.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../test/support/server-process.js';
 import {
+  BENCH_CSHARP,
   BENCH_CUSTOM,
   BENCH_NODE,
   BENCH_PHP,
@@ -136,6 +137,13 @@ export const WARM_ROWS: readonly WarmRow[] = [
     target: (s) => triggerLoad(s, 'bench_php'),
   },
   {
+    name: 'csharp',
+    scenario: 'csharp',
+    what: 'the same handler in C# (Mono) through the canary alias',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_csharp'),
+  },
+  {
     name: 'custom',
     scenario: 'custom',
     what: "the same answer from a custom runtime (Python's http.server) through the canary alias",
@@ -157,6 +165,7 @@ async function setUp(api: ApiCall): Promise<void> {
   await setUpCanary(api, 'bench_node_tuned', BENCH_NODE, TUNED);
   await setUpCanary(api, 'bench_python', BENCH_PYTHON);
   await setUpCanary(api, 'bench_php', BENCH_PHP);
+  await setUpCanary(api, 'bench_csharp', BENCH_CSHARP);
   await setUpCanary(api, 'bench_custom', BENCH_CUSTOM);
   await setUpCanary(api, 'seed_node', SEED_NODE);
   await setUpCanary(api, 'seed_node_tuned', SEED_NODE, TUNED);

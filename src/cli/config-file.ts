@@ -16,13 +16,15 @@ export interface DeployConfig {
   /** `host` or `none`: see the README's "How functions are kept apart". */
   network?: string;
   environment?: Record<string, string>;
+  /** A custom runtime's server, program then arguments, instead of the package's bootstrap. */
+  command?: string[];
   /** Files to leave out of the package, as globs: `*.log`, `tmp/`, `/build/**`. */
   exclude?: string[];
 }
 
 const STRINGS = ['name', 'runtime', 'handler', 'description', 'network'] as const;
 const NUMBERS = ['memorySize', 'timeout', 'instanceConcurrency'] as const;
-const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, 'environment', 'exclude'];
+const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, 'environment', 'command', 'exclude'];
 
 /**
  * Checks one key of the configuration and sets it: the same rules for sluice.yaml and sluice.json. `where` is
@@ -41,6 +43,10 @@ function setField(config: DeployConfig, key: string, value: unknown, where: stri
   } else if (key === 'exclude') {
     if (!(Array.isArray(value) && value.every((p) => typeof p === 'string'))) throw bad('a list of patterns');
     config.exclude = value;
+  } else if (key === 'command') {
+    if (!(Array.isArray(value) && value.every((p) => typeof p === 'string')))
+      throw bad('a list: the program, then its arguments');
+    config.command = value;
   } else {
     const strings =
       typeof value === 'object' &&
@@ -80,7 +86,7 @@ export function parseSluiceYaml(text: string, file: string): DeployConfig {
     const name = String(key.value);
     let value = values[name];
     if (value === '' && name === 'environment') value = {};
-    else if (value === '' && name === 'exclude') value = [];
+    else if (value === '' && (name === 'exclude' || name === 'command')) value = [];
     else if (
       (NUMBERS as readonly string[]).includes(name) &&
       typeof value === 'string' &&

@@ -5,6 +5,8 @@ import { formatSluiceYaml, parseSluiceYaml } from './config-file.js';
 import { UsageError } from './errors.js';
 import { globMatcher } from './pack.js';
 import { formatRule, parseRule } from './rules.js';
+import { configChanges } from './commands/versions.js';
+import type { FunctionConfigView } from './views.js';
 
 const usage = (fn: () => unknown, pattern: RegExp) => {
   assert.throws(
@@ -183,6 +185,7 @@ describe('sluice.yaml', () => {
       'exclude:',
       '  - "*.tmp"',
       '  - build/',
+      'command: [python3, "-u", server.py]',
     ].join('\n');
     assert.deepEqual(parseSluiceYaml(text, 'f'), {
       name: 'B',
@@ -190,6 +193,7 @@ describe('sluice.yaml', () => {
       timeout: 10,
       environment: { A: 'x y', B: 'plain' },
       exclude: ['*.tmp', 'build/'],
+      command: ['python3', '-u', 'server.py'],
     });
   });
 
@@ -228,6 +232,10 @@ describe('sluice.yaml', () => {
       ],
       ['environment: {A: {B: c}}\n', /^sluice.yaml:1:1: environment must be a map of NAME: value/],
       ['exclude: {a: b}\n', /^sluice.yaml:1:1: exclude must be a list of patterns/],
+      [
+        'command: python3 server.py\n',
+        /^sluice.yaml:1:1: command must be a list: the program, then its arguments/,
+      ],
       ['name: [a\n', /^sluice.yaml:2:1: Flow sequence .* must be sufficiently indented and end with a \]$/],
       ["description: 'open\n", /^sluice.yaml:2:1: Missing closing 'quote$/],
       ['- a\n- b\n', /^sluice.yaml:1:1: expected a map of key: value$/],
@@ -254,4 +262,28 @@ test('exclude globs', () => {
   assert.ok(globMatcher('.git/')('.git', true));
   assert.ok(globMatcher('/sluice.yaml')('sluice.yaml', false));
   assert.ok(!globMatcher('/sluice.yaml')('sub/sluice.yaml', false));
+});
+
+describe('configChanges', () => {
+  const view = (command?: string[]): FunctionConfigView => ({
+    runtime: 'custom',
+    handler: 'index.handler',
+    memorySize: 128,
+    timeout: 3,
+    instanceConcurrency: 1,
+    environmentVariables: {},
+    description: '',
+    network: 'host',
+    ...(command && { command }),
+  });
+
+  test('compares a command by its parts', () => {
+    assert.deepEqual(configChanges(view(['python3', 'a.py']), view(['python3', 'a.py'])), []);
+    assert.deepEqual(configChanges(view(['python3', 'a.py']), view(['python3', 'b.py'])), [
+      { field: 'command', a: ['python3', 'a.py'], b: ['python3', 'b.py'] },
+    ]);
+    assert.deepEqual(configChanges(view(), view(['./serve'])), [
+      { field: 'command', a: undefined, b: ['./serve'] },
+    ]);
+  });
 });

@@ -19,7 +19,7 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                     [--instance-tmp-size 512] [--instance-pids 64]
                     [--data-plane-port PORT] [--public-host HOST] [--header-timeout 15]
                     [--request-timeout 120] [--keepalive-timeout 5] [--max-connections 2048]
-                    [--python PATH] [--php PATH]
+                    [--python PATH] [--php PATH] [--mono PATH]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
   --code-cache-size MB          extracted code kept on disk (${DEFAULT_CODE_CACHE_BYTES / MB}); beyond it, code no instance runs goes, oldest use first
@@ -53,7 +53,9 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
   --python PATH                 the Python 3 that runs python3 functions (env SLUICE_PYTHON; default: python3
                                 found in /usr/bin, /usr/local/bin or on PATH)
   --php PATH                    the PHP (8.1 or later) that runs php8.2 functions (env SLUICE_PHP; default:
-                                /usr/bin/php or /usr/local/bin/php). A runtime whose interpreter is missing is
+                                /usr/bin/php or /usr/local/bin/php)
+  --mono PATH                   the Mono that runs csharp functions, its mcs beside it (env SLUICE_MONO; default:
+                                /usr/bin/mono or /usr/local/bin/mono). A runtime whose interpreter is missing is
                                 named at start, and its functions are refused at creation`;
 
 function parseMegabytes(flag: string, text: string): number {
@@ -153,6 +155,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       'instance-pids': { type: 'string', default: String(DEFAULT_ISOLATION.pidsLimit) },
       python: { type: 'string' },
       php: { type: 'string' },
+      mono: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -199,7 +202,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       idleMs: parseCount('--instance-idle-seconds', values['instance-idle-seconds'], 1) * 1000,
       maxInstanceMemoryMb: parseCount('--instance-memory', values['instance-memory'], 128),
     },
-    interpreters: { python: values.python, php: values.php },
+    interpreters: { python: values.python, php: values.php, mono: values.mono },
     isolation: {
       mode: isolation,
       uids,

@@ -26,9 +26,45 @@ def handler(event, context):
 export const SEED_PHP_HANDLER = `<?php function handler($event, $context) { $qualifier = $context["service"]["qualifier"]; $versionId = $context["service"]["versionId"]; print($qualifier); print($versionId); return "hello world"; }
 `;
 
-/** Each runtime's sample, with the file it lives in. */
+/**
+ * Seed 001's C# sample as the seed prints it (seed 000 has it on one line, returning "hello word"). It logs the
+ * two through the context's ILogger; its Program.Main is never run.
+ */
+export const SEED_CSHARP_HANDLER = `using System;
+using System.IO;
+using Aliyun.Serverless.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Desktop
+{
+
+    class Program
+    {
+        static void Main(string[] args)
+        {
+            Console.WriteLine("Hello World!");
+        }
+    }
+
+    class App
+    {
+        public string Handler(Stream input, IFcContext context)
+        {
+            ILogger logger = context.Logger;
+            var qualifier = context.ServiceMeta.Qualifier;
+            var versionId = context.ServiceMeta.VersionId;
+            logger.LogInformation("Qualifier from context: {0}", qualifier);
+            logger.LogInformation("versionId from context: {0}", versionId);
+            return "hello world";
+        }
+    }
+}
+`;
+
+/** Each runtime's sample, with the file it lives in and the handler that names it. */
 export const SEED_HANDLERS = {
-  nodejs20: { file: 'index.js', source: SEED_NODE_HANDLER },
-  python3: { file: 'index.py', source: SEED_PYTHON_HANDLER },
-  'php8.2': { file: 'index.php', source: SEED_PHP_HANDLER },
+  nodejs20: { file: 'index.js', source: SEED_NODE_HANDLER, handler: 'index.handler' },
+  python3: { file: 'index.py', source: SEED_PYTHON_HANDLER, handler: 'index.handler' },
+  'php8.2': { file: 'index.php', source: SEED_PHP_HANDLER, handler: 'index.handler' },
+  csharp: { file: 'Desktop.cs', source: SEED_CSHARP_HANDLER, handler: 'Desktop::Desktop.App::Handler' },
 } as const;

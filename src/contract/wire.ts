@@ -11,6 +11,8 @@ export interface FunctionConfigView {
   environmentVariables: Record<string, string>;
   description: string;
   network: string;
+  /** A custom runtime's command, when it has one instead of the package's bootstrap. */
+  command?: string[];
 }
 
 export interface FunctionView extends FunctionConfigView {

@@ -414,6 +414,70 @@ describe('parseConfigPatch', () => {
   });
 });
 
+describe("a configuration fits its runtime: the handler's form, one invocation at a time", () => {
+  const table: [overrides: Record<string, unknown>, refusedAt: string[]][] = [
+    [{ runtime: 'csharp', handler: 'Desktop::Desktop.App::Handler' }, []],
+    [{ runtime: 'csharp', handler: 'My.Lib::A.B.Outer+Inner::Run' }, []],
+    [{ runtime: 'csharp', handler: 'index.handler' }, ['handler']],
+    [{ runtime: 'csharp', handler: 'Desktop::App' }, ['handler']],
+    [{ runtime: 'csharp', handler: '::Desktop.App::Handler' }, ['handler']],
+    [{ runtime: 'csharp', handler: 'Desktop::Desktop.App::Handler::X' }, ['handler']],
+    [{ runtime: 'nodejs20', handler: 'Desktop::Desktop.App::Handler' }, ['handler']],
+    [{ runtime: 'python3', instanceConcurrency: 10 }, []],
+    [{ runtime: 'custom', instanceConcurrency: 10 }, []],
+    [{ runtime: 'php8.2', instanceConcurrency: 1 }, []],
+    [{ runtime: 'php8.2', instanceConcurrency: 2 }, ['instanceConcurrency']],
+    [{ runtime: 'csharp', handler: 'A::B.C::D', instanceConcurrency: 2 }, ['instanceConcurrency']],
+  ];
+  for (const [overrides, refusedAt] of table) {
+    test(`${JSON.stringify(overrides)} is ${refusedAt.length === 0 ? 'accepted' : `refused at ${refusedAt.join(', ')}`}`, () => {
+      if (refusedAt.length === 0) {
+        assert.equal(parseNewFunction(request(overrides)).config.runtime, overrides.runtime);
+        return;
+      }
+      const created = caught(() => parseNewFunction(request(overrides)));
+      assert.deepEqual(paths(created), refusedAt);
+      const patched = caught(() => applyConfigPatch(config(), parseConfigPatch(overrides)));
+      assert.equal(patched.code, 'InvalidArgument');
+      assert.deepEqual(paths(patched), refusedAt);
+    });
+  }
+
+  test("a command is a custom runtime's, a list of strings; an empty one is none", () => {
+    const custom = { runtime: 'custom', command: ['python3', '-u', 'server.py'] };
+    assert.deepEqual(parseNewFunction(request(custom)).config.command, custom.command);
+    assert.equal('command' in parseNewFunction(request({ runtime: 'custom', command: [] })).config, false);
+    const table: [unknown, string[]][] = [
+      ['python3 server.py', ['command']],
+      [['python3', 7], ['command[1]']],
+      [[''], ['command[0]']],
+      [['x'.repeat(1025)], ['command[0]']],
+      [['a\0b'], ['command[0]']],
+      [Array<string>(33).fill('x'), ['command']],
+    ];
+    for (const [command, at] of table)
+      assert.deepEqual(paths(caught(() => parseNewFunction(request({ runtime: 'custom', command })))), at);
+    const python = caught(() => parseNewFunction(request({ runtime: 'python3', command: ['python3'] })));
+    assert.deepEqual(paths(python), ['command']);
+    assert.match(python.message, /only a custom runtime starts a command, not python3/);
+    const withCommand = applyConfigPatch(config({ runtime: 'custom' }), { command: ['./serve'] });
+    assert.deepEqual(withCommand.command, ['./serve']);
+    assert.equal(
+      'command' in applyConfigPatch(withCommand, { command: [] }),
+      false,
+      'an empty list removes it',
+    );
+  });
+
+  test('the refusal of concurrency says why', () => {
+    const error = caught(() => parseNewFunction(request({ runtime: 'php8.2', instanceConcurrency: 4 })));
+    assert.match(
+      error.message,
+      /instanceConcurrency: must be 1 for php8\.2, whose instances run one invocation at a time/,
+    );
+  });
+});
+
 describe('normalizeConfig and sameConfig', () => {
   const scrambled = {
     network: 'host',

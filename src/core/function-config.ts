@@ -10,8 +10,8 @@ import {
 } from './validate.js';
 import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
 
-/** `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
-export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'custom'] as const;
+/** `csharp`: C# on Mono; `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
+export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'csharp', 'custom'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** `host`: the host's network, loopback services included; `none`: a loopback of the instance's own only. */
@@ -28,6 +28,11 @@ export interface FunctionConfig {
   environmentVariables: Record<string, string>;
   description: string;
   network: NetworkMode;
+  /**
+   * A custom runtime's server started by this command, program then arguments, instead of the package's
+   * executable `bootstrap` (Function Compute's `customRuntimeConfig.command`). Absent when there is none.
+   */
+  command?: string[];
 }
 
 export const CONFIG_LIMITS = {
@@ -37,6 +42,8 @@ export const CONFIG_LIMITS = {
   descriptionLength: 256,
   handlerLength: 128,
   environmentBytes: 4096,
+  commandParts: 32,
+  commandPartLength: 1024,
 } as const;
 
 export const CONFIG_DEFAULTS = {
@@ -52,6 +59,14 @@ export const CONFIG_DEFAULTS = {
 // `a/.handler` (file "a/") and `a/.x.handler` through, none of which names a file inside the package.
 const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
 const HANDLER_HINT = 'must be FILE.FUNCTION, for example index.handler (a path inside the package, no "..")';
+/** Function Compute's C# form: `Assembly::Namespace.Class::Method`, a nested class after a `+`. */
+const CSHARP_HANDLER =
+  /^[A-Za-z_][A-Za-z0-9_.-]*::[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*::[A-Za-z_][A-Za-z0-9_]*$/;
+const CSHARP_HANDLER_HINT =
+  'must be Assembly::Namespace.Class::Method for csharp, for example Desktop::Desktop.App::Handler';
+const ANY_HANDLER = new RegExp(`${HANDLER.source}|${CSHARP_HANDLER.source}`);
+/** Runtimes whose bootstrap runs one invocation at a time (a PHP or Mono loop): one slot per instance. */
+const ONE_AT_A_TIME: readonly Runtime[] = ['php8.2', 'csharp'];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a function may not shadow them. */
 const RESERVED_ENV = /^(SLUICE_|FC_)/;
@@ -66,6 +81,7 @@ export const CONFIG_FIELDS = [
   'environmentVariables',
   'description',
   'network',
+  'command',
 ] as const;
 
 function checkConfigField(
@@ -81,11 +97,12 @@ function checkConfigField(
       }
       return;
     case 'handler':
+      // Either form here; which one the runtime takes once both are known (checkRuntimeFit).
       checkString(value, path, issues, {
         nonEmpty: true,
         maxLength: CONFIG_LIMITS.handlerLength,
-        pattern: HANDLER,
-        patternHint: HANDLER_HINT,
+        pattern: ANY_HANDLER,
+        patternHint: `${HANDLER_HINT}, or ${CSHARP_HANDLER_HINT}`,
       });
       return;
     case 'memorySize':
@@ -107,7 +124,28 @@ function checkConfigField(
       if (typeof value !== 'string' || !(NETWORK_MODES as readonly string[]).includes(value))
         issues.add(path, `must be one of ${NETWORK_MODES.join(', ')}`);
       return;
+    case 'command':
+      checkCommand(value, path, issues);
+      return;
   }
+}
+
+/** A list of strings: the program, then its arguments; an empty list is none (the package's bootstrap). */
+function checkCommand(value: unknown, path: string, issues: Issues): void {
+  const { commandParts, commandPartLength } = CONFIG_LIMITS;
+  if (!Array.isArray(value)) {
+    issues.add(path, `must be a list of strings, the program then its arguments, not ${describeType(value)}`);
+    return;
+  }
+  if (value.length > commandParts) issues.add(path, `must have at most ${commandParts} parts`);
+  value.forEach((part: unknown, i) => {
+    const at = fieldPath(path, i);
+    if (typeof part !== 'string') issues.add(at, `must be a string, not ${describeType(part)}`);
+    else if (i === 0 && part === '') issues.add(at, 'must name a program');
+    else if (part.length > commandPartLength)
+      issues.add(at, `must be at most ${commandPartLength} characters long`);
+    else if (part.includes('\0')) issues.add(at, 'must not hold a NUL character');
+  });
 }
 
 function checkEnvironment(value: unknown, path: string, issues: Issues): void {
@@ -131,6 +169,21 @@ function checkEnvironment(value: unknown, path: string, issues: Issues): void {
   }
 }
 
+/** What a whole configuration must hold beyond its fields one by one: the handler's form, the runtime's concurrency. */
+function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
+  const csharp = config.runtime === 'csharp';
+  if (!(csharp ? CSHARP_HANDLER : HANDLER).test(config.handler))
+    issues.add('handler', csharp ? CSHARP_HANDLER_HINT : HANDLER_HINT);
+  if (ONE_AT_A_TIME.includes(config.runtime) && config.instanceConcurrency > 1) {
+    issues.add(
+      'instanceConcurrency',
+      `must be 1 for ${config.runtime}, whose instances run one invocation at a time (more instances serve more at once)`,
+    );
+  }
+  if (config.command !== undefined && config.runtime !== 'custom')
+    issues.add('command', `only a custom runtime starts a command, not ${config.runtime}`);
+}
+
 export interface NewFunction {
   name: string;
   config: FunctionConfig;
@@ -151,8 +204,10 @@ export function parseNewFunction(input: unknown, extraFields: readonly string[] 
     if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
   }
   issues.throwIfAny('function');
-  const config = { ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig;
-  return { name: name as string, config: normalizeConfig(config) };
+  const config = normalizeConfig({ ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig);
+  checkRuntimeFit(config, issues);
+  issues.throwIfAny('function');
+  return { name: name as string, config };
 }
 
 /** Validates a partial update of a function's configuration; returns only the fields it changes. */
@@ -194,6 +249,7 @@ export function normalizeConfig(config: FunctionConfig): FunctionConfig {
     environmentVariables: env,
     description: config.description,
     network: config.network,
+    ...(config.command !== undefined && config.command.length > 0 && { command: [...config.command] }),
   };
 }
 
@@ -204,8 +260,13 @@ export function storedConfig(
   return normalizeConfig({ ...stored, network: stored.network ?? CONFIG_DEFAULTS.network });
 }
 
+/** The configuration a validated patch makes, refused when the whole no longer fits its runtime. */
 export function applyConfigPatch(config: FunctionConfig, patch: Partial<FunctionConfig>): FunctionConfig {
-  return normalizeConfig({ ...config, ...patch });
+  const patched = normalizeConfig({ ...config, ...patch });
+  const issues = new Issues();
+  checkRuntimeFit(patched, issues);
+  issues.throwIfAny('configuration update');
+  return patched;
 }
 
 export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {

@@ -2,6 +2,7 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeCache } from './code-cache.js';
+import { CsharpBuilds } from './csharp.js';
 import { Instance, type InstanceLimits, type LogLine, type RunnableVersion } from './instance.js';
 import { SluiceError } from '../core/errors.js';
 import {
@@ -37,6 +38,8 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
   const onLog = (version: RunnableVersion) => (line: LogLine) => {
     options.onLog(line, version);
   };
+  const { mono } = options.interpreters;
+  const csharp = mono === undefined ? undefined : new CsharpBuilds(mono, defaultRunAs());
   return async (version) => {
     // A function created on a node that has its runtime may be run by one that lacks it.
     const missing = runtimeProblem(version.config.runtime, options.interpreters);
@@ -45,6 +48,8 @@ export function processLauncher(options: LauncherOptions): (version: RunnableVer
       options.loadCode(version.codeSha256),
     );
     try {
+      // A C# package's sources are compiled, once per code, before its first instance starts.
+      if (version.config.runtime === 'csharp') await csharp?.prepare(code.dir, version.config.handler);
       const { sandbox } = options;
       const where = sandbox ? 'sandbox' : 'host';
       const bootstrap = bootstrapCommand(version.config, options.interpreters, where);

@@ -1,7 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FunctionConfig, Runtime } from '../core/function-config.js';
+import {
+  CSHARP_BOOTSTRAP,
+  CSHARP_LIBRARIES,
+  CSHARP_RUNTIME_DIR,
+  csharpRuntimeBuilt,
+  mcsOf,
+} from './csharp.js';
 import type { RunnableVersion } from './instance.js';
 import { BOOTSTRAP_MOUNT } from './sandbox/bwrap.js';
 
@@ -13,6 +20,11 @@ const PACKAGE_JSON = fileURLToPath(new URL('../../../package.json', import.meta.
 // The Python and PHP bootstraps are not compiled: they live in runtime/ at the package root.
 const PYTHON_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/python/bootstrap.py', import.meta.url));
 const PHP_BOOTSTRAP = fileURLToPath(new URL('../../../runtime/php/bootstrap.php', import.meta.url));
+
+const csharpFile = (name: string) => ({
+  source: `${CSHARP_RUNTIME_DIR}${name}`,
+  target: `${BOOTSTRAP_MOUNT}/runtime/csharp/${name}`,
+});
 
 const nodeFile = (source: string, name: string) => ({
   source,
@@ -28,6 +40,8 @@ const BOOTSTRAP_FILES: Record<Runtime, { source: string; target: string }[]> = {
   nodejs20: [nodeFile(NODE_BOOTSTRAP, 'node.js'), ...NODE_SUPPORT],
   python3: [{ source: PYTHON_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/python/bootstrap.py` }],
   'php8.2': [{ source: PHP_BOOTSTRAP, target: `${BOOTSTRAP_MOUNT}/runtime/php/bootstrap.php` }],
+  // Mono finds the libraries handlers reference beside the bootstrap.
+  csharp: [csharpFile(CSHARP_BOOTSTRAP), ...CSHARP_LIBRARIES.map(csharpFile)],
   // The function's own server speaks HTTP; a relay in Node.js speaks the protocol for it.
   custom: [nodeFile(CUSTOM_RELAY, 'custom.js'), ...NODE_SUPPORT],
 };
@@ -41,24 +55,31 @@ export interface Interpreters {
   node: string;
   python: string | undefined;
   php: string | undefined;
+  /** Mono, with its C# compiler and Sluice's C# runtime built. */
+  mono: string | undefined;
 }
 
-/** Interpreters named by the operator (`--python`, `--php`); the others are looked for. */
+/** Interpreters named by the operator (`--python`, `--php`, `--mono`); the others are looked for. */
 export interface InterpreterPaths {
   python?: string | undefined;
   php?: string | undefined;
+  mono?: string | undefined;
 }
 
+type Interpreter = 'python' | 'php' | 'mono';
+
 /** What to install, or which flag to give, for a runtime the machine lacks. */
-const INSTALL_HINTS: Record<'python' | 'php', string> = {
+const INSTALL_HINTS: Record<Interpreter, string> = {
   python: "install Debian's python3 (apt-get install python3) or give sluice server --python PATH",
   php: "install Debian's php-cli, PHP 8.1 or later (apt-get install php-cli) or give sluice server --php PATH",
+  mono: "install Debian's mono-runtime and mono-mcs (apt-get install mono-runtime mono-mcs) and build Sluice again (npm run build), or give sluice server --mono PATH",
 };
 
-const INTERPRETER_OF: Record<Runtime, 'node' | 'python' | 'php'> = {
+const INTERPRETER_OF: Record<Runtime, 'node' | Interpreter> = {
   nodejs20: 'node',
   python3: 'python',
   'php8.2': 'php',
+  csharp: 'mono',
   custom: 'node',
 };
 
@@ -77,10 +98,12 @@ export function runtimeProblem(runtime: Runtime, interpreters: Interpreters): st
 export function findInterpreters(given: InterpreterPaths = {}): Interpreters {
   const python = given.python ?? process.env.SLUICE_PYTHON;
   const php = given.php ?? process.env.SLUICE_PHP;
+  const mono = given.mono ?? process.env.SLUICE_MONO;
   return {
     node: process.execPath,
     python: python !== undefined ? executable(python) : findPython(),
     php: php !== undefined ? phpOf(php) : (phpOf('/usr/bin/php') ?? phpOf('/usr/local/bin/php')),
+    mono: mono !== undefined ? monoOf(mono) : (monoOf('/usr/bin/mono') ?? monoOf('/usr/local/bin/mono')),
   };
 }
 
@@ -115,6 +138,12 @@ function phpOf(path: string): string | undefined {
   }
 }
 
+/** A Mono that runs C# functions: its compiler beside it (mono-mcs), and the C# runtime built. */
+function monoOf(path: string): string | undefined {
+  if (!executable(path) || !csharpRuntimeBuilt()) return undefined;
+  return existsSync(mcsOf(path)) ? path : undefined;
+}
+
 /** One line for the server's start: which runtimes this node runs, and what it lacks. */
 export function describeRuntimes(interpreters: Interpreters, runtimes: readonly Runtime[]): string {
   const available = runtimes.filter((r) => runtimeProblem(r, interpreters) === undefined);
@@ -123,7 +152,7 @@ export function describeRuntimes(interpreters: Interpreters, runtimes: readonly 
   const line = `runtimes: ${available.map((r) => `${r} (${where(r)})`).join(', ')}`;
   return missing.length === 0
     ? line
-    : `${line}; missing: ${missing.map((r) => `${r} (${INSTALL_HINTS[INTERPRETER_OF[r] as 'python' | 'php']})`).join(', ')}`;
+    : `${line}; missing: ${missing.map((r) => `${r} (${INSTALL_HINTS[INTERPRETER_OF[r] as Interpreter]})`).join(', ')}`;
 }
 
 const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -173,9 +202,12 @@ export function bootstrapCommand(
         command: interpreters.php ?? throwError(missing()),
         args: ['-d', 'display_errors=0', '-d', 'log_errors=1', '-d', 'memory_limit=-1', path],
       };
+    case 'csharp':
+      // --debug: the line numbers of the function's frames in its stack traces (mcs -debug writes them).
+      return { command: interpreters.mono ?? throwError(missing()), args: ['--debug', path] };
     case 'custom': {
       const port = config.network === 'none' ? CUSTOM_PORT.own : CUSTOM_PORT.shared;
-      return { command: interpreters.node, args: [path, String(port)] };
+      return { command: interpreters.node, args: [path, String(port), ...(config.command ?? [])] };
     }
   }
 }

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createFunctions, zipOf } from '../support/code.js';
 import { SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
-import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
+import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
+import {
+  checkCanary,
+  checkFault,
+  tailInvoker,
+  type Fault,
+  type TailInvoke,
+} from '../support/runtime-checks.js';
 import { runSluice } from '../support/cli.js';
 import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 
@@ -103,6 +110,7 @@ while (my $c = $server->accept) {
 
 let server: SluiceProcess;
 let api: ApiCall;
+let invoke: TailInvoke;
 let removeDir: () => Promise<void>;
 let work: string;
 
@@ -111,6 +119,7 @@ before(async () => {
   removeDir = dir.remove;
   server = await startSluice(dir.dataDir, ['--queue-per-function', '0']);
   api = apiClient(server.url, server.token);
+  invoke = tailInvoker(api);
   work = await mkdtemp(join(tmpdir(), 'sluice-runtimes-'));
   const php = await zipOf({ 'index.php': PHP_FAULTS });
   const python = await zipOf({ bootstrap: PYTHON_SERVER }, ['bootstrap']);
@@ -129,23 +138,6 @@ after(async () => {
   await removeDir();
   await rm(work, { recursive: true, force: true });
 });
-
-async function invoke(
-  fn: string,
-  payload: unknown,
-  options: { qualifier?: string; headers?: Record<string, string> } = {},
-): Promise<ApiResult & { log: string; ms: number }> {
-  const query = options.qualifier === undefined ? '' : `?qualifier=${encodeURIComponent(options.qualifier)}`;
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const started = performance.now();
-  const res = await api('POST', `/v1/functions/${fn}/invocations${query}`, Buffer.from(body), {
-    'content-type': 'application/octet-stream',
-    'x-fc-log-type': 'Tail',
-    ...options.headers,
-  });
-  const log = Buffer.from(res.headers.get('x-fc-log-result') ?? '', 'base64').toString('utf8');
-  return { ...res, log, ms: performance.now() - started };
-}
 
 describe("the seeds' PHP sample, deployed unmodified with the CLI", () => {
   const cli = (args: string[]) =>
@@ -228,6 +220,27 @@ describe('PHP', () => {
     assert.equal(await res.text(), '/a/b');
   });
 
+  test('instanceConcurrency above 1 is refused, on creation and on update: an instance runs one at a time', async () => {
+    const created = await api('POST', '/v1/functions', {
+      name: 'phpconcurrent',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+      instanceConcurrency: 2,
+    });
+    assert.equal(created.status, 400);
+    assert.equal(errorCode(created), 'InvalidArgument');
+    assert.match(
+      created.bytes.toString(),
+      /instanceConcurrency: must be 1 for php8\.2, whose instances run one invocation at a time/,
+    );
+    const updated = await api('PATCH', '/v1/functions/php5', { instanceConcurrency: 10 });
+    assert.equal(updated.status, 400);
+    assert.equal(
+      ((await api('GET', '/v1/functions/php5')).body as { instanceConcurrency: number }).instanceConcurrency,
+      1,
+    );
+  });
+
   test('a handler file without the function named is a FunctionInitializationError', async () => {
     const code = await zipOf({ 'index.php': '<?php function other() {}\n' });
     const created = await api('POST', '/v1/functions', {
@@ -283,6 +296,30 @@ describe('custom runtimes', () => {
     assert.equal(await viaTrigger.text(), 'perl GET /x  q=LATEST v=LATEST');
   });
 
+  test('a configured command starts the server instead of a bootstrap; a missing one fails its start', async () => {
+    const code = await zipOf({ 'server.py': PYTHON_SERVER });
+    await createFunctions(api, [
+      ['pycommand', code, { runtime: 'custom', command: ['python3', 'server.py'] }],
+      ['nocommand', code, { runtime: 'custom', command: ['./no-such-server'] }],
+    ]);
+    const shown = await api('GET', '/v1/functions/pycommand');
+    assert.deepEqual((shown.body as { command: string[] }).command, ['python3', 'server.py']);
+    const res = await invoke('pycommand', { op: 'headers' }, { qualifier: '$LATEST' });
+    assert.equal(res.status, 200, res.bytes.toString());
+    assert.equal((res.body as Record<string, string>)['x-fc-function-name'], 'pycommand');
+    const missing = await invoke('nocommand', '{}');
+    assert.equal(errorCode(missing), 'FunctionInitializationError', missing.bytes.toString());
+    assert.match(missing.bytes.toString(), /the command \.\/no-such-server .* before it listened/);
+    const refused = await api('POST', '/v1/functions', {
+      name: 'phpcommand',
+      runtime: 'php8.2',
+      handler: 'index.handler',
+      command: ['php', 'index.php'],
+    });
+    assert.equal(refused.status, 400);
+    assert.match(refused.bytes.toString(), /command: only a custom runtime starts a command, not php8\.2/);
+  });
+
   test('a package without an executable bootstrap is a FunctionInitializationError saying so', async () => {
     for (const [name, executable] of [
       ['nobootstrap', false],
@@ -305,52 +342,9 @@ describe('custom runtimes', () => {
 
 describe('canaries route PHP and custom functions as any other', () => {
   for (const fn of ['php5', 'custom5']) {
-    test(`${fn}: a weight splits, and a rule sends Bob to the canary`, async () => {
-      const v1 = await api('POST', `/v1/functions/${fn}/versions`);
-      assert.equal(v1.status, 201, JSON.stringify(v1.body));
-      await api('PATCH', `/v1/functions/${fn}`, { description: 'the next release' });
-      const v2 = await api('POST', `/v1/functions/${fn}/versions`);
-      assert.equal(v2.status, 201, JSON.stringify(v2.body));
-      const [one, two] = [v1, v2].map((v) => (v.body as { versionId: string }).versionId) as [string, string];
-      const weighted = await api('PUT', `/v1/functions/${fn}/aliases/live`, {
-        version: one,
-        canary: { version: two, weight: 0.5 },
-      });
-      assert.equal(weighted.status, 201, JSON.stringify(weighted.body));
-      const seen = new Set<string | null>();
-      for (let i = 0; i < 40 && seen.size < 2; i++)
-        seen.add(
-          (await invoke(fn, { op: 'whoami' }, { qualifier: 'live' })).headers.get(
-            'x-fc-invocation-function-version',
-          ),
-        );
-      assert.deepEqual([...seen].sort(), [one, two].sort());
-      const ruled = await api('PUT', `/v1/functions/${fn}/aliases/live`, {
-        version: one,
-        canary: { version: two, rules: [{ source: 'header', name: 'User', op: '=', value: 'Bob' }] },
-      });
-      assert.equal(ruled.status, 200, JSON.stringify(ruled.body));
-      for (const [user, version] of [
-        ['Bob', two],
-        ['Eve', one],
-      ] as const) {
-        const res = await invoke(fn, { op: 'context' }, { qualifier: 'live', headers: { User: user } });
-        assert.equal(res.status, 200, res.bytes.toString());
-        assert.equal(res.headers.get('x-fc-invocation-function-version'), version);
-      }
-    });
+    test(`${fn}: a weight splits, and a rule sends Bob to the canary`, () => checkCanary(api, invoke, fn));
   }
 });
-
-interface Fault {
-  fn: string;
-  op: string;
-  status: number;
-  code: string;
-  errorType?: string;
-  message?: RegExp;
-  within?: [number, number];
-}
 
 const faults: Fault[] = [
   {
@@ -389,28 +383,7 @@ const faults: Fault[] = [
 
 describe('faults answer the same errors as in Node.js and Python; the function recovers', () => {
   for (const f of faults) {
-    test(`${f.fn} ${f.op}: ${f.code}`, async () => {
-      const before = (await invoke(f.fn, { op: 'whoami' })).body as { instance: string };
-      const res = await invoke(f.fn, { op: f.op });
-      assert.equal(res.status, f.status, res.bytes.toString());
-      assert.equal(errorCode(res), f.code, res.bytes.toString());
-      assert.equal(res.headers.get('x-fc-error-type'), f.code);
-      assert.ok(res.log.includes(`ERROR ${f.code}`), res.log);
-      const { error } = res.body as { error: { message: string; details?: Record<string, unknown> } };
-      if (f.message) assert.match(error.message, f.message);
-      if (f.errorType) {
-        const details = error.details ?? assert.fail('details are given');
-        assert.equal(details.errorType, f.errorType);
-        const stack = details.stackTrace;
-        assert.ok(Array.isArray(stack) && stack.length > 0, 'the stack trace is given');
-      }
-      if (f.within) assert.ok(res.ms >= f.within[0] && res.ms <= f.within[1], `answered in ${res.ms} ms`);
-      const next = await invoke(f.fn, { op: 'whoami' });
-      assert.equal(next.status, 200, next.bytes.toString());
-      const kept = f.code === 'UnhandledInvocationError';
-      const same = (next.body as { instance: string }).instance === before.instance;
-      assert.equal(same, kept, kept ? 'the same instance answers next' : 'a new instance answers next');
-    });
+    test(`${f.fn} ${f.op}: ${f.code}`, () => checkFault(invoke, f));
   }
 });
 

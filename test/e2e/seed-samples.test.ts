@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, type ApiCall } from '../support/api-client.js';
 import { SEED_NODE_HANDLER, SEED_PYTHON_HANDLER, zipOf } from '../support/code.js';
+import { SEED_CSHARP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 
 // Seeds 000/001, steps 1–3: the sample handlers run unchanged and report, through their context, the
@@ -66,6 +67,16 @@ const samples = [
     qualifierLine: (q: string) => `Qualifier from context:${q}`,
     versionLine: (v: string) => `VersionId from context:${v}`,
   },
+  {
+    runtime: 'csharp',
+    handler: 'Desktop::Desktop.App::Handler',
+    file: 'App.cs',
+    source: SEED_CSHARP_HANDLER,
+    expectBody: () => 'hello world',
+    // Through the context's ILogger, whose lines end with the message.
+    qualifierLine: (q: string) => `[INFO] Qualifier from context: ${q}\n`,
+    versionLine: (v: string) => `[INFO] versionId from context: ${v}\n`,
+  },
 ];
 
 for (const sample of samples) {
@@ -76,7 +87,7 @@ for (const sample of samples) {
       const created = await api('POST', '/v1/functions', {
         name,
         runtime: sample.runtime,
-        handler: 'index.handler',
+        handler: sample.handler ?? 'index.handler',
         code: { zipFile: (await zipOf({ [sample.file]: sample.source })).toString('base64') },
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -123,6 +134,7 @@ for (const sample of samples) {
     test('a change to $LATEST is what the next invocation runs', async () => {
       const changed = sample.source
         .replace("return 'hello world'", "return 'changed'")
+        .replace('return "hello world"', 'return "changed"')
         .replace('callback(null, qualifier)', "callback(null, 'changed')");
       const res = await api('PUT', `/v1/functions/${name}/code`, await zipOf({ [sample.file]: changed }));
       assert.equal(res.status, 200);

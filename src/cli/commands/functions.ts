@@ -14,6 +14,9 @@ export function configFields(config: FunctionConfigView): [string, string][] {
     ['timeout', `${config.timeout} s`],
     ['concurrency', String(config.instanceConcurrency)],
     ['network', config.network],
+    ...(config.command
+      ? [['command', config.command.map((part) => JSON.stringify(part)).join(' ')] as [string, string]]
+      : []),
     ['environment', env || '-'],
     ['description', config.description || '-'],
   ];

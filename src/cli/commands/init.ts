@@ -8,13 +8,13 @@ import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';
 import { print, printJson } from '../output.js';
 
-const HANDLERS: Record<string, { file: string; source: string }> = SEED_HANDLERS;
+const HANDLERS: Record<string, { file: string; source: string; handler: string }> = SEED_HANDLERS;
 
 export const initCommand: Command = {
   summary: "create a function's directory: the seeds' sample handler and a sluice.yaml",
-  usage: `usage: sluice init DIR [--runtime nodejs20|python3|php8.2] [--name NAME]
+  usage: `usage: sluice init DIR [--runtime nodejs20|python3|php8.2|csharp] [--name NAME]
 
-  --runtime R    nodejs20 (the default), python3 or php8.2
+  --runtime R    nodejs20 (the default), python3, php8.2 or csharp
   --name NAME    the function's name (default: the directory's name)
 
 Then "sluice deploy DIR" creates the function, "sluice deploy DIR --publish" publishes a version.
@@ -42,7 +42,7 @@ example: sluice init hello --runtime nodejs20`,
     files['sluice.yaml'] = formatSluiceYaml({
       name,
       runtime,
-      handler: 'index.handler',
+      handler: handler.handler,
       memorySize: 128,
       timeout: 3,
       description: "The seeds' sample handler: it reports the version that ran",

@@ -35,7 +35,9 @@ export function configChanges(a: FunctionConfigView, b: FunctionConfigView): Con
   const changes: ConfigChange[] = [];
   for (const field of CONFIG_FIELDS) {
     if (field === 'environmentVariables') continue;
-    if (a[field] !== b[field]) changes.push({ field, a: a[field], b: b[field] });
+    // By value: a custom runtime's command is a list.
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field]))
+      changes.push({ field, a: a[field], b: b[field] });
   }
   const names = [
     ...new Set([...Object.keys(a.environmentVariables), ...Object.keys(b.environmentVariables)]),

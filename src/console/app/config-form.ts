@@ -3,6 +3,8 @@ import type { FieldIssue, FunctionConfig } from './api.js';
 import { field, fieldError, h } from './dom.js';
 
 const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
+const CSHARP_HANDLER =
+  /^[A-Za-z_][A-Za-z0-9_.-]*::[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*::[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_ENV = /^(SLUICE_|FC_)/;
 const MEMORY_CHOICES = [128, 256, 512, 1024, 2048, 4096];
@@ -11,6 +13,7 @@ export const RUNTIME_LABELS: Record<string, string> = {
   nodejs20: 'Node.js 20',
   python3: 'Python 3',
   'php8.2': 'PHP 8.2',
+  csharp: 'C# (Mono)',
   custom: 'Custom (an executable bootstrap serving HTTP)',
 };
 const NETWORK_LABELS: Record<string, string> = {
@@ -157,7 +160,7 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
     field('Runtime', runtime, { error: err('runtime'), required: true }),
     field('Handler', handler, {
       error: err('handler'),
-      hint: 'FILE.FUNCTION, e.g. index.handler',
+      hint: 'FILE.FUNCTION, e.g. index.handler; in C#, Assembly::Namespace.Class::Method',
       required: true,
     }),
     field('Memory (MB)', memory, {
@@ -217,7 +220,12 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
     element,
     read() {
       const issues: FieldIssue[] = [];
-      if (!HANDLER.test(handler.value.trim()))
+      if (runtime.value === 'csharp' && !CSHARP_HANDLER.test(handler.value.trim()))
+        issues.push({
+          path: 'handler',
+          message: 'Enter Assembly::Namespace.Class::Method, for example Desktop::Desktop.App::Handler',
+        });
+      else if (runtime.value !== 'csharp' && !HANDLER.test(handler.value.trim()))
         issues.push({
           path: 'handler',
           message: 'Enter FILE.FUNCTION, for example index.handler (a path inside the package, no "..")',

@@ -33,8 +33,8 @@ export const STARTERS: readonly Starter[] = [
     source: (runtime) =>
       runtime === 'python3'
         ? SEED_PYTHON_HANDLER
-        : runtime === 'php8.2'
-          ? SEED_HANDLERS['php8.2'].source
+        : runtime === 'php8.2' || runtime === 'csharp'
+          ? SEED_HANDLERS[runtime].source
           : SEED_NODE_HANDLER,
   },
   {
@@ -48,8 +48,12 @@ export const STARTERS: readonly Starter[] = [
 
 const EXTENSIONS: Record<string, string> = { python3: '.py', 'php8.2': '.php' };
 
-/** The file a handler names: `index.handler` → `index.js` (Node.js), `index.py` (Python), `index.php` (PHP). */
+/**
+ * The file a handler names: `index.handler` → `index.js` (Node.js), `index.py` (Python), `index.php` (PHP);
+ * in C#, `Desktop::Desktop.App::Handler` → `Desktop.cs`, a source of the assembly Sluice compiles.
+ */
 export function handlerFile(handler: string, runtime: string): string {
+  if (runtime === 'csharp') return `${handler.split('::')[0] || 'App'}.cs`;
   const dot = handler.lastIndexOf('.');
   const base = dot > 0 ? handler.slice(0, dot) : 'index';
   return `${base}${EXTENSIONS[runtime] ?? '.js'}`;

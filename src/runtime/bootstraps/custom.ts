@@ -3,7 +3,8 @@
  * executable `bootstrap` with its port in FC_SERVER_PORT (Function Compute's custom runtime). This relay runs
  * beside it in the instance, in the same sandbox and network namespace, and speaks the runtime protocol
  * (docs/runtime-protocol.md) on fd 3 for it: each invocation becomes `POST /invoke`, each HTTP-triggered one
- * the HTTP request itself. Usage: `node custom.js PORT` (0: one the kernel gives).
+ * the HTTP request itself. Usage: `node custom.js PORT [COMMAND…]` (PORT 0: one the kernel gives; COMMAND, the
+ * function's configured command, in place of the package's bootstrap).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -79,9 +80,9 @@ function relayOutput(stream: 'stdout' | 'stderr', child: ChildProcess): void {
   });
 }
 
-async function start(init: InitHeader, wanted: number): Promise<void> {
-  process.chdir(init.codeDir);
-  const bootstrap = join(init.codeDir, 'bootstrap');
+/** The package's executable bootstrap, when the function configures no command. */
+function packagedBootstrap(codeDir: string): string[] {
+  const bootstrap = join(codeDir, 'bootstrap');
   try {
     accessSync(bootstrap, constants.X_OK);
   } catch {
@@ -89,14 +90,24 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
       new Error(
         existsSync(bootstrap)
           ? 'the file bootstrap in the code package is not executable: chmod +x it before packing'
-          : 'the code package has no file bootstrap: a custom runtime starts its executable bootstrap',
+          : 'the code package has no file bootstrap: a custom runtime starts its executable bootstrap, or the command its configuration names',
       ),
       { name: 'HandlerNotFound' },
     );
   }
+  return [bootstrap];
+}
+
+async function start(init: InitHeader, wanted: number, configured: string[]): Promise<void> {
+  process.chdir(init.codeDir);
+  // A configured command is found on PATH or in the code directory, its working directory.
+  const program = configured.length > 0 ? configured : packagedBootstrap(init.codeDir);
+  const name = configured.length > 0 ? `the command ${configured[0] ?? ''}` : 'bootstrap';
   port = wanted === 0 ? await freePort() : wanted;
   const env = { ...process.env, FC_SERVER_PORT: String(port) };
-  const [command, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bootstrap]] : [bootstrap, []];
+  const [command, args] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', ...program]]
+    : [program[0] ?? '', program.slice(1)];
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server = child;
   relayOutput('stdout', child);
@@ -118,7 +129,7 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
   // The server's start timeout bounds this wait.
   while (!(await accepts(port))) {
     if (exited !== undefined)
-      throw Object.assign(new Error(`bootstrap ${exited} before it listened on port ${port}`), {
+      throw Object.assign(new Error(`${name} ${exited} before it listened on port ${port}`), {
         name: 'BootstrapExited',
       });
     await sleep(PORT_POLL_MS);
@@ -248,7 +259,7 @@ function dispatch(frame: Frame): void {
     invoke(init, frame.header as unknown as InvokeHeader, frame.body);
   } else if (frame.header.type === 'init' && !init) {
     init = frame.header as unknown as InitHeader;
-    start(init, Number(process.argv[2] ?? 0)).then(
+    start(init, Number(process.argv[2] ?? 0), process.argv.slice(3)).then(
       () => {
         ready = true;
         send({ type: 'ready' });

@@ -8,7 +8,7 @@ export const BOOTSTRAP_MOUNT = '/sluice';
 /** The host's system directories as the sandbox shows them: read-only binds, and the symlinks of a merged /usr. */
 export type SystemEntry = { kind: 'dir'; path: string } | { kind: 'symlink'; path: string; target: string };
 
-/** Files of /etc that interpreters and their libraries read: the loader's cache, name resolution, TLS roots, time, PHP's configuration. */
+/** Files of /etc that interpreters and their libraries read: the loader's cache, name resolution, TLS roots, time, PHP's and Mono's configuration. */
 export const ETC_ENTRIES = [
   '/etc/ld.so.cache',
   '/etc/ld.so.conf',
@@ -22,6 +22,8 @@ export const ETC_ENTRIES = [
   '/etc/alternatives',
   // PHP's php.ini and the extensions it loads (conf.d), which Debian keeps here.
   '/etc/php',
+  // Mono's machine.config and its map of native libraries (config); its assemblies are in /usr/lib/mono.
+  '/etc/mono',
 ] as const;
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;
