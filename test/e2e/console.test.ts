@@ -440,6 +440,40 @@ describe('web console', { skip }, () => {
     await shot('api-gateway');
   });
 
+  test('writing code: Tab indents in the editor; Test Function with unsaved changes asks to deploy first', async () => {
+    await page.goto(`${server.url}/console/#/functions/${FN}/code`);
+    await waitForText(id('code-editor'), "context['service']['qualifier']");
+    const inEditor = () => page.evaluate("document.activeElement?.closest('.cm-editor') != null");
+    await id('code-editor').locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('// tabbed');
+    const text = await id('code-editor').locator('.cm-content').innerText();
+    assert.ok(text.split('\n').includes('  // tabbed'), JSON.stringify(text));
+    assert.ok(await inEditor(), 'Tab left the editor');
+
+    const deployedBefore = (await apiJson<{ codeSha256: string }>(`/v1/functions/${FN}`)).codeSha256;
+    await id('test-button').click();
+    await id('test-unsaved-dialog').waitFor();
+    await id('test-unsaved-cancel').click();
+    assert.equal(await id('test-unsaved-dialog').count(), 0);
+    assert.equal((await apiJson<{ codeSha256: string }>(`/v1/functions/${FN}`)).codeSha256, deployedBefore);
+
+    const shown = id('test-request-id');
+    const before = (await shown.count()) > 0 ? ((await shown.textContent()) ?? '') : '';
+    await id('test-button').click();
+    await id('test-unsaved-deploy').click();
+    await waitForText(id('test-status'), /Succeeded|Failed/);
+    assert.notEqual(await waitForText(id('test-request-id'), /[0-9a-f-]{36}/), before);
+    const deployed = await apiJson<{ codeSha256: string }>(`/v1/functions/${FN}`);
+    assert.notEqual(deployed.codeSha256, deployedBefore, 'the changes were deployed before the test');
+    // Deployed, nothing is left unsaved: the next test runs at once.
+    await id('test-button').click();
+    await waitForText(id('test-status'), /Succeeded|Failed/);
+    assert.equal(await id('test-unsaved-dialog').count(), 0);
+  });
+
   test('readable errors: an unknown function, then the server gone', async () => {
     await page.goto(`${server.url}/console/#/functions/no-such-function/code`);
     await waitForText(id('error'), 'FunctionNotFound');

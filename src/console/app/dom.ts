@@ -255,45 +255,69 @@ export function overlay(options: {
 }
 
 /** Asks before something that changes live traffic or deletes; resolves true when confirmed. */
-export function confirmDialog(options: {
+export async function confirmDialog(options: {
   title: string;
   message: Child;
   confirm: string;
   danger?: boolean;
   testid?: string;
 }): Promise<boolean> {
+  const choice = await chooseDialog({
+    title: options.title,
+    message: options.message,
+    testid: options.testid ?? 'confirm-dialog',
+    choices: [
+      { label: 'Cancel', value: 'cancel', testid: 'confirm-cancel' },
+      {
+        label: options.confirm,
+        value: 'ok',
+        testid: 'confirm-ok',
+        kind: options.danger ? 'danger' : 'primary',
+      },
+    ],
+  });
+  return choice === 'ok';
+}
+
+/**
+ * Asks which of several things to do; resolves the chosen one's value, or undefined when the dialog is closed.
+ * The last choice is the one proposed, and has the focus.
+ */
+export function chooseDialog<T>(options: {
+  title: string;
+  message: Child;
+  choices: { label: string; value: T; testid: string; kind?: 'primary' | 'danger' }[];
+  testid: string;
+}): Promise<T | undefined> {
   return new Promise((resolve) => {
     let answered = false;
     const dlg = overlay({
       title: options.title,
-      testid: options.testid ?? 'confirm-dialog',
+      testid: options.testid,
       onClose: () => {
-        if (!answered) resolve(false);
+        if (!answered) resolve(undefined);
       },
     });
     append(dlg.body, options.message);
-    const yes = h(
-      'button',
-      {
-        class: `btn ${options.danger ? 'btn-danger' : 'btn-primary'}`,
-        type: 'button',
-        testid: 'confirm-ok',
-        onClick: () => {
-          answered = true;
-          dlg.close();
-          resolve(true);
+    const buttons = options.choices.map((choice) =>
+      h(
+        'button',
+        {
+          class: `btn${choice.kind ? ` btn-${choice.kind}` : ''}`,
+          type: 'button',
+          testid: choice.testid,
+          onClick: () => {
+            answered = true;
+            dlg.close();
+            resolve(choice.value);
+          },
         },
-      },
-      options.confirm,
+        choice.label,
+      ),
     );
-    const no = h(
-      'button',
-      { class: 'btn', type: 'button', testid: 'confirm-cancel', onClick: dlg.close },
-      'Cancel',
-    );
-    dlg.footer.append(no, yes);
+    dlg.footer.append(...buttons);
     requestAnimationFrame(() => {
-      yes.focus();
+      buttons.at(-1)?.focus();
     });
   });
 }

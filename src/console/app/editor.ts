@@ -2,6 +2,8 @@ import { javascript } from '@codemirror/lang-javascript';
 import { json } from '@codemirror/lang-json';
 import { python } from '@codemirror/lang-python';
 import { MergeView } from '@codemirror/merge';
+import { indentWithTab } from '@codemirror/commands';
+import { indentUnit } from '@codemirror/language';
 import { EditorState, type Extension } from '@codemirror/state';
 import { keymap } from '@codemirror/view';
 import { basicSetup, EditorView } from 'codemirror';
@@ -14,6 +16,16 @@ export function languageFor(path: string): Extension {
   if (ext === 'py') return python();
   if (ext === 'json') return json();
   return [];
+}
+
+/**
+ * The indentation a new line gets: the file's own, where it has indented lines (a Python block indented two
+ * ways does not run), else the language's convention: four spaces for Python (PEP 8), two for the others.
+ */
+export function indentFor(path: string, doc: string): string {
+  const indented = /^([ \t]+)\S/m.exec(doc)?.[1];
+  if (indented !== undefined && (indented === '\t' || /^ {2,8}$/.test(indented))) return indented;
+  return path.toLowerCase().endsWith('.py') ? '    ' : '  ';
 }
 
 const theme = EditorView.theme({
@@ -39,6 +51,9 @@ export function editorState(options: EditorOptions): EditorState {
     basicSetup,
     theme,
     languageFor(options.path),
+    indentUnit.of(indentFor(options.path, options.doc)),
+    // Tab indents, as in any code editor; Escape then Tab leaves the editor, as CodeMirror has it for keyboards.
+    keymap.of([indentWithTab]),
     EditorState.readOnly.of(options.readOnly === true),
     EditorView.editable.of(options.readOnly !== true),
     EditorView.contentAttributes.of({ 'aria-label': options.label ?? `Code of ${options.path}` }),

@@ -2,6 +2,7 @@ import { enc, fnPath, invoke, request, type FunctionView, type Invocation } from
 import {
   badge,
   clear,
+  chooseDialog,
   confirmDialog,
   errorBox,
   field,
@@ -403,7 +404,27 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
       )
     : null;
 
-  const test = testPanel(ctx, testButton);
+  // Test Function runs what is deployed: with changes in the editor, the user says which code to test.
+  const beforeTest = async (): Promise<boolean> => {
+    if (readOnly || !draft.dirty()) return true;
+    const choice = await chooseDialog({
+      title: 'Deploy your changes first?',
+      testid: 'test-unsaved-dialog',
+      message: h(
+        'p',
+        null,
+        'The editor has changes that are not deployed. Test Function invokes $LATEST, which still runs the code deployed before them.',
+      ),
+      choices: [
+        { label: 'Cancel', value: 'cancel', testid: 'test-unsaved-cancel' },
+        { label: 'Test the deployed code', value: 'deployed', testid: 'test-unsaved-old' },
+        { label: 'Deploy and test', value: 'deploy', testid: 'test-unsaved-deploy', kind: 'primary' },
+      ],
+    });
+    if (choice === 'deploy') await deploy();
+    return choice === 'deployed' || (choice === 'deploy' && !draft.dirty());
+  };
+  const test = testPanel(ctx, testButton, beforeTest);
   clear(
     panel,
     notice,
@@ -465,7 +486,11 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
 }
 
 /** The event editor, request options and the result of Test Function. */
-function testPanel(ctx: FunctionContext, testButton: HTMLButtonElement): HTMLElement {
+function testPanel(
+  ctx: FunctionContext,
+  testButton: HTMLButtonElement,
+  beforeTest: () => Promise<boolean>,
+): HTMLElement {
   const page = ctx.page;
   const eventHost = h('div', { class: 'editor-host editor-event', testid: 'event-editor' });
   const eventView = createEditor(eventHost, {
@@ -551,6 +576,7 @@ function testPanel(ctx: FunctionContext, testButton: HTMLButtonElement): HTMLEle
       options.open = true;
       return;
     }
+    if (!(await beforeTest())) return;
     testButton.disabled = true;
     testButton.textContent = 'Running…';
     clear(result, spinner(`Invoking ${ctx.qualifier}…`));
