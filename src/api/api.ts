@@ -6,7 +6,8 @@ import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import type { ApiDeps, ApiResponse, ApiRoute, Changed } from './context.js';
 import { functionRoutes } from './functions.js';
-import { openApiDocument } from './openapi.js';
+import { OpenApiDocument, openApiDocument } from './openapi.js';
+import { ServerView } from '../contract/schemas/server.js';
 import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
 
@@ -23,13 +24,15 @@ export function createApi(deps: ApiDeps): {
     path: '/v1/openapi.json',
     summary: 'This OpenAPI document',
     public: true,
+    responses: { 200: OpenApiDocument },
     handler: () => Promise.resolve({ status: 200, json: document }),
   };
   const serverRoute: ApiRoute = {
     method: 'GET',
     path: '/v1/server',
     summary: 'This node: its id and how it keeps functions apart',
-    handler: () => Promise.resolve({ status: 200, json: deps.server }),
+    responses: { 200: ServerView },
+    handler: () => Promise.resolve({ status: 200, json: deps.server satisfies ServerView }),
   };
   const routes = [
     ...functionRoutes(deps),

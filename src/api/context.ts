@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TSchema } from '@sinclair/typebox';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { Runtime } from '../core/function-config.js';
@@ -58,12 +59,19 @@ export type ApiResponse =
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 
+/** An answer as the OpenAPI document describes it: a JSON body's schema, a zip, a stream of events, or none. */
+export type Answer = TSchema | 'zip' | 'events' | 'empty';
+
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
   /** Routes that answer without a token (the OpenAPI document). */
   public?: boolean;
+  /** The body it takes (`jsonRoute` checks it before the handler runs); `zip`: also as application/zip. */
+  request?: { schema: TSchema; optional: boolean; zip?: boolean };
+  /** What it answers on success, by status; errors are the catalog's. */
+  responses: Readonly<Record<number, Answer>>;
   handler: ApiHandler;
 }
 
