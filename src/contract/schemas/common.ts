@@ -3,7 +3,8 @@ import { errorCatalog } from '../../core/errors.js';
 import { VERSION_ID } from '../../core/names.js';
 
 /**
- * The building blocks of the API's bodies. A schema's `description` is its rule in words: the OpenAPI document
+ * The building blocks of the API's bodies. TypeBox rather than zod: a TypeBox schema is JSON Schema as it
+ * stands, so the OpenAPI document serves the very schema that ajv, the fastest validator, compiles and checks. A schema's `description` is its rule in words: the OpenAPI document
  * shows it, and a value that fails the schema's pattern or choice is told it (`src/contract/validate.ts`).
  */
 
