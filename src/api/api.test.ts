@@ -105,7 +105,7 @@ async function call(
   const answer = {
     status: res.status,
     headers: res.headers,
-    body: json ? JSON.parse(bytes.toString()) : undefined,
+    body: json ? (JSON.parse(bytes.toString()) as unknown) : undefined,
     bytes,
   };
   const error = (answer.body as { error?: { code: string } } | undefined)?.error;
@@ -149,7 +149,7 @@ function conforms(doc: Document, method: string, path: string, res: Res): void {
   assert.ok(schema, `${what}: JSON the document does not promise`);
   let check = schemaChecks.get(schema);
   if (!check) {
-    check = ajv.compile({ ...(schema as object), components: doc.components });
+    check = ajv.compile({ ...schema, components: doc.components });
     schemaChecks.set(schema, check);
   }
   assert.ok(check(res.body), `${what}: ${ajv.errorsText(check.errors)} in ${JSON.stringify(res.body)}`);
@@ -234,7 +234,8 @@ describe('the OpenAPI document', () => {
             assert.ok(status === '204' || response.content, `${what} → ${status}: an answer without a type`);
         }
         const writes = ['post', 'put', 'patch'].includes(method) && !/rollouts\/\{id\}\//.test(path);
-        const body = operation.requestBody?.content['application/json']?.schema as { properties?: object };
+        const body = operation.requestBody?.content['application/json']?.schema as
+          { properties?: object } | undefined;
         if (writes) assert.ok(body?.properties, `${what} documents no request body`);
       }
     }

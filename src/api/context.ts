@@ -59,8 +59,13 @@ export type ApiResponse =
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 
-/** An answer as the OpenAPI document describes it: a JSON body's schema, a zip, a stream of events, or none. */
-export type Answer = TSchema | 'zip' | 'events' | 'empty';
+/** A JSON body, or Server-Sent Events of the same items when the client asks to follow them. */
+export class JsonOrEvents {
+  constructor(readonly schema: TSchema) {}
+}
+
+/** An answer as the OpenAPI document describes it: a JSON body's schema, a zip, or none. */
+export type Answer = TSchema | JsonOrEvents | 'zip' | 'empty';
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

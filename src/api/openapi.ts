@@ -1,6 +1,6 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { ErrorBody } from '../contract/schemas/common.js';
-import type { Answer, ApiRoute } from './context.js';
+import { type Answer, type ApiRoute, JsonOrEvents } from './context.js';
 
 /** What `GET /v1/openapi.json` answers: an OpenAPI 3.1 document (the validator in the tests holds it to the spec). */
 export const OpenApiDocument = Type.Object(
@@ -71,9 +71,13 @@ function response(answer: Answer): Record<string, unknown> {
         description: 'A zip',
         content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
       };
-    case 'events':
-      return { description: 'Server-Sent Events', content: { 'text/event-stream': {} } };
     default:
+      if (answer instanceof JsonOrEvents) {
+        return {
+          description: 'Success; with follow=true, Server-Sent Events instead',
+          content: { ...json(plain(answer.schema)), 'text/event-stream': { schema: { type: 'string' } } },
+        };
+      }
       return { description: 'Success', content: json(plain(answer)) };
   }
 }

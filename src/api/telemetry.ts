@@ -7,7 +7,7 @@ import { type InvocationLog, type LogFilter, logText, toMicros } from '../core/t
 import { openEventStream } from '../http/event-stream.js';
 import { aggregate } from '../metrics/aggregate.js';
 import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
-import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
+import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
 import { checkQuery, functionParam, optionalQuery } from './params.js';
 
 function invalid(parameter: string, message: string): SluiceError {
@@ -106,7 +106,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       path: '/v1/functions/{name}/logs',
       summary:
         'Invocation logs, newest last (qualifier, version, requestId, since, until, text, limit, after); follow=true streams them (SSE)',
-      responses: { 200: LogList },
+      responses: { 200: new JsonOrEvents(LogList) },
       handler: async (request) => {
         checkQuery(request, [
           'qualifier',
