@@ -15,14 +15,7 @@ import {
 } from '../contract/schemas/aliases.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import {
-  aliasParam,
-  checkQuery,
-  functionParam,
-  ifMatchRevision,
-  ifNoneMatchAny,
-  storedAliasParam,
-} from './params.js';
+import { aliasParam, functionParam, ifMatchRevision, ifNoneMatchAny, storedAliasParam } from './params.js';
 import { aliasView, historyView } from './views.js';
 
 /** `{}`: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
@@ -90,7 +83,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'List the aliases of a function, $DEFAULT included',
       responses: { 200: AliasList },
       handler: async (request) => {
-        checkQuery(request, []);
         const aliases = await store.listAliases(functionParam(request));
         return { status: 200, json: { aliases: aliases.map(aliasView) } };
       },
@@ -105,7 +97,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: AliasSpecBody },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const aliasName = aliasParam(request);
         const write = aliasWrite(request, clock);
@@ -124,7 +115,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Get an alias with its revision (also in the ETag header)',
       responses: { 200: AliasView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const aliasName = storedAliasParam(request);
         const alias = await requireAlias(name, aliasName);
@@ -137,7 +127,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Delete an alias ($DEFAULT cannot be deleted)',
       responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteAlias(
           functionParam(request),
           storedAliasParam(request),
@@ -152,7 +141,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Every change to an alias: revision, action, actor, time, before and after',
       responses: { 200: HistoryList },
       handler: async (request) => {
-        checkQuery(request, []);
         const history = await store.aliasHistory(functionParam(request), storedAliasParam(request));
         return { status: 200, json: { history: history.map(historyView) } };
       },
@@ -167,7 +155,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: Explain, optional: true },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const qualifier = parseQualifier(request.params.alias);
         const lookup = explainLookup(body);
@@ -209,7 +196,6 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: Rollback, optional: true },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const aliasName = aliasParam(request);
         const write = aliasWrite(request, clock);

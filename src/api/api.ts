@@ -6,6 +6,7 @@ import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import type { ApiDeps, ApiResponse, ApiRoute, Changed } from './context.js';
 import { functionRoutes } from './functions.js';
+import { checkQuery } from './params.js';
 import { OpenApiDocument, openApiDocument } from './openapi.js';
 import { ServerView } from '../contract/schemas/server.js';
 import { telemetryRoutes } from './telemetry.js';
@@ -55,7 +56,9 @@ export function createApi(deps: ApiDeps): {
     async handle(req, res, url) {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
       const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
-      const response = await route.handler.handler({ req, params, query: url.searchParams, actor });
+      const request = { req, params, query: url.searchParams, actor };
+      checkQuery(request, route.handler.query ?? []);
+      const response = await route.handler.handler(request);
       // The data plane must see a write before its caller does, so that a request right after it is served by it.
       const changed =
         route.method === 'GET' || response.status >= 300

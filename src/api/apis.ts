@@ -13,7 +13,7 @@ import {
 } from '../contract/schemas/apis.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { checkQuery, ifMatchRevision } from './params.js';
+import { ifMatchRevision } from './params.js';
 
 function apiParam(request: ApiRequest): string {
   const name = request.params.api ?? '';
@@ -81,7 +81,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: CreateApi },
       async (request, { name, ...definition }) => {
-        checkQuery(request, []);
         const api = await store.createApi(name, parseApiDefinition(definition), changeBy(request, clock));
         return { status: 201, json: apiView(api, []), headers: { location: `/v1/apis/${api.name}` } };
       },
@@ -91,8 +90,7 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       path: '/v1/apis',
       summary: 'List APIs with their routes and stage names',
       responses: { 200: ApiList },
-      handler: async (request) => {
-        checkQuery(request, []);
+      handler: async () => {
         const [apis, stages] = await Promise.all([store.listApis(), store.listStages()]);
         return {
           status: 200,
@@ -113,7 +111,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Get an API: its routes and stage names',
       responses: { 200: ApiView },
       handler: async (request) => {
-        checkQuery(request, []);
         const api = await requireApi(apiParam(request));
         return { status: 200, json: apiView(api, await store.listStages(api.name)) };
       },
@@ -128,7 +125,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: ApiDefinitionBody },
       async (request, body) => {
-        checkQuery(request, []);
         const name = apiParam(request);
         const api = await store.updateApi(name, parseApiDefinition(body), changeBy(request, clock));
         return { status: 200, json: apiView(api, await store.listStages(name)) };
@@ -140,7 +136,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Delete an API with its stages',
       responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteApi(apiParam(request));
         return { status: 204 };
       },
@@ -151,7 +146,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: "List an API's stages and their bindings",
       responses: { 200: StageList },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: { stages: (await store.listStages(apiParam(request))).map(stageView) } };
       },
     },
@@ -165,7 +159,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: StageBody },
       async (request, body) => {
-        checkQuery(request, []);
         const api = await requireApi(apiParam(request));
         const stageName = stageParam(request);
         const expectedRevision = ifMatchRevision(request);
@@ -187,7 +180,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: "Get a stage's bindings and variables",
       responses: { 200: StageView },
       handler: async (request) => {
-        checkQuery(request, []);
         const stage = await requireStage(apiParam(request), stageParam(request));
         return { status: 200, json: stageView(stage), headers: { etag: etag(stage.revision) } };
       },
@@ -198,7 +190,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Delete a stage',
       responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         const expectedRevision = ifMatchRevision(request);
         await store.deleteStage(apiParam(request), stageParam(request), {
           ...changeBy(request, clock),
@@ -213,7 +204,6 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: "Every change to a stage's bindings",
       responses: { 200: StageHistoryList },
       handler: async (request) => {
-        checkQuery(request, []);
         const history = await store.stageHistory(apiParam(request), stageParam(request));
         return { status: 200, json: { history: history.map(stageHistoryView) } };
       },

@@ -73,6 +73,8 @@ export interface ApiRoute {
   summary: string;
   /** Routes that answer without a token (the OpenAPI document). */
   public?: boolean;
+  /** The query parameters it knows: any other is refused before the handler runs. */
+  query?: readonly string[];
   /** The body it takes (`jsonRoute` checks it before the handler runs); `zip`: also as application/zip. */
   request?: { schema: TSchema; optional: boolean; zip?: boolean };
   /** What it answers on success, by status; errors are the catalog's. */

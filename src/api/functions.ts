@@ -18,7 +18,7 @@ import {
 import { codeBlob, codeFromRequest, emptyCode, jsonCodeLimit } from './code-input.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { checkQuery, functionParam, limitParam, optionalQuery } from './params.js';
+import { functionParam, limitParam, optionalQuery } from './params.js';
 import { functionView } from './views.js';
 
 export function functionRoutes({
@@ -52,7 +52,6 @@ export function functionRoutes({
       },
       { schema: CreateFunction, limit: jsonCodeLimit(codeLimits) },
       async (request, body) => {
-        checkQuery(request, []);
         const { name, config } = parseNewFunction(body);
         requireRuntime(config.runtime);
         const code = body.code ? await codeBlob(body.code, codeLimits, zipWorkers) : await emptyCode();
@@ -64,9 +63,9 @@ export function functionRoutes({
       method: 'GET',
       path: '/v1/functions',
       summary: 'List functions by name, a page at a time (limit, nextToken, prefix)',
+      query: ['limit', 'nextToken', 'prefix'],
       responses: { 200: FunctionList },
       handler: async (request) => {
-        checkQuery(request, ['limit', 'nextToken', 'prefix']);
         const prefix = optionalQuery(request, 'prefix');
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listFunctions({
@@ -86,7 +85,6 @@ export function functionRoutes({
       summary: "Get a function's $LATEST configuration and code digest",
       responses: { 200: FunctionView },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: functionView(await requireFunction(functionParam(request))) };
       },
     },
@@ -99,7 +97,6 @@ export function functionRoutes({
       },
       { schema: ConfigPatch },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const patch = parseConfigPatch(body);
         if (patch.runtime !== undefined) requireRuntime(patch.runtime);
@@ -118,7 +115,6 @@ export function functionRoutes({
       summary: 'Delete a function with its versions and aliases',
       responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteFunction(functionParam(request));
         return { status: 204 };
       },
@@ -133,7 +129,6 @@ export function functionRoutes({
       },
       { schema: HttpTrigger },
       async (request, trigger) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         await requireFunction(name);
         const fn = await store.updateFunction(
@@ -151,7 +146,6 @@ export function functionRoutes({
       request: { schema: CodeJson, optional: false, zip: true },
       responses: { 200: FunctionView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         await requireFunction(name);
         const code = await codeFromRequest(request.req, codeLimits, zipWorkers);
@@ -163,9 +157,9 @@ export function functionRoutes({
       method: 'GET',
       path: '/v1/functions/{name}/code',
       summary: 'Download the code of $LATEST, or of a version or alias primary (qualifier), as a zip',
+      query: ['qualifier'],
       responses: { 200: 'zip' },
       handler: async (request) => {
-        checkQuery(request, ['qualifier']);
         const name = functionParam(request);
         const sha256 = await codeDigest(name, optionalQuery(request, 'qualifier') ?? LATEST);
         const zip = await store.getCode(sha256);

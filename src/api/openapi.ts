@@ -18,12 +18,15 @@ const json = (schema: unknown) => ({ 'application/json': { schema } });
 export function openApiDocument(routes: readonly ApiRoute[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const params = [
+      ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
+      ...(route.query ?? []).map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+    ];
     const entry = (paths[route.path] ??= {});
     entry[route.method.toLowerCase()] = {
       summary: route.summary,

@@ -2,7 +2,7 @@ import { type Guardrails, parseRolloutRequest, type Rollout, targetWeight } from
 import { RolloutList, RolloutView, StartRollout } from '../contract/schemas/rollouts.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { aliasParam, checkQuery, functionParam } from './params.js';
+import { aliasParam, functionParam } from './params.js';
 import { SluiceError } from '../core/errors.js';
 import { formatVersionRef } from '../core/names.js';
 
@@ -69,7 +69,6 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       },
       { schema: StartRollout },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const alias = aliasParam(request);
         const spec = parseRolloutRequest(body);
@@ -87,7 +86,6 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       summary: "An alias's rollouts, newest first",
       responses: { 200: RolloutList },
       handler: async (request) => {
-        checkQuery(request, []);
         const list = await store.listRollouts(functionParam(request), aliasParam(request));
         return { status: 200, json: { rollouts: list.map(rolloutView) } };
       },
@@ -98,7 +96,6 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       summary: "A rollout's state, step and event log",
       responses: { 200: RolloutView },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: rolloutView(await rollouts.require(idParam(request))) };
       },
     },
@@ -108,7 +105,6 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       summary,
       responses: { 200: RolloutView },
       handler: async (request) => {
-        checkQuery(request, []);
         const rollout = await rollouts[command](idParam(request), request.actor);
         return { status: 200, json: rolloutView(rollout) };
       },

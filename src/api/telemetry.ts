@@ -8,7 +8,7 @@ import { openEventStream } from '../http/event-stream.js';
 import { aggregate } from '../metrics/aggregate.js';
 import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
-import { checkQuery, functionParam, optionalQuery } from './params.js';
+import { functionParam, optionalQuery } from './params.js';
 
 function invalid(parameter: string, message: string): SluiceError {
   return new SluiceError('InvalidArgument', `${parameter} ${message}`, [{ path: parameter, message }]);
@@ -62,9 +62,9 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       path: '/v1/functions/{name}/metrics',
       summary:
         'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by)',
+      query: ['since', 'until', 'step', 'by'],
       responses: { 200: MetricsView },
       handler: async (request) => {
-        checkQuery(request, ['since', 'until', 'step', 'by']);
         const name = functionParam(request);
         const now = clock().getTime();
         const until = timeParam(request, 'until', now) ?? now;
@@ -106,19 +106,9 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       path: '/v1/functions/{name}/logs',
       summary:
         'Invocation logs, newest last (qualifier, version, requestId, since, until, text, limit, after); follow=true streams them (SSE)',
+      query: ['qualifier', 'version', 'requestId', 'since', 'until', 'text', 'limit', 'after', 'follow'],
       responses: { 200: new JsonOrEvents(LogList) },
       handler: async (request) => {
-        checkQuery(request, [
-          'qualifier',
-          'version',
-          'requestId',
-          'since',
-          'until',
-          'text',
-          'limit',
-          'after',
-          'follow',
-        ]);
         const name = functionParam(request);
         const now = clock().getTime();
         const limitText = optionalQuery(request, 'limit') ?? '100';

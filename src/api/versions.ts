@@ -2,7 +2,7 @@ import { SluiceError } from '../core/errors.js';
 import { Publish, VersionList, VersionView } from '../contract/schemas/functions.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { checkQuery, functionParam, limitParam, optionalQuery, versionParam } from './params.js';
+import { functionParam, limitParam, optionalQuery, versionParam } from './params.js';
 import { versionView } from './views.js';
 
 export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
@@ -16,7 +16,6 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       { schema: Publish, optional: true },
       async (request, body) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const version = await store.publishVersion(name, body.description ?? '', changeBy(request, clock));
         return {
@@ -30,9 +29,9 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/functions/{name}/versions',
       summary: 'List published versions, oldest first, a page at a time (limit, nextToken)',
+      query: ['limit', 'nextToken'],
       responses: { 200: VersionList },
       handler: async (request) => {
-        checkQuery(request, ['limit', 'nextToken']);
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listVersions(functionParam(request), {
           limit: limitParam(request),
@@ -50,7 +49,6 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: "Get a version's configuration and code digest",
       responses: { 200: VersionView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const number = versionParam(request);
         const version = await store.getVersion(name, number);
@@ -68,7 +66,6 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       summary: 'Delete a version no alias refers to (its number is never reused)',
       responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteVersion(functionParam(request), versionParam(request));
         return { status: 204 };
       },

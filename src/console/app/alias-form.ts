@@ -146,7 +146,7 @@ function ruleValue(row: RuleRow, path: string, issues: FieldIssue[]): Rule['valu
 /**
  * Checks the form and builds the alias body `{version, description, canary?}`. Issues carry the same paths
  * as the server's (`canary.rules[0].value`), so that its answers land under the same fields; the core's own
- * `parseAliasSpec` has the last word, exactly as the server will.
+ * `parseAliasSpec` then checks what the server's schema cannot say, exactly as the server will.
  */
 export function buildAliasSpec(form: AliasForm): { spec?: AliasSpecView; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
