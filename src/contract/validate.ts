@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { FieldIssue } from '../core/errors.js';
 import { describeType, Issues } from '../core/validate.js';
 
@@ -24,12 +24,16 @@ export interface Validator<S extends TSchema> {
   issues(value: unknown): FieldIssue[];
 }
 
-/** A validator for `schema`; its `title` names the body in the error message (`alias is invalid: …`). */
+/**
+ * A validator for `schema`; its `title` names the body in the error message (`alias is invalid: …`). It is
+ * compiled when first used, so that a server starts without compiling the schemas of routes nobody calls.
+ */
 export function validator<S extends TSchema>(schema: S): Validator<S> {
-  const check = ajv.compile(schema);
+  let compiled: ValidateFunction | undefined;
   const what = typeof schema.title === 'string' ? schema.title : 'request';
   const issues = (value: unknown): FieldIssue[] => {
     if (value === undefined) return [{ path: '', message: 'the body is empty: send a JSON object' }];
+    const check = (compiled ??= ajv.compile(schema));
     return check(value) ? [] : issuesOf(check.errors ?? []);
   };
   const validate = (value: unknown): Static<S> => {
