@@ -3,75 +3,51 @@ import { SluiceError } from '../core/errors.js';
 import { LATEST, formatVersionRef, parseQualifier, type VersionRef } from '../core/names.js';
 import { checkRoutingKey, entriesByHeaderName } from '../core/routing-key.js';
 import { compileRoute, explainRoute, type Explanation, type ParameterLookup } from '../core/routing.js';
-import { Issues, checkInteger, readObject } from '../core/validate.js';
-import { readJson } from '../http/body.js';
-import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
+import { Issues } from '../core/validate.js';
 import {
-  aliasParam,
-  checkQuery,
-  functionParam,
-  ifMatchRevision,
-  ifNoneMatchAny,
-  storedAliasParam,
-} from './params.js';
+  AliasList,
+  AliasSpecBody,
+  AliasView,
+  Explain,
+  ExplainView,
+  HistoryList,
+  Rollback,
+} from '../contract/schemas/aliases.js';
+import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
+import { jsonRoute } from './json-route.js';
+import { aliasParam, functionParam, ifMatchRevision, ifNoneMatchAny, storedAliasParam } from './params.js';
 import { aliasView, historyView } from './views.js';
 
-/** `{}` or no body: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
-function parseRollback(body: unknown): RollbackTarget {
-  if (body === undefined) return { to: 'previous' };
-  const issues = new Issues();
-  const obj = readObject(body, '', issues, ['to', 'revision']);
-  if (obj) {
-    if (obj.to !== undefined && obj.to !== 'previous' && obj.to !== 'primary') {
-      issues.add('to', 'must be "previous" or "primary"');
-    }
-    if (obj.revision !== undefined) {
-      if (obj.to !== undefined) issues.add('', 'takes either to or revision, not both');
-      checkInteger(obj.revision, 'revision', issues, { min: 1, max: Number.MAX_SAFE_INTEGER });
-    }
-  }
-  issues.throwIfAny('rollback request');
-  if (obj?.revision !== undefined) return { to: 'revision', revision: obj.revision as number };
-  return { to: (obj?.to ?? 'previous') as 'previous' | 'primary' };
+/** `{}`: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
+function rollbackTarget(body: Rollback): RollbackTarget {
+  if (body.revision !== undefined) return { to: 'revision', revision: body.revision };
+  return { to: body.to ?? 'previous' };
 }
 
 const etag = (revision: number) => `"${revision}"`;
 
-const EXPLAIN_FIELDS = ['headers', 'cookies', 'query', 'routingKey'] as const;
-
 /**
- * The request attributes `explain` evaluates: `{headers?, cookies?, query?, routingKey?}`, each strings. The
- * routing key is checked as the invoke API checks it, and stands for the headers the request lacks as there.
+ * The request attributes `explain` evaluates. The routing key is checked as the invoke API checks it, and
+ * stands for the headers the request lacks as there.
  */
-function parseExplainRequest(body: unknown): ParameterLookup {
+function explainLookup(body: Explain): ParameterLookup {
   const issues = new Issues();
-  const obj = body === undefined ? {} : readObject(body, '', issues, EXPLAIN_FIELDS);
-  const maps: Partial<Record<'headers' | 'cookies' | 'query', Map<string, string>>> = {};
-  for (const field of ['headers', 'cookies', 'query'] as const) {
-    const value = obj?.[field];
-    if (value === undefined) continue;
-    const map = new Map<string, string>();
-    const inner = readObject(value, field, issues, Object.keys(value ?? {}));
-    for (const [k, v] of Object.entries(inner ?? {})) {
-      if (typeof v !== 'string') issues.add(`${field}.${k}`, 'must be a string');
-      else map.set(field === 'headers' ? k.toLowerCase() : k, v);
-    }
-    maps[field] = map;
-  }
   const routingKey =
-    obj?.routingKey === undefined ? undefined : checkRoutingKey(obj.routingKey, 'routingKey', issues);
+    body.routingKey === undefined ? undefined : checkRoutingKey(body.routingKey, 'routingKey', issues);
   issues.throwIfAny('explain request');
+  const map = (entries: Record<string, string> | undefined, lowerCase = false) =>
+    entries && new Map(Object.entries(entries).map(([k, v]) => [lowerCase ? k.toLowerCase() : k, v]));
   const bySource = {
-    header: maps.headers,
-    cookie: maps.cookies,
-    query: maps.query,
-    key: routingKey && new Map(Object.entries(routingKey)),
+    header: map(body.headers, true),
+    cookie: map(body.cookies),
+    query: map(body.query),
+    key: map(routingKey),
     routingKeyHeader: routingKey && entriesByHeaderName(routingKey),
   };
   return (source, name) => bySource[source]?.get(name);
 }
 
-function explanationView(explanation: Explanation): Record<string, unknown> {
+function explanationView(explanation: Explanation) {
   return { ...explanation, version: formatVersionRef(explanation.version) };
 }
 
@@ -105,23 +81,26 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/functions/{name}/aliases',
       summary: 'List the aliases of a function, $DEFAULT included',
+      responses: { 200: AliasList },
       handler: async (request) => {
-        checkQuery(request, []);
         const aliases = await store.listAliases(functionParam(request));
         return { status: 200, json: { aliases: aliases.map(aliasView) } };
       },
     },
-    {
-      method: 'PUT',
-      path: '/v1/functions/{name}/aliases/{alias}',
-      summary:
-        'Create or replace an alias (If-Match: revision guards against lost updates; If-None-Match: * creates only)',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'PUT',
+        path: '/v1/functions/{name}/aliases/{alias}',
+        summary:
+          'Create or replace an alias (If-Match: revision guards against lost updates; If-None-Match: * creates only)',
+        responses: { 200: AliasView, 201: AliasView },
+      },
+      { schema: AliasSpecBody },
+      async (request, body) => {
         const name = functionParam(request);
         const aliasName = aliasParam(request);
         const write = aliasWrite(request, clock);
-        const spec = parseAliasSpec(await readJson(request.req, JSON_LIMIT));
+        const spec = parseAliasSpec(body);
         const { alias, created } = await store.putAlias(name, aliasName, spec, write);
         return {
           status: created ? 201 : 200,
@@ -129,13 +108,13 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
           headers: { etag: etag(alias.revision) },
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions/{name}/aliases/{alias}',
       summary: 'Get an alias with its revision (also in the ETag header)',
+      responses: { 200: AliasView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const aliasName = storedAliasParam(request);
         const alias = await requireAlias(name, aliasName);
@@ -146,8 +125,8 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'DELETE',
       path: '/v1/functions/{name}/aliases/{alias}',
       summary: 'Delete an alias ($DEFAULT cannot be deleted)',
+      responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteAlias(
           functionParam(request),
           storedAliasParam(request),
@@ -160,22 +139,25 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/functions/{name}/aliases/{alias}/history',
       summary: 'Every change to an alias: revision, action, actor, time, before and after',
+      responses: { 200: HistoryList },
       handler: async (request) => {
-        checkQuery(request, []);
         const history = await store.aliasHistory(functionParam(request), storedAliasParam(request));
         return { status: 200, json: { history: history.map(historyView) } };
       },
     },
-    {
-      method: 'POST',
-      path: '/v1/functions/{name}/aliases/{alias}/explain',
-      summary:
-        'Which version would serve a request with these headers, cookies, query and routing key, and why (also for $LATEST, LATEST or a version: itself)',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/functions/{name}/aliases/{alias}/explain',
+        summary:
+          'Which version would serve a request with these headers, cookies, query and routing key, and why (also for $LATEST, LATEST or a version: itself)',
+        responses: { 200: ExplainView },
+      },
+      { schema: Explain, optional: true },
+      async (request, body) => {
         const name = functionParam(request);
         const qualifier = parseQualifier(request.params.alias);
-        const lookup = parseExplainRequest(await readJson(request.req, JSON_LIMIT));
+        const lookup = explainLookup(body);
         if (qualifier.kind !== 'alias') {
           // `$LATEST` (or `LATEST`) and a version are named directly: no alias chooses for them.
           const version = qualifier.kind === 'latest' ? LATEST : qualifier.version;
@@ -203,20 +185,23 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
           json: { alias: aliasName, revision: alias.revision, ...explanationView(explanation) },
         };
       },
-    },
-    {
-      method: 'POST',
-      path: '/v1/functions/{name}/aliases/{alias}/rollback',
-      summary: 'Return an alias to its previous revision, to all-primary ({"to":"primary"}) or to a revision',
-      handler: async (request) => {
-        checkQuery(request, []);
+    ),
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/functions/{name}/aliases/{alias}/rollback',
+        summary:
+          'Return an alias to its previous revision, to all-primary ({"to":"primary"}) or to a revision',
+        responses: { 200: AliasView },
+      },
+      { schema: Rollback, optional: true },
+      async (request, body) => {
         const name = functionParam(request);
         const aliasName = aliasParam(request);
         const write = aliasWrite(request, clock);
-        const target = parseRollback(await readJson(request.req, JSON_LIMIT));
-        const alias = await store.rollbackAlias(name, aliasName, target, write);
+        const alias = await store.rollbackAlias(name, aliasName, rollbackTarget(body), write);
         return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
       },
-    },
+    ),
   ];
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { zipOf } from '../../test/support/code.js';
 import { hashToken, TokenVerifier } from '../auth/tokens.js';
 import { ZipWorkers } from '../code/zip-workers.js';
@@ -100,12 +102,57 @@ async function call(
   const res = await fetch(`${base}${path}`, init);
   const bytes = Buffer.from(await res.arrayBuffer());
   const json = res.headers.get('content-type')?.startsWith('application/json');
-  return {
+  const answer = {
     status: res.status,
     headers: res.headers,
-    body: json ? JSON.parse(bytes.toString()) : undefined,
+    body: json ? (JSON.parse(bytes.toString()) as unknown) : undefined,
     bytes,
   };
+  const error = (answer.body as { error?: { code: string } } | undefined)?.error;
+  const unrouted = ['RouteNotFound', 'MethodNotAllowed'].includes(error?.code ?? '');
+  if (!unrouted) conforms(api.openApi as Document, method, path, answer);
+  return answer;
+}
+
+type Operation = {
+  requestBody?: { content: Record<string, { schema?: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+};
+type Document = { paths: Record<string, Record<string, Operation>>; components: unknown };
+
+/** The operation of the OpenAPI document that `method path` is, found by its path template. */
+function operationOf(doc: Document, method: string, path: string): Operation {
+  for (const [template, operations] of Object.entries(doc.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{\w+\}/g, '[^/]+')}$`);
+    const operation = operations[method.toLowerCase()];
+    if (pattern.test(path) && operation) return operation;
+  }
+  return assert.fail(`${method} ${path} is not in the document`);
+}
+
+const schemaChecks = new Map<unknown, ValidateFunction>();
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+
+/**
+ * Holds an answer to what the document promises for it: a documented status, and a JSON body that its schema
+ * (the operation's, or the error's) accepts. Every call in this file goes through it.
+ */
+function conforms(doc: Document, method: string, path: string, res: Res): void {
+  const operation = operationOf(doc, method, path.split('?')[0] as string);
+  const what = `${method} ${path} → ${res.status}`;
+  const documented =
+    operation.responses[String(res.status)] ?? (res.status >= 400 && operation.responses.default);
+  assert.ok(documented, `${what}: a status the document does not list`);
+  const type = res.headers.get('content-type')?.split(';')[0];
+  if (type !== 'application/json') return;
+  const schema = documented.content?.['application/json']?.schema;
+  assert.ok(schema, `${what}: JSON the document does not promise`);
+  let check = schemaChecks.get(schema);
+  if (!check) {
+    check = ajv.compile({ ...schema, components: doc.components });
+    schemaChecks.set(schema, check);
+  }
+  assert.ok(check(res.body), `${what}: ${ajv.errorsText(check.errors)} in ${JSON.stringify(res.body)}`);
 }
 
 const code = (res: Res) => (res.body as { error?: { code: string } }).error?.code;
@@ -164,6 +211,56 @@ const ENDPOINTS = [
   'POST /v1/rollouts/{id}/abort',
   'POST /v1/rollouts/{id}/promote',
 ];
+
+describe('the OpenAPI document', () => {
+  test('is a valid OpenAPI 3.1 document', async () => {
+    const result = await new Validator().validate(structuredClone(api.openApi));
+    assert.deepEqual(result.errors, undefined);
+    assert.equal(result.valid, true);
+  });
+
+  test('gives every operation a schema for each JSON answer, and every write one for its body', () => {
+    const doc = api.openApi as Document;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const what = `${method.toUpperCase()} ${path}`;
+        const success = Object.entries(operation.responses).filter(([status]) => status.startsWith('2'));
+        assert.ok(success.length > 0, `${what} documents no success`);
+        for (const [status, response] of success) {
+          const schema = response.content?.['application/json']?.schema as
+            { type?: string; properties?: object } | undefined;
+          if (schema) assert.ok(schema.properties, `${what} → ${status}: a schema without fields`);
+          else
+            assert.ok(status === '204' || response.content, `${what} → ${status}: an answer without a type`);
+        }
+        const writes = ['post', 'put', 'patch'].includes(method) && !/rollouts\/\{id\}\//.test(path);
+        const body = operation.requestBody?.content['application/json']?.schema as
+          { properties?: object } | undefined;
+        if (writes) assert.ok(body?.properties, `${what} documents no request body`);
+      }
+    }
+  });
+
+  test('holds the server to the body it documents: an unknown field in any of them is refused by name', async () => {
+    await fn('strict');
+    const doc = api.openApi as Document;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!operation.requestBody) continue;
+        const concrete = path
+          .replace('{name}', 'strict')
+          .replace(/\{(\w+)\}/g, (_, p: string) => (p === 'version' ? '1' : `x${p}`));
+        const res = await call(method.toUpperCase(), concrete, { surplus: 1 });
+        assert.equal(code(res), 'InvalidArgument', `${method} ${path}: ${JSON.stringify(res.body)}`);
+        const details = (res.body as { error: { details: { path: string }[] } }).error.details;
+        assert.ok(
+          details.some((d) => d.path === 'surplus'),
+          `${method} ${path}: ${JSON.stringify(details)}`,
+        );
+      }
+    }
+  });
+});
 
 describe('the OpenAPI document and the router', () => {
   test('the document lists exactly the endpoints of the reference', () => {

@@ -8,7 +8,9 @@ import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT
 import { functionRoutes } from './functions.js';
 import { runIdempotently } from './idempotency.js';
 import { jsonCodeLimit } from './code-input.js';
-import { openApiDocument } from './openapi.js';
+import { checkQuery } from './params.js';
+import { OpenApiDocument, openApiDocument } from './openapi.js';
+import { ServerView } from '../contract/schemas/server.js';
 import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
 
@@ -25,13 +27,15 @@ export function createApi(deps: ApiDeps): {
     path: '/v1/openapi.json',
     summary: 'This OpenAPI document',
     public: true,
+    responses: { 200: OpenApiDocument },
     handler: () => Promise.resolve({ status: 200, json: document }),
   };
   const serverRoute: ApiRoute = {
     method: 'GET',
     path: '/v1/server',
     summary: 'This node: its id and how it keeps functions apart',
-    handler: () => Promise.resolve({ status: 200, json: deps.server }),
+    responses: { 200: ServerView },
+    handler: () => Promise.resolve({ status: 200, json: deps.server satisfies ServerView }),
   };
   const routes = [
     ...functionRoutes(deps),
@@ -55,7 +59,9 @@ export function createApi(deps: ApiDeps): {
     async handle(req, res, url) {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
       const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
-      const run = () => route.handler.handler({ req, params, query: url.searchParams, actor });
+      const request = { req, params, query: url.searchParams, actor };
+      checkQuery(request, route.handler.query ?? []);
+      const run = () => route.handler.handler(request);
       const { response, replayed } =
         route.method === 'GET'
           ? { response: await run(), replayed: false }

@@ -1,10 +1,19 @@
 import { assertApiName, parseApiDefinition, parseStageSpec } from '../core/api-gateway.js';
 import { SluiceError } from '../core/errors.js';
 import type { ApiRecord, StageHistoryEntry, StageRecord } from '../core/model.js';
-import { Issues, checkString, readObject, requireField } from '../core/validate.js';
-import { readJson } from '../http/body.js';
-import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
-import { checkQuery, ifMatchRevision } from './params.js';
+import {
+  ApiDefinitionBody,
+  ApiList,
+  ApiView,
+  CreateApi,
+  StageBody,
+  StageHistoryList,
+  StageList,
+  StageView,
+} from '../contract/schemas/apis.js';
+import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
+import { jsonRoute } from './json-route.js';
+import { ifMatchRevision } from './params.js';
 
 function apiParam(request: ApiRequest): string {
   const name = request.params.api ?? '';
@@ -18,7 +27,7 @@ function stageParam(request: ApiRequest): string {
   return name;
 }
 
-const apiView = (api: ApiRecord, stages: readonly StageRecord[]) => ({
+const apiView = (api: ApiRecord, stages: readonly StageRecord[]): ApiView => ({
   name: api.name,
   description: api.definition.description,
   routes: api.definition.routes,
@@ -27,7 +36,7 @@ const apiView = (api: ApiRecord, stages: readonly StageRecord[]) => ({
   updatedAt: api.updatedAt,
 });
 
-const stageView = (stage: StageRecord) => ({
+const stageView = (stage: StageRecord): StageView => ({
   api: stage.api,
   name: stage.name,
   ...stage.spec,
@@ -62,31 +71,26 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   };
 
   return [
-    {
-      method: 'POST',
-      path: '/v1/apis',
-      summary:
-        'Create an API: {name, description?, routes: [{method, path}]} with paths such as /users/{id} or /{proxy+}',
-      handler: async (request) => {
-        checkQuery(request, []);
-        const body = await readJson(request.req, JSON_LIMIT);
-        const issues = new Issues();
-        const obj = readObject(body, '', issues, ['name', 'description', 'routes']);
-        const name = obj && requireField(obj, 'name', '', issues);
-        if (name !== undefined) checkString(name, 'name', issues);
-        issues.throwIfAny('API');
-        assertApiName(name as string);
-        const definition = parseApiDefinition({ description: obj?.description, routes: obj?.routes });
-        const api = await store.createApi(name as string, definition, changeBy(request, clock));
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/apis',
+        summary:
+          'Create an API: {name, description?, routes: [{method, path}]} with paths such as /users/{id} or /{proxy+}',
+        responses: { 201: ApiView },
+      },
+      { schema: CreateApi },
+      async (request, { name, ...definition }) => {
+        const api = await store.createApi(name, parseApiDefinition(definition), changeBy(request, clock));
         return { status: 201, json: apiView(api, []), headers: { location: `/v1/apis/${api.name}` } };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/apis',
       summary: 'List APIs with their routes and stage names',
-      handler: async (request) => {
-        checkQuery(request, []);
+      responses: { 200: ApiList },
+      handler: async () => {
         const [apis, stages] = await Promise.all([store.listApis(), store.listStages()]);
         return {
           status: 200,
@@ -105,30 +109,33 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/apis/{api}',
       summary: 'Get an API: its routes and stage names',
+      responses: { 200: ApiView },
       handler: async (request) => {
-        checkQuery(request, []);
         const api = await requireApi(apiParam(request));
         return { status: 200, json: apiView(api, await store.listStages(api.name)) };
       },
     },
-    {
-      method: 'PUT',
-      path: '/v1/apis/{api}',
-      summary: "Replace an API's description and routes (refused while a stage binds a route that would go)",
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'PUT',
+        path: '/v1/apis/{api}',
+        summary:
+          "Replace an API's description and routes (refused while a stage binds a route that would go)",
+        responses: { 200: ApiView },
+      },
+      { schema: ApiDefinitionBody },
+      async (request, body) => {
         const name = apiParam(request);
-        const definition = parseApiDefinition(await readJson(request.req, JSON_LIMIT));
-        const api = await store.updateApi(name, definition, changeBy(request, clock));
+        const api = await store.updateApi(name, parseApiDefinition(body), changeBy(request, clock));
         return { status: 200, json: apiView(api, await store.listStages(name)) };
       },
-    },
+    ),
     {
       method: 'DELETE',
       path: '/v1/apis/{api}',
       summary: 'Delete an API with its stages',
+      responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteApi(apiParam(request));
         return { status: 204 };
       },
@@ -137,22 +144,25 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/apis/{api}/stages',
       summary: "List an API's stages and their bindings",
+      responses: { 200: StageList },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: { stages: (await store.listStages(apiParam(request))).map(stageView) } };
       },
     },
-    {
-      method: 'PUT',
-      path: '/v1/apis/{api}/stages/{stage}',
-      summary:
-        'Create or replace a stage: {function, qualifier?, variables?, routes?: {"GET /x": {function, qualifier}}} (If-Match guards)',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'PUT',
+        path: '/v1/apis/{api}/stages/{stage}',
+        summary:
+          'Create or replace a stage: {function, qualifier?, variables?, routes?: {"GET /x": {function, qualifier}}} (If-Match guards)',
+        responses: { 200: StageView, 201: StageView },
+      },
+      { schema: StageBody },
+      async (request, body) => {
         const api = await requireApi(apiParam(request));
         const stageName = stageParam(request);
         const expectedRevision = ifMatchRevision(request);
-        const spec = parseStageSpec(await readJson(request.req, JSON_LIMIT), api.definition);
+        const spec = parseStageSpec(body, api.definition);
         const { stage, created } = await store.putStage(api.name, stageName, spec, {
           ...changeBy(request, clock),
           ...(expectedRevision !== undefined && { expectedRevision }),
@@ -163,13 +173,13 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
           headers: { etag: etag(stage.revision) },
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/apis/{api}/stages/{stage}',
       summary: "Get a stage's bindings and variables",
+      responses: { 200: StageView },
       handler: async (request) => {
-        checkQuery(request, []);
         const stage = await requireStage(apiParam(request), stageParam(request));
         return { status: 200, json: stageView(stage), headers: { etag: etag(stage.revision) } };
       },
@@ -178,8 +188,8 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'DELETE',
       path: '/v1/apis/{api}/stages/{stage}',
       summary: 'Delete a stage',
+      responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         const expectedRevision = ifMatchRevision(request);
         await store.deleteStage(apiParam(request), stageParam(request), {
           ...changeBy(request, clock),
@@ -192,8 +202,8 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/apis/{api}/stages/{stage}/history',
       summary: "Every change to a stage's bindings",
+      responses: { 200: StageHistoryList },
       handler: async (request) => {
-        checkQuery(request, []);
         const history = await store.stageHistory(apiParam(request), stageParam(request));
         return { status: 200, json: { history: history.map(stageHistoryView) } };
       },

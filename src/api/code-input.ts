@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
-import { Issues, describeType, readObject, requireField } from '../core/validate.js';
 import { canonicalZip, sha256Hex } from '../contract/canonical-zip.js';
+import { CodeJson } from '../contract/schemas/functions.js';
+import { validator } from '../contract/validate.js';
 import type { ZipWorkers } from '../code/zip-workers.js';
 import { mediaType, readBody } from '../http/body.js';
 import type { CodeBlob } from '../store/store.js';
@@ -12,26 +13,11 @@ export function jsonCodeLimit(limits: CodeLimits): number {
   return Math.ceil((limits.zipBytes * 4) / 3) + 64 * 1024;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const checkCodeJson = validator(CodeJson);
 
-/** `{zipFile: "<base64>"}`, the form code takes inside JSON bodies. */
-export async function codeFromJson(
-  value: unknown,
-  path: string,
-  limits: CodeLimits,
-  workers: ZipWorkers,
-): Promise<CodeBlob> {
-  const issues = new Issues();
-  const obj = readObject(value, path, issues, ['zipFile']);
-  const zipFile = obj && requireField(obj, 'zipFile', path, issues);
-  if (zipFile !== undefined && (typeof zipFile !== 'string' || !BASE64.test(zipFile))) {
-    issues.add(
-      `${path}.zipFile`,
-      `must be a base64-encoded zip, not ${typeof zipFile === 'string' ? 'other text' : describeType(zipFile)}`,
-    );
-  }
-  issues.throwIfAny('code');
-  return toBlob(Buffer.from(zipFile as string, 'base64'), limits, workers);
+/** `{zipFile: "<base64>"}`, the form code takes inside JSON bodies, checked already. */
+export function codeBlob(code: CodeJson, limits: CodeLimits, workers: ZipWorkers): Promise<CodeBlob> {
+  return toBlob(Buffer.from(code.zipFile, 'base64'), limits, workers);
 }
 
 /** A code upload: a raw `application/zip` body, or JSON `{zipFile}`. */
@@ -52,7 +38,7 @@ export async function codeFromRequest(
     } catch (error) {
       throw new SluiceError('MalformedRequest', `the body is not valid JSON: ${(error as Error).message}`);
     }
-    return codeFromJson(parsed, '', limits, workers);
+    return codeBlob(checkCodeJson(parsed), limits, workers);
   }
   throw new SluiceError(
     'UnsupportedMediaType',

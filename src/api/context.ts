@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TSchema } from '@sinclair/typebox';
 import type { InvocationLog, LogFilter } from '../core/telemetry.js';
 import type { CodeLimits } from '../core/code-package.js';
 import type { Runtime } from '../core/function-config.js';
@@ -58,12 +59,26 @@ export type ApiResponse =
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
 
+/** A JSON body, or Server-Sent Events of the same items when the client asks to follow them. */
+export class JsonOrEvents {
+  constructor(readonly schema: TSchema) {}
+}
+
+/** An answer as the OpenAPI document describes it: a JSON body's schema, a zip, or none. */
+export type Answer = TSchema | JsonOrEvents | 'zip' | 'empty';
+
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
   /** Routes that answer without a token (the OpenAPI document). */
   public?: boolean;
+  /** The query parameters it knows: any other is refused before the handler runs. */
+  query?: readonly string[];
+  /** The body it takes (`jsonRoute` checks it before the handler runs); `zip`: also as application/zip. */
+  request?: { schema: TSchema; optional: boolean; zip?: boolean };
+  /** What it answers on success, by status; errors are the catalog's. */
+  responses: Readonly<Record<number, Answer>>;
   handler: ApiHandler;
 }
 

@@ -6,12 +6,19 @@ import {
   parseNewFunction,
   type Runtime,
 } from '../core/function-config.js';
-import { parseHttpTrigger } from '../core/trigger.js';
 import { LATEST, parseQualifier, type VersionRef } from '../core/names.js';
-import { readJson } from '../http/body.js';
-import { codeFromJson, codeFromRequest, emptyCode, jsonCodeLimit } from './code-input.js';
-import { type ApiDeps, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
-import { checkQuery, functionParam, limitParam, optionalQuery } from './params.js';
+import {
+  CodeJson,
+  ConfigPatch,
+  CreateFunction,
+  FunctionList,
+  FunctionView,
+  HttpTrigger,
+} from '../contract/schemas/functions.js';
+import { codeBlob, codeFromRequest, emptyCode, jsonCodeLimit } from './code-input.js';
+import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
+import { jsonRoute } from './json-route.js';
+import { functionParam, limitParam, optionalQuery } from './params.js';
 import { functionView } from './views.js';
 
 export function functionRoutes({
@@ -36,30 +43,29 @@ export function functionRoutes({
   };
 
   return [
-    {
-      method: 'POST',
-      path: '/v1/functions',
-      summary: 'Create a function, its $LATEST and its $DEFAULT alias (pointing at $LATEST)',
-      handler: async (request) => {
-        checkQuery(request, []);
-        const body = await readJson(request.req, jsonCodeLimit(codeLimits));
-        const { name, config } = parseNewFunction(body, ['code']);
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/functions',
+        summary: 'Create a function, its $LATEST and its $DEFAULT alias (pointing at $LATEST)',
+        responses: { 201: FunctionView },
+      },
+      { schema: CreateFunction, limit: jsonCodeLimit(codeLimits) },
+      async (request, body) => {
+        const { name, config } = parseNewFunction(body);
         requireRuntime(config.runtime);
-        const codeInput = (body as Record<string, unknown>).code;
-        const code =
-          codeInput === undefined
-            ? await emptyCode()
-            : await codeFromJson(codeInput, 'code', codeLimits, zipWorkers);
+        const code = body.code ? await codeBlob(body.code, codeLimits, zipWorkers) : await emptyCode();
         const fn = await store.createFunction(name, config, code, changeBy(request, clock));
         return { status: 201, json: functionView(fn), headers: { location: `/v1/functions/${fn.name}` } };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions',
       summary: 'List functions by name, a page at a time (limit, nextToken, prefix)',
+      query: ['limit', 'nextToken', 'prefix'],
+      responses: { 200: FunctionList },
       handler: async (request) => {
-        checkQuery(request, ['limit', 'nextToken', 'prefix']);
         const prefix = optionalQuery(request, 'prefix');
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listFunctions({
@@ -77,19 +83,22 @@ export function functionRoutes({
       method: 'GET',
       path: '/v1/functions/{name}',
       summary: "Get a function's $LATEST configuration and code digest",
+      responses: { 200: FunctionView },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: functionView(await requireFunction(functionParam(request))) };
       },
     },
-    {
-      method: 'PATCH',
-      path: '/v1/functions/{name}',
-      summary: "Change $LATEST's configuration (only the fields given)",
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'PATCH',
+        path: '/v1/functions/{name}',
+        summary: "Change $LATEST's configuration (only the fields given)",
+        responses: { 200: FunctionView },
+      },
+      { schema: ConfigPatch },
+      async (request, body) => {
         const name = functionParam(request);
-        const patch = parseConfigPatch(await readJson(request.req, JSON_LIMIT));
+        const patch = parseConfigPatch(body);
         if (patch.runtime !== undefined) requireRuntime(patch.runtime);
         const current = await requireFunction(name);
         const fn = await store.updateFunction(
@@ -99,37 +108,44 @@ export function functionRoutes({
         );
         return { status: 200, json: functionView(fn) };
       },
-    },
+    ),
     {
       method: 'DELETE',
       path: '/v1/functions/{name}',
       summary: 'Delete a function with its versions and aliases',
+      responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteFunction(functionParam(request));
         return { status: 204 };
       },
     },
-    {
-      method: 'PUT',
-      path: '/v1/functions/{name}/trigger',
-      summary:
-        'Set who may call the HTTP trigger /fn/{name}/…: {"authType": "token" | "anonymous"} (not versioned)',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'PUT',
+        path: '/v1/functions/{name}/trigger',
+        summary:
+          'Set who may call the HTTP trigger /fn/{name}/…: {"authType": "token" | "anonymous"} (not versioned)',
+        responses: { 200: FunctionView },
+      },
+      { schema: HttpTrigger },
+      async (request, trigger) => {
         const name = functionParam(request);
-        const trigger = parseHttpTrigger(await readJson(request.req, JSON_LIMIT));
         await requireFunction(name);
-        const fn = await store.updateFunction(name, { trigger }, changeBy(request, clock));
+        const fn = await store.updateFunction(
+          name,
+          { trigger: { authType: trigger.authType } },
+          changeBy(request, clock),
+        );
         return { status: 200, json: functionView(fn) };
       },
-    },
+    ),
     {
       method: 'PUT',
       path: '/v1/functions/{name}/code',
       summary: "Replace $LATEST's code: a zip body (application/zip) or JSON {zipFile: base64}",
+      request: { schema: CodeJson, optional: false, zip: true },
+      responses: { 200: FunctionView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         await requireFunction(name);
         const code = await codeFromRequest(request.req, codeLimits, zipWorkers);
@@ -141,8 +157,9 @@ export function functionRoutes({
       method: 'GET',
       path: '/v1/functions/{name}/code',
       summary: 'Download the code of $LATEST, or of a version or alias primary (qualifier), as a zip',
+      query: ['qualifier'],
+      responses: { 200: 'zip' },
       handler: async (request) => {
-        checkQuery(request, ['qualifier']);
         const name = functionParam(request);
         const sha256 = await codeDigest(name, optionalQuery(request, 'qualifier') ?? LATEST);
         const zip = await store.getCode(sha256);

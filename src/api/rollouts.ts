@@ -1,12 +1,12 @@
-import { parseRolloutRequest, type Rollout, targetWeight } from '../core/rollout.js';
-import { readJson } from '../http/body.js';
+import { type Guardrails, parseRolloutRequest, type Rollout, targetWeight } from '../core/rollout.js';
+import { RolloutList, RolloutView, StartRollout } from '../contract/schemas/rollouts.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
-import { JSON_LIMIT } from './context.js';
-import { aliasParam, checkQuery, functionParam } from './params.js';
+import { jsonRoute } from './json-route.js';
+import { aliasParam, functionParam } from './params.js';
 import { SluiceError } from '../core/errors.js';
 import { formatVersionRef } from '../core/names.js';
 
-function rolloutView(r: Rollout): Record<string, unknown> {
+function rolloutView(r: Rollout): RolloutView {
   return {
     id: r.id,
     functionName: r.functionName,
@@ -18,12 +18,23 @@ function rolloutView(r: Rollout): Record<string, unknown> {
     steps: r.spec.steps.map((s) => ({ weight: s.weight, holdMs: s.holdMs })),
     currentWeight: targetWeight(r),
     stepStartedAt: r.stepStartedAt ?? null,
-    guardrails: r.spec.guardrails,
+    guardrails: guardrailsView(r.spec.guardrails),
     preTraffic: r.spec.preTraffic ?? null,
     reason: r.reason ?? null,
     events: r.events,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+  };
+}
+
+/** The guardrails a rollout was given: those it was not are absent, as JSON has no undefined. */
+function guardrailsView(g: Guardrails): RolloutView['guardrails'] {
+  return {
+    ...(g.maxErrorRate !== undefined && { maxErrorRate: g.maxErrorRate }),
+    ...(g.maxErrorRateRatio !== undefined && { maxErrorRateRatio: g.maxErrorRateRatio }),
+    ...(g.maxP99Ms !== undefined && { maxP99Ms: g.maxP99Ms }),
+    ...(g.maxPlatformErrors !== undefined && { maxPlatformErrors: g.maxPlatformErrors }),
+    minInvocations: g.minInvocations,
   };
 }
 
@@ -48,16 +59,19 @@ const COMMANDS = [
 /** Progressive rollouts: start one on an alias, watch it, and steer it. */
 export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
   return [
-    {
-      method: 'POST',
-      path: '/v1/functions/{name}/aliases/{alias}/rollouts',
-      summary:
-        'Start a rollout: {to, strategy: canary|linear|steps, weight?, increment?, steps?, interval, maxErrorRate?, maxErrorRateRatio?, maxP99Ms?, maxPlatformErrors?, minInvocations?, preTraffic?}',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/functions/{name}/aliases/{alias}/rollouts',
+        summary:
+          'Start a rollout: {to, strategy: canary|linear|steps, weight?, increment?, steps?, interval, maxErrorRate?, maxErrorRateRatio?, maxP99Ms?, maxPlatformErrors?, minInvocations?, preTraffic?}',
+        responses: { 201: RolloutView },
+      },
+      { schema: StartRollout },
+      async (request, body) => {
         const name = functionParam(request);
         const alias = aliasParam(request);
-        const spec = parseRolloutRequest(await readJson(request.req, JSON_LIMIT));
+        const spec = parseRolloutRequest(body);
         const rollout = await rollouts.start(name, alias, spec, request.actor);
         return {
           status: 201,
@@ -65,13 +79,13 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
           headers: { location: `/v1/rollouts/${rollout.id}` },
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions/{name}/aliases/{alias}/rollouts',
       summary: "An alias's rollouts, newest first",
+      responses: { 200: RolloutList },
       handler: async (request) => {
-        checkQuery(request, []);
         const list = await store.listRollouts(functionParam(request), aliasParam(request));
         return { status: 200, json: { rollouts: list.map(rolloutView) } };
       },
@@ -80,8 +94,8 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/rollouts/{id}',
       summary: "A rollout's state, step and event log",
+      responses: { 200: RolloutView },
       handler: async (request) => {
-        checkQuery(request, []);
         return { status: 200, json: rolloutView(await rollouts.require(idParam(request))) };
       },
     },
@@ -89,8 +103,8 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       method: 'POST',
       path: `/v1/rollouts/{id}/${command}`,
       summary,
+      responses: { 200: RolloutView },
       handler: async (request) => {
-        checkQuery(request, []);
         const rollout = await rollouts[command](idParam(request), request.actor);
         return { status: 200, json: rolloutView(rollout) };
       },

@@ -6,8 +6,9 @@ import { LATEST_VERSION_ID, qualifierLabel } from '../core/qualifier.js';
 import { type InvocationLog, type LogFilter, logText, toMicros } from '../core/telemetry.js';
 import { openEventStream } from '../http/event-stream.js';
 import { aggregate } from '../metrics/aggregate.js';
-import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
-import { checkQuery, functionParam, optionalQuery } from './params.js';
+import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
+import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
+import { functionParam, optionalQuery } from './params.js';
 
 function invalid(parameter: string, message: string): SluiceError {
   return new SluiceError('InvalidArgument', `${parameter} ${message}`, [{ path: parameter, message }]);
@@ -22,7 +23,7 @@ function timeParam(request: ApiRequest, name: string, now: number): number | und
   return at;
 }
 
-function logView(log: InvocationLog): Record<string, unknown> {
+function logView(log: InvocationLog): LogView {
   return {
     id: log.id ?? null,
     at: new Date(log.at).toISOString(),
@@ -61,8 +62,9 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       path: '/v1/functions/{name}/metrics',
       summary:
         'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by)',
+      query: ['since', 'until', 'step', 'by'],
+      responses: { 200: MetricsView },
       handler: async (request) => {
-        checkQuery(request, ['since', 'until', 'step', 'by']);
         const name = functionParam(request);
         const now = clock().getTime();
         const until = timeParam(request, 'until', now) ?? now;
@@ -104,18 +106,9 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       path: '/v1/functions/{name}/logs',
       summary:
         'Invocation logs, newest last (qualifier, version, requestId, since, until, text, limit, after); follow=true streams them (SSE)',
+      query: ['qualifier', 'version', 'requestId', 'since', 'until', 'text', 'limit', 'after', 'follow'],
+      responses: { 200: new JsonOrEvents(LogList) },
       handler: async (request) => {
-        checkQuery(request, [
-          'qualifier',
-          'version',
-          'requestId',
-          'since',
-          'until',
-          'text',
-          'limit',
-          'after',
-          'follow',
-        ]);
         const name = functionParam(request);
         const now = clock().getTime();
         const limitText = optionalQuery(request, 'limit') ?? '100';

@@ -1,44 +1,37 @@
 import { SluiceError } from '../core/errors.js';
-import { Issues, checkString, readObject } from '../core/validate.js';
-import { readJson } from '../http/body.js';
-import { type ApiDeps, type ApiRoute, changeBy, JSON_LIMIT } from './context.js';
-import { checkQuery, functionParam, limitParam, optionalQuery, versionParam } from './params.js';
+import { Publish, VersionList, VersionView } from '../contract/schemas/functions.js';
+import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
+import { jsonRoute } from './json-route.js';
+import { functionParam, limitParam, optionalQuery, versionParam } from './params.js';
 import { versionView } from './views.js';
-
-function parsePublish(body: unknown): string {
-  if (body === undefined) return '';
-  const issues = new Issues();
-  const obj = readObject(body, '', issues, ['description']);
-  const description = obj?.description ?? '';
-  checkString(description, 'description', issues, { maxLength: 256 });
-  issues.throwIfAny('publish request');
-  return description as string;
-}
 
 export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   return [
-    {
-      method: 'POST',
-      path: '/v1/functions/{name}/versions',
-      summary: 'Publish $LATEST as the next immutable version (refused when nothing changed)',
-      handler: async (request) => {
-        checkQuery(request, []);
+    jsonRoute(
+      {
+        method: 'POST',
+        path: '/v1/functions/{name}/versions',
+        summary: 'Publish $LATEST as the next immutable version (refused when nothing changed)',
+        responses: { 201: VersionView },
+      },
+      { schema: Publish, optional: true },
+      async (request, body) => {
         const name = functionParam(request);
-        const description = parsePublish(await readJson(request.req, JSON_LIMIT));
-        const version = await store.publishVersion(name, description, changeBy(request, clock));
+        const version = await store.publishVersion(name, body.description ?? '', changeBy(request, clock));
         return {
           status: 201,
           json: versionView(version),
           headers: { location: `/v1/functions/${name}/versions/${version.version}` },
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions/{name}/versions',
       summary: 'List published versions, oldest first, a page at a time (limit, nextToken)',
+      query: ['limit', 'nextToken'],
+      responses: { 200: VersionList },
       handler: async (request) => {
-        checkQuery(request, ['limit', 'nextToken']);
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listVersions(functionParam(request), {
           limit: limitParam(request),
@@ -54,8 +47,8 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/functions/{name}/versions/{version}',
       summary: "Get a version's configuration and code digest",
+      responses: { 200: VersionView },
       handler: async (request) => {
-        checkQuery(request, []);
         const name = functionParam(request);
         const number = versionParam(request);
         const version = await store.getVersion(name, number);
@@ -71,8 +64,8 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'DELETE',
       path: '/v1/functions/{name}/versions/{version}',
       summary: 'Delete a version no alias refers to (its number is never reused)',
+      responses: { 204: 'empty' },
       handler: async (request) => {
-        checkQuery(request, []);
         await store.deleteVersion(functionParam(request), versionParam(request));
         return { status: 204 };
       },

@@ -2,9 +2,11 @@ import type { AliasSpec, CanarySpec } from '../core/alias.js';
 import { isWeightCanary } from '../core/alias.js';
 import type { AliasHistoryEntry, AliasRecord, FunctionRecord, VersionRecord } from '../core/model.js';
 import { formatVersionRef } from '../core/names.js';
+import type { AliasSpecView, AliasView, CanaryView, HistoryView } from '../contract/schemas/aliases.js';
+import type { FunctionView, VersionView } from '../contract/schemas/functions.js';
 
 /** The public JSON forms of stored records: version ids are strings of digits, as the vendors' APIs have them. */
-export function functionView(fn: FunctionRecord): Record<string, unknown> {
+export function functionView(fn: FunctionRecord): FunctionView {
   return {
     name: fn.name,
     ...fn.config,
@@ -16,7 +18,7 @@ export function functionView(fn: FunctionRecord): Record<string, unknown> {
   };
 }
 
-export function versionView(v: VersionRecord): Record<string, unknown> {
+export function versionView(v: VersionRecord): VersionView {
   return {
     functionName: v.functionName,
     versionId: String(v.version),
@@ -28,7 +30,7 @@ export function versionView(v: VersionRecord): Record<string, unknown> {
   };
 }
 
-function canaryView(canary: CanarySpec): Record<string, unknown> {
+function canaryView(canary: CanarySpec): CanaryView {
   if (isWeightCanary(canary)) {
     return {
       version: formatVersionRef(canary.version),
@@ -39,7 +41,7 @@ function canaryView(canary: CanarySpec): Record<string, unknown> {
   return { version: formatVersionRef(canary.version), match: canary.match, rules: canary.rules };
 }
 
-export function aliasSpecView(spec: AliasSpec): Record<string, unknown> {
+export function aliasSpecView(spec: AliasSpec): AliasSpecView {
   return {
     version: formatVersionRef(spec.version),
     description: spec.description,
@@ -47,7 +49,7 @@ export function aliasSpecView(spec: AliasSpec): Record<string, unknown> {
   };
 }
 
-export function aliasView(alias: AliasRecord): Record<string, unknown> {
+export function aliasView(alias: AliasRecord): AliasView {
   return {
     functionName: alias.functionName,
     name: alias.name,
@@ -58,7 +60,7 @@ export function aliasView(alias: AliasRecord): Record<string, unknown> {
   };
 }
 
-export function historyView(entry: AliasHistoryEntry): Record<string, unknown> {
+export function historyView(entry: AliasHistoryEntry): HistoryView {
   return {
     revision: entry.revision,
     action: entry.action,

@@ -1,4 +1,4 @@
-import { SOURCES, type Condition } from '../contract/domain.js';
+import { SOURCES, type Condition, type Source } from '../contract/domain.js';
 import { type Args, type Options, parseVersionArg, parseWeight } from './args.js';
 import { UsageError } from './errors.js';
 import { parseRule } from './rules.js';
@@ -28,14 +28,14 @@ export const ALIAS_FLAGS_HELP = `  --version V          the primary version: a n
   --sticky SRC:NAME    with --weight: a request that carries this parameter always gets the same version
   --description D      a note on the alias`;
 
-function parseSticky(text: string): { source: string; name: string } {
+function parseSticky(text: string): { source: Source; name: string } {
   const match = /^([a-z]+):(.+)$/.exec(text.trim());
   if (!match || !(SOURCES as readonly string[]).includes(match[1] as string)) {
     throw new UsageError(
       `--sticky takes SOURCE:NAME with SOURCE header, cookie, query or key, not "${text}"`,
     );
   }
-  return { source: match[1] as string, name: (match[2] as string).trim() };
+  return { source: match[1] as Source, name: (match[2] as string).trim() };
 }
 
 interface CanaryFlags {
@@ -43,7 +43,7 @@ interface CanaryFlags {
   weight?: number;
   rules?: Condition[];
   match?: 'all' | 'any';
-  sticky?: { source: string; name: string };
+  sticky?: { source: Source; name: string };
 }
 
 function readCanaryFlags(args: Args): CanaryFlags | 'none' | undefined {

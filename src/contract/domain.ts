@@ -21,7 +21,7 @@ export {
 } from '../core/conditions.js';
 export { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
 export { parseDuration, parseTimeAgo } from '../core/duration.js';
-export { isSluiceError } from '../core/errors.js';
+export { isSluiceError, type FieldIssue } from '../core/errors.js';
 export { CONFIG_FIELDS, CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../core/function-config.js';
 export type { IsolationReport } from '../core/isolation.js';
 export {

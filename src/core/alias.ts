@@ -1,14 +1,8 @@
 import { SluiceError } from './errors.js';
-import {
-  type Condition,
-  type ParameterRef,
-  checkCondition,
-  checkParameterRef,
-  RULE_LIMITS,
-} from './conditions.js';
+import { type Condition, type ParameterRef, checkCondition, checkParameterRef } from './conditions.js';
 import { LATEST, formatVersionRef, parseVersionRef, type VersionRef } from './names.js';
 import type { AliasHistoryEntry, AliasRecord } from './model.js';
-import { Issues, checkString, describeType, fieldPath, readObject, requireField } from './validate.js';
+import { Issues, fieldPath } from './validate.js';
 
 export type WeightCanary = { version: VersionRef; weight: number; sticky?: ParameterRef };
 export type RulesCanary = { version: VersionRef; match: 'all' | 'any'; rules: Condition[] };
@@ -27,103 +21,74 @@ export function isWeightCanary(canary: CanarySpec): canary is WeightCanary {
   return 'weight' in canary;
 }
 
-function readVersionRef(value: unknown, path: string, issues: Issues): VersionRef | undefined {
-  if (typeof value !== 'string') {
-    issues.add(
-      path,
-      `must be a string ("$LATEST" or a version number such as "1"), not ${describeType(value)}`,
-    );
-    return undefined;
-  }
+/** A canary as a request gives it, its fields' types and ranges checked already (the API's schema). */
+export interface CanaryInput {
+  version: string;
+  weight?: number;
+  sticky?: ParameterRef;
+  match?: 'all' | 'any';
+  rules?: Condition[];
+}
+
+/** An alias write's body, `{version, description?, canary?}`, its fields' types checked already. */
+export interface AliasSpecInput {
+  version: string;
+  description?: string;
+  canary?: CanaryInput | null;
+}
+
+function readVersionRef(value: string, path: string, issues: Issues): VersionRef | undefined {
   const ref = parseVersionRef(value);
   if (ref === undefined) issues.add(path, `"${value}" is neither $LATEST nor a version number`);
   return ref;
 }
 
-/** Validates a weight: a fraction in [0, 1] with at most four decimal places (0.0001 steps). */
-function readWeight(value: unknown, path: string, issues: Issues): number | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    issues.add(path, `must be a number from 0 to 1, not ${describeType(value)}`);
-    return undefined;
-  }
-  if (value < 0 || value > 1) {
-    issues.add(path, `must be a fraction from 0 to 1 (0.1 = 10 %), not ${value}`);
-    return undefined;
-  }
+/** A weight in steps of 0.0001, rounded to its step so that it reads back as it was meant. */
+function readWeight(value: number, path: string, issues: Issues): number | undefined {
   const steps = value * WEIGHT_STEPS;
   if (Math.abs(steps - Math.round(steps)) > 1e-6) {
     issues.add(path, 'must have at most four decimal places (steps of 0.0001)');
     return undefined;
   }
-  // `+ 0` turns -0 into 0, so that a weight reads back as it was meant.
+  // `+ 0` turns -0 into 0.
   return Math.round(steps) / WEIGHT_STEPS + 0;
 }
 
-function readCanary(value: unknown, path: string, issues: Issues): CanarySpec | undefined {
-  const obj = readObject(value, path, issues, ['version', 'weight', 'sticky', 'match', 'rules']);
-  if (!obj) return undefined;
-  const versionValue = requireField(obj, 'version', path, issues);
-  const version =
-    versionValue === undefined ? undefined : readVersionRef(versionValue, fieldPath(path, 'version'), issues);
-  const hasWeight = obj.weight !== undefined;
-  const hasRules = obj.rules !== undefined;
-  if (hasWeight === hasRules) {
-    issues.add(path, 'must have exactly one of weight (a fraction of traffic) or rules (conditions)');
-    return undefined;
-  }
-  if (hasWeight) {
-    if (obj.match !== undefined)
+function readCanary(canary: CanaryInput, path: string, issues: Issues): CanarySpec | undefined {
+  const version = readVersionRef(canary.version, fieldPath(path, 'version'), issues);
+  if (canary.weight !== undefined) {
+    if (canary.match !== undefined)
       issues.add(fieldPath(path, 'match'), 'applies to rules only, not to a weight');
-    const weight = readWeight(obj.weight, fieldPath(path, 'weight'), issues);
-    let sticky: ParameterRef | undefined;
-    if (obj.sticky !== undefined) {
-      const stickyPath = fieldPath(path, 'sticky');
-      const ref = readObject(obj.sticky, stickyPath, issues, ['source', 'name']);
-      if (ref) {
-        checkParameterRef(ref, stickyPath, issues);
-        sticky = { source: ref.source, name: ref.name } as ParameterRef;
-      }
-    }
+    const weight = readWeight(canary.weight, fieldPath(path, 'weight'), issues);
+    const sticky = canary.sticky && { source: canary.sticky.source, name: canary.sticky.name };
+    if (sticky) checkParameterRef(sticky, fieldPath(path, 'sticky'), issues);
     if (version === undefined || weight === undefined) return undefined;
     return sticky ? { version, weight, sticky } : { version, weight };
   }
-  if (obj.sticky !== undefined)
+  if (canary.sticky !== undefined)
     issues.add(fieldPath(path, 'sticky'), 'applies to a weight only, not to rules');
-  const match = obj.match ?? 'all';
-  if (match !== 'all' && match !== 'any') issues.add(fieldPath(path, 'match'), 'must be "all" or "any"');
-  const rulesPath = fieldPath(path, 'rules');
-  if (!Array.isArray(obj.rules)) {
-    issues.add(rulesPath, `must be a list of conditions, not ${describeType(obj.rules)}`);
-    return undefined;
-  }
-  if (obj.rules.length === 0 || obj.rules.length > RULE_LIMITS.conditions) {
-    issues.add(rulesPath, `must hold between 1 and ${RULE_LIMITS.conditions} conditions`);
-  }
+  const rules = canary.rules ?? [];
   const before = issues.list.length;
-  obj.rules.forEach((rule, i) => {
-    checkCondition(rule, fieldPath(rulesPath, i), issues);
+  rules.forEach((rule, i) => {
+    checkCondition(rule, fieldPath(fieldPath(path, 'rules'), i), issues);
   });
   if (version === undefined || issues.list.length > before) return undefined;
-  return { version, match: match as 'all' | 'any', rules: obj.rules as Condition[] };
+  return { version, match: canary.match ?? 'all', rules };
 }
 
-/** Validates the body of an alias write: `{version, description?, canary?}`. */
-export function parseAliasSpec(input: unknown): AliasSpec {
+/**
+ * An alias's configuration from a write's body: version references read, weights in steps of 0.0001, a mode's
+ * fields only with that mode, rule conditions that can hold, and a canary that differs from the primary.
+ */
+export function parseAliasSpec(input: AliasSpecInput): AliasSpec {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, ['version', 'description', 'canary']);
-  if (!obj) issues.throwIfAny('alias');
-  const body = obj as Record<string, unknown>;
-  const versionValue = requireField(body, 'version', '', issues);
-  const version = versionValue === undefined ? undefined : readVersionRef(versionValue, 'version', issues);
-  const description = body.description ?? '';
-  checkString(description, 'description', issues, { maxLength: 256 });
-  const canary =
-    body.canary === undefined || body.canary === null ? undefined : readCanary(body.canary, 'canary', issues);
+  const version = readVersionRef(input.version, 'version', issues);
+  const canary = input.canary ? readCanary(input.canary, 'canary', issues) : undefined;
   if (version !== undefined && canary && canary.version === version) {
     issues.add('canary.version', `must differ from the primary version (${formatVersionRef(version)})`);
   }
   issues.throwIfAny('alias');
-  const spec: AliasSpec = { version: version as VersionRef, description: description as string };
+  const spec: AliasSpec = { version: version as VersionRef, description: input.description ?? '' };
   if (canary) spec.canary = canonicalCanary(canary);
   return spec;
 }

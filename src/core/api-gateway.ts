@@ -1,18 +1,10 @@
 import { SluiceError } from './errors.js';
-import { FUNCTION_NAME, FUNCTION_NAME_HINT, LATEST, parseQualifier } from './names.js';
-import {
-  Issues,
-  checkString,
-  describeType,
-  fieldPath,
-  isPlainObject,
-  readObject,
-  requireField,
-} from './validate.js';
+import { LATEST, parseQualifier } from './names.js';
+import { Issues, fieldPath } from './validate.js';
 
 export const API_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const STAGE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const NAME_HINT =
+export const NAME_HINT =
   'must start with a letter and hold only letters, digits, underscores and hyphens (at most 64)';
 export const METHODS = ['ANY', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type RouteMethod = (typeof METHODS)[number];
@@ -45,8 +37,7 @@ export const routeKey = (route: ApiRoute) => `${route.method} ${route.path}`;
 
 const SEGMENT = /^(?:[A-Za-z0-9._~!$&'()*+,;=:@-]+|\{[A-Za-z_][A-Za-z0-9_]*\}|\{[A-Za-z_][A-Za-z0-9_]*\+\})$/;
 
-function checkPath(path: unknown, at: string, issues: Issues): void {
-  if (!checkString(path, at, issues, { maxLength: 512 })) return;
+function checkPath(path: string, at: string, issues: Issues): void {
   if (!path.startsWith('/')) {
     issues.add(at, 'must start with /');
     return;
@@ -71,34 +62,19 @@ export function assertApiName(name: string, what = 'API'): void {
   }
 }
 
-/** Validates an API's definition: `{description?, routes: [{method, path}]}`, routes unique. */
-export function parseApiDefinition(input: unknown): ApiDefinition {
+/** An API's definition as a request gives it, its fields' types checked already (the API's schema). */
+export interface ApiDefinitionInput {
+  description?: string;
+  routes?: ApiRoute[];
+}
+
+/** An API's definition: each route's path a pattern the gateway can match, no two routes taking the same requests. */
+export function parseApiDefinition(input: ApiDefinitionInput): ApiDefinition {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, ['description', 'routes']);
-  const description = obj?.description ?? '';
-  checkString(description, 'description', issues, { maxLength: 256 });
-  const routes: ApiRoute[] = [];
-  const routesValue = obj?.routes ?? [];
-  if (!Array.isArray(routesValue))
-    issues.add('routes', `must be a list of {method, path}, not ${describeType(routesValue)}`);
-  else if (routesValue.length > 200) issues.add('routes', 'must hold at most 200 routes');
-  else {
-    routesValue.forEach((value, i) => {
-      const at = fieldPath('routes', i);
-      const route = readObject(value, at, issues, ['method', 'path']);
-      if (!route) return;
-      const method = requireField(route, 'method', at, issues);
-      if (
-        method !== undefined &&
-        !(typeof method === 'string' && (METHODS as readonly string[]).includes(method))
-      ) {
-        issues.add(fieldPath(at, 'method'), `must be one of ${METHODS.join(', ')}`);
-      }
-      const path = requireField(route, 'path', at, issues);
-      if (path !== undefined) checkPath(path, fieldPath(at, 'path'), issues);
-      routes.push({ method: method as RouteMethod, path: path as string });
-    });
-  }
+  const routes = (input.routes ?? []).map((r) => ({ method: r.method, path: r.path }));
+  routes.forEach((route, i) => {
+    checkPath(route.path, fieldPath(fieldPath('routes', i), 'path'), issues);
+  });
   issues.throwIfAny('API');
   const keys = routes.map(routeKey);
   const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
@@ -114,61 +90,45 @@ export function parseApiDefinition(input: unknown): ApiDefinition {
       );
   }
   issues.throwIfAny('API');
-  return { description: description as string, routes };
+  return { description: input.description ?? '', routes };
 }
 
-function readBinding(obj: Record<string, unknown>, at: string, issues: Issues): Binding {
-  const fn = requireField(obj, 'function', at, issues);
-  if (fn !== undefined)
-    checkString(fn, fieldPath(at, 'function'), issues, {
-      pattern: FUNCTION_NAME,
-      patternHint: FUNCTION_NAME_HINT,
-    });
-  let qualifier = obj.qualifier ?? '$DEFAULT';
-  if (checkString(qualifier, fieldPath(at, 'qualifier'), issues, { nonEmpty: true })) {
-    try {
-      // Stored as `$LATEST` when written `LATEST`, so that every binding of the latest code reads the same.
-      if (parseQualifier(qualifier).kind === 'latest') qualifier = LATEST;
-    } catch {
-      issues.add(fieldPath(at, 'qualifier'), 'must be $DEFAULT, $LATEST, a version number or an alias name');
-    }
+/** A binding as a request gives it: the qualifier defaults to `$DEFAULT`. */
+export interface BindingInput {
+  function: string;
+  qualifier?: string;
+}
+
+/** A stage as a request gives it, its fields' types checked already (the API's schema). */
+export interface StageInput extends BindingInput {
+  variables?: Record<string, string>;
+  routes?: Record<string, BindingInput>;
+}
+
+function readBinding(input: BindingInput, at: string, issues: Issues): Binding {
+  let qualifier = input.qualifier ?? '$DEFAULT';
+  try {
+    // Stored as `$LATEST` when written `LATEST`, so that every binding of the latest code reads the same.
+    if (parseQualifier(qualifier).kind === 'latest') qualifier = LATEST;
+  } catch {
+    issues.add(fieldPath(at, 'qualifier'), 'must be $DEFAULT, $LATEST, a version number or an alias name');
   }
-  return { function: fn as string, qualifier: qualifier as string };
+  return { function: input.function, qualifier };
 }
 
-/** Validates a stage: `{function, qualifier?, variables?, routes?: {"GET /x": {function, qualifier?}}}`. */
-export function parseStageSpec(input: unknown, api: ApiDefinition): StageSpec {
+/** A stage: its qualifiers read, and its route bindings only for routes the API has. */
+export function parseStageSpec(input: StageInput, api: ApiDefinition): StageSpec {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, ['function', 'qualifier', 'variables', 'routes']);
-  if (!obj) issues.throwIfAny('stage');
-  const body = obj as Record<string, unknown>;
-  const binding = readBinding(body, '', issues);
-  const variables: Record<string, string> = {};
-  if (body.variables !== undefined) {
-    if (!isPlainObject(body.variables)) issues.add('variables', 'must be an object of strings');
-    else {
-      for (const [k, v] of Object.entries(body.variables)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(k))
-          issues.add(fieldPath('variables', k), 'is not a valid variable name');
-        if (typeof v !== 'string') issues.add(fieldPath('variables', k), 'must be a string');
-        else if (v.length > 1024)
-          issues.add(fieldPath('variables', k), 'must be at most 1024 characters long');
-        else variables[k] = v;
-      }
-    }
-  }
+  const binding = readBinding(input, '', issues);
   const routes: Record<string, Binding> = {};
-  if (body.routes !== undefined) {
-    const known = api.routes.map(routeKey);
-    const overrides = readObject(body.routes, 'routes', issues, known);
-    for (const [key, value] of Object.entries(overrides ?? {})) {
-      const at = fieldPath('routes', key);
-      const route = readObject(value, at, issues, ['function', 'qualifier']);
-      if (route && known.includes(key)) routes[key] = readBinding(route, at, issues);
-    }
+  const known = api.routes.map(routeKey);
+  for (const [key, value] of Object.entries(input.routes ?? {})) {
+    const at = fieldPath('routes', key);
+    if (known.includes(key)) routes[key] = readBinding(value, at, issues);
+    else issues.add(at, `is not a route of the API (known: ${known.join(', ')})`);
   }
   issues.throwIfAny('stage');
-  return { ...binding, variables, routes };
+  return { ...binding, variables: { ...input.variables }, routes };
 }
 
 /** Every binding of a stage: its own and its routes'. */

@@ -1,14 +1,4 @@
-import {
-  Issues,
-  checkInteger,
-  checkString,
-  describeType,
-  fieldPath,
-  isPlainObject,
-  readObject,
-  requireField,
-} from './validate.js';
-import { FUNCTION_NAME, FUNCTION_NAME_HINT } from './names.js';
+import { Issues } from './validate.js';
 
 /** `csharp`: C# on Mono; `custom`: the package's own HTTP server, in any language (Function Compute's custom runtime). */
 export const RUNTIMES = ['nodejs20', 'python3', 'php8.2', 'csharp', 'custom'] as const;
@@ -57,19 +47,21 @@ export const CONFIG_DEFAULTS = {
 
 // Path segments are non-empty and separated by single slashes: the older form let `a//b.handler`,
 // `a/.handler` (file "a/") and `a/.x.handler` through, none of which names a file inside the package.
-const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
-const HANDLER_HINT = 'must be FILE.FUNCTION, for example index.handler (a path inside the package, no "..")';
+export const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
+export const HANDLER_HINT =
+  'must be FILE.FUNCTION, for example index.handler (a path inside the package, no "..")';
 /** Function Compute's C# form: `Assembly::Namespace.Class::Method`, a nested class after a `+`. */
-const CSHARP_HANDLER =
+export const CSHARP_HANDLER =
   /^[A-Za-z_][A-Za-z0-9_.-]*::[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*::[A-Za-z_][A-Za-z0-9_]*$/;
-const CSHARP_HANDLER_HINT =
+export const CSHARP_HANDLER_HINT =
   'must be Assembly::Namespace.Class::Method for csharp, for example Desktop::Desktop.App::Handler';
-const ANY_HANDLER = new RegExp(`${HANDLER.source}|${CSHARP_HANDLER.source}`);
+/** Either form: which one the runtime takes is checked once both are known (`checkRuntimeFit`). */
+export const ANY_HANDLER = new RegExp(`${HANDLER.source}|${CSHARP_HANDLER.source}`);
 /** Runtimes whose bootstrap runs one invocation at a time (a PHP or Mono loop): one slot per instance. */
 const ONE_AT_A_TIME: readonly Runtime[] = ['php8.2', 'csharp'];
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a function may not shadow them. */
-const RESERVED_ENV = /^(SLUICE_|FC_)/;
+export const RESERVED_ENV = /^(SLUICE_|FC_)/;
 
 /** The fields of a function's configuration, which a version snapshots. */
 export const CONFIG_FIELDS = [
@@ -84,83 +76,11 @@ export const CONFIG_FIELDS = [
   'command',
 ] as const;
 
-function checkConfigField(
-  key: (typeof CONFIG_FIELDS)[number],
-  value: unknown,
-  path: string,
-  issues: Issues,
-): void {
-  switch (key) {
-    case 'runtime':
-      if (typeof value !== 'string' || !(RUNTIMES as readonly string[]).includes(value)) {
-        issues.add(path, `must be one of ${RUNTIMES.join(', ')}`);
-      }
-      return;
-    case 'handler':
-      // Either form here; which one the runtime takes once both are known (checkRuntimeFit).
-      checkString(value, path, issues, {
-        nonEmpty: true,
-        maxLength: CONFIG_LIMITS.handlerLength,
-        pattern: ANY_HANDLER,
-        patternHint: `${HANDLER_HINT}, or ${CSHARP_HANDLER_HINT}`,
-      });
-      return;
-    case 'memorySize':
-      checkInteger(value, path, issues, CONFIG_LIMITS.memorySize);
-      return;
-    case 'timeout':
-      checkInteger(value, path, issues, CONFIG_LIMITS.timeout);
-      return;
-    case 'instanceConcurrency':
-      checkInteger(value, path, issues, CONFIG_LIMITS.instanceConcurrency);
-      return;
-    case 'description':
-      checkString(value, path, issues, { maxLength: CONFIG_LIMITS.descriptionLength });
-      return;
-    case 'environmentVariables':
-      checkEnvironment(value, path, issues);
-      return;
-    case 'network':
-      if (typeof value !== 'string' || !(NETWORK_MODES as readonly string[]).includes(value))
-        issues.add(path, `must be one of ${NETWORK_MODES.join(', ')}`);
-      return;
-    case 'command':
-      checkCommand(value, path, issues);
-      return;
-  }
-}
-
-/** A list of strings: the program, then its arguments; an empty list is none (the package's bootstrap). */
-function checkCommand(value: unknown, path: string, issues: Issues): void {
-  const { commandParts, commandPartLength } = CONFIG_LIMITS;
-  if (!Array.isArray(value)) {
-    issues.add(path, `must be a list of strings, the program then its arguments, not ${describeType(value)}`);
-    return;
-  }
-  if (value.length > commandParts) issues.add(path, `must have at most ${commandParts} parts`);
-  value.forEach((part: unknown, i) => {
-    const at = fieldPath(path, i);
-    if (typeof part !== 'string') issues.add(at, `must be a string, not ${describeType(part)}`);
-    else if (i === 0 && part === '') issues.add(at, 'must name a program');
-    else if (part.length > commandPartLength)
-      issues.add(at, `must be at most ${commandPartLength} characters long`);
-    else if (part.includes('\0')) issues.add(at, 'must not hold a NUL character');
-  });
-}
-
-function checkEnvironment(value: unknown, path: string, issues: Issues): void {
-  if (!isPlainObject(value)) {
-    issues.add(path, `must be an object of string values, not ${describeType(value)}`);
-    return;
-  }
+/** The total size of an environment, names and values in UTF-8 bytes, which a schema cannot add up. */
+function checkEnvironmentSize(env: Record<string, string>, path: string, issues: Issues): void {
   let bytes = 0;
-  for (const [name, v] of Object.entries(value)) {
-    const at = fieldPath(path, name);
-    if (!ENV_NAME.test(name)) issues.add(at, 'is not a valid variable name (letters, digits, underscores)');
-    else if (RESERVED_ENV.test(name)) issues.add(at, 'is reserved for the platform (SLUICE_*, FC_*)');
-    if (typeof v !== 'string') issues.add(at, `must be a string, not ${describeType(v)}`);
-    else bytes += Buffer.byteLength(name) + Buffer.byteLength(v);
-  }
+  for (const [name, value] of Object.entries(env))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
   if (bytes > CONFIG_LIMITS.environmentBytes) {
     issues.add(
       path,
@@ -169,7 +89,10 @@ function checkEnvironment(value: unknown, path: string, issues: Issues): void {
   }
 }
 
-/** What a whole configuration must hold beyond its fields one by one: the handler's form, the runtime's concurrency. */
+/**
+ * What a whole configuration must hold beyond its fields one by one: the handler's form, the runtime's
+ * concurrency, a command only for a custom runtime, and naming a program.
+ */
 function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
   const csharp = config.runtime === 'csharp';
   if (!(csharp ? CSHARP_HANDLER : HANDLER).test(config.handler))
@@ -182,52 +105,39 @@ function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
   }
   if (config.command !== undefined && config.runtime !== 'custom')
     issues.add('command', `only a custom runtime starts a command, not ${config.runtime}`);
+  if (config.command?.[0] === '') issues.add('command[0]', 'must name a program');
 }
+
+/** A request to create a function, its fields' types and ranges checked already (the API's schema). */
+export type NewFunctionInput = { name: string; runtime: Runtime; handler: string } & Partial<FunctionConfig>;
 
 export interface NewFunction {
   name: string;
   config: FunctionConfig;
 }
 
-/** Validates a request to create a function: a name, the required runtime and handler, and optional settings. */
-export function parseNewFunction(input: unknown, extraFields: readonly string[] = []): NewFunction {
+/** A function to create: its configuration with the defaults filled in, the environment's size checked. */
+export function parseNewFunction(input: NewFunctionInput): NewFunction {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, ['name', ...CONFIG_FIELDS, ...extraFields]);
-  if (!obj) issues.throwIfAny('function');
-  const body = obj as Record<string, unknown>;
-  const name = requireField(body, 'name', '', issues);
-  if (name !== undefined)
-    checkString(name, 'name', issues, { pattern: FUNCTION_NAME, patternHint: FUNCTION_NAME_HINT });
-  requireField(body, 'runtime', '', issues);
-  requireField(body, 'handler', '', issues);
-  for (const key of CONFIG_FIELDS) {
-    if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
-  }
+  if (input.environmentVariables)
+    checkEnvironmentSize(input.environmentVariables, 'environmentVariables', issues);
   issues.throwIfAny('function');
-  const config = normalizeConfig({ ...CONFIG_DEFAULTS, ...pickConfig(body) } as FunctionConfig);
+  const config = normalizeConfig({ ...CONFIG_DEFAULTS, ...pickConfig(input) } as FunctionConfig);
   checkRuntimeFit(config, issues);
   issues.throwIfAny('function');
-  return { name: name as string, config };
+  return { name: input.name, config };
 }
 
-/** Validates a partial update of a function's configuration; returns only the fields it changes. */
-export function parseConfigPatch(input: unknown): Partial<FunctionConfig> {
+/** A change to a function's configuration, its fields checked already: only the fields it changes. */
+export function parseConfigPatch(input: Partial<FunctionConfig>): Partial<FunctionConfig> {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, CONFIG_FIELDS);
-  if (!obj) issues.throwIfAny('configuration update');
-  const body = obj as Record<string, unknown>;
-  for (const key of CONFIG_FIELDS) {
-    if (body[key] !== undefined) checkConfigField(key, body[key], key, issues);
-  }
-  if (!issues.empty) issues.throwIfAny('configuration update');
-  if (Object.keys(body).length === 0) {
-    issues.add('', 'names no field to change');
-    issues.throwIfAny('configuration update');
-  }
-  return pickConfig(body);
+  if (input.environmentVariables)
+    checkEnvironmentSize(input.environmentVariables, 'environmentVariables', issues);
+  issues.throwIfAny('configuration update');
+  return pickConfig(input);
 }
 
-function pickConfig(body: Record<string, unknown>): Partial<FunctionConfig> {
+function pickConfig(body: Partial<FunctionConfig>): Partial<FunctionConfig> {
   const picked: Record<string, unknown> = {};
   for (const key of CONFIG_FIELDS) if (body[key] !== undefined) picked[key] = body[key];
   return picked;

@@ -1,13 +1,6 @@
 import { parseDuration } from './duration.js';
 import { SluiceError } from './errors.js';
-import {
-  Issues,
-  checkFiniteNumber,
-  checkInteger,
-  describeType,
-  readObject,
-  requireField,
-} from './validate.js';
+import { Issues } from './validate.js';
 
 /** One step of a rollout: the target's share of traffic, held for a while before the next. */
 export interface RolloutStep {
@@ -65,36 +58,25 @@ export interface Rollout {
   updatedAt: string;
 }
 
-const STRATEGIES = ['canary', 'linear', 'steps'] as const;
-const FIELDS = [
-  'to',
-  'strategy',
-  'weight',
-  'increment',
-  'steps',
-  'interval',
-  'maxErrorRate',
-  'maxErrorRateRatio',
-  'maxP99Ms',
-  'maxPlatformErrors',
-  'minInvocations',
-  'preTraffic',
-] as const;
+export const STRATEGIES = ['canary', 'linear', 'steps'] as const;
+/** A rollout request, its fields' types and ranges checked already (the API's schema). */
+export interface RolloutRequest {
+  to: string;
+  strategy?: (typeof STRATEGIES)[number];
+  weight?: number;
+  increment?: number;
+  steps?: number[];
+  interval?: string;
+  maxErrorRate?: number;
+  maxErrorRateRatio?: number;
+  maxP99Ms?: number;
+  maxPlatformErrors?: number;
+  minInvocations?: number;
+  preTraffic?: { payload?: string };
+}
 
-function fraction(
-  value: unknown,
-  path: string,
-  issues: Issues,
-  { positive }: { positive: boolean },
-): number | undefined {
-  if (!checkFiniteNumber(value, path, issues)) return undefined;
-  if (value > 1 || value < 0 || (positive && value === 0)) {
-    issues.add(
-      path,
-      `must be a fraction ${positive ? 'above 0' : 'from 0'} up to 1 (0.1 = 10 %), not ${value}`,
-    );
-    return undefined;
-  }
+/** A fraction in steps of 0.0001, rounded to its step. */
+function fraction(value: number, path: string, issues: Issues): number | undefined {
   if (Math.abs(value * 10_000 - Math.round(value * 10_000)) > 1e-6) {
     issues.add(path, 'must have at most four decimal places');
     return undefined;
@@ -103,95 +85,52 @@ function fraction(
 }
 
 /**
- * Validates a rollout request: `{to, strategy: canary|linear|steps, weight?, increment?, steps?, interval,
- * guardrails…, preTraffic?}` and expands the strategy into explicit steps ending at 100 %.
+ * A rollout from its request: the strategy (canary by default, steps when steps are given) expanded into
+ * explicit steps that rise to 100 %, each held for the interval.
  */
-export function parseRolloutRequest(input: unknown): RolloutSpec {
+export function parseRolloutRequest(input: RolloutRequest): RolloutSpec {
   const issues = new Issues();
-  const obj = readObject(input, '', issues, FIELDS);
-  if (!obj) issues.throwIfAny('rollout');
-  const body = obj as Record<string, unknown>;
-  const toValue = requireField(body, 'to', '', issues);
-  if (toValue !== undefined && (typeof toValue !== 'string' || !/^[1-9][0-9]{0,15}$/.test(toValue))) {
-    issues.add('to', 'must be a published version number such as "2"');
-  }
-  const strategy = body.strategy ?? (body.steps !== undefined ? 'steps' : 'canary');
-  if (!(STRATEGIES as readonly unknown[]).includes(strategy))
-    issues.add('strategy', `must be one of ${STRATEGIES.join(', ')}`);
-  const intervalText = body.interval ?? '1m';
-  const holdMs = typeof intervalText === 'string' ? parseDuration(intervalText) : undefined;
+  const strategy = input.strategy ?? (input.steps !== undefined ? 'steps' : 'canary');
+  const holdMs = parseDuration(input.interval ?? '1m');
   if (holdMs === undefined || holdMs < 1000 || holdMs > 7 * 86_400_000) {
     issues.add('interval', 'must be a duration from 1s to 7d, such as 30s, 5m or 1h');
   }
   let weights: number[] = [];
   if (strategy === 'canary') {
-    const w = fraction(body.weight ?? 0.1, 'weight', issues, { positive: true });
+    const w = fraction(input.weight ?? 0.1, 'weight', issues);
     if (w !== undefined) weights = w === 1 ? [1] : [w, 1];
   } else if (strategy === 'linear') {
-    const inc = fraction(body.increment ?? 0.1, 'increment', issues, { positive: true });
+    const inc = fraction(input.increment ?? 0.1, 'increment', issues);
     if (inc !== undefined) {
       for (let w = inc; w < 1 - 1e-9; w += inc) weights.push(Math.round(w * 10_000) / 10_000);
       weights.push(1);
       if (weights.length > 100) issues.add('increment', 'makes more than 100 steps');
     }
-  } else if (strategy === 'steps') {
-    if (!Array.isArray(body.steps) || body.steps.length === 0 || body.steps.length > 100) {
-      issues.add(
-        'steps',
-        `must be a list of 1 to 100 fractions, such as [0.05, 0.25, 0.5, 1], not ${describeType(body.steps)}`,
-      );
-    } else {
-      body.steps.forEach((w, i) => {
-        const v = fraction(w, `steps[${i}]`, issues, { positive: true });
-        if (v !== undefined) weights.push(v);
-      });
-      if (weights.some((w, i) => i > 0 && w <= (weights[i - 1] as number)))
-        issues.add('steps', 'must rise step by step');
-      if (weights.length > 0 && weights[weights.length - 1] !== 1) weights.push(1);
-    }
+  } else if (input.steps === undefined) {
+    issues.add('steps', 'is required by the steps strategy: fractions such as [0.05, 0.25, 0.5, 1]');
+  } else {
+    input.steps.forEach((w, i) => {
+      const v = fraction(w, `steps[${i}]`, issues);
+      if (v !== undefined) weights.push(v);
+    });
+    if (weights.some((w, i) => i > 0 && w <= (weights[i - 1] as number)))
+      issues.add('steps', 'must rise step by step');
+    if (weights.length > 0 && weights[weights.length - 1] !== 1) weights.push(1);
   }
-  const optionalNumber = (key: string, check: (v: unknown) => boolean) => {
-    const v = body[key];
-    if (v === undefined) return undefined;
-    return check(v) ? (v as number) : undefined;
-  };
-  const maxErrorRate = optionalNumber(
-    'maxErrorRate',
-    (v) => fraction(v, 'maxErrorRate', issues, { positive: false }) !== undefined,
-  );
-  const maxErrorRateRatio = optionalNumber('maxErrorRateRatio', (v) => {
-    if (!checkFiniteNumber(v, 'maxErrorRateRatio', issues)) return false;
-    if (v < 1) issues.add('maxErrorRateRatio', 'must be 1 or more (2 = twice the primary’s error rate)');
-    return v >= 1;
-  });
-  const maxP99Ms = optionalNumber('maxP99Ms', (v) =>
-    checkInteger(v, 'maxP99Ms', issues, { min: 1, max: 900_000 }),
-  );
-  const maxPlatformErrors = optionalNumber('maxPlatformErrors', (v) =>
-    checkInteger(v, 'maxPlatformErrors', issues, { min: 0, max: 1_000_000 }),
-  );
-  const minInvocations = body.minInvocations ?? 10;
-  checkInteger(minInvocations, 'minInvocations', issues, { min: 1, max: 10_000_000 });
-  let preTraffic: RolloutSpec['preTraffic'];
-  if (body.preTraffic !== undefined) {
-    const pre = readObject(body.preTraffic, 'preTraffic', issues, ['payload']);
-    const payload = pre?.payload ?? '';
-    if (typeof payload !== 'string') issues.add('preTraffic.payload', 'must be a string');
-    else if (payload.length > 65_536) issues.add('preTraffic.payload', 'must be at most 64 KB');
-    preTraffic = { payload: payload as string };
-  }
+  const maxErrorRate =
+    input.maxErrorRate === undefined ? undefined : fraction(input.maxErrorRate, 'maxErrorRate', issues);
   issues.throwIfAny('rollout');
   return {
-    target: Number(toValue),
+    target: Number(input.to),
     steps: weights.map((weight) => ({ weight, holdMs: weight === 1 ? 0 : (holdMs as number) })),
     guardrails: {
       maxErrorRate,
-      maxErrorRateRatio,
-      maxP99Ms,
-      maxPlatformErrors,
-      minInvocations: minInvocations as number,
+      maxErrorRateRatio: input.maxErrorRateRatio,
+      maxP99Ms: input.maxP99Ms,
+      maxPlatformErrors: input.maxPlatformErrors,
+      minInvocations: input.minInvocations ?? 10,
     },
-    preTraffic,
+    preTraffic: input.preTraffic && { payload: input.preTraffic.payload ?? '' },
   };
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { parseAliasSpec } from './alias.js';
-import { SOURCES, type Source } from './conditions.js';
+import { type AliasSpecInput, parseAliasSpec } from './alias.js';
+import { type Condition, SOURCES, type Source } from './conditions.js';
 import type { VersionRef } from './names.js';
 import { compileRoute, explainRoute, route, type CompiledRoute, type ParameterLookup } from './routing.js';
 import { entriesByHeaderName } from './routing-key.js';
@@ -18,7 +18,7 @@ const CANARY = 2;
 
 /** The alias as a user writes it through the API, validated, then compiled as the catalog compiles it. */
 function alias(canary: unknown, salt = SALT): CompiledRoute {
-  return compileRoute(parseAliasSpec({ version: String(PRIMARY), canary }), salt);
+  return compileRoute(parseAliasSpec({ version: String(PRIMARY), canary } as AliasSpecInput), salt);
 }
 
 type Params = Partial<Record<Source, Record<string, string>>>;
@@ -665,7 +665,7 @@ describe('explainRoute', () => {
     for (let i = 0; i < 20_000; i++) {
       const canary = randomCanary(random);
       const salt = `fn${i % 7}/alias${i % 5}`;
-      const compiled = compileRoute(parseAliasSpec({ version: '1', canary }), salt);
+      const compiled = compileRoute(parseAliasSpec({ version: '1', canary } as AliasSpecInput), salt);
       const lookup = lookupOf(randomParams(random));
       // Half the draws sit at the weight's threshold, where an off-by-one between the two would show.
       const weight = (canary as { weight?: number } | undefined)?.weight;
@@ -712,7 +712,7 @@ describe('explainRoute', () => {
             assert.equal(c.value, read(lookup, rule.source, name), what);
             // Each condition's verdict is what routing by that condition alone decides.
             const alone = compileRoute(
-              parseAliasSpec({ version: '1', canary: { version: '2', rules: [rule] } }),
+              parseAliasSpec({ version: '1', canary: { version: '2', rules: [rule as Condition] } }),
               salt,
             );
             assert.equal(c.holds, route(alone, lookup, draw) === CANARY, `${what}, condition ${j}`);

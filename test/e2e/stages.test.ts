@@ -590,12 +590,25 @@ describe('bad input: a clear error, and nothing changed', () => {
         {
           name: 'shop2',
           routes: [
-            { method: 'FETCH', path: 'users' },
+            { method: 'FETCH', path: '/users' },
+            { method: 'GET', path: 7 },
+          ],
+        },
+        ['routes[0].method', 'routes[1].path'],
+      ],
+      // A route's path pattern is read once the body has the schema's shape.
+      [
+        'POST',
+        '/v1/apis',
+        {
+          name: 'shop2',
+          routes: [
+            { method: 'GET', path: 'users' },
             { method: 'GET', path: '/a/{p+}/b' },
             { method: 'GET', path: '/{id}/{id}' },
           ],
         },
-        ['routes[0].method', 'routes[0].path', 'routes[1].path', 'routes[2].path'],
+        ['routes[0].path', 'routes[1].path', 'routes[2].path'],
       ],
       [
         'POST',
@@ -640,15 +653,14 @@ describe('bad input: a clear error, and nothing changed', () => {
           routes: { 'GET /nope': { function: 'echo' }, 'POST /users': { qualifier: 'live' } },
           weight: 0.5,
         },
-        [
-          'function',
-          'qualifier',
-          'routes.GET /nope',
-          'routes.POST /users.function',
-          'variables.1x',
-          'variables.n',
-          'weight',
-        ],
+        ['function', 'qualifier', 'routes.POST /users.function', 'variables.1x', 'variables.n', 'weight'],
+      ],
+      // Which routes a stage may bind is the API's to say, once the body has the schema's shape.
+      [
+        'PUT',
+        '/v1/apis/shop/stages/v1',
+        { function: 'echo', qualifier: '-', routes: { 'GET /nope': { function: 'echo' } } },
+        ['qualifier', 'routes.GET /nope'],
       ],
       ['PUT', '/v1/apis/A/stages/dev', { qualifier: 'release' }, ['function']],
       ['PUT', '/v1/apis/A/stages/dev', ['B'], ['']],

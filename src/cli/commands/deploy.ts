@@ -11,7 +11,8 @@ import type { AliasSpecView, AliasView, FunctionConfigView, FunctionView, Versio
 import { getAlias, putAlias } from './aliases.js';
 import { ROLLOUT_OPTIONS, rolloutRequest } from './rollouts.js';
 
-type ConfigPatch = Partial<FunctionConfigView>;
+/** What sluice.yaml asks of the configuration: the server checks it as it checks any change. */
+type ConfigPatch = Partial<Record<keyof FunctionConfigView, unknown>>;
 
 const files = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
 

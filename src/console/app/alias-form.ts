@@ -81,6 +81,8 @@ export function formFromAlias(
   fallbackPrimary: string,
 ): AliasForm {
   const canary = spec?.canary;
+  const weighted = canary && 'weight' in canary ? canary : undefined;
+  const ruled = canary && 'rules' in canary ? canary : undefined;
   return {
     name,
     creating: spec === undefined,
@@ -88,12 +90,12 @@ export function formFromAlias(
     primary: spec?.version ?? fallbackPrimary,
     canaryEnabled: canary !== undefined,
     canaryVersion: canary?.version ?? '',
-    mode: canary?.rules ? 'rules' : 'weight',
-    weightPercent: canary?.weight === undefined ? '10' : weightToPercent(canary.weight),
-    stickySource: canary?.sticky?.source ?? '',
-    stickyName: canary?.sticky?.name ?? '',
-    match: canary?.match ?? 'all',
-    rules: canary?.rules?.map((r) => ({ ...r, value: ruleValueText(r) })) ?? [emptyRule()],
+    mode: ruled ? 'rules' : 'weight',
+    weightPercent: weighted ? weightToPercent(weighted.weight) : '10',
+    stickySource: weighted?.sticky?.source ?? '',
+    stickyName: weighted?.sticky?.name ?? '',
+    match: ruled?.match ?? 'all',
+    rules: ruled?.rules.map((r) => ({ ...r, value: ruleValueText(r) })) ?? [emptyRule()],
   };
 }
 
@@ -144,7 +146,7 @@ function ruleValue(row: RuleRow, path: string, issues: FieldIssue[]): Rule['valu
 /**
  * Checks the form and builds the alias body `{version, description, canary?}`. Issues carry the same paths
  * as the server's (`canary.rules[0].value`), so that its answers land under the same fields; the core's own
- * `parseAliasSpec` has the last word, exactly as the server will.
+ * `parseAliasSpec` then checks what the server's schema cannot say, exactly as the server will.
  */
 export function buildAliasSpec(form: AliasForm): { spec?: AliasSpecView; issues: FieldIssue[] } {
   const issues: FieldIssue[] = [];
@@ -209,7 +211,9 @@ export function buildAliasSpec(form: AliasForm): { spec?: AliasSpecView; issues:
         const at = `canary.rules[${i}]`;
         if (row.name.trim() === '') issues.push({ path: `${at}.name`, message: 'Enter the parameter name' });
         const value = ruleValue(row, `${at}.value`, issues);
-        if (value !== undefined) rules.push({ source: row.source, name: row.name.trim(), op: row.op, value });
+        // ruleValue gives the value the type its op takes.
+        if (value !== undefined)
+          rules.push({ source: row.source, name: row.name.trim(), op: row.op, value } as Rule);
       });
       spec.canary = { version: form.canaryVersion, match: form.match, rules };
     }
@@ -231,11 +235,11 @@ export function describeSpec(spec: AliasSpecView | null): string {
   if (!spec) return '(none)';
   const canary = spec.canary;
   if (!canary) return `all traffic → ${spec.version}`;
-  if (canary.weight !== undefined) {
+  if ('weight' in canary) {
     const pct = Math.round(canary.weight * 10000) / 100;
     const sticky = canary.sticky ? `, sticky by ${canary.sticky.source} ${canary.sticky.name}` : '';
     return `${spec.version} (${Math.round((100 - pct) * 100) / 100} %) · canary ${canary.version} (${pct} %)${sticky}`;
   }
-  const rules = (canary.rules ?? []).map((r) => `${r.source}:${r.name} ${r.op} ${ruleValueText(r)}`);
-  return `${spec.version} · canary ${canary.version} when ${canary.match ?? 'all'} of [${rules.join('; ')}]`;
+  const rules = canary.rules.map((r) => `${r.source}:${r.name} ${r.op} ${ruleValueText(r)}`);
+  return `${spec.version} · canary ${canary.version} when ${canary.match} of [${rules.join('; ')}]`;
 }

@@ -1,5 +1,6 @@
-import { dataPlaneBase, type DataPlaneAddress, type IsolationReport } from '../../contract/domain.js';
-import type { FunctionConfigView } from '../../contract/wire.js';
+import { dataPlaneBase, type FieldIssue } from '../../contract/domain.js';
+import type { Condition as Rule } from '../../contract/schemas/aliases.js';
+import type { ServerView } from '../../contract/schemas/server.js';
 /**
  * The console's only way to the server: the public `/v1` API with the bearer token the user signed in with,
  * kept in sessionStorage (gone when the tab closes). Nothing here that the CLI could not do.
@@ -19,10 +20,7 @@ export function clearToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-export interface FieldIssue {
-  path: string;
-  message: string;
-}
+export type { FieldIssue };
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -118,13 +116,6 @@ export async function sendJson<T>(
 
 export const enc = encodeURIComponent;
 
-/** This node as `GET /v1/server` describes it. */
-export interface ServerView {
-  node: string;
-  isolation: IsolationReport;
-  dataPlane: DataPlaneAddress | null;
-}
-
 let server: Promise<ServerView> | undefined;
 
 /** Asked once per page load; asked again after a failure (before sign-in, for one). */
@@ -142,120 +133,24 @@ export async function dataPlaneUrl(): Promise<string> {
 }
 export const fnPath = (name: string) => `/v1/functions/${enc(name)}`;
 
-// The public JSON shapes (README: "The control-plane API").
+// The public JSON shapes, as the server's schemas declare them.
 
-export type { FunctionView, VersionView } from '../../contract/wire.js';
-export type FunctionConfig = FunctionConfigView;
-
-export type RuleSource = 'header' | 'cookie' | 'query' | 'key';
-export type RuleOp = '=' | '!=' | '>' | '<' | '>=' | '<=' | 'in' | 'range' | 'percent';
-
-export interface Rule {
-  source: RuleSource;
-  name: string;
-  op: RuleOp;
-  value: string | number | string[];
-}
-
-export interface CanaryView {
-  version: string;
-  weight?: number;
-  sticky?: { source: RuleSource; name: string };
-  match?: 'all' | 'any';
-  rules?: Rule[];
-}
-
-export interface AliasSpecView {
-  version: string;
-  description: string;
-  canary?: CanaryView;
-}
-
-export interface AliasView extends AliasSpecView {
-  functionName: string;
-  name: string;
-  revision: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface HistoryEntry {
-  revision: number;
-  action: string;
-  actor: string;
-  at: string;
-  before: AliasSpecView | null;
-  after: AliasSpecView | null;
-}
-
-export interface Summary {
-  invocations: number;
-  functionErrors: number;
-  platformErrors: number;
-  throttles: number;
-  coldStarts: number;
-  errorRate: number;
-  averageMs: number | null;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-}
-
-export interface MetricsSeries {
-  version?: string;
-  qualifier?: string;
-  share: number;
-  totals: Summary;
-  points: ({ t: string } & Summary)[];
-}
-
-export interface MetricsView {
-  functionName: string;
-  from: string;
-  until: string;
-  step: number;
-  by: 'version' | 'qualifier';
-  totals: Summary;
-  series: MetricsSeries[];
-}
-
-export interface LogView {
-  id: number | null;
-  at: string;
-  functionName: string;
-  qualifier: string | null;
-  versionId: string;
-  requestId: string | null;
-  durationMs: number | null;
-  initDurationMs: number | null;
-  outcome: string;
-  errorCode: string | null;
-  text: string;
-}
-
-export interface Binding {
-  function: string;
-  qualifier: string;
-}
-
-export interface ApiView {
-  name: string;
-  description: string;
-  routes: { method: string; path: string }[];
-  stages: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface StageView extends Binding {
-  api: string;
-  name: string;
-  variables: Record<string, string>;
-  routes: Record<string, Binding>;
-  revision: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type {
+  FunctionConfigView as FunctionConfig,
+  FunctionView,
+  VersionView,
+} from '../../contract/schemas/functions.js';
+export type {
+  AliasSpecView,
+  AliasView,
+  CanaryView,
+  Condition as Rule,
+  HistoryView as HistoryEntry,
+} from '../../contract/schemas/aliases.js';
+export type { MetricsSeries, MetricsView, LogView, Summary } from '../../contract/schemas/telemetry.js';
+export type { ApiView, StageView } from '../../contract/schemas/apis.js';
+export type RuleSource = Rule['source'];
+export type RuleOp = Rule['op'];
 
 /** Every page of a paged listing (functions, versions), up to a bound. */
 export async function listAll<T>(path: string, key: string, signal?: AbortSignal, max = 1000): Promise<T[]> {

@@ -266,14 +266,15 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
           message: `Names and values total ${bytes} bytes; at most ${CONFIG_LIMITS.environmentBytes}`,
         });
       const config: FunctionConfig = {
-        runtime: runtime.value,
+        // The selects offer RUNTIMES and NETWORK_MODES only.
+        runtime: runtime.value as FunctionConfig['runtime'],
         handler: handler.value.trim(),
         memorySize,
         timeout: timeoutValue,
         instanceConcurrency,
         environmentVariables: env,
         description: description.value,
-        network: network.value,
+        network: network.value as FunctionConfig['network'],
       };
       return issues.length ? { issues } : { config, issues };
     },

@@ -221,7 +221,7 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
 function canaryCell(alias: AliasView): Node | string {
   const c = alias.canary;
   if (!c) return h('span', { class: 'muted' }, '—');
-  if (c.weight !== undefined) {
+  if ('weight' in c) {
     return h(
       'span',
       null,
@@ -229,11 +229,11 @@ function canaryCell(alias: AliasView): Node | string {
       c.sticky && h('div', { class: 'muted small' }, `sticky by ${c.sticky.source} ${c.sticky.name}`),
     );
   }
-  const rules = c.rules ?? [];
+  const rules = c.rules;
   return h(
     'span',
     null,
-    `Version ${c.version} · rules (${c.match ?? 'all'})`,
+    `Version ${c.version} · rules (${c.match})`,
     h(
       'div',
       { class: 'muted small mono' },
@@ -249,8 +249,8 @@ function canaryCell(alias: AliasView): Node | string {
 
 function trafficBar(alias: AliasView): HTMLElement {
   const c = alias.canary;
-  const canaryShare = c?.weight ?? 0;
-  if (c && c.weight === undefined) {
+  const canaryShare = c && 'weight' in c ? c.weight : 0;
+  if (c && !('weight' in c)) {
     return h(
       'div',
       { class: 'split-bar', title: 'Rules decide per request' },

@@ -63,7 +63,7 @@ export function describeQualifier(ctx: { aliases: AliasView[] }, qualifier: stri
 export function aliasCanaryText(alias: AliasView): string {
   const canary = alias.canary;
   if (!canary) return '';
-  if (canary.weight !== undefined) return ` (canary ${canary.version} at ${formatPercent(canary.weight)})`;
+  if ('weight' in canary) return ` (canary ${canary.version} at ${formatPercent(canary.weight)})`;
   return ` (canary ${canary.version} by rules)`;
 }
 
