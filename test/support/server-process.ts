@@ -12,7 +12,7 @@ export interface SluiceProcess {
   dataDir: string;
   token: string;
   child: ChildProcess;
-  /** Stops the server (SIGTERM) and waits for it to exit. */
+  /** Stops the server (SIGTERM) and waits for it to exit; fails unless it shut down cleanly (status 0). */
   stop(): Promise<void>;
 }
 
@@ -96,9 +96,14 @@ export async function startSluice(
           child.kill('SIGKILL');
           reject(new Error(`sluice server did not exit within ${STOP_MS} ms of SIGTERM:\n${output()}`));
         }, STOP_MS);
-        child.once('exit', () => {
+        child.once('exit', (code, signal) => {
           clearTimeout(timer);
-          resolve();
+          // Killed by the signal itself, or a failed close: the server did not shut down as it should.
+          if (code === 0) resolve();
+          else
+            reject(
+              new Error(`sluice server ended with ${signal ?? `status ${code}`} on SIGTERM:\n${output()}`),
+            );
         });
         child.kill('SIGTERM');
       }),
