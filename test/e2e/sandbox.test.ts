@@ -478,8 +478,9 @@ test('a server removes the cgroups that a killed server left behind, and its own
   const parent = host.v1
     ? join(host.v1.pids.mount, host.v1.pids.own)
     : join(host.v2?.mount ?? '', host.v2?.own ?? '');
-  // Above the kernel's largest pid: no process has it.
-  const stale = join(parent, 'sluice-999999999-abcdef');
+  // Above the kernel's largest pid (4194304 at most): no process has it. Made of this test's own pid, since
+  // other test runs on the host share the cgroup tree, and one's stale subtree must not be another's.
+  const stale = join(parent, `sluice-${999_000_000 + process.pid}-abcdef`);
   await mkdir(join(stale, 'i1'), { recursive: true });
   const dir = await makeDataDir();
   const other = await startSluice(dir.dataDir);
