@@ -11,6 +11,7 @@ import { hostPid, hostProcesses } from '../support/processes.js';
 import { waitFor } from '../support/wait-for.js';
 import {
   makeDataDir,
+  OWN_INSTANCE_UIDS_FLAG,
   SLUICE_BIN,
   spawnServer,
   startSluice,
@@ -192,7 +193,13 @@ async function createFunction(
 before(async () => {
   const dir = await makeDataDir();
   removeDir = dir.remove;
-  server = await startSluice(dir.dataDir, ['--instance-tmp-size', String(TMP_MB), '--isolation', 'required']);
+  server = await startSluice(dir.dataDir, [
+    '--instance-tmp-size',
+    String(TMP_MB),
+    '--isolation',
+    'required',
+    ...OWN_INSTANCE_UIDS_FLAG,
+  ]);
   api = apiClient(server.url, server.token);
   const env = { environmentVariables: { DB_PASSWORD: SECRET } };
   await createFunction('victim', 'nodejs20', VICTIM_NODE, env);

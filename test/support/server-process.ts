@@ -21,6 +21,17 @@ export async function makeDataDir(): Promise<{ dataDir: string; remove: () => Pr
   return { dataDir, remove: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
+/**
+ * The instance user ids of this test process's servers, its own among the test runs on this host: a function
+ * named alike in another run's server would otherwise get the same uid, and a test that finds its instance's
+ * processes by uid would find the other's too. 512 ids from 10^9 + pid · 512 stay below 2^32 - 1 for any pid.
+ */
+export const OWN_INSTANCE_UIDS = { first: 1_000_000_000 + process.pid * 512, count: 512 };
+export const OWN_INSTANCE_UIDS_FLAG = [
+  '--instance-uids',
+  `${OWN_INSTANCE_UIDS.first}-${OWN_INSTANCE_UIDS.first + OWN_INSTANCE_UIDS.count - 1}`,
+];
+
 /** A `sluice server` process that has said where it listens, and everything it has written since it began. */
 export interface SpawnedServer {
   child: ChildProcessByStdio<null, Readable, Readable>;
