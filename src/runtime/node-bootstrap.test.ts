@@ -184,9 +184,19 @@ describe('the Node.js bootstrap', () => {
   });
 
   it('runs invocations at once, tagging each log line with its own invocation, a timer’s included', async () => {
-    const code = `exports.handler = async (event, context) => {
+    // Each ends only once all four have started, not after a pause that a loaded machine could outlast before
+    // the fourth frame is read; run one at a time, they would wait until the bound fails them.
+    const code = `let arrived = 0;
+    let allArrived;
+    const together = new Promise((resolve, reject) => {
+      allArrived = resolve;
+      setTimeout(() => reject(new Error('the four never ran at once')), 30000).unref();
+    });
+    exports.handler = async (event, context) => {
       console.log('start ' + context.requestId);
-      await new Promise((r) => setTimeout(r, 50));
+      if (++arrived === 4) allArrived();
+      await together;
+      await new Promise((r) => setTimeout(r, 1));
       process.stdout.write('end ' + context.requestId);
       return context.requestId;
     };`;

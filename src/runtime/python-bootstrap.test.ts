@@ -250,11 +250,14 @@ def handler(event, context):
   });
 
   it('runs invocations concurrently, tagging each log line with its own invocation', async () => {
+    // Each ends only once all four have started, not after a pause that a loaded machine could outlast before
+    // the fourth frame is read; run one at a time, the barrier would break at its bound and fail them.
     const code = `
-import time
+import threading
+together = threading.Barrier(4, timeout=30)
 def handler(event, context):
     print('start ' + context.request_id)
-    time.sleep(0.2)
+    together.wait()
     print('end', context.request_id, end='')
     return context.request_id
 `;
