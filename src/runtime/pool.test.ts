@@ -5,6 +5,7 @@ import { CONFIG_DEFAULTS, type FunctionConfig } from '../core/function-config.js
 import { isSluiceError } from '../core/errors.js';
 import type { InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
 import { InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
+import { seeded } from '../../test/support/seeded.js';
 
 // The pool's policy against instances that only take time: what it starts, reuses, recycles and stops.
 // Real instance processes are exercised end to end (test/e2e); here the counts are exact.
@@ -83,15 +84,6 @@ function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5) {
   const live = (id?: string) =>
     started.filter((i) => i.alive && (id === undefined || i.version.versionId === id));
   return { pool, started, call, live, clock };
-}
-
-/** A seeded generator, so that a mix of versions is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 /** `callers` closed-loop callers, each making `each` calls, version 2 with probability `canary`. */
