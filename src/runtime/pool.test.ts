@@ -6,6 +6,7 @@ import { isSluiceError } from '../core/errors.js';
 import type { InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
 import { InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
 import { seeded } from '../../test/support/seeded.js';
+import { waitFor } from '../../test/support/wait-for.js';
 
 // The pool's policy against instances that only take time: what it starts, reuses, recycles and stops.
 // Real instance processes are exercised end to end (test/e2e); here the counts are exact.
@@ -241,9 +242,10 @@ test('an instance idle for idleMs is stopped by the sweep', async () => {
   const h = harness({ idleMs: 40 });
   await h.call(version('1'));
   assert.equal(h.live().length, 1);
-  const deadline = Date.now() + 2000;
-  while (h.live().length > 0 && Date.now() < deadline) await delay(10);
-  assert.equal(h.live().length, 0);
+  await waitFor(() => h.live().length === 0, {
+    timeout: 30_000,
+    what: 'the sweep to stop the idle instance',
+  });
   await h.pool.destroy();
 });
 
