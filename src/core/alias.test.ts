@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from './errors.js';
 import {
   aliasTargets,
   assertTargetsExist,
@@ -12,32 +11,10 @@ import {
   type RollbackTarget,
 } from './alias.js';
 import type { AliasHistoryEntry, AliasRecord } from './model.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
+import { caught, issuePaths, problems } from '../../test/support/errors.js';
 
 /** The problem paths parseAliasSpec reports for `input`, or [] when it accepts it. */
-function problems(input: unknown): string[] {
-  try {
-    parseAliasSpec(input);
-    return [];
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    assert.equal(error.code, 'InvalidArgument');
-    return paths(error);
-  }
-}
+const specProblems = (input: unknown): string[] => problems(() => parseAliasSpec(input));
 
 const rule = (overrides: Record<string, unknown> = {}) => ({
   source: 'header',
@@ -83,7 +60,7 @@ describe('parseAliasSpec: primary version', () => {
       if (expected === 'invalid' || expected === 'missing') {
         const error = caught(() => parseAliasSpec(input));
         assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(paths(error), ['version']);
+        assert.deepEqual(issuePaths(error), ['version']);
         if (expected === 'missing') assert.match(error.message, /version: is required/);
         return;
       }
@@ -114,7 +91,7 @@ describe('parseAliasSpec: description', () => {
   ];
   for (const [input, expected] of table) {
     test(`${show(input)} → ${show(expected)}`, () => {
-      if (expected === null) assert.deepEqual(problems(input), ['description']);
+      if (expected === null) assert.deepEqual(specProblems(input), ['description']);
       else assert.equal(parseAliasSpec(input).description, expected);
     });
   }
@@ -149,7 +126,7 @@ describe('parseAliasSpec: canary weight', () => {
   for (const [weight, expected] of table) {
     test(`weight ${String(weight)} → ${String(expected)}`, () => {
       if (expected === 'invalid') {
-        assert.deepEqual(problems(weighted(weight)), ['canary.weight']);
+        assert.deepEqual(specProblems(weighted(weight)), ['canary.weight']);
         return;
       }
       const spec = parseAliasSpec(weighted(weight));
@@ -227,7 +204,7 @@ describe('parseAliasSpec: canary shape', () => {
   ];
   for (const [label, input, expected] of table) {
     test(`${label} → ${expected.length ? expected.join(', ') : 'valid'}`, () => {
-      assert.deepEqual(problems(input), expected);
+      assert.deepEqual(specProblems(input), expected);
     });
   }
 
@@ -275,7 +252,7 @@ describe('parseAliasSpec: unknown fields and input shape', () => {
   ];
   for (const [label, input, expected] of table) {
     test(`${label} → ${expected.join(', ')}`, () => {
-      assert.deepEqual(problems(input), expected);
+      assert.deepEqual(specProblems(input), expected);
     });
   }
 });
@@ -464,7 +441,7 @@ describe('planRollback', () => {
       const error = caught(() => planRollback(current, hist, target));
       assert.equal(error.code, expected);
       assert.match(error.message, /release/);
-      if (expected === 'InvalidArgument') assert.deepEqual(paths(error), ['revision']);
+      if (expected === 'InvalidArgument') assert.deepEqual(issuePaths(error), ['revision']);
     });
   }
 

@@ -10,29 +10,8 @@ import {
   RouteMatcher,
   stageBindings,
 } from './api-gateway.js';
-import { type FieldIssue, SluiceError } from './errors.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-/** The problem paths a parser reports for `input`, or [] when it accepts it. */
-function problems(parse: () => unknown): string[] {
-  try {
-    parse();
-    return [];
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    assert.equal(error.code, 'InvalidArgument', error.message);
-    return (error.details as readonly FieldIssue[]).map((d) => d.path);
-  }
-}
+import type { FieldIssue } from './errors.js';
+import { caught, problems } from '../../test/support/errors.js';
 
 function show(value: unknown): string {
   const text = value === undefined ? 'undefined' : JSON.stringify(value);

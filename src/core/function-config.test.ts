@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from './errors.js';
+import type { FieldIssue } from './errors.js';
 import {
   CONFIG_DEFAULTS,
   applyConfigPatch,
@@ -11,20 +11,8 @@ import {
   storedConfig,
   type FunctionConfig,
 } from './function-config.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
+import { caught, issuePaths } from '../../test/support/errors.js';
+import { config as baseConfig } from '../../test/support/config.js';
 
 /** A valid creation request, with some fields replaced (or removed when given `undefined`). */
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -41,19 +29,8 @@ function show(value: unknown): string {
   return value === undefined || Number.isNaN(value) ? String(value) : JSON.stringify(value);
 }
 
-function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
-  return {
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: { A: '1', B: '2' },
-    description: 'd',
-    network: 'host',
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<FunctionConfig> = {}): FunctionConfig =>
+  baseConfig({ environmentVariables: { A: '1', B: '2' }, description: 'd', ...overrides });
 
 describe('parseNewFunction', () => {
   test('fills in the defaults', () => {
@@ -108,11 +85,11 @@ describe('parseNewFunction', () => {
   test('network is host or none, nothing else', () => {
     for (const network of ['bridge', 'HOST', '', null, 1, true, ['none']])
       assert.deepEqual(
-        paths(caught(() => parseNewFunction(request({ network })))),
+        issuePaths(caught(() => parseNewFunction(request({ network })))),
         ['network'],
         String(network),
       );
-    assert.deepEqual(paths(caught(() => parseConfigPatch({ network: 'any' }))), ['network']);
+    assert.deepEqual(issuePaths(caught(() => parseConfigPatch({ network: 'any' }))), ['network']);
     assert.deepEqual(parseConfigPatch({ network: 'none' }), { network: 'none' });
   });
 
@@ -125,7 +102,7 @@ describe('parseNewFunction', () => {
   test('extra fields the caller allows are accepted and not copied into the configuration', () => {
     const parsed = parseNewFunction(request({ code: 'UEsDBA==' }), ['code']);
     assert.equal('code' in parsed.config, false);
-    assert.deepEqual(paths(caught(() => parseNewFunction(request({ code: 'UEsDBA==' })))), ['code']);
+    assert.deepEqual(issuePaths(caught(() => parseNewFunction(request({ code: 'UEsDBA==' })))), ['code']);
   });
 
   const notObjects: unknown[] = [null, undefined, 'fn', 42, [], [request()], true];
@@ -133,7 +110,7 @@ describe('parseNewFunction', () => {
     test(`refuses ${show(input)} as a whole`, () => {
       const error = caught(() => parseNewFunction(input));
       assert.equal(error.code, 'InvalidArgument');
-      assert.deepEqual(paths(error), ['']);
+      assert.deepEqual(issuePaths(error), ['']);
     });
   }
 
@@ -141,18 +118,18 @@ describe('parseNewFunction', () => {
     test(`requires ${field}`, () => {
       const error = caught(() => parseNewFunction(request({ [field]: undefined })));
       assert.equal(error.code, 'InvalidArgument');
-      assert.deepEqual(paths(error), [field]);
+      assert.deepEqual(issuePaths(error), [field]);
       assert.match(error.message, new RegExp(`${field}: is required`));
     });
   }
 
   test('reports every missing field at once', () => {
-    assert.deepEqual(paths(caught(() => parseNewFunction({}))), ['name', 'runtime', 'handler']);
+    assert.deepEqual(issuePaths(caught(() => parseNewFunction({}))), ['name', 'runtime', 'handler']);
   });
 
   test('refuses unknown fields, each with its path', () => {
     const error = caught(() => parseNewFunction(request({ memory: 128, Timeout: 3 })));
-    assert.deepEqual(paths(error).sort(), ['Timeout', 'memory']);
+    assert.deepEqual(issuePaths(error).sort(), ['Timeout', 'memory']);
     assert.ok(
       error.details && (error.details as FieldIssue[])[0]?.message.includes('memorySize'),
       'lists known fields',
@@ -163,7 +140,7 @@ describe('parseNewFunction', () => {
     const error = caught(() => parseNewFunction(request({ memorySize: 100, timeout: 0, description: 7 })));
     assert.equal(error.code, 'InvalidArgument');
     assert.equal(error.status, 400);
-    assert.deepEqual(paths(error), ['memorySize', 'timeout', 'description']);
+    assert.deepEqual(issuePaths(error), ['memorySize', 'timeout', 'description']);
     assert.match(error.message, /memorySize/);
     assert.match(error.message, /and 2 more/);
   });
@@ -172,7 +149,7 @@ describe('parseNewFunction', () => {
     const error = caught(() =>
       parseNewFunction({ name: '1fn', runtime: 'java', bogus: true, environmentVariables: { FC_X: 1 } }),
     );
-    assert.deepEqual(paths(error).sort(), [
+    assert.deepEqual(issuePaths(error).sort(), [
       'bogus',
       'environmentVariables.FC_X',
       'environmentVariables.FC_X',
@@ -291,9 +268,9 @@ describe('configuration fields', () => {
       } else {
         const error = caught(() => parseNewFunction(request({ [field]: value })));
         assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(paths(error), [field]);
+        assert.deepEqual(issuePaths(error), [field]);
         if (field !== 'name')
-          assert.deepEqual(paths(caught(() => parseConfigPatch({ [field]: value }))), [field]);
+          assert.deepEqual(issuePaths(caught(() => parseConfigPatch({ [field]: value }))), [field]);
       }
     });
   }
@@ -322,7 +299,7 @@ describe('environment variables', () => {
     test(`refuses ${JSON.stringify(env)}`, () => {
       const error = caught(() => parseNewFunction(request({ environmentVariables: env })));
       assert.equal(error.code, 'InvalidArgument');
-      assert.deepEqual(paths(error), expected);
+      assert.deepEqual(issuePaths(error), expected);
     });
   }
 
@@ -350,7 +327,7 @@ describe('environment variables', () => {
         return;
       }
       const error = caught(() => parseNewFunction(request({ environmentVariables: env })));
-      assert.deepEqual(paths(error), ['environmentVariables']);
+      assert.deepEqual(issuePaths(error), ['environmentVariables']);
       assert.match(error.message, /4096/);
     });
   }
@@ -377,7 +354,7 @@ describe('parseConfigPatch', () => {
   test('refuses an empty patch', () => {
     const error = caught(() => parseConfigPatch({}));
     assert.equal(error.code, 'InvalidArgument');
-    assert.deepEqual(paths(error), ['']);
+    assert.deepEqual(issuePaths(error), ['']);
   });
 
   const bad: [input: unknown, expected: string[]][] = [
@@ -400,7 +377,7 @@ describe('parseConfigPatch', () => {
     test(`refuses ${JSON.stringify(input)} at ${expected.join(', ')}`, () => {
       const error = caught(() => parseConfigPatch(input));
       assert.equal(error.code, 'InvalidArgument');
-      assert.deepEqual(paths(error), expected);
+      assert.deepEqual(issuePaths(error), expected);
     });
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FunctionConfig } from '../core/function-config.js';
 import type { ChangeFeed, ChangeFeedHandlers, ChangeFeedStatus, StoreChange } from '../store/changes.js';
+import { config } from '../../test/support/config.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -53,16 +53,7 @@ class ScriptedFeed implements ChangeFeed {
   }
 }
 
-const CONFIG: FunctionConfig = {
-  runtime: 'nodejs20',
-  handler: 'index.handler',
-  memorySize: 128,
-  timeout: 3,
-  instanceConcurrency: 1,
-  environmentVariables: {},
-  description: '',
-  network: 'host',
-};
+const CONFIG = config();
 const CODE = { sha256: 'a'.repeat(64), size: 1, zip: Buffer.from('x') };
 const BY = { actor: 'test', now: new Date(0).toISOString() };
 

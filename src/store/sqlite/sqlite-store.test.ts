@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import { config } from '../../../test/support/config.js';
+import { assertLogsMigrated, blob, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
