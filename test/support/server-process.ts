@@ -14,6 +14,8 @@ export interface SluiceProcess {
   child: ChildProcess;
   /** Stops the server (SIGTERM) and waits for it to exit; fails unless it shut down cleanly (status 0). */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL), as a crash would, and waits for it to be gone. */
+  kill(): Promise<void>;
 }
 
 export async function makeDataDir(): Promise<{ dataDir: string; remove: () => Promise<void> }> {
@@ -96,6 +98,12 @@ export async function startSluice(
     dataDir,
     token,
     child,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
         if (child.exitCode !== null || child.signalCode !== null) {
