@@ -19,6 +19,7 @@ import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros }
 import type { Change, CodeBlob, Store } from './store.js';
 import { encodePageToken } from './paging.js';
 import { config } from '../../test/support/config.js';
+import { invocationLog } from '../../test/support/telemetry.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
 export interface OpenedStore {
@@ -1669,19 +1670,8 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         }),
         log({ at: 5000, versionId: '1', qualifier: 'live', requestId: 'r6', text: 'héllo ünïcode ✓\n' }),
       ];
-      const log = (overrides: Partial<InvocationLog>): InvocationLog => ({
-        functionName: 'f',
-        versionId: '1',
-        qualifier: 'live',
-        requestId: 'r',
-        at: 0,
-        durationMs: 12.345,
-        initDurationMs: undefined,
-        outcome: 'success',
-        errorCode: undefined,
-        text: '',
-        ...overrides,
-      });
+      const log = (overrides: Partial<InvocationLog>): InvocationLog =>
+        invocationLog({ durationMs: 12.345, ...overrides });
       const withoutId = (record: InvocationLog): InvocationLog => {
         const copy = { ...record };
         delete copy.id;
