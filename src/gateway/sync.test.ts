@@ -80,6 +80,18 @@ function flakyStore(): { store: Store; real: SqliteStore; setDown: (down: boolea
   };
 }
 
+/** A started sync that retries a failed reload after 20 ms, then 40; what it logs is in `lines`. */
+async function startRetrying(catalog: Catalog, feed: ChangeFeed) {
+  const lines: string[] = [];
+  const sync = new CatalogSync(catalog, feed, {
+    resyncMs: 60_000,
+    retry: { firstMs: 20, maxMs: 40 },
+    log: (l) => lines.push(l),
+  });
+  await sync.start();
+  return { sync, lines };
+}
+
 test('changes from the feed are applied; a missed one is made good by the reload after a reconnect', async () => {
   const { store, real } = flakyStore();
   const catalog = new Catalog(store);
@@ -134,13 +146,7 @@ test('a refresh that fails keeps the old snapshot and is retried by reloads unti
   await real.createFunction('f', CONFIG, CODE, BY);
   const catalog = new Catalog(store);
   const feed = new ScriptedFeed(Date.now());
-  const lines: string[] = [];
-  const sync = new CatalogSync(catalog, feed, {
-    resyncMs: 60_000,
-    retry: { firstMs: 20, maxMs: 40 },
-    log: (l) => lines.push(l),
-  });
-  await sync.start();
+  const { sync, lines } = await startRetrying(catalog, feed);
   const before = catalog.get('f');
   assert.ok(before);
 
@@ -168,13 +174,7 @@ test('a committed change never fails its writer: a failed refresh falls back to 
       return Promise.reject(new Error('the feed is down'));
     }
   })(Date.now());
-  const lines: string[] = [];
-  const sync = new CatalogSync(catalog, feed, {
-    resyncMs: 60_000,
-    retry: { firstMs: 20, maxMs: 40 },
-    log: (l) => lines.push(l),
-  });
-  await sync.start();
+  const { sync, lines } = await startRetrying(catalog, feed);
 
   await real.createFunction('f', CONFIG, CODE, BY);
   setDown(true);
