@@ -7,6 +7,8 @@ import {
   logText as text,
   stackTraceOf,
   type BootstrapStart,
+  type InitFailure,
+  itReportsInitErrors,
 } from '../../test/support/bootstrap-process.js';
 import { SEED_NODE_HANDLER } from '../contract/seed-handlers.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
@@ -137,7 +139,7 @@ describe('the Node.js bootstrap', () => {
   });
 
   describe('initError', () => {
-    const cases: { name: string; files: Record<string, string>; errorType: string; message: RegExp }[] = [
+    const cases: InitFailure[] = [
       {
         name: 'a missing file',
         files: { 'other.js': '' },
@@ -163,16 +165,7 @@ describe('the Node.js bootstrap', () => {
         message: /^no config$/,
       },
     ];
-    for (const { name, files, errorType, message } of cases) {
-      it(`reports ${name} and exits with status 1`, async () => {
-        const instance = await start({ files });
-        const frame = await instance.waitFor((f) => f.header.type !== 'log');
-        assert.equal(frame.header.type, 'initError');
-        assert.equal(frame.header['errorType'], errorType, JSON.stringify(frame.header));
-        assert.match(String(frame.header['errorMessage']), message);
-        assert.equal(await instance.exitCode(), 1);
-      });
-    }
+    itReportsInitErrors(cases, start);
   });
 
   it('loads an ES module handler from a subdirectory', async () => {
