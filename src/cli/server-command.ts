@@ -224,15 +224,9 @@ export async function serverCommand(args: string[]): Promise<void> {
   }).catch((error: unknown) => {
     throw portTaken(error, values.host) ?? error;
   });
-  process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
-  if (server.dataPlaneUrl !== server.url)
-    process.stdout.write(`HTTP triggers and API stages are served at ${server.dataPlaneUrl}\n`);
-
-  if (server.adminTokenFile) {
-    process.stdout.write(
-      `Created the admin token; it is in ${server.adminTokenFile} (readable by you only)\n`,
-    );
-  }
+  // Installed before the line that says the server listens: whoever waits for that line may stop the server
+  // the moment it reads it, and a SIGTERM before this would kill the process without closing anything (its
+  // instances' cgroups left behind, as a loaded CI host showed).
   const stop = (signal: string) => {
     process.stdout.write(`${signal}: shutting down\n`);
     server.close().then(
@@ -245,4 +239,13 @@ export async function serverCommand(args: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
+  if (server.dataPlaneUrl !== server.url)
+    process.stdout.write(`HTTP triggers and API stages are served at ${server.dataPlaneUrl}\n`);
+
+  if (server.adminTokenFile) {
+    process.stdout.write(
+      `Created the admin token; it is in ${server.adminTokenFile} (readable by you only)\n`,
+    );
+  }
 }

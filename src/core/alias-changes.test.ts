@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type ErrorCode } from './errors.js';
+import type { ErrorCode } from './errors.js';
 import type { AliasSpec } from './alias.js';
 import {
   aliasesUsing,
@@ -11,16 +11,7 @@ import {
 } from './alias-changes.js';
 import type { AliasAction, AliasRecord } from './model.js';
 import type { VersionRef } from './names.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
+import { caught } from '../../test/support/errors.js';
 
 const CREATED = '2024-01-01T00:00:00.000Z';
 const NOW = '2024-06-01T12:00:00.000Z';

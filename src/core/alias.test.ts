@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from './errors.js';
 import {
   aliasTargets,
   assertTargetsExist,
@@ -9,20 +8,7 @@ import {
   type RollbackTarget,
 } from './alias.js';
 import type { AliasHistoryEntry, AliasRecord } from './model.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
+import { caught, issuePaths as paths } from '../../test/support/errors.js';
 
 describe('aliasTargets and assertTargetsExist', () => {
   const versions = new Set([1, 2]);

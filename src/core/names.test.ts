@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from './errors.js';
 import {
   DEFAULT_ALIAS,
   LATEST,
@@ -14,20 +13,7 @@ import {
   parseVersionRef,
   type Qualifier,
 } from './names.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
+import { caught, issuePaths } from '../../test/support/errors.js';
 
 describe('function names', () => {
   const table: [name: string, ok: boolean][] = [
@@ -64,7 +50,7 @@ describe('function names', () => {
           assertFunctionName(name);
         });
         assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(paths(error), ['name']);
+        assert.deepEqual(issuePaths(error), ['name']);
         assert.ok(error.message.includes(`"${name}"`), 'the message names the refused name');
       }
     });
@@ -109,7 +95,7 @@ describe('alias names', () => {
           assertAliasName(name);
         });
         assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(paths(error), ['name']);
+        assert.deepEqual(issuePaths(error), ['name']);
         assert.ok(error.message.includes(`"${name}"`));
       }
     });
@@ -183,7 +169,7 @@ describe('parseQualifier', () => {
       const error = caught(() => parseQualifier(text));
       assert.equal(error.code, 'InvalidArgument');
       assert.equal(error.status, 400);
-      assert.deepEqual(paths(error), ['qualifier']);
+      assert.deepEqual(issuePaths(error), ['qualifier']);
       assert.ok(error.message.includes(`"${String(text)}"`), 'the message names the refused qualifier');
     });
   }
@@ -208,7 +194,7 @@ describe('assertVersionId', () => {
       }
       const error = caught(() => assertVersionId(text));
       assert.equal(error.code, 'InvalidArgument');
-      assert.deepEqual(paths(error), ['version']);
+      assert.deepEqual(issuePaths(error), ['version']);
       assert.ok(error.message.includes(`"${text}"`));
     });
   }

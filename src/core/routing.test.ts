@@ -7,6 +7,7 @@ import type { VersionRef } from './names.js';
 import { compileRoute, explainRoute, route, type CompiledRoute, type ParameterLookup } from './routing.js';
 import { entriesByHeaderName } from './routing-key.js';
 import { BUCKETS, bucketOf } from './stable-hash.js';
+import { seeded } from '../../test/support/seeded.js';
 
 // The routing engine against DESIGN §1 and issue 4's "How it will be judged": weighted shares within
 // statistical bounds, sticky and `percent` decisions that are stable and monotonic, every op × every source,
@@ -40,18 +41,6 @@ const NOTHING = lookupOf({});
 const constant = (r: number) => () => r;
 /** Random sources at both ends of [0, 1) and in between: a sticky or rule decision ignores them all. */
 const RANDOMS = [constant(0), constant(0.5), constant(0.9999999), Math.random];
-
-/** A small seeded PRNG (mulberry32), so that the randomised agreement cases are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** |observed - expected| within k standard deviations of a binomial share over n trials. */
 function assertShare(hits: number, n: number, p: number, what: string, k = 4): void {

@@ -1,37 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError } from './errors.js';
 import type { FunctionConfig } from './function-config.js';
 import type { FunctionRecord, VersionRecord } from './model.js';
 import { planPublish } from './versions.js';
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
+import { caught } from '../../test/support/errors.js';
+import { config as baseConfig } from '../../test/support/config.js';
 
 const NOW = '2024-06-01T12:00:00.000Z';
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
 
-function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
-  return {
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: { A: '1', B: '2' },
-    description: '',
-    network: 'host',
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<FunctionConfig> = {}): FunctionConfig =>
+  baseConfig({ environmentVariables: { A: '1', B: '2' }, ...overrides });
 
 function latest(sha = SHA_A, cfg = config()): FunctionRecord {
   return {

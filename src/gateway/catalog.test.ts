@@ -3,7 +3,8 @@ import { test, type TestContext } from 'node:test';
 import { route } from '../core/routing.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { blob, config } from '../store/store.contract.js';
+import { config } from '../../test/support/config.js';
+import { blob } from '../store/store.contract.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
 import { Catalog } from './catalog.js';
 

@@ -16,7 +16,7 @@ import { processLauncher } from '../runtime/launcher.js';
 import { findInterpreters } from '../runtime/launchers.js';
 import { InstancePool } from '../runtime/pool.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { config } from '../store/store.contract.js';
+import { config } from '../../test/support/config.js';
 import { Catalog } from './catalog.js';
 import { createGateway } from './gateway.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FunctionConfig } from '../core/function-config.js';
 import type { ChangeFeed, ChangeFeedHandlers, ChangeFeedStatus, StoreChange } from '../store/changes.js';
+import { config } from '../../test/support/config.js';
 import { waitFor } from '../../test/support/wait-for.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -53,16 +53,7 @@ class ScriptedFeed implements ChangeFeed {
   }
 }
 
-const CONFIG: FunctionConfig = {
-  runtime: 'nodejs20',
-  handler: 'index.handler',
-  memorySize: 128,
-  timeout: 3,
-  instanceConcurrency: 1,
-  environmentVariables: {},
-  description: '',
-  network: 'host',
-};
+const CONFIG = config();
 const CODE = { sha256: 'a'.repeat(64), size: 1, zip: Buffer.from('x') };
 const BY = { actor: 'test', now: new Date(0).toISOString() };
 
@@ -87,6 +78,18 @@ function flakyStore(): { store: Store; real: SqliteStore; setDown: (down: boolea
       down = d;
     },
   };
+}
+
+/** A started sync that retries a failed reload after 20 ms, then 40; what it logs is in `lines`. */
+async function startRetrying(catalog: Catalog, feed: ChangeFeed) {
+  const lines: string[] = [];
+  const sync = new CatalogSync(catalog, feed, {
+    resyncMs: 60_000,
+    retry: { firstMs: 20, maxMs: 40 },
+    log: (l) => lines.push(l),
+  });
+  await sync.start();
+  return { sync, lines };
 }
 
 test('changes from the feed are applied; a missed one is made good by the reload after a reconnect', async () => {
@@ -143,13 +146,7 @@ test('a refresh that fails keeps the old snapshot and is retried by reloads unti
   await real.createFunction('f', CONFIG, CODE, BY);
   const catalog = new Catalog(store);
   const feed = new ScriptedFeed(Date.now());
-  const lines: string[] = [];
-  const sync = new CatalogSync(catalog, feed, {
-    resyncMs: 60_000,
-    retry: { firstMs: 20, maxMs: 40 },
-    log: (l) => lines.push(l),
-  });
-  await sync.start();
+  const { sync, lines } = await startRetrying(catalog, feed);
   const before = catalog.get('f');
   assert.ok(before);
 
@@ -177,13 +174,7 @@ test('a committed change never fails its writer: a failed refresh falls back to 
       return Promise.reject(new Error('the feed is down'));
     }
   })(Date.now());
-  const lines: string[] = [];
-  const sync = new CatalogSync(catalog, feed, {
-    resyncMs: 60_000,
-    retry: { firstMs: 20, maxMs: 40 },
-    log: (l) => lines.push(l),
-  });
-  await sync.start();
+  const { sync, lines } = await startRetrying(catalog, feed);
 
   await real.createFunction('f', CONFIG, CODE, BY);
   setDown(true);

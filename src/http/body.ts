@@ -14,6 +14,15 @@ const LINGER = { ms: 1000, bytes: 8 * 1024 * 1024 };
 export function closeIfRefused(res: ServerResponse): void {
   const req = res.req;
   if (!refused.has(req)) return;
+  // The answer says so: a client that kept the connection would send its next request into the close below
+  // (a loaded CI run lost a request that way, "other side closed").
+  res.setHeader('connection', 'close');
+  // Told so, Node would close the connection as soon as the answer is written, and the body still arriving
+  // would reset it, the answer with it: only the sending side ends then, and the close below comes later.
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+  };
   res.once('finish', () => {
     let lingered = 0;
     const close = () => {

@@ -3,19 +3,10 @@ import { test, type TestContext } from 'node:test';
 import type { InvocationLog } from '../core/telemetry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { StoreLogFeed } from './store-log-feed.js';
+import { invocationLog } from '../../test/support/telemetry.js';
 
-const log = (requestId: string, qualifier = 'live'): InvocationLog => ({
-  functionName: 'f',
-  versionId: '1',
-  qualifier,
-  requestId,
-  at: Date.now(),
-  durationMs: 1,
-  initDurationMs: undefined,
-  outcome: 'success',
-  errorCode: undefined,
-  text: `line ${requestId}\n`,
-});
+const log = (requestId: string, qualifier = 'live'): InvocationLog =>
+  invocationLog({ qualifier, requestId, at: Date.now(), text: `line ${requestId}\n` });
 
 const OPTIONS = { pollMs: 10, pageSize: 2 };
 

@@ -5,7 +5,8 @@ import { emptyHistogram, observe } from '../core/histogram.js';
 import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
 import type { MetricRow } from '../core/telemetry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { blob, config } from '../store/store.contract.js';
+import { config } from '../../test/support/config.js';
+import { blob } from '../store/store.contract.js';
 import { RolloutEngine } from './engine.js';
 
 // The engine over the real SQLite store, with a clock the test moves: every alias write, metric window and

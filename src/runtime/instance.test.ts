@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '../../test/support/wait-for.js';
 import { isSluiceError } from '../core/errors.js';
-import { config } from '../store/store.contract.js';
+import { config } from '../../test/support/config.js';
 import { Instance, type LaunchPlan, type LogLine, type RunnableVersion } from './instance.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
 import { bootstrapCommand, findInterpreters } from './launchers.js';

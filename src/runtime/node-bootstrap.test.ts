@@ -7,6 +7,8 @@ import {
   logText as text,
   stackTraceOf,
   type BootstrapStart,
+  type InitFailure,
+  itReportsInitErrors,
 } from '../../test/support/bootstrap-process.js';
 import { SEED_NODE_HANDLER } from '../contract/seed-handlers.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
@@ -137,7 +139,7 @@ describe('the Node.js bootstrap', () => {
   });
 
   describe('initError', () => {
-    const cases: { name: string; files: Record<string, string>; errorType: string; message: RegExp }[] = [
+    const cases: InitFailure[] = [
       {
         name: 'a missing file',
         files: { 'other.js': '' },
@@ -163,16 +165,7 @@ describe('the Node.js bootstrap', () => {
         message: /^no config$/,
       },
     ];
-    for (const { name, files, errorType, message } of cases) {
-      it(`reports ${name} and exits with status 1`, async () => {
-        const instance = await start({ files });
-        const frame = await instance.waitFor((f) => f.header.type !== 'log');
-        assert.equal(frame.header.type, 'initError');
-        assert.equal(frame.header['errorType'], errorType, JSON.stringify(frame.header));
-        assert.match(String(frame.header['errorMessage']), message);
-        assert.equal(await instance.exitCode(), 1);
-      });
-    }
+    itReportsInitErrors(cases, start);
   });
 
   it('loads an ES module handler from a subdirectory', async () => {
@@ -184,9 +177,19 @@ describe('the Node.js bootstrap', () => {
   });
 
   it('runs invocations at once, tagging each log line with its own invocation, a timer’s included', async () => {
-    const code = `exports.handler = async (event, context) => {
+    // Each ends only once all four have started, not after a pause that a loaded machine could outlast before
+    // the fourth frame is read; run one at a time, they would wait until the bound fails them.
+    const code = `let arrived = 0;
+    let allArrived;
+    const together = new Promise((resolve, reject) => {
+      allArrived = resolve;
+      setTimeout(() => reject(new Error('the four never ran at once')), 30000).unref();
+    });
+    exports.handler = async (event, context) => {
       console.log('start ' + context.requestId);
-      await new Promise((r) => setTimeout(r, 50));
+      if (++arrived === 4) allArrived();
+      await together;
+      await new Promise((r) => setTimeout(r, 1));
       process.stdout.write('end ' + context.requestId);
       return context.requestId;
     };`;

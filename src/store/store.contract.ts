@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import type { AliasSpec } from '../core/alias.js';
 import { type ErrorCode, isSluiceError, type SluiceError } from '../core/errors.js';
-import type { FunctionConfig } from '../core/function-config.js';
 import type { ApiDefinition, RouteMethod, StageSpec } from '../core/api-gateway.js';
 import type {
   AliasHistoryEntry,
@@ -19,6 +18,8 @@ import { emptyHistogram } from '../core/histogram.js';
 import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
 import type { Change, CodeBlob, IdempotencyClaim, Store, StoredResponse } from './store.js';
 import { encodePageToken } from './paging.js';
+import { config } from '../../test/support/config.js';
+import { invocationLog } from '../../test/support/telemetry.js';
 
 /** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
 export interface OpenedStore {
@@ -35,20 +36,6 @@ export interface OpenedStore {
 export function blob(content: string | Buffer): CodeBlob {
   const zip = typeof content === 'string' ? Buffer.from(`zip:${content}`, 'utf8') : content;
   return { sha256: createHash('sha256').update(zip).digest('hex'), size: zip.length, zip };
-}
-
-export function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
-  return {
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: {},
-    description: '',
-    network: 'host',
-    ...overrides,
-  };
 }
 
 const codeRef = (b: CodeBlob) => ({ sha256: b.sha256, size: b.size });
@@ -1738,19 +1725,8 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         }),
         log({ at: 5000, versionId: '1', qualifier: 'live', requestId: 'r6', text: 'héllo ünïcode ✓\n' }),
       ];
-      const log = (overrides: Partial<InvocationLog>): InvocationLog => ({
-        functionName: 'f',
-        versionId: '1',
-        qualifier: 'live',
-        requestId: 'r',
-        at: 0,
-        durationMs: 12.345,
-        initDurationMs: undefined,
-        outcome: 'success',
-        errorCode: undefined,
-        text: '',
-        ...overrides,
-      });
+      const log = (overrides: Partial<InvocationLog>): InvocationLog =>
+        invocationLog({ durationMs: 12.345, ...overrides });
       const withoutId = (record: InvocationLog): InvocationLog => {
         const copy = { ...record };
         delete copy.id;

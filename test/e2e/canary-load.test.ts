@@ -30,6 +30,10 @@ before(async () => {
     name: 'canary',
     runtime: 'nodejs20',
     handler: 'index.handler',
+    // The defaults that make a storm are instanceConcurrency and the instances per function; the timeout also
+    // bounds how long an invocation waits for an instance, and 40 callers queued for 10 instances waited past
+    // the default 3 s on a loaded machine (429): a minute is generous.
+    timeout: 60,
     code: { zipFile: (await zipOf({ 'index.js': HANDLER(1) })).toString('base64') },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));

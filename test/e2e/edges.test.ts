@@ -261,27 +261,32 @@ describe('oversized bodies', () => {
     assert.deepEqual(await snapshot(api), before);
   });
 
-  test('a declared length over the limit is refused at once, and the connection closed', async () => {
-    const result = await new Promise<{ status: number; closed: boolean }>((resolve, reject) => {
-      const req = request(trigger('/echo'), {
-        method: 'POST',
-        headers: { 'content-length': String(300 * 1024 * 1024) },
-      });
-      req.on('response', (res) => {
-        res.resume();
-        const timer = setTimeout(() => {
-          resolve({ status: res.statusCode ?? 0, closed: false });
-          req.destroy();
-        }, 5000);
-        req.socket?.once('close', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, closed: true });
+  test('a declared length over the limit is refused at once, and the connection closed, as the answer says', async () => {
+    const result = await new Promise<{ status: number; connection: string | undefined; closed: boolean }>(
+      (resolve, reject) => {
+        const req = request(trigger('/echo'), {
+          method: 'POST',
+          headers: { 'content-length': String(300 * 1024 * 1024) },
         });
-      });
-      req.on('error', reject);
-      req.write(Buffer.alloc(1024));
-    });
+        req.on('response', (res) => {
+          res.resume();
+          const seen = { status: res.statusCode ?? 0, connection: res.headers.connection };
+          const timer = setTimeout(() => {
+            resolve({ ...seen, closed: false });
+            req.destroy();
+          }, 5000);
+          req.socket?.once('close', () => {
+            clearTimeout(timer);
+            resolve({ ...seen, closed: true });
+          });
+        });
+        req.on('error', reject);
+        req.write(Buffer.alloc(1024));
+      },
+    );
     assert.equal(result.status, 413);
+    // Else a client would send its next request on the connection, into the close.
+    assert.equal(result.connection, 'close', 'the answer says that the connection closes');
     assert.ok(result.closed, 'the server closed the connection within 5 s');
   });
 });

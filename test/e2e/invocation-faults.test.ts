@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, errorCode, type ApiCall, type ApiResult } from '../support/api-client.js';
 import { createFunctions, zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import {
+  makeDataDir,
+  OWN_INSTANCE_UIDS,
+  OWN_INSTANCE_UIDS_FLAG,
+  startSluice,
+  type SluiceProcess,
+} from '../support/server-process.js';
 import { hostPid } from '../support/processes.js';
 import { snapshot } from '../support/state.js';
 import { waitFor } from '../support/wait-for.js';
@@ -170,6 +176,7 @@ before(async () => {
     '0',
     '--instance-idle-seconds',
     '60',
+    ...OWN_INSTANCE_UIDS_FLAG,
   ]);
   api = apiClient(server.url, server.token);
   const node = await zipOf({ 'index.js': NODE_FAULTS });
@@ -551,7 +558,7 @@ describe('isolation', () => {
       assert.equal(seen.writeTmp, 'ok');
       if (AS_ROOT) {
         assert.ok(
-          seen.uid >= 700_000_000 && seen.uid < 700_065_536,
+          seen.uid >= OWN_INSTANCE_UIDS.first && seen.uid < OWN_INSTANCE_UIDS.first + OWN_INSTANCE_UIDS.count,
           `a root server runs instances as a user of their function's own, not ${seen.uid}`,
         );
         // The data directory is not in the sandbox at all.

@@ -266,8 +266,7 @@ describe('rollouts', () => {
     let load = traffic('restart', 20);
     await until(rollout.id, (r) => r.step === 1);
     await load.stop();
-    server.child.kill('SIGKILL');
-    await server.stop();
+    await server.kill();
     server = await startSluice(dataDir);
     api = apiClient(server.url, server.token);
     load = traffic('restart', 20);

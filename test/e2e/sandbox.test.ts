@@ -11,6 +11,7 @@ import { hostPid, hostProcesses } from '../support/processes.js';
 import { waitFor } from '../support/wait-for.js';
 import {
   makeDataDir,
+  OWN_INSTANCE_UIDS_FLAG,
   SLUICE_BIN,
   spawnServer,
   startSluice,
@@ -192,7 +193,13 @@ async function createFunction(
 before(async () => {
   const dir = await makeDataDir();
   removeDir = dir.remove;
-  server = await startSluice(dir.dataDir, ['--instance-tmp-size', String(TMP_MB), '--isolation', 'required']);
+  server = await startSluice(dir.dataDir, [
+    '--instance-tmp-size',
+    String(TMP_MB),
+    '--isolation',
+    'required',
+    ...OWN_INSTANCE_UIDS_FLAG,
+  ]);
   api = apiClient(server.url, server.token);
   const env = { environmentVariables: { DB_PASSWORD: SECRET } };
   await createFunction('victim', 'nodejs20', VICTIM_NODE, env);
@@ -478,8 +485,9 @@ test('a server removes the cgroups that a killed server left behind, and its own
   const parent = host.v1
     ? join(host.v1.pids.mount, host.v1.pids.own)
     : join(host.v2?.mount ?? '', host.v2?.own ?? '');
-  // Above the kernel's largest pid: no process has it.
-  const stale = join(parent, 'sluice-999999999-abcdef');
+  // Above the kernel's largest pid (4194304 at most): no process has it. Made of this test's own pid, since
+  // other test runs on the host share the cgroup tree, and one's stale subtree must not be another's.
+  const stale = join(parent, `sluice-${999_000_000 + process.pid}-abcdef`);
   await mkdir(join(stale, 'i1'), { recursive: true });
   const dir = await makeDataDir();
   const other = await startSluice(dir.dataDir);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -189,4 +190,33 @@ export function logIndex(instance: BootstrapProcess, text: string): number {
   );
   assert.ok(index >= 0, `no log line holds ${JSON.stringify(text)}`);
   return index;
+}
+
+/** Code that cannot be loaded, and how the bootstrap must report it. */
+export interface InitFailure {
+  name: string;
+  files: Record<string, string>;
+  errorType: string;
+  message: RegExp;
+}
+
+/**
+ * One test per case, for any runtime's bootstrap: the code that fails to load is reported in an initError
+ * frame with its type, message and stack, and the bootstrap exits with status 1.
+ */
+export function itReportsInitErrors(
+  cases: readonly InitFailure[],
+  start: (options: Pick<BootstrapStart, 'files'>) => Promise<BootstrapProcess>,
+): void {
+  for (const { name, files, errorType, message } of cases) {
+    it(`reports ${name} and exits with status 1`, async () => {
+      const instance = await start({ files });
+      const frame = await instance.waitFor((f) => f.header.type !== 'log');
+      assert.equal(frame.header.type, 'initError');
+      assert.equal(frame.header['errorType'], errorType, JSON.stringify(frame.header));
+      assert.match(String(frame.header['errorMessage']), message);
+      assert.ok(stackTraceOf(frame).length > 0, 'the error has a stack');
+      assert.equal(await instance.exitCode(), 1);
+    });
+  }
 }

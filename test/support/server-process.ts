@@ -12,14 +12,27 @@ export interface SluiceProcess {
   dataDir: string;
   token: string;
   child: ChildProcess;
-  /** Stops the server (SIGTERM) and waits for it to exit. */
+  /** Stops the server (SIGTERM) and waits for it to exit; fails unless it shut down cleanly (status 0). */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL), as a crash would, and waits for it to be gone. */
+  kill(): Promise<void>;
 }
 
 export async function makeDataDir(): Promise<{ dataDir: string; remove: () => Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-e2e-'));
   return { dataDir, remove: () => rm(dataDir, { recursive: true, force: true }) };
 }
+
+/**
+ * The instance user ids of this test process's servers, its own among the test runs on this host: a function
+ * named alike in another run's server would otherwise get the same uid, and a test that finds its instance's
+ * processes by uid would find the other's too. 512 ids from 10^9 + pid · 512 stay below 2^32 - 1 for any pid.
+ */
+export const OWN_INSTANCE_UIDS = { first: 1_000_000_000 + process.pid * 512, count: 512 };
+export const OWN_INSTANCE_UIDS_FLAG = [
+  '--instance-uids',
+  `${OWN_INSTANCE_UIDS.first}-${OWN_INSTANCE_UIDS.first + OWN_INSTANCE_UIDS.count - 1}`,
+];
 
 /** A `sluice server` process that has said where it listens, and everything it has written since it began. */
 export interface SpawnedServer {
@@ -85,6 +98,12 @@ export async function startSluice(
     dataDir,
     token,
     child,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
         if (child.exitCode !== null || child.signalCode !== null) {
@@ -96,9 +115,14 @@ export async function startSluice(
           child.kill('SIGKILL');
           reject(new Error(`sluice server did not exit within ${STOP_MS} ms of SIGTERM:\n${output()}`));
         }, STOP_MS);
-        child.once('exit', () => {
+        child.once('exit', (code, signal) => {
           clearTimeout(timer);
-          resolve();
+          // Killed by the signal itself, or a failed close: the server did not shut down as it should.
+          if (code === 0) resolve();
+          else
+            reject(
+              new Error(`sluice server ended with ${signal ?? `status ${code}`} on SIGTERM:\n${output()}`),
+            );
         });
         child.kill('SIGTERM');
       }),

@@ -55,6 +55,26 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A page's heading: its title and a line on what the page is for, with its actions beside. */
+export function pageHeader(title: string, about: string, ...actions: Child[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'page-header' },
+    h('div', null, h('h1', null, title), h('p', { class: 'muted' }, about)),
+    ...actions,
+  );
+}
+
+/** A card's heading: its title and, if there is one, a line on what it holds, with its actions beside. */
+export function cardHead(title: string, about: string | undefined, ...actions: Child[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'card-head' },
+    h('div', null, h('h2', null, title), about && h('p', { class: 'muted small' }, about)),
+    ...actions,
+  );
+}
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 export function s<K extends keyof SVGElementTagNameMap>(

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from '../../core/errors.js';
+import { SluiceError } from '../../core/errors.js';
 import {
   isWeightCanary,
   parseAliasSpec as aliasSpec,
@@ -9,24 +9,11 @@ import {
 } from '../../core/alias.js';
 import { validator } from '../validate.js';
 import { AliasSpecBody } from './aliases.js';
+import { caught, issuePaths as paths } from '../../../test/support/errors.js';
 
 // An alias write as the API takes it: checked against its schema, then by the core.
 const checkAlias = validator(AliasSpecBody);
 const parseAliasSpec = (input: unknown) => aliasSpec(checkAlias(input));
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
 
 /** The problem paths parseAliasSpec reports for `input`, or [] when it accepts it. */
 function problems(input: unknown): string[] {

@@ -8,37 +8,16 @@ import {
   parseStageSpec as stageSpec,
   stageBindings,
 } from '../../core/api-gateway.js';
-import { type FieldIssue, SluiceError } from '../../core/errors.js';
+import type { FieldIssue } from '../../core/errors.js';
 import { validator } from '../validate.js';
 import { ApiDefinitionBody, StageBody } from './apis.js';
+import { caught, problems } from '../../../test/support/errors.js';
 
 // APIs and stages as the API takes them: checked against their schemas, then by the core.
 const checkDefinition = validator(ApiDefinitionBody);
 const checkStage = validator(StageBody);
 const parseApiDefinition = (input: unknown) => apiDefinition(checkDefinition(input));
 const parseStageSpec = (input: unknown, api: ApiDefinition) => stageSpec(checkStage(input), api);
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-/** The problem paths a parser reports for `input`, or [] when it accepts it. */
-function problems(parse: () => unknown): string[] {
-  try {
-    parse();
-    return [];
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    assert.equal(error.code, 'InvalidArgument', error.message);
-    return (error.details as readonly FieldIssue[]).map((d) => d.path);
-  }
-}
 
 function show(value: unknown): string {
   const text = value === undefined ? 'undefined' : JSON.stringify(value);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError, type FieldIssue } from '../../core/errors.js';
+import type { FieldIssue } from '../../core/errors.js';
 import {
   CONFIG_DEFAULTS,
   applyConfigPatch,
@@ -12,26 +12,13 @@ import {
 } from '../../core/function-config.js';
 import { validator } from '../validate.js';
 import { ConfigPatch, CreateFunction } from './functions.js';
+import { caught, issuePaths as paths } from '../../../test/support/errors.js';
 
 // A function's configuration as the API takes it: checked against its schema, then by the core.
 const checkCreate = validator(CreateFunction);
 const checkPatch = validator(ConfigPatch);
 const parseNewFunction = (input: unknown) => newFunction(checkCreate(input));
 const parseConfigPatch = (input: unknown) => configPatch(checkPatch(input));
-
-function caught(fn: () => unknown): SluiceError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SluiceError) return error;
-    throw error;
-  }
-  return assert.fail('expected a SluiceError');
-}
-
-function paths(error: SluiceError): string[] {
-  return (error.details as readonly FieldIssue[]).map((d) => d.path);
-}
 
 /** A valid creation request, with some fields replaced (or removed when given `undefined`). */
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {

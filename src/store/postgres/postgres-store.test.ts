@@ -8,7 +8,9 @@ import { emptyHistogram } from '../../core/histogram.js';
 import type { VersionRecord } from '../../core/model.js';
 import type { InvocationLog, MetricRow } from '../../core/telemetry.js';
 import { LATEST } from '../../core/names.js';
-import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import { config } from '../../../test/support/config.js';
+import { invocationLog } from '../../../test/support/telemetry.js';
+import { assertLogsMigrated, blob, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -648,18 +650,8 @@ describe('PostgresStore only', () => {
       );
       assert.equal((await a.queryMetrics('f', 60, 0, 2e9)).length, 0);
 
-      const log = (at: number, qualifier: string, text: string): InvocationLog => ({
-        functionName: 'f',
-        versionId: '1',
-        qualifier,
-        requestId: `r${at}`,
-        at,
-        durationMs: 1.25,
-        initDurationMs: undefined,
-        outcome: 'success',
-        errorCode: undefined,
-        text,
-      });
+      const log = (at: number, qualifier: string, text: string): InvocationLog =>
+        invocationLog({ qualifier, requestId: `r${at}`, at, durationMs: 1.25, text });
       await a.appendLogs([log(1000, 'live', 'Hello A'), log(2000, 'live', 'second')]);
       await b.appendLogs([log(3000, 'beta', 'hello B')]);
       const all = await a.queryLogs('f', { limit: 10 });
@@ -696,18 +688,8 @@ describe('PostgresStore only', () => {
 
   it('commits logs in the order of their ids: a reader that follows the highest id seen misses none', async () => {
     await withNodes(2, async (nodes) => {
-      const log = (requestId: string, text: string): InvocationLog => ({
-        functionName: 'f',
-        versionId: '1',
-        qualifier: 'live',
-        requestId,
-        at: Date.now(),
-        durationMs: 1,
-        initDurationMs: undefined,
-        outcome: 'success',
-        errorCode: undefined,
-        text,
-      });
+      const log = (requestId: string, text: string): InvocationLog =>
+        invocationLog({ requestId, at: Date.now(), text });
       const written: string[] = [];
       const state = { writing: true };
       const writers = nodes.map(async (node, n) => {

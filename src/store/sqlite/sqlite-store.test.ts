@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import { config } from '../../../test/support/config.js';
+import { invocationLog } from '../../../test/support/telemetry.js';
+import { assertLogsMigrated, blob, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -182,18 +184,7 @@ describe('SqliteStore only', () => {
       const before = statSync(file).size;
       const text = 'x'.repeat(2000);
       await store.appendLogs(
-        Array.from({ length: 2000 }, (_, i) => ({
-          functionName: 'f',
-          versionId: '1',
-          qualifier: 'live',
-          requestId: `r${i}`,
-          at: 1000 + i,
-          durationMs: 1,
-          initDurationMs: undefined,
-          outcome: 'success' as const,
-          errorCode: undefined,
-          text,
-        })),
+        Array.from({ length: 2000 }, (_, i) => invocationLog({ requestId: `r${i}`, at: 1000 + i, text })),
       );
       assert.ok(statSync(`${file}-wal`).size > 4_000_000, 'the commit went to the WAL');
       assert.equal(statSync(file).size, before, 'and the commit itself checkpointed nothing');
@@ -216,20 +207,7 @@ describe('SqliteStore only', () => {
       const other = new Database(join(dir, 'sluice.db'));
       try {
         other.exec('BEGIN IMMEDIATE');
-        const written = store.appendLogs([
-          {
-            functionName: 'f',
-            versionId: '1',
-            qualifier: 'live',
-            requestId: 'r1',
-            at: 1000,
-            durationMs: 1,
-            initDurationMs: undefined,
-            outcome: 'success',
-            errorCode: undefined,
-            text: 'waited\n',
-          },
-        ]);
+        const written = store.appendLogs([invocationLog({ requestId: 'r1', at: 1000, text: 'waited\n' })]);
         // On the event loop, the write would have waited out the lock inside appendLogs and failed (the lock
         // is this thread's own); from its thread it waits, and this thread goes on.
         const settled = await Promise.race([

@@ -9,20 +9,12 @@ import { toLogRuns } from '../log-runs.js';
 import { SqliteStore } from './sqlite-store.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import type { TelemetryWrite } from './telemetry-writes.js';
+import { invocationLog } from '../../../test/support/telemetry.js';
 
 function logs(count: number, from = 0): TelemetryWrite {
-  const records = Array.from({ length: count }, (_, i) => ({
-    functionName: 'f',
-    versionId: '1',
-    qualifier: 'live',
-    requestId: `r${from + i}`,
-    at: 1000 + from + i,
-    durationMs: 1,
-    initDurationMs: undefined,
-    outcome: 'success' as const,
-    errorCode: undefined,
-    text: `line ${from + i}\n`,
-  }));
+  const records = Array.from({ length: count }, (_, i) =>
+    invocationLog({ requestId: `r${from + i}`, at: 1000 + from + i, text: `line ${from + i}\n` }),
+  );
   return { op: 'appendLogs', arg: { count, runs: toLogRuns(records) } };
 }
 

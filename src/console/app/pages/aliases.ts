@@ -25,6 +25,7 @@ import {
 import { diffLines } from '../diff.js';
 import {
   badge,
+  cardHead,
   clear,
   colorFor,
   confirmDialog,
@@ -186,19 +187,9 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
     h(
       'section',
       { class: 'card' },
-      h(
-        'div',
-        { class: 'card-head' },
-        h(
-          'div',
-          null,
-          h('h2', null, 'Aliases'),
-          h(
-            'p',
-            { class: 'muted small' },
-            'An alias points at a primary version and, optionally, a canary version that takes a weight of the traffic or the requests that match rules.',
-          ),
-        ),
+      cardHead(
+        'Aliases',
+        'An alias points at a primary version and, optionally, a canary version that takes a weight of the traffic or the requests that match rules.',
         h(
           'button',
           {

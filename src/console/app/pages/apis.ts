@@ -1,4 +1,4 @@
-import { clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { cardHead, clear, emptyState, errorBox, formatAgo, h, pageHeader, spinner } from '../dom.js';
 import { bindingLink, loadStages, type StageRow } from './stages.js';
 import { getJson, type ApiView } from '../api.js';
 
@@ -7,19 +7,9 @@ export function renderApis(main: HTMLElement, signal: AbortSignal): void {
   const body = h('div', null, spinner('Loading APIs…'));
   clear(
     main,
-    h(
-      'div',
-      { class: 'page-header' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'API Gateway'),
-        h(
-          'p',
-          { class: 'muted' },
-          'APIs and their stages (test, pre-release, release …), each bound to a function and a qualifier — usually an alias, so that a release repoints the alias and no stage changes.',
-        ),
-      ),
+    pageHeader(
+      'API Gateway',
+      'APIs and their stages (test, pre-release, release …), each bound to a function and a qualifier — usually an alias, so that a release repoints the alias and no stage changes.',
     ),
     body,
   );
@@ -58,15 +48,9 @@ function apiCard(api: ApiView, rows: StageRow[]): HTMLElement {
   return h(
     'section',
     { class: 'card', testid: `api-${api.name}` },
-    h(
-      'div',
-      { class: 'card-head' },
-      h(
-        'div',
-        null,
-        h('h2', null, api.name),
-        api.description && h('p', { class: 'muted small' }, api.description),
-      ),
+    cardHead(
+      api.name,
+      api.description,
       h('span', { class: 'muted small' }, `updated ${formatAgo(api.updatedAt)}`),
     ),
     h(

@@ -1,7 +1,7 @@
 import { FUNCTION_NAME, FUNCTION_NAME_HINT } from '../../../contract/domain.js';
 import { ApiError, sendJson, type FieldIssue, type FunctionView } from '../api.js';
 import { configForm } from '../config-form.js';
-import { clear, errorBox, field, fieldError, h } from '../dom.js';
+import { clear, errorBox, field, fieldError, h, pageHeader } from '../dom.js';
 import { createEditor, editorState, type EditorView } from '../editor.js';
 import { functionHref, go, onLeave } from '../router.js';
 import { handlerFile, STARTERS } from '../samples.js';
@@ -131,16 +131,7 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
       ' / ',
       'Create',
     ),
-    h(
-      'div',
-      { class: 'page-header' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'Create function'),
-        h('p', { class: 'muted' }, 'A function starts at $LATEST; its $DEFAULT alias points there.'),
-      ),
-    ),
+    pageHeader('Create function', 'A function starts at $LATEST; its $DEFAULT alias points there.'),
     form,
   );
   resetCode();

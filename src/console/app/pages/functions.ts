@@ -1,5 +1,5 @@
 import { enc, getJson, type FunctionView } from '../api.js';
-import { clear, emptyState, errorBox, formatAgo, formatBytes, h, spinner } from '../dom.js';
+import { clear, emptyState, errorBox, formatAgo, formatBytes, h, pageHeader, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
 
 /** The function list: a search by name prefix (the API's `prefix`), a page at a time. */
@@ -16,15 +16,9 @@ export function renderFunctionList(main: HTMLElement, signal: AbortSignal, initi
   const count = h('span', { class: 'muted' });
   clear(
     main,
-    h(
-      'div',
-      { class: 'page-header' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'Functions'),
-        h('p', { class: 'muted' }, 'Code that runs on demand, released through versions and aliases.'),
-      ),
+    pageHeader(
+      'Functions',
+      'Code that runs on demand, released through versions and aliases.',
       h(
         'a',
         { class: 'btn btn-primary', href: '#/functions/new', testid: 'create-function' },

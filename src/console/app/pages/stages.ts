@@ -1,5 +1,5 @@
 import { dataPlaneUrl, enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
-import { clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
 import { aliasCanaryText, type FunctionContext } from './function.js';
 
@@ -61,19 +61,9 @@ export function renderStagesTab(ctx: FunctionContext, panel: HTMLElement): void 
           h(
             'section',
             { class: 'card' },
-            h(
-              'div',
-              { class: 'card-head' },
-              h(
-                'div',
-                null,
-                h('h2', null, 'Stages'),
-                h(
-                  'p',
-                  { class: 'muted small' },
-                  'API gateway stages that send requests to this function. Repointing an alias moves every stage bound to it.',
-                ),
-              ),
+            cardHead(
+              'Stages',
+              'API gateway stages that send requests to this function. Repointing an alias moves every stage bound to it.',
               h('a', { class: 'btn', href: '#/apis' }, 'All APIs'),
             ),
             mine.length === 0
