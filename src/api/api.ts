@@ -9,6 +9,7 @@ import { functionRoutes } from './functions.js';
 import { runIdempotently } from './idempotency.js';
 import { jsonCodeLimit } from './code-input.js';
 import { openApiDocument } from './openapi.js';
+import { provisionedRoutes } from './provisioned.js';
 import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
 
@@ -37,6 +38,7 @@ export function createApi(deps: ApiDeps): {
     ...functionRoutes(deps),
     ...versionRoutes(deps),
     ...aliasRoutes(deps),
+    ...provisionedRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),

@@ -8,7 +8,15 @@ import { emptyHistogram } from '../../core/histogram.js';
 import type { VersionRecord } from '../../core/model.js';
 import type { InvocationLog, MetricRow } from '../../core/telemetry.js';
 import { LATEST } from '../../core/names.js';
-import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import {
+  assertLogsMigrated,
+  blob,
+  config,
+  LOGS_BEFORE_RUNS,
+  type OpenedStore,
+  storeContract,
+} from '../store.contract.js';
+import { provisionedContract } from '../provisioned.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -109,7 +117,7 @@ async function closeQuietly(store: Store): Promise<void> {
   await store.close().catch(() => undefined);
 }
 
-storeContract('PostgresStore', async () => {
+async function openSchema(): Promise<OpenedStore> {
   await requirePostgres();
   const schema = freshSchema();
   let store = await PostgresStore.open(URL, { schema });
@@ -127,7 +135,10 @@ storeContract('PostgresStore', async () => {
       await dropSchema(schema);
     },
   };
-});
+}
+
+storeContract('PostgresStore', openSchema);
+provisionedContract('PostgresStore', openSchema);
 
 let tick = 0;
 const change = (actor = 'tester'): Change => ({

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { waitFor } from '../../../test/support/wait-for.js';
-import { assertLogsMigrated, blob, config, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import {
+  assertLogsMigrated,
+  blob,
+  config,
+  LOGS_BEFORE_RUNS,
+  type OpenedStore,
+  storeContract,
+} from '../store.contract.js';
+import { provisionedContract } from '../provisioned.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -39,7 +47,7 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sluice-store-'));
 }
 
-storeContract('SqliteStore', async () => {
+async function openFile(): Promise<OpenedStore> {
   const dir = await tempDir();
   const file = join(dir, 'sluice.db');
   let store = SqliteStore.open(dir);
@@ -58,7 +66,10 @@ storeContract('SqliteStore', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+storeContract('SqliteStore', openFile);
+provisionedContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {
   const store = SqliteStore.open(':memory:');
