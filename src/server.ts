@@ -223,8 +223,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
   const resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
-  // Five beats per resync, a node gone after three missed: its share is taken over within one resync.
-  const heartbeatMs = Math.max(100, Math.round(resyncMs / 5));
+  // Eight beats per resync, a node gone after three missed: a node that died is seen gone at most half a
+  // resync later, which leaves the other half to start its share elsewhere.
+  const heartbeatMs = Math.max(100, Math.round(resyncMs / 8));
   const provisioner = new Provisioner({
     store,
     pool,
