@@ -138,7 +138,9 @@ describe('Provisioner on one node', () => {
     await w.store.putProvisioned('f', 'live', { target: 3, canaryRatio: 0.01 }, w.change);
     const n = await node(w, 'a');
     n.provisioner.changed();
-    await until('3 ready', () => assert.deepEqual(n.ready(), { '1': 3 }));
+    await until('3 ready', () => {
+      assert.deepEqual(n.ready(), { '1': 3 });
+    });
     await delay(100); // five times the pool's idle time
     assert.deepEqual(n.running(), { '1': 3 });
     const cold: (number | undefined)[] = [];
@@ -164,7 +166,9 @@ describe('Provisioner on one node', () => {
     const w = await world();
     await w.store.putProvisioned('f', '1', { target: 1, canaryRatio: 0.01 }, w.change);
     const n = await node(w, 'a');
-    await until('1 ready', () => assert.deepEqual(n.ready(), { '1': 1 }));
+    await until('1 ready', () => {
+      assert.deepEqual(n.ready(), { '1': 1 });
+    });
     const kinds: boolean[] = [];
     await Promise.all(
       [1, 2].map(() =>
@@ -179,7 +183,9 @@ describe('Provisioner on one node', () => {
     );
     assert.deepEqual(kinds.sort(), [false, true]);
     // The on-demand one is stopped when idle; the provisioned one stays.
-    await until('the on-demand instance reaped', () => assert.equal(n.pool.stats()[0]?.instances, 1));
+    await until('the on-demand instance reaped', () => {
+      assert.equal(n.pool.stats()[0]?.instances, 1);
+    });
     assert.deepEqual(n.running(), { '1': 1 });
   });
 
@@ -187,17 +193,29 @@ describe('Provisioner on one node', () => {
     const w = await world();
     await w.store.putProvisioned('f', 'live', { target: 2, canaryRatio: 0.01 }, w.change);
     const n = await node(w, 'a');
-    await until('2 ready', () => assert.deepEqual(n.ready(), { '1': 2 }));
+    await until('2 ready', () => {
+      assert.deepEqual(n.ready(), { '1': 2 });
+    });
     n.started[0]?.kill();
-    await until('replaced', () => assert.equal(n.started.length, 3), 500);
-    await until('2 ready again', () => assert.deepEqual(n.ready(), { '1': 2 }));
+    await until(
+      'replaced',
+      () => {
+        assert.equal(n.started.length, 3);
+      },
+      500,
+    );
+    await until('2 ready again', () => {
+      assert.deepEqual(n.ready(), { '1': 2 });
+    });
   });
 
   test('a move to another version starts the new instances before it stops the old ones', async () => {
     const w = await world();
     await w.store.putProvisioned('f', 'live', { target: 4, canaryRatio: 'weight' }, w.change);
     const n = await node(w, 'a', { startMs: 50 });
-    await until('4 of version 1', () => assert.deepEqual(n.ready(), { '1': 4 }));
+    await until('4 of version 1', () => {
+      assert.deepEqual(n.ready(), { '1': 4 });
+    });
     w.alias({ version: 1, canary: { version: 2, weight: 0.5 } });
     n.provisioner.changed();
     const seen: Record<string, number>[] = [];
@@ -217,14 +235,18 @@ describe('Provisioner on one node', () => {
     // Released: the target goes, and so do its instances.
     await w.store.deleteProvisioned('f', 'live');
     n.provisioner.changed();
-    await until('none', () => assert.deepEqual(n.running(), {}));
+    await until('none', () => {
+      assert.deepEqual(n.running(), {});
+    });
   });
 
   test('starts that fail are counted and retried with backoff; the others stay', async () => {
     const w = await world();
     await w.store.putProvisioned('f', '1', { target: 1, canaryRatio: 0.01 }, w.change);
     const n = await node(w, 'a');
-    await until('version 1 ready', () => assert.deepEqual(n.ready(), { '1': 1 }));
+    await until('version 1 ready', () => {
+      assert.deepEqual(n.ready(), { '1': 1 });
+    });
     n.state.failing = true;
     await w.store.putProvisioned('f', '2', { target: 1, canaryRatio: 0.01 }, w.change);
     n.provisioner.changed();
@@ -256,7 +278,9 @@ describe('Provisioners sharing a store', () => {
     );
     await b.provisioner.close();
     await b.pool.destroy();
-    await until('a runs 5', () => assert.deepEqual(a.ready(), { '1': 5 }));
+    await until('a runs 5', () => {
+      assert.deepEqual(a.ready(), { '1': 5 });
+    });
   });
 
   test('one alone on an unshared store runs the whole target, whatever stale beats it holds', async () => {
@@ -264,6 +288,8 @@ describe('Provisioners sharing a store', () => {
     await w.store.beatNode({ node: 'ghost', at: Date.now(), provisioned: [] }, 0);
     await w.store.putProvisioned('f', 'live', { target: 4, canaryRatio: 0.01 }, w.change);
     const n = await node(w, 'a');
-    await until('4', () => assert.deepEqual(n.ready(), { '1': 4 }));
+    await until('4', () => {
+      assert.deepEqual(n.ready(), { '1': 4 });
+    });
   });
 });
