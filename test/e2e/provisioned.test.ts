@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { apiClient, type ApiCall } from '../support/api-client.js';
+import { runSluice } from '../support/cli.js';
 import { createFunctions, zipOf } from '../support/code.js';
 import { hostProcesses } from '../support/processes.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
@@ -342,5 +343,46 @@ test('canaryRatio "weight" follows a rollout 10 % → 50 % → 100 %, starting n
       const least = Math.min(...lows.map((l) => l[v] ?? 0));
       assert.ok(least >= floor(v), `version ${v} fell to ${least} ready, below ${floor(v)}`);
     }
+  }
+});
+
+test('the CLI sets, lists and deletes provisioned instances, and refuses bad input', async () => {
+  const work = await makeDataDir();
+  const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token };
+  delete env.SLUICE_TOKEN_FILE;
+  delete env.SLUICE_URL;
+  const sluice = (...args: string[]) => runSluice(args, work.dataDir, env);
+  try {
+    const set = await sluice('provision', 'set', 'f', '1', '2', '--canary-ratio', '20%', '--json');
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { target: number; canaryRatio: number }).canaryRatio, 0.2);
+    await settled('f', '1', { '1': 2 });
+    const list = await sluice('provision', 'list', 'f');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /QUALIFIER\s+VERSION\s+ROLE\s+TARGET\s+STARTED\s+READY\s+FAILED/);
+    assert.match(list.stdout, /^1\s+1\s+primary\s+2\s+2\s+2\s+0\s+20%$/m);
+    assert.match(list.stdout, /^live\s+2\s+primary\s+10\s+10\s+10\s+0\s+20%$/m);
+    assert.match(list.stdout, /^wave\s+2\s+canary\s+10\s+10\s+10\s+0\s+weight$/m);
+    for (const bad of [
+      ['provision', 'set', 'f', 'live', 'ten'],
+      ['provision', 'set', 'f', 'live', '3', '--canary-ratio', '2'],
+      ['provision', 'set', 'f', 'nosuch', '3'],
+      ['provision', 'delete', 'f', '2'],
+    ]) {
+      const run = await sluice(...bad);
+      assert.notEqual(run.code, 0, `sluice ${bad.join(' ')} succeeded`);
+      assert.ok(run.stderr.length > 0);
+    }
+    const deleted = await sluice('provision', 'delete', 'f', '1');
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const after = JSON.parse((await sluice('provision', 'list', 'f', '--json')).stdout) as {
+      qualifier: string;
+    }[];
+    assert.deepEqual(
+      after.map((p) => p.qualifier),
+      ['live', 'wave'],
+    );
+  } finally {
+    await work.remove();
   }
 });
