@@ -40,6 +40,7 @@ import {
 } from './runtime/launchers.js';
 import { RUNTIMES } from './core/function-config.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
+import { Provisioner } from './runtime/provisioner.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
 import { describeIsolation, isFullyIsolated, type IsolationReport } from './core/isolation.js';
 import { openStore } from './store/open-store.js';
@@ -221,12 +222,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     runAs,
   });
   const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
+  const resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
+  // Eight beats per resync, a node gone after three missed: a node that died is seen gone at most half a
+  // resync later, which leaves the other half to start its share elsewhere.
+  const heartbeatMs = Math.max(100, Math.round(resyncMs / 8));
+  const provisioner = new Provisioner({
+    store,
+    pool,
+    snapshot: (name) => catalog.get(name),
+    node,
+    shared: opened.kind !== 'sqlite',
+    heartbeatMs,
+    expireMs: 3 * heartbeatMs,
+    log,
+  });
 
   const sync = new CatalogSync(catalog, opened.changes, {
-    resyncMs: options.resyncMs ?? DEFAULT_RESYNC_MS,
+    resyncMs,
     log,
     applied: (change) => {
       if (change.kind !== 'function') return;
+      provisioner.changed();
       // Series of deleted functions and versions go, so that the label sets stay bounded.
       const snapshot = catalog.get(change.name);
       metrics.forget(
@@ -238,6 +254,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   await sync.start();
+  await provisioner.start();
   const changed = (what: Changed) =>
     sync.committed(
       'api' in what ? { kind: 'api', name: what.api } : { kind: 'function', name: what.function },
@@ -259,6 +276,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     changeFeed: () => opened.changes.status(),
     routes: () => catalog.counts(),
     instances: () => pool.stats(),
+    provisioned: () => ({ nodes: provisioner.liveNodes(), instances: provisioner.report() }),
     isolation,
   });
   const dataPlane = options.dataPlane ?? {};
@@ -414,6 +432,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
+    await provisioner.close();
     await zipWorkers.close();
     await controller.close();
     await telemetry.close();
@@ -452,6 +471,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolation,
     async close() {
       const closed = Promise.all(listening.map((l) => l.close()));
+      // The other nodes take this one's share at once, before its instances stop.
+      await provisioner.close();
       await pool.close();
       await sandbox?.close();
       for (const l of listening) l.server.closeAllConnections();

@@ -11,6 +11,7 @@ import { jsonCodeLimit } from './code-input.js';
 import { checkQuery } from './params.js';
 import { OpenApiDocument, openApiDocument } from './openapi.js';
 import { ServerView } from '../contract/schemas/server.js';
+import { provisionedRoutes } from './provisioned.js';
 import { telemetryRoutes } from './telemetry.js';
 import { versionRoutes } from './versions.js';
 
@@ -41,6 +42,7 @@ export function createApi(deps: ApiDeps): {
     ...functionRoutes(deps),
     ...versionRoutes(deps),
     ...aliasRoutes(deps),
+    ...provisionedRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),

@@ -11,6 +11,7 @@ import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
+import { provisionCommands } from './commands/provision.js';
 import { rolloutCommands } from './commands/rollouts.js';
 import { versionCommands } from './commands/versions.js';
 import { ApiError, CliError, UsageError } from './errors.js';
@@ -25,6 +26,7 @@ const ROOT: Group = {
     alias: aliasCommands,
     version: versionCommands,
     rollout: rolloutCommands,
+    provision: provisionCommands,
     function: functionCommands,
     logs: logsCommand,
     metrics: metricsCommand,

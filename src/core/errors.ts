@@ -23,6 +23,7 @@ export const errorCatalog = {
   ApiNotFound: { status: 404, doc: 'No API has that name.' },
   StageNotFound: { status: 404, doc: 'The API has no stage with that name.' },
   RolloutNotFound: { status: 404, doc: 'No rollout has that id.' },
+  ProvisionedNotFound: { status: 404, doc: 'The qualifier has no provisioned instances configured.' },
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
   ApiAlreadyExists: { status: 409, doc: 'An API with that name exists already.' },

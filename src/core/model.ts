@@ -2,6 +2,7 @@ import type { FunctionConfig } from './function-config.js';
 import type { AliasSpec } from './alias.js';
 import type { ApiDefinition, StageSpec } from './api-gateway.js';
 import type { HttpTrigger } from './trigger.js';
+import type { ProvisionedReport, ProvisionedSpec } from './provisioned.js';
 
 /** A code package as stored: its canonical zip's sha256 and size. */
 export interface CodeRef {
@@ -82,4 +83,22 @@ export interface StageHistoryEntry {
   at: string;
   before: StageSpec | null;
   after: StageSpec | null;
+}
+
+/** A qualifier's provisioned instances, as the control plane wrote them. */
+export interface ProvisionedRecord {
+  functionName: string;
+  /** `$LATEST`, a version number or an alias name. */
+  qualifier: string;
+  spec: ProvisionedSpec;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A node's last sign of life in the store, with what it runs. */
+export interface NodeBeat {
+  node: string;
+  /** Epoch ms, by the node's clock. */
+  at: number;
+  provisioned: ProvisionedReport[];
 }

@@ -17,6 +17,8 @@ export interface InvocationRecord {
   errorCode: string | undefined;
   /** How long its instance took to start, when the invocation started one (a cold start). */
   initDurationMs: number | undefined;
+  /** It ran on a provisioned instance (an on-demand one, or none, otherwise). */
+  provisioned?: boolean;
 }
 
 export interface Counters {

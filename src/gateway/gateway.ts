@@ -163,13 +163,15 @@ export function createGateway(deps: GatewayDeps) {
     const started = performance.now();
     let errorCode: string | undefined;
     let initDurationMs: number | undefined;
+    let provisioned = false;
     deps.output.begin(requestId);
     try {
       const result = await deps.pool.invoke(
         version,
         { requestId, qualifier, ...event },
-        (ms) => {
+        (ms, onProvisioned) => {
           if (ms !== undefined) initDurationMs = toMicros(ms);
+          provisioned = onProvisioned;
         },
         caller && ((onGone) => whenClosed(caller, onGone)),
       );
@@ -195,6 +197,7 @@ export function createGateway(deps: GatewayDeps) {
             outcome: outcomeOf(errorCode),
             errorCode,
             initDurationMs,
+            provisioned,
           },
           text,
         );

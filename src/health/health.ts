@@ -4,6 +4,7 @@ import type { IsolationReport } from '../core/isolation.js';
 import type { ChangeFeedStatus } from '../store/changes.js';
 import type { StoreKind } from '../store/open-store.js';
 import type { SyncStatus } from '../gateway/sync.js';
+import type { ProvisionedReport } from '../core/provisioned.js';
 
 export interface HealthDeps {
   node: string;
@@ -13,7 +14,9 @@ export interface HealthDeps {
   sync: () => SyncStatus;
   changeFeed: () => ChangeFeedStatus;
   routes: () => { functions: number; apis: number };
-  instances: () => readonly { instances: number; busy: number }[];
+  instances: () => readonly { instances: number; busy: number; provisioned: number }[];
+  /** The nodes that divide provisioned instances, and what this one runs of them. */
+  provisioned: () => { nodes: readonly string[]; instances: readonly ProvisionedReport[] };
   isolation: IsolationReport;
   probeTimeoutMs?: number;
 }
@@ -99,8 +102,10 @@ export function createHealth(deps: HealthDeps): {
           instances: {
             total: instances.reduce((n, v) => n + v.instances, 0),
             busy: instances.reduce((n, v) => n + v.busy, 0),
+            provisioned: instances.reduce((n, v) => n + v.provisioned, 0),
             versions: instances.length,
           },
+          provisioned: deps.provisioned(),
           isolation: deps.isolation,
         },
         { 'cache-control': 'no-store' },

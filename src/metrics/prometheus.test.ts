@@ -90,6 +90,7 @@ function sampleRegistry(): MetricsRegistry {
   durations.forEach((durationMs, i) => {
     registry.record(invocation({ durationMs, initDurationMs: i === 0 ? 50 : undefined }));
   });
+
   registry.record(
     invocation({ versionId: '2', outcome: 'functionError', errorCode: 'UnhandledInvocationError' }),
   );
@@ -105,8 +106,8 @@ function sampleRegistry(): MetricsRegistry {
 describe('renderPrometheus', () => {
   const registry = sampleRegistry();
   const instances = [
-    { functionName: 'f', versionId: '1', instances: 3, busy: 1, waiting: 0 },
-    { functionName: 'f', versionId: '2', instances: 1, busy: 1, waiting: 4 },
+    { functionName: 'f', versionId: '1', instances: 3, busy: 1, provisioned: 2, waiting: 0 },
+    { functionName: 'f', versionId: '2', instances: 1, busy: 1, provisioned: 0, waiting: 4 },
   ];
   const text = renderPrometheus(registry.series(), instances);
   const families = parsePrometheus(text);
@@ -118,7 +119,10 @@ describe('renderPrometheus', () => {
       ...Object.fromEntries(Object.keys(COUNTERS).map((name) => [name, 'COUNTER'])),
       [HISTOGRAM]: 'HISTOGRAM',
       sluice_instances: 'GAUGE',
+      sluice_provisioned_instances: 'GAUGE',
       sluice_invocations_waiting: 'GAUGE',
+      sluice_invocations_by_instance_total: 'COUNTER',
+      sluice_cold_starts_by_instance_total: 'COUNTER',
     });
     for (const f of families) assert.ok(f.help.length > 0, `${f.name} has help`);
   });
@@ -215,9 +219,42 @@ describe('renderPrometheus', () => {
     ]);
   });
 
+  it('splits invocations and cold starts of each series into provisioned and on-demand', () => {
+    const mixed = sampleRegistry();
+    // Version 1 also ran on provisioned instances: twice warm, once waiting for one to start.
+    mixed.record(invocation({ provisioned: true }));
+    mixed.record(invocation({ provisioned: true }));
+    mixed.record(invocation({ provisioned: true, initDurationMs: 30 }));
+    const parsed = parsePrometheus(renderPrometheus(mixed.series(), instances));
+    const split = (name: string) =>
+      family(parsed, name)
+        .metrics.filter((m) => m.labels?.function === 'f')
+        .map((m) => [m.labels?.version, m.labels?.instance, Number(m.value)]);
+    assert.deepEqual(split('sluice_invocations_by_instance_total'), [
+      ['1', 'provisioned', 3],
+      ['1', 'on-demand', 10],
+      ['2', 'provisioned', 0],
+      ['2', 'on-demand', 4],
+    ]);
+    assert.deepEqual(split('sluice_cold_starts_by_instance_total'), [
+      ['1', 'provisioned', 1],
+      ['1', 'on-demand', 1],
+      ['2', 'provisioned', 0],
+      ['2', 'on-demand', 0],
+    ]);
+    const provisioned = family(families, 'sluice_provisioned_instances').metrics.map((m) => [
+      m.labels?.version,
+      Number(m.value),
+    ]);
+    assert.deepEqual(provisioned, [
+      ['1', 2],
+      ['2', 0],
+    ]);
+  });
+
   it('parses with no series at all', () => {
     const empty = parsePrometheus(renderPrometheus([], []));
-    assert.equal(empty.length, 8);
+    assert.equal(empty.length, 11);
     assert.ok(empty.every((f) => f.metrics.length === 0));
   });
 });

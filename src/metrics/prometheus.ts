@@ -6,6 +6,8 @@ export interface SeriesTotals {
   versionId: string;
   qualifier: string;
   counters: Counters;
+  /** Of the invocations and cold starts, those of provisioned instances. */
+  provisioned: { invocations: number; coldStarts: number };
 }
 
 export interface InstanceCounts {
@@ -13,6 +15,8 @@ export interface InstanceCounts {
   versionId: string;
   instances: number;
   busy: number;
+  /** Of `instances`, those provisioned. */
+  provisioned: number;
   /** Invocations waiting for an instance of the version. */
   waiting: number;
 }
@@ -43,6 +47,29 @@ export function renderPrometheus(
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
     for (const s of series) lines.push(`${name}{${labels(s)}} ${read(s.counters)}`);
   }
+  // Split by the instance that ran them: a provisioned one, or one started on demand (or none, when refused).
+  for (const [name, help, all, ofProvisioned] of [
+    [
+      'sluice_invocations_by_instance_total',
+      'Invocations by the kind of instance that ran them: provisioned, or on-demand.',
+      (c: Counters) => c.invocations,
+      (s: SeriesTotals) => s.provisioned.invocations,
+    ],
+    [
+      'sluice_cold_starts_by_instance_total',
+      'Cold starts by the kind of instance started: provisioned (an invocation that waited for one), or on-demand.',
+      (c: Counters) => c.coldStarts,
+      (s: SeriesTotals) => s.provisioned.coldStarts,
+    ],
+  ] as const) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const s of series) {
+      lines.push(
+        `${name}{${labels(s)},instance="provisioned"} ${ofProvisioned(s)}`,
+        `${name}{${labels(s)},instance="on-demand"} ${all(s.counters) - ofProvisioned(s)}`,
+      );
+    }
+  }
   const histogram = 'sluice_invocation_duration_seconds';
   lines.push(
     `# HELP ${histogram} How long invocations took, as the gateway saw them.`,
@@ -69,6 +96,15 @@ export function renderPrometheus(
     lines.push(
       `sluice_instances{${base},state="warm"} ${i.instances - i.busy}`,
       `sluice_instances{${base},state="busy"} ${i.busy}`,
+    );
+  }
+  lines.push(
+    '# HELP sluice_provisioned_instances Provisioned instances of a version on this node (of sluice_instances).',
+    '# TYPE sluice_provisioned_instances gauge',
+  );
+  for (const i of instances) {
+    lines.push(
+      `sluice_provisioned_instances{function="${escape(i.functionName)}",version="${escape(i.versionId)}"} ${i.provisioned}`,
     );
   }
   lines.push(

@@ -10,6 +10,8 @@ interface Series {
   versionId: string;
   qualifier: string;
   counters: Counters;
+  /** Of the invocations and cold starts, those of provisioned instances (since the process started only). */
+  provisioned: { invocations: number; coldStarts: number };
   /** The series' open bucket at each resolution, as in `buckets`: found without building its key. */
   open: (MetricRow | undefined)[];
 }
@@ -48,6 +50,10 @@ export class MetricsRegistry {
     const series = this.seriesOf(record);
     const durationBucket = bucketIndex(record.durationMs);
     count(series.counters, record, durationBucket);
+    if (record.provisioned) {
+      series.provisioned.invocations++;
+      if (record.initDurationMs !== undefined) series.provisioned.coldStarts++;
+    }
     // Bucketed by when the invocation is recorded, in the same tick as this call: a bucket that take() has
     // closed never receives another count, so its stored row is final.
     const seconds = Math.floor(record.endedAt / 1000);
@@ -83,6 +89,7 @@ export class MetricsRegistry {
         versionId,
         qualifier,
         counters: emptyCounters(),
+        provisioned: { invocations: 0, coldStarts: 0 },
         open: [],
       };
       qualifiers.set(qualifier, series);

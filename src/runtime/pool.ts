@@ -34,6 +34,19 @@ export type WhenGone = (onGone: () => void) => () => void;
 /** What the pool needs of an instance. */
 export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill'>;
 
+/**
+ * A provisioned instance, held for whoever keeps them warm (see `provisioner.ts`): the pool never stops it
+ * for idleness nor gives it to another version, and invocations of its version use it before any other.
+ */
+export interface PinnedInstance {
+  /** Resolves once it is initialized; rejects when it could not start. */
+  ready: Promise<void>;
+  /** Resolves once it has left the pool, whatever the reason: it exited, was killed, or was released. */
+  gone: Promise<void>;
+  /** Stops it once its invocations in flight end; no new one reaches it. */
+  release(): void;
+}
+
 /** An instance, or one being started, with the invocations assigned to it. */
 interface Slot {
   key: string;
@@ -46,6 +59,10 @@ interface Slot {
   /** When it last had nothing to do; idle ones are stopped by the sweep. */
   idleSince: number;
   dead: boolean;
+  /** Provisioned: never stopped by the pool itself. */
+  pinned: boolean;
+  /** Told when the slot leaves the pool. */
+  onGone: (() => void) | undefined;
 }
 
 interface Waiter {
@@ -67,6 +84,8 @@ interface VersionState {
 interface FunctionInstances {
   versions: Map<string, VersionState>;
   instances: number;
+  /** Of `instances`, those provisioned: the function's instance limit bounds only the others. */
+  pinned: number;
   waiting: number;
 }
 
@@ -84,6 +103,8 @@ export class InstancePool {
   private seq = 0;
   /** The `memorySize` of every instance started or starting. */
   private memoryMb = 0;
+  /** Released provisioned instances that still run invocations: stopped when the last one ends. */
+  private readonly draining = new Set<Slot>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -104,12 +125,13 @@ export class InstancePool {
   /**
    * Runs one invocation on a warm instance, or one started for it. `onReady` hears, before the invocation
    * runs, how long the start took when this invocation had to wait for one (undefined when it was warm): a
-   * cold start counts whether the invocation then succeeds or fails.
+   * cold start counts whether the invocation then succeeds or fails. It also hears whether the instance is a
+   * provisioned one.
    */
   async invoke(
     version: RunnableVersion,
     request: InvocationRequest,
-    onReady?: (initDurationMs: number | undefined) => void,
+    onReady?: (initDurationMs: number | undefined, provisioned: boolean) => void,
     whenGone?: WhenGone,
   ): Promise<InvocationResult> {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
@@ -128,7 +150,7 @@ export class InstancePool {
     try {
       const cold = slot.readyAt === undefined;
       const instance = slot.instance ?? (await slot.ready);
-      onReady?.(cold ? (slot.readyAt ?? this.now()) - slot.startedAt : undefined);
+      onReady?.(cold ? (slot.readyAt ?? this.now()) - slot.startedAt : undefined, slot.pinned);
       ranFrom = this.now();
       return await instance.invoke(request);
     } finally {
@@ -151,6 +173,7 @@ export class InstancePool {
           versionId: version.versionId,
           instances: state.slots.length,
           busy: state.slots.filter((s) => s.inFlight > 0).length,
+          provisioned: state.slots.filter((s) => s.pinned).length,
           waiting: state.queue.length,
         });
       }
@@ -161,7 +184,7 @@ export class InstancePool {
   private instancesOf(functionName: string): FunctionInstances {
     let f = this.functions.get(functionName);
     if (!f) {
-      f = { versions: new Map(), instances: 0, waiting: 0 };
+      f = { versions: new Map(), instances: 0, pinned: 0, waiting: 0 };
       this.functions.set(functionName, f);
     }
     return f;
@@ -181,7 +204,7 @@ export class InstancePool {
     const concurrency = version.config.instanceConcurrency;
     let slot = state.slots.find((s) => s.inFlight < concurrency && s.instance?.alive !== false);
     if (!slot) {
-      if (f.instances >= this.limits.maxInstancesPerFunction) {
+      if (f.instances - f.pinned >= this.limits.maxInstancesPerFunction) {
         const idle = this.recyclable(f, version.key);
         if (!idle) return undefined;
         this.retire(f, idle);
@@ -208,7 +231,7 @@ export class InstancePool {
       const share = shares.get(k) ?? 0;
       const gives = mayGive(state.slots.length, share);
       for (const slot of state.slots) {
-        if (slot.inFlight > 0) continue;
+        if (slot.inFlight > 0 || slot.pinned) continue;
         if (slot.instance?.alive === false) return slot;
         if (k === key) continue;
         if (mine === 0 && (!leastWanted || share < leastWanted.share)) leastWanted = { slot, share };
@@ -232,7 +255,7 @@ export class InstancePool {
       for (const f of this.functions.values()) {
         for (const state of f.versions.values()) {
           for (const slot of state.slots) {
-            if (slot.inFlight > 0 || slot.readyAt === undefined) continue;
+            if (slot.inFlight > 0 || slot.readyAt === undefined || slot.pinned) continue;
             if (!oldest || slot.idleSince < oldest.slot.idleSince) oldest = { f, slot };
           }
         }
@@ -243,7 +266,35 @@ export class InstancePool {
     return true;
   }
 
-  private launch(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot {
+  /**
+   * Starts a provisioned instance of `version`. Refused while the pool closes, or when the node's memory
+   * cannot hold it even once idle on-demand instances have stopped.
+   */
+  pin(version: RunnableVersion): PinnedInstance {
+    if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
+    if (!this.makeRoom(version.config.memorySize))
+      throw tooMany(
+        version,
+        `this node's instances reserve ${this.memoryMb} of its ${this.limits.maxInstanceMemoryMb} MB (--instance-memory)`,
+      );
+    const f = this.instancesOf(version.functionName);
+    const slot = this.launch(f, this.versionOf(f, version.key), version, true);
+    const gone = new Promise<void>((resolve) => {
+      slot.onGone = resolve;
+    });
+    return {
+      ready: slot.ready.then(() => undefined),
+      gone,
+      release: () => {
+        if (slot.dead) return;
+        this.remove(f, slot);
+        if (slot.inFlight === 0) this.kill(slot);
+        else this.draining.add(slot);
+      },
+    };
+  }
+
+  private launch(f: FunctionInstances, state: VersionState, version: RunnableVersion, pinned = false): Slot {
     const now = this.now();
     const slot: Slot = {
       key: version.key,
@@ -255,9 +306,15 @@ export class InstancePool {
       readyAt: undefined,
       idleSince: now,
       dead: false,
+      pinned,
+      onGone: undefined,
     };
-    state.slots.push(slot);
+    // Provisioned instances first, oldest first: an invocation takes the first slot with room, and a warm
+    // provisioned one before one that is still starting.
+    if (pinned) state.slots.splice(state.slots.filter((s) => s.pinned).length, 0, slot);
+    else state.slots.push(slot);
     f.instances++;
+    if (pinned) f.pinned++;
     this.memoryMb += version.config.memorySize;
     slot.ready.then(
       (instance) => {
@@ -345,13 +402,18 @@ export class InstancePool {
 
   private release(f: FunctionInstances, state: VersionState, slot: Slot): void {
     slot.inFlight--;
-    if (slot.inFlight === 0) slot.idleSince = this.now();
+    if (slot.inFlight === 0) {
+      slot.idleSince = this.now();
+      if (slot.dead && this.draining.delete(slot)) this.kill(slot);
+    }
     const next = state.queue[0];
     if (next && !slot.dead && slot.instance?.alive !== false) {
       // Another version waiting with fewer instances than its share takes this one, if this version has
       // more than its own; otherwise, the common case under load, the next invocation of this version does.
       const other =
-        slot.inFlight === 0 && f.waiting > state.queue.length ? this.shortOf(f, slot.key) : undefined;
+        slot.inFlight === 0 && !slot.pinned && f.waiting > state.queue.length
+          ? this.shortOf(f, slot.key)
+          : undefined;
       if (other) {
         this.retire(f, slot);
         this.placeFirst(f, other);
@@ -437,7 +499,8 @@ export class InstancePool {
     for (const [name, f] of this.functions) {
       for (const [key, state] of f.versions) {
         for (const slot of [...state.slots]) {
-          if (slot.inFlight === 0 && now - slot.idleSince >= this.limits.idleMs) this.retire(f, slot);
+          if (slot.inFlight === 0 && !slot.pinned && now - slot.idleSince >= this.limits.idleMs)
+            this.retire(f, slot);
         }
         if (state.slots.length === 0 && state.queue.length === 0 && offeredLoad(state.demand, now, 1) === 0) {
           f.versions.delete(key);
@@ -449,6 +512,10 @@ export class InstancePool {
 
   private retire(f: FunctionInstances, slot: Slot): void {
     this.remove(f, slot);
+    this.kill(slot);
+  }
+
+  private kill(slot: Slot): void {
     slot.ready.then(
       (instance) => {
         instance.kill('InstanceCrashed', 'the instance was stopped');
@@ -463,7 +530,9 @@ export class InstancePool {
     const slots = f.versions.get(slot.key)?.slots;
     slots?.splice(slots.indexOf(slot), 1);
     f.instances--;
+    if (slot.pinned) f.pinned--;
     this.memoryMb -= slot.version.config.memorySize;
+    slot.onGone?.();
   }
 
   /** Takes no new invocations, waits (up to `drainMs`) for those in flight, then stops every instance. */
@@ -495,6 +564,16 @@ export class InstancePool {
     this.closing = true;
     clearInterval(this.sweeper);
     const exits: Promise<void>[] = [];
+    for (const slot of this.draining) {
+      this.kill(slot);
+      exits.push(
+        slot.ready.then(
+          (instance) => instance.exited,
+          () => undefined,
+        ),
+      );
+    }
+    this.draining.clear();
     for (const f of this.functions.values()) {
       for (const state of f.versions.values()) {
         for (const slot of [...state.slots]) {

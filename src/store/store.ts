@@ -4,13 +4,16 @@ import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
 import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
+import type { ProvisionedSpec } from '../core/provisioned.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
   ApiRecord,
   CodeRef,
   FunctionRecord,
+  NodeBeat,
   Page,
+  ProvisionedRecord,
   StageHistoryEntry,
   StageRecord,
   VersionRecord,
@@ -191,4 +194,27 @@ export interface Store {
   deleteAlias(name: string, alias: string, write: AliasWrite): Promise<void>;
   aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]>;
   rollbackAlias(name: string, alias: string, target: RollbackTarget, write: AliasWrite): Promise<AliasRecord>;
+
+  /**
+   * Creates or replaces a qualifier's provisioned instances; the qualifier (`$LATEST`, a version number or an
+   * alias name) must exist. Deleting the function, the alias or the version deletes them too.
+   */
+  putProvisioned(
+    name: string,
+    qualifier: string,
+    spec: ProvisionedSpec,
+    change: Change,
+  ): Promise<{ record: ProvisionedRecord; created: boolean }>;
+  getProvisioned(name: string, qualifier: string): Promise<ProvisionedRecord | undefined>;
+  /** A function's provisioned qualifiers, or every function's, by function and qualifier. */
+  listProvisioned(name?: string): Promise<ProvisionedRecord[]>;
+  /** Refused with ProvisionedNotFound when the qualifier has none. */
+  deleteProvisioned(name: string, qualifier: string): Promise<void>;
+
+  /** Records a node's heartbeat, replacing its last, and forgets nodes silent since `forgetBefore` (epoch ms). */
+  beatNode(beat: NodeBeat, forgetBefore: number): Promise<void>;
+  /** Every node's last heartbeat, by node id. */
+  listNodes(): Promise<NodeBeat[]>;
+  /** A node that stops says so, so that the others take its share at once. */
+  dropNode(node: string): Promise<void>;
 }

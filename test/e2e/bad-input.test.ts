@@ -43,6 +43,8 @@ before(async () => {
   });
   assert.equal(moved.headers.get('etag'), '"2"', 'live is at revision 2, so If-Match "1" is stale');
   assert.equal((await api('PUT', `${F}/aliases/fresh`, { version: '1' })).status, 201);
+  // Target 0: a configuration to keep unchanged, without an instance to start.
+  assert.equal((await api('PUT', `${F}/provisioned/live`, { target: 0, canaryRatio: 0.2 })).status, 201);
 });
 
 after(async () => {
@@ -68,9 +70,71 @@ const fn = (extra: Record<string, unknown>) => ({
 const put = (body: unknown) => () => Promise.resolve({ method: 'PUT', path: `${F}/aliases/live`, body });
 const post = (body: unknown, headers?: Record<string, string>) => () =>
   Promise.resolve({ method: 'POST', path: '/v1/functions', body, ...(headers && { headers }) });
+const provision =
+  (qualifier: string, body: unknown, method = 'PUT') =>
+  () =>
+    Promise.resolve({ method, path: `${F}/provisioned/${qualifier}`, body });
 const rule = (r: Record<string, unknown>) => ({ version: '1', canary: { version: '2', rules: [r] } });
 
 const cases: Case[] = [
+  {
+    what: 'provisioned: a negative target, a ratio above 1 and an unknown field at once',
+    request: provision('live', { target: -1, canaryRatio: 1.5, ratio: 0.2 }),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['target', 'canaryRatio', 'ratio'],
+  },
+  {
+    what: 'provisioned: no target',
+    request: provision('live', { canaryRatio: 0.5 }),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['target'],
+  },
+  {
+    what: 'provisioned: a target beyond 1000',
+    request: provision('live', { target: 1001 }),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['target'],
+  },
+  {
+    what: 'provisioned: a ratio that is neither a fraction nor "weight"',
+    request: provision('live', { target: 2, canaryRatio: 'half' }),
+    status: 400,
+    code: 'InvalidArgument',
+    paths: ['canaryRatio'],
+  },
+  {
+    what: 'provisioned: an alias that does not exist',
+    request: provision('staging', { target: 1 }),
+    status: 404,
+    code: 'AliasNotFound',
+  },
+  {
+    what: 'provisioned: a version that does not exist',
+    request: provision('9', { target: 1 }),
+    status: 404,
+    code: 'VersionNotFound',
+  },
+  {
+    what: 'provisioned: a qualifier that is no name',
+    request: provision('no!name', { target: 1 }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    what: 'provisioned: releasing a qualifier that has none',
+    request: provision('fresh', undefined, 'DELETE'),
+    status: 404,
+    code: 'ProvisionedNotFound',
+  },
+  {
+    what: 'provisioned: a function that does not exist',
+    request: () => Promise.resolve({ method: 'GET', path: '/v1/functions/Nobody/provisioned' }),
+    status: 404,
+    code: 'FunctionNotFound',
+  },
   {
     what: 'a function name starting with a digit',
     request: post(fn({ name: '1bad' })),

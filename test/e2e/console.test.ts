@@ -424,6 +424,58 @@ describe('web console', { skip }, () => {
     assert.equal((await api('GET', `/v1/functions/${FN}/versions/1`)).status, 200);
   });
 
+  test("the alias panel's Advanced section: provisioned instances and their canary ratio", async () => {
+    const provisioned = () => api('GET', `/v1/functions/${FN}/provisioned/alias1`);
+    await openTab('aliases');
+    await id('edit-alias-alias1').click();
+    await id('alias-advanced').locator('summary').click();
+    await id('provisioned-target').fill('ten');
+    await id('provisioned-ratio').fill('101');
+    await id('alias-save').click();
+    await waitForText(id('error-target'), 'whole number');
+    await waitForText(id('error-canaryRatio'), 'from 0 to 100');
+    await shot('alias-advanced-refused');
+    assert.equal((await provisioned()).status, 404, 'nothing was provisioned');
+
+    await id('provisioned-target').fill('4');
+    await id('provisioned-ratio').fill('25');
+    await id('alias-save').click();
+    await id('alias-editor').waitFor({ state: 'detached' });
+    const saved = await apiJson<{ target: number; canaryRatio: number }>(
+      `/v1/functions/${FN}/provisioned/alias1`,
+    );
+    assert.deepEqual([saved.target, saved.canaryRatio], [4, 0.25]);
+
+    // Opened again, the section shows what is set, and how much of it is ready.
+    await id('edit-alias-alias1').click();
+    await waitFor(async () => (await id('provisioned-target').inputValue()) === '4', {
+      timeout: 10_000,
+      what: 'the target read back',
+    });
+    assert.equal(await id('provisioned-ratio').inputValue(), '25');
+    await waitForText(id('provisioned-status'), 'ready');
+    await shot('alias-advanced');
+    await id('provisioned-follow').check();
+    assert.ok(await id('provisioned-ratio').isDisabled());
+    await id('alias-save').click();
+    await id('alias-editor').waitFor({ state: 'detached' });
+    assert.equal(
+      (await apiJson<{ canaryRatio: unknown }>(`/v1/functions/${FN}/provisioned/alias1`)).canaryRatio,
+      'weight',
+    );
+
+    // Cleared, they are released.
+    await id('edit-alias-alias1').click();
+    await waitFor(async () => (await id('provisioned-target').inputValue()) === '4', {
+      timeout: 10_000,
+      what: 'the target read back',
+    });
+    await id('provisioned-target').fill('');
+    await id('alias-save').click();
+    await id('alias-editor').waitFor({ state: 'detached' });
+    assert.equal((await provisioned()).status, 404);
+  });
+
   test('stages: the API gateway stage bound to alias1', async () => {
     const created = await api('POST', '/v1/apis', {
       name: 'shop',

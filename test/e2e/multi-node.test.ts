@@ -217,7 +217,8 @@ interface Readiness {
     apis: number;
   };
   changeFeed: { kind: string; connected: boolean; reconnects: number; lastError: string | null };
-  instances: { total: number; busy: number; versions: number };
+  instances: { total: number; busy: number; provisioned: number; versions: number };
+  provisioned: { nodes: string[]; instances: unknown[] };
 }
 
 async function readyz(url: string): Promise<{ status: number; body: Readiness }> {
@@ -276,7 +277,9 @@ describe('/healthz and /readyz', () => {
     assert.ok(body.routing.syncAgeMs >= 0);
     assert.equal(body.changeFeed.kind, 'in-process');
     assert.equal(body.changeFeed.connected, true);
-    assert.deepEqual(body.instances, { total: 0, busy: 0, versions: 0 });
+    assert.deepEqual(body.instances, { total: 0, busy: 0, provisioned: 0, versions: 0 });
+    // Alone on its store, the node divides provisioned instances with nobody.
+    assert.deepEqual(body.provisioned, { nodes: [body.node], instances: [] });
   });
 
   test('on PostgreSQL, with the connections named after the node', async (t) => {

@@ -22,6 +22,16 @@ export async function snapshot(api: ApiCall): Promise<unknown> {
       versions: (await api('GET', `${base}/versions?limit=100`)).body,
       aliases,
       histories,
+      // What was asked, not what the nodes report running, which their heartbeats change.
+      provisioned: (
+        (await api('GET', `${base}/provisioned`)).body as { provisioned: Record<string, unknown>[] }
+      ).provisioned.map(({ qualifier, target, canaryRatio, createdAt, updatedAt }) => ({
+        qualifier,
+        target,
+        canaryRatio,
+        createdAt,
+        updatedAt,
+      })),
       code: (await api('GET', `${base}/code`)).bytes.toString('base64'),
     };
   }

@@ -255,4 +255,21 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
   `,
+  `
+  -- Provisioned instances per qualifier ($LATEST, a version or an alias), and the nodes that divide them.
+  CREATE TABLE provisioned (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT COLLATE "C" NOT NULL,
+    target INTEGER NOT NULL,
+    canary_ratio TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  CREATE TABLE nodes (
+    node TEXT COLLATE "C" PRIMARY KEY,
+    seen_at BIGINT NOT NULL,
+    provisioned JSON NOT NULL
+  );
+  `,
 ];

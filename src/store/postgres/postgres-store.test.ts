@@ -10,7 +10,14 @@ import type { InvocationLog, MetricRow } from '../../core/telemetry.js';
 import { LATEST } from '../../core/names.js';
 import { config } from '../../../test/support/config.js';
 import { invocationLog } from '../../../test/support/telemetry.js';
-import { assertLogsMigrated, blob, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import {
+  assertLogsMigrated,
+  blob,
+  LOGS_BEFORE_RUNS,
+  type OpenedStore,
+  storeContract,
+} from '../store.contract.js';
+import { provisionedContract } from '../provisioned.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -111,7 +118,7 @@ async function closeQuietly(store: Store): Promise<void> {
   await store.close().catch(() => undefined);
 }
 
-storeContract('PostgresStore', async () => {
+async function openSchema(): Promise<OpenedStore> {
   await requirePostgres();
   const schema = freshSchema();
   let store = await PostgresStore.open(URL, { schema });
@@ -129,7 +136,10 @@ storeContract('PostgresStore', async () => {
       await dropSchema(schema);
     },
   };
-});
+}
+
+storeContract('PostgresStore', openSchema);
+provisionedContract('PostgresStore', openSchema);
 
 let tick = 0;
 const change = (actor = 'tester'): Change => ({

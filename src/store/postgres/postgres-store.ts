@@ -20,7 +20,9 @@ import type {
   AliasRecord,
   ApiRecord,
   FunctionRecord,
+  NodeBeat,
   Page,
+  ProvisionedRecord,
   StageHistoryEntry,
   StageRecord,
   VersionRecord,
@@ -34,6 +36,16 @@ import {
   planStageWrite,
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
+import type { ProvisionedSpec } from '../../core/provisioned.js';
+import {
+  type NodeRow,
+  type ProvisionedRow,
+  provisionedNotFound,
+  qualifierMissing,
+  ratioColumn,
+  toNodeBeat,
+  toProvisioned,
+} from '../provisioned-rows.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
@@ -740,6 +752,10 @@ export class PostgresStore implements Store {
       assertNotBound(await this.stageRows(db), name, { version });
       assertNotInRollout(name, version, await this.activeRollouts(db, name));
       await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
+      await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
+        name,
+        String(version),
+      ]);
       await this.collectBlobs(db, [existing.code.sha256]);
     });
   }
@@ -1180,6 +1196,7 @@ export class PostgresStore implements Store {
       const entry = planAliasDelete(name, alias, await this.aliasRow(db, name, alias), write);
       assertNotBound(await this.stageRows(db), name, { alias });
       await db.query('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [name, alias]);
+      await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [name, alias]);
       await this.appendHistory(db, entry);
     });
   }
@@ -1221,6 +1238,94 @@ export class PostgresStore implements Store {
       );
       await this.saveAlias(db, plan.record, plan.entry);
       return plan.record;
+    });
+  }
+
+  putProvisioned(
+    name: string,
+    qualifier: string,
+    spec: ProvisionedSpec,
+    change: Change,
+  ): Promise<{ record: ProvisionedRecord; created: boolean }> {
+    return this.write(`provisioning ${qualifier} of ${name}`, async (db) => {
+      // Under the function's lock, so that the alias or version cannot go between this check and the write.
+      await this.lockFunction(db, name);
+      const parsed = parseQualifier(qualifier);
+      const exists =
+        parsed.kind === 'latest' ||
+        (parsed.kind === 'version'
+          ? await this.versionRow(db, name, parsed.version)
+          : await this.aliasRow(db, name, parsed.alias));
+      if (!exists) throw qualifierMissing(name, parsed);
+      const result = await db.query<ProvisionedRow & { inserted: boolean }>(
+        `INSERT INTO provisioned (function_name, qualifier, target, canary_ratio, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (function_name, qualifier) DO UPDATE
+         SET target = excluded.target, canary_ratio = excluded.canary_ratio, updated_at = excluded.updated_at
+         RETURNING *, (xmax = 0) AS inserted`,
+        [name, qualifier, spec.target, ratioColumn(spec.canaryRatio), change.now],
+      );
+      const row = result.rows[0] as ProvisionedRow & { inserted: boolean };
+      return { record: toProvisioned(row), created: row.inserted };
+    });
+  }
+
+  getProvisioned(name: string, qualifier: string): Promise<ProvisionedRecord | undefined> {
+    return this.read(`reading the provisioned instances of ${name}`, async (db) => {
+      const result = await db.query<ProvisionedRow>(
+        'SELECT * FROM provisioned WHERE function_name = $1 AND qualifier = $2',
+        [name, qualifier],
+      );
+      const row = result.rows[0];
+      return row && toProvisioned(row);
+    });
+  }
+
+  listProvisioned(name?: string): Promise<ProvisionedRecord[]> {
+    return this.read('listing provisioned instances', async (db) => {
+      const result =
+        name === undefined
+          ? await db.query<ProvisionedRow>('SELECT * FROM provisioned ORDER BY function_name, qualifier')
+          : await db.query<ProvisionedRow>(
+              'SELECT * FROM provisioned WHERE function_name = $1 ORDER BY qualifier',
+              [name],
+            );
+      return result.rows.map(toProvisioned);
+    });
+  }
+
+  deleteProvisioned(name: string, qualifier: string): Promise<void> {
+    return this.write(`releasing the provisioned instances of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      const result = await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
+        name,
+        qualifier,
+      ]);
+      if (result.rowCount === 0) throw provisionedNotFound(name, qualifier);
+    });
+  }
+
+  beatNode(beat: NodeBeat, forgetBefore: number): Promise<void> {
+    return this.write('recording a heartbeat', async (db) => {
+      await db.query(
+        `INSERT INTO nodes (node, seen_at, provisioned) VALUES ($1, $2, $3)
+         ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, provisioned = excluded.provisioned`,
+        [beat.node, beat.at, JSON.stringify(beat.provisioned)],
+      );
+      await db.query('DELETE FROM nodes WHERE seen_at < $1', [forgetBefore]);
+    });
+  }
+
+  listNodes(): Promise<NodeBeat[]> {
+    return this.read('listing nodes', async (db) => {
+      const result = await db.query<NodeRow>('SELECT * FROM nodes ORDER BY node');
+      return result.rows.map(toNodeBeat);
+    });
+  }
+
+  dropNode(node: string): Promise<void> {
+    return this.write('dropping a node', async (db) => {
+      await db.query('DELETE FROM nodes WHERE node = $1', [node]);
     });
   }
 }

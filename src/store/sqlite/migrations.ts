@@ -209,4 +209,21 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
   `,
+  `
+  -- Provisioned instances per qualifier ($LATEST, a version or an alias), and the nodes that divide them.
+  CREATE TABLE provisioned (
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    canary_ratio TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  CREATE TABLE nodes (
+    node TEXT PRIMARY KEY,
+    seen_at INTEGER NOT NULL,
+    provisioned TEXT NOT NULL
+  );
+  `,
 ];

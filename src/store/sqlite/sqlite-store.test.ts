@@ -8,7 +8,14 @@ import Database from 'better-sqlite3';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { config } from '../../../test/support/config.js';
 import { invocationLog } from '../../../test/support/telemetry.js';
-import { assertLogsMigrated, blob, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import {
+  assertLogsMigrated,
+  blob,
+  LOGS_BEFORE_RUNS,
+  type OpenedStore,
+  storeContract,
+} from '../store.contract.js';
+import { provisionedContract } from '../provisioned.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -41,7 +48,7 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sluice-store-'));
 }
 
-storeContract('SqliteStore', async () => {
+async function openFile(): Promise<OpenedStore> {
   const dir = await tempDir();
   const file = join(dir, 'sluice.db');
   let store = SqliteStore.open(dir);
@@ -60,7 +67,10 @@ storeContract('SqliteStore', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+storeContract('SqliteStore', openFile);
+provisionedContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {
   const store = SqliteStore.open(':memory:');

@@ -18,7 +18,9 @@ import type {
   AliasRecord,
   ApiRecord,
   FunctionRecord,
+  NodeBeat,
   Page,
+  ProvisionedRecord,
   StageHistoryEntry,
   StageRecord,
   VersionRecord,
@@ -32,6 +34,16 @@ import {
   planStageWrite,
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
+import type { ProvisionedSpec } from '../../core/provisioned.js';
+import {
+  type NodeRow,
+  type ProvisionedRow,
+  provisionedNotFound,
+  qualifierMissing,
+  ratioColumn,
+  toNodeBeat,
+  toProvisioned,
+} from '../provisioned-rows.js';
 import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
@@ -440,6 +452,9 @@ export class SqliteStore implements Store {
       assertNotBound(this.stageRows(), name, { version });
       assertNotInRollout(name, version, this.activeRollouts(name));
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
+      this.db
+        .prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?')
+        .run(name, String(version));
       this.collectBlobs([existing.code.sha256]);
     });
   }
@@ -523,6 +538,7 @@ export class SqliteStore implements Store {
       const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
       assertNotBound(this.stageRows(), name, { alias });
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
+      this.db.prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?').run(name, alias);
       this.appendHistory(entry);
     });
   }
@@ -836,5 +852,90 @@ export class SqliteStore implements Store {
 
   pruneTelemetry(before: TelemetryBounds): Promise<void> {
     return this.telemetry.write({ op: 'prune', arg: before });
+  }
+
+  putProvisioned(
+    name: string,
+    qualifier: string,
+    spec: ProvisionedSpec,
+    change: Change,
+  ): Promise<{ record: ProvisionedRecord; created: boolean }> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const parsed = parseQualifier(qualifier);
+      const exists =
+        parsed.kind === 'latest' ||
+        (parsed.kind === 'version'
+          ? this.versionRow(name, parsed.version)
+          : this.aliasRow(name, parsed.alias));
+      if (!exists) throw qualifierMissing(name, parsed);
+      const before = this.provisionedRow(name, qualifier);
+      this.db
+        .prepare(
+          `INSERT INTO provisioned (function_name, qualifier, target, canary_ratio, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (function_name, qualifier) DO UPDATE
+           SET target = excluded.target, canary_ratio = excluded.canary_ratio, updated_at = excluded.updated_at`,
+        )
+        .run(name, qualifier, spec.target, ratioColumn(spec.canaryRatio), change.now, change.now);
+      return { record: this.provisionedRow(name, qualifier) as ProvisionedRecord, created: !before };
+    });
+  }
+
+  private provisionedRow(name: string, qualifier: string): ProvisionedRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM provisioned WHERE function_name = ? AND qualifier = ?')
+      .get(name, qualifier) as ProvisionedRow | undefined;
+    return row && toProvisioned(row);
+  }
+
+  getProvisioned(name: string, qualifier: string): Promise<ProvisionedRecord | undefined> {
+    return this.read(() => this.provisionedRow(name, qualifier));
+  }
+
+  listProvisioned(name?: string): Promise<ProvisionedRecord[]> {
+    return this.read(() =>
+      (
+        (name === undefined
+          ? this.db.prepare('SELECT * FROM provisioned ORDER BY function_name, qualifier').all()
+          : this.db
+              .prepare('SELECT * FROM provisioned WHERE function_name = ? ORDER BY qualifier')
+              .all(name)) as ProvisionedRow[]
+      ).map(toProvisioned),
+    );
+  }
+
+  deleteProvisioned(name: string, qualifier: string): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const result = this.db
+        .prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?')
+        .run(name, qualifier);
+      if (result.changes === 0) throw provisionedNotFound(name, qualifier);
+    });
+  }
+
+  beatNode(beat: NodeBeat, forgetBefore: number): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare(
+          `INSERT INTO nodes (node, seen_at, provisioned) VALUES (?, ?, ?)
+           ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, provisioned = excluded.provisioned`,
+        )
+        .run(beat.node, beat.at, JSON.stringify(beat.provisioned));
+      this.db.prepare('DELETE FROM nodes WHERE seen_at < ?').run(forgetBefore);
+    });
+  }
+
+  listNodes(): Promise<NodeBeat[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM nodes ORDER BY node').all() as NodeRow[]).map(toNodeBeat),
+    );
+  }
+
+  dropNode(node: string): Promise<void> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM nodes WHERE node = ?').run(node);
+    });
   }
 }

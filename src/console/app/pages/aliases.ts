@@ -42,6 +42,7 @@ import {
   toast,
 } from '../dom.js';
 import type { FunctionContext } from './function.js';
+import { provisionedSection } from '../provisioned-section.js';
 
 const aliasPath = (ctx: FunctionContext, alias: string) => `${fnPath(ctx.name)}/aliases/${enc(alias)}`;
 
@@ -639,6 +640,7 @@ function openEditor(ctx: FunctionContext, alias: AliasView | undefined, saved: (
     });
   }
 
+  const advanced = provisionedSection(ctx.name, alias?.name);
   // The panel's footer is outside the form: OK submits it, so that Enter in a field does the same.
   const save = h('button', { class: 'btn btn-primary', type: 'button', testid: 'alias-save' }, 'OK');
   const formEl = h(
@@ -655,6 +657,7 @@ function openEditor(ctx: FunctionContext, alias: AliasView | undefined, saved: (
     field('Primary version', primary, { error: err('version', 'error-version'), required: true }),
     h('label', { class: 'toggle' }, canaryToggle, ' Enable canary release version'),
     canarySection,
+    advanced.element,
     formError,
   );
   formEl.addEventListener('submit', (e) => {
@@ -663,7 +666,8 @@ function openEditor(ctx: FunctionContext, alias: AliasView | undefined, saved: (
     readForm();
     const { spec, issues } = buildAliasSpec(form);
     showIssues(issues);
-    if (!spec) {
+    const advancedIssues = advanced.validate();
+    if (!spec || advancedIssues.length > 0) {
       dlg.element.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
       return;
     }
@@ -674,6 +678,9 @@ function openEditor(ctx: FunctionContext, alias: AliasView | undefined, saved: (
       : { 'if-none-match': '*' };
     sendJson<AliasView>('PUT', aliasPath(ctx, form.name), spec, headers)
       .then(async ({ body }) => {
+        await advanced.save(body.name).catch((error: unknown) => {
+          toast(`Saved alias ${body.name}, but not its provisioned instances: ${String(error)}`);
+        });
         dlg.close();
         toast(`${alias ? 'Saved' : 'Created'} alias ${body.name} (revision ${body.revision})`);
         await saved();
