@@ -1,20 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeConfig, sameConfig, type FunctionConfig } from './function-config.js';
+import { config as baseConfig } from '../../test/support/config.js';
 
-function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
-  return {
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: { A: '1', B: '2' },
-    description: 'd',
-    network: 'host',
-    ...overrides,
-  };
-}
+/** The shared fixture, with variables and a description to see them kept. */
+const config = (overrides: Partial<FunctionConfig> = {}): FunctionConfig =>
+  baseConfig({ environmentVariables: { A: '1', B: '2' }, description: 'd', ...overrides });
 
 describe('normalizeConfig and sameConfig', () => {
   const scrambled = {

@@ -13,6 +13,7 @@ import {
 import { validator } from '../validate.js';
 import { ConfigPatch, CreateFunction } from './functions.js';
 import { caught, issuePaths as paths } from '../../../test/support/errors.js';
+import { config as baseConfig } from '../../../test/support/config.js';
 
 // A function's configuration as the API takes it: checked against its schema, then by the core.
 const checkCreate = validator(CreateFunction);
@@ -35,19 +36,9 @@ function show(value: unknown): string {
   return value === undefined || Number.isNaN(value) ? String(value) : JSON.stringify(value);
 }
 
-function config(overrides: Partial<FunctionConfig> = {}): FunctionConfig {
-  return {
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: { A: '1', B: '2' },
-    description: 'd',
-    network: 'host',
-    ...overrides,
-  };
-}
+/** The shared fixture, with variables and a description to see them kept. */
+const config = (overrides: Partial<FunctionConfig> = {}): FunctionConfig =>
+  baseConfig({ environmentVariables: { A: '1', B: '2' }, description: 'd', ...overrides });
 
 describe('parseNewFunction', () => {
   test('fills in the defaults', () => {
