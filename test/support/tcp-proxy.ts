@@ -9,10 +9,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** Says, of each chunk on its way, whether the relay breaks its connection there instead of passing it on. */
+/**
+ * Says, of each chunk on its way, whether the relay breaks its connection there instead of passing it on;
+ * `connection` numbers the relay's connections from 1, in the order they were made.
+ */
 export interface Cut {
-  fromClient?: (chunk: Buffer) => boolean;
-  fromServer?: (chunk: Buffer) => boolean;
+  fromClient?: (chunk: Buffer, connection: number) => boolean;
+  fromServer?: (chunk: Buffer, connection: number) => boolean;
 }
 
 /**
@@ -27,7 +30,9 @@ export async function startTcpProxy(host: string, port: number, cut: Cut = {}): 
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
   };
+  let connections = 0;
   const server: Server = createServer((client) => {
+    const connection = ++connections;
     track(client);
     if (paused) {
       client.destroy();
@@ -35,13 +40,13 @@ export async function startTcpProxy(host: string, port: number, cut: Cut = {}): 
     }
     const upstream = createConnection({ host, port });
     track(upstream);
-    const relay = (from: Socket, to: Socket, cutHere: ((chunk: Buffer) => boolean) | undefined) => {
+    const relay = (from: Socket, to: Socket, cutHere: Cut['fromClient']) => {
       if (!cutHere) {
         from.pipe(to);
         return;
       }
       from.on('data', (chunk: Buffer) => {
-        if (cutHere(chunk)) {
+        if (cutHere(chunk, connection)) {
           client.destroy();
           upstream.destroy();
         } else to.write(chunk);

@@ -504,6 +504,43 @@ describe('PostgresStore only', () => {
     }
   });
 
+  it('a read meeting pooled connections that all died finds a live one: each dead one is dropped in turn', async () => {
+    await requirePostgres();
+    const schema = freshSchema();
+    const target = new globalThis.URL(URL);
+    // Connections up to `doomed` break when next used, as backends ended while the pool held them idle.
+    let doomed = 0;
+    let made = 0;
+    const relay = await startTcpProxy(target.hostname, Number(target.port || 5432), {
+      fromClient: (_chunk, connection) => {
+        made = Math.max(made, connection);
+        return connection <= doomed;
+      },
+    });
+    const url = new globalThis.URL(URL);
+    url.host = relay.address;
+    const store = await PostgresStore.open(url.href, { schema });
+    try {
+      await store.createFunction('f', config(), blob('a'), change());
+      // A pool full of idle connections (the relay's first ones, made while opening and by these reads).
+      await Promise.all(Array.from({ length: 10 }, () => store.getFunction('f')));
+      doomed = made;
+      const before = store.transactionsRetried;
+      assert.equal(await store.countTokens(), 0, 'the readiness probe reads the tokens');
+      assert.ok(store.transactionsRetried - before >= 3, 'it met dead connections first');
+      // And a write, the same.
+      await Promise.all(Array.from({ length: 10 }, () => store.getFunction('f')));
+      doomed = made;
+      const beforeWrite = store.transactionsRetried;
+      assert.equal((await store.publishVersion('f', '', change())).version, 1);
+      assert.ok(store.transactionsRetried - beforeWrite >= 3, 'it met dead connections first');
+    } finally {
+      await closeQuietly(store);
+      await relay.close();
+      await dropSchema(schema);
+    }
+  });
+
   it('a COMMIT whose connection breaks answers what happened: saved once when the server committed, run again when it did not', async () => {
     await requirePostgres();
     const schema = freshSchema();

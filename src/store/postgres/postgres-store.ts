@@ -319,16 +319,19 @@ export class PostgresStore implements Store {
 
   /**
    * Runs `fn` on the pool; a read that failed only because a connection broke is tried again (up to
-   * MAX_CONNECTION_ATTEMPTS): when the server ends every connection, the pool may hand out several dead ones
-   * before it hears of their end.
+   * MAX_CONNECTION_ATTEMPTS, and once more for each idle connection): when the server ends every connection,
+   * the pool may hand out several dead ones before it hears of their end.
    */
   private async read<T>(what: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    let attempts = MAX_CONNECTION_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn(this.pool);
       } catch (error) {
         if (isSluiceError(error)) throw error;
-        if (attempt >= MAX_CONNECTION_ATTEMPTS || !isConnectionError(error)) throw storeError(error, what);
+        // The idle connections are as likely dead as the one that failed: each gets its try, and is dropped.
+        if (attempt === 1) attempts += this.pool.idleCount;
+        if (attempt >= attempts || !isConnectionError(error)) throw storeError(error, what);
         this.retries++;
         await backoff(attempt);
       }
@@ -341,6 +344,7 @@ export class PostgresStore implements Store {
    * COMMIT leaves the outcome unknown, which is reported rather than guessed.
    */
   private async write<T>(what: string, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    let connectionAttempts: number | undefined;
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -390,8 +394,10 @@ export class PostgresStore implements Store {
         if (!committing) broken = await rollback(client);
         if (isSluiceError(error)) throw error;
         if (isConnectionError(error)) broken ??= error as Error;
+        // As in `read`: each idle connection, likely as dead as this one, gets its try.
+        if (isConnectionError(error)) connectionAttempts ??= MAX_CONNECTION_ATTEMPTS + this.pool.idleCount;
         const again = isConnectionError(error)
-          ? attempt < MAX_CONNECTION_ATTEMPTS
+          ? attempt < (connectionAttempts ?? MAX_CONNECTION_ATTEMPTS)
           : isRaceLost(error) && attempt < MAX_ATTEMPTS;
         if (again) {
           this.retries++;
