@@ -17,6 +17,7 @@ import {
   tailInvoker,
   type Fault,
   type TailInvoke,
+  walkSeedRelease,
 } from '../support/runtime-checks.js';
 import { makeDataDir, spawnServer, startSluice, type SluiceProcess } from '../support/server-process.js';
 
@@ -137,36 +138,14 @@ describe("the seeds' C# sample, deployed unmodified with the CLI", () => {
     runSluice(args, work, { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token });
 
   test('$LATEST, version 1 and alias1 report the qualifier and the version the seed says', async () => {
-    const init = await cli(['init', 'seedcs', '--runtime', 'csharp']);
-    assert.equal(init.code, 0, init.stderr);
-    const deployed = await cli(['deploy', 'seedcs']);
-    assert.equal(deployed.code, 0, deployed.stderr);
-    const cases: [string, string, string][] = [
-      ['$LATEST', 'LATEST', 'LATEST'],
-      ['1', '1', '1'],
-      ['alias1', 'alias1', '1'],
-    ];
-    for (const [qualifier, seen, version] of cases) {
-      if (qualifier === '1') assert.equal((await cli(['deploy', 'seedcs', '--publish'])).code, 0);
-      if (qualifier === 'alias1')
-        assert.equal((await cli(['alias', 'create', 'seedcs', 'alias1', '--version', '1'])).code, 0);
-      const run = await invoke('seedcs', '{}', { qualifier });
-      assert.equal(run.status, 200, run.bytes.toString());
-      assert.equal(run.bytes.toString(), 'hello world');
-      assert.equal(run.headers.get('x-fc-invocation-function-version'), version);
-      const requestId = run.headers.get('x-fc-request-id') ?? assert.fail('a request id');
+    await walkSeedRelease(cli, invoke, 'seedcs', 'csharp', (log, seen, version, requestId) => {
       // Function Compute's C# logger: time, request id, level, then the message with its {0} filled in.
-      assert.match(
-        run.log,
-        new RegExp(`^\\S+Z ${requestId} \\[INFO\\] Qualifier from context: ${seen}$`, 'm'),
-      );
-      assert.match(run.log, new RegExp(`\\[INFO\\] versionId from context: ${version}$`, 'm'));
-      assert.match(run.log, new RegExp(`REPORT RequestId: \\S+ Version: ${version} `));
-      const viaCli = await cli(['invoke', 'seedcs', '--qualifier', qualifier, '--log']);
-      assert.equal(viaCli.stdout, 'hello world');
-      assert.match(viaCli.stderr, new RegExp(`version ${version} ran`));
-      assert.ok(viaCli.stderr.includes(`Qualifier from context: ${seen}`), viaCli.stderr);
-    }
+      if (requestId === undefined) assert.ok(log.includes(`Qualifier from context: ${seen}`), log);
+      else {
+        assert.match(log, new RegExp(`^\\S+Z ${requestId} \\[INFO\\] Qualifier from context: ${seen}$`, 'm'));
+        assert.match(log, new RegExp(`\\[INFO\\] versionId from context: ${version}$`, 'm'));
+      }
+    });
   });
 
   test('the sample sluice init writes is the seed text, and its handler names the seed assembly', async () => {

@@ -104,3 +104,42 @@ export async function checkCanary(api: ApiCall, invoke: TailInvoke, fn: string):
     assert.equal(res.headers.get('x-fc-invocation-function-version'), version);
   }
 }
+
+/**
+ * Seeds 000 and 001's walk, through the `sluice` command only: `sluice init` writes the runtime's sample, then
+ * `$LATEST`, a published version 1, and `alias1` on it each answer 'hello world' from the version the seed says.
+ * `logSays` checks the sample's own lines in the invocation's log (given its request id) and in `sluice invoke
+ * --log`'s output (without one).
+ */
+export async function walkSeedRelease(
+  cli: (args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }>,
+  invoke: TailInvoke,
+  name: string,
+  runtime: string,
+  logSays: (log: string, seen: string, version: string, requestId?: string) => void,
+): Promise<void> {
+  const init = await cli(['init', name, '--runtime', runtime]);
+  assert.equal(init.code, 0, init.stderr);
+  const deployed = await cli(['deploy', name]);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const cases: [qualifier: string, seen: string, version: string][] = [
+    ['$LATEST', 'LATEST', 'LATEST'],
+    ['1', '1', '1'],
+    ['alias1', 'alias1', '1'],
+  ];
+  for (const [qualifier, seen, version] of cases) {
+    if (qualifier === '1') assert.equal((await cli(['deploy', name, '--publish'])).code, 0);
+    if (qualifier === 'alias1')
+      assert.equal((await cli(['alias', 'create', name, 'alias1', '--version', '1'])).code, 0);
+    const run = await invoke(name, '{}', { qualifier });
+    assert.equal(run.status, 200, run.bytes.toString());
+    assert.equal(run.bytes.toString(), 'hello world');
+    assert.equal(run.headers.get('x-fc-invocation-function-version'), version);
+    logSays(run.log, seen, version, run.headers.get('x-fc-request-id') ?? assert.fail('a request id'));
+    assert.match(run.log, new RegExp(`REPORT RequestId: \\S+ Version: ${version} `));
+    const viaCli = await cli(['invoke', name, '--qualifier', qualifier, '--log']);
+    assert.equal(viaCli.stdout, 'hello world');
+    assert.match(viaCli.stderr, new RegExp(`version ${version} ran`));
+    logSays(viaCli.stderr, seen, version);
+  }
+}
