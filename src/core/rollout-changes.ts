@@ -28,3 +28,8 @@ export function assertNotInRollout(functionName: string, version: number, active
     );
   }
 }
+
+/** A rollout saved by someone else since it was read: a command or another node's controller. */
+export function rolloutChanged(id: string): SluiceError {
+  return new SluiceError('RolloutNotActive', `rollout ${id} changed meanwhile; read it again`);
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AliasSpec } from '../core/alias.js';
 import { isSluiceError, SluiceError } from '../core/errors.js';
 import { formatVersionRef } from '../core/names.js';
+import { rolloutChanged } from '../core/rollout-changes.js';
 import {
   type Rollout,
   type RolloutEvent,
@@ -131,12 +132,10 @@ export class RolloutEngine {
       description: '',
       canary: { version: rollout.spec.target, weight },
     };
-    const revision = await this.writeAlias(rollout, spec);
-    if (revision === undefined) return this.endByConflict(rollout);
-    const now = this.deps.clock().toISOString();
-    return this.save(
+    return this.saveWithAlias(
       rollout,
-      { step, stepStartedAt: now, aliasRevision: revision },
+      spec,
+      { step, stepStartedAt: this.deps.clock().toISOString() },
       {
         kind: 'step',
         message: `step ${step + 1}/${rollout.spec.steps.length}: ${Math.round(weight * 10000) / 100} % to version ${rollout.spec.target} (${why})`,
@@ -156,11 +155,10 @@ export class RolloutEngine {
       status === 'succeeded'
         ? { version: rollout.spec.target, description: '' }
         : { version: rollout.primary, description: '' };
-    const revision = await this.writeAlias(rollout, spec);
-    if (revision === undefined) return this.endByConflict(rollout);
-    return this.save(
+    return this.saveWithAlias(
       rollout,
-      { status, reason, aliasRevision: revision },
+      spec,
+      { status, reason },
       { kind, message: reason, ...(figures && { figures }) },
     );
   }
@@ -170,20 +168,31 @@ export class RolloutEngine {
     return this.save(rollout, { status: 'aborted', reason }, { kind: 'aborted', message: reason });
   }
 
-  /** Writes the alias as the rollout's actor; undefined when it changed since the rollout's last write. */
-  private async writeAlias(rollout: Rollout, spec: AliasSpec): Promise<number | undefined> {
+  /**
+   * Moves the alias and records the move in the rollout in one transaction, as the rollout's actor and from
+   * the revision the rollout last wrote: a change made by someone else ends the rollout instead of being
+   * overwritten, and a node that dies between the two leaves neither, for the next lease holder to redo.
+   */
+  private async saveWithAlias(
+    rollout: Rollout,
+    spec: AliasSpec,
+    changes: Partial<Rollout>,
+    event: Omit<RolloutEvent, 'at'>,
+  ): Promise<Rollout> {
+    const next = this.next(rollout, changes, event);
+    let saved: Rollout;
     try {
-      const { alias } = await this.deps.store.putAlias(rollout.functionName, rollout.alias, spec, {
+      ({ rollout: saved } = await this.deps.store.saveRolloutAndAlias(next, rollout.updatedAt, spec, {
         actor: actorOf(rollout),
-        now: this.deps.clock().toISOString(),
+        now: next.updatedAt,
         ...(rollout.aliasRevision !== undefined && { expectedRevision: rollout.aliasRevision }),
-      });
-      await this.deps.changed(rollout.functionName);
-      return alias.revision;
+      }));
     } catch (error) {
-      if (isSluiceError(error) && error.code === 'AliasConflict') return undefined;
+      if (isSluiceError(error) && error.code === 'AliasConflict') return this.endByConflict(rollout);
       throw error;
     }
+    await this.deps.changed(rollout.functionName);
+    return saved;
   }
 
   private async save(
@@ -191,6 +200,13 @@ export class RolloutEngine {
     changes: Partial<Rollout>,
     event: Omit<RolloutEvent, 'at'>,
   ): Promise<Rollout> {
+    const next = this.next(rollout, changes, event);
+    if (!(await this.deps.store.saveRollout(next, rollout.updatedAt))) throw rolloutChanged(rollout.id);
+    return next;
+  }
+
+  /** The rollout with its changes and the event, stamped with a time that differs from its last save's. */
+  private next(rollout: Rollout, changes: Partial<Rollout>, event: Omit<RolloutEvent, 'at'>): Rollout {
     const now = this.deps.clock().toISOString();
     const next: Rollout = {
       ...rollout,
@@ -199,9 +215,6 @@ export class RolloutEngine {
       updatedAt: now,
     };
     if (next.updatedAt === rollout.updatedAt) next.updatedAt = new Date(Date.parse(now) + 1).toISOString();
-    if (!(await this.deps.store.saveRollout(next, rollout.updatedAt))) {
-      throw new SluiceError('RolloutNotActive', `rollout ${rollout.id} changed meanwhile; read it again`);
-    }
     return next;
   }
 

@@ -15,6 +15,7 @@ import type {
 } from '../core/model.js';
 import { DEFAULT_ALIAS, LATEST } from '../core/names.js';
 import { emptyHistogram } from '../core/histogram.js';
+import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
 import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
 import type { Change, CodeBlob, IdempotencyClaim, Store, StoredResponse } from './store.js';
 import { encodePageToken } from './paging.js';
@@ -1513,6 +1514,114 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         const store = await h.reopen();
         assert.deepEqual(await apiState(store, ['shop/gone']), before);
         assert.equal((await store.putStage('shop', 'gone', stage('f', '1'), h.change())).stage.revision, 3);
+      });
+    });
+
+    void describe('rollouts', () => {
+      /** Function f with versions 1 and 2, alias live → 1 at revision 1, and a running rollout of it to 2. */
+      const withRollout = async (h: Harness): Promise<Rollout> => {
+        await withVersions(h, 'f', 2);
+        const start = h.change();
+        const alias = await h.store.putAlias('f', 'live', points(1, ''), start);
+        const rollout: Rollout = {
+          id: 'r1',
+          functionName: 'f',
+          alias: 'live',
+          primary: 1,
+          spec: parseRolloutRequest({ to: '2', strategy: 'steps', steps: [0.2, 0.5], interval: '1m' }),
+          status: 'running',
+          step: -1,
+          stepStartedAt: undefined,
+          aliasRevision: alias.alias.revision,
+          reason: undefined,
+          events: [],
+          createdAt: start.now,
+          updatedAt: start.now,
+        };
+        await h.store.createRollout(rollout);
+        return rollout;
+      };
+      const stepOf = (rollout: Rollout, change: Change): Rollout => ({
+        ...rollout,
+        step: 0,
+        stepStartedAt: change.now,
+        updatedAt: change.now,
+      });
+      const canary = weight(1, 2, 0.2);
+
+      test('saveRolloutAndAlias moves the alias as the rollout and saves the rollout at that revision', async (h) => {
+        const rollout = await withRollout(h);
+        const change = h.change('rollout:r1');
+        const { rollout: saved, alias } = await h.store.saveRolloutAndAlias(
+          stepOf(rollout, change),
+          rollout.updatedAt,
+          canary,
+          { ...change, expectedRevision: 1 },
+        );
+        assert.equal(alias.revision, 2);
+        assert.deepEqual(alias.spec, canary);
+        assert.equal(saved.aliasRevision, 2);
+        assert.equal(saved.step, 0);
+        const stored = await h.store.getRollout('r1');
+        assert.equal(stored?.aliasRevision, 2);
+        assert.equal(stored?.updatedAt, change.now);
+        assert.deepEqual((await h.store.getAlias('f', 'live'))?.spec, canary);
+        const history = await h.store.aliasHistory('f', 'live');
+        assert.deepEqual(
+          history.map((e) => [e.revision, e.actor]),
+          [
+            [1, 'tester'],
+            [2, 'rollout:r1'],
+          ],
+        );
+      });
+
+      test('saveRolloutAndAlias on an alias changed by someone else writes neither', async (h) => {
+        const rollout = await withRollout(h);
+        const theirs = weight(1, 2, 0.9);
+        await h.store.putAlias('f', 'live', theirs, h.change('bob'));
+        const change = h.change('rollout:r1');
+        await rejectsWith(
+          h.store.saveRolloutAndAlias(stepOf(rollout, change), rollout.updatedAt, canary, {
+            ...change,
+            expectedRevision: 1,
+          }),
+          'AliasConflict',
+        );
+        const stored = await h.store.getRollout('r1');
+        assert.equal(stored?.updatedAt, rollout.updatedAt, 'the rollout was not saved');
+        assert.equal(stored?.step, -1);
+        assert.deepEqual((await h.store.getAlias('f', 'live'))?.spec, theirs);
+      });
+
+      test('saveRolloutAndAlias on a rollout saved meanwhile leaves the alias as it was', async (h) => {
+        const rollout = await withRollout(h);
+        const paused = { ...rollout, status: 'paused' as const, updatedAt: h.change().now };
+        assert.equal(await h.store.saveRollout(paused, rollout.updatedAt), true);
+        assert.equal(await h.store.saveRollout(paused, rollout.updatedAt), false, 'a stale save is refused');
+        const change = h.change('rollout:r1');
+        await rejectsWith(
+          h.store.saveRolloutAndAlias(stepOf(rollout, change), rollout.updatedAt, canary, {
+            ...change,
+            expectedRevision: 1,
+          }),
+          'RolloutNotActive',
+        );
+        const alias = await h.store.getAlias('f', 'live');
+        assert.equal(alias?.revision, 1);
+        assert.deepEqual(alias?.spec, points(1, ''));
+        assert.equal((await h.store.aliasHistory('f', 'live')).length, 1);
+        assert.equal((await h.store.getRollout('r1'))?.status, 'paused');
+      });
+
+      test('claimRollout lets one node hold a rollout until its lease runs out', async (h) => {
+        await withRollout(h);
+        assert.equal(await h.store.claimRollout('r1', 'a', 1000, 500), true);
+        assert.equal(await h.store.claimRollout('r1', 'b', 1200, 500), false);
+        assert.equal(await h.store.claimRollout('r1', 'a', 1400, 500), true, 'the holder renews');
+        assert.equal(await h.store.claimRollout('r1', 'b', 1800, 500), false);
+        assert.equal(await h.store.claimRollout('r1', 'b', 1901, 500), true, 'taken once it ran out');
+        assert.equal(await h.store.claimRollout('r1', 'a', 2000, 500), false);
       });
     });
 

@@ -170,6 +170,18 @@ export interface Store {
   listActiveRollouts(): Promise<Rollout[]>;
   /** Saves a rollout's new state unless it changed since `expectedUpdatedAt` (then false). */
   saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean>;
+  /**
+   * Writes a rollout's alias and saves its new state in one transaction, so that no node ever sees the alias
+   * moved by a rollout whose record does not say so. The rollout is saved with `aliasRevision` set to the
+   * revision written. Refused with AliasConflict when the alias is not at `write.expectedRevision`, and with
+   * RolloutNotActive when the rollout changed since `expectedUpdatedAt`; either way nothing is written.
+   */
+  saveRolloutAndAlias(
+    rollout: Rollout,
+    expectedUpdatedAt: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ rollout: Rollout; alias: AliasRecord }>;
   /** Takes or renews the lease that lets one node drive a rollout; false while another node holds it. */
   claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean>;
 

@@ -1,4 +1,4 @@
-import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
+import { assertNoActiveRollout, assertNotInRollout, rolloutChanged } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -818,13 +818,42 @@ export class PostgresStore implements Store {
   }
 
   saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
-    return this.write(`saving rollout ${rollout.id}`, async (db) => {
-      const result = await db.query(
-        'UPDATE rollouts SET status = $1, state_json = $2, updated_at = $3 WHERE id = $4 AND updated_at = $5',
-        [rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt],
+    return this.write(`saving rollout ${rollout.id}`, (db) =>
+      this.updateRollout(db, rollout, expectedUpdatedAt),
+    );
+  }
+
+  saveRolloutAndAlias(
+    rollout: Rollout,
+    expectedUpdatedAt: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ rollout: Rollout; alias: AliasRecord }> {
+    const name = rollout.functionName;
+    return this.write(`moving alias ${rollout.alias} of ${name} for rollout ${rollout.id}`, async (db) => {
+      await this.lockFunction(db, name);
+      const plan = planAliasWrite(
+        name,
+        rollout.alias,
+        await this.aliasRow(db, name, rollout.alias),
+        await this.lastAliasRevision(db, name, rollout.alias),
+        spec,
+        await this.versionSet(db, name),
+        write,
       );
-      return result.rowCount === 1;
+      await this.saveAlias(db, plan.record, plan.entry);
+      const saved = { ...rollout, aliasRevision: plan.record.revision };
+      if (!(await this.updateRollout(db, saved, expectedUpdatedAt))) throw rolloutChanged(rollout.id);
+      return { rollout: saved, alias: plan.record };
     });
+  }
+
+  private async updateRollout(db: Db, rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
+    const result = await db.query(
+      'UPDATE rollouts SET status = $1, state_json = $2, updated_at = $3 WHERE id = $4 AND updated_at = $5',
+      [rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt],
+    );
+    return result.rowCount === 1;
   }
 
   claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {

@@ -44,7 +44,7 @@ import {
   toNodeBeat,
   toProvisioned,
 } from '../provisioned-rows.js';
-import { assertNoActiveRollout, assertNotInRollout } from '../../core/rollout-changes.js';
+import { assertNoActiveRollout, assertNotInRollout, rolloutChanged } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
@@ -773,14 +773,40 @@ export class SqliteStore implements Store {
   }
 
   saveRollout(rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
+    return this.write(() => this.updateRollout(rollout, expectedUpdatedAt));
+  }
+
+  saveRolloutAndAlias(
+    rollout: Rollout,
+    expectedUpdatedAt: string,
+    spec: AliasSpec,
+    write: AliasWrite,
+  ): Promise<{ rollout: Rollout; alias: AliasRecord }> {
     return this.write(() => {
-      const result = this.db
-        .prepare(
-          'UPDATE rollouts SET status = ?, state_json = ?, updated_at = ? WHERE id = ? AND updated_at = ?',
-        )
-        .run(rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt);
-      return result.changes === 1;
+      this.requireFunction(rollout.functionName);
+      const plan = planAliasWrite(
+        rollout.functionName,
+        rollout.alias,
+        this.aliasRow(rollout.functionName, rollout.alias),
+        this.lastAliasRevision(rollout.functionName, rollout.alias),
+        spec,
+        this.versionSet(rollout.functionName),
+        write,
+      );
+      this.saveAlias(plan.record, plan.entry);
+      const saved = { ...rollout, aliasRevision: plan.record.revision };
+      if (!this.updateRollout(saved, expectedUpdatedAt)) throw rolloutChanged(rollout.id);
+      return { rollout: saved, alias: plan.record };
     });
+  }
+
+  private updateRollout(rollout: Rollout, expectedUpdatedAt: string): boolean {
+    const result = this.db
+      .prepare(
+        'UPDATE rollouts SET status = ?, state_json = ?, updated_at = ? WHERE id = ? AND updated_at = ?',
+      )
+      .run(rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt);
+    return result.changes === 1;
   }
 
   claimRollout(id: string, node: string, now: number, leaseMs: number): Promise<boolean> {
