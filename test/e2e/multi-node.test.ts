@@ -74,6 +74,12 @@ interface Node {
   api: ApiCall;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
+  /** The schema of the store it runs on. */
+  schema: string;
+  /** Its id as a rollout's lease holder, kept in its data directory across restarts (`node-id`). */
+  leaseId(): Promise<string>;
+  /** Ends it at once, as a crash would: nothing of its own shutdown runs. */
+  kill(): void;
   stop(): Promise<void>;
 }
 
@@ -94,8 +100,11 @@ async function startNode(store: string, token?: string): Promise<Node> {
     wroteToken,
     api: apiClient(url, adminToken),
     output,
+    schema: new URL(store).searchParams.get('schema') ?? '',
+    leaseId: async () => (await readFile(join(dataDir, 'node-id'), 'utf8')).trim(),
+    kill: () => child.kill('SIGKILL'),
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
@@ -532,6 +541,72 @@ describe('several nodes on one PostgreSQL database', () => {
       statuses.every((s) => s < 300 || s >= 500),
       `a write was refused: ${statuses.join()}`,
     );
+  });
+
+  test("the node holding a rollout's lease is SIGKILLed: the other finishes it, and its status matches the alias", async (t) => {
+    const [a, b] = (await cluster(t, 2)) as [Node, Node];
+    await createFunction(a, 'r', 2);
+    await setAlias(a, 'r', 'live', '1');
+    const started = await a.api('POST', '/v1/functions/r/aliases/live/rollouts', {
+      to: '2',
+      steps: [0.5],
+      interval: '2s',
+      minInvocations: 1,
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = (started.body as { id: string }).id;
+    const owner = () =>
+      withClient(async (c) => {
+        const found = await c.query<{ owner: string | null }>(
+          `SELECT lease_owner AS owner FROM ${pg.escapeIdentifier(a.schema)}.rollouts WHERE id = $1`,
+          [id],
+        );
+        return found.rows[0]?.owner ?? null;
+      });
+    const holderId = await waitFor(
+      async () => {
+        const found = await owner();
+        assert.ok(found, 'no node holds the lease yet');
+        return found;
+      },
+      { timeout: 30_000, what: 'a node to take the rollout' },
+    );
+    const [holder, survivor] = holderId === (await a.leaseId()) ? [a, b] : [b, a];
+    assert.equal(holderId, await holder.leaseId());
+    holder.kill();
+    const killedAt = Date.now();
+
+    const traffic = { on: true };
+    const load = (async () => {
+      while (traffic.on) {
+        const r = await invoke(survivor, 'r', 'live');
+        assert.equal(r.status, 200, r.body);
+      }
+    })();
+    // Its lease (10 s) runs out, then the survivor takes the rollout on; generous for a busy machine.
+    const done = await waitFor(
+      async () => {
+        const r = (await survivor.api('GET', `/v1/rollouts/${id}`)).body as {
+          status: string;
+          currentWeight: number;
+          reason?: string;
+        };
+        assert.notEqual(r.status, 'running', 'the rollout is still running');
+        return r;
+      },
+      { timeout: 90_000, what: 'the survivor to finish the rollout', interval: 250 },
+    );
+    traffic.on = false;
+    await load;
+    t.diagnostic(`finished by the survivor ${Date.now() - killedAt} ms after the holder was killed`);
+    assert.equal(done.status, 'succeeded', done.reason ?? '');
+    assert.equal(await owner(), await survivor.leaseId(), 'the survivor took the lease');
+    const live = (await survivor.api('GET', '/v1/functions/r/aliases/live')).body as {
+      version: string;
+      canary?: unknown;
+    };
+    assert.deepEqual([live.version, live.canary], ['2', undefined]);
+    assert.equal(done.currentWeight, 1, 'a finished rollout reports where its alias is');
   });
 
   test('metrics from both nodes add up, and logs --follow on one node shows the lines of both', async (t) => {
