@@ -1564,7 +1564,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.equal(saved.step, 0);
         const stored = await h.store.getRollout('r1');
         assert.equal(stored?.aliasRevision, 2);
-        assert.equal(stored?.updatedAt, change.now);
+        assert.equal(stored.updatedAt, change.now);
         assert.deepEqual((await h.store.getAlias('f', 'live'))?.spec, canary);
         const history = await h.store.aliasHistory('f', 'live');
         assert.deepEqual(
@@ -1590,7 +1590,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         );
         const stored = await h.store.getRollout('r1');
         assert.equal(stored?.updatedAt, rollout.updatedAt, 'the rollout was not saved');
-        assert.equal(stored?.step, -1);
+        assert.equal(stored.step, -1);
         assert.deepEqual((await h.store.getAlias('f', 'live'))?.spec, theirs);
       });
 
@@ -1609,7 +1609,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         );
         const alias = await h.store.getAlias('f', 'live');
         assert.equal(alias?.revision, 1);
-        assert.deepEqual(alias?.spec, points(1, ''));
+        assert.deepEqual(alias.spec, points(1, ''));
         assert.equal((await h.store.aliasHistory('f', 'live')).length, 1);
         assert.equal((await h.store.getRollout('r1'))?.status, 'paused');
       });
