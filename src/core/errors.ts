@@ -80,6 +80,30 @@ export const errorCatalog = {
     status: 499,
     doc: "The caller went away while its invocation waited for an instance: it never ran, and is not counted in the function's metrics or logs. (Only the server log and a proxy in between see this answer.)",
   },
+  MissingRequiredHeader: {
+    status: 400,
+    doc: 'Function Compute API: a header the request needs is missing (`Authorization`, signed with an access key).',
+  },
+  SignatureNotMatch: {
+    status: 403,
+    doc: "Function Compute API: the request's `ACS3-HMAC-SHA256` signature is malformed, leaves out headers it must cover, or differs (a wrong secret, a changed request or body).",
+  },
+  InvalidAccessKeyID: {
+    status: 403,
+    doc: 'Function Compute API: no access key has that id (it may have been deleted).',
+  },
+  RequestTimeTooSkewed: {
+    status: 403,
+    doc: "Function Compute API: `x-acs-date` is more than 15 minutes from the server's time, or not a time.",
+  },
+  SignatureNonceUsed: {
+    status: 403,
+    doc: 'Function Compute API: the access key sent this `x-acs-signature-nonce` within the last 15 minutes: a signed request is served once.',
+  },
+  PathNotSupported: {
+    status: 400,
+    doc: "Function Compute API: Sluice does not implement that operation of Function Compute's API (README lists those it does).",
+  },
   PayloadTooLarge: { status: 413, doc: 'The request body is larger than the endpoint accepts.' },
   CodeTooLarge: { status: 413, doc: 'The code package, zipped or unzipped, is larger than the limit.' },
   UnsupportedMediaType: {

@@ -93,6 +93,11 @@ export interface ListOptions {
   nextToken?: string;
 }
 
+/** Versions are listed oldest first (`forward`, the default) or newest first (`backward`). */
+export interface VersionListOptions extends ListOptions {
+  direction?: 'forward' | 'backward';
+}
+
 /**
  * The one store interface. Every method is a single atomic operation; domain decisions come from the pure
  * core and are taken inside the operation's transaction, so that concurrent writers cannot interleave.
@@ -112,6 +117,12 @@ export interface Store {
   /** Keeps a claimed key's answer, or, without one, releases the key so that a retry runs the write again. */
   settleIdempotencyKey(scope: string, key: string, response: StoredResponse | undefined): Promise<void>;
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined>;
+  /**
+   * Records that an access key signed a request with this nonce, kept until `expiresAt` (epoch ms): false when
+   * the key used the nonce already and that use has not expired, so that a signed request is served once
+   * whichever node it reaches. Expired nonces are forgotten on the way.
+   */
+  claimNonce(accessKeyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean>;
 
   getCode(sha256: string): Promise<Buffer | undefined>;
 
@@ -140,7 +151,8 @@ export interface Store {
   /** Snapshots `$LATEST` as the next version number, unless nothing changed since the newest version. */
   publishVersion(name: string, description: string, change: Change): Promise<VersionRecord>;
   getVersion(name: string, version: number): Promise<VersionRecord | undefined>;
-  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>>;
+  /** A page of versions; its token continues in the direction it was given for. */
+  listVersions(name: string, options: VersionListOptions): Promise<Page<VersionRecord>>;
   deleteVersion(name: string, version: number): Promise<void>;
 
   createApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord>;

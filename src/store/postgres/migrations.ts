@@ -272,4 +272,14 @@ export const migrations: readonly string[] = [
     provisioned JSON NOT NULL
   );
   `,
+  `
+  -- The nonces of signed requests (Function Compute's API), until their x-acs-date leaves the window.
+  CREATE TABLE signature_nonces (
+    access_key_id TEXT COLLATE "C" NOT NULL,
+    nonce TEXT COLLATE "C" NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+  );
+  CREATE INDEX signature_nonces_by_expiry ON signature_nonces (expires_at);
+  `,
 ];

@@ -55,6 +55,7 @@ import type {
   IdempotencyClaim,
   IdempotencyRecord,
   ListOptions,
+  VersionListOptions,
   StageWrite,
   Store,
   StoredResponse,
@@ -502,6 +503,18 @@ export class PostgresStore implements Store {
     );
   }
 
+  claimNonce(accessKeyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.write('recording a signature nonce', async (db) => {
+      await db.query('DELETE FROM signature_nonces WHERE expires_at <= $1', [now]);
+      const inserted = await db.query(
+        `INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING`,
+        [accessKeyId, nonce, expiresAt],
+      );
+      return inserted.rowCount === 1;
+    });
+  }
+
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read('finding a token', async (db) => {
       const result = await db.query<{ id: string; name: string; sha256: string; created_at: string }>(
@@ -737,13 +750,16 @@ export class PostgresStore implements Store {
     return this.read(`reading version ${version} of ${name}`, (db) => this.versionRow(db, name, version));
   }
 
-  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
+  listVersions(name: string, options: VersionListOptions): Promise<Page<VersionRecord>> {
     return this.read(`listing versions of ${name}`, async (db) => {
       await this.requireFunction(db, name);
-      const after = Number(decodePageToken(options.nextToken, isVersionKey) ?? 0);
+      const backward = options.direction === 'backward';
+      const after = decodePageToken(options.nextToken, isVersionKey);
+      const bound = after === undefined ? (backward ? Number.MAX_SAFE_INTEGER : 0) : Number(after);
       const result = await db.query<VersionRow>(
-        `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version > $2::bigint ORDER BY v.version LIMIT $3`,
-        [name, after, options.limit + 1],
+        `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version ${backward ? '<' : '>'} $2::bigint
+         ORDER BY v.version ${backward ? 'DESC' : 'ASC'} LIMIT $3`,
+        [name, bound, options.limit + 1],
       );
       return pageOf(result.rows.map(toVersion), options.limit, (v) => String(v.version));
     });

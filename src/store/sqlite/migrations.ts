@@ -226,4 +226,14 @@ export const migrations: readonly string[] = [
     provisioned TEXT NOT NULL
   );
   `,
+  `
+  -- The nonces of signed requests (Function Compute's API), until their x-acs-date leaves the window.
+  CREATE TABLE signature_nonces (
+    access_key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+  );
+  CREATE INDEX signature_nonces_by_expiry ON signature_nonces (expires_at);
+  `,
 ];

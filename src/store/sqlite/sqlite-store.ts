@@ -55,6 +55,7 @@ import type {
   IdempotencyClaim,
   IdempotencyRecord,
   ListOptions,
+  VersionListOptions,
   StageWrite,
   Store,
   StoredResponse,
@@ -222,6 +223,18 @@ export class SqliteStore implements Store {
         this.db
           .prepare('UPDATE idempotency_keys SET response = ? WHERE scope = ? AND key = ?')
           .run(JSON.stringify(response), scope, key);
+    });
+  }
+
+  claimNonce(accessKeyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM signature_nonces WHERE expires_at <= ?').run(now);
+      const inserted = this.db
+        .prepare(
+          'INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        )
+        .run(accessKeyId, nonce, expiresAt);
+      return inserted.changes === 1;
     });
   }
 
@@ -432,13 +445,18 @@ export class SqliteStore implements Store {
     return this.read(() => this.versionRow(name, version));
   }
 
-  listVersions(name: string, options: ListOptions): Promise<Page<VersionRecord>> {
+  listVersions(name: string, options: VersionListOptions): Promise<Page<VersionRecord>> {
     return this.read(() => {
       this.requireFunction(name);
-      const after = Number(decodePageToken(options.nextToken, isVersionKey) ?? 0);
+      const backward = options.direction === 'backward';
+      const after = decodePageToken(options.nextToken, isVersionKey);
+      const bound = after === undefined ? (backward ? Number.MAX_SAFE_INTEGER : 0) : Number(after);
       const rows = this.db
-        .prepare(`${VERSION_SELECT} WHERE v.function_name = ? AND v.version > ? ORDER BY v.version LIMIT ?`)
-        .all(name, after, options.limit + 1) as VersionRow[];
+        .prepare(
+          `${VERSION_SELECT} WHERE v.function_name = ? AND v.version ${backward ? '<' : '>'} ?
+           ORDER BY v.version ${backward ? 'DESC' : 'ASC'} LIMIT ?`,
+        )
+        .all(name, bound, options.limit + 1) as VersionRow[];
       return pageOf(rows.map(toVersion), options.limit, (v) => String(v.version));
     });
   }
