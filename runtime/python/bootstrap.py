@@ -181,6 +181,41 @@ class Context:
         return max(0, int(self._deadline - time.time() * 1000))
 
 
+class ScfContext(dict):
+    """Tencent SCF's context, a dict, that also reads as Function Compute's (`context.request_id`)."""
+
+    def __init__(self, header, function):
+        fc = Context(header, function)
+        env = dict(os.environ, SCF_NAMESPACE='default')
+        version = header.get('versionId')
+        super().__init__(
+            callbackWaitsForEmptyEventLoop=True,
+            memory_limit_in_mb=function.memory,
+            time_limit_in_ms=function.timeout * 1000,
+            request_id=fc.request_id,
+            environment=json.dumps(env),
+            environ=';'.join('%s=%s' % item for item in env.items()),
+            function_version='$LATEST' if version == 'LATEST' else version,
+            function_name=function.name,
+            namespace='default',
+            qualifier=header.get('qualifier'),
+            tencentcloud_region='local',
+            tencentcloud_appid='sluice',
+            tencentcloud_uin='sluice',
+        )
+        self.__dict__.update(vars(fc))
+        self.get_remaining_time_in_millis = fc.get_remaining_time_in_millis
+
+
+def scf_event(body):
+    """SCF hands its handlers the event parsed from JSON; an event that is not JSON comes as its text."""
+    text = body.decode('utf-8', errors='replace')
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def encode_result(value):
     if isinstance(value, str):
         return 'text', value.encode('utf-8')
@@ -193,11 +228,15 @@ def encode_result(value):
         raise TypeError(message) from None
 
 
-def invoke(handler, function, header, body):
+def invoke(handler, function, convention, header, body):
     current.id, current.logged, current.truncated = header['id'], 0, False
     exit_code = None
     try:
-        kind, out = encode_result(handler(body, Context(header, function)))
+        if convention == 'scf':
+            event, context = scf_event(body), ScfContext(header, function)
+        else:
+            event, context = body, Context(header, function)
+        kind, out = encode_result(handler(event, context))
         reply = {'type': 'result', 'id': header['id'], 'kind': kind}
     except SystemExit as e:
         exit_code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
@@ -236,6 +275,7 @@ def main():
         memory_size=fn['memorySize'],
         timeout=fn['timeout'],
     )
+    convention = init.get('convention', 'fc')
     # The bootstrap's own directory would otherwise come first on the path, ahead of the function's code.
     if sys.path and sys.path[0] == os.path.dirname(THIS_FILE):
         del sys.path[0]
@@ -253,12 +293,12 @@ def main():
     concurrency = max(1, int(init.get('instanceConcurrency') or 1))
     if concurrency == 1:
         def dispatch(header, body):
-            invoke(handler, function, header, body)
+            invoke(handler, function, convention, header, body)
     else:
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix='sluice-invoke')
 
         def dispatch(header, body):
-            pool.submit(invoke, handler, function, header, body)
+            pool.submit(invoke, handler, function, convention, header, body)
 
     while True:
         try:

@@ -15,6 +15,8 @@ export interface DeployConfig {
   description?: string;
   /** `host` or `none`: see the README's "How functions are kept apart". */
   network?: string;
+  /** `fc` or `scf`: how the handler is called (README, "Handler conventions"). */
+  convention?: string;
   environment?: Record<string, string>;
   /** A custom runtime's server, program then arguments, instead of the package's bootstrap. */
   command?: string[];
@@ -22,7 +24,7 @@ export interface DeployConfig {
   exclude?: string[];
 }
 
-const STRINGS = ['name', 'runtime', 'handler', 'description', 'network'] as const;
+const STRINGS = ['name', 'runtime', 'handler', 'description', 'network', 'convention'] as const;
 const NUMBERS = ['memorySize', 'timeout', 'instanceConcurrency'] as const;
 const KNOWN: readonly string[] = [...STRINGS, ...NUMBERS, 'environment', 'command', 'exclude'];
 
@@ -114,6 +116,7 @@ export function formatSluiceYaml(config: DeployConfig): string {
     'instanceConcurrency',
     'description',
     'network',
+    'convention',
   ] as const) {
     const value = config[key];
     if (value !== undefined) lines.push(`${key}: ${typeof value === 'number' ? value : yamlScalar(value)}`);

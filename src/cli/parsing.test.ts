@@ -274,6 +274,7 @@ describe('configChanges', () => {
     environmentVariables: {},
     description: '',
     network: 'host',
+    convention: 'fc',
     ...(command && { command }),
   });
 

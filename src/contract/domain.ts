@@ -22,7 +22,13 @@ export {
 export { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
 export { parseDuration, parseTimeAgo } from '../core/duration.js';
 export { isSluiceError, type FieldIssue } from '../core/errors.js';
-export { CONFIG_FIELDS, CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../core/function-config.js';
+export {
+  CONFIG_FIELDS,
+  CONFIG_LIMITS,
+  CONVENTIONS,
+  NETWORK_MODES,
+  RUNTIMES,
+} from '../core/function-config.js';
 export type { IsolationReport } from '../core/isolation.js';
 export {
   ALIAS_NAME,

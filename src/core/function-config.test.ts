@@ -9,6 +9,7 @@ const config = (overrides: Partial<FunctionConfig> = {}): FunctionConfig =>
 
 describe('normalizeConfig and sameConfig', () => {
   const scrambled = {
+    convention: 'fc',
     network: 'host',
     description: 'd',
     environmentVariables: { B: '2', A: '1' },

@@ -8,6 +8,13 @@ export type Runtime = (typeof RUNTIMES)[number];
 export const NETWORK_MODES = ['host', 'none'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
+/**
+ * How a handler is called. `fc`: Function Compute's (the event as bytes, FC's context); `scf`: Tencent SCF's
+ * (the event parsed from JSON, SCF's context fields beside FC's), which functions created through SCF's API get.
+ */
+export const CONVENTIONS = ['fc', 'scf'] as const;
+export type Convention = (typeof CONVENTIONS)[number];
+
 /** Everything about a function that a version snapshots, apart from its code. */
 export interface FunctionConfig {
   runtime: Runtime;
@@ -18,6 +25,7 @@ export interface FunctionConfig {
   environmentVariables: Record<string, string>;
   description: string;
   network: NetworkMode;
+  convention: Convention;
   /**
    * A custom runtime's server started by this command, program then arguments, instead of the package's
    * executable `bootstrap` (Function Compute's `customRuntimeConfig.command`). Absent when there is none.
@@ -43,6 +51,7 @@ export const CONFIG_DEFAULTS = {
   environmentVariables: {},
   description: '',
   network: 'host',
+  convention: 'fc',
 } as const;
 
 // Path segments are non-empty and separated by single slashes: the older form let `a//b.handler`,
@@ -59,6 +68,8 @@ export const CSHARP_HANDLER_HINT =
 export const ANY_HANDLER = new RegExp(`${HANDLER.source}|${CSHARP_HANDLER.source}`);
 /** Runtimes whose bootstrap runs one invocation at a time (a PHP or Mono loop): one slot per instance. */
 const ONE_AT_A_TIME: readonly Runtime[] = ['php8.2', 'csharp'];
+/** Runtimes whose bootstraps call handlers in SCF's way too. */
+const SCF_RUNTIMES: readonly Runtime[] = ['nodejs20', 'python3'];
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the platform sets itself; a function may not shadow them. */
 export const RESERVED_ENV = /^(SLUICE_|FC_)/;
@@ -73,6 +84,7 @@ export const CONFIG_FIELDS = [
   'environmentVariables',
   'description',
   'network',
+  'convention',
   'command',
 ] as const;
 
@@ -103,6 +115,11 @@ function checkRuntimeFit(config: FunctionConfig, issues: Issues): void {
       `must be 1 for ${config.runtime}, whose instances run one invocation at a time (more instances serve more at once)`,
     );
   }
+  if (config.convention === 'scf' && !SCF_RUNTIMES.includes(config.runtime))
+    issues.add(
+      'convention',
+      `scf is for ${SCF_RUNTIMES.join(' and ')} handlers; ${config.runtime} takes fc only`,
+    );
   if (config.command !== undefined && config.runtime !== 'custom')
     issues.add('command', `only a custom runtime starts a command, not ${config.runtime}`);
   if (config.command?.[0] === '') issues.add('command[0]', 'must name a program');
@@ -159,15 +176,20 @@ export function normalizeConfig(config: FunctionConfig): FunctionConfig {
     environmentVariables: env,
     description: config.description,
     network: config.network,
+    convention: config.convention,
     ...(config.command !== undefined && config.command.length > 0 && { command: [...config.command] }),
   };
 }
 
 /** A configuration as the store keeps it: those written before a field existed get its default. */
 export function storedConfig(
-  stored: Omit<FunctionConfig, 'network'> & Partial<FunctionConfig>,
+  stored: Omit<FunctionConfig, 'network' | 'convention'> & Partial<FunctionConfig>,
 ): FunctionConfig {
-  return normalizeConfig({ ...stored, network: stored.network ?? CONFIG_DEFAULTS.network });
+  return normalizeConfig({
+    ...stored,
+    network: stored.network ?? CONFIG_DEFAULTS.network,
+    convention: stored.convention ?? CONFIG_DEFAULTS.convention,
+  });
 }
 
 /** The configuration a validated patch makes, refused when the whole no longer fits its runtime. */

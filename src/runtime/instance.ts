@@ -238,6 +238,7 @@ export class Instance {
               memorySize: fn.memorySize,
               timeout: fn.timeout,
             },
+            convention: fn.convention,
             codeDir: plan.codeDir,
             instanceConcurrency: fn.instanceConcurrency,
           });

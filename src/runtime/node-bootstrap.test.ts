@@ -9,6 +9,7 @@ import {
   type BootstrapStart,
   type InitFailure,
   itReportsInitErrors,
+  itRunsScfHandlers,
 } from '../../test/support/bootstrap-process.js';
 import { SEED_NODE_HANDLER } from '../contract/seed-handlers.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
@@ -29,7 +30,7 @@ const NODE = {
   env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', FC_FUNCTION_NAME: 'B', FC_RUNTIME: 'nodejs20' },
 };
 
-type Files = Pick<BootstrapStart, 'files' | 'handler' | 'concurrency'>;
+type Files = Pick<BootstrapStart, 'files' | 'handler' | 'concurrency' | 'convention'>;
 const start = (options: Files) => BootstrapProcess.start({ ...NODE, ...options });
 const ready = (options: Files) => BootstrapProcess.ready({ ...NODE, ...options });
 
@@ -167,6 +168,27 @@ describe('the Node.js bootstrap', () => {
     ];
     itReportsInitErrors(cases, start);
   });
+
+  itRunsScfHandlers(
+    {
+      'index.js': `exports.main_handler = async (event, context) => ({
+  event,
+  scf: {
+    request_id: context.request_id,
+    function_name: context.function_name,
+    function_version: context.function_version,
+    namespace: context.namespace,
+    qualifier: context.qualifier,
+    time_limit_in_ms: context.time_limit_in_ms,
+    memory_limit_in_mb: context.memory_limit_in_mb,
+  },
+  fcRequestId: context.requestId,
+  namespace: JSON.parse(context.environment).SCF_NAMESPACE,
+});
+`,
+    },
+    ready,
+  );
 
   it('loads an ES module handler from a subdirectory', async () => {
     const instance = await ready({

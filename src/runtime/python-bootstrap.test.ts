@@ -11,6 +11,7 @@ import {
   type BootstrapStart,
   type InitFailure,
   itReportsInitErrors,
+  itRunsScfHandlers,
 } from '../../test/support/bootstrap-process.js';
 
 // Compiled to dist/src/runtime/, three levels below the repository root.
@@ -30,7 +31,7 @@ def handler(event, context):
   return 'hello world'
 `;
 
-type Files = Pick<BootstrapStart, 'files' | 'handler' | 'concurrency'>;
+type Files = Pick<BootstrapStart, 'files' | 'handler' | 'concurrency' | 'convention'>;
 
 const PYTHON = {
   command: python,
@@ -47,6 +48,26 @@ const Instance = {
 afterEach(() => BootstrapProcess.stopAll());
 
 describe('the Python bootstrap', () => {
+  itRunsScfHandlers(
+    {
+      'index.py': `import json
+
+FIELDS = ('request_id', 'function_name', 'function_version', 'namespace', 'qualifier',
+          'time_limit_in_ms', 'memory_limit_in_mb')
+
+
+def main_handler(event, context):
+    return {
+        'event': event,
+        'scf': {name: context[name] for name in FIELDS},
+        'fcRequestId': context.request_id,
+        'namespace': json.loads(context['environment'])['SCF_NAMESPACE'],
+    }
+`,
+    },
+    Instance.ready,
+  );
+
   it('runs the sample handler unchanged, with its logs tagged by invocation', async () => {
     const instance = await Instance.ready({ files: { 'index.py': SEED_SAMPLE } });
     const { frame, logs } = await instance.invoke(1);

@@ -17,6 +17,7 @@ export interface BootstrapStart {
   files: Record<string, string>;
   handler?: string;
   concurrency?: number;
+  convention?: 'fc' | 'scf';
 }
 
 export interface Reply {
@@ -61,7 +62,7 @@ export class BootstrapProcess {
 
   /** Writes the files into a code directory of their own, starts the bootstrap there and sends `init`. */
   static async start(options: BootstrapStart): Promise<BootstrapProcess> {
-    const { files, handler = 'index.handler', concurrency = 1 } = options;
+    const { files, handler = 'index.handler', concurrency = 1, convention = 'fc' } = options;
     const codeDir = await mkdtemp(path.join(tmpdir(), 'sluice-bootstrap-test-'));
     for (const [name, text] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(codeDir, name)), { recursive: true });
@@ -77,6 +78,7 @@ export class BootstrapProcess {
     instance.send({
       type: 'init',
       function: { name: 'B', handler, memorySize: 128, timeout: 3 },
+      convention,
       codeDir,
       instanceConcurrency: concurrency,
     });
@@ -219,4 +221,40 @@ export function itReportsInitErrors(
       assert.equal(await instance.exitCode(), 1);
     });
   }
+}
+
+/**
+ * For any runtime's bootstrap: with the `scf` convention, a handler written for Tencent SCF gets the event
+ * parsed from JSON (its text when it is not JSON) and a context with SCF's fields as well as FC's. `file` holds
+ * `index.main_handler`, which answers what it got: `{event, scf: {…context fields}, fcRequestId, namespace}`.
+ */
+export function itRunsScfHandlers(
+  file: Record<string, string>,
+  start: (options: Pick<BootstrapStart, 'files' | 'handler' | 'convention'>) => Promise<BootstrapProcess>,
+): void {
+  it("calls an SCF handler with the event parsed from JSON and SCF's context", async () => {
+    const instance = await start({ files: file, handler: 'index.main_handler', convention: 'scf' });
+    const answer = async (id: number, payload: string, versionId = '1') => {
+      const { frame } = await instance.invoke(id, Buffer.from(payload), { versionId, qualifier: 'prepub' });
+      assert.deepEqual(frame.header, { type: 'result', id, kind: 'json' }, frame.body.toString());
+      return JSON.parse(frame.body.toString()) as Record<string, unknown>;
+    };
+    assert.deepEqual(await answer(1, '{"User":"Bob","n":[1,2]}'), {
+      event: { User: 'Bob', n: [1, 2] },
+      scf: {
+        request_id: 'req-1',
+        function_name: 'B',
+        function_version: '1',
+        namespace: 'default',
+        qualifier: 'prepub',
+        time_limit_in_ms: 3000,
+        memory_limit_in_mb: 128,
+      },
+      fcRequestId: 'req-1',
+      namespace: 'default',
+    });
+    const latest = await answer(2, 'not json', 'LATEST');
+    assert.equal(latest['event'], 'not json');
+    assert.equal((latest['scf'] as Record<string, unknown>)['function_version'], '$LATEST');
+  });
 }

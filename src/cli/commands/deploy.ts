@@ -25,6 +25,7 @@ function wantedConfig(config: DeployConfig): ConfigPatch {
   if (config.instanceConcurrency !== undefined) wanted.instanceConcurrency = config.instanceConcurrency;
   if (config.description !== undefined) wanted.description = config.description;
   if (config.network !== undefined) wanted.network = config.network;
+  if (config.convention !== undefined) wanted.convention = config.convention;
   if (config.environment !== undefined) wanted.environmentVariables = config.environment;
   if (config.command !== undefined) wanted.command = config.command;
   return wanted;
@@ -175,7 +176,7 @@ export const deployCommand: Command = {
                     [--traffic F] [--description D]
 
 Reads DIR/sluice.yaml (or sluice.json): name, runtime, handler, memorySize, timeout, instanceConcurrency, network,
-command (a custom runtime's), description, environment and exclude. Packs DIR (leaving out .git, .sluice and the exclude patterns) and
+convention (fc or scf), command (a custom runtime's), description, environment and exclude. Packs DIR (leaving out .git, .sluice and the exclude patterns) and
 uploads it to $LATEST, creating the function if it is new and updating the configuration that differs.
 
   --function NAME    the function (default: name in sluice.yaml)

@@ -14,6 +14,7 @@ export function configFields(config: FunctionConfigView): [string, string][] {
     ['timeout', `${config.timeout} s`],
     ['concurrency', String(config.instanceConcurrency)],
     ['network', config.network],
+    ['convention', config.convention],
     ...(config.command
       ? [['command', config.command.map((part) => JSON.stringify(part)).join(' ')] as [string, string]]
       : []),

@@ -1,4 +1,4 @@
-import { CONFIG_LIMITS, NETWORK_MODES, RUNTIMES } from '../../contract/domain.js';
+import { CONFIG_LIMITS, CONVENTIONS, NETWORK_MODES, RUNTIMES } from '../../contract/domain.js';
 import type { FieldIssue, FunctionConfig } from './api.js';
 import { field, fieldError, h } from './dom.js';
 
@@ -19,6 +19,10 @@ export const RUNTIME_LABELS: Record<string, string> = {
 const NETWORK_LABELS: Record<string, string> = {
   host: "Host: the host's network, its loopback services included",
   none: 'None: a loopback of its own only',
+};
+const CONVENTION_LABELS: Record<string, string> = {
+  fc: 'Function Compute: the event as bytes',
+  scf: "Tencent SCF: the event parsed from JSON, with SCF's context",
 };
 
 type ErrorEl = ReturnType<typeof fieldError>;
@@ -95,6 +99,13 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
     { id: 'cfg-network', class: 'input', testid: 'fn-network', disabled: ro },
     NETWORK_MODES.map((n) =>
       h('option', { value: n, selected: n === initial.network }, NETWORK_LABELS[n] ?? n),
+    ),
+  );
+  const convention = h(
+    'select',
+    { id: 'cfg-convention', class: 'input', testid: 'fn-convention', disabled: ro },
+    CONVENTIONS.map((c) =>
+      h('option', { value: c, selected: c === initial.convention }, CONVENTION_LABELS[c] ?? c),
     ),
   );
   const description = h('input', {
@@ -176,6 +187,10 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
       hint: 'Requests one instance serves at once',
     }),
     field('Network', network, { error: err('network'), hint: 'What the function can connect to' }),
+    field('Handler convention', convention, {
+      error: err('convention'),
+      hint: 'How the handler is called: its event and its context',
+    }),
     field('Description', description, { error: err('description') }),
     memoryChoices,
     h(
@@ -266,7 +281,7 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
           message: `Names and values total ${bytes} bytes; at most ${CONFIG_LIMITS.environmentBytes}`,
         });
       const config: FunctionConfig = {
-        // The selects offer RUNTIMES and NETWORK_MODES only.
+        // The selects offer RUNTIMES, NETWORK_MODES and CONVENTIONS only.
         runtime: runtime.value as FunctionConfig['runtime'],
         handler: handler.value.trim(),
         memorySize,
@@ -275,6 +290,7 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
         environmentVariables: env,
         description: description.value,
         network: network.value as FunctionConfig['network'],
+        convention: convention.value as FunctionConfig['convention'],
       };
       return issues.length ? { issues } : { config, issues };
     },

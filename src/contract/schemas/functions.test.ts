@@ -53,6 +53,7 @@ describe('parseNewFunction', () => {
         environmentVariables: {},
         description: '',
         network: 'host',
+        convention: 'fc',
       },
     });
   });
@@ -75,6 +76,7 @@ describe('parseNewFunction', () => {
         environmentVariables: { Z: 'z', A: 'a', M: 'm' },
         description: 'hello',
         network: 'none',
+        convention: 'scf',
       }),
     );
     assert.deepEqual(parsed.config, {
@@ -86,6 +88,7 @@ describe('parseNewFunction', () => {
       environmentVariables: { A: 'a', M: 'm', Z: 'z' },
       description: 'hello',
       network: 'none',
+      convention: 'scf',
     });
     assert.deepEqual(Object.keys(parsed.config.environmentVariables), ['A', 'M', 'Z']);
   });
@@ -99,6 +102,22 @@ describe('parseNewFunction', () => {
       );
     assert.deepEqual(paths(caught(() => parseConfigPatch({ network: 'any' }))), ['network']);
     assert.deepEqual(parseConfigPatch({ network: 'none' }), { network: 'none' });
+  });
+
+  test('convention is fc or scf, nothing else', () => {
+    for (const convention of ['SCF', 'lambda', '', null, 1, ['scf']])
+      assert.deepEqual(
+        paths(caught(() => parseNewFunction(request({ convention })))),
+        ['convention'],
+        String(convention),
+      );
+    assert.deepEqual(parseConfigPatch({ convention: 'scf' }), { convention: 'scf' });
+  });
+
+  test('a configuration stored before the convention field existed reads as convention fc', () => {
+    const before: Partial<FunctionConfig> = config({ convention: 'fc' });
+    delete before.convention;
+    assert.deepEqual(storedConfig(before as FunctionConfig), config());
   });
 
   test('a configuration stored before the network field existed reads as network host', () => {
@@ -451,6 +470,19 @@ describe("a configuration fits its runtime: the handler's form, one invocation a
       false,
       'an empty list removes it',
     );
+  });
+
+  test('the scf convention is for Node.js and Python handlers, on create and on update', () => {
+    for (const runtime of ['nodejs20', 'python3'] as const)
+      assert.equal(parseNewFunction(request({ runtime, convention: 'scf' })).config.convention, 'scf');
+    for (const runtime of ['php8.2', 'custom'] as const) {
+      const refused = caught(() => parseNewFunction(request({ runtime, convention: 'scf' })));
+      assert.deepEqual(paths(refused), ['convention'], runtime);
+      assert.match(refused.message, new RegExp(`${runtime.replace('.', '\\.')} takes fc only`));
+    }
+    const scf = applyConfigPatch(config(), { convention: 'scf' });
+    assert.equal(scf.convention, 'scf');
+    assert.deepEqual(paths(caught(() => applyConfigPatch(scf, { runtime: 'php8.2' }))), ['convention']);
   });
 
   test('the refusal of concurrency says why', () => {

@@ -6,6 +6,7 @@ import {
   ENV_NAME,
   HANDLER_HINT,
   NETWORK_MODES,
+  CONVENTIONS,
   RESERVED_ENV,
   RUNTIMES,
 } from '../../core/function-config.js';
@@ -50,6 +51,10 @@ const configFields = {
   network: Enum(NETWORK_MODES, {
     description: "host: the host's network; none: a loopback of the instance's own only",
   }),
+  convention: Enum(CONVENTIONS, {
+    description:
+      "how the handler is called: fc, Function Compute's (the event as bytes); scf, Tencent SCF's (the event parsed from JSON, SCF's context)",
+  }),
   command: Type.Optional(
     Type.Array(Type.String({ maxLength: CONFIG_LIMITS.commandPartLength, pattern: '^[^\\u0000]*$' }), {
       maxItems: CONFIG_LIMITS.commandParts,
@@ -82,6 +87,7 @@ export const CreateFunction = Strict(
     environmentVariables: Type.Optional(configFields.environmentVariables),
     description: Type.Optional(configFields.description),
     network: Type.Optional(configFields.network),
+    convention: Type.Optional(configFields.convention),
     command: configFields.command,
     code: Type.Optional(CodeJson),
   },

@@ -12,7 +12,8 @@ import { inspect } from 'node:util';
 import { frameWriter, FrameDecoder, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
 
 type Handler = (
-  event: Buffer,
+  /** The payload's bytes, or with the `scf` convention its value parsed from JSON. */
+  event: unknown,
   context: unknown,
   callback?: (error?: unknown, result?: unknown) => void,
 ) => unknown;
@@ -104,7 +105,7 @@ async function loadHandler(init: InitHeader): Promise<Handler> {
 
 function contextFor(init: InitHeader, header: InvokeHeader): Record<string, unknown> {
   const fn = init.function;
-  return {
+  const fc = {
     requestId: header.requestId,
     credentials: {},
     function: {
@@ -119,6 +120,40 @@ function contextFor(init: InitHeader, header: InvokeHeader): Record<string, unkn
     accountId: 'sluice',
     getRemainingTimeInMillis: () => Math.max(0, header.deadline - Date.now()),
   };
+  return init.convention === 'scf' ? { ...fc, ...scfContext(init, header) } : fc;
+}
+
+/** The fields of Tencent SCF's context, for handlers written for it. */
+function scfContext(init: InitHeader, header: InvokeHeader): Record<string, unknown> {
+  const fn = init.function;
+  const env = { SCF_NAMESPACE: 'default', ...process.env };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    memory_limit_in_mb: fn.memorySize,
+    time_limit_in_ms: fn.timeout * 1000,
+    request_id: header.requestId,
+    environment: JSON.stringify(env),
+    environ: Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';'),
+    function_version: header.versionId === 'LATEST' ? '$LATEST' : header.versionId,
+    function_name: fn.name,
+    namespace: 'default',
+    qualifier: header.qualifier,
+    tencentcloud_region: 'local',
+    tencentcloud_appid: 'sluice',
+    tencentcloud_uin: 'sluice',
+  };
+}
+
+/** SCF hands its handlers the event parsed from JSON; an event that is not JSON comes as its text. */
+function scfEvent(payload: Buffer): unknown {
+  const text = payload.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 function respond(id: number, result: unknown): void {
@@ -154,7 +189,8 @@ function invoke(handler: Handler, init: InitHeader, header: InvokeHeader, event:
   };
   invocation.run({ id: header.id, logged: 0 }, () => {
     try {
-      const returned = handler(event, contextFor(init, header), finish);
+      const argument = init.convention === 'scf' ? scfEvent(event) : event;
+      const returned = handler(argument, contextFor(init, header), finish);
       if (returned && typeof (returned as Promise<unknown>).then === 'function') {
         (returned as Promise<unknown>).then(
           (value) => {

@@ -12,6 +12,8 @@ export interface Frame<H = Record<string, unknown>> {
 export interface InitHeader {
   type: 'init';
   function: { name: string; handler: string; memorySize: number; timeout: number };
+  /** How the handler is called: `scf` parses the event from JSON and adds SCF's context fields. */
+  convention: 'fc' | 'scf';
   codeDir: string;
 }
 

@@ -28,6 +28,7 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
     environmentVariables: {},
     description: '',
     network: 'host',
+    convention: 'fc',
   });
   let runtime = 'nodejs20';
   let starter = STARTERS[0]?.id ?? 'seed';
