@@ -18,6 +18,7 @@ import {
   storeContract,
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
+import { credentialsContract } from '../credentials.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -140,6 +141,7 @@ async function openSchema(): Promise<OpenedStore> {
 
 storeContract('PostgresStore', openSchema);
 provisionedContract('PostgresStore', openSchema);
+credentialsContract('PostgresStore', openSchema);
 
 let tick = 0;
 const change = (actor = 'tester'): Change => ({
