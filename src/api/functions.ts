@@ -1,3 +1,4 @@
+import { authorize } from '../core/credentials.js';
 import { SluiceError } from '../core/errors.js';
 import { Issues } from '../core/validate.js';
 import {
@@ -20,6 +21,16 @@ import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
 import { functionParam, limitParam, optionalQuery } from './params.js';
 import { functionView } from './views.js';
+
+/**
+ * The prefix a listing filters by: the one asked for within the credential's own, or null when they exclude
+ * each other (nothing to list).
+ */
+function narrowPrefix(asked: string | undefined, limit: string | undefined): string | undefined | null {
+  if (limit === undefined || asked?.startsWith(limit)) return asked;
+  if (asked === undefined || limit.startsWith(asked)) return limit;
+  return null;
+}
 
 export function functionRoutes({
   store,
@@ -48,10 +59,12 @@ export function functionRoutes({
         method: 'POST',
         path: '/v1/functions',
         summary: 'Create a function, its $LATEST and its $DEFAULT alias (pointing at $LATEST)',
+        access: { prefix: 'handler' },
         responses: { 201: FunctionView },
       },
       { schema: CreateFunction, limit: jsonCodeLimit(codeLimits) },
       async (request, body) => {
+        authorize(request.principal, 'deploy', body.name);
         const { name, config } = parseNewFunction(body);
         requireRuntime(config.runtime);
         const code = body.code ? await codeBlob(body.code, codeLimits, zipWorkers) : await emptyCode();
@@ -62,11 +75,14 @@ export function functionRoutes({
     {
       method: 'GET',
       path: '/v1/functions',
-      summary: 'List functions by name, a page at a time (limit, nextToken, prefix)',
+      summary:
+        "List functions by name, a page at a time (limit, nextToken, prefix); only those within a credential's prefix",
       query: ['limit', 'nextToken', 'prefix'],
+      access: { prefix: 'handler' },
       responses: { 200: FunctionList },
       handler: async (request) => {
-        const prefix = optionalQuery(request, 'prefix');
+        const prefix = narrowPrefix(optionalQuery(request, 'prefix'), request.principal.functionPrefix);
+        if (prefix === null) return { status: 200, json: { functions: [], nextToken: null } };
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listFunctions({
           limit: limitParam(request),
