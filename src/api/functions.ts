@@ -1,3 +1,4 @@
+import { authorize } from '../core/credentials.js';
 import { LATEST } from '../core/names.js';
 import {
   CodeJson,
@@ -14,6 +15,16 @@ import { functionParam, limitParam, optionalQuery } from './params.js';
 import { createFunction, qualifiedCode, requireFunction, updateFunction } from './services.js';
 import { functionView } from './views.js';
 
+/**
+ * The prefix a listing filters by: the one asked for within the credential's own, or null when they exclude
+ * each other (nothing to list).
+ */
+function narrowPrefix(asked: string | undefined, limit: string | undefined): string | undefined | null {
+  if (limit === undefined || asked?.startsWith(limit)) return asked;
+  if (asked === undefined || limit.startsWith(asked)) return limit;
+  return null;
+}
+
 export function functionRoutes(deps: ApiDeps): ApiRoute[] {
   const { store, codeLimits, zipWorkers, clock } = deps;
 
@@ -23,10 +34,12 @@ export function functionRoutes(deps: ApiDeps): ApiRoute[] {
         method: 'POST',
         path: '/v1/functions',
         summary: 'Create a function, its $LATEST and its $DEFAULT alias (pointing at $LATEST)',
+        access: { prefix: 'handler' },
         responses: { 201: FunctionView },
       },
       { schema: CreateFunction, limit: jsonCodeLimit(codeLimits) },
       async (request, body) => {
+        authorize(request.principal, 'deploy', body.name);
         const { code, ...input } = body;
         const fn = await createFunction(deps, input, code, changeBy(request, clock));
         return { status: 201, json: functionView(fn), headers: { location: `/v1/functions/${fn.name}` } };
@@ -35,11 +48,14 @@ export function functionRoutes(deps: ApiDeps): ApiRoute[] {
     {
       method: 'GET',
       path: '/v1/functions',
-      summary: 'List functions by name, a page at a time (limit, nextToken, prefix)',
+      summary:
+        "List functions by name, a page at a time (limit, nextToken, prefix); only those within a credential's prefix",
       query: ['limit', 'nextToken', 'prefix'],
+      access: { prefix: 'handler' },
       responses: { 200: FunctionList },
       handler: async (request) => {
-        const prefix = optionalQuery(request, 'prefix');
+        const prefix = narrowPrefix(optionalQuery(request, 'prefix'), request.principal.functionPrefix);
+        if (prefix === null) return { status: 200, json: { functions: [], nextToken: null } };
         const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listFunctions({
           limit: limitParam(request),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenVerifier } from '../auth/tokens.js';
+import type { CredentialVerifier } from '../auth/credentials.js';
+import { authorize } from '../core/credentials.js';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import { parseQualifier } from '../core/names.js';
 import { qualifierLabel } from '../core/qualifier.js';
@@ -20,7 +21,7 @@ import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
 export interface GatewayDeps {
   catalog: Catalog;
   pool: InstancePool;
-  tokens: TokenVerifier;
+  credentials: CredentialVerifier;
   /** What each invocation in flight writes, until it is recorded. */
   output: InvocationOutput;
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
@@ -119,8 +120,10 @@ export function createGateway(deps: GatewayDeps) {
           );
       }
       const anonymous = open && pin === undefined && !tail;
+      // Every scope may invoke; a credential limited to a prefix, only the functions within it. Another wire
+      // checks its callers its own way.
       if (entry.wire) await entry.wire.authenticate(functionName);
-      else if (!anonymous) await deps.tokens.authenticate(req);
+      else if (!anonymous) authorize(await deps.credentials.authenticate(req), 'invoke', functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
       const routingKey = requestRoutingKey(
@@ -320,7 +323,7 @@ export function createGateway(deps: GatewayDeps) {
           return found.target;
         } catch (error) {
           // Only token holders learn which APIs, stages and routes exist.
-          await deps.tokens.authenticate(req);
+          await deps.credentials.authenticate(req);
           throw error;
         }
       };
