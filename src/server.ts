@@ -6,10 +6,15 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
 import { isConsolePath, serveConsole } from './console/serve.js';
-import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
+import { ensureAdminToken } from './auth/tokens.js';
+import { CredentialVerifier } from './auth/credentials.js';
+import { loadCredentialKeys } from './auth/credential-key.js';
+import { resealAccessKeys } from './auth/issue.js';
+import { Sealer } from './auth/seal.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { dataPlaneBase, type DataPlaneAddress, isPublicHost } from './core/data-plane.js';
 import { SluiceError } from './core/errors.js';
+import { authorize } from './core/credentials.js';
 import { Catalog } from './gateway/catalog.js';
 import { LATEST_VERSION_ID } from './core/qualifier.js';
 import { createGateway } from './gateway/gateway.js';
@@ -52,6 +57,11 @@ export interface ServerOptions {
   dataDir: string;
   /** A `postgres://` URL for a store shared by several nodes; by default the SQLite store in `dataDir`. */
   store?: string;
+  /**
+   * The keys that seal access-key secrets, from a file or the text of `SLUICE_CREDENTIAL_KEY`; by default
+   * `<dataDir>/credential-key`, made on the first start. Nodes sharing a store must share them.
+   */
+  credentialKey?: { file?: string; env?: string };
   /** How often the routing table is reloaded whole, besides the changes it hears of. */
   resyncMs?: number;
   codeLimits?: CodeLimits;
@@ -172,7 +182,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await chmod(options.dataDir, sandbox ? 0o700 : 0o711);
   const clock = () => new Date();
   const adminTokenFile = await ensureAdminToken(store, options.dataDir, clock());
-  const tokens = new TokenVerifier(store);
+  const credentialKeys = await loadCredentialKeys({
+    dataDir: options.dataDir,
+    ...options.credentialKey,
+  }).catch(async (error: unknown) => {
+    await sandbox?.close();
+    await store.close();
+    throw error;
+  });
+  if (credentialKeys.created && opened.kind !== 'sqlite')
+    log(
+      `warning: made a credential key of this node's own in ${credentialKeys.source}: access keys made on another node will not work here. Give every node the same key (--credential-key-file or SLUICE_CREDENTIAL_KEY)`,
+    );
+  const sealer = new Sealer(credentialKeys.keys);
+  // The second step of a rotation: what an older key sealed is sealed again with the first.
+  const resealed = await resealAccessKeys(store, sealer).catch((error: unknown) => {
+    log(`warning: could not reseal access keys with the current credential key: ${String(error)}`);
+    return 0;
+  });
+  if (resealed > 0) log(`resealed ${resealed} access keys with the first credential key`);
+  const credentials = new CredentialVerifier(store, sealer);
   const catalog = new Catalog(store);
 
   const runAs = sandbox ? undefined : defaultRunAs();
@@ -240,6 +269,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sync = new CatalogSync(catalog, opened.changes, {
     resyncMs,
     log,
+    credentials,
     applied: (change) => {
       if (change.kind !== 'function') return;
       provisioner.changed();
@@ -257,7 +287,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await provisioner.start();
   const changed = (what: Changed) =>
     sync.committed(
-      'api' in what ? { kind: 'api', name: what.api } : { kind: 'function', name: what.function },
+      'api' in what
+        ? { kind: 'api', name: what.api }
+        : 'credential' in what
+          ? { kind: 'credential', name: what.credential }
+          : { kind: 'function', name: what.function },
     );
   // A follower reads the store, where the lines of every node are, each with the id that it resumes from.
   // The embedded store has only this node's, written every flush: it is asked as often.
@@ -291,7 +325,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = createGateway({
     catalog,
     pool,
-    tokens,
+    credentials,
     output,
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
@@ -317,7 +351,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const api = createApi({
     store,
     logFeed,
-    tokens,
+    credentials,
+    sealer,
     rollouts,
     changed,
     codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
@@ -407,16 +442,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (url.pathname === '/metrics') {
-      tokens.authenticate(req).then(
-        () => {
+      credentials
+        .authenticate(req)
+        .then((principal) => {
+          // Every function's series: not for a credential limited to some of them.
+          authorize(principal, 'deploy');
           const body = renderPrometheus(metrics.series(), pool.stats());
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
           res.end(body);
-        },
-        (error: unknown) => {
+        })
+        .catch((error: unknown) => {
           fail(error);
-        },
-      );
+        });
       return;
     }
     if (url.pathname.startsWith('/v1/')) {

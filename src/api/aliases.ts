@@ -16,6 +16,7 @@ import {
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
 import { aliasParam, functionParam, ifMatchRevision, ifNoneMatchAny, storedAliasParam } from './params.js';
+import * as services from './services.js';
 import { aliasView, historyView } from './views.js';
 
 /** `{}`: the previous revision; `{"to": "primary"}`: drop the canary; `{"revision": n}`: as of n. */
@@ -61,13 +62,7 @@ function aliasWrite(request: ApiRequest, clock: () => Date) {
 }
 
 export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
-  const requireAlias = async (name: string, aliasName: string) => {
-    const alias = await store.getAlias(name, aliasName);
-    if (alias) return alias;
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-    throw new SluiceError('AliasNotFound', `function ${name} has no alias ${aliasName}`);
-  };
+  const requireAlias = (name: string, aliasName: string) => services.requireAlias(store, name, aliasName);
 
   const requireVersion = async (name: string, version: VersionRef) => {
     if (!(await store.getFunction(name)))

@@ -5,7 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { zipOf } from '../../test/support/code.js';
-import { hashToken, TokenVerifier } from '../auth/tokens.js';
+import { randomBytes } from 'node:crypto';
+import { CredentialVerifier } from '../auth/credentials.js';
+import { Sealer } from '../auth/seal.js';
+import { hashToken } from '../auth/tokens.js';
 import { ZipWorkers } from '../code/zip-workers.js';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
 import { sendError } from '../http/respond.js';
@@ -33,6 +36,7 @@ before(async () => {
   await store.createFirstToken({ id: 't', name: 'alice', sha256: hashToken(TOKEN), createdAt: '2024-01-01' });
   workers = new ZipWorkers(1);
   const clock = () => new Date();
+  const sealer = new Sealer([randomBytes(32)]);
   let responses = 0;
   api = createApi({
     store,
@@ -43,7 +47,8 @@ before(async () => {
       changed: () => Promise.resolve(),
       invokeVersion: () => Promise.resolve(),
     }),
-    tokens: new TokenVerifier(store),
+    credentials: new CredentialVerifier(store, sealer),
+    sealer,
     changed: (what) => {
       changes.push({ what, answered: answered === responses });
       return Promise.resolve();
@@ -214,6 +219,12 @@ const ENDPOINTS = [
   'POST /v1/rollouts/{id}/resume',
   'POST /v1/rollouts/{id}/abort',
   'POST /v1/rollouts/{id}/promote',
+  'POST /v1/tokens',
+  'GET /v1/tokens',
+  'DELETE /v1/tokens/{id}',
+  'POST /v1/access-keys',
+  'GET /v1/access-keys',
+  'DELETE /v1/access-keys/{id}',
 ];
 
 describe('the OpenAPI document', () => {
@@ -426,9 +437,9 @@ describe('the API handlers', () => {
     assert.deepEqual(
       history.history.map((h) => [h.revision, h.actor]),
       [
-        [1, 'alice'],
-        [2, 'alice'],
-        [3, 'alice'],
+        [1, 'alice (t)'],
+        [2, 'alice (t)'],
+        [3, 'alice (t)'],
       ],
     );
     assert.equal(code(await call('DELETE', '/v1/functions/rel/aliases/$DEFAULT')), 'DefaultAliasProtected');

@@ -6,6 +6,8 @@ import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT } from './context.js';
 import { functionRoutes } from './functions.js';
+import { credentialRoutes } from './credentials.js';
+import { authorize, authorizeScope, type Principal } from '../core/credentials.js';
 import { runIdempotently } from './idempotency.js';
 import { jsonCodeLimit } from './code-input.js';
 import { checkQuery } from './params.js';
@@ -35,6 +37,8 @@ export function createApi(deps: ApiDeps): {
     method: 'GET',
     path: '/v1/server',
     summary: 'This node: its id and how it keeps functions apart',
+    // Any credential: the CLI asks it where triggers are served, and it tells nothing of any function.
+    access: { scope: 'invoke', prefix: 'handler' },
     responses: { 200: ServerView },
     handler: () => Promise.resolve({ status: 200, json: deps.server satisfies ServerView }),
   };
@@ -46,6 +50,7 @@ export function createApi(deps: ApiDeps): {
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),
+    ...credentialRoutes(deps),
     serverRoute,
     openApiRoute,
   ];
@@ -60,8 +65,10 @@ export function createApi(deps: ApiDeps): {
     openApi: document,
     async handle(req, res, url) {
       const { route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const actor = route.handler.public ? 'anonymous' : await deps.tokens.authenticate(req);
-      const request = { req, params, query: url.searchParams, actor };
+      const principal = route.handler.public ? ANONYMOUS : await deps.credentials.authenticate(req);
+      // Before anything else, so that a credential learns nothing of what it may not touch (not even a 404).
+      if (!route.handler.public) authorizeRoute(route.handler, params, principal);
+      const request = { req, params, query: url.searchParams, principal, actor: principal.actor };
       checkQuery(request, route.handler.query ?? []);
       const run = () => route.handler.handler(request);
       const { response, replayed } =
@@ -69,7 +76,7 @@ export function createApi(deps: ApiDeps): {
           ? { response: await run(), replayed: false }
           : await runIdempotently(
               deps.store,
-              { req, url, scope: actor, now: deps.clock().getTime(), maxBodyBytes },
+              { req, url, scope: principal.credentialId, now: deps.clock().getTime(), maxBodyBytes },
               run,
             );
       // The data plane must see a write before its caller does, so that a request right after it is served by it.
@@ -97,6 +104,17 @@ export function createApi(deps: ApiDeps): {
   };
 }
 
+/** Who calls the public routes. */
+const ANONYMOUS: Principal = { credentialId: 'anonymous', actor: 'anonymous', scope: 'invoke' };
+
+/** Refuses with Forbidden a route the principal's scope or function prefix does not reach (ApiRoute.access). */
+function authorizeRoute(route: ApiRoute, params: Record<string, string>, principal: Principal): void {
+  const need = route.access?.scope ?? 'deploy';
+  if (params.name !== undefined) authorize(principal, need, params.name);
+  else if (route.access?.prefix === 'handler') authorizeScope(principal, need);
+  else authorize(principal, need);
+}
+
 /** What a successful write changed: a function (and its versions and aliases) or an API (and its stages). */
 function changedBy(
   route: ApiRoute,
@@ -105,6 +123,9 @@ function changedBy(
 ): Changed | undefined {
   // A rollout changes its alias through the control plane's store and says so itself, step by step.
   if (route.path.includes('rollouts')) return undefined;
+  // A new credential is found in the store by the node it is first used on; a revoked one must be forgotten.
+  if (route.path.startsWith('/v1/tokens') || route.path.startsWith('/v1/access-keys'))
+    return params.id === undefined ? undefined : { credential: params.id };
   const created = (response as { json?: { name?: string } }).json?.name ?? '';
   if (route.path.startsWith('/v1/apis')) return { api: params.api ?? created };
   return { function: params.name ?? created };

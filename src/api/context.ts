@@ -6,7 +6,9 @@ import type { Runtime } from '../core/function-config.js';
 import type { DataPlaneAddress } from '../core/data-plane.js';
 import type { ZipWorkers } from '../code/zip-workers.js';
 import type { IsolationReport } from '../core/isolation.js';
-import type { TokenVerifier } from '../auth/tokens.js';
+import type { CredentialVerifier } from '../auth/credentials.js';
+import type { Sealer } from '../auth/seal.js';
+import type { Principal, Scope } from '../core/credentials.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { Store } from '../store/store.js';
 
@@ -24,13 +26,16 @@ export interface LogFeed {
   ): () => void;
 }
 
-export type Changed = { function: string } | { api: string };
+/** What a write changed, for every node to learn: a function, an API, or a credential (revoked). */
+export type Changed = { function: string } | { api: string } | { credential: string };
 
 export interface ApiDeps {
   logFeed: LogFeed;
   rollouts: RolloutEngine;
   store: Store;
-  tokens: TokenVerifier;
+  credentials: CredentialVerifier;
+  /** Seals the secrets of new access keys. */
+  sealer: Sealer;
   /** Called after every change, before the response is sent. */
   changed: (what: Changed) => Promise<void>;
   codeLimits: CodeLimits;
@@ -47,7 +52,9 @@ export interface ApiRequest {
   req: IncomingMessage;
   params: Record<string, string>;
   query: URLSearchParams;
-  /** The name of the token that authenticated the request; recorded in histories. */
+  /** The credential that authenticated the request, and what it may do. */
+  principal: Principal;
+  /** The principal's name and id, as histories record who made a change. */
   actor: string;
 }
 
@@ -73,6 +80,13 @@ export interface ApiRoute {
   summary: string;
   /** Routes that answer without a token (the OpenAPI document). */
   public?: boolean;
+  /**
+   * Who may call it: the scope it needs (`deploy` unless said). A credential limited to a prefix of function
+   * names may call a route whose path names a function (`{name}`) only for a function within its prefix;
+   * one that names none only if `prefix` is `handler`: the handler checks the function it touches itself
+   * (a function created from a body, a rollout by id) or filters what it lists by the prefix.
+   */
+  access?: { scope?: Scope; prefix?: 'handler' };
   /** The query parameters it knows: any other is refused before the handler runs. */
   query?: readonly string[];
   /** The body it takes (`jsonRoute` checks it before the handler runs); `zip`: also as application/zip. */

@@ -3,6 +3,7 @@ import { RolloutList, RolloutView, StartRollout } from '../contract/schemas/roll
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { jsonRoute } from './json-route.js';
 import { aliasParam, functionParam } from './params.js';
+import { authorize } from '../core/credentials.js';
 import { SluiceError } from '../core/errors.js';
 import { formatVersionRef } from '../core/names.js';
 
@@ -58,6 +59,12 @@ const COMMANDS = [
 
 /** Progressive rollouts: start one on an alias, watch it, and steer it. */
 export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
+  /** The rollout the path names, if its function is within the credential's prefix. */
+  const requireOwn = async (request: ApiRequest): Promise<Rollout> => {
+    const rollout = await rollouts.require(idParam(request));
+    authorize(request.principal, 'deploy', rollout.functionName);
+    return rollout;
+  };
   return [
     jsonRoute(
       {
@@ -94,18 +101,20 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
       method: 'GET',
       path: '/v1/rollouts/{id}',
       summary: "A rollout's state, step and event log",
+      access: { prefix: 'handler' },
       responses: { 200: RolloutView },
       handler: async (request) => {
-        return { status: 200, json: rolloutView(await rollouts.require(idParam(request))) };
+        return { status: 200, json: rolloutView(await requireOwn(request)) };
       },
     },
     ...COMMANDS.map(([command, summary]): ApiRoute => ({
       method: 'POST',
       path: `/v1/rollouts/{id}/${command}`,
       summary,
+      access: { prefix: 'handler' },
       responses: { 200: RolloutView },
       handler: async (request) => {
-        const rollout = await rollouts[command](idParam(request), request.actor);
+        const rollout = await rollouts[command]((await requireOwn(request)).id, request.actor);
         return { status: 200, json: rolloutView(rollout) };
       },
     })),

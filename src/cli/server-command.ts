@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CREDENTIAL_KEY_ENV } from '../auth/credential-key.js';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
 import { publicHostProblem } from '../core/data-plane.js';
 import { DEFAULT_CODE_CACHE_BYTES } from '../runtime/code-cache.js';
@@ -14,7 +15,7 @@ const MB = 1024 * 1024;
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
                     [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
                     [--instance-memory MB]
-                    [--store postgres://…] [--resync-seconds 30] [--telemetry on|off]
+                    [--store postgres://…] [--credential-key-file F] [--resync-seconds 30] [--telemetry on|off]
                     [--isolation auto|required|none] [--instance-uids FIRST-LAST]
                     [--instance-tmp-size 512] [--instance-pids 64]
                     [--data-plane-port PORT] [--public-host HOST] [--header-timeout 15]
@@ -34,6 +35,9 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                                 Every local user can read a command line: give a password with PGPASSWORD,
                                 or the whole URL with --store-file or SLUICE_STORE
   --store-file F                a file holding the store's URL (env SLUICE_STORE_FILE)
+  --credential-key-file F       the keys that seal access-key secrets (0600; base64 of 32 bytes, one a line,
+                                the first seals, all open); or their text in env SLUICE_CREDENTIAL_KEY. Nodes
+                                sharing a store need the same; by default <data-dir>/credential-key, made at start
   --resync-seconds S            how often the routing table is reloaded whole, besides the changes it hears of
   --telemetry on|off            off keeps no metrics and no stored logs (to measure what they cost)
   --isolation MODE              auto: each instance in a sandbox (bubblewrap, cgroups) where the host allows,
@@ -138,6 +142,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       'instance-memory': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxInstanceMemoryMb) },
       store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
       'store-file': { type: 'string', default: process.env.SLUICE_STORE_FILE ?? '' },
+      'credential-key-file': { type: 'string' },
       'data-plane-port': { type: 'string', default: process.env.SLUICE_DATA_PLANE_PORT ?? '' },
       'public-host': { type: 'string', default: process.env.SLUICE_PUBLIC_HOST ?? '' },
       'header-timeout': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.headersTimeoutMs / 1000) },
@@ -190,6 +195,10 @@ export async function serverCommand(args: string[]): Promise<void> {
     port: parsePort('--port', values.port),
     dataDir,
     ...(store !== undefined && { store }),
+    credentialKey: {
+      ...(values['credential-key-file'] !== undefined && { file: resolve(values['credential-key-file']) }),
+      ...(process.env[CREDENTIAL_KEY_ENV] !== undefined && { env: process.env[CREDENTIAL_KEY_ENV] }),
+    },
     resyncMs: parseCount('--resync-seconds', values['resync-seconds'], 1) * 1000,
     codeLimits: {
       ...DEFAULT_CODE_LIMITS,

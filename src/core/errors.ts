@@ -12,10 +12,10 @@ export const errorCatalog = {
     status: 400,
     doc: 'The code package is not a valid zip, or holds an unsafe entry (absolute path, `..`, symlink).',
   },
-  Unauthorized: { status: 401, doc: 'No bearer token, or one that is not valid.' },
+  Unauthorized: { status: 401, doc: 'No bearer token, or one that is not valid (unknown or revoked).' },
   Forbidden: {
     status: 403,
-    doc: 'The caller may not do this: an anonymous caller pinning a version, for one.',
+    doc: "The caller may not do this: its credential's scope is too narrow, the function is outside its prefix, or an anonymous caller pins a version.",
   },
   FunctionNotFound: { status: 404, doc: 'No function has that name.' },
   VersionNotFound: { status: 404, doc: 'The function has no published version with that number.' },
@@ -23,6 +23,7 @@ export const errorCatalog = {
   ApiNotFound: { status: 404, doc: 'No API has that name.' },
   StageNotFound: { status: 404, doc: 'The API has no stage with that name.' },
   RolloutNotFound: { status: 404, doc: 'No rollout has that id.' },
+  CredentialNotFound: { status: 404, doc: 'No token or access key has that id (it may have been revoked).' },
   ProvisionedNotFound: { status: 404, doc: 'The qualifier has no provisioned instances configured.' },
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
@@ -45,6 +46,14 @@ export const errorCatalog = {
   RolloutNotActive: {
     status: 409,
     doc: 'The rollout has ended and can no longer be paused, resumed, aborted or promoted.',
+  },
+  CredentialAlreadyExists: {
+    status: 409,
+    doc: 'A token (or an access key) with that name exists already; names tell credentials apart in histories.',
+  },
+  LastAdminToken: {
+    status: 409,
+    doc: 'The token is the last one with admin scope: revoking it would leave nobody able to manage credentials.',
   },
   FunctionAlreadyExists: { status: 409, doc: 'A function with that name exists already.' },
   IdempotencyKeyInProgress: {

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipOf } from '../../test/support/code.js';
-import { hashToken, TokenVerifier } from '../auth/tokens.js';
+import { randomBytes } from 'node:crypto';
+import { CredentialVerifier } from '../auth/credentials.js';
+import { Sealer } from '../auth/seal.js';
+import { hashToken } from '../auth/tokens.js';
 import { ZipWorkers } from '../code/zip-workers.js';
 import type { InvocationRecord } from '../core/telemetry.js';
 import { InvocationOutput } from '../logs/invocation-output.js';
@@ -93,7 +96,7 @@ before(async () => {
   gateway = createGateway({
     catalog,
     pool,
-    tokens: new TokenVerifier(store),
+    credentials: new CredentialVerifier(store, new Sealer([randomBytes(32)])),
     output,
     telemetry: { record: (record, text) => records.push({ record, text }) },
     maxPayloadBytes: MAX_PAYLOAD,

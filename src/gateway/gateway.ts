@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenVerifier } from '../auth/tokens.js';
+import type { CredentialVerifier } from '../auth/credentials.js';
+import { authorize } from '../core/credentials.js';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import { parseQualifier } from '../core/names.js';
 import { qualifierLabel } from '../core/qualifier.js';
@@ -20,7 +21,7 @@ import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
 export interface GatewayDeps {
   catalog: Catalog;
   pool: InstancePool;
-  tokens: TokenVerifier;
+  credentials: CredentialVerifier;
   /** What each invocation in flight writes, until it is recorded. */
   output: InvocationOutput;
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
@@ -41,7 +42,7 @@ const SHARED_ORIGIN_POLICY =
   'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-top-navigation-by-user-activation';
 
 /** The function and qualifier a request names, once its entry point has read them. */
-interface Target {
+export interface Target {
   functionName: string;
   qualifierText: string | undefined;
 }
@@ -68,6 +69,15 @@ interface Entry {
    * the invocation, so that a result that cannot be sent is recorded as the failure it is.
    */
   respond: (result: InvocationResult, note: (text: string) => void) => Answer;
+  /** Another wire's way in (Function Compute's API): its own check of the caller, and its own error answers. */
+  wire?: Wire;
+}
+
+/** What a vendor's wire brings to an invocation: how it authenticates and authorizes, and how it fails. */
+export interface Wire {
+  /** Refuses a caller who may not invoke the function; runs before anything tells whether it exists. */
+  authenticate: (functionName: string) => Promise<void>;
+  fail: (res: ServerResponse, error: unknown, requestId: string) => void;
 }
 
 /**
@@ -110,7 +120,10 @@ export function createGateway(deps: GatewayDeps) {
           );
       }
       const anonymous = open && pin === undefined && !tail;
-      if (!anonymous) await deps.tokens.authenticate(req);
+      // Every scope may invoke; a credential limited to a prefix, only the functions within it. Another wire
+      // checks its callers its own way.
+      if (entry.wire) await entry.wire.authenticate(functionName);
+      else if (!anonymous) authorize(await deps.credentials.authenticate(req), 'invoke', functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
       const qualifier = parseQualifier(qualifierText);
       const routingKey = requestRoutingKey(
@@ -141,6 +154,10 @@ export function createGateway(deps: GatewayDeps) {
       res.writeHead(answer.statusCode, answer.headers);
       res.end(answer.body);
     } catch (error) {
+      if (entry.wire) {
+        entry.wire.fail(res, error, requestId);
+        return;
+      }
       if (isSluiceError(error)) res.setHeader('x-fc-error-type', error.code);
       sendError(res, error, requestId, (e) => {
         deps.log(`error ${requestId} invoking ${functionName}: ${(e as Error).stack ?? String(e)}`);
@@ -245,6 +262,24 @@ export function createGateway(deps: GatewayDeps) {
       );
     },
 
+    /**
+     * The invoke API of another wire (`POST /2023-03-30/functions/{name}/invocations`): routed as `/v1`'s, the
+     * caller checked and failures answered the wire's way. Its query is the wire's, never a routing key.
+     */
+    invokeThrough(
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: URL,
+      target: Target,
+      wire: Wire,
+    ): Promise<void> {
+      return serve(req, res, url, () => Promise.resolve(target), {
+        ...invokeEntry,
+        routingKeyInQuery: false,
+        wire,
+      });
+    },
+
     trigger(
       req: IncomingMessage,
       res: ServerResponse,
@@ -288,7 +323,7 @@ export function createGateway(deps: GatewayDeps) {
           return found.target;
         } catch (error) {
           // Only token holders learn which APIs, stages and routes exist.
-          await deps.tokens.authenticate(req);
+          await deps.credentials.authenticate(req);
           throw error;
         }
       };

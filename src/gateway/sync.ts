@@ -9,6 +9,11 @@ export interface SyncOptions {
   retry?: { firstMs: number; maxMs: number };
   /** Called after a change was applied (the server forgets the metric series of deleted versions). */
   applied?: (change: StoreChange) => void;
+  /**
+   * What the node remembers of credentials: a revoked one is forgotten when its change arrives, and all of them
+   * at every full reload, which covers a revocation whose notice was lost.
+   */
+  credentials?: { forget(credentialId: string): void; forgetAll(): void };
   log: (line: string) => void;
   /** The clock (epoch ms) that dates reloads against the feed's connection; tests pass a fake one. */
   now?: () => number;
@@ -82,6 +87,10 @@ export class CatalogSync {
    * asks for a full reload, so that the change is not lost to the table.
    */
   async apply(change: StoreChange): Promise<void> {
+    if (change.kind === 'credential') {
+      this.options.credentials?.forget(change.name);
+      return;
+    }
     try {
       if (change.kind === 'api') await this.catalog.refreshApi(change.name);
       else await this.catalog.refresh(change.name);
@@ -179,6 +188,7 @@ export class CatalogSync {
         if (this.failing > 0)
           this.options.log(`sync: reloaded the routing table after ${this.failing} failed attempts`);
         else if (target > this.covered) this.options.log('sync: reloaded the routing table');
+        this.options.credentials?.forgetAll();
         this.covered = Math.max(this.covered, target);
         this.lastSync = { startedAt, finishedAt: this.now() };
         this.resyncs++;

@@ -5,9 +5,12 @@
  * and the receiver reloads everything.
  */
 
-/** What a committed write changed: a function (its versions, aliases, trigger) or an API (its stages). */
+/**
+ * What a committed write changed: a function (its versions, aliases, trigger), an API (its stages), or a
+ * credential (revoked: `name` is its id).
+ */
 export interface StoreChange {
-  kind: 'function' | 'api';
+  kind: 'function' | 'api' | 'credential';
   name: string;
 }
 
@@ -72,7 +75,7 @@ export class InProcessChangeFeed implements ChangeFeed {
   }
 }
 
-const KINDS = new Set(['function', 'api']);
+const KINDS = new Set(['function', 'api', 'credential']);
 
 /** The change a notification carries, or undefined for one that is not a change (another program's). */
 export function parseChange(payload: string): (StoreChange & { schema?: string; node?: string }) | undefined {

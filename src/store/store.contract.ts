@@ -1633,7 +1633,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.equal(await h.store.createFirstToken(first), true);
         assert.equal(await h.store.createFirstToken(second), false);
         assert.equal(await h.store.countTokens(), 1);
-        assert.deepEqual(await h.store.findTokenByHash(first.sha256), first);
+        assert.deepEqual(await h.store.findTokenByHash(first.sha256), { ...first, scope: 'admin' });
         assert.equal(await h.store.findTokenByHash(second.sha256), undefined, 'the second was not stored');
         assert.equal(await h.store.findTokenByHash('c'.repeat(64)), undefined);
         assert.equal(await h.store.findTokenByHash('A'.repeat(64)), undefined, 'hashes compare exactly');
@@ -1650,7 +1650,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.equal(created.filter(Boolean).length, 1);
         assert.equal(await h.store.countTokens(), 1);
         const winner = tokens[created.indexOf(true)];
-        assert.deepEqual(await h.store.findTokenByHash(winner?.sha256 ?? ''), winner);
+        assert.deepEqual(await h.store.findTokenByHash(winner?.sha256 ?? ''), { ...winner, scope: 'admin' });
       });
     });
 
@@ -2106,7 +2106,7 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.deepEqual([await snapshot(store, 'f', ['gone']), await snapshot(store, 'g')], before);
         assert.deepEqual(await store.listFunctions({ limit: 10 }), functions);
         assert.ok((await store.getCode(big.sha256))?.equals(big.zip), 'code bytes changed across a reopen');
-        assert.deepEqual(await store.findTokenByHash(token.sha256), token);
+        assert.deepEqual(await store.findTokenByHash(token.sha256), { ...token, scope: 'admin' });
         assert.equal(await store.countTokens(), 1);
 
         // Counters survive too: numbers and revisions continue where they were.

@@ -5,6 +5,7 @@ import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
 import type { ProvisionedSpec } from '../core/provisioned.js';
+import type { Scope } from '../core/credentials.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -24,11 +25,26 @@ export interface CodeBlob extends CodeRef {
   zip: Buffer;
 }
 
-export interface TokenRecord {
+/** What every credential has: a name unique among its kind, a scope, and optionally a prefix of function names. */
+export interface CredentialRecord {
   id: string;
   name: string;
-  sha256: string;
+  scope: Scope;
+  functionPrefix?: string;
   createdAt: string;
+}
+
+/** A bearer token, kept by the sha256 of the token: the store never holds one that works. */
+export interface TokenRecord extends CredentialRecord {
+  sha256: string;
+}
+
+/**
+ * An access-key pair: the server needs the secret to check signatures, so the store keeps it sealed with the
+ * server's key (src/auth/seal.ts), never in clear.
+ */
+export interface AccessKeyRecord extends CredentialRecord {
+  sealedSecret: string;
 }
 
 /** Who makes a change and when: recorded in histories, and the only clock the store sees. */
@@ -107,8 +123,26 @@ export interface Store {
   close(): Promise<void>;
 
   countTokens(): Promise<number>;
-  /** Stores the token when the store holds none yet, atomically: of nodes racing to do it, one does. */
-  createFirstToken(token: TokenRecord): Promise<boolean>;
+  /**
+   * Stores the token when the store holds none yet, atomically: of nodes racing to do it, one does. Its scope is
+   * `admin` whatever the record says.
+   */
+  createFirstToken(token: Omit<TokenRecord, 'scope' | 'functionPrefix'>): Promise<boolean>;
+  /** Refused with CredentialAlreadyExists when a token has that name. */
+  createToken(token: TokenRecord): Promise<void>;
+  /** By name. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Refused with CredentialNotFound, or LastAdminToken for the only token with admin scope. */
+  deleteToken(id: string): Promise<void>;
+  /** Refused with CredentialAlreadyExists when an access key has that name. */
+  createAccessKey(key: AccessKeyRecord): Promise<void>;
+  getAccessKey(id: string): Promise<AccessKeyRecord | undefined>;
+  /** By name. */
+  listAccessKeys(): Promise<AccessKeyRecord[]>;
+  /** Refused with CredentialNotFound. */
+  deleteAccessKey(id: string): Promise<void>;
+  /** Replaces a key's sealed secret if it is still `expected` (a rotation of the server's key); false if not. */
+  resealAccessKey(id: string, expected: string, sealedSecret: string): Promise<boolean>;
   /**
    * Claims an `Idempotency-Key` for a write about to run: undefined when this call claimed it, else the record
    * of the request that did (expired and abandoned records are dropped first).

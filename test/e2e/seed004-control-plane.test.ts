@@ -149,8 +149,9 @@ test('seed 004 release workflow at the API level', async (t) => {
     const history = (await api('GET', `${B}/aliases/release/history`)).body as {
       history: { revision: number; action: string; actor: string; before: unknown; after: unknown }[];
     };
+    // The admin token by its name and id.
     assert.deepEqual(
-      history.history.map((h) => [h.revision, h.action, h.actor]),
+      history.history.map((h) => [h.revision, h.action, h.actor.replace(/ \(.+\)$/, '')]),
       [
         [1, 'create', 'admin'],
         [2, 'update', 'admin'],
@@ -159,6 +160,7 @@ test('seed 004 release workflow at the API level', async (t) => {
         [5, 'rollback', 'admin'],
       ],
     );
+    assert.match(history.history[0]!.actor, /^admin \([0-9a-f-]{36}\)$/);
     assert.deepEqual(history.history[4]!.before, {
       version: '1',
       description: '',

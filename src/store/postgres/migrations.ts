@@ -273,6 +273,24 @@ export const migrations: readonly string[] = [
   );
   `,
   `
+  -- Scoped credentials (src/core/credentials.ts): the first token, made before scopes, is an admin's.
+  ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin'
+    CHECK (scope IN ('admin', 'deploy', 'invoke'));
+  ALTER TABLE api_tokens ADD COLUMN function_prefix TEXT;
+  ALTER TABLE api_tokens ALTER COLUMN name TYPE TEXT COLLATE "C";
+  CREATE UNIQUE INDEX api_tokens_by_name ON api_tokens (name);
+
+  -- Access-key pairs; the secret sealed with the server's key (src/auth/seal.ts), never in clear.
+  CREATE TABLE access_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    scope TEXT NOT NULL CHECK (scope IN ('admin', 'deploy', 'invoke')),
+    function_prefix TEXT,
+    created_at TEXT NOT NULL,
+    sealed_secret TEXT NOT NULL
+  );
+  `,
+  `
   -- The nonces of signed requests (Function Compute's API), until their x-acs-date leaves the window.
   CREATE TABLE signature_nonces (
     access_key_id TEXT COLLATE "C" NOT NULL,

@@ -18,6 +18,7 @@ import {
   storeContract,
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
+import { credentialsContract } from '../credentials.contract.js';
 import { vendorApiContract } from '../vendor-api.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
@@ -141,6 +142,7 @@ async function openSchema(): Promise<OpenedStore> {
 
 storeContract('PostgresStore', openSchema);
 provisionedContract('PostgresStore', openSchema);
+credentialsContract('PostgresStore', openSchema);
 vendorApiContract('PostgresStore', openSchema);
 
 let tick = 0;

@@ -46,6 +46,13 @@ import {
   toNodeBeat,
   toProvisioned,
 } from '../provisioned-rows.js';
+import {
+  type AccessKeyRow,
+  credentialColumns,
+  toAccessKey,
+  toToken,
+  type TokenRow,
+} from '../credential-rows.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
@@ -60,6 +67,7 @@ import type {
   Store,
   StoredResponse,
   TokenRecord,
+  AccessKeyRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
@@ -453,7 +461,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  createFirstToken(token: TokenRecord): Promise<boolean> {
+  createFirstToken(token: Omit<TokenRecord, 'scope' | 'functionPrefix'>): Promise<boolean> {
     return this.write('creating the first token', async (db) => {
       // Two nodes starting on an empty database would otherwise both find no token and both create one.
       await db.query('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE');
@@ -517,12 +525,88 @@ export class PostgresStore implements Store {
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read('finding a token', async (db) => {
-      const result = await db.query<{ id: string; name: string; sha256: string; created_at: string }>(
-        'SELECT * FROM api_tokens WHERE sha256 = $1',
-        [sha256],
-      );
+      const result = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE sha256 = $1', [sha256]);
       const row = result.rows[0];
-      return row && { id: row.id, name: row.name, sha256: row.sha256, createdAt: row.created_at };
+      return row && toToken(row);
+    });
+  }
+
+  async createToken(token: TokenRecord): Promise<void> {
+    await this.write(`creating token ${token.name}`, async (db) => {
+      // A node creating the same name at once: its row makes ours conflict, and the rerun finds it.
+      if ((await db.query('SELECT 1 FROM api_tokens WHERE name = $1', [token.name])).rowCount)
+        throw new SluiceError('CredentialAlreadyExists', `a token named ${token.name} exists already`);
+      await db.query(
+        'INSERT INTO api_tokens (id, name, scope, function_prefix, created_at, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
+        [...credentialColumns(token), token.sha256],
+      );
+    });
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.read('listing tokens', async (db) => {
+      const result = await db.query<TokenRow>('SELECT * FROM api_tokens ORDER BY name');
+      return result.rows.map(toToken);
+    });
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    await this.write(`revoking token ${id}`, async (db) => {
+      // Two admins revoking each other's token at once would otherwise both see the other's still there.
+      await db.query('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE');
+      const row = (await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id])).rows[0];
+      if (!row) throw new SluiceError('CredentialNotFound', `no token has id ${id}`);
+      const admins = await db.query<{ n: number }>(
+        "SELECT COUNT(*)::int AS n FROM api_tokens WHERE scope = 'admin'",
+      );
+      if (row.scope === 'admin' && admins.rows[0]?.n === 1)
+        throw new SluiceError(
+          'LastAdminToken',
+          `token ${row.name} is the last with admin scope: create another admin token before revoking it`,
+        );
+      await db.query('DELETE FROM api_tokens WHERE id = $1', [id]);
+    });
+  }
+
+  async createAccessKey(key: AccessKeyRecord): Promise<void> {
+    await this.write(`creating access key ${key.name}`, async (db) => {
+      if ((await db.query('SELECT 1 FROM access_keys WHERE name = $1', [key.name])).rowCount)
+        throw new SluiceError('CredentialAlreadyExists', `an access key named ${key.name} exists already`);
+      await db.query(
+        'INSERT INTO access_keys (id, name, scope, function_prefix, created_at, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6)',
+        [...credentialColumns(key), key.sealedSecret],
+      );
+    });
+  }
+
+  getAccessKey(id: string): Promise<AccessKeyRecord | undefined> {
+    return this.read('finding an access key', async (db) => {
+      const row = (await db.query<AccessKeyRow>('SELECT * FROM access_keys WHERE id = $1', [id])).rows[0];
+      return row && toAccessKey(row);
+    });
+  }
+
+  listAccessKeys(): Promise<AccessKeyRecord[]> {
+    return this.read('listing access keys', async (db) => {
+      const result = await db.query<AccessKeyRow>('SELECT * FROM access_keys ORDER BY name');
+      return result.rows.map(toAccessKey);
+    });
+  }
+
+  async deleteAccessKey(id: string): Promise<void> {
+    await this.write(`deleting access key ${id}`, async (db) => {
+      if ((await db.query('DELETE FROM access_keys WHERE id = $1', [id])).rowCount === 0)
+        throw new SluiceError('CredentialNotFound', `no access key has id ${id}`);
+    });
+  }
+
+  resealAccessKey(id: string, expected: string, sealedSecret: string): Promise<boolean> {
+    return this.write(`resealing access key ${id}`, async (db) => {
+      const result = await db.query(
+        'UPDATE access_keys SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3',
+        [sealedSecret, id, expected],
+      );
+      return result.rowCount === 1;
     });
   }
 

@@ -16,6 +16,7 @@ import {
   storeContract,
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
+import { credentialsContract } from '../credentials.contract.js';
 import { vendorApiContract } from '../vendor-api.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -72,6 +73,7 @@ async function openFile(): Promise<OpenedStore> {
 
 storeContract('SqliteStore', openFile);
 provisionedContract('SqliteStore', openFile);
+credentialsContract('SqliteStore', openFile);
 vendorApiContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {

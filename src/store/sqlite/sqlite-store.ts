@@ -46,6 +46,13 @@ import {
 } from '../provisioned-rows.js';
 import { assertNoActiveRollout, assertNotInRollout, rolloutChanged } from '../../core/rollout-changes.js';
 import type { Rollout } from '../../core/rollout.js';
+import {
+  type AccessKeyRow,
+  credentialColumns,
+  toAccessKey,
+  toToken,
+  type TokenRow,
+} from '../credential-rows.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
@@ -60,6 +67,7 @@ import type {
   Store,
   StoredResponse,
   TokenRecord,
+  AccessKeyRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
 import {
@@ -180,7 +188,7 @@ export class SqliteStore implements Store {
     );
   }
 
-  createFirstToken(token: TokenRecord): Promise<boolean> {
+  createFirstToken(token: Omit<TokenRecord, 'scope' | 'functionPrefix'>): Promise<boolean> {
     return this.write(
       () =>
         this.db
@@ -241,9 +249,85 @@ export class SqliteStore implements Store {
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read(() => {
       const row = this.db.prepare('SELECT * FROM api_tokens WHERE sha256 = ?').get(sha256) as
-        { id: string; name: string; sha256: string; created_at: string } | undefined;
-      return row && { id: row.id, name: row.name, sha256: row.sha256, createdAt: row.created_at };
+        TokenRow | undefined;
+      return row && toToken(row);
     });
+  }
+
+  createToken(token: TokenRecord): Promise<void> {
+    return this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM api_tokens WHERE name = ?').get(token.name))
+        throw new SluiceError('CredentialAlreadyExists', `a token named ${token.name} exists already`);
+      this.db
+        .prepare(
+          'INSERT INTO api_tokens (id, name, scope, function_prefix, created_at, sha256) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(...credentialColumns(token), token.sha256);
+    });
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM api_tokens ORDER BY name').all() as TokenRow[]).map(toToken),
+    );
+  }
+
+  deleteToken(id: string): Promise<void> {
+    return this.write(() => {
+      const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+      if (!row) throw new SluiceError('CredentialNotFound', `no token has id ${id}`);
+      const admins = this.db.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE scope = 'admin'").get() as {
+        n: number;
+      };
+      if (row.scope === 'admin' && admins.n === 1)
+        throw new SluiceError(
+          'LastAdminToken',
+          `token ${row.name} is the last with admin scope: create another admin token before revoking it`,
+        );
+      this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id);
+    });
+  }
+
+  createAccessKey(key: AccessKeyRecord): Promise<void> {
+    return this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM access_keys WHERE name = ?').get(key.name))
+        throw new SluiceError('CredentialAlreadyExists', `an access key named ${key.name} exists already`);
+      this.db
+        .prepare(
+          'INSERT INTO access_keys (id, name, scope, function_prefix, created_at, sealed_secret) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(...credentialColumns(key), key.sealedSecret);
+    });
+  }
+
+  getAccessKey(id: string): Promise<AccessKeyRecord | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT * FROM access_keys WHERE id = ?').get(id) as
+        AccessKeyRow | undefined;
+      return row && toAccessKey(row);
+    });
+  }
+
+  listAccessKeys(): Promise<AccessKeyRecord[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM access_keys ORDER BY name').all() as AccessKeyRow[]).map(toAccessKey),
+    );
+  }
+
+  deleteAccessKey(id: string): Promise<void> {
+    return this.write(() => {
+      if (this.db.prepare('DELETE FROM access_keys WHERE id = ?').run(id).changes === 0)
+        throw new SluiceError('CredentialNotFound', `no access key has id ${id}`);
+    });
+  }
+
+  resealAccessKey(id: string, expected: string, sealedSecret: string): Promise<boolean> {
+    return this.write(
+      () =>
+        this.db
+          .prepare('UPDATE access_keys SET sealed_secret = ? WHERE id = ? AND sealed_secret = ?')
+          .run(sealedSecret, id, expected).changes === 1,
+    );
   }
 
   getCode(sha256: string): Promise<Buffer | undefined> {
