@@ -18,6 +18,7 @@ import { authorize } from './core/credentials.js';
 import { Catalog } from './gateway/catalog.js';
 import { LATEST_VERSION_ID } from './core/qualifier.js';
 import { createGateway } from './gateway/gateway.js';
+import { createFcApi, FC_PREFIX } from './fc/fc-api.js';
 import { CatalogSync } from './gateway/sync.js';
 import { createHealth } from './health/health.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
@@ -361,6 +362,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server: serverInfo,
     runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
   });
+  const fcApi = createFcApi({
+    api: {
+      store,
+      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+      zipWorkers,
+      clock,
+      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
+    },
+    accessKeys: credentials,
+    authorize,
+    changed,
+    invoke: (req, res, url, target, wire) => gateway.invokeThrough(req, res, url, target, wire),
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    log,
+  });
 
   const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
@@ -454,6 +470,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch((error: unknown) => {
           fail(error);
         });
+      return;
+    }
+    if (url.pathname.startsWith(FC_PREFIX)) {
+      fcApi.handle(req, res, url);
       return;
     }
     if (url.pathname.startsWith('/v1/')) {

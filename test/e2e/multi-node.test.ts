@@ -23,6 +23,7 @@ const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.
  * of changes from its periodic resync (30 s).
  */
 const PROPAGATION_MS = 5000;
+const CREDENTIAL_KEY = randomBytes(32).toString('base64');
 
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
@@ -86,7 +87,8 @@ interface Node {
 /** Starts `sluice server --store <store>` as a real process, with a data directory of its own. */
 async function startNode(store: string, token?: string): Promise<Node> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
-  const env = { ...process.env };
+  // Nodes sharing a store share the key that seals access-key secrets.
+  const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_CREDENTIAL_KEY: CREDENTIAL_KEY };
   delete env.SLUICE_STORE;
   const { child, url, output } = await spawnServer(['--data-dir', dataDir, '--store', store], env);
   const tokenFile = join(dataDir, 'admin-token');
@@ -354,6 +356,44 @@ describe('several nodes on one PostgreSQL database', () => {
         '(from A answering the update to B answering an invocation with the new version)',
     );
     assert.ok((sorted.at(-1) as number) < PROPAGATION_MS);
+  });
+
+  test('a token revoked through node A gets 401 on node B, which held it, within a bounded time', async (t) => {
+    const [a, b] = (await cluster(t, 2)) as [Node, Node];
+    await createFunction(a, 'f', 1);
+    const created = await a.api('POST', '/v1/tokens', { name: 'app', scope: 'invoke' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, token } = created.body as { id: string; token: string };
+    const app = { ...b, api: apiClient(b.url, token) };
+    // B remembers the token once it has taken it.
+    assert.equal((await invoke(app, 'f', '1')).status, 200);
+    assert.equal((await a.api('DELETE', `/v1/tokens/${id}`)).status, 204);
+    const started = performance.now();
+    await waitFor(async () => (await invoke(app, 'f', '1')).status === 401, {
+      timeout: PROPAGATION_MS,
+      what: 'node B to refuse the revoked token',
+      interval: 20,
+    });
+    t.diagnostic(`revocation A → B: ${(performance.now() - started).toFixed(1)} ms`);
+    for (const node of [a, b]) {
+      const refused = await apiClient(node.url, token)('GET', '/v1/server');
+      assert.equal(refused.status, 401, `node ${node.id}`);
+    }
+
+    // The shared store holds no working secret: a token's hash, an access key's sealed secret.
+    const key = (await b.api('POST', '/v1/access-keys', { name: 'sdk', scope: 'deploy' })).body as {
+      id: string;
+      secret: string;
+    };
+    // The cluster's schema: the one made last.
+    const schema = pg.escapeIdentifier([...schemas].at(-1) ?? '');
+    const rows = await withClient(async (c) => {
+      const tokens = await c.query(`SELECT * FROM ${schema}.api_tokens`);
+      const keys = await c.query(`SELECT * FROM ${schema}.access_keys`);
+      return JSON.stringify([tokens.rows, keys.rows]);
+    });
+    assert.ok(rows.includes(key.id), 'the rows were read');
+    for (const secret of [a.token, key.secret]) assert.ok(!rows.includes(secret), 'no secret in clear');
   });
 
   test('two nodes publishing one function at once: unique increasing numbers, and no version ever changes', async (t) => {
