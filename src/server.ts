@@ -19,6 +19,7 @@ import { Catalog } from './gateway/catalog.js';
 import { LATEST_VERSION_ID } from './core/qualifier.js';
 import { createGateway } from './gateway/gateway.js';
 import { createFcApi, FC_PREFIX } from './fc/fc-api.js';
+import { createScfApi, isScfRequest } from './scf/scf-api.js';
 import { CatalogSync } from './gateway/sync.js';
 import { createHealth } from './health/health.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
@@ -378,6 +379,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
   });
 
+  const scfApi = createScfApi({
+    api: {
+      store,
+      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+      zipWorkers,
+      clock,
+      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
+    },
+    accessKeys: credentials,
+    authorize,
+    changed,
+    invoke: (call, how) => gateway.invokeEvent(call, how),
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    log,
+  });
+
   const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
       res.setHeader(REQUEST_ID_HEADER, requestId);
@@ -470,6 +487,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch((error: unknown) => {
           fail(error);
         });
+      return;
+    }
+    if (isScfRequest(req, url.pathname)) {
+      scfApi.handle(req, res);
       return;
     }
     if (url.pathname.startsWith(FC_PREFIX)) {

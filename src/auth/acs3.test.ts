@@ -3,17 +3,12 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'node:querystring';
 import { test } from 'node:test';
 import { OpenApiUtil } from '@alicloud/openapi-core';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 // A CommonJS module whose classes are its exports: imported whole, as Node gives it.
 import OpenApiClient015 from '@alicloud/openapi-client';
-import {
-  acs3CanonicalRequest,
-  checkAcs3Date,
-  parseAcs3Authorization,
-  type SignedRequest,
-  verifyAcs3,
-} from './acs3.js';
+import { acs3CanonicalRequest, checkAcs3Date, parseAcs3Authorization, verifyAcs3 } from './acs3.js';
+import { type SignedRequest, signedRequestOf } from './signed-request.js';
 
 const SECRET = 'test-secret-0123456789';
 const KEY_ID = 'LTAI5tExampleKey';
@@ -90,18 +85,6 @@ function signed(c: Case, date = '2024-05-01T12:00:00Z') {
   return { authorization, arrived };
 }
 
-/** A request as Node's server receives it, split as the FC API splits it. */
-function received(req: IncomingMessage): SignedRequest {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return {
-    method: req.method ?? 'GET',
-    rawPath: q < 0 ? url : url.slice(0, q),
-    rawQuery: q < 0 ? '' : url.slice(q + 1),
-    headers: req.headersDistinct,
-  };
-}
-
 test("signatures made by the SDK core's signer verify, with the claims they carry", () => {
   for (const c of cases) {
     const { authorization, arrived } = signed(c);
@@ -125,7 +108,7 @@ test('requests that openapi-client 0.4.15 signs and sends over a socket verify a
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       arrivals.push({
-        request: received(req),
+        request: signedRequestOf(req),
         authorization: req.headers.authorization,
         body: Buffer.concat(chunks),
       });

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SluiceError } from '../core/errors.js';
+import type { SignedRequest } from './signed-request.js';
 
 /**
  * Alibaba Cloud's `ACS3-HMAC-SHA256` request signature, as Function Compute 3.0's SDK makes it
@@ -11,16 +12,6 @@ export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
 /** The headers the signature must cover, besides `content-type` when the request has one. */
 const REQUIRED_SIGNED = ['host', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce'] as const;
-
-/** A request as it arrived: the path and query exactly as sent, the headers as Node's `headersDistinct`. */
-export interface SignedRequest {
-  method: string;
-  /** The path as sent, percent-encoding kept, without the query. */
-  rawPath: string;
-  /** The query string as sent, without `?`; '' for none. */
-  rawQuery: string;
-  headers: Readonly<Record<string, readonly string[] | undefined>>;
-}
 
 /** The `Authorization` header's parts: `ACS3-HMAC-SHA256 Credential=…,SignedHeaders=a;b,Signature=hex`. */
 export interface Acs3Authorization {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 // CommonJS modules whose classes are their exports: imported whole, as Node gives them.
 import tencentScf from 'tencentcloud-sdk-nodejs-scf';
 import signModule from 'tencentcloud-sdk-nodejs-common/tencentcloud/common/sign.js';
-import type { SignedRequest } from './acs3.js';
+import { type SignedRequest, signedRequestOf } from './signed-request.js';
 import { checkTc3Timestamp, parseTc3Authorization, tc3CanonicalRequest, verifyTc3 } from './tc3.js';
 
 const SECRET = 'test-secret-0123456789';
@@ -86,15 +86,8 @@ test('requests that the official SCF client signs and sends over a socket verify
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
       arrivals.push({
-        request: {
-          method: req.method ?? 'POST',
-          rawPath: q < 0 ? url : url.slice(0, q),
-          rawQuery: q < 0 ? '' : url.slice(q + 1),
-          headers: req.headersDistinct,
-        },
+        request: signedRequestOf(req),
         authorization: req.headers.authorization,
         body: Buffer.concat(chunks),
       });

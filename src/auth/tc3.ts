@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SluiceError } from '../core/errors.js';
-import type { SignedRequest } from './acs3.js';
+import type { SignedRequest } from './signed-request.js';
 
 /**
  * Tencent Cloud's `TC3-HMAC-SHA256` request signature, as its API 3.0 SDKs make it (the Node.js SDK's

@@ -12,7 +12,8 @@ import { Router } from '../http/router.js';
 import type { Change } from '../store/store.js';
 import { sendFcError } from './errors.js';
 import { fcRoutes } from './routes.js';
-import { type AccessKeys, authenticateSigned } from './signed.js';
+import type { AccessKeys } from '../auth/signed-request.js';
+import { authenticateSigned } from './signed.js';
 
 /** What a credential needs for an operation: the control plane's `deploy`, or the data plane's `invoke`. */
 export type Need = 'deploy' | 'invoke';

@@ -1,11 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  checkAcs3Date,
-  contentSha256,
-  parseAcs3Authorization,
-  type SignedRequest,
-  verifyAcs3,
-} from '../auth/acs3.js';
+import { checkAcs3Date, contentSha256, parseAcs3Authorization, verifyAcs3 } from '../auth/acs3.js';
+import { type AccessKeys, signedRequestOf } from '../auth/signed-request.js';
 import { SluiceError } from '../core/errors.js';
 import { bufferBody } from '../http/body.js';
 import type { Store } from '../store/store.js';
@@ -16,27 +11,11 @@ export const SIGNATURE_WINDOW_MS = 15 * 60_000;
 /** Nonces are kept per access key; one longer than this is no SDK's (they send 32 hex digits). */
 const MAX_NONCE_LENGTH = 128;
 
-/** An access key as the credentials give it: the secret to check signatures with, and who holds it. */
-export interface AccessKeys<P> {
-  accessKey(id: string): Promise<{ secret: string; principal: P } | undefined>;
-}
-
 export interface SignedDeps<P> {
   accessKeys: AccessKeys<P>;
   /** Where nonces are kept: the store every node shares, so that a request replayed to another node is refused too. */
   store: Pick<Store, 'claimNonce'>;
   clock: () => Date;
-}
-
-function signedRequest(req: IncomingMessage): SignedRequest {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return {
-    method: req.method ?? 'GET',
-    rawPath: q < 0 ? url : url.slice(0, q),
-    rawQuery: q < 0 ? '' : url.slice(q + 1),
-    headers: req.headersDistinct,
-  };
 }
 
 /**
@@ -55,7 +34,7 @@ export async function authenticateSigned<P>(
   const key = await deps.accessKeys.accessKey(authorization.accessKeyId);
   if (!key)
     throw new SluiceError('InvalidAccessKeyID', `invalid access key ID '${authorization.accessKeyId}'`);
-  const claims = verifyAcs3(signedRequest(req), authorization, key.secret);
+  const claims = verifyAcs3(signedRequestOf(req), authorization, key.secret);
   const now = deps.clock().getTime();
   const at = checkAcs3Date(claims.date, now, SIGNATURE_WINDOW_MS);
   if (claims.nonce.length > MAX_NONCE_LENGTH)

@@ -17,6 +17,7 @@ import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageCont
 import { resolveStage } from './stages.js';
 import { requestLookup, requestRoutingKey } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
+import type { RoutingKey } from '../core/routing-key.js';
 
 export interface GatewayDeps {
   catalog: Catalog;
@@ -33,6 +34,8 @@ export interface GatewayDeps {
 }
 
 const LOG_TAIL_BYTES = 4096;
+/** An invocation without a request has no query string of its own. */
+const NO_QUERY = new URLSearchParams();
 const LOG_TYPE_HEADER = 'x-fc-log-type';
 /**
  * A page on the console's origin could read the console's token; sandboxed without `allow-same-origin` it
@@ -40,6 +43,27 @@ const LOG_TYPE_HEADER = 'x-fc-log-type';
  */
 const SHARED_ORIGIN_POLICY =
   'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-top-navigation-by-user-activation';
+
+/** An invocation no HTTP request carries to the function: an asynchronous event, a vendor API's call. */
+export interface QueuedInvocation {
+  requestId: string;
+  functionName: string;
+  /** An alias, a version number, `$LATEST` or `LATEST`. */
+  qualifier: string;
+  payload: Buffer;
+  routingKey?: RoutingKey;
+}
+
+/**
+ * How it went: the version its qualifier chose (none when that failed), the outcome, how long it ran, and the
+ * tail of its log (closed by its REPORT line) when asked.
+ */
+export type EventOutcome = (
+  { versionId: string; result: Buffer } | { versionId: string | null; error: unknown }
+) & {
+  durationMs: number;
+  tail?: string;
+};
 
 /** The function and qualifier a request names, once its entry point has read them. */
 export interface Target {
@@ -171,8 +195,8 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     event: { payload: Buffer; http?: boolean },
-    /** The caller's response, if a caller waits for one, and whether it asked for the log's tail. */
-    to: { caller?: ServerResponse; tail?: boolean },
+    /** The caller's response, if a caller waits for one, whether it asked for the log's tail, and who gets it. */
+    to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void },
     respond: (result: InvocationResult) => T,
   ): Promise<T> {
     const caller = to.caller;
@@ -218,9 +242,13 @@ export function createGateway(deps: GatewayDeps) {
           },
           text,
         );
-      if (to.tail && caller) {
-        const tail = text + reportLine(requestId, version.versionId, durationMs, initDurationMs);
-        caller.setHeader('x-fc-log-result', tailOf(tail, LOG_TAIL_BYTES).toString('base64'));
+      if (to.tail) {
+        const tail = tailOf(
+          text + reportLine(requestId, version.versionId, durationMs, initDurationMs),
+          LOG_TAIL_BYTES,
+        );
+        caller?.setHeader('x-fc-log-result', tail.toString('base64'));
+        to.onTail?.(tail.toString('utf8'));
       }
     }
   }
@@ -296,6 +324,44 @@ export function createGateway(deps: GatewayDeps) {
         () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText: qualifier }),
         httpEntry(req, url, rawPath, undefined),
       );
+    },
+
+    /**
+     * Runs an invocation that no HTTP request carries through its qualifier's routing, as the invoke API runs
+     * one: the version is chosen now, from the routing key (which header rules read, as there are no headers).
+     */
+    async invokeEvent(event: QueuedInvocation, options: { tail?: boolean } = {}): Promise<EventOutcome> {
+      let versionId: string | null = null;
+      let tail: string | undefined;
+      const started = performance.now();
+      const report = () => ({
+        durationMs: performance.now() - started,
+        ...(tail !== undefined && { tail }),
+      });
+      try {
+        const snapshot = deps.catalog.get(event.functionName);
+        if (!snapshot)
+          throw new SluiceError('FunctionNotFound', `function ${event.functionName} does not exist`);
+        const qualifier = parseQualifier(event.qualifier);
+        const version = selectVersion(snapshot, qualifier, requestLookup({}, NO_QUERY, event.routingKey));
+        versionId = version.versionId;
+        const result = await run(
+          version,
+          qualifierLabel(qualifier),
+          event.requestId,
+          { payload: event.payload },
+          {
+            tail: options.tail === true,
+            onTail: (text) => {
+              tail = text;
+            },
+          },
+          (r) => r.body,
+        );
+        return { versionId, result, ...report() };
+      } catch (error) {
+        return { versionId, error, ...report() };
+      }
     },
 
     /** Runs one version directly, as a rollout's pre-traffic check does; rejects with its error. */

@@ -15,6 +15,7 @@ const SCF_CODES: Partial<Record<ErrorCode, string>> = {
   PayloadTooLarge: 'RequestSizeLimitExceeded',
   CodeTooLarge: 'InvalidParameterValue.ZipFile',
   Unauthorized: 'AuthFailure.InvalidAuthorization',
+  MissingRequiredHeader: 'AuthFailure.InvalidAuthorization',
   Forbidden: 'UnauthorizedOperation',
   SignatureNotMatch: 'AuthFailure.SignatureFailure',
   InvalidAccessKeyID: 'AuthFailure.SecretIdNotFound',
@@ -57,7 +58,9 @@ export function scfErrorOf(error: unknown, requestId: string): { Code: string; M
     ? error
     : new SluiceError('InternalError', `Sluice failed on this request; see the server log for ${requestId}`);
   const code =
-    known.code === 'InvalidArgument' ? invalidArgumentCode(known.details) : (SCF_CODES[known.code] ?? known.code);
+    known.code === 'InvalidArgument'
+      ? invalidArgumentCode(known.details)
+      : (SCF_CODES[known.code] ?? known.code);
   return { Code: code, Message: known.message };
 }
 

@@ -157,11 +157,10 @@ function canaryOf(routing: ScfRoutingConfig | undefined): CanaryInput | null {
   return {
     version: first.Version,
     match: 'any',
-    rules: matches.map(
-      (m): Condition =>
-        m.Method === 'exact'
-          ? { source: 'header', name: m.Key.slice(HEADER_KEY.length), op: '=', value: m.Expression }
-          : { source: 'header', name: m.Key.slice(HEADER_KEY.length), op: 'range', value: m.Expression },
+    rules: matches.map((m): Condition =>
+      m.Method === 'exact'
+        ? { source: 'header', name: m.Key.slice(HEADER_KEY.length), op: '=', value: m.Expression }
+        : { source: 'header', name: m.Key.slice(HEADER_KEY.length), op: 'range', value: m.Expression },
     ),
   };
 }

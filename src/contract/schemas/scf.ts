@@ -80,7 +80,7 @@ const configParams = {
 
 export const ScfCreateFunction = Strict({
   FunctionName: FunctionNameParam,
-  Code: Type.Optional(Strict({ ZipFile }, { title: 'Code' })),
+  Code: Strict({ ZipFile }, { title: 'Code' }),
   Handler: Type.Optional(configParams.Handler),
   Description: Type.Optional(Description),
   MemorySize: Type.Optional(configParams.MemorySize),
@@ -167,7 +167,7 @@ const RoutingConfig = Strict(
         Strict({
           Version: VersionParam,
           Key: Type.String({
-            pattern: '^invoke\\.headers\\.[!#$%&\'*+.^_`|~0-9A-Za-z-]+$',
+            pattern: "^invoke\\.headers\\.[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
             description: 'must be invoke.headers.<header name>, such as invoke.headers.User',
           }),
           Method: Enum(['exact', 'range'] as const),
@@ -223,7 +223,9 @@ export const ScfInvoke = Strict({
   ...invokeParams,
   ClientContext: Type.Optional(Type.String()),
   InvocationType: Type.Optional(
-    Enum(['RequestResponse'] as const, { description: 'must be RequestResponse: Sluice runs SCF calls synchronously' }),
+    Enum(['RequestResponse'] as const, {
+      description: 'must be RequestResponse: Sluice runs SCF calls synchronously',
+    }),
   ),
 });
 export type ScfInvoke = Static<typeof ScfInvoke>;
