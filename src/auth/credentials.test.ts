@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { CredentialVerifier } from './credentials.js';
-import { issueAccessKey, issueToken } from './issue.js';
+import { issueAccessKey, issueToken, resealAccessKeys } from './issue.js';
 import { Sealer } from './seal.js';
 import { hashToken } from './tokens.js';
 
@@ -118,5 +118,22 @@ test('an access key is found by id with its secret unsealed, remembered, and for
   await store.deleteAccessKey(record.id);
   verifier.forgetAll();
   assert.equal(await verifier.accessKey(record.id), undefined);
+  await store.close();
+});
+
+test('a rotation of the credential key: secrets sealed with the old key are resealed with the new one', async () => {
+  const store = SqliteStore.open(':memory:');
+  const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+  const { record, secret } = await issueAccessKey(
+    store,
+    new Sealer([oldKey]),
+    { name: 'sdk', scope: 'deploy' },
+    NOW,
+  );
+  const during = new Sealer([newKey, oldKey]);
+  assert.equal(await resealAccessKeys(store, during), 1);
+  assert.equal(await resealAccessKeys(store, during), 0, 'nothing is stale any more');
+  const after = new CredentialVerifier(store, new Sealer([newKey]));
+  assert.equal((await after.accessKey(record.id))?.secret, secret, 'the old key is no longer needed');
   await store.close();
 });

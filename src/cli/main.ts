@@ -4,6 +4,7 @@ import { type Client, connect, whatExists } from './client.js';
 import { type Context, type Group, type Node, isGroup, isRaw } from './command.js';
 import { aliasCommands } from './commands/aliases.js';
 import { apiCommands } from './commands/apis.js';
+import { keyCommands, tokenCommands } from './commands/credentials.js';
 import { deployCommand } from './commands/deploy.js';
 import { explainCommand } from './commands/explain.js';
 import { functionCommands } from './commands/functions.js';
@@ -31,6 +32,8 @@ const ROOT: Group = {
     logs: logsCommand,
     metrics: metricsCommand,
     api: apiCommands,
+    token: tokenCommands,
+    key: keyCommands,
     server: {
       summary: 'run the Sluice server: the API, the console, triggers and stages',
       // Loaded only when asked for: the server's modules would slow every other command's start.
@@ -47,6 +50,8 @@ const SYNONYMS: Record<string, string> = {
   versions: 'version',
   aliases: 'alias',
   apis: 'api',
+  tokens: 'token',
+  keys: 'key',
 };
 
 function groupUsage(group: Group, path: readonly string[]): string {
