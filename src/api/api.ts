@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
+import { asyncRoutes } from './async.js';
 import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT } from './context.js';
@@ -43,6 +44,7 @@ export function createApi(deps: ApiDeps): {
     ...versionRoutes(deps),
     ...aliasRoutes(deps),
     ...provisionedRoutes(deps),
+    ...asyncRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),

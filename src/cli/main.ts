@@ -12,6 +12,7 @@ import { invokeCommand } from './commands/invoke.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { provisionCommands } from './commands/provision.js';
+import { asyncCommands } from './commands/async.js';
 import { rolloutCommands } from './commands/rollouts.js';
 import { versionCommands } from './commands/versions.js';
 import { ApiError, CliError, UsageError } from './errors.js';
@@ -27,6 +28,7 @@ const ROOT: Group = {
     version: versionCommands,
     rollout: rolloutCommands,
     provision: provisionCommands,
+    async: asyncCommands,
     function: functionCommands,
     logs: logsCommand,
     metrics: metricsCommand,

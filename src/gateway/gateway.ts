@@ -16,6 +16,9 @@ import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageCont
 import { resolveStage } from './stages.js';
 import { requestLookup, requestRoutingKey } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
+import { asyncEvent, isAsyncRequest } from './async-entry.js';
+import type { NewAsyncEvent } from '../core/async-invocation.js';
+import type { RoutingKey } from '../core/routing-key.js';
 
 export interface GatewayDeps {
   catalog: Catalog;
@@ -26,12 +29,16 @@ export interface GatewayDeps {
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
   telemetry: Pick<TelemetryRecorder, 'record'>;
   maxPayloadBytes: number;
+  /** Stores an asynchronous invocation durably, for the dispatcher to run. */
+  enqueue: (event: NewAsyncEvent) => Promise<void>;
   /** Tenant pages are served from the console's origin, and so in a sandbox of their own (CSP). */
   sharedOrigin: boolean;
   log: (line: string) => void;
 }
 
 const LOG_TAIL_BYTES = 4096;
+/** A queued event has no query string of its own. */
+const NO_QUERY = new URLSearchParams();
 const LOG_TYPE_HEADER = 'x-fc-log-type';
 /**
  * A page on the console's origin could read the console's token; sandboxed without `allow-same-origin` it
@@ -39,6 +46,20 @@ const LOG_TYPE_HEADER = 'x-fc-log-type';
  */
 const SHARED_ORIGIN_POLICY =
   'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-top-navigation-by-user-activation';
+
+/** An event the dispatcher runs: an asynchronous invocation, a timer's firing, a queue's message. */
+export interface QueuedInvocation {
+  requestId: string;
+  functionName: string;
+  /** As queued: an alias, a version number or `LATEST`. */
+  qualifier: string;
+  payload: Buffer;
+  routingKey?: RoutingKey;
+}
+
+/** How an event's invocation went: the version its qualifier chose (none when that failed), and the outcome. */
+export type EventOutcome =
+  { versionId: string; result: Buffer } | { versionId: string | null; error: unknown };
 
 /** The function and qualifier a request names, once its entry point has read them. */
 interface Target {
@@ -235,6 +256,14 @@ export function createGateway(deps: GatewayDeps) {
         });
         return Promise.resolve();
       }
+      try {
+        if (isAsyncRequest(req, url)) return accept(req, res, url, encodedName);
+      } catch (error) {
+        sendError(res, error, randomUUID(), (e) => {
+          deps.log(String(e));
+        });
+        return Promise.resolve();
+      }
       const qualifierText = url.searchParams.get('qualifier') ?? undefined;
       return serve(
         req,
@@ -261,6 +290,33 @@ export function createGateway(deps: GatewayDeps) {
         () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText: qualifier }),
         httpEntry(req, url, rawPath, undefined),
       );
+    },
+
+    /**
+     * Runs a queued event through its qualifier's routing, as an invocation of the invoke API is run: the
+     * version is chosen now, from the routing key (which header rules also read, as there are no headers).
+     */
+    async invokeEvent(event: QueuedInvocation): Promise<EventOutcome> {
+      let versionId: string | null = null;
+      try {
+        const snapshot = deps.catalog.get(event.functionName);
+        if (!snapshot)
+          throw new SluiceError('FunctionNotFound', `function ${event.functionName} does not exist`);
+        const qualifier = parseQualifier(event.qualifier);
+        const version = selectVersion(snapshot, qualifier, requestLookup({}, NO_QUERY, event.routingKey));
+        versionId = version.versionId;
+        const result = await run(
+          version,
+          qualifierLabel(qualifier),
+          event.requestId,
+          { payload: event.payload },
+          {},
+          (r) => r.body,
+        );
+        return { versionId, result };
+      } catch (error) {
+        return { versionId, error };
+      }
     },
 
     /** Runs one version directly, as a rollout's pre-traffic check does; rejects with its error. */
@@ -301,6 +357,31 @@ export function createGateway(deps: GatewayDeps) {
       );
     },
   };
+
+  /** `x-fc-invocation-type: Async`: checked, stored, and answered 202 with the request id. */
+  async function accept(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    encodedName: string,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-fc-request-id', requestId);
+    try {
+      await deps.tokens.authenticate(req);
+      const functionName = decodeURIComponent(encodedName);
+      const snapshot = deps.catalog.get(functionName);
+      if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
+      await deps.enqueue(await asyncEvent(req, url, requestId, snapshot));
+      const body = Buffer.from(JSON.stringify({ requestId, status: 'queued' }));
+      res.writeHead(202, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.end(body);
+    } catch (error) {
+      sendError(res, error, requestId, (e) => {
+        deps.log(`error ${requestId} queueing an invocation: ${(e as Error).stack ?? String(e)}`);
+      });
+    }
+  }
 
   function httpEntry(
     req: IncomingMessage,

@@ -272,4 +272,30 @@ export const migrations: readonly string[] = [
     provisioned JSON NOT NULL
   );
   `,
+  `
+  -- Asynchronous invocations: a function's settings (not versioned, like its HTTP trigger's), and the queue.
+  -- Nodes claim events with FOR UPDATE SKIP LOCKED under a lease (see PostgresStore.claimAsync).
+  ALTER TABLE functions ADD COLUMN async_json JSON;
+  CREATE TABLE async_events (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    source TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    routing_key JSON,
+    status TEXT NOT NULL,
+    attempts JSON NOT NULL,
+    next_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    result TEXT,
+    error JSON,
+    destination JSON,
+    lease_owner TEXT,
+    lease_expires BIGINT
+  );
+  CREATE INDEX async_events_due ON async_events (status, next_at);
+  CREATE INDEX async_events_by_function ON async_events (function_name, created_at, id);
+  CREATE INDEX async_events_ended ON async_events (finished_at);
+  `,
 ];

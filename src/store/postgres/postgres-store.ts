@@ -15,6 +15,20 @@ import { SluiceError, isSluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
+import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
+import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
+import {
+  ASYNC_INSERT_COLUMNS,
+  ASYNC_SETTLE_COLUMNS,
+  type AsyncEventRow,
+  asyncInsertValues,
+  asyncPageKey,
+  asyncSettleValues,
+  destinationGone,
+  isAsyncPageKey,
+  parseAsyncPageKey,
+  toAsyncEvent,
+} from '../async-rows.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -49,6 +63,7 @@ import {
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
+  AsyncSettle,
   Change,
   CodeBlob,
   FunctionState,
@@ -653,18 +668,20 @@ export class PostgresStore implements Store {
 
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger; async?: AsyncConfig },
     change: Change,
   ): Promise<FunctionRecord> {
     return this.write(`updating function ${name}`, async (db) => {
       const current = await this.lockFunction(db, name);
       if (update.code) await this.useBlob(db, update.code);
+      const asyncConfig = update.async ?? current.async;
       await db.query(
-        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, updated_at = $4 WHERE name = $5',
+        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, async_json = $4, updated_at = $5 WHERE name = $6',
         [
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
           JSON.stringify(update.trigger ?? current.trigger),
+          asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
           change.now,
           name,
         ],
@@ -1332,6 +1349,148 @@ export class PostgresStore implements Store {
   dropNode(node: string): Promise<void> {
     return this.write('dropping a node', async (db) => {
       await db.query('DELETE FROM nodes WHERE node = $1', [node]);
+    });
+  }
+
+  private async insertAsync(db: Db, event: NewAsyncEvent): Promise<void> {
+    await db.query(
+      `INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      asyncInsertValues(event),
+    );
+  }
+
+  enqueueAsync(event: NewAsyncEvent): Promise<void> {
+    return this.write(`queueing an invocation of ${event.functionName}`, async (db) => {
+      // The foreign key refuses a function deleted meanwhile; this names it as the API does.
+      await this.requireFunction(db, event.functionName);
+      await this.insertAsync(db, event);
+    });
+  }
+
+  /**
+   * `FOR UPDATE SKIP LOCKED`: nodes claiming at once each lock different rows, none waiting for another; a row
+   * another node has just claimed and committed is seen again by the lock and fails the condition (its lease
+   * is current), so no event is handed to two nodes while its lease holds.
+   */
+  claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]> {
+    return this.write('claiming asynchronous invocations', async (db) => {
+      const result = await db.query<AsyncEventRow>(
+        `UPDATE async_events e SET status = 'running', lease_owner = $1, lease_expires = $2
+         FROM (
+           SELECT id FROM async_events
+           WHERE (status = 'queued' AND next_at <= $3) OR (status = 'running' AND lease_expires < $3)
+           ORDER BY next_at LIMIT $4
+           FOR UPDATE SKIP LOCKED
+         ) due
+         WHERE e.id = due.id
+         RETURNING e.*`,
+        [node, now + leaseMs, now, limit],
+      );
+      return result.rows.map(toAsyncEvent).sort((a, b) => a.nextAt - b.nextAt);
+    });
+  }
+
+  renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
+    return this.write('renewing asynchronous invocation leases', async (db) => {
+      await db.query(
+        `UPDATE async_events SET lease_expires = $1
+         WHERE id = ANY($2) AND lease_owner = $3 AND status = 'running'`,
+        [until, ids, node],
+      );
+    });
+  }
+
+  settleAsync(id: string, node: string, settle: AsyncSettle): Promise<boolean> {
+    return this.write(`settling asynchronous invocation ${id}`, async (db) => {
+      let destination: AsyncEvent['destination'];
+      const event = settle.destination?.event;
+      if (settle.destination) {
+        const { target } = settle.destination;
+        // Under a share lock, so that the destination's function cannot go before its event is queued.
+        const exists =
+          event &&
+          (await db.query('SELECT 1 FROM functions WHERE name = $1 FOR KEY SHARE', [event.functionName]))
+            .rowCount === 1;
+        destination = !event
+          ? { target, status: 'pending' }
+          : exists
+            ? { target, status: 'delivered', requestId: event.id }
+            : destinationGone(target, event.functionName);
+      }
+      const values = asyncSettleValues(settle, destination);
+      const result = await db.query(
+        `UPDATE async_events SET ${ASYNC_SETTLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')},
+           lease_owner = NULL, lease_expires = NULL
+         WHERE id = $${values.length + 1} AND lease_owner = $${values.length + 2} AND status = 'running'`,
+        [...values, id, node],
+      );
+      if (result.rowCount !== 1) return false;
+      if (event && destination?.status === 'delivered') await this.insertAsync(db, event);
+      return true;
+    });
+  }
+
+  updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
+    return this.write(`recording the destination of ${id}`, async (db) => {
+      await db.query('UPDATE async_events SET destination = $1 WHERE id = $2', [
+        JSON.stringify(destination),
+        id,
+      ]);
+    });
+  }
+
+  releaseAsync(node: string): Promise<number> {
+    return this.write('releasing asynchronous invocations', async (db) => {
+      const result = await db.query(
+        `UPDATE async_events SET status = 'queued', lease_owner = NULL, lease_expires = NULL
+         WHERE lease_owner = $1 AND status = 'running'`,
+        [node],
+      );
+      return result.rowCount ?? 0;
+    });
+  }
+
+  getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
+    return this.read(`reading asynchronous invocation ${id}`, async (db) => {
+      const result = await db.query<AsyncEventRow>(
+        'SELECT * FROM async_events WHERE function_name = $1 AND id = $2',
+        [functionName, id],
+      );
+      const row = result.rows[0];
+      return row && toAsyncEvent(row);
+    });
+  }
+
+  listAsync(
+    functionName: string,
+    options: ListOptions & { status?: AsyncStatus },
+  ): Promise<Page<AsyncEvent>> {
+    return this.read(`listing asynchronous invocations of ${functionName}`, async (db) => {
+      await this.requireFunction(db, functionName);
+      const key = decodePageToken(options.nextToken, isAsyncPageKey);
+      const where = ['function_name = $1'];
+      const args: unknown[] = [functionName];
+      if (options.status !== undefined) {
+        args.push(options.status);
+        where.push(`status = $${args.length}`);
+      }
+      if (key !== undefined) {
+        const [at, id] = parseAsyncPageKey(key);
+        args.push(at, id);
+        where.push(`(created_at, id) < ($${args.length - 1}, $${args.length})`);
+      }
+      args.push(options.limit + 1);
+      const result = await db.query<AsyncEventRow>(
+        `SELECT * FROM async_events WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+        args,
+      );
+      return pageOf(result.rows.map(toAsyncEvent), options.limit, asyncPageKey);
+    });
+  }
+
+  pruneAsync(before: number): Promise<void> {
+    return this.write('pruning asynchronous invocations', async (db) => {
+      await db.query('DELETE FROM async_events WHERE finished_at < $1', [before]);
     });
   }
 }

@@ -16,6 +16,7 @@ import {
   storeContract,
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
+import { asyncContract } from '../async.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -71,6 +72,7 @@ async function openFile(): Promise<OpenedStore> {
 
 storeContract('SqliteStore', openFile);
 provisionedContract('SqliteStore', openFile);
+asyncContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {
   const store = SqliteStore.open(':memory:');

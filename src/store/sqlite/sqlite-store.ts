@@ -13,6 +13,20 @@ import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
+import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
+import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
+import {
+  ASYNC_INSERT_COLUMNS,
+  ASYNC_SETTLE_COLUMNS,
+  type AsyncEventRow,
+  asyncInsertValues,
+  asyncPageKey,
+  asyncSettleValues,
+  destinationGone,
+  isAsyncPageKey,
+  parseAsyncPageKey,
+  toAsyncEvent,
+} from '../async-rows.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -49,6 +63,7 @@ import type { Rollout } from '../../core/rollout.js';
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
+  AsyncSettle,
   Change,
   CodeBlob,
   FunctionState,
@@ -340,20 +355,22 @@ export class SqliteStore implements Store {
 
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger; async?: AsyncConfig },
     change: Change,
   ): Promise<FunctionRecord> {
     return this.write(() => {
       const current = this.requireFunction(name);
       if (update.code) this.putBlob(update.code);
+      const asyncConfig = update.async ?? current.async;
       this.db
         .prepare(
-          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, updated_at = ? WHERE name = ?',
+          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, async_json = ?, updated_at = ? WHERE name = ?',
         )
         .run(
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
           JSON.stringify(update.trigger ?? current.trigger),
+          asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
           change.now,
           name,
         );
@@ -936,6 +953,136 @@ export class SqliteStore implements Store {
   dropNode(node: string): Promise<void> {
     return this.write(() => {
       this.db.prepare('DELETE FROM nodes WHERE node = ?').run(node);
+    });
+  }
+
+  private insertAsync(event: NewAsyncEvent): void {
+    this.db
+      .prepare(`INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(...asyncInsertValues(event));
+  }
+
+  enqueueAsync(event: NewAsyncEvent): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(event.functionName);
+      this.insertAsync(event);
+    });
+  }
+
+  claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]> {
+    // One node writes this database: a write transaction is the whole lock.
+    return this.write(() =>
+      (
+        this.db
+          .prepare(
+            `UPDATE async_events SET status = 'running', lease_owner = ?, lease_expires = ?
+             WHERE id IN (
+               SELECT id FROM async_events
+               WHERE (status = 'queued' AND next_at <= ?) OR (status = 'running' AND lease_expires < ?)
+               ORDER BY next_at LIMIT ?
+             )
+             RETURNING *`,
+          )
+          .all(node, now + leaseMs, now, now, limit) as AsyncEventRow[]
+      )
+        .map(toAsyncEvent)
+        .sort((a, b) => a.nextAt - b.nextAt),
+    );
+  }
+
+  renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
+    return this.write(() => {
+      const renew = this.db.prepare(
+        `UPDATE async_events SET lease_expires = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+      );
+      for (const id of ids) renew.run(until, id, node);
+    });
+  }
+
+  settleAsync(id: string, node: string, settle: AsyncSettle): Promise<boolean> {
+    return this.write(() => {
+      let destination: AsyncEvent['destination'];
+      const event = settle.destination?.event;
+      if (settle.destination) {
+        const { target } = settle.destination;
+        destination = !event
+          ? { target, status: 'pending' }
+          : this.functionRow(event.functionName)
+            ? { target, status: 'delivered', requestId: event.id }
+            : destinationGone(target, event.functionName);
+      }
+      const result = this.db
+        .prepare(
+          `UPDATE async_events SET ${ASYNC_SETTLE_COLUMNS.map((c) => `${c} = ?`).join(', ')},
+             lease_owner = NULL, lease_expires = NULL
+           WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+        )
+        .run(...asyncSettleValues(settle, destination), id, node);
+      if (result.changes !== 1) return false;
+      if (event && destination?.status === 'delivered') this.insertAsync(event);
+      return true;
+    });
+  }
+
+  updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare('UPDATE async_events SET destination = ? WHERE id = ?')
+        .run(JSON.stringify(destination), id);
+    });
+  }
+
+  releaseAsync(node: string): Promise<number> {
+    return this.write(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE async_events SET status = 'queued', lease_owner = NULL, lease_expires = NULL
+             WHERE lease_owner = ? AND status = 'running'`,
+          )
+          .run(node).changes,
+    );
+  }
+
+  getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
+    return this.read(() => {
+      const row = this.db
+        .prepare('SELECT * FROM async_events WHERE function_name = ? AND id = ?')
+        .get(functionName, id) as AsyncEventRow | undefined;
+      return row && toAsyncEvent(row);
+    });
+  }
+
+  listAsync(
+    functionName: string,
+    options: ListOptions & { status?: AsyncStatus },
+  ): Promise<Page<AsyncEvent>> {
+    return this.read(() => {
+      this.requireFunction(functionName);
+      const key = decodePageToken(options.nextToken, isAsyncPageKey);
+      const where = ['function_name = ?'];
+      const args: (string | number)[] = [functionName];
+      if (options.status !== undefined) {
+        where.push('status = ?');
+        args.push(options.status);
+      }
+      if (key !== undefined) {
+        const [at, id] = parseAsyncPageKey(key);
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+        args.push(at, at, id);
+      }
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM async_events WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        )
+        .all(...args, options.limit + 1) as AsyncEventRow[];
+      return pageOf(rows.map(toAsyncEvent), options.limit, asyncPageKey);
+    });
+  }
+
+  pruneAsync(before: number): Promise<void> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM async_events WHERE finished_at < ?').run(before);
     });
   }
 }
