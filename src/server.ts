@@ -29,6 +29,7 @@ import {
 import { RolloutEngine } from './rollouts/engine.js';
 import { AsyncDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './async/dispatcher.js';
 import { deliverRecord } from './async/deliver.js';
+import { DEFAULT_TIMER_OPTIONS, TimerScheduler } from './triggers/timers.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
@@ -321,6 +322,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   queueing.dispatcher = asyncQueue;
   await asyncQueue.start();
+  const timers = new TimerScheduler(
+    store,
+    () => {
+      asyncQueue.wake();
+    },
+    DEFAULT_TIMER_OPTIONS,
+    log,
+  );
+  timers.start();
   const rollouts = new RolloutEngine({
     store,
     clock,
@@ -455,6 +465,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
+    await timers.close();
     await asyncQueue.close();
     await provisioner.close();
     await zipWorkers.close();
@@ -498,6 +509,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The other nodes take this one's share at once, before its instances stop.
       await provisioner.close();
       // Events in flight end and are recorded before the instances they run on stop.
+      await timers.close();
       await asyncQueue.close();
       await pool.close();
       await sandbox?.close();

@@ -3,6 +3,7 @@ import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
 import { asyncRoutes } from './async.js';
+import { triggerRoutes } from './triggers.js';
 import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT } from './context.js';
@@ -45,6 +46,7 @@ export function createApi(deps: ApiDeps): {
     ...aliasRoutes(deps),
     ...provisionedRoutes(deps),
     ...asyncRoutes(deps),
+    ...triggerRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),

@@ -13,6 +13,7 @@ import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { provisionCommands } from './commands/provision.js';
 import { asyncCommands } from './commands/async.js';
+import { triggerCommands } from './commands/triggers.js';
 import { rolloutCommands } from './commands/rollouts.js';
 import { versionCommands } from './commands/versions.js';
 import { ApiError, CliError, UsageError } from './errors.js';
@@ -29,6 +30,7 @@ const ROOT: Group = {
     rollout: rolloutCommands,
     provision: provisionCommands,
     async: asyncCommands,
+    trigger: triggerCommands,
     function: functionCommands,
     logs: logsCommand,
     metrics: metricsCommand,

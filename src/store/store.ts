@@ -7,6 +7,7 @@ import type { AsyncEvent, AsyncSettlement, NewAsyncEvent } from '../core/async-i
 import type { AsyncConfig, AsyncStatus } from '../core/async-config.js';
 import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
 import type { ProvisionedSpec } from '../core/provisioned.js';
+import type { TriggerRecord, TriggerSpec } from '../core/triggers.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -242,6 +243,20 @@ export interface Store {
   listAsync(functionName: string, options: ListOptions & { status?: AsyncStatus }): Promise<Page<AsyncEvent>>;
   /** Forgets events that ended before `before` (epoch ms). */
   pruneAsync(before: number): Promise<void>;
+
+  /** Creates a trigger; its qualifier must exist (TriggerAlreadyExists when the name is taken). */
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord>;
+  /** Replaces a trigger's spec (TriggerNotFound when it does not exist); a timer keeps its last firing. */
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord>;
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined>;
+  /** A function's triggers by name, or every function's (for the nodes that run them). */
+  listTriggers(name?: string): Promise<TriggerRecord[]>;
+  deleteTrigger(name: string, trigger: string): Promise<void>;
+  /**
+   * Fires a timer for the time `at`, once among all nodes: moves its last firing to `at` unless it is there or
+   * beyond already, and queues `event` in the same transaction. False when another node fired it first.
+   */
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean>;
 
   /** Records a node's heartbeat, replacing its last, and forgets nodes silent since `forgetBefore` (epoch ms). */
   beatNode(beat: NodeBeat, forgetBefore: number): Promise<void>;

@@ -132,4 +132,36 @@ describe('asynchronous invocation on two nodes', () => {
     t.diagnostic(`events run per node: ${[...byNode.values()].join(', ')}`);
     assert.equal(byNode.size, 2, 'both nodes ran events');
   });
+  it('a timer at @every 2s fires once per period with two nodes running', async (t) => {
+    const created = await a.api('POST', '/v1/functions/f/triggers', {
+      name: 'tick',
+      kind: 'timer',
+      schedule: '@every 2s',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const times = () =>
+      collector
+        .on('/ran')
+        .map((p) => p.body.payload as { triggerName?: string; triggerTime?: string })
+        .filter((p) => p.triggerName === 'tick')
+        .map((p) => Date.parse(p.triggerTime ?? ''));
+    await waitFor(() => times().length >= 7, { timeout: 60_000, interval: 200, what: 'seven firings' });
+    const fired = times().sort((x, y) => x - y);
+    t.diagnostic(`fired at ${fired.map((at) => new Date(at).toISOString().slice(17, 23)).join(', ')}`);
+    assert.equal(new Set(fired).size, fired.length, 'no period fired twice');
+    for (const [i, at] of fired.entries()) {
+      assert.equal(at % 2000, 0, 'each firing is a period of the schedule');
+      if (i > 0) assert.equal(at - (fired[i - 1] as number), 2000, 'no period skipped');
+    }
+    const records = (await b.api('GET', '/v1/functions/f/async-invocations?limit=100')).body as {
+      invocations: { source: string; attempts: { node: string }[] }[];
+    };
+    const nodesThatRan = new Set(
+      records.invocations
+        .filter((r) => r.source === 'timer:tick')
+        .flatMap((r) => r.attempts.map((x) => x.node)),
+    );
+    t.diagnostic(`timer events ran on ${nodesThatRan.size} node(s)`);
+    assert.equal((await a.api('DELETE', '/v1/functions/f/triggers/tick')).status, 204);
+  });
 });

@@ -298,4 +298,19 @@ export const migrations: readonly string[] = [
   CREATE INDEX async_events_by_function ON async_events (function_name, created_at, id);
   CREATE INDEX async_events_ended ON async_events (finished_at);
   `,
+  `
+  -- Event triggers (timers, queue subscriptions), each bound to a qualifier of its function. A timer's
+  -- last_fired is the time of its latest firing: a node fires a time only by moving it (see fireTimer).
+  CREATE TABLE triggers (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    spec_json JSON NOT NULL,
+    last_fired BIGINT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  `,
 ];

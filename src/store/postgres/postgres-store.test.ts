@@ -19,6 +19,7 @@ import {
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
 import { asyncContract } from '../async.contract.js';
+import { triggersContract } from '../triggers.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -142,6 +143,7 @@ async function openSchema(): Promise<OpenedStore> {
 storeContract('PostgresStore', openSchema);
 provisionedContract('PostgresStore', openSchema);
 asyncContract('PostgresStore', openSchema);
+triggersContract('PostgresStore', openSchema);
 
 let tick = 0;
 const change = (actor = 'tester'): Change => ({

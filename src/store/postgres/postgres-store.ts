@@ -51,6 +51,8 @@ import {
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import type { ProvisionedSpec } from '../../core/provisioned.js';
+import { assertNoTrigger, type TriggerRecord, type TriggerSpec } from '../../core/triggers.js';
+import { toTrigger, triggerExists, triggerNotFound, type TriggerRow } from '../trigger-rows.js';
 import {
   type NodeRow,
   type ProvisionedRow,
@@ -773,6 +775,7 @@ export class PostgresStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, await this.aliasRows(db, name));
       assertNotBound(await this.stageRows(db), name, { version });
+      assertNoTrigger(await this.triggerRows(db, name), name, { version });
       assertNotInRollout(name, version, await this.activeRollouts(db, name));
       await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
       await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
@@ -1218,6 +1221,7 @@ export class PostgresStore implements Store {
       await this.lockFunction(db, name, 'FOR UPDATE');
       const entry = planAliasDelete(name, alias, await this.aliasRow(db, name, alias), write);
       assertNotBound(await this.stageRows(db), name, { alias });
+      assertNoTrigger(await this.triggerRows(db, name), name, { alias });
       await db.query('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [name, alias]);
       await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [name, alias]);
       await this.appendHistory(db, entry);
@@ -1491,6 +1495,99 @@ export class PostgresStore implements Store {
   pruneAsync(before: number): Promise<void> {
     return this.write('pruning asynchronous invocations', async (db) => {
       await db.query('DELETE FROM async_events WHERE finished_at < $1', [before]);
+    });
+  }
+
+  private async triggerRows(db: Db, name?: string): Promise<TriggerRecord[]> {
+    const result =
+      name === undefined
+        ? await db.query<TriggerRow>('SELECT * FROM triggers ORDER BY function_name, name')
+        : await db.query<TriggerRow>('SELECT * FROM triggers WHERE function_name = $1 ORDER BY name', [name]);
+    return result.rows.map(toTrigger);
+  }
+
+  private async triggerRow(db: Db, name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    const result = await db.query<TriggerRow>(
+      'SELECT * FROM triggers WHERE function_name = $1 AND name = $2',
+      [name, trigger],
+    );
+    const row = result.rows[0];
+    return row && toTrigger(row);
+  }
+
+  /** Under the function's lock, so that the alias or version cannot go between this check and the write. */
+  private async requireQualifier(db: Db, name: string, qualifier: string): Promise<void> {
+    const parsed = parseQualifier(qualifier);
+    const exists =
+      parsed.kind === 'latest' ||
+      (parsed.kind === 'version'
+        ? await this.versionRow(db, name, parsed.version)
+        : await this.aliasRow(db, name, parsed.alias));
+    if (!exists) throw qualifierMissing(name, parsed);
+  }
+
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(`creating trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      if (await this.triggerRow(db, name, trigger)) throw triggerExists(name, trigger);
+      await this.requireQualifier(db, name, spec.qualifier);
+      const result = await db.query<TriggerRow>(
+        `INSERT INTO triggers (function_name, name, kind, qualifier, spec_json, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`,
+        [name, trigger, spec.kind, spec.qualifier, JSON.stringify(spec), change.now],
+      );
+      return toTrigger(result.rows[0] as TriggerRow);
+    });
+  }
+
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(`updating trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      await this.requireQualifier(db, name, spec.qualifier);
+      const result = await db.query<TriggerRow>(
+        `UPDATE triggers SET kind = $1, qualifier = $2, spec_json = $3, updated_at = $4
+         WHERE function_name = $5 AND name = $6 RETURNING *`,
+        [spec.kind, spec.qualifier, JSON.stringify(spec), change.now, name, trigger],
+      );
+      const row = result.rows[0];
+      if (!row) throw triggerNotFound(name, trigger);
+      return toTrigger(row);
+    });
+  }
+
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    return this.read(`reading trigger ${trigger} of ${name}`, (db) => this.triggerRow(db, name, trigger));
+  }
+
+  listTriggers(name?: string): Promise<TriggerRecord[]> {
+    return this.read('listing triggers', async (db) => {
+      if (name !== undefined) await this.requireFunction(db, name);
+      return this.triggerRows(db, name);
+    });
+  }
+
+  deleteTrigger(name: string, trigger: string): Promise<void> {
+    return this.write(`deleting trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      const result = await db.query('DELETE FROM triggers WHERE function_name = $1 AND name = $2', [
+        name,
+        trigger,
+      ]);
+      if (result.rowCount === 0) throw triggerNotFound(name, trigger);
+    });
+  }
+
+  /** The conditional UPDATE takes the row's lock: of nodes firing one time at once, one moves it, the others see it moved. */
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean> {
+    return this.write(`firing timer ${trigger} of ${name}`, async (db) => {
+      const moved = await db.query(
+        `UPDATE triggers SET last_fired = $1
+         WHERE function_name = $2 AND name = $3 AND kind = 'timer' AND (last_fired IS NULL OR last_fired < $1)`,
+        [at, name, trigger],
+      );
+      if (moved.rowCount !== 1) return false;
+      await this.insertAsync(db, event);
+      return true;
     });
   }
 }

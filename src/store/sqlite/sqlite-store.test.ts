@@ -17,6 +17,7 @@ import {
 } from '../store.contract.js';
 import { provisionedContract } from '../provisioned.contract.js';
 import { asyncContract } from '../async.contract.js';
+import { triggersContract } from '../triggers.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -73,6 +74,7 @@ async function openFile(): Promise<OpenedStore> {
 storeContract('SqliteStore', openFile);
 provisionedContract('SqliteStore', openFile);
 asyncContract('SqliteStore', openFile);
+triggersContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {
   const store = SqliteStore.open(':memory:');

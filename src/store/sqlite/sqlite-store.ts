@@ -49,6 +49,8 @@ import {
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import type { ProvisionedSpec } from '../../core/provisioned.js';
+import { assertNoTrigger, type TriggerRecord, type TriggerSpec } from '../../core/triggers.js';
+import { toTrigger, triggerExists, triggerNotFound, type TriggerRow } from '../trigger-rows.js';
 import {
   type NodeRow,
   type ProvisionedRow,
@@ -467,6 +469,7 @@ export class SqliteStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, this.aliasRows(name));
       assertNotBound(this.stageRows(), name, { version });
+      assertNoTrigger(this.triggerRows(name), name, { version });
       assertNotInRollout(name, version, this.activeRollouts(name));
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
       this.db
@@ -554,6 +557,7 @@ export class SqliteStore implements Store {
       this.requireFunction(name);
       const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
       assertNotBound(this.stageRows(), name, { alias });
+      assertNoTrigger(this.triggerRows(name), name, { alias });
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
       this.db.prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?').run(name, alias);
       this.appendHistory(entry);
@@ -1083,6 +1087,97 @@ export class SqliteStore implements Store {
   pruneAsync(before: number): Promise<void> {
     return this.write(() => {
       this.db.prepare('DELETE FROM async_events WHERE finished_at < ?').run(before);
+    });
+  }
+
+  private triggerRows(name?: string): TriggerRecord[] {
+    return (
+      (name === undefined
+        ? this.db.prepare('SELECT * FROM triggers ORDER BY function_name, name').all()
+        : this.db
+            .prepare('SELECT * FROM triggers WHERE function_name = ? ORDER BY name')
+            .all(name)) as TriggerRow[]
+    ).map(toTrigger);
+  }
+
+  private triggerRow(name: string, trigger: string): TriggerRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM triggers WHERE function_name = ? AND name = ?')
+      .get(name, trigger) as TriggerRow | undefined;
+    return row && toTrigger(row);
+  }
+
+  /** A trigger's qualifier must name what exists, as a stage's binding must. */
+  private requireQualifier(name: string, qualifier: string): void {
+    const parsed = parseQualifier(qualifier);
+    const exists =
+      parsed.kind === 'latest' ||
+      (parsed.kind === 'version' ? this.versionRow(name, parsed.version) : this.aliasRow(name, parsed.alias));
+    if (!exists) throw qualifierMissing(name, parsed);
+  }
+
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(() => {
+      this.requireFunction(name);
+      if (this.triggerRow(name, trigger)) throw triggerExists(name, trigger);
+      this.requireQualifier(name, spec.qualifier);
+      this.db
+        .prepare(
+          `INSERT INTO triggers (function_name, name, kind, qualifier, spec_json, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(name, trigger, spec.kind, spec.qualifier, JSON.stringify(spec), change.now, change.now);
+      return this.triggerRow(name, trigger) as TriggerRecord;
+    });
+  }
+
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(() => {
+      this.requireFunction(name);
+      if (!this.triggerRow(name, trigger)) throw triggerNotFound(name, trigger);
+      this.requireQualifier(name, spec.qualifier);
+      this.db
+        .prepare(
+          `UPDATE triggers SET kind = ?, qualifier = ?, spec_json = ?, updated_at = ?
+           WHERE function_name = ? AND name = ?`,
+        )
+        .run(spec.kind, spec.qualifier, JSON.stringify(spec), change.now, name, trigger);
+      return this.triggerRow(name, trigger) as TriggerRecord;
+    });
+  }
+
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    return this.read(() => this.triggerRow(name, trigger));
+  }
+
+  listTriggers(name?: string): Promise<TriggerRecord[]> {
+    return this.read(() => {
+      if (name !== undefined) this.requireFunction(name);
+      return this.triggerRows(name);
+    });
+  }
+
+  deleteTrigger(name: string, trigger: string): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const result = this.db
+        .prepare('DELETE FROM triggers WHERE function_name = ? AND name = ?')
+        .run(name, trigger);
+      if (result.changes === 0) throw triggerNotFound(name, trigger);
+    });
+  }
+
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean> {
+    return this.write(() => {
+      const moved = this.db
+        .prepare(
+          `UPDATE triggers SET last_fired = ?
+           WHERE function_name = ? AND name = ? AND kind = 'timer' AND (last_fired IS NULL OR last_fired < ?)`,
+        )
+        .run(at, name, trigger, at);
+      if (moved.changes !== 1) return false;
+      this.insertAsync(event);
+      return true;
     });
   }
 }
