@@ -34,6 +34,9 @@ import {
   RolloutController,
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
+import { AsyncDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './async/dispatcher.js';
+import { deliverRecord } from './async/deliver.js';
+import { DEFAULT_TIMER_OPTIONS, TimerScheduler } from './triggers/timers.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
@@ -73,6 +76,8 @@ export interface ServerOptions {
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
   rollouts?: ControllerOptions;
+  /** How this node runs the asynchronous invocation queue. */
+  async?: Partial<DispatcherOptions>;
   /** Interpreters the operator names (`--python`, `--php`); the others are looked for. */
   interpreters?: InterpreterPaths;
   /** How instances are kept apart; by default sandboxed where the host allows. */
@@ -324,6 +329,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const elsewhere = (what: string, where: string) =>
     new SluiceError('RouteNotFound', `${what} are not served at this address but on ${where}`);
 
+  // The name this data directory's node claims rollouts and queued events under, across restarts.
+  const stableNode = await persistentNodeId(options.dataDir);
+  // The gateway queues events through the dispatcher, which runs them through the gateway: made right after.
+  const queueing: { dispatcher?: AsyncDispatcher } = {};
   const gateway = createGateway({
     catalog,
     pool,
@@ -331,9 +340,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     output,
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    enqueue: (event) =>
+      queueing.dispatcher
+        ? queueing.dispatcher.enqueue(event)
+        : Promise.reject(new SluiceError('ServiceUnavailable', 'the server is starting')),
     sharedOrigin: !split,
     log,
   });
+  const asyncQueue = new AsyncDispatcher({
+    store,
+    node: stableNode,
+    invoke: (event) => gateway.invokeEvent(event),
+    config: (name) => catalog.get(name)?.async,
+    deliver: deliverRecord,
+    options: { ...DEFAULT_DISPATCHER_OPTIONS, ...options.async },
+    log,
+  });
+  queueing.dispatcher = asyncQueue;
+  await asyncQueue.start();
+  const timers = new TimerScheduler(
+    store,
+    () => {
+      asyncQueue.wake();
+    },
+    DEFAULT_TIMER_OPTIONS,
+    log,
+  );
+  timers.start();
   const rollouts = new RolloutEngine({
     store,
     clock,
@@ -343,7 +376,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const controller = new RolloutController(
     store,
     rollouts,
-    await persistentNodeId(options.dataDir),
+    stableNode,
     options.rollouts ?? DEFAULT_CONTROLLER_OPTIONS,
     log,
   );
@@ -510,6 +543,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
+    await timers.close();
+    await asyncQueue.close();
     await provisioner.close();
     await zipWorkers.close();
     await controller.close();
@@ -551,6 +586,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const closed = Promise.all(listening.map((l) => l.close()));
       // The other nodes take this one's share at once, before its instances stop.
       await provisioner.close();
+      // Events in flight end and are recorded before the instances they run on stop.
+      await timers.close();
+      await asyncQueue.close();
       await pool.close();
       await sandbox?.close();
       for (const l of listening) l.server.closeAllConnections();
