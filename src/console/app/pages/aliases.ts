@@ -41,7 +41,7 @@ import {
   spinner,
   toast,
 } from '../dom.js';
-import type { FunctionContext } from './function.js';
+import type { FunctionContext } from './function-context.js';
 import { provisionedSection } from '../provisioned-section.js';
 
 const aliasPath = (ctx: FunctionContext, alias: string) => `${fnPath(ctx.name)}/aliases/${enc(alias)}`;

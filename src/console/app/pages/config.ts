@@ -1,7 +1,7 @@
 import { ApiError, fnPath, sendJson, type FunctionConfig, type FunctionView } from '../api.js';
 import { configForm } from '../config-form.js';
 import { clear, errorBox, formatBytes, formatTime, h, toast } from '../dom.js';
-import { describeQualifier, qualifierKind, type FunctionContext } from './function.js';
+import { describeQualifier, qualifierKind, type FunctionContext } from './function-context.js';
 
 /** The configuration of $LATEST (editable) or of a version or an alias's primary (read-only). */
 export function renderConfigTab(ctx: FunctionContext, panel: HTMLElement): void {

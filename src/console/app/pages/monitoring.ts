@@ -7,11 +7,11 @@ import {
   type MetricsView,
   type Summary,
 } from '../api.js';
-import { lineChart, shareBar, type ChartSeries } from '../charts.js';
+import { formatMs, formatRate, lineChart, shareBar, type ChartSeries } from '../charts.js';
 import { clear, colorFor, errorBox, formatTime, h, spinner } from '../dom.js';
 import { onLeave } from '../router.js';
 import { followEvents } from '../../../contract/sse.js';
-import type { FunctionContext } from './function.js';
+import type { FunctionContext } from './function-context.js';
 
 const RANGES: { id: string; label: string; step: string }[] = [
   { id: '5m', label: 'Last 5 minutes', step: '10s' },
@@ -30,9 +30,8 @@ const prefs = {
   percentile: 'p99Ms' as 'p50Ms' | 'p90Ms' | 'p99Ms',
 };
 
-const ms = (v: number) =>
-  v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
-const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`;
+const ms = formatMs;
+const pct = formatRate;
 const seriesKey = (s: MetricsSeries) => s.version ?? s.qualifier ?? '?';
 const seriesLabel = (by: string, key: string) =>
   by === 'version' ? (key === 'LATEST' ? '$LATEST' : `Version ${key}`) : key;
@@ -280,7 +279,7 @@ function drawMetrics(body: HTMLElement, m: MetricsView): void {
           series: chartSeries((p) => (p.invocations > 0 ? p.errorRate : null)),
           format: pct,
           testid: 'chart-errors',
-          yMax: Math.max(0.1, ...series.map((s) => s.totals.errorRate)) > 0.5 ? 1 : undefined,
+          yCap: 1,
         }),
       ),
       h('section', { class: 'card card-pad chart-wide' }, latencyHost),

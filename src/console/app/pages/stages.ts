@@ -1,7 +1,7 @@
 import { dataPlaneUrl, enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
 import { cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
-import { aliasCanaryText, type FunctionContext } from './function.js';
+import { aliasCanaryText, type FunctionContext } from './function-context.js';
 
 export interface StageRow {
   api: ApiView;

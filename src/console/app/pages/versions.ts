@@ -15,7 +15,7 @@ import {
 import { createDiff } from '../editor.js';
 import { onLeave } from '../router.js';
 import { readZip } from '../zip.js';
-import type { FunctionContext } from './function.js';
+import type { FunctionContext } from './function-context.js';
 
 /** Versions: publish $LATEST, the list, a version's code and configuration, compare two, delete. */
 export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): void {
