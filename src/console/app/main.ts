@@ -3,6 +3,7 @@ import { clearToken, getToken, serverInfo, UNAUTHORIZED_EVENT } from './api.js';
 import { clear, h } from './dom.js';
 import { renderApis } from './pages/apis.js';
 import { renderCreateFunction } from './pages/create.js';
+import { renderCredentials } from './pages/credentials.js';
 import { FunctionPage } from './pages/function.js';
 import { TABS, type Tab } from './pages/function-context.js';
 import { renderFunctionList } from './pages/functions.js';
@@ -113,6 +114,7 @@ function shell(route: Route): HTMLElement {
       { class: 'sidebar', 'aria-label': 'Main' },
       navItem('Functions', '#/functions', section === 'functions', 'nav-functions'),
       navItem('API Gateway', '#/apis', section === 'apis', 'nav-apis'),
+      navItem('Credentials', '#/credentials', section === 'credentials', 'nav-credentials'),
       h('div', { class: 'sidebar-foot' }, 'Sluice · releasing function code safely'),
     ),
     main,
@@ -177,6 +179,8 @@ function render(): void {
   });
   if (section === 'apis') {
     renderApis(main, controller.signal);
+  } else if (section === 'credentials') {
+    renderCredentials(main, controller.signal);
   } else if (creating) {
     renderCreateFunction(main, controller.signal);
   } else if (section === 'functions' && name) {
@@ -186,7 +190,8 @@ function render(): void {
   } else {
     renderFunctionList(main, controller.signal, route.query.get('q') ?? '');
   }
-  document.title = `${section === 'apis' ? 'API Gateway' : name && !creating ? name : 'Functions'} · Sluice`;
+  const titles: Record<string, string> = { apis: 'API Gateway', credentials: 'Credentials' };
+  document.title = `${titles[section ?? ''] ?? (name && !creating ? name : 'Functions')} · Sluice`;
 }
 
 window.addEventListener(UNAUTHORIZED_EVENT, (e) => {
