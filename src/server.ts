@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
-import { isConsolePath, serveConsole } from './console/serve.js';
+import { CONSOLE_PATH, isConsolePath, serveConsole } from './console/serve.js';
 import { ensureAdminToken, TokenVerifier } from './auth/tokens.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
 import { dataPlaneBase, type DataPlaneAddress, isPublicHost } from './core/data-plane.js';
@@ -397,6 +397,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (onDataPlane) {
       fail(elsewhere('The console and the /v1 API', 'its control address, apart from tenant content'));
+      return;
+    }
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Someone who opens the server's address in a browser finds the console.
+      res.writeHead(302, { location: `${CONSOLE_PATH}/` });
+      res.end();
       return;
     }
     if (isConsolePath(url.pathname)) {
