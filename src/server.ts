@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
-import { isConsolePath, serveConsole } from './console/serve.js';
+import { CONSOLE_PATH, isConsolePath, serveConsole } from './console/serve.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { CredentialVerifier } from './auth/credentials.js';
 import { loadCredentialKeys } from './auth/credential-key.js';
@@ -500,6 +500,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fail(elsewhere('The console and the /v1 API', 'its control address, apart from tenant content'));
       return;
     }
+    if (isScfRequest(req, url.pathname)) {
+      scfApi.handle(req, res);
+      return;
+    }
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Someone who opens the server's address in a browser finds the console.
+      res.writeHead(302, { location: `${CONSOLE_PATH}/` });
+      res.end();
+      return;
+    }
     if (isConsolePath(url.pathname)) {
       // The web console's static files; its data calls go to /v1 with the user's token.
       serveConsole(req, res, url).catch((error: unknown) => {
@@ -520,10 +530,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch((error: unknown) => {
           fail(error);
         });
-      return;
-    }
-    if (isScfRequest(req, url.pathname)) {
-      scfApi.handle(req, res);
       return;
     }
     if (url.pathname.startsWith(FC_PREFIX)) {

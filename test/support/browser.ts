@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,9 @@ export async function openBrowser(prefix: string, viewport = { width: 1280, heig
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get install chromium`);
   await mkdir(ARTIFACTS, { recursive: true });
+  // The screenshots of an earlier run of this file go: what is there is this run's.
+  for (const file of await readdir(ARTIFACTS))
+    if (file.startsWith(`${prefix}-`)) await rm(join(ARTIFACTS, file), { force: true });
   const profile = await mkdtemp(join(tmpdir(), 'sluice-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -445,3 +445,16 @@ export function colorFor(key: string): string {
   }
   return color;
 }
+
+/**
+ * An error shown in `area` stays until the user's next action in `scope` (a click on a button or a link, a
+ * form sent): then it goes, whatever the action's own outcome.
+ */
+export function clearOnNextAction(area: HTMLElement, scope: HTMLElement): void {
+  const next = (e: Event) => {
+    const target = e.target instanceof Element ? e.target : null;
+    if (e.type === 'submit' || target?.closest('button, a, summary')) area.replaceChildren();
+  };
+  scope.addEventListener('click', next, { capture: true });
+  scope.addEventListener('submit', next, { capture: true });
+}

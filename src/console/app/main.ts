@@ -9,6 +9,7 @@ import { TABS, type Tab } from './pages/function-context.js';
 import { renderFunctionList } from './pages/functions.js';
 import { renderSignIn } from './pages/signin.js';
 import { go, onLeave, parseRoute, runCleanups, type Route } from './router.js';
+import { labelTableCells } from './tables.js';
 
 /**
  * The console: a single page on hash routes, so that the server serves one file for every page.
@@ -21,6 +22,7 @@ let signInMessage: string | undefined;
 let shownHash = location.hash;
 
 const root = document.getElementById('app') as HTMLElement;
+labelTableCells(document.body);
 
 function navItem(label: string, href: string, active: boolean, testid: string): HTMLElement {
   return h(
