@@ -48,7 +48,7 @@ import {
   type InterpreterPaths,
   runtimeProblem,
 } from './runtime/launchers.js';
-import { RUNTIMES } from './core/function-config.js';
+import { type Runtime, RUNTIMES } from './core/function-config.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
 import { Provisioner } from './runtime/provisioner.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
@@ -396,37 +396,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server: serverInfo,
     runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
   });
+  /** What the vendors' APIs share: the control plane's services, access keys, and what they tell the data plane. */
+  const vendorApi = {
+    api: {
+      store,
+      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+      zipWorkers,
+      clock,
+      runtimeProblem: (runtime: Runtime) => runtimeProblem(runtime, interpreters),
+    },
+    accessKeys: credentials,
+    authorize,
+    changed,
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    log,
+  };
   const fcApi = createFcApi({
-    api: {
-      store,
-      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
-      zipWorkers,
-      clock,
-      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
-    },
-    accessKeys: credentials,
-    authorize,
-    changed,
+    ...vendorApi,
     invoke: (req, res, url, target, wire) => gateway.invokeThrough(req, res, url, target, wire),
-    maxPayloadBytes: MAX_PAYLOAD_BYTES,
-    log,
   });
-
-  const scfApi = createScfApi({
-    api: {
-      store,
-      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
-      zipWorkers,
-      clock,
-      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
-    },
-    accessKeys: credentials,
-    authorize,
-    changed,
-    invoke: (call, how) => gateway.invokeEvent(call, how),
-    maxPayloadBytes: MAX_PAYLOAD_BYTES,
-    log,
-  });
+  const scfApi = createScfApi({ ...vendorApi, invoke: (call, how) => gateway.invokeEvent(call, how) });
 
   const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
     const fail = (error: unknown, requestId = randomUUID()) => {

@@ -180,3 +180,22 @@ export class SluiceError extends Error {
 export function isSluiceError(error: unknown): error is SluiceError {
   return error instanceof SluiceError;
 }
+
+/**
+ * An InvalidArgument with its field paths renamed as another wire names the core's fields (`memorySize` →
+ * `MemorySize`), its message led by the first problem; any other error as it is.
+ */
+export function withFieldNames(error: unknown, names: readonly (readonly [RegExp, string])[]): unknown {
+  if (!isSluiceError(error) || error.code !== 'InvalidArgument' || !Array.isArray(error.details))
+    return error;
+  const details = (error.details as FieldIssue[]).map((issue) => {
+    const rename = names.find(([pattern]) => pattern.test(issue.path));
+    return rename ? { ...issue, path: rename[1] } : issue;
+  });
+  const first = details[0];
+  return new SluiceError(
+    'InvalidArgument',
+    first ? `${first.path}: ${first.message}` : error.message,
+    details,
+  );
+}
