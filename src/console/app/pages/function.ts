@@ -16,9 +16,10 @@ import { CodeDraft, renderCodeTab } from './code.js';
 import { renderConfigTab } from './config.js';
 import { renderMonitoringTab } from './monitoring.js';
 import { renderStagesTab } from './stages.js';
+import { renderTriggersTab } from './triggers.js';
 import { renderVersionsTab } from './versions.js';
 
-export const TABS = ['code', 'config', 'versions', 'aliases', 'monitoring', 'stages'] as const;
+export const TABS = ['code', 'config', 'versions', 'aliases', 'monitoring', 'stages', 'triggers'] as const;
 export type Tab = (typeof TABS)[number];
 
 const TAB_LABELS: Record<Tab, string> = {
@@ -28,6 +29,7 @@ const TAB_LABELS: Record<Tab, string> = {
   aliases: 'Aliases',
   monitoring: 'Monitoring',
   stages: 'Stages',
+  triggers: 'Triggers',
 };
 
 /** What a tab of the function page gets: the function, its versions and aliases, and the chosen qualifier. */
@@ -186,6 +188,7 @@ export class FunctionPage {
       aliases: renderAliasesTab,
       monitoring: renderMonitoringTab,
       stages: renderStagesTab,
+      triggers: renderTriggersTab,
     };
     renderers[tab](ctx, this.panel);
   }
