@@ -55,6 +55,8 @@ export interface QueuedInvocation {
   qualifier: string;
   payload: Buffer;
   routingKey?: RoutingKey;
+  /** What queued it, recorded with its metrics and log. */
+  source: string;
 }
 
 /** How an event's invocation went: the version its qualifier chose (none when that failed), and the outcome. */
@@ -175,8 +177,8 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     event: { payload: Buffer; http?: boolean },
-    /** The caller's response, if a caller waits for one, and whether it asked for the log's tail. */
-    to: { caller?: ServerResponse; tail?: boolean },
+    /** The caller's response, if a caller waits for one, and whether it asked for the log's tail; or what queued it. */
+    to: { caller?: ServerResponse; tail?: boolean; source?: string },
     respond: (result: InvocationResult) => T,
   ): Promise<T> {
     const caller = to.caller;
@@ -219,6 +221,7 @@ export function createGateway(deps: GatewayDeps) {
             errorCode,
             initDurationMs,
             provisioned,
+            ...(to.source !== undefined && { source: to.source }),
           },
           text,
         );
@@ -310,7 +313,7 @@ export function createGateway(deps: GatewayDeps) {
           qualifierLabel(qualifier),
           event.requestId,
           { payload: event.payload },
-          {},
+          { source: event.source },
           (r) => r.body,
         );
         return { versionId, result };
