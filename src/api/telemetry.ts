@@ -36,6 +36,7 @@ function logView(log: InvocationLog): LogView {
     outcome: log.outcome,
     errorCode: log.errorCode ?? null,
     text: logText(log),
+    ...(log.source !== undefined && { source: log.source }),
   };
 }
 

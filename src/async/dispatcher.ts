@@ -41,7 +41,7 @@ export interface DispatcherDeps {
   /** The name this node claims under: it outlives the process, so that a restart takes its events back at once. */
   node: string;
   /** The data plane's invocation path: the qualifier's routing, the pool, telemetry. */
-  invoke: (event: QueuedInvocation & { source: string }) => Promise<EventOutcome>;
+  invoke: (event: QueuedInvocation) => Promise<EventOutcome>;
   /** A function's settings, as the data plane knows them; undefined when it is gone. */
   config: (functionName: string) => AsyncConfig | undefined;
   /** Posts an ended event's record to a URL destination; rejects unless it answered 2xx. */

@@ -59,6 +59,8 @@ export interface QueuedInvocation {
   qualifier: string;
   payload: Buffer;
   routingKey?: RoutingKey;
+  /** What queued it (`async`, `timer:<name>`), recorded with its metrics and log; none for a vendor API's call. */
+  source?: string;
 }
 
 /**
@@ -202,8 +204,8 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     event: { payload: Buffer; http?: boolean },
-    /** The caller's response, if a caller waits for one, whether it asked for the log's tail, and who gets it. */
-    to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void },
+    /** The caller's response, if a caller waits for one, whether it asked for the log's tail and who gets it; or what queued it. */
+    to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void; source?: string },
     respond: (result: InvocationResult) => T,
   ): Promise<T> {
     const caller = to.caller;
@@ -246,6 +248,7 @@ export function createGateway(deps: GatewayDeps) {
             errorCode,
             initDurationMs,
             provisioned,
+            ...(to.source !== undefined && { source: to.source }),
           },
           text,
         );
@@ -370,6 +373,7 @@ export function createGateway(deps: GatewayDeps) {
             onTail: (text) => {
               tail = text;
             },
+            ...(event.source !== undefined && { source: event.source }),
           },
           (r) => r.body,
         );

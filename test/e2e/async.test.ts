@@ -125,6 +125,16 @@ describe('asynchronous invocation', () => {
       assert.equal(record.qualifier, 'live');
       assert.equal(record.source, 'async');
     }
+    // Logged per version with its source, under the alias: what a rollout's guardrails count.
+    const sample = ended[0] as Record_;
+    const logged = await waitFor(
+      async () => {
+        const res = await api('GET', `/v1/functions/f/logs?requestId=${sample.requestId}`);
+        return (res.body as { logs: { source?: string; versionId: string; qualifier: string }[] }).logs[0];
+      },
+      { timeout: 10_000, what: 'the log of an asynchronous invocation' },
+    );
+    assert.deepEqual([logged.source, logged.versionId, logged.qualifier], ['async', sample.version, 'live']);
     const canary = ended.filter((r) => r.version === '2').length;
     const sigma = Math.sqrt(1000 * 0.2 * 0.8);
     t.diagnostic(`canary ran ${canary} of 1000 (expected 200 ± ${(4 * sigma).toFixed(1)})`);

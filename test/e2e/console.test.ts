@@ -430,6 +430,21 @@ describe('web console', { skip }, () => {
     await shot('api-gateway');
   });
 
+  test('triggers: a timer bound to alias1, with what alias1 serves now', async () => {
+    const created = await api('POST', `/v1/functions/${FN}/triggers`, {
+      name: 'nightly',
+      kind: 'timer',
+      schedule: '0 3 * * *',
+      qualifier: 'alias1',
+    });
+    assert.equal(created.status, 201, created.bytes.toString());
+    await page.goto(`${server.url}/console/#/functions/${FN}/triggers`);
+    await waitForText(id('trigger-row-nightly'), 'alias1');
+    await waitForText(id('trigger-row-nightly'), '0 3 * * *');
+    await shot('triggers');
+    assert.equal((await api('DELETE', `/v1/functions/${FN}/triggers/nightly`)).status, 204);
+  });
+
   test('writing code: Tab indents in the editor; Test Function with unsaved changes asks to deploy first', async () => {
     await page.goto(`${server.url}/console/#/functions/${FN}/code`);
     await waitForText(id('code-editor'), "context['service']['qualifier']");

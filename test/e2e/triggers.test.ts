@@ -162,11 +162,11 @@ describe('triggers on one node', () => {
         'InvalidArgument',
       ],
       [
-        'a queue on http',
-        { name: 'a', kind: 'queue', url: 'http://x', stream: 'S', subject: 'x' },
+        'a queue, not served yet',
+        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S', subject: 'x' },
         400,
         'InvalidArgument',
-        'url',
+        'kind',
       ],
     ];
     for (const [what, body, status, code, path] of cases) {

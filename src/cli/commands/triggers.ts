@@ -25,6 +25,7 @@ const OPTIONS_HELP = `  -q, --qualifier Q     the alias (default $DEFAULT), vers
   --timer SCHEDULE      a timer: cron in UTC ("*/5 * * * *"), "@every 30s", or @hourly/@daily/@weekly/@monthly
   --payload TEXT        a timer's payload, given to the handler in the event
   --queue               a NATS JetStream subscription: with --url, --stream, --subject [--concurrency N]
+                        (the API's shape; this version's server refuses it, as it consumes no queue yet)
   --disabled            fires nothing until updated
   --description TEXT`;
 

@@ -7,7 +7,16 @@ import { formatPercent } from '../dom.js';
  * imports the page, so the imports run one way.
  */
 
-export const TABS = ['code', 'config', 'versions', 'aliases', 'rollouts', 'monitoring', 'stages'] as const;
+export const TABS = [
+  'code',
+  'config',
+  'versions',
+  'aliases',
+  'rollouts',
+  'monitoring',
+  'stages',
+  'triggers',
+] as const;
 export type Tab = (typeof TABS)[number];
 
 /** The function page as its tabs see it: what it loaded, what it keeps across tabs, and its links. */

@@ -27,6 +27,7 @@ import {
 import { renderMonitoringTab } from './monitoring.js';
 import { renderRolloutsTab } from './rollouts.js';
 import { renderStagesTab } from './stages.js';
+import { renderTriggersTab } from './triggers.js';
 import { renderVersionsTab } from './versions.js';
 
 const TAB_LABELS: Record<Tab, string> = {
@@ -37,6 +38,7 @@ const TAB_LABELS: Record<Tab, string> = {
   rollouts: 'Rollouts',
   monitoring: 'Monitoring',
   stages: 'Stages',
+  triggers: 'Triggers',
 };
 
 /**
@@ -159,6 +161,7 @@ export class FunctionPage implements FunctionPageState {
       rollouts: renderRolloutsTab,
       monitoring: renderMonitoringTab,
       stages: renderStagesTab,
+      triggers: renderTriggersTab,
     };
     renderers[tab](ctx, this.panel);
   }

@@ -39,7 +39,8 @@ export async function loadStages(signal: AbortSignal): Promise<StageRow[]> {
   return perApi.flat();
 }
 
-function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
+/** What a qualifier serves now: its alias's versions, or the version it names. */
+export function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
   if (qualifier === '$LATEST' || /^\d+$/.test(qualifier))
     return qualifier === '$LATEST' ? '$LATEST' : `version ${qualifier}`;
   const alias = aliases?.find((a) => a.name === (qualifier || '$DEFAULT'));
