@@ -8,6 +8,7 @@ import { parseNewFunction } from '../src/core/function-config.js';
 import { compileRoute, type ParameterLookup } from '../src/core/routing.js';
 import type { Qualifier } from '../src/core/names.js';
 import { DEFAULT_TRIGGER } from '../src/core/trigger.js';
+import { DEFAULT_ASYNC_CONFIG } from '../src/core/async-config.js';
 import { LATEST_VERSION_ID } from '../src/core/qualifier.js';
 import type { FunctionSnapshot } from '../src/gateway/catalog.js';
 import { selectVersion } from '../src/gateway/select-version.js';
@@ -49,6 +50,7 @@ function snapshot(i: number): FunctionSnapshot {
     name,
     latest: runnable(LATEST_VERSION_ID),
     trigger: DEFAULT_TRIGGER,
+    async: DEFAULT_ASYNC_CONFIG,
     versions: new Map(Array.from({ length: VERSIONS }, (_, v) => [v + 1, runnable(String(v + 1))] as const)),
     routes: new Map([['live', compileRoute(i % 2 === 0 ? WEIGHTED : RULES, `${name}/live`)]]),
   };

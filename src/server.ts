@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
-import { isConsolePath, serveConsole } from './console/serve.js';
+import { CONSOLE_PATH, isConsolePath, serveConsole } from './console/serve.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { CredentialVerifier } from './auth/credentials.js';
 import { loadCredentialKeys } from './auth/credential-key.js';
@@ -34,6 +34,9 @@ import {
   RolloutController,
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
+import { AsyncDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './async/dispatcher.js';
+import { deliverRecord } from './async/deliver.js';
+import { DEFAULT_TIMER_OPTIONS, TimerScheduler } from './triggers/timers.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
@@ -45,7 +48,7 @@ import {
   type InterpreterPaths,
   runtimeProblem,
 } from './runtime/launchers.js';
-import { RUNTIMES } from './core/function-config.js';
+import { type Runtime, RUNTIMES } from './core/function-config.js';
 import { InstancePool, type PoolLimits } from './runtime/pool.js';
 import { Provisioner } from './runtime/provisioner.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
@@ -73,6 +76,8 @@ export interface ServerOptions {
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
   rollouts?: ControllerOptions;
+  /** How this node runs the asynchronous invocation queue. */
+  async?: Partial<DispatcherOptions>;
   /** Interpreters the operator names (`--python`, `--php`); the others are looked for. */
   interpreters?: InterpreterPaths;
   /** How instances are kept apart; by default sandboxed where the host allows. */
@@ -324,6 +329,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const elsewhere = (what: string, where: string) =>
     new SluiceError('RouteNotFound', `${what} are not served at this address but on ${where}`);
 
+  // The name this data directory's node claims rollouts and queued events under, across restarts.
+  const stableNode = await persistentNodeId(options.dataDir);
+  // The gateway queues events through the dispatcher, which runs them through the gateway: made right after.
+  const queueing: { dispatcher?: AsyncDispatcher } = {};
   const gateway = createGateway({
     catalog,
     pool,
@@ -331,9 +340,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     output,
     telemetry: options.telemetry === false ? { record: () => undefined } : telemetry,
     maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    enqueue: (event) =>
+      queueing.dispatcher
+        ? queueing.dispatcher.enqueue(event)
+        : Promise.reject(new SluiceError('ServiceUnavailable', 'the server is starting')),
     sharedOrigin: !split,
     log,
   });
+  const asyncQueue = new AsyncDispatcher({
+    store,
+    node: stableNode,
+    invoke: (event) => gateway.invokeEvent(event),
+    config: (name) => catalog.get(name)?.async,
+    deliver: deliverRecord,
+    options: { ...DEFAULT_DISPATCHER_OPTIONS, ...options.async },
+    log,
+  });
+  queueing.dispatcher = asyncQueue;
+  await asyncQueue.start();
+  const timers = new TimerScheduler(
+    store,
+    () => {
+      asyncQueue.wake();
+    },
+    DEFAULT_TIMER_OPTIONS,
+    log,
+  );
+  timers.start();
   const rollouts = new RolloutEngine({
     store,
     clock,
@@ -343,7 +376,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const controller = new RolloutController(
     store,
     rollouts,
-    await persistentNodeId(options.dataDir),
+    stableNode,
     options.rollouts ?? DEFAULT_CONTROLLER_OPTIONS,
     log,
   );
@@ -363,37 +396,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server: serverInfo,
     runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
   });
+  /** What the vendors' APIs share: the control plane's services, access keys, and what they tell the data plane. */
+  const vendorApi = {
+    api: {
+      store,
+      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
+      zipWorkers,
+      clock,
+      runtimeProblem: (runtime: Runtime) => runtimeProblem(runtime, interpreters),
+    },
+    accessKeys: credentials,
+    authorize,
+    changed,
+    maxPayloadBytes: MAX_PAYLOAD_BYTES,
+    log,
+  };
   const fcApi = createFcApi({
-    api: {
-      store,
-      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
-      zipWorkers,
-      clock,
-      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
-    },
-    accessKeys: credentials,
-    authorize,
-    changed,
+    ...vendorApi,
     invoke: (req, res, url, target, wire) => gateway.invokeThrough(req, res, url, target, wire),
-    maxPayloadBytes: MAX_PAYLOAD_BYTES,
-    log,
   });
-
-  const scfApi = createScfApi({
-    api: {
-      store,
-      codeLimits: options.codeLimits ?? DEFAULT_CODE_LIMITS,
-      zipWorkers,
-      clock,
-      runtimeProblem: (runtime) => runtimeProblem(runtime, interpreters),
-    },
-    accessKeys: credentials,
-    authorize,
-    changed,
-    invoke: (call, how) => gateway.invokeEvent(call, how),
-    maxPayloadBytes: MAX_PAYLOAD_BYTES,
-    log,
-  });
+  const scfApi = createScfApi({ ...vendorApi, invoke: (call, how) => gateway.invokeEvent(call, how) });
 
   const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
     const fail = (error: unknown, requestId = randomUUID()) => {
@@ -467,6 +489,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       fail(elsewhere('The console and the /v1 API', 'its control address, apart from tenant content'));
       return;
     }
+    if (isScfRequest(req, url.pathname)) {
+      scfApi.handle(req, res);
+      return;
+    }
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Someone who opens the server's address in a browser finds the console.
+      res.writeHead(302, { location: `${CONSOLE_PATH}/` });
+      res.end();
+      return;
+    }
     if (isConsolePath(url.pathname)) {
       // The web console's static files; its data calls go to /v1 with the user's token.
       serveConsole(req, res, url).catch((error: unknown) => {
@@ -489,10 +521,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
       return;
     }
-    if (isScfRequest(req, url.pathname)) {
-      scfApi.handle(req, res);
-      return;
-    }
     if (url.pathname.startsWith(FC_PREFIX)) {
       fcApi.handle(req, res, url);
       return;
@@ -510,6 +538,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
+    await timers.close();
+    await asyncQueue.close();
     await provisioner.close();
     await zipWorkers.close();
     await controller.close();
@@ -551,6 +581,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const closed = Promise.all(listening.map((l) => l.close()));
       // The other nodes take this one's share at once, before its instances stop.
       await provisioner.close();
+      // Events in flight end and are recorded before the instances they run on stop.
+      await timers.close();
+      await asyncQueue.close();
       await pool.close();
       await sandbox?.close();
       for (const l of listening) l.server.closeAllConnections();

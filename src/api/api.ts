@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
+import { asyncRoutes } from './async.js';
+import { triggerRoutes } from './triggers.js';
 import { apiGatewayRoutes } from './apis.js';
 import { rolloutRoutes } from './rollouts.js';
 import { type ApiDeps, type ApiResponse, type ApiRoute, type Changed, JSON_LIMIT } from './context.js';
@@ -47,6 +49,8 @@ export function createApi(deps: ApiDeps): {
     ...versionRoutes(deps),
     ...aliasRoutes(deps),
     ...provisionedRoutes(deps),
+    ...asyncRoutes(deps),
+    ...triggerRoutes(deps),
     ...telemetryRoutes(deps),
     ...apiGatewayRoutes(deps),
     ...rolloutRoutes(deps),

@@ -36,6 +36,7 @@ function logView(log: InvocationLog): LogView {
     outcome: log.outcome,
     errorCode: log.errorCode ?? null,
     text: logText(log),
+    ...(log.source !== undefined && { source: log.source }),
   };
 }
 
@@ -61,8 +62,8 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
       method: 'GET',
       path: '/v1/functions/{name}/metrics',
       summary:
-        'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by)',
-      query: ['since', 'until', 'step', 'by'],
+        'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by), of one qualifier or version if asked (qualifier, version)',
+      query: ['since', 'until', 'step', 'by', 'qualifier', 'version'],
       responses: { 200: MetricsView },
       handler: async (request) => {
         const name = functionParam(request);
@@ -81,11 +82,22 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         const step = stepMs / 1000;
         if ((until - since) / stepMs > 10_000)
           throw invalid('step', 'makes more than 10 000 points: choose a larger one');
+        // Only the traffic through one qualifier (an alias's primary and canary) or of one version, as logs take.
+        const qualifier = optionalQuery(request, 'qualifier');
+        const qualifierId = qualifier === undefined ? undefined : qualifierLabel(parseQualifier(qualifier));
+        const version = optionalQuery(request, 'version');
+        if (version !== undefined && version !== LATEST && !/^[1-9][0-9]{0,9}$/.test(version))
+          throw invalid('version', 'must be a version number or $LATEST');
+        const versionId = version === LATEST ? LATEST_VERSION_ID : version;
         await requireFunction(name);
         const resolution = step % 60 === 0 ? 60 : 10;
         const from = Math.floor(since / 1000);
         const to = Math.ceil(until / 1000);
-        const rows = await store.queryMetrics(name, resolution, from - (from % step), to);
+        const rows = (await store.queryMetrics(name, resolution, from - (from % step), to)).filter(
+          (row) =>
+            (qualifierId === undefined || row.qualifier === qualifierId) &&
+            (versionId === undefined || row.versionId === versionId),
+        );
         const { series, totals } = aggregate(rows, by, from, to, step);
         return {
           status: 200,

@@ -13,6 +13,8 @@ import { invokeCommand } from './commands/invoke.js';
 import { logsCommand } from './commands/logs.js';
 import { metricsCommand } from './commands/metrics.js';
 import { provisionCommands } from './commands/provision.js';
+import { asyncCommands } from './commands/async.js';
+import { triggerCommands } from './commands/triggers.js';
 import { rolloutCommands } from './commands/rollouts.js';
 import { versionCommands } from './commands/versions.js';
 import { ApiError, CliError, UsageError } from './errors.js';
@@ -28,6 +30,8 @@ const ROOT: Group = {
     version: versionCommands,
     rollout: rolloutCommands,
     provision: provisionCommands,
+    async: asyncCommands,
+    trigger: triggerCommands,
     function: functionCommands,
     logs: logsCommand,
     metrics: metricsCommand,

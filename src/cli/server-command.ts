@@ -249,6 +249,7 @@ export async function serverCommand(args: string[]): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   process.stdout.write(`Sluice is listening on ${server.url} (data in ${dataDir})\n`);
+  process.stdout.write(`The web console is at ${server.url}/console/\n`);
   if (server.dataPlaneUrl !== server.url)
     process.stdout.write(`HTTP triggers and API stages are served at ${server.dataPlaneUrl}\n`);
 

@@ -4,6 +4,7 @@
  * console share with the server is one list, which `npm run lint` holds them to (.dependency-cruiser.js).
  */
 export { parseAliasSpec } from '../core/alias.js';
+export { METHODS, parseApiDefinition, routeKey, type RouteMethod } from '../core/api-gateway.js';
 export { backoffDelay, type Backoff } from '../core/backoff.js';
 export {
   checkCodeEntries,
@@ -40,4 +41,5 @@ export {
   FUNCTION_NAME_HINT,
   isAliasName,
 } from '../core/names.js';
+export { parseRolloutRequest, type RolloutStep } from '../core/rollout.js';
 export { Issues } from '../core/validate.js';

@@ -25,6 +25,11 @@ export const errorCatalog = {
   RolloutNotFound: { status: 404, doc: 'No rollout has that id.' },
   CredentialNotFound: { status: 404, doc: 'No token or access key has that id (it may have been revoked).' },
   ProvisionedNotFound: { status: 404, doc: 'The qualifier has no provisioned instances configured.' },
+  AsyncInvocationNotFound: {
+    status: 404,
+    doc: 'The function has no asynchronous invocation with that request id (ended ones are kept 7 days).',
+  },
+  TriggerNotFound: { status: 404, doc: 'The function has no trigger with that name.' },
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
   ApiAlreadyExists: { status: 409, doc: 'An API with that name exists already.' },
@@ -37,7 +42,11 @@ export const errorCatalog = {
     doc: 'A stage binding names a function, alias or version that does not exist.',
   },
   FunctionInUse: { status: 409, doc: 'A stage is bound to the function; `details` names the stages.' },
-  AliasInUse: { status: 409, doc: 'A stage is bound to the alias; `details` names the stages.' },
+  AliasInUse: {
+    status: 409,
+    doc: 'A stage or a trigger is bound to the alias; `details` names the stages and triggers.',
+  },
+  TriggerAlreadyExists: { status: 409, doc: 'The function has a trigger with that name already.' },
   RouteInUse: {
     status: 409,
     doc: 'A stage binds the route on its own; remove that binding before the route.',
@@ -170,4 +179,23 @@ export class SluiceError extends Error {
 
 export function isSluiceError(error: unknown): error is SluiceError {
   return error instanceof SluiceError;
+}
+
+/**
+ * An InvalidArgument with its field paths renamed as another wire names the core's fields (`memorySize` →
+ * `MemorySize`), its message led by the first problem; any other error as it is.
+ */
+export function withFieldNames(error: unknown, names: readonly (readonly [RegExp, string])[]): unknown {
+  if (!isSluiceError(error) || error.code !== 'InvalidArgument' || !Array.isArray(error.details))
+    return error;
+  const details = (error.details as FieldIssue[]).map((issue) => {
+    const rename = names.find(([pattern]) => pattern.test(issue.path));
+    return rename ? { ...issue, path: rename[1] } : issue;
+  });
+  const first = details[0];
+  return new SluiceError(
+    'InvalidArgument',
+    first ? `${first.path}: ${first.message}` : error.message,
+    details,
+  );
 }

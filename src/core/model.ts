@@ -2,6 +2,7 @@ import type { FunctionConfig } from './function-config.js';
 import type { AliasSpec } from './alias.js';
 import type { ApiDefinition, StageSpec } from './api-gateway.js';
 import type { HttpTrigger } from './trigger.js';
+import type { AsyncConfig } from './async-config.js';
 import type { ProvisionedReport, ProvisionedSpec } from './provisioned.js';
 
 /** A code package as stored: its canonical zip's sha256 and size. */
@@ -14,6 +15,8 @@ export interface FunctionRecord {
   name: string;
   config: FunctionConfig;
   trigger: HttpTrigger;
+  /** Its asynchronous invocations' retries, age and destinations; absent: the defaults. */
+  async?: AsyncConfig;
   code: CodeRef;
   createdAt: string;
   updatedAt: string;

@@ -19,6 +19,8 @@ export interface InvocationRecord {
   initDurationMs: number | undefined;
   /** It ran on a provisioned instance (an on-demand one, or none, otherwise). */
   provisioned?: boolean;
+  /** What queued it, for an invocation no caller waited for: `async`, `timer:<trigger>`, `queue:<trigger>`. */
+  source?: string;
 }
 
 export interface Counters {
@@ -82,6 +84,8 @@ export interface InvocationLog {
   outcome: Outcome | 'instance';
   errorCode: string | undefined;
   text: string;
+  /** What queued the invocation (see InvocationRecord); absent for a call that waited for its answer. */
+  source?: string;
 }
 
 export interface LogFilter {

@@ -1,5 +1,5 @@
 import { type AliasSpec, type AliasSpecInput, isWeightCanary } from '../core/alias.js';
-import { type FieldIssue, isSluiceError, SluiceError } from '../core/errors.js';
+import { withFieldNames } from '../core/errors.js';
 import type { FunctionConfig, NewFunctionInput, Runtime } from '../core/function-config.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../core/model.js';
 import { FC_LATEST, LATEST, type VersionRef } from '../core/names.js';
@@ -69,18 +69,7 @@ export function withFcFieldNames<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (!isSluiceError(error) || error.code !== 'InvalidArgument' || !Array.isArray(error.details))
-      throw error;
-    const details = (error.details as FieldIssue[]).map((issue) => {
-      const rename = FIELD_NAMES.find(([pattern]) => pattern.test(issue.path));
-      return rename ? { ...issue, path: rename[1] } : issue;
-    });
-    const first = details[0];
-    throw new SluiceError(
-      'InvalidArgument',
-      first ? `${first.path}: ${first.message}` : error.message,
-      details,
-    );
+    throw withFieldNames(error, FIELD_NAMES);
   }
 }
 

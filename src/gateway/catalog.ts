@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { RouteMatcher, type StageSpec } from '../core/api-gateway.js';
 import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
@@ -19,6 +20,8 @@ export interface FunctionSnapshot {
   name: string;
   latest: RunnableVersion;
   trigger: HttpTrigger;
+  /** How its asynchronous invocations are retried, aged and passed on. */
+  async: AsyncConfig;
   versions: ReadonlyMap<number, RunnableVersion>;
   /** Each alias, compiled when it was written. */
   routes: ReadonlyMap<string, CompiledRoute>;
@@ -142,6 +145,7 @@ export class Catalog {
       name,
       latest: runnable(fn, LATEST_VERSION_ID),
       trigger: fn.trigger,
+      async: fn.async ?? DEFAULT_ASYNC_CONFIG,
       versions: new Map(versions.map((v) => [v.version, runnable(v, String(v.version))] as const)),
       routes: new Map(aliases.map((a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const)),
     });

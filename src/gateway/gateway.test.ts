@@ -100,6 +100,7 @@ before(async () => {
     output,
     telemetry: { record: (record, text) => records.push({ record, text }) },
     maxPayloadBytes: MAX_PAYLOAD,
+    enqueue: (event) => store.enqueueAsync(event),
     sharedOrigin: true,
     log: () => undefined,
   });

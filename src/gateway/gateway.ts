@@ -17,6 +17,8 @@ import { CONTENT_TYPES, type EventContext, httpAnswer, httpEvent, type StageCont
 import { resolveStage } from './stages.js';
 import { requestLookup, requestRoutingKey } from './request-attributes.js';
 import { PIN_HEADER, pinnedVersion, selectVersion } from './select-version.js';
+import { asyncEvent, isAsyncRequest } from './async-entry.js';
+import type { NewAsyncEvent } from '../core/async-invocation.js';
 import type { RoutingKey } from '../core/routing-key.js';
 
 export interface GatewayDeps {
@@ -28,6 +30,8 @@ export interface GatewayDeps {
   /** Where every invocation's outcome goes: metrics and logs, or nowhere when telemetry is off. */
   telemetry: Pick<TelemetryRecorder, 'record'>;
   maxPayloadBytes: number;
+  /** Stores an asynchronous invocation durably, for the dispatcher to run. */
+  enqueue: (event: NewAsyncEvent) => Promise<void>;
   /** Tenant pages are served from the console's origin, and so in a sandbox of their own (CSP). */
   sharedOrigin: boolean;
   log: (line: string) => void;
@@ -44,7 +48,10 @@ const LOG_TYPE_HEADER = 'x-fc-log-type';
 const SHARED_ORIGIN_POLICY =
   'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-top-navigation-by-user-activation';
 
-/** An invocation no HTTP request carries to the function: an asynchronous event, a vendor API's call. */
+/**
+ * An invocation no HTTP request carries to the function: an asynchronous event, a timer's firing, a queue's
+ * message, a vendor API's call.
+ */
 export interface QueuedInvocation {
   requestId: string;
   functionName: string;
@@ -52,6 +59,8 @@ export interface QueuedInvocation {
   qualifier: string;
   payload: Buffer;
   routingKey?: RoutingKey;
+  /** What queued it (`async`, `timer:<name>`), recorded with its metrics and log; none for a vendor API's call. */
+  source?: string;
 }
 
 /**
@@ -195,8 +204,8 @@ export function createGateway(deps: GatewayDeps) {
     qualifier: string,
     requestId: string,
     event: { payload: Buffer; http?: boolean },
-    /** The caller's response, if a caller waits for one, whether it asked for the log's tail, and who gets it. */
-    to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void },
+    /** The caller's response, if a caller waits for one, whether it asked for the log's tail and who gets it; or what queued it. */
+    to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void; source?: string },
     respond: (result: InvocationResult) => T,
   ): Promise<T> {
     const caller = to.caller;
@@ -239,6 +248,7 @@ export function createGateway(deps: GatewayDeps) {
             errorCode,
             initDurationMs,
             provisioned,
+            ...(to.source !== undefined && { source: to.source }),
           },
           text,
         );
@@ -275,6 +285,14 @@ export function createGateway(deps: GatewayDeps) {
             allowed: ['POST'],
           },
         );
+        sendError(res, error, randomUUID(), (e) => {
+          deps.log(String(e));
+        });
+        return Promise.resolve();
+      }
+      try {
+        if (isAsyncRequest(req, url)) return accept(req, res, url, encodedName);
+      } catch (error) {
         sendError(res, error, randomUUID(), (e) => {
           deps.log(String(e));
         });
@@ -355,6 +373,7 @@ export function createGateway(deps: GatewayDeps) {
             onTail: (text) => {
               tail = text;
             },
+            ...(event.source !== undefined && { source: event.source }),
           },
           (r) => r.body,
         );
@@ -402,6 +421,31 @@ export function createGateway(deps: GatewayDeps) {
       );
     },
   };
+
+  /** `x-fc-invocation-type: Async`: checked, stored, and answered 202 with the request id. */
+  async function accept(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    encodedName: string,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    res.setHeader('x-fc-request-id', requestId);
+    try {
+      const functionName = decodeURIComponent(encodedName);
+      authorize(await deps.credentials.authenticate(req), 'invoke', functionName);
+      const snapshot = deps.catalog.get(functionName);
+      if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);
+      await deps.enqueue(await asyncEvent(req, url, requestId, snapshot));
+      const body = Buffer.from(JSON.stringify({ requestId, status: 'queued' }));
+      res.writeHead(202, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.end(body);
+    } catch (error) {
+      sendError(res, error, requestId, (e) => {
+        deps.log(`error ${requestId} queueing an invocation: ${(e as Error).stack ?? String(e)}`);
+      });
+    }
+  }
 
   function httpEntry(
     req: IncomingMessage,

@@ -70,6 +70,7 @@ export class TelemetryRecorder {
       outcome: record.outcome,
       errorCode: record.errorCode,
       text,
+      ...(record.source !== undefined && { source: record.source }),
     });
   }
 

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { parseAliasSpec } from '../core/alias.js';
-import { type FieldIssue, isSluiceError, SluiceError } from '../core/errors.js';
+import { isSluiceError, SluiceError, withFieldNames } from '../core/errors.js';
 import { DEFAULT_ALIAS, parseVersionRef } from '../core/names.js';
 import { checkRoutingKey, type RoutingKey } from '../core/routing-key.js';
 import { Issues } from '../core/validate.js';
@@ -70,18 +70,7 @@ async function withScfNames<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (!isSluiceError(error) || error.code !== 'InvalidArgument' || !Array.isArray(error.details))
-      throw error;
-    const details = (error.details as FieldIssue[]).map((issue) => {
-      const rename = PARAM_NAMES.find(([pattern]) => pattern.test(issue.path));
-      return rename ? { ...issue, path: rename[1] } : issue;
-    });
-    const first = details[0];
-    throw new SluiceError(
-      'InvalidArgument',
-      first ? `${first.path}: ${first.message}` : error.message,
-      details,
-    );
+    throw withFieldNames(error, PARAM_NAMES);
   }
 }
 

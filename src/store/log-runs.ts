@@ -63,7 +63,7 @@ type EarlierRecord = [
  * line, and last the init duration in microseconds. Kept as numbers, the REPORT line is half the bytes it was
  * as text, and a flush costs the event loop that much less.
  */
-type StoredRecord = [...EarlierRecord, number | null];
+type StoredRecord = [...EarlierRecord, number | null] | [...EarlierRecord, number | null, string];
 
 const EARLIER_REPORT =
   /REPORT RequestId: \S* Version: \S* Duration: [\d.]+ ms(?: Init Duration: ([\d.]+) ms)?\n$/;
@@ -123,17 +123,22 @@ function encodeRun(functionName: string, offset: number, logs: readonly Invocati
     if (log.at > max) max = log.at;
   }
   const firstAt = Math.floor(min);
-  const stored = logs.map((log): StoredRecord => [
-    log.versionId,
-    log.qualifier ?? null,
-    log.requestId ?? null,
-    log.at - firstAt,
-    log.durationMs === undefined ? null : Math.round(log.durationMs * 1000),
-    log.outcome,
-    log.errorCode ?? null,
-    log.text,
-    log.initDurationMs === undefined ? null : Math.round(log.initDurationMs * 1000),
-  ]);
+  const stored = logs.map(
+    (log): StoredRecord =>
+      [
+        log.versionId,
+        log.qualifier ?? null,
+        log.requestId ?? null,
+        log.at - firstAt,
+        log.durationMs === undefined ? null : Math.round(log.durationMs * 1000),
+        log.outcome,
+        log.errorCode ?? null,
+        log.text,
+        log.initDurationMs === undefined ? null : Math.round(log.initDurationMs * 1000),
+        // Only queued invocations have a source: the calls that waited for their answer store nothing more.
+        ...(log.source === undefined ? [] : [log.source]),
+      ] as StoredRecord,
+  );
   return {
     functionName,
     offset,
@@ -192,8 +197,18 @@ export function logsOfRun(row: LogRunRow, filter: LogFilter): InvocationLog[] {
   const text = filter.text?.toLowerCase();
   const out: InvocationLog[] = [];
   (JSON.parse(row.records) as (StoredRecord | EarlierRecord)[]).forEach((record, i) => {
-    const [versionId, qualifier, requestId, atOffset, durationUs, outcome, errorCode, storedText, initUs] =
-      record.length === 8 ? fromEarlier(record) : record;
+    const [
+      versionId,
+      qualifier,
+      requestId,
+      atOffset,
+      durationUs,
+      outcome,
+      errorCode,
+      storedText,
+      initUs,
+      source,
+    ] = record.length === 8 ? fromEarlier(record) : record;
     const id = row.id_first + i;
     const at = row.first_at + atOffset;
     if (filter.versionId !== undefined && versionId !== filter.versionId) return;
@@ -214,6 +229,7 @@ export function logsOfRun(row: LogRunRow, filter: LogFilter): InvocationLog[] {
       outcome,
       errorCode: errorCode ?? undefined,
       text: storedText,
+      ...(source !== undefined && { source }),
     };
     if (text !== undefined && !logText(log).toLowerCase().includes(text)) return;
     out.push(log);

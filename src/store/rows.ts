@@ -13,6 +13,7 @@ import type {
 import type { Revision } from '../core/revisions.js';
 import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import type { AsyncConfig } from '../core/async-config.js';
 import type { IdempotencyRecord, StoredResponse } from './store.js';
 
 /**
@@ -36,6 +37,7 @@ export interface FunctionRow {
   name: string;
   config_json: JsonColumn<FunctionConfig>;
   trigger_json: JsonColumn<HttpTrigger>;
+  async_json: JsonColumn<AsyncConfig> | null;
   code_sha256: string;
   size: number;
   created_at: string;
@@ -46,6 +48,7 @@ export const toFunction = (r: FunctionRow): FunctionRecord => ({
   name: r.name,
   config: storedConfig(fromJson(r.config_json)),
   trigger: fromJson(r.trigger_json),
+  ...(r.async_json !== null && { async: fromJson(r.async_json) }),
   code: { sha256: r.code_sha256, size: r.size },
   createdAt: r.created_at,
   updatedAt: r.updated_at,

@@ -3,9 +3,12 @@ import type { FunctionConfig } from '../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../core/telemetry.js';
 import type { Rollout } from '../core/rollout.js';
 import type { HttpTrigger } from '../core/trigger.js';
+import type { AsyncEvent, AsyncSettlement, NewAsyncEvent } from '../core/async-invocation.js';
+import type { AsyncConfig, AsyncStatus } from '../core/async-config.js';
 import type { ApiDefinition, StageSpec } from '../core/api-gateway.js';
 import type { ProvisionedSpec } from '../core/provisioned.js';
 import type { Scope } from '../core/credentials.js';
+import type { TriggerRecord, TriggerSpec } from '../core/triggers.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -104,6 +107,12 @@ export interface FunctionState {
   aliases: AliasRecord[];
 }
 
+/** How an attempt ended, with what its destination gets: a function's event, queued in the same transaction. */
+export interface AsyncSettle {
+  settlement: Omit<AsyncSettlement, 'destination'>;
+  destination?: { target: string; event?: NewAsyncEvent };
+}
+
 export interface ListOptions {
   limit: number;
   nextToken?: string;
@@ -177,7 +186,7 @@ export interface Store {
   /** Changes `$LATEST` only: its configuration, its code, or both. */
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger; async?: AsyncConfig },
     change: Change,
   ): Promise<FunctionRecord>;
   deleteFunction(name: string): Promise<void>;
@@ -268,6 +277,44 @@ export interface Store {
   listProvisioned(name?: string): Promise<ProvisionedRecord[]>;
   /** Refused with ProvisionedNotFound when the qualifier has none. */
   deleteProvisioned(name: string, qualifier: string): Promise<void>;
+
+  /** Queues an asynchronous invocation; FunctionNotFound when the function is gone. */
+  enqueueAsync(event: NewAsyncEvent): Promise<void>;
+  /**
+   * Takes up to `limit` events due at `now` for `node`, under a lease until `now + leaseMs`: queued events, and
+   * running ones whose lease ran out (their node died). Of nodes claiming at once, each event goes to one.
+   */
+  claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]>;
+  /** Extends the leases of the events this node still runs. */
+  renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void>;
+  /**
+   * Ends an attempt of an event this node holds: queued again, or ended, with its destination's event queued
+   * too. False (and nothing written) when the node no longer holds it: its lease ran out and another took it.
+   */
+  settleAsync(id: string, node: string, settle: AsyncSettle): Promise<boolean>;
+  /** Records what became of an ended event's URL destination. */
+  updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void>;
+  /** Puts back in the queue the events a node held when it stopped (a node restarted under its old id). */
+  releaseAsync(node: string): Promise<number>;
+  getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined>;
+  /** A function's events, newest first. */
+  listAsync(functionName: string, options: ListOptions & { status?: AsyncStatus }): Promise<Page<AsyncEvent>>;
+  /** Forgets events that ended before `before` (epoch ms). */
+  pruneAsync(before: number): Promise<void>;
+
+  /** Creates a trigger; its qualifier must exist (TriggerAlreadyExists when the name is taken). */
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord>;
+  /** Replaces a trigger's spec (TriggerNotFound when it does not exist); a timer keeps its last firing. */
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord>;
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined>;
+  /** A function's triggers by name, or every function's (for the nodes that run them). */
+  listTriggers(name?: string): Promise<TriggerRecord[]>;
+  deleteTrigger(name: string, trigger: string): Promise<void>;
+  /**
+   * Fires a timer for the time `at`, once among all nodes: moves its last firing to `at` unless it is there or
+   * beyond already, and queues `event` in the same transaction. False when another node fired it first.
+   */
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean>;
 
   /** Records a node's heartbeat, replacing its last, and forgets nodes silent since `forgetBefore` (epoch ms). */
   beatNode(beat: NodeBeat, forgetBefore: number): Promise<void>;

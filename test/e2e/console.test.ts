@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { apiClient, type ApiCall } from '../support/api-client.js';
+import { openBrowser, skipWithoutChromium as skip, waitForText, type Browser } from '../support/browser.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -15,47 +11,17 @@ import { waitFor } from '../support/wait-for.js';
 // weight watched in Monitoring, rollback, a canary by rule — and bad input refused inline with nothing saved.
 // Every check of what was saved goes through the API, not the page.
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-// In CI the tests must run: .ci/run installs Chromium, and a missing one fails here rather than skipping.
-const skip =
-  !haveChromium && process.env.CI === undefined ? `${CHROMIUM} is missing (apt-get install chromium)` : false;
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/console/', import.meta.url));
 const FN = 'canary-demo';
 
 let server: SluiceProcess;
 let api: ApiCall;
+let browser: Browser;
 let page: Page;
-/** What `after` undoes, last first: the data directory, the server, the profile, the browser. */
+/** What `after` undoes, last first: the data directory, the server, the browser. */
 const cleanups: (() => Promise<unknown>)[] = [];
-const browserErrors: string[] = [];
 
 const id = (testid: string): Locator => page.getByTestId(testid);
-
-let shots = 0;
-
-/** A full-page screenshot in test-artifacts/console/, numbered in the order the flow takes them. */
-async function shot(name: string): Promise<void> {
-  await page.evaluate('window.scrollTo(0, 0)');
-  shots++;
-  await page.screenshot({
-    path: join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`),
-    fullPage: true,
-  });
-}
-
-/** Waits until the locator's text matches; the deadline is generous, for a machine busy with other tests. */
-function waitForText(locator: Locator, expected: string | RegExp, timeout = 30_000): Promise<string> {
-  return waitFor(
-    async () => {
-      const last = (await locator.textContent({ timeout: 1000 }).catch(() => null)) ?? '';
-      const matches = typeof expected === 'string' ? last.includes(expected) : expected.test(last);
-      assert.ok(matches, `last saw "${last}"`);
-      return last;
-    },
-    { timeout, what: `${String(expected)} in ${locator.toString()}`, interval: 100 },
-  );
-}
+const shot = (name: string) => browser.shot(name);
 
 async function apiJson<T>(path: string): Promise<T> {
   const res = await api('GET', path);
@@ -100,42 +66,14 @@ async function testFunction(): Promise<{ qualifier: string; version: string; log
 
 describe('web console', { skip }, () => {
   before(async () => {
-    if (!haveChromium)
-      throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get install chromium`);
-    await mkdir(ARTIFACTS, { recursive: true });
     const dir = await makeDataDir();
     cleanups.push(dir.remove);
     server = await startSluice(dir.dataDir);
     cleanups.push(() => server.stop());
     api = apiClient(server.url, server.token);
-    // A fresh profile (--user-data-dir) for every run.
-    const profile = await mkdtemp(join(tmpdir(), 'sluice-chromium-'));
-    cleanups.push(() => rm(profile, { recursive: true, force: true }));
-    const browser: BrowserContext = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      viewport: { width: 1280, height: 800 },
-      // Never a downloaded browser; no background traffic to hosts this machine cannot reach.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await openBrowser('console');
     cleanups.push(() => browser.close());
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => browserErrors.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      // A refused call (401, 404, 409) is logged by the browser itself; the console shows it to the user.
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-        browserErrors.push(`console.error: ${message.text()}`);
-      }
-    });
+    page = browser.page;
   });
 
   after(async () => {
@@ -492,6 +430,21 @@ describe('web console', { skip }, () => {
     await shot('api-gateway');
   });
 
+  test('triggers: a timer bound to alias1, with what alias1 serves now', async () => {
+    const created = await api('POST', `/v1/functions/${FN}/triggers`, {
+      name: 'nightly',
+      kind: 'timer',
+      schedule: '0 3 * * *',
+      qualifier: 'alias1',
+    });
+    assert.equal(created.status, 201, created.bytes.toString());
+    await page.goto(`${server.url}/console/#/functions/${FN}/triggers`);
+    await waitForText(id('trigger-row-nightly'), 'alias1');
+    await waitForText(id('trigger-row-nightly'), '0 3 * * *');
+    await shot('triggers');
+    assert.equal((await api('DELETE', `/v1/functions/${FN}/triggers/nightly`)).status, 204);
+  });
+
   test('writing code: Tab indents in the editor; Test Function with unsaved changes asks to deploy first', async () => {
     await page.goto(`${server.url}/console/#/functions/${FN}/code`);
     await waitForText(id('code-editor'), "context['service']['qualifier']");
@@ -542,6 +495,6 @@ describe('web console', { skip }, () => {
     await id('function-search').fill('canary-');
     await waitForText(id('error'), 'Cannot reach the Sluice server');
     await shot('server-down');
-    assert.deepEqual(browserErrors, [], 'the browser reported errors');
+    assert.deepEqual(browser.errors, [], 'the browser reported errors');
   });
 });

@@ -742,6 +742,27 @@ test('counters count every invocation once, timeouts and throttles included, per
   }
 });
 
+test('metrics of one qualifier or one version count only its traffic', async () => {
+  // Version 1 named directly, beside the alias's traffic: the alias's figures leave these calls out.
+  for (let n = 0; n < 3; n++) {
+    const call = await invoke('canary', '1', { n: 2000 + n });
+    assert.equal(call.outcome, 'success');
+    counts.add(call.version, '1', call.outcome);
+  }
+  await apiAgrees('canary', counts);
+  const throughAlias = await metrics('canary', 'since=30m&by=version&qualifier=canary');
+  assert.deepEqual(tallyOf(throughAlias.totals), counts.of(undefined, 'canary'));
+  for (const s of throughAlias.series)
+    assert.deepEqual(tallyOf(s.totals), counts.of(s.version, 'canary'), `version ${s.version ?? ''}`);
+  const ofVersion = await metrics('canary', 'since=30m&by=qualifier&version=1');
+  assert.deepEqual(ofVersion.series.map((s) => [s.qualifier, tallyOf(s.totals)]).sort(), [
+    ['1', counts.of('1', '1')],
+    ['canary', counts.of('1', 'canary')],
+  ]);
+  const none = await metrics('canary', 'since=30m&version=$LATEST');
+  assert.deepEqual([none.totals.invocations, none.series], [0, []]);
+});
+
 test('bad parameters are a 400 naming the parameter; an unknown function is a 404', async () => {
   const cases: [string, string][] = [
     ['metrics?since=yesterday', 'since'],
@@ -755,6 +776,8 @@ test('bad parameters are a 400 naming the parameter; an unknown function is a 40
     ['metrics?since=30d&step=10s', 'step'],
     ['metrics?by=alias', 'by'],
     ['metrics?bogus=1', 'bogus'],
+    ['metrics?version=v1', 'version'],
+    ['metrics?qualifier=1alias', 'qualifier'],
     ['logs?limit=0', 'limit'],
     ['logs?limit=1001', 'limit'],
     ['logs?limit=ten', 'limit'],

@@ -3,7 +3,7 @@ import { parsePairs, parseRoutingKey, parseVersionArg } from '../args.js';
 import { seg } from '../client.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
-import { note, printJson } from '../output.js';
+import { note, print, printJson } from '../output.js';
 
 async function readPayload(inline: string | undefined, file: string | undefined): Promise<Buffer> {
   if (inline !== undefined && file !== undefined)
@@ -35,7 +35,7 @@ function isJson(bytes: Buffer): boolean {
 
 export const invokeCommand: Command = {
   summary: 'invoke a function through the invoke API: the result on stdout, the version that ran on stderr',
-  usage: `usage: sluice invoke FN [--qualifier Q] [--payload JSON | --payload-file F] [--routing-key JSON] [--header K=V]… [--log]
+  usage: `usage: sluice invoke FN [--qualifier Q] [--payload JSON | --payload-file F] [--routing-key JSON] [--header K=V]… [--log] [--async]
 
   -q, --qualifier Q    $DEFAULT (the default), $LATEST, a version number or an alias
   --payload JSON       the event (sent as it is; JSON or any text)
@@ -45,11 +45,14 @@ export const invokeCommand: Command = {
   --header K=V         a request header, for "header:" rules (repeatable)
   --pin V              be served by version V of the alias's two, whatever the split says
   --log                print the invocation's log (its last 4 KB) on stderr
+  --async              queue the invocation and print its request id at once; the version is chosen when
+                       it runs (see sluice async get FN ID)
 
 examples:
   sluice invoke B --qualifier release --payload '{"n": 1}'
   sluice invoke B --qualifier prepub --header User=Bob --log
-  sluice invoke B --qualifier prepub --routing-key '{"User":"Bob"}'`,
+  sluice invoke B --qualifier prepub --routing-key '{"User":"Bob"}'
+  sluice invoke B --qualifier release --payload '{"n": 1}' --async`,
   positionals: ['FN'],
   options: {
     qualifier: { type: 'string', short: 'q' },
@@ -59,6 +62,7 @@ examples:
     header: { type: 'string', multiple: true },
     pin: { type: 'string' },
     log: { type: 'boolean' },
+    async: { type: 'boolean' },
   },
   async run(args, ctx) {
     const fn = args.positional(0);
@@ -70,7 +74,13 @@ examples:
       headers['x-sluice-routing-key'] = JSON.stringify(parseRoutingKey(routingKey));
     const pin = args.string('pin');
     if (pin !== undefined) headers['x-sluice-version'] = parseVersionArg(pin, '--pin');
+    const queued = args.flag('async');
+    if (queued && (pin !== undefined || args.flag('log')))
+      throw new UsageError(
+        '--async takes neither --pin nor --log: the invocation runs later, routed by its alias',
+      );
     if (args.flag('log')) headers['x-fc-log-type'] = 'Tail';
+    if (queued) headers['x-fc-invocation-type'] = 'Async';
     const client = await ctx.client();
     const path = `/v1/functions/${seg(fn)}/invocations`;
     const response = await client.send('POST', path, {
@@ -90,6 +100,15 @@ examples:
       throw await client.apiError(response, path);
     }
     const body = await response.bytes();
+    if (queued) {
+      if (args.json)
+        printJson({ functionName: fn, qualifier: qualifier ?? '$DEFAULT', requestId, status: 'queued' });
+      else {
+        print(requestId);
+        note(`queued ${fn}${qualifier ? `:${qualifier}` : ''}; sluice async get ${fn} ${requestId}`);
+      }
+      return;
+    }
     if (args.json) {
       const text = body.toString('utf8');
       let result: unknown = text;

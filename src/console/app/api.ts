@@ -149,6 +149,8 @@ export type {
 } from '../../contract/schemas/aliases.js';
 export type { MetricsSeries, MetricsView, LogView, Summary } from '../../contract/schemas/telemetry.js';
 export type { ApiView, StageView } from '../../contract/schemas/apis.js';
+export type { RolloutView } from '../../contract/schemas/rollouts.js';
+export type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
 export type RuleSource = Rule['source'];
 export type RuleOp = Rule['op'];
 

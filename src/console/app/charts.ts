@@ -17,12 +17,23 @@ export interface ChartOptions {
   testid: string;
   /** Fixed top of the y axis (1 for a rate); otherwise from the data. */
   yMax?: number | undefined;
+  /** The highest top the axis may take from the data (1 for a rate, which never passes 100 %). */
+  yCap?: number;
   empty?: string;
   /** Twice as wide (a chart across both columns): the same text size. */
   wide?: boolean;
   /** Shown at the end of the legend row, such as a percentile switch. */
   controls?: Node;
+  /** Limits drawn as dashed lines (a rollout's guardrails), always inside the y axis. */
+  thresholds?: { key: string; label: string; value: number; color: string }[];
 }
+
+/** Milliseconds as the charts and tables show them: "0 ms", "2.5 ms", "120 ms", "1.25 s" (no "0.00 ms"). */
+export const formatMs = (v: number): string =>
+  v >= 1000 ? `${+(v / 1000).toFixed(2)} s` : `${v < 10 ? +v.toFixed(2) : Math.round(v)} ms`;
+
+/** A rate as a percentage: one decimal below 10 %, none above ("0 %", "2.5 %", "40 %"). */
+export const formatRate = (v: number): string => `${+(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`;
 
 const H = 220;
 const PAD = { left: 52, right: 12, top: 12, bottom: 26 };
@@ -34,14 +45,15 @@ function niceMax(max: number): number {
   return 10 * exp;
 }
 
-function timeLabel(t: number, span: number): string {
+/** A time axis label, as precise as the distance between two labels needs: seconds below a minute. */
+function timeLabel(t: number, gap: number): string {
   const d = new Date(t);
-  return span > 86_400_000
+  return gap >= 86_400_000
     ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
     : d.toLocaleTimeString(undefined, {
         hour: '2-digit',
         minute: '2-digit',
-        ...(span <= 120_000 && { second: '2-digit' }),
+        ...(gap < 60_000 && { second: '2-digit' }),
       });
 }
 
@@ -64,6 +76,14 @@ export function lineChart(options: ChartOptions): HTMLElement {
         sr.label,
       ),
     ),
+    (options.thresholds ?? []).map((th) =>
+      h(
+        'span',
+        { class: 'legend-item legend-limit', testid: `${options.testid}-limit-${th.key}` },
+        h('i', { style: `border-color:${th.color}` }),
+        `${th.label} ${options.format(th.value)}`,
+      ),
+    ),
     options.controls,
   );
   if (times.length < 2 || !hasData) {
@@ -73,8 +93,12 @@ export function lineChart(options: ChartOptions): HTMLElement {
   const t0 = times[0] as number;
   const t1 = times.at(-1) as number;
   const span = Math.max(1, t1 - t0);
-  const dataMax = Math.max(0, ...series.flatMap((sr) => sr.values.filter((v): v is number => v !== null)));
-  const yMax = options.yMax ?? niceMax(dataMax * 1.1);
+  const dataMax = Math.max(
+    0,
+    ...series.flatMap((sr) => sr.values.filter((v): v is number => v !== null)),
+    ...(options.thresholds ?? []).map((th) => th.value),
+  );
+  const yMax = options.yMax ?? Math.min(niceMax(dataMax * 1.1), options.yCap ?? Infinity);
   const x = (t: number) => PAD.left + ((t - t0) / span) * (W - PAD.left - PAD.right);
   const y = (v: number) => PAD.top + (1 - Math.min(v, yMax) / yMax) * (H - PAD.top - PAD.bottom);
 
@@ -87,8 +111,13 @@ export function lineChart(options: ChartOptions): HTMLElement {
     );
   }
   const ticks = options.wide ? 6 : 3;
+  let previous = '';
   for (let i = 0; i <= ticks; i++) {
     const t = t0 + (span * i) / ticks;
+    const label = timeLabel(t, span / ticks);
+    // Two ticks within one minute (or day) would read alike: the second is left out.
+    if (label === previous) continue;
+    previous = label;
     grid.push(
       s(
         'text',
@@ -98,8 +127,21 @@ export function lineChart(options: ChartOptions): HTMLElement {
           'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle',
           class: 'axis',
         },
-        timeLabel(t, span),
+        label,
       ),
+    );
+  }
+  for (const th of options.thresholds ?? []) {
+    grid.push(
+      s('line', {
+        x1: PAD.left,
+        x2: W - PAD.right,
+        y1: y(th.value),
+        y2: y(th.value),
+        class: 'limit',
+        stroke: th.color,
+        'data-limit': th.key,
+      }),
     );
   }
   const lines = series.map((sr) => {

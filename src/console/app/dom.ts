@@ -206,7 +206,10 @@ function trapFocus(container: HTMLElement, close: () => void): (e: KeyboardEvent
     const first = items[0];
     const last = items.at(-1);
     if (!first || !last) return;
-    if (e.shiftKey && document.activeElement === first) {
+    if (!container.contains(document.activeElement)) {
+      e.preventDefault();
+      (e.shiftKey ? last : first).focus();
+    } else if (e.shiftKey && document.activeElement === first) {
       e.preventDefault();
       last.focus();
     } else if (!e.shiftKey && document.activeElement === last) {
@@ -239,6 +242,7 @@ export function overlay(options: {
   const close = () => {
     if (closed) return;
     closed = true;
+    document.removeEventListener('keydown', onKey);
     backdrop.remove();
     options.onClose?.();
     previous?.focus();
@@ -265,7 +269,13 @@ export function overlay(options: {
   backdrop.addEventListener('mousedown', (e) => {
     if (e.target === backdrop) close();
   });
-  panel.addEventListener('keydown', trapFocus(panel, close));
+  // On the document, not the panel: Escape still closes it when what had the focus was redrawn away.
+  const trap = trapFocus(panel, close);
+  const onKey = (e: KeyboardEvent) => {
+    const top = [...document.querySelectorAll('.backdrop')].at(-1);
+    if (top === backdrop && !e.defaultPrevented) trap(e);
+  };
+  document.addEventListener('keydown', onKey);
   document.body.append(backdrop);
   requestAnimationFrame(() => {
     const target = panel.querySelector<HTMLElement>('[autofocus], .dialog-body ' + FOCUSABLE);
@@ -434,4 +444,17 @@ export function colorFor(key: string): string {
     assigned.set(key, color);
   }
   return color;
+}
+
+/**
+ * An error shown in `area` stays until the user's next action in `scope` (a click on a button or a link, a
+ * form sent): then it goes, whatever the action's own outcome.
+ */
+export function clearOnNextAction(area: HTMLElement, scope: HTMLElement): void {
+  const next = (e: Event) => {
+    const target = e.target instanceof Element ? e.target : null;
+    if (e.type === 'submit' || target?.closest('button, a, summary')) area.replaceChildren();
+  };
+  scope.addEventListener('click', next, { capture: true });
+  scope.addEventListener('submit', next, { capture: true });
 }

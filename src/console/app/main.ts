@@ -4,10 +4,12 @@ import { clear, h } from './dom.js';
 import { renderApis } from './pages/apis.js';
 import { renderCreateFunction } from './pages/create.js';
 import { renderCredentials } from './pages/credentials.js';
-import { FunctionPage, TABS, type Tab } from './pages/function.js';
+import { FunctionPage } from './pages/function.js';
+import { TABS, type Tab } from './pages/function-context.js';
 import { renderFunctionList } from './pages/functions.js';
 import { renderSignIn } from './pages/signin.js';
 import { go, onLeave, parseRoute, runCleanups, type Route } from './router.js';
+import { labelTableCells } from './tables.js';
 
 /**
  * The console: a single page on hash routes, so that the server serves one file for every page.
@@ -20,6 +22,7 @@ let signInMessage: string | undefined;
 let shownHash = location.hash;
 
 const root = document.getElementById('app') as HTMLElement;
+labelTableCells(document.body);
 
 function navItem(label: string, href: string, active: boolean, testid: string): HTMLElement {
   return h(

@@ -52,6 +52,12 @@ export const LogView = Strict({
   }),
   errorCode: Nullable(Type.String()),
   text: Type.String(),
+  source: Type.Optional(
+    Type.String({
+      description:
+        'what queued the invocation: async, timer:<trigger>, queue:<trigger>; absent for a call that waited',
+    }),
+  ),
 });
 export type LogView = Static<typeof LogView>;
 

@@ -300,4 +300,45 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX signature_nonces_by_expiry ON signature_nonces (expires_at);
   `,
+  `
+  -- Asynchronous invocations: a function's settings (not versioned, like its HTTP trigger's), and the queue.
+  -- Nodes claim events with FOR UPDATE SKIP LOCKED under a lease (see PostgresStore.claimAsync).
+  ALTER TABLE functions ADD COLUMN async_json JSON;
+  CREATE TABLE async_events (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    source TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    routing_key JSON,
+    status TEXT NOT NULL,
+    attempts JSON NOT NULL,
+    next_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    result TEXT,
+    error JSON,
+    destination JSON,
+    lease_owner TEXT,
+    lease_expires BIGINT
+  );
+  CREATE INDEX async_events_due ON async_events (status, next_at);
+  CREATE INDEX async_events_by_function ON async_events (function_name, created_at, id);
+  CREATE INDEX async_events_ended ON async_events (finished_at);
+  `,
+  `
+  -- Event triggers (timers, queue subscriptions), each bound to a qualifier of its function. A timer's
+  -- last_fired is the time of its latest firing: a node fires a time only by moving it (see fireTimer).
+  CREATE TABLE triggers (
+    function_name TEXT COLLATE "C" NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    spec_json JSON NOT NULL,
+    last_fired BIGINT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  `,
 ];

@@ -20,6 +20,8 @@ import {
 import { provisionedContract } from '../provisioned.contract.js';
 import { credentialsContract } from '../credentials.contract.js';
 import { vendorApiContract } from '../vendor-api.contract.js';
+import { asyncContract } from '../async.contract.js';
+import { triggersContract } from '../triggers.contract.js';
 import type { Change, Store } from '../store.js';
 import { migrations } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -144,6 +146,8 @@ storeContract('PostgresStore', openSchema);
 provisionedContract('PostgresStore', openSchema);
 credentialsContract('PostgresStore', openSchema);
 vendorApiContract('PostgresStore', openSchema);
+asyncContract('PostgresStore', openSchema);
+triggersContract('PostgresStore', openSchema);
 
 let tick = 0;
 const change = (actor = 'tester'): Change => ({
@@ -269,6 +273,38 @@ describe('PostgresStore only', () => {
       console.log(
         `# ${won.length} publishes (${refusals.length} refused as NothingToPublish) on 2 nodes in ${elapsed} ms; ${reads} concurrent reads saw no change`,
       );
+    });
+  });
+
+  it('three nodes claiming one queue at once (FOR UPDATE SKIP LOCKED) each take different events, and all of them', async () => {
+    await withNodes(3, async (nodes) => {
+      const first = nodes[0]!;
+      await first.createFunction('f', config(), blob('f'), change());
+      const at = Date.UTC(2024, 0, 1);
+      for (let i = 0; i < 300; i++)
+        await first.enqueueAsync({
+          id: `e${i}`,
+          functionName: 'f',
+          qualifier: '$DEFAULT',
+          payload: Buffer.from('x'),
+          source: 'async',
+          createdAt: at,
+        });
+      const taken = new Map<string, string>();
+      await Promise.all(
+        nodes.map(async (node, n) => {
+          for (;;) {
+            const claimed = await node.claimAsync(`node${n}`, at, 60_000, 7);
+            if (claimed.length === 0) return;
+            for (const e of claimed) {
+              assert.equal(taken.get(e.id), undefined, `${e.id} claimed twice`);
+              taken.set(e.id, `node${n}`);
+            }
+          }
+        }),
+      );
+      assert.equal(taken.size, 300);
+      assert.ok(new Set(taken.values()).size > 1, 'the nodes shared the work');
     });
   });
 

@@ -15,6 +15,20 @@ import { SluiceError, isSluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
+import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
+import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
+import {
+  ASYNC_INSERT_COLUMNS,
+  ASYNC_SETTLE_COLUMNS,
+  type AsyncEventRow,
+  asyncInsertValues,
+  asyncPageKey,
+  asyncSettleValues,
+  destinationGone,
+  isAsyncPageKey,
+  parseAsyncPageKey,
+  toAsyncEvent,
+} from '../async-rows.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -37,6 +51,8 @@ import {
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import type { ProvisionedSpec } from '../../core/provisioned.js';
+import { assertNoTrigger, type TriggerRecord, type TriggerSpec } from '../../core/triggers.js';
+import { toTrigger, triggerExists, triggerNotFound, type TriggerRow } from '../trigger-rows.js';
 import {
   type NodeRow,
   type ProvisionedRow,
@@ -56,6 +72,7 @@ import {
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
+  AsyncSettle,
   Change,
   CodeBlob,
   FunctionState,
@@ -750,18 +767,20 @@ export class PostgresStore implements Store {
 
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger; async?: AsyncConfig },
     change: Change,
   ): Promise<FunctionRecord> {
     return this.write(`updating function ${name}`, async (db) => {
       const current = await this.lockFunction(db, name);
       if (update.code) await this.useBlob(db, update.code);
+      const asyncConfig = update.async ?? current.async;
       await db.query(
-        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, updated_at = $4 WHERE name = $5',
+        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, async_json = $4, updated_at = $5 WHERE name = $6',
         [
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
           JSON.stringify(update.trigger ?? current.trigger),
+          asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
           change.now,
           name,
         ],
@@ -856,6 +875,7 @@ export class PostgresStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, await this.aliasRows(db, name));
       assertNotBound(await this.stageRows(db), name, { version });
+      assertNoTrigger(await this.triggerRows(db, name), name, { version });
       assertNotInRollout(name, version, await this.activeRollouts(db, name));
       await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
       await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
@@ -1330,6 +1350,7 @@ export class PostgresStore implements Store {
       await this.lockFunction(db, name, 'FOR UPDATE');
       const entry = planAliasDelete(name, alias, await this.aliasRow(db, name, alias), write);
       assertNotBound(await this.stageRows(db), name, { alias });
+      assertNoTrigger(await this.triggerRows(db, name), name, { alias });
       await db.query('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [name, alias]);
       await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [name, alias]);
       await this.appendHistory(db, entry);
@@ -1461,6 +1482,241 @@ export class PostgresStore implements Store {
   dropNode(node: string): Promise<void> {
     return this.write('dropping a node', async (db) => {
       await db.query('DELETE FROM nodes WHERE node = $1', [node]);
+    });
+  }
+
+  private async insertAsync(db: Db, event: NewAsyncEvent): Promise<void> {
+    await db.query(
+      `INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      asyncInsertValues(event),
+    );
+  }
+
+  enqueueAsync(event: NewAsyncEvent): Promise<void> {
+    return this.write(`queueing an invocation of ${event.functionName}`, async (db) => {
+      // The foreign key refuses a function deleted meanwhile; this names it as the API does.
+      await this.requireFunction(db, event.functionName);
+      await this.insertAsync(db, event);
+    });
+  }
+
+  /**
+   * `FOR UPDATE SKIP LOCKED`: nodes claiming at once each lock different rows, none waiting for another; a row
+   * another node has just claimed and committed is seen again by the lock and fails the condition (its lease
+   * is current), so no event is handed to two nodes while its lease holds.
+   */
+  claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]> {
+    return this.write('claiming asynchronous invocations', async (db) => {
+      const result = await db.query<AsyncEventRow>(
+        `UPDATE async_events e SET status = 'running', lease_owner = $1, lease_expires = $2
+         FROM (
+           SELECT id FROM async_events
+           WHERE (status = 'queued' AND next_at <= $3) OR (status = 'running' AND lease_expires < $3)
+           ORDER BY next_at LIMIT $4
+           FOR UPDATE SKIP LOCKED
+         ) due
+         WHERE e.id = due.id
+         RETURNING e.*`,
+        [node, now + leaseMs, now, limit],
+      );
+      return result.rows.map(toAsyncEvent).sort((a, b) => a.nextAt - b.nextAt);
+    });
+  }
+
+  renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
+    return this.write('renewing asynchronous invocation leases', async (db) => {
+      await db.query(
+        `UPDATE async_events SET lease_expires = $1
+         WHERE id = ANY($2) AND lease_owner = $3 AND status = 'running'`,
+        [until, ids, node],
+      );
+    });
+  }
+
+  settleAsync(id: string, node: string, settle: AsyncSettle): Promise<boolean> {
+    return this.write(`settling asynchronous invocation ${id}`, async (db) => {
+      let destination: AsyncEvent['destination'];
+      const event = settle.destination?.event;
+      if (settle.destination) {
+        const { target } = settle.destination;
+        // Under a share lock, so that the destination's function cannot go before its event is queued.
+        const exists =
+          event &&
+          (await db.query('SELECT 1 FROM functions WHERE name = $1 FOR KEY SHARE', [event.functionName]))
+            .rowCount === 1;
+        destination = !event
+          ? { target, status: 'pending' }
+          : exists
+            ? { target, status: 'delivered', requestId: event.id }
+            : destinationGone(target, event.functionName);
+      }
+      const values = asyncSettleValues(settle, destination);
+      const result = await db.query(
+        `UPDATE async_events SET ${ASYNC_SETTLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')},
+           lease_owner = NULL, lease_expires = NULL
+         WHERE id = $${values.length + 1} AND lease_owner = $${values.length + 2} AND status = 'running'`,
+        [...values, id, node],
+      );
+      if (result.rowCount !== 1) return false;
+      if (event && destination?.status === 'delivered') await this.insertAsync(db, event);
+      return true;
+    });
+  }
+
+  updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
+    return this.write(`recording the destination of ${id}`, async (db) => {
+      await db.query('UPDATE async_events SET destination = $1 WHERE id = $2', [
+        JSON.stringify(destination),
+        id,
+      ]);
+    });
+  }
+
+  releaseAsync(node: string): Promise<number> {
+    return this.write('releasing asynchronous invocations', async (db) => {
+      const result = await db.query(
+        `UPDATE async_events SET status = 'queued', lease_owner = NULL, lease_expires = NULL
+         WHERE lease_owner = $1 AND status = 'running'`,
+        [node],
+      );
+      return result.rowCount ?? 0;
+    });
+  }
+
+  getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
+    return this.read(`reading asynchronous invocation ${id}`, async (db) => {
+      const result = await db.query<AsyncEventRow>(
+        'SELECT * FROM async_events WHERE function_name = $1 AND id = $2',
+        [functionName, id],
+      );
+      const row = result.rows[0];
+      return row && toAsyncEvent(row);
+    });
+  }
+
+  listAsync(
+    functionName: string,
+    options: ListOptions & { status?: AsyncStatus },
+  ): Promise<Page<AsyncEvent>> {
+    return this.read(`listing asynchronous invocations of ${functionName}`, async (db) => {
+      await this.requireFunction(db, functionName);
+      const key = decodePageToken(options.nextToken, isAsyncPageKey);
+      const where = ['function_name = $1'];
+      const args: unknown[] = [functionName];
+      if (options.status !== undefined) {
+        args.push(options.status);
+        where.push(`status = $${args.length}`);
+      }
+      if (key !== undefined) {
+        const [at, id] = parseAsyncPageKey(key);
+        args.push(at, id);
+        where.push(`(created_at, id) < ($${args.length - 1}, $${args.length})`);
+      }
+      args.push(options.limit + 1);
+      const result = await db.query<AsyncEventRow>(
+        `SELECT * FROM async_events WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+        args,
+      );
+      return pageOf(result.rows.map(toAsyncEvent), options.limit, asyncPageKey);
+    });
+  }
+
+  pruneAsync(before: number): Promise<void> {
+    return this.write('pruning asynchronous invocations', async (db) => {
+      await db.query('DELETE FROM async_events WHERE finished_at < $1', [before]);
+    });
+  }
+
+  private async triggerRows(db: Db, name?: string): Promise<TriggerRecord[]> {
+    const result =
+      name === undefined
+        ? await db.query<TriggerRow>('SELECT * FROM triggers ORDER BY function_name, name')
+        : await db.query<TriggerRow>('SELECT * FROM triggers WHERE function_name = $1 ORDER BY name', [name]);
+    return result.rows.map(toTrigger);
+  }
+
+  private async triggerRow(db: Db, name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    const result = await db.query<TriggerRow>(
+      'SELECT * FROM triggers WHERE function_name = $1 AND name = $2',
+      [name, trigger],
+    );
+    const row = result.rows[0];
+    return row && toTrigger(row);
+  }
+
+  /** Under the function's lock, so that the alias or version cannot go between this check and the write. */
+  private async requireQualifier(db: Db, name: string, qualifier: string): Promise<void> {
+    const parsed = parseQualifier(qualifier);
+    const exists =
+      parsed.kind === 'latest' ||
+      (parsed.kind === 'version'
+        ? await this.versionRow(db, name, parsed.version)
+        : await this.aliasRow(db, name, parsed.alias));
+    if (!exists) throw qualifierMissing(name, parsed);
+  }
+
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(`creating trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      if (await this.triggerRow(db, name, trigger)) throw triggerExists(name, trigger);
+      await this.requireQualifier(db, name, spec.qualifier);
+      const result = await db.query<TriggerRow>(
+        `INSERT INTO triggers (function_name, name, kind, qualifier, spec_json, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`,
+        [name, trigger, spec.kind, spec.qualifier, JSON.stringify(spec), change.now],
+      );
+      return toTrigger(result.rows[0] as TriggerRow);
+    });
+  }
+
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(`updating trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      await this.requireQualifier(db, name, spec.qualifier);
+      const result = await db.query<TriggerRow>(
+        `UPDATE triggers SET kind = $1, qualifier = $2, spec_json = $3, updated_at = $4
+         WHERE function_name = $5 AND name = $6 RETURNING *`,
+        [spec.kind, spec.qualifier, JSON.stringify(spec), change.now, name, trigger],
+      );
+      const row = result.rows[0];
+      if (!row) throw triggerNotFound(name, trigger);
+      return toTrigger(row);
+    });
+  }
+
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    return this.read(`reading trigger ${trigger} of ${name}`, (db) => this.triggerRow(db, name, trigger));
+  }
+
+  listTriggers(name?: string): Promise<TriggerRecord[]> {
+    return this.read('listing triggers', async (db) => {
+      if (name !== undefined) await this.requireFunction(db, name);
+      return this.triggerRows(db, name);
+    });
+  }
+
+  deleteTrigger(name: string, trigger: string): Promise<void> {
+    return this.write(`deleting trigger ${trigger} of ${name}`, async (db) => {
+      await this.lockFunction(db, name);
+      const result = await db.query('DELETE FROM triggers WHERE function_name = $1 AND name = $2', [
+        name,
+        trigger,
+      ]);
+      if (result.rowCount === 0) throw triggerNotFound(name, trigger);
+    });
+  }
+
+  /** The conditional UPDATE takes the row's lock: of nodes firing one time at once, one moves it, the others see it moved. */
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean> {
+    return this.write(`firing timer ${trigger} of ${name}`, async (db) => {
+      const moved = await db.query(
+        `UPDATE triggers SET last_fired = $1
+         WHERE function_name = $2 AND name = $3 AND kind = 'timer' AND (last_fired IS NULL OR last_fired < $1)`,
+        [at, name, trigger],
+      );
+      if (moved.rowCount !== 1) return false;
+      await this.insertAsync(db, event);
+      return true;
     });
   }
 }

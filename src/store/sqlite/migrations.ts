@@ -253,4 +253,44 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX signature_nonces_by_expiry ON signature_nonces (expires_at);
   `,
+  `
+  -- Asynchronous invocations: a function's settings (not versioned, like its HTTP trigger's), and the queue.
+  ALTER TABLE functions ADD COLUMN async_json TEXT;
+  CREATE TABLE async_events (
+    id TEXT PRIMARY KEY,
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    source TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    routing_key TEXT,
+    status TEXT NOT NULL,
+    attempts TEXT NOT NULL,
+    next_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    result TEXT,
+    error TEXT,
+    destination TEXT,
+    lease_owner TEXT,
+    lease_expires INTEGER
+  );
+  CREATE INDEX async_events_due ON async_events (status, next_at);
+  CREATE INDEX async_events_by_function ON async_events (function_name, created_at, id);
+  CREATE INDEX async_events_ended ON async_events (finished_at);
+  `,
+  `
+  -- Event triggers (timers, queue subscriptions), each bound to a qualifier of its function. A timer's
+  -- last_fired is the time of its latest firing: a node fires a time only by moving it (see fireTimer).
+  CREATE TABLE triggers (
+    function_name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    last_fired INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  `,
 ];

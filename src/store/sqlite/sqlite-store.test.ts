@@ -18,6 +18,8 @@ import {
 import { provisionedContract } from '../provisioned.contract.js';
 import { credentialsContract } from '../credentials.contract.js';
 import { vendorApiContract } from '../vendor-api.contract.js';
+import { asyncContract } from '../async.contract.js';
+import { triggersContract } from '../triggers.contract.js';
 import { migrations } from './migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -75,6 +77,8 @@ storeContract('SqliteStore', openFile);
 provisionedContract('SqliteStore', openFile);
 credentialsContract('SqliteStore', openFile);
 vendorApiContract('SqliteStore', openFile);
+asyncContract('SqliteStore', openFile);
+triggersContract('SqliteStore', openFile);
 
 storeContract('SqliteStore (:memory:)', () => {
   const store = SqliteStore.open(':memory:');

@@ -13,6 +13,20 @@ import { SluiceError } from '../../core/errors.js';
 import type { FunctionConfig } from '../../core/function-config.js';
 import type { InvocationLog, LogFilter, MetricRow } from '../../core/telemetry.js';
 import type { HttpTrigger } from '../../core/trigger.js';
+import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
+import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
+import {
+  ASYNC_INSERT_COLUMNS,
+  ASYNC_SETTLE_COLUMNS,
+  type AsyncEventRow,
+  asyncInsertValues,
+  asyncPageKey,
+  asyncSettleValues,
+  destinationGone,
+  isAsyncPageKey,
+  parseAsyncPageKey,
+  toAsyncEvent,
+} from '../async-rows.js';
 import type {
   AliasHistoryEntry,
   AliasRecord,
@@ -35,6 +49,8 @@ import {
 } from '../../core/stage-changes.js';
 import { planPublish } from '../../core/versions.js';
 import type { ProvisionedSpec } from '../../core/provisioned.js';
+import { assertNoTrigger, type TriggerRecord, type TriggerSpec } from '../../core/triggers.js';
+import { toTrigger, triggerExists, triggerNotFound, type TriggerRow } from '../trigger-rows.js';
 import {
   type NodeRow,
   type ProvisionedRow,
@@ -56,6 +72,7 @@ import {
 import { decodePageToken, isVersionKey, pageOf } from '../paging.js';
 import type {
   AliasWrite,
+  AsyncSettle,
   Change,
   CodeBlob,
   FunctionState,
@@ -437,20 +454,22 @@ export class SqliteStore implements Store {
 
   updateFunction(
     name: string,
-    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger },
+    update: { config?: FunctionConfig; code?: CodeBlob; trigger?: HttpTrigger; async?: AsyncConfig },
     change: Change,
   ): Promise<FunctionRecord> {
     return this.write(() => {
       const current = this.requireFunction(name);
       if (update.code) this.putBlob(update.code);
+      const asyncConfig = update.async ?? current.async;
       this.db
         .prepare(
-          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, updated_at = ? WHERE name = ?',
+          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, async_json = ?, updated_at = ? WHERE name = ?',
         )
         .run(
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
           JSON.stringify(update.trigger ?? current.trigger),
+          asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
           change.now,
           name,
         );
@@ -552,6 +571,7 @@ export class SqliteStore implements Store {
       if (!existing) throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
       assertVersionUnused(name, version, this.aliasRows(name));
       assertNotBound(this.stageRows(), name, { version });
+      assertNoTrigger(this.triggerRows(name), name, { version });
       assertNotInRollout(name, version, this.activeRollouts(name));
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
       this.db
@@ -639,6 +659,7 @@ export class SqliteStore implements Store {
       this.requireFunction(name);
       const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
       assertNotBound(this.stageRows(), name, { alias });
+      assertNoTrigger(this.triggerRows(name), name, { alias });
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
       this.db.prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?').run(name, alias);
       this.appendHistory(entry);
@@ -1064,6 +1085,227 @@ export class SqliteStore implements Store {
   dropNode(node: string): Promise<void> {
     return this.write(() => {
       this.db.prepare('DELETE FROM nodes WHERE node = ?').run(node);
+    });
+  }
+
+  private insertAsync(event: NewAsyncEvent): void {
+    this.db
+      .prepare(`INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(...asyncInsertValues(event));
+  }
+
+  enqueueAsync(event: NewAsyncEvent): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(event.functionName);
+      this.insertAsync(event);
+    });
+  }
+
+  claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]> {
+    // One node writes this database: a write transaction is the whole lock.
+    return this.write(() =>
+      (
+        this.db
+          .prepare(
+            `UPDATE async_events SET status = 'running', lease_owner = ?, lease_expires = ?
+             WHERE id IN (
+               SELECT id FROM async_events
+               WHERE (status = 'queued' AND next_at <= ?) OR (status = 'running' AND lease_expires < ?)
+               ORDER BY next_at LIMIT ?
+             )
+             RETURNING *`,
+          )
+          .all(node, now + leaseMs, now, now, limit) as AsyncEventRow[]
+      )
+        .map(toAsyncEvent)
+        .sort((a, b) => a.nextAt - b.nextAt),
+    );
+  }
+
+  renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
+    return this.write(() => {
+      const renew = this.db.prepare(
+        `UPDATE async_events SET lease_expires = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+      );
+      for (const id of ids) renew.run(until, id, node);
+    });
+  }
+
+  settleAsync(id: string, node: string, settle: AsyncSettle): Promise<boolean> {
+    return this.write(() => {
+      let destination: AsyncEvent['destination'];
+      const event = settle.destination?.event;
+      if (settle.destination) {
+        const { target } = settle.destination;
+        destination = !event
+          ? { target, status: 'pending' }
+          : this.functionRow(event.functionName)
+            ? { target, status: 'delivered', requestId: event.id }
+            : destinationGone(target, event.functionName);
+      }
+      const result = this.db
+        .prepare(
+          `UPDATE async_events SET ${ASYNC_SETTLE_COLUMNS.map((c) => `${c} = ?`).join(', ')},
+             lease_owner = NULL, lease_expires = NULL
+           WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+        )
+        .run(...asyncSettleValues(settle, destination), id, node);
+      if (result.changes !== 1) return false;
+      if (event && destination?.status === 'delivered') this.insertAsync(event);
+      return true;
+    });
+  }
+
+  updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
+    return this.write(() => {
+      this.db
+        .prepare('UPDATE async_events SET destination = ? WHERE id = ?')
+        .run(JSON.stringify(destination), id);
+    });
+  }
+
+  releaseAsync(node: string): Promise<number> {
+    return this.write(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE async_events SET status = 'queued', lease_owner = NULL, lease_expires = NULL
+             WHERE lease_owner = ? AND status = 'running'`,
+          )
+          .run(node).changes,
+    );
+  }
+
+  getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
+    return this.read(() => {
+      const row = this.db
+        .prepare('SELECT * FROM async_events WHERE function_name = ? AND id = ?')
+        .get(functionName, id) as AsyncEventRow | undefined;
+      return row && toAsyncEvent(row);
+    });
+  }
+
+  listAsync(
+    functionName: string,
+    options: ListOptions & { status?: AsyncStatus },
+  ): Promise<Page<AsyncEvent>> {
+    return this.read(() => {
+      this.requireFunction(functionName);
+      const key = decodePageToken(options.nextToken, isAsyncPageKey);
+      const where = ['function_name = ?'];
+      const args: (string | number)[] = [functionName];
+      if (options.status !== undefined) {
+        where.push('status = ?');
+        args.push(options.status);
+      }
+      if (key !== undefined) {
+        const [at, id] = parseAsyncPageKey(key);
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+        args.push(at, at, id);
+      }
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM async_events WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        )
+        .all(...args, options.limit + 1) as AsyncEventRow[];
+      return pageOf(rows.map(toAsyncEvent), options.limit, asyncPageKey);
+    });
+  }
+
+  pruneAsync(before: number): Promise<void> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM async_events WHERE finished_at < ?').run(before);
+    });
+  }
+
+  private triggerRows(name?: string): TriggerRecord[] {
+    return (
+      (name === undefined
+        ? this.db.prepare('SELECT * FROM triggers ORDER BY function_name, name').all()
+        : this.db
+            .prepare('SELECT * FROM triggers WHERE function_name = ? ORDER BY name')
+            .all(name)) as TriggerRow[]
+    ).map(toTrigger);
+  }
+
+  private triggerRow(name: string, trigger: string): TriggerRecord | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM triggers WHERE function_name = ? AND name = ?')
+      .get(name, trigger) as TriggerRow | undefined;
+    return row && toTrigger(row);
+  }
+
+  /** A trigger's qualifier must name what exists, as a stage's binding must. */
+  private requireQualifier(name: string, qualifier: string): void {
+    const parsed = parseQualifier(qualifier);
+    const exists =
+      parsed.kind === 'latest' ||
+      (parsed.kind === 'version' ? this.versionRow(name, parsed.version) : this.aliasRow(name, parsed.alias));
+    if (!exists) throw qualifierMissing(name, parsed);
+  }
+
+  createTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(() => {
+      this.requireFunction(name);
+      if (this.triggerRow(name, trigger)) throw triggerExists(name, trigger);
+      this.requireQualifier(name, spec.qualifier);
+      this.db
+        .prepare(
+          `INSERT INTO triggers (function_name, name, kind, qualifier, spec_json, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(name, trigger, spec.kind, spec.qualifier, JSON.stringify(spec), change.now, change.now);
+      return this.triggerRow(name, trigger) as TriggerRecord;
+    });
+  }
+
+  updateTrigger(name: string, trigger: string, spec: TriggerSpec, change: Change): Promise<TriggerRecord> {
+    return this.write(() => {
+      this.requireFunction(name);
+      if (!this.triggerRow(name, trigger)) throw triggerNotFound(name, trigger);
+      this.requireQualifier(name, spec.qualifier);
+      this.db
+        .prepare(
+          `UPDATE triggers SET kind = ?, qualifier = ?, spec_json = ?, updated_at = ?
+           WHERE function_name = ? AND name = ?`,
+        )
+        .run(spec.kind, spec.qualifier, JSON.stringify(spec), change.now, name, trigger);
+      return this.triggerRow(name, trigger) as TriggerRecord;
+    });
+  }
+
+  getTrigger(name: string, trigger: string): Promise<TriggerRecord | undefined> {
+    return this.read(() => this.triggerRow(name, trigger));
+  }
+
+  listTriggers(name?: string): Promise<TriggerRecord[]> {
+    return this.read(() => {
+      if (name !== undefined) this.requireFunction(name);
+      return this.triggerRows(name);
+    });
+  }
+
+  deleteTrigger(name: string, trigger: string): Promise<void> {
+    return this.write(() => {
+      this.requireFunction(name);
+      const result = this.db
+        .prepare('DELETE FROM triggers WHERE function_name = ? AND name = ?')
+        .run(name, trigger);
+      if (result.changes === 0) throw triggerNotFound(name, trigger);
+    });
+  }
+
+  fireTimer(name: string, trigger: string, at: number, event: NewAsyncEvent): Promise<boolean> {
+    return this.write(() => {
+      const moved = this.db
+        .prepare(
+          `UPDATE triggers SET last_fired = ?
+           WHERE function_name = ? AND name = ? AND kind = 'timer' AND (last_fired IS NULL OR last_fired < ?)`,
+        )
+        .run(at, name, trigger, at);
+      if (moved.changes !== 1) return false;
+      this.insertAsync(event);
+      return true;
     });
   }
 }

@@ -27,6 +27,7 @@ import {
   badge,
   cardHead,
   clear,
+  clearOnNextAction,
   colorFor,
   confirmDialog,
   emptyState,
@@ -41,7 +42,7 @@ import {
   spinner,
   toast,
 } from '../dom.js';
-import type { FunctionContext } from './function.js';
+import type { FunctionContext } from './function-context.js';
 import { provisionedSection } from '../provisioned-section.js';
 
 const aliasPath = (ctx: FunctionContext, alias: string) => `${fnPath(ctx.name)}/aliases/${enc(alias)}`;
@@ -183,31 +184,30 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
       clear(errorArea, errorBox(error, undefined, 'alias-error'));
     }
   };
-  clear(
-    panel,
-    h(
-      'section',
-      { class: 'card' },
-      cardHead(
-        'Aliases',
-        'An alias points at a primary version and, optionally, a canary version that takes a weight of the traffic or the requests that match rules.',
-        h(
-          'button',
-          {
-            class: 'btn btn-primary',
-            type: 'button',
-            testid: 'create-alias',
-            onClick: () => {
-              openEditor(ctx, undefined, refresh);
-            },
+  const card = h(
+    'section',
+    { class: 'card' },
+    cardHead(
+      'Aliases',
+      'An alias points at a primary version and, optionally, a canary version that takes a weight of the traffic or the requests that match rules.',
+      h(
+        'button',
+        {
+          class: 'btn btn-primary',
+          type: 'button',
+          testid: 'create-alias',
+          onClick: () => {
+            openEditor(ctx, undefined, refresh);
           },
-          '+ Create alias',
-        ),
+        },
+        '+ Create alias',
       ),
-      errorArea,
-      ctx.aliases.length ? table : emptyState('No aliases', 'Create an alias to route traffic to versions.'),
     ),
+    errorArea,
+    ctx.aliases.length ? table : emptyState('No aliases', 'Create an alias to route traffic to versions.'),
   );
+  clearOnNextAction(errorArea, card);
+  clear(panel, card);
 }
 
 function canaryCell(alias: AliasView): Node | string {
@@ -239,25 +239,31 @@ function canaryCell(alias: AliasView): Node | string {
   );
 }
 
+/** The split as a bar with its percentages written under it: "1 · 70 %  2 · 30 %". */
 function trafficBar(alias: AliasView): HTMLElement {
   const c = alias.canary;
-  const canaryShare = c && 'weight' in c ? c.weight : 0;
-  if (c && !('weight' in c)) {
-    return h(
-      'div',
-      { class: 'split-bar', title: 'Rules decide per request' },
-      h('span', { style: `width:100%;background:${colorFor(alias.version)}` }),
-      h('span', { class: 'split-label' }, 'by rules'),
-    );
-  }
+  const parts =
+    c && 'weight' in c
+      ? [
+          { version: alias.version, share: 1 - c.weight },
+          { version: c.version, share: c.weight },
+        ]
+      : [{ version: alias.version, share: 1 }];
   return h(
     'div',
-    {
-      class: 'split-bar',
-      title: `${alias.version}: ${formatPercent(1 - canaryShare)}${c ? `, ${c.version}: ${formatPercent(canaryShare)}` : ''}`,
-    },
-    h('span', { style: `width:${(1 - canaryShare) * 100}%;background:${colorFor(alias.version)}` }),
-    c && h('span', { style: `width:${canaryShare * 100}%;background:${colorFor(c.version)}` }),
+    { class: 'traffic', testid: `alias-traffic-${alias.name}` },
+    h(
+      'div',
+      { class: 'split-bar' },
+      parts.map((p) => h('span', { style: `width:${p.share * 100}%;background:${colorFor(p.version)}` })),
+    ),
+    h(
+      'div',
+      { class: 'muted small' },
+      c && !('weight' in c)
+        ? `${alias.version}, ${c.version} by rules`
+        : parts.map((p) => `${p.version} · ${formatPercent(p.share)}`).join('  '),
+    ),
   );
 }
 

@@ -1,19 +1,113 @@
-import { cardHead, clear, emptyState, errorBox, formatAgo, h, pageHeader, spinner } from '../dom.js';
+import { enc, getJson, request, type ApiView } from '../api.js';
+import { openApiEditor } from '../api-editor.js';
+import {
+  cardHead,
+  clear,
+  confirmDialog,
+  emptyState,
+  errorBox,
+  formatAgo,
+  h,
+  pageHeader,
+  spinner,
+  toast,
+} from '../dom.js';
+import { openStageEditor } from '../stage-editor.js';
+import { openStageHistory } from '../stage-history.js';
 import { bindingLink, loadStages, type StageRow } from './stages.js';
-import { getJson, type ApiView } from '../api.js';
 
-/** API Gateway: every API with its routes and stages, and the function and qualifier each stage binds. */
+/**
+ * API Gateway: every API with its routes and stages, and the function and qualifier each stage binds; APIs
+ * created, edited and deleted here, stages added, edited, restored from their history and deleted.
+ */
 export function renderApis(main: HTMLElement, signal: AbortSignal): void {
-  const body = h('div', null, spinner('Loading APIs…'));
+  const body = h('div', { class: 'stack' }, spinner('Loading APIs…'));
+  const errorArea = h('div', { testid: 'apis-error-area' });
+  const create = h(
+    'button',
+    {
+      class: 'btn btn-primary',
+      type: 'button',
+      testid: 'create-api',
+      onClick: () => {
+        clear(errorArea);
+        openApiEditor(undefined, load);
+      },
+    },
+    '+ Create API',
+  );
   clear(
     main,
     pageHeader(
       'API Gateway',
       'APIs and their stages (test, pre-release, release …), each bound to a function and a qualifier — usually an alias, so that a release repoints the alias and no stage changes.',
+      create,
     ),
+    errorArea,
     body,
   );
-  const load = () => {
+  /** Runs an action; its error shows above the APIs until the next action. */
+  const act = async (action: () => Promise<void>) => {
+    clear(errorArea);
+    try {
+      await action();
+    } catch (error) {
+      clear(errorArea, errorBox(error, undefined, 'apis-error'));
+    }
+  };
+  const handlers: CardHandlers = {
+    edit: (api) => {
+      clear(errorArea);
+      openApiEditor(api, load);
+    },
+    remove: (api) =>
+      void act(async () => {
+        const ok = await confirmDialog({
+          title: `Delete API ${api.name}?`,
+          message: h(
+            'p',
+            null,
+            api.stages.length
+              ? `Its stages (${api.stages.join(', ')}) go with it: their URLs answer 404 at once.`
+              : 'It has no stages.',
+          ),
+          confirm: 'Delete API',
+          danger: true,
+        });
+        if (!ok) return;
+        await request('DELETE', `/v1/apis/${enc(api.name)}`);
+        toast(`Deleted API ${api.name}`);
+        load();
+      }),
+    addStage: (api) => {
+      clear(errorArea);
+      openStageEditor({ api, stage: undefined, saved: load });
+    },
+    editStage: (api, row) => {
+      clear(errorArea);
+      openStageEditor({ api, stage: row.stage, saved: load });
+    },
+    history: (api, row) => {
+      clear(errorArea);
+      openStageHistory(api.name, row.stage.name, load);
+    },
+    removeStage: (api, row) =>
+      void act(async () => {
+        const ok = await confirmDialog({
+          title: `Delete stage ${row.stage.name} of ${api.name}?`,
+          message: h('p', null, `${row.url} answers 404 at once. Its history goes with it.`),
+          confirm: 'Delete stage',
+          danger: true,
+        });
+        if (!ok) return;
+        await request('DELETE', `/v1/apis/${enc(api.name)}/stages/${enc(row.stage.name)}`, {
+          headers: { 'if-match': `"${row.stage.revision}"` },
+        });
+        toast(`Deleted stage ${row.stage.name}`);
+        load();
+      }),
+  };
+  function load(): void {
     Promise.all([getJson<{ apis: ApiView[] }>('/v1/apis', signal), loadStages(signal)])
       .then(([{ apis }, rows]) => {
         if (signal.aborted) return;
@@ -22,7 +116,7 @@ export function renderApis(main: HTMLElement, signal: AbortSignal): void {
             body,
             emptyState(
               'No APIs yet',
-              'Create an API with POST /v1/apis (or the CLI), then stages bound to your functions’ aliases.',
+              'Create an API with its routes, then add stages (release, prepub, dev …) bound to your functions’ aliases.',
             ),
           );
           return;
@@ -33,6 +127,7 @@ export function renderApis(main: HTMLElement, signal: AbortSignal): void {
             apiCard(
               api,
               rows.filter((r) => r.api.name === api.name),
+              handlers,
             ),
           ),
         );
@@ -40,71 +135,129 @@ export function renderApis(main: HTMLElement, signal: AbortSignal): void {
       .catch((error: unknown) => {
         if (!signal.aborted) clear(body, errorBox(error, load));
       });
-  };
+  }
   load();
 }
 
-function apiCard(api: ApiView, rows: StageRow[]): HTMLElement {
+interface CardHandlers {
+  edit: (api: ApiView) => void;
+  remove: (api: ApiView) => void;
+  addStage: (api: ApiView) => void;
+  editStage: (api: ApiView, row: StageRow) => void;
+  history: (api: ApiView, row: StageRow) => void;
+  removeStage: (api: ApiView, row: StageRow) => void;
+}
+
+const button = (label: string, testid: string, onClick: () => void, kind = '') =>
+  h('button', { class: `btn btn-small ${kind}`, type: 'button', testid, onClick }, label);
+
+function apiCard(api: ApiView, rows: StageRow[], on: CardHandlers): HTMLElement {
   return h(
     'section',
     { class: 'card', testid: `api-${api.name}` },
     cardHead(
       api.name,
-      api.description,
-      h('span', { class: 'muted small' }, `updated ${formatAgo(api.updatedAt)}`),
+      api.description || undefined,
+      h(
+        'div',
+        { class: 'row' },
+        h('span', { class: 'muted small' }, `updated ${formatAgo(api.updatedAt)}`),
+        button('Edit routes', `edit-api-${api.name}`, () => {
+          on.edit(api);
+        }),
+        button('+ Add stage', `add-stage-${api.name}`, () => {
+          on.addStage(api);
+        }),
+        button(
+          'Delete',
+          `delete-api-${api.name}`,
+          () => {
+            on.remove(api);
+          },
+          'btn-danger-text',
+        ),
+      ),
     ),
     h(
       'div',
-      { class: 'card-pad-x' },
-      h(
-        'div',
-        { class: 'routes' },
-        api.routes.map((r) => h('code', { class: 'route' }, `${r.method} ${r.path}`)),
-      ),
+      { class: 'card-pad-x routes-line' },
+      api.routes.length
+        ? h(
+            'div',
+            { class: 'routes', testid: `routes-${api.name}` },
+            api.routes.map((r) => h('code', { class: 'route' }, `${r.method} ${r.path}`)),
+          )
+        : h('span', { class: 'muted small' }, 'No routes: add one with Edit routes.'),
     ),
     rows.length === 0
       ? h('p', { class: 'muted card-pad-x' }, 'No stages.')
       : h(
-          'table',
-          { class: 'table' },
+          'div',
+          { class: 'table-scroll' },
           h(
-            'thead',
-            null,
+            'table',
+            { class: 'table' },
             h(
-              'tr',
+              'thead',
               null,
-              ...['Stage', 'Binding', 'Route overrides', 'Variables', 'URL', 'Revision'].map((t) =>
-                h('th', { scope: 'col' }, t),
-              ),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            rows.map((r) =>
               h(
                 'tr',
-                { testid: `stage-${api.name}-${r.stage.name}` },
-                h('td', null, h('strong', null, r.stage.name)),
-                h('td', null, bindingLink(r.stage.function, r.stage.qualifier)),
-                h(
-                  'td',
-                  { class: 'small' },
-                  Object.entries(r.stage.routes).length
-                    ? Object.entries(r.stage.routes).map(([route, b]) =>
-                        h('div', null, h('code', null, route), ' → ', bindingLink(b.function, b.qualifier)),
-                      )
-                    : h('span', { class: 'muted' }, '—'),
+                null,
+                ...['Stage', 'Binding', 'Route overrides', 'Variables', 'URL', ''].map((t) =>
+                  h('th', { scope: 'col' }, t),
                 ),
+              ),
+            ),
+            h(
+              'tbody',
+              null,
+              rows.map((r) =>
                 h(
-                  'td',
-                  { class: 'small mono' },
-                  Object.keys(r.stage.variables).length
-                    ? Object.entries(r.stage.variables).map(([k, v]) => h('div', null, `${k}=${v}`))
-                    : h('span', { class: 'muted' }, '—'),
+                  'tr',
+                  { testid: `stage-${api.name}-${r.stage.name}` },
+                  h(
+                    'td',
+                    null,
+                    h('strong', null, r.stage.name),
+                    h('div', { class: 'muted small' }, `r${r.stage.revision}`),
+                  ),
+                  h('td', null, bindingLink(r.stage.function, r.stage.qualifier)),
+                  h(
+                    'td',
+                    { class: 'small' },
+                    Object.entries(r.stage.routes).length
+                      ? Object.entries(r.stage.routes).map(([route, b]) =>
+                          h('div', null, h('code', null, route), ' → ', bindingLink(b.function, b.qualifier)),
+                        )
+                      : h('span', { class: 'muted' }, '—'),
+                  ),
+                  h(
+                    'td',
+                    { class: 'small mono' },
+                    Object.keys(r.stage.variables).length
+                      ? Object.entries(r.stage.variables).map(([k, v]) => h('div', null, `${k}=${v}`))
+                      : h('span', { class: 'muted' }, '—'),
+                  ),
+                  h('td', { class: 'url-cell' }, h('code', { class: 'small' }, r.url)),
+                  h(
+                    'td',
+                    { class: 'actions wrap' },
+                    button('Edit', `edit-stage-${api.name}-${r.stage.name}`, () => {
+                      on.editStage(api, r);
+                    }),
+                    button('History', `history-stage-${api.name}-${r.stage.name}`, () => {
+                      on.history(api, r);
+                    }),
+                    button(
+                      'Delete',
+                      `delete-stage-${api.name}-${r.stage.name}`,
+                      () => {
+                        on.removeStage(api, r);
+                      },
+                      'btn-danger-text',
+                    ),
+                  ),
                 ),
-                h('td', null, h('code', { class: 'small' }, r.url)),
-                h('td', null, String(r.stage.revision)),
               ),
             ),
           ),

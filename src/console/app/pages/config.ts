@@ -1,7 +1,7 @@
 import { ApiError, fnPath, sendJson, type FunctionConfig, type FunctionView } from '../api.js';
 import { configForm } from '../config-form.js';
 import { clear, errorBox, formatBytes, formatTime, h, toast } from '../dom.js';
-import { describeQualifier, qualifierKind, type FunctionContext } from './function.js';
+import { describeQualifier, qualifierKind, type FunctionContext } from './function-context.js';
 
 /** The configuration of $LATEST (editable) or of a version or an alias's primary (read-only). */
 export function renderConfigTab(ctx: FunctionContext, panel: HTMLElement): void {
@@ -66,10 +66,18 @@ export function renderConfigTab(ctx: FunctionContext, panel: HTMLElement): void 
     status,
     !readOnly && h('div', { class: 'form-actions' }, save),
   );
+  // Once a save was refused, each message goes as soon as its field is right.
+  let attempted = false;
+  const recheck = () => {
+    if (attempted) form.showIssues(form.read().issues);
+  };
+  el.addEventListener('input', recheck);
+  el.addEventListener('change', recheck);
   el.addEventListener('submit', (e) => {
     e.preventDefault();
     if (readOnly) return;
     clear(status);
+    attempted = true;
     const read = form.read();
     form.showIssues(read.issues);
     if (!read.config) return;

@@ -138,17 +138,14 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
   resetCode();
   onLeave(() => view?.destroy());
 
-  const showIssues = (issues: readonly FieldIssue[]) => {
+  const showIssues = (issues: readonly FieldIssue[], focus = true) => {
     const forName = issues.filter((i) => i.path === 'name');
     nameError.set(forName.length ? forName.map((i) => i.message).join('; ') : undefined);
     config.showIssues(issues);
     const first = form.querySelector('[aria-invalid="true"]');
-    if (first instanceof HTMLElement) first.focus();
+    if (focus && first instanceof HTMLElement) first.focus();
   };
-
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    clear(formError);
+  const validate = () => {
     const issues: FieldIssue[] = [];
     const fnName = name.value.trim();
     if (fnName === '') issues.push({ path: 'name', message: 'Enter a name for the function' });
@@ -156,6 +153,21 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
       issues.push({ path: 'name', message: `The name ${FUNCTION_NAME_HINT}` });
     const read = config.read();
     issues.push(...read.issues);
+    return { fnName, read, issues };
+  };
+  // Once a create was refused, each message goes as soon as its field is right.
+  let attempted = false;
+  const recheck = () => {
+    if (attempted) showIssues(validate().issues, false);
+  };
+  form.addEventListener('input', recheck);
+  form.addEventListener('change', recheck);
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clear(formError);
+    attempted = true;
+    const { fnName, read, issues } = validate();
     showIssues(issues);
     if (issues.length > 0 || !read.config) return;
     const path = currentFile();

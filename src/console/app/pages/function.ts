@@ -9,69 +9,43 @@ import {
   type VersionView,
 } from '../api.js';
 import { RUNTIME_LABELS } from '../config-form.js';
-import { badge, clear, confirmDialog, errorBox, formatPercent, h, spinner, toast } from '../dom.js';
+import { badge, clear, confirmDialog, errorBox, h, spinner, toast } from '../dom.js';
 import { functionHref, go, onLeave } from '../router.js';
 import { renderAliasesTab } from './aliases.js';
-import { CodeDraft, renderCodeTab } from './code.js';
+import type { CodeDraft } from '../code-draft.js';
+import { renderCodeTab } from './code.js';
 import { renderConfigTab } from './config.js';
+import {
+  aliasCanaryText,
+  describeQualifier,
+  qualifierKind,
+  type FunctionContext,
+  type FunctionPageState,
+  TABS,
+  type Tab,
+} from './function-context.js';
 import { renderMonitoringTab } from './monitoring.js';
+import { renderRolloutsTab } from './rollouts.js';
 import { renderStagesTab } from './stages.js';
+import { renderTriggersTab } from './triggers.js';
 import { renderVersionsTab } from './versions.js';
-
-export const TABS = ['code', 'config', 'versions', 'aliases', 'monitoring', 'stages'] as const;
-export type Tab = (typeof TABS)[number];
 
 const TAB_LABELS: Record<Tab, string> = {
   code: 'Code',
   config: 'Configuration',
   versions: 'Versions',
   aliases: 'Aliases',
+  rollouts: 'Rollouts',
   monitoring: 'Monitoring',
   stages: 'Stages',
+  triggers: 'Triggers',
 };
-
-/** What a tab of the function page gets: the function, its versions and aliases, and the chosen qualifier. */
-export interface FunctionContext {
-  name: string;
-  fn: FunctionView;
-  versions: VersionView[];
-  aliases: AliasView[];
-  /** `$LATEST`, a version id, or an alias name. */
-  qualifier: string;
-  signal: AbortSignal;
-  page: FunctionPage;
-}
-
-export type QualifierKind = 'latest' | 'version' | 'alias';
-
-export function qualifierKind(qualifier: string): QualifierKind {
-  if (qualifier === '$LATEST') return 'latest';
-  if (/^[1-9][0-9]*$/.test(qualifier)) return 'version';
-  return 'alias';
-}
-
-/** "version 1", "alias alias1 → 1 (canary 2 at 30 %)", "$LATEST". */
-export function describeQualifier(ctx: { aliases: AliasView[] }, qualifier: string): string {
-  const kind = qualifierKind(qualifier);
-  if (kind === 'latest') return '$LATEST';
-  if (kind === 'version') return `version ${qualifier}`;
-  const alias = ctx.aliases.find((a) => a.name === qualifier);
-  if (!alias) return `alias ${qualifier}`;
-  return `alias ${qualifier} → ${alias.version}${aliasCanaryText(alias)}`;
-}
-
-export function aliasCanaryText(alias: AliasView): string {
-  const canary = alias.canary;
-  if (!canary) return '';
-  if ('weight' in canary) return ` (canary ${canary.version} at ${formatPercent(canary.weight)})`;
-  return ` (canary ${canary.version} by rules)`;
-}
 
 /**
  * The function details page: a header with the version/alias selector, tabs, and the chosen tab. It stays
  * while only the tab or the qualifier changes, so that unsaved code on $LATEST survives a look elsewhere.
  */
-export class FunctionPage {
+export class FunctionPage implements FunctionPageState {
   fn: FunctionView | undefined;
   versions: VersionView[] = [];
   aliases: AliasView[] = [];
@@ -184,8 +158,10 @@ export class FunctionPage {
       config: renderConfigTab,
       versions: renderVersionsTab,
       aliases: renderAliasesTab,
+      rollouts: renderRolloutsTab,
       monitoring: renderMonitoringTab,
       stages: renderStagesTab,
+      triggers: renderTriggersTab,
     };
     renderers[tab](ctx, this.panel);
   }

@@ -1,4 +1,5 @@
 import {
+  enc,
   fnPath,
   getJson,
   request,
@@ -7,11 +8,11 @@ import {
   type MetricsView,
   type Summary,
 } from '../api.js';
-import { lineChart, shareBar, type ChartSeries } from '../charts.js';
+import { formatMs, formatRate, lineChart, shareBar, type ChartSeries } from '../charts.js';
 import { clear, colorFor, errorBox, formatTime, h, spinner } from '../dom.js';
 import { onLeave } from '../router.js';
 import { followEvents } from '../../../contract/sse.js';
-import type { FunctionContext } from './function.js';
+import { qualifierKind, type FunctionContext } from './function-context.js';
 
 const RANGES: { id: string; label: string; step: string }[] = [
   { id: '5m', label: 'Last 5 minutes', step: '10s' },
@@ -30,15 +31,43 @@ const prefs = {
   percentile: 'p99Ms' as 'p50Ms' | 'p90Ms' | 'p99Ms',
 };
 
-const ms = (v: number) =>
-  v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
-const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)} %`;
+const ms = formatMs;
+const pct = formatRate;
 const seriesKey = (s: MetricsSeries) => s.version ?? s.qualifier ?? '?';
 const seriesLabel = (by: string, key: string) =>
   by === 'version' ? (key === 'LATEST' ? '$LATEST' : `Version ${key}`) : key;
 
+/**
+ * What the *Version or alias* selector limits the figures to: an alias's traffic (its primary and canary), one
+ * version's (through any qualifier), or, on $LATEST, the whole function's.
+ */
+function scopeOf(ctx: FunctionContext): { query: string; text: string; version: string; qualifier: string } {
+  const kind = qualifierKind(ctx.qualifier);
+  if (kind === 'alias')
+    return {
+      query: `&qualifier=${enc(ctx.qualifier)}`,
+      text: `Traffic through alias ${ctx.qualifier}, by version.`,
+      version: '',
+      qualifier: ctx.qualifier,
+    };
+  if (kind === 'version')
+    return {
+      query: `&version=${enc(ctx.qualifier)}`,
+      text: `Invocations of version ${ctx.qualifier}, through any qualifier.`,
+      version: ctx.qualifier,
+      qualifier: '',
+    };
+  return {
+    query: '',
+    text: 'Every version and qualifier of the function: choose a version or an alias above to see only its traffic.',
+    version: '',
+    qualifier: '',
+  };
+}
+
 /** Monitoring: per-version traffic share, invocations, error rate and latency, refreshing; then the logs. */
 export function renderMonitoringTab(ctx: FunctionContext, panel: HTMLElement): void {
+  const scope = scopeOf(ctx);
   const range = h(
     'select',
     { id: 'metrics-range', class: 'input', testid: 'metrics-range', 'aria-label': 'Time range' },
@@ -80,7 +109,7 @@ export function renderMonitoringTab(ctx: FunctionContext, panel: HTMLElement): v
     const r = RANGES.find((x) => x.id === prefs.range) ?? RANGES[1];
     try {
       const m = await getJson<MetricsView>(
-        `${fnPath(ctx.name)}/metrics?since=${r?.id ?? '15m'}&step=${r?.step ?? '10s'}&by=${prefs.by}`,
+        `${fnPath(ctx.name)}/metrics?since=${r?.id ?? '15m'}&step=${r?.step ?? '10s'}&by=${prefs.by}${scope.query}`,
         ctx.signal,
       );
       if (aborted()) return;
@@ -137,8 +166,9 @@ export function renderMonitoringTab(ctx: FunctionContext, panel: HTMLElement): v
       h('span', { class: 'spacer' }),
       updated,
     ),
+    h('p', { class: 'muted small', testid: 'metrics-scope' }, scope.text),
     body,
-    logsCard(ctx),
+    logsCard(ctx, scope),
   );
   void load();
 }
@@ -280,7 +310,7 @@ function drawMetrics(body: HTMLElement, m: MetricsView): void {
           series: chartSeries((p) => (p.invocations > 0 ? p.errorRate : null)),
           format: pct,
           testid: 'chart-errors',
-          yMax: Math.max(0.1, ...series.map((s) => s.totals.errorRate)) > 0.5 ? 1 : undefined,
+          yCap: 1,
         }),
       ),
       h('section', { class: 'card card-pad chart-wide' }, latencyHost),
@@ -385,20 +415,28 @@ async function* textOf(body: NonNullable<Response['body']>): AsyncGenerator<stri
 
 const MAX_LOG_ROWS = 500;
 
-function logsCard(ctx: FunctionContext): HTMLElement {
+function logsCard(ctx: FunctionContext, scope: { version: string; qualifier: string }): HTMLElement {
   const version = h(
     'select',
     { id: 'logs-version', class: 'input', testid: 'logs-version', 'aria-label': 'Version' },
     h('option', { value: '' }, 'All versions'),
     h('option', { value: 'LATEST' }, '$LATEST'),
-    [...ctx.versions].reverse().map((v) => h('option', { value: v.versionId }, `Version ${v.versionId}`)),
+    [...ctx.versions]
+      .reverse()
+      .map((v) =>
+        h(
+          'option',
+          { value: v.versionId, selected: v.versionId === scope.version },
+          `Version ${v.versionId}`,
+        ),
+      ),
   );
   const qualifier = h(
     'select',
     { id: 'logs-qualifier', class: 'input', testid: 'logs-qualifier', 'aria-label': 'Qualifier' },
     h('option', { value: '' }, 'Any qualifier'),
     h('option', { value: 'LATEST' }, 'LATEST'),
-    ctx.aliases.map((a) => h('option', { value: a.name }, a.name)),
+    ctx.aliases.map((a) => h('option', { value: a.name, selected: a.name === scope.qualifier }, a.name)),
     [...ctx.versions].reverse().map((v) => h('option', { value: v.versionId }, `${v.versionId} (version)`)),
   );
   const requestId = h('input', {

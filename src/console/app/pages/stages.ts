@@ -1,7 +1,7 @@
 import { dataPlaneUrl, enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
 import { cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
-import { aliasCanaryText, type FunctionContext } from './function.js';
+import { aliasCanaryText, type FunctionContext } from './function-context.js';
 
 export interface StageRow {
   api: ApiView;
@@ -39,7 +39,8 @@ export async function loadStages(signal: AbortSignal): Promise<StageRow[]> {
   return perApi.flat();
 }
 
-function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
+/** What a qualifier serves now: its alias's versions, or the version it names. */
+export function resolves(qualifier: string, aliases: AliasView[] | undefined): string {
   if (qualifier === '$LATEST' || /^\d+$/.test(qualifier))
     return qualifier === '$LATEST' ? '$LATEST' : `version ${qualifier}`;
   const alias = aliases?.find((a) => a.name === (qualifier || '$DEFAULT'));

@@ -5,6 +5,7 @@ import {
   clear,
   confirmDialog,
   emptyState,
+  clearOnNextAction,
   errorBox,
   formatAgo,
   formatBytes,
@@ -15,7 +16,7 @@ import {
 import { createDiff } from '../editor.js';
 import { onLeave } from '../router.js';
 import { readZip } from '../zip.js';
-import type { FunctionContext } from './function.js';
+import type { FunctionContext } from './function-context.js';
 
 /** Versions: publish $LATEST, the list, a version's code and configuration, compare two, delete. */
 export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): void {
@@ -222,23 +223,20 @@ export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): voi
         'Publish $LATEST to create version 1. Aliases then point at versions, and a canary splits traffic between two.',
       );
 
-  clear(
-    panel,
-    publishForm,
+  const listCard = h(
+    'section',
+    { class: 'card' },
     h(
-      'section',
-      { class: 'card' },
-      h(
-        'div',
-        { class: 'card-head' },
-        h('h2', null, 'Published versions'),
-        h('span', { class: 'muted' }, `${versions.length} version${versions.length === 1 ? '' : 's'}`),
-      ),
-      listError,
-      list,
+      'div',
+      { class: 'card-head' },
+      h('h2', null, 'Published versions'),
+      h('span', { class: 'muted' }, `${versions.length} version${versions.length === 1 ? '' : 's'}`),
     ),
-    compareCard(ctx),
+    listError,
+    list,
   );
+  clearOnNextAction(listError, listCard);
+  clear(panel, publishForm, listCard, compareCard(ctx));
 }
 
 const CONFIG_LABELS: [keyof FunctionConfig, string][] = [

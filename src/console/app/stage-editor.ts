@@ -1,0 +1,402 @@
+import { routeKey } from '../../contract/domain.js';
+import {
+  ApiError,
+  enc,
+  fnPath,
+  getJson,
+  listAll,
+  sendJson,
+  type AliasView,
+  type ApiView,
+  type FieldIssue,
+  type FunctionView,
+  type StageView,
+  type VersionView,
+} from './api.js';
+import { NAME_HINT } from './api-editor.js';
+import { clear, errorBox, field, h, overlay, toast } from './dom.js';
+import { FormErrors } from './form-errors.js';
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+
+/** The qualifiers of each function, read once per panel: $DEFAULT, $LATEST, its aliases, its versions. */
+function qualifierSource(signal: AbortSignal) {
+  const cache = new Map<string, Promise<{ aliases: string[]; versions: string[] }>>();
+  return (fn: string) => {
+    let entry = cache.get(fn);
+    if (!entry) {
+      entry = Promise.all([
+        getJson<{ aliases: AliasView[] }>(`${fnPath(fn)}/aliases`, signal),
+        listAll<VersionView>(`${fnPath(fn)}/versions`, 'versions', signal),
+      ]).then(([a, v]) => ({
+        aliases: a.aliases.map((x) => x.name).filter((n) => n !== '$DEFAULT'),
+        versions: v.map((x) => x.versionId).reverse(),
+      }));
+      cache.set(fn, entry);
+    }
+    return entry;
+  };
+}
+
+/**
+ * A function and qualifier, chosen from lists: the qualifier's list is the chosen function's own. A binding
+ * that names what no longer exists keeps it as a choice, so that opening a stage changes nothing.
+ */
+function bindingPicker(
+  functions: string[],
+  qualifiers: ReturnType<typeof qualifierSource>,
+  value: { function: string; qualifier: string },
+  testid: string,
+  onChange: () => void,
+) {
+  const fn = h(
+    'select',
+    { class: 'input', testid: `${testid}-function`, 'aria-label': 'Function' },
+    h('option', { value: '' }, 'Choose a function'),
+    [...new Set([...functions, value.function].filter(Boolean))].map((f) =>
+      h('option', { value: f, selected: f === value.function }, f),
+    ),
+  );
+  const qualifier = h('select', { class: 'input', testid: `${testid}-qualifier`, 'aria-label': 'Qualifier' });
+  const fill = async (chosen: string, notify: boolean) => {
+    const name = fn.value;
+    const { aliases, versions } = name ? await qualifiers(name) : { aliases: [], versions: [] };
+    if (fn.value !== name) return;
+    const group = (label: string, items: string[], text: (q: string) => string) =>
+      items.length > 0 &&
+      h(
+        'optgroup',
+        { label },
+        items.map((q) => h('option', { value: q, selected: q === chosen }, text(q))),
+      );
+    const known = ['$DEFAULT', '$LATEST', ...aliases, ...versions];
+    clear(
+      qualifier,
+      group('Default', ['$DEFAULT'], () => '$DEFAULT (the function’s default alias)'),
+      group('Latest', ['$LATEST'], () => '$LATEST'),
+      group('Aliases', aliases, (q) => `alias ${q}`),
+      group('Versions', versions, (q) => `version ${q}`),
+      !known.includes(chosen) && chosen && group('Not found', [chosen], (q) => `${q} (missing)`),
+    );
+    if (notify) onChange();
+  };
+  fn.addEventListener('change', () => {
+    void fill('$DEFAULT', true);
+  });
+  qualifier.addEventListener('change', onChange);
+  void fill(value.qualifier || '$DEFAULT', false);
+  return {
+    fn,
+    qualifier,
+    read: () => ({ function: fn.value, qualifier: qualifier.value || '$DEFAULT' }),
+  };
+}
+
+/**
+ * The stage panel: a stage's name (when new), the function and qualifier it binds, per-route overrides and
+ * stage variables. Saved with the revision it was opened at (If-Match), so that a change made meanwhile is
+ * refused rather than lost.
+ */
+export function openStageEditor(options: {
+  api: ApiView;
+  stage: StageView | undefined;
+  saved: () => void;
+}): void {
+  const { api, stage } = options;
+  const controller = new AbortController();
+  const dlg = overlay({
+    title: stage ? `Edit stage ${stage.name} of ${api.name}` : `Add a stage to ${api.name}`,
+    kind: 'drawer',
+    testid: 'stage-editor',
+    wide: true,
+    onClose: () => {
+      controller.abort();
+    },
+  });
+  const errors = new FormErrors('stage-form-error');
+  const qualifiers = qualifierSource(controller.signal);
+  let attempted = false;
+  const name = h('input', {
+    id: 'stage-name',
+    class: 'input',
+    testid: 'stage-name',
+    value: stage?.name ?? '',
+    readonly: stage !== undefined,
+    placeholder: 'release',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    autofocus: stage === undefined,
+  });
+  const overrides = Object.entries(stage?.routes ?? {}).map(([route, b]) => ({ route, ...b }));
+  const variables = Object.entries(stage?.variables ?? {}).map(([key, value]) => ({ key, value }));
+  const overrideRows = h('div', { class: 'stack-small', testid: 'stage-overrides' });
+  const variableRows = h('div', { class: 'stack-small', testid: 'stage-variables' });
+  const body = h('div', null);
+  const save = h(
+    'button',
+    { class: 'btn btn-primary', type: 'button', testid: 'stage-save', disabled: true },
+    'Save',
+  );
+  dlg.body.append(body);
+  dlg.footer.append(
+    h('button', { class: 'btn', type: 'button', testid: 'stage-cancel', onClick: dlg.close }, 'Cancel'),
+    save,
+  );
+
+  listAll<FunctionView>('/v1/functions', 'functions', controller.signal)
+    .then((fns) => {
+      const functions = fns.map((f) => f.name);
+      const check = (): FieldIssue[] => {
+        const issues: FieldIssue[] = [];
+        const stageName = name.value.trim();
+        if (!stage && !NAME.test(stageName)) issues.push({ path: 'name', message: NAME_HINT });
+        else if (!stage && api.stages.includes(stageName))
+          issues.push({
+            path: 'name',
+            message: `${api.name} has a stage ${stageName} already: edit it instead`,
+          });
+        if (!binding.read().function)
+          issues.push({ path: 'function', message: 'Choose the function the stage calls' });
+        overrides.forEach((o, i) => {
+          if (!o.function)
+            issues.push({ path: `routes[${i}]`, message: 'Choose the function this route calls' });
+          if (overrides.findIndex((x) => x.route === o.route) !== i)
+            issues.push({ path: `routes[${i}]`, message: `${o.route} is overridden twice` });
+        });
+        variables.forEach((v, i) => {
+          if (!VARIABLE.test(v.key))
+            issues.push({
+              path: `variables[${i}]`,
+              message: 'A name of letters, digits, _ . and - that starts with a letter or _',
+            });
+          else if (variables.findIndex((x) => x.key === v.key) !== i)
+            issues.push({ path: `variables[${i}]`, message: `${v.key} is set twice` });
+          if (v.value.length > 1024)
+            issues.push({ path: `variables[${i}]`, message: 'At most 1024 characters' });
+        });
+        if (attempted) errors.show(issues);
+        return issues;
+      };
+      const binding = bindingPicker(
+        functions,
+        qualifiers,
+        { function: stage?.function ?? '', qualifier: stage?.qualifier ?? '$DEFAULT' },
+        'stage',
+        check,
+      );
+      const drawOverrides = () => {
+        errors.forget('routes[');
+        const routes = api.routes.map(routeKey);
+        clear(
+          overrideRows,
+          overrides.map((o, i) => {
+            const route = h(
+              'select',
+              { class: 'input mono', testid: `override-route-${i}`, 'aria-label': `Override ${i + 1} route` },
+              [...new Set([...routes, o.route])].map((r) =>
+                h('option', { value: r, selected: r === o.route }, r),
+              ),
+            );
+            route.addEventListener('change', () => {
+              o.route = route.value;
+              check();
+            });
+            const picker = bindingPicker(functions, qualifiers, o, `override-${i}`, () => {
+              Object.assign(o, picker.read());
+              check();
+            });
+            return h(
+              'div',
+              { class: 'override-row', testid: `override-${i}` },
+              route,
+              picker.fn,
+              picker.qualifier,
+              h(
+                'button',
+                {
+                  class: 'icon-btn',
+                  type: 'button',
+                  'aria-label': `Remove override ${i + 1}`,
+                  testid: `override-remove-${i}`,
+                  onClick: () => {
+                    overrides.splice(i, 1);
+                    drawOverrides();
+                    check();
+                  },
+                },
+                '×',
+              ),
+              h('div', { class: 'row-error' }, errors.at(`routes[${i}]`, `error-override-${i}`)),
+            );
+          }),
+          h(
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: 'add-override',
+              disabled: routes.length === 0,
+              onClick: () => {
+                const b = binding.read();
+                overrides.push({ route: routes[0] ?? '', function: b.function, qualifier: b.qualifier });
+                drawOverrides();
+              },
+            },
+            '+ Override a route',
+          ),
+        );
+      };
+      const drawVariables = () => {
+        errors.forget('variables[');
+        clear(
+          variableRows,
+          variables.map((v, i) => {
+            const key = h('input', {
+              class: 'input mono',
+              testid: `variable-name-${i}`,
+              value: v.key,
+              placeholder: 'name',
+              'aria-label': `Variable ${i + 1} name`,
+              spellcheck: 'false',
+            });
+            const value = h('input', {
+              class: 'input mono',
+              testid: `variable-value-${i}`,
+              value: v.value,
+              placeholder: 'value',
+              'aria-label': `Variable ${i + 1} value`,
+              spellcheck: 'false',
+            });
+            key.addEventListener('input', () => {
+              v.key = key.value.trim();
+              check();
+            });
+            value.addEventListener('input', () => {
+              v.value = value.value;
+              check();
+            });
+            return h(
+              'div',
+              { class: 'variable-row', testid: `variable-${i}` },
+              key,
+              value,
+              h(
+                'button',
+                {
+                  class: 'icon-btn',
+                  type: 'button',
+                  'aria-label': `Remove variable ${i + 1}`,
+                  testid: `variable-remove-${i}`,
+                  onClick: () => {
+                    variables.splice(i, 1);
+                    drawVariables();
+                    check();
+                  },
+                },
+                '×',
+              ),
+              h('div', { class: 'row-error' }, errors.at(`variables[${i}]`, `error-variable-${i}`)),
+            );
+          }),
+          h(
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: 'add-variable',
+              onClick: () => {
+                variables.push({ key: '', value: '' });
+                drawVariables();
+                variableRows
+                  .querySelector<HTMLElement>(`[data-testid="variable-name-${variables.length - 1}"]`)
+                  ?.focus();
+              },
+            },
+            '+ Add variable',
+          ),
+        );
+      };
+      name.addEventListener('input', check);
+      const formEl = h(
+        'form',
+        { class: 'stack', novalidate: true },
+        field('Stage name', name, {
+          hint: stage ? 'Stages cannot be renamed.' : `${NAME_HINT} Such as release, prepub or dev.`,
+          error: errors.at('name'),
+          required: true,
+        }),
+        h(
+          'div',
+          { class: 'form-grid' },
+          field('Function', binding.fn, { error: errors.at('function'), required: true }),
+          field('Qualifier', binding.qualifier, {
+            hint: 'Usually an alias: a release then repoints the alias, and the stage stays as it is.',
+            error: errors.at('qualifier'),
+          }),
+        ),
+        h(
+          'div',
+          { class: 'subsection' },
+          h('label', null, 'Route overrides'),
+          h(
+            'p',
+            { class: 'hint' },
+            'Routes of the API that call another function or qualifier than the stage’s.',
+          ),
+          overrideRows,
+        ),
+        h(
+          'div',
+          { class: 'subsection' },
+          h('label', null, 'Stage variables'),
+          h('p', { class: 'hint' }, 'Given to the function in the event’s stageVariables.'),
+          variableRows,
+        ),
+        errors.banner,
+      );
+      formEl.addEventListener('submit', (e) => {
+        e.preventDefault();
+        attempted = true;
+        if (check().length) {
+          errors.focusFirst(formEl);
+          return;
+        }
+        save.disabled = true;
+        const stageName = stage?.name ?? name.value.trim();
+        const spec = {
+          ...binding.read(),
+          variables: Object.fromEntries(variables.map((v) => [v.key, v.value])),
+          routes: Object.fromEntries(
+            overrides.map((o) => [o.route, { function: o.function, qualifier: o.qualifier }]),
+          ),
+        };
+        sendJson<StageView>(
+          'PUT',
+          `/v1/apis/${enc(api.name)}/stages/${enc(stageName)}`,
+          spec,
+          stage ? { 'if-match': `"${stage.revision}"` } : {},
+        )
+          .then(({ body: saved }) => {
+            dlg.close();
+            toast(`Saved stage ${saved.name} of ${api.name} (revision ${saved.revision})`);
+            options.saved();
+          })
+          .catch((error: unknown) => {
+            save.disabled = false;
+            if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
+            else errors.showError(errorBox(error, undefined, 'stage-form-error'));
+          });
+      });
+      save.addEventListener('click', () => {
+        formEl.requestSubmit();
+      });
+      save.disabled = false;
+      clear(body, formEl);
+      drawOverrides();
+      drawVariables();
+    })
+    .catch((error: unknown) => {
+      if (!controller.signal.aborted) clear(body, errorBox(error));
+    });
+}

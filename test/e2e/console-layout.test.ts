@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { apiClient, type ApiCall } from '../support/api-client.js';
+import { openBrowser, signIn, skipWithoutChromium as skip, type Browser } from '../support/browser.js';
+import { zipOf } from '../support/code.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+
+// The console's layout at 800 and 1440 pixels wide: on every page and panel, with long names, a canary, rules,
+// stages with overrides and variables and a rollout on screen, nothing scrolls sideways — neither the page
+// nor any box inside it (the code editor's own lines excepted). A screenshot of each is kept.
+
+const FN = 'checkout-service-with-a-rather-long-name';
+const API = 'storefront-public-api';
+let server: SluiceProcess;
+let api: ApiCall;
+let browser: Browser;
+let rolloutId = '';
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function ok(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await api(method, path, body);
+  assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.bytes.toString()}`);
+  return res.body;
+}
+
+/**
+ * What overflows sideways: the page itself, any box that scrolls sideways, any box that ends past the window.
+ * Run in the page (a string, as the tests are compiled without the DOM's types).
+ */
+const OVERFLOWS = `(() => {
+  const found = [];
+  const root = document.scrollingElement ?? document.documentElement;
+  if (root.scrollWidth > window.innerWidth)
+    found.push('the page is ' + root.scrollWidth + 'px wide in a ' + window.innerWidth + 'px window');
+  const name = (el) => el.tagName.toLowerCase() + '.' + String(el.className) + (el.dataset.testid ? '[' + el.dataset.testid + ']' : '');
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('.cm-scroller, svg, .toasts') || el.offsetParent === null) continue;
+    const overflowX = getComputedStyle(el).overflowX;
+    if ((overflowX === 'auto' || overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1)
+      found.push(name(el) + ' scrolls: ' + el.scrollWidth + ' > ' + el.clientWidth);
+    const right = el.getBoundingClientRect().right;
+    if (right > window.innerWidth + 1) found.push(name(el) + ' ends at ' + Math.round(right) + 'px');
+  }
+  return [...new Set(found)].slice(0, 10);
+})()`;
+
+async function overflows(): Promise<string[]> {
+  return browser.page.evaluate<string[]>(OVERFLOWS);
+}
+
+const PAGES: { name: string; hash: () => string; open?: string; ready: string }[] = [
+  { name: 'functions', hash: () => '#/functions', ready: `function-row-${FN}` },
+  { name: 'create', hash: () => '#/functions/new', ready: 'fn-name' },
+  { name: 'code', hash: () => `#/functions/${FN}/code`, ready: 'code-editor' },
+  { name: 'config', hash: () => `#/functions/${FN}/config`, ready: 'tab-panel' },
+  { name: 'versions', hash: () => `#/functions/${FN}/versions`, ready: 'version-row-2' },
+  { name: 'aliases', hash: () => `#/functions/${FN}/aliases`, ready: 'alias-row-release-candidate' },
+  {
+    name: 'alias-editor',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: 'edit-alias-by-rules',
+    ready: 'rule-value-1',
+  },
+  { name: 'rollouts', hash: () => `#/functions/${FN}/rollouts`, ready: 'rollout-table' },
+  {
+    name: 'rollout-editor',
+    hash: () => `#/functions/${FN}/rollouts`,
+    open: 'start-rollout',
+    ready: 'rollout-plan',
+  },
+  {
+    name: 'rollout',
+    hash: () => `#/functions/${FN}/rollouts?rollout=${rolloutId}`,
+    ready: 'rollout-guardrails',
+  },
+  { name: 'monitoring', hash: () => `#/functions/${FN}/monitoring`, ready: 'metrics-table' },
+  { name: 'stages', hash: () => `#/functions/${FN}/stages`, ready: 'stage-table' },
+  { name: 'apis', hash: () => '#/apis', ready: `api-${API}` },
+  { name: 'stage-editor', hash: () => '#/apis', open: `edit-stage-${API}-prepub`, ready: 'override-0' },
+];
+
+describe('console: layout at 800 and 1440 pixels', { skip }, () => {
+  before(async () => {
+    const dir = await makeDataDir();
+    cleanups.push(dir.remove);
+    server = await startSluice(dir.dataDir);
+    cleanups.push(() => server.stop());
+    api = apiClient(server.url, server.token);
+    await ok('POST', '/v1/functions', {
+      name: FN,
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+      description: 'Takes the orders of the storefront and hands them to the payment provider',
+      environmentVariables: { PAYMENT_PROVIDER_ENDPOINT: 'https://payments.example.com/v2/charges' },
+    });
+    for (const n of [1, 2, 3]) {
+      await ok(
+        'PUT',
+        `/v1/functions/${FN}/code`,
+        await zipOf({ 'index.js': `exports.handler = async () => ${n};` }),
+      );
+      await ok('POST', `/v1/functions/${FN}/versions`, {
+        description: `release ${n} of the checkout service`,
+      });
+    }
+    await ok('PUT', `/v1/functions/${FN}/aliases/release-candidate`, {
+      version: '1',
+      description: 'What the storefront calls in production',
+      canary: { version: '2', weight: 0.2575, sticky: { source: 'header', name: 'x-storefront-user-id' } },
+    });
+    await ok('PUT', `/v1/functions/${FN}/aliases/by-rules`, {
+      version: '1',
+      canary: {
+        version: '2',
+        match: 'any',
+        rules: [
+          { source: 'header', name: 'x-storefront-beta-tester', op: '=', value: 'yes-please-and-thank-you' },
+          {
+            source: 'cookie',
+            name: 'session-region',
+            op: 'in',
+            value: ['eu-west-1', 'eu-central-1', 'us-east-2'],
+          },
+        ],
+      },
+    });
+    await ok('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' });
+    rolloutId = (
+      (await ok('POST', `/v1/functions/${FN}/aliases/live/rollouts`, {
+        to: '3',
+        steps: [0.05, 0.1, 0.25, 0.5, 0.75],
+        interval: '1h',
+        maxErrorRate: 0.01,
+        maxErrorRateRatio: 2,
+        maxP99Ms: 500,
+        maxPlatformErrors: 3,
+      })) as { id: string }
+    ).id;
+    await ok('POST', '/v1/apis', {
+      name: API,
+      routes: [
+        { method: 'ANY', path: '/{proxy+}' },
+        { method: 'GET', path: '/catalogue/categories/{category}/products/{product}' },
+      ],
+    });
+    for (const [stage, qualifier] of [
+      ['release', 'release-candidate'],
+      ['prepub', 'by-rules'],
+      ['dev', '$LATEST'],
+    ] as const)
+      await ok('PUT', `/v1/apis/${API}/stages/${stage}`, {
+        function: FN,
+        qualifier,
+        variables: { PAYMENT_PROVIDER_ENDPOINT: 'https://payments.example.com/v2/charges' },
+        routes: {
+          'GET /catalogue/categories/{category}/products/{product}': { function: FN, qualifier: '3' },
+        },
+      });
+    browser = await openBrowser('layout');
+    cleanups.push(() => browser.close());
+    await signIn(browser, server.url, server.token);
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  for (const width of [800, 1440]) {
+    test(`${width} px: no page or panel scrolls sideways`, async () => {
+      await browser.page.setViewportSize({ width, height: 900 });
+      const problems: string[] = [];
+      for (const p of PAGES) {
+        await browser.page.goto(`${server.url}/console/${p.hash()}`);
+        if (p.open) await browser.id(p.open).click();
+        await browser.id(p.ready).first().waitFor();
+        // Charts, lists and badges that load after the page: a moment for them to arrive.
+        await browser.page.waitForLoadState('networkidle').catch(() => undefined);
+        const found = await overflows();
+        if (found.length) problems.push(`${p.name}: ${found.join('; ')}`);
+        await browser.shot(`${width}-${p.name}`);
+        if (p.open) {
+          await browser.page.keyboard.press('Escape');
+          await browser.page.locator('[role="dialog"]').waitFor({ state: 'detached' });
+        }
+      }
+      assert.deepEqual(problems, [], `at ${width} px`);
+      assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    });
+  }
+});

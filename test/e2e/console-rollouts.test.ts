@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { apiClient, type ApiCall } from '../support/api-client.js';
+import {
+  openBrowser,
+  signIn,
+  skipWithoutChromium as skip,
+  waitForText,
+  type Browser,
+} from '../support/browser.js';
+import { zipOf } from '../support/code.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
+
+// Progressive rollouts in the console, in Chromium: a rollout started from the form (bad input refused under
+// its fields first, nothing started), watched live while the test sends traffic, and rolled back by the
+// guardrail when the new version fails; another paused, resumed and aborted; a third promoted; the past
+// rollouts listed with their outcome. The function and its versions are made through the API; everything
+// about rollouts goes through the page, and every check of what happened goes through the API.
+
+const FN = 'shop';
+let server: SluiceProcess;
+let api: ApiCall;
+let browser: Browser;
+const cleanups: (() => Promise<unknown>)[] = [];
+const id = (testid: string) => browser.id(testid);
+
+/** Version 1 answers, version 2 fails every call, version 3 answers. */
+const HANDLERS = ["return 'v1';", "throw new Error('v2 is broken');", "return 'v3';"];
+
+interface Rollout {
+  id: string;
+  status: string;
+  step: number;
+  reason: string | null;
+}
+interface Alias {
+  version: string;
+  canary?: unknown;
+}
+
+const rollouts = async () =>
+  ((await api('GET', `/v1/functions/${FN}/aliases/live/rollouts`)).body as { rollouts: Rollout[] }).rollouts;
+const alias = async () => (await api('GET', `/v1/functions/${FN}/aliases/live`)).body as Alias;
+
+/** Invokes the alias until `done` holds (the rollout reacted), a few calls at a time. */
+async function trafficUntil(done: () => Promise<boolean>, what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      await Promise.all(
+        Array.from({ length: 4 }, () =>
+          api('POST', `/v1/functions/${FN}/invocations?qualifier=live`, Buffer.from('{}'), {
+            'content-type': 'application/octet-stream',
+          }),
+        ),
+      );
+      await sleep(100);
+      return done();
+    },
+    { timeout: 90_000, what, interval: 0 },
+  );
+}
+
+async function openRollouts(): Promise<void> {
+  await browser.page.goto(`${server.url}/console/#/functions/${FN}/rollouts?qualifier=live`);
+  await id('start-rollout').waitFor();
+}
+
+/** Fills the start form: a strategy and its share, the interval, a max error rate and min invocations. */
+async function fillForm(
+  to: string,
+  strategy: 'canary' | 'linear' | 'steps',
+  share: string,
+  interval: string,
+): Promise<void> {
+  await id('rollout-to').selectOption(to);
+  await id(`rollout-strategy-${strategy}`).check();
+  const shareField = { canary: 'rollout-weight', linear: 'rollout-increment', steps: 'rollout-steps' };
+  await id(shareField[strategy]).fill(share);
+  await id('rollout-interval').fill(interval);
+  await id('rollout-max-error-rate').fill('10');
+  await id('rollout-min-invocations').fill('5');
+}
+
+describe('console: rollouts', { skip }, () => {
+  before(async () => {
+    const dir = await makeDataDir();
+    cleanups.push(dir.remove);
+    server = await startSluice(dir.dataDir);
+    cleanups.push(() => server.stop());
+    api = apiClient(server.url, server.token);
+    const created = await api('POST', '/v1/functions', {
+      name: FN,
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+      instanceConcurrency: 10,
+    });
+    assert.equal(created.status, 201, created.bytes.toString());
+    for (const body of HANDLERS) {
+      const code = await zipOf({ 'index.js': `exports.handler = async () => { ${body} };` });
+      assert.equal((await api('PUT', `/v1/functions/${FN}/code`, code)).status, 200);
+      assert.equal((await api('POST', `/v1/functions/${FN}/versions`)).status, 201);
+    }
+    assert.equal((await api('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' })).status, 201);
+    browser = await openBrowser('rollouts');
+    cleanups.push(() => browser.close());
+    await signIn(browser, server.url, server.token);
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  test('the form refuses falling steps and a bad interval under their fields, and starts nothing', async () => {
+    await openRollouts();
+    await waitForText(id('empty'), 'No rollouts yet');
+    await id('start-rollout').click();
+    await waitForText(id('rollout-plan'), '10 % for 5 min → 100 %');
+    await fillForm('2', 'steps', '50, 20', '2 minutes');
+    await id('rollout-start').click();
+    await waitForText(id('error-steps'), 'must rise');
+    await waitForText(id('error-interval'), 'duration');
+    await browser.shot('form-refused');
+    assert.deepEqual(await rollouts(), [], 'a rollout was started');
+    // Each message goes as soon as its field is right.
+    await id('rollout-steps').fill('20, 50');
+    await id('error-steps').waitFor({ state: 'hidden' });
+    await waitForText(id('error-interval'), 'duration');
+    await id('rollout-interval').fill('1m');
+    await id('error-interval').waitFor({ state: 'hidden' });
+    await waitForText(id('rollout-plan'), '20 % for 1 min → 50 % for 1 min → 100 %');
+    await id('rollout-cancel').click();
+    assert.deepEqual(await rollouts(), []);
+  });
+
+  test('a rollout to a failing version is watched live and rolled back by its guardrail', async () => {
+    await id('start-rollout').click();
+    await fillForm('2', 'canary', '50', '10m');
+    await waitForText(id('rollout-plan'), '50 % for 10 min → 100 %');
+    await browser.shot('form-canary');
+    await id('rollout-start').click();
+    await browser.page.waitForURL(/rollout=/);
+    await waitForText(id('rollout-summary'), 'Step 1 of 2: 50 %');
+    const started = (await rollouts()).at(0);
+    assert.ok(started, 'no rollout was started');
+    assert.equal(started.status, 'running');
+
+    await trafficUntil(async () => (await rollouts()).at(0)?.status !== 'running', 'the rollout to end');
+    const ended = (await rollouts()).at(0);
+    assert.ok(ended);
+    assert.equal(ended.status, 'rolled-back');
+    assert.match(ended.reason ?? '', /error rate 100\.00 % above the limit of 10\.00 %/);
+    assert.equal((await alias()).version, '1');
+    assert.equal((await alias()).canary, undefined, 'the alias still has a canary');
+
+    // The page follows by itself: the outcome, the guardrail breached, the chart against its limit, the log.
+    await waitForText(id('rollout-outcome'), 'Rolled back');
+    await waitForText(id('rollout-outcome'), 'error rate 100.00 %');
+    await waitForText(id('guardrail-maxErrorRate'), 'breached');
+    await id('rollout-chart-errors-limit-maxErrorRate').waitFor();
+    await id('rollout-chart-errors').locator('[data-series="2"] path').waitFor({ state: 'attached' });
+    await id('rollout-event-rolled-back').waitFor();
+    assert.equal(await id('rollout-pause').count(), 0, 'an ended rollout offers Pause');
+    await browser.shot('rolled-back');
+  });
+
+  test('a rollout paused, resumed and aborted from the page; another promoted', async () => {
+    await openRollouts();
+    await id('start-rollout').click();
+    await fillForm('3', 'steps', '10, 50', '10m');
+    await id('rollout-start').click();
+    await waitForText(id('rollout-summary'), 'Step 1 of 3: 10 %');
+    const current = async () => (await rollouts())[0] as Rollout;
+
+    await id('rollout-pause').click();
+    await waitFor(async () => (await current()).status === 'paused', { timeout: 10_000, what: 'paused' });
+    await id('rollout-resume').waitFor();
+    await browser.shot('paused');
+    await id('rollout-resume').click();
+    await waitFor(async () => (await current()).status === 'running', { timeout: 10_000, what: 'resumed' });
+    await id('rollout-abort').click();
+    await id('confirm-ok').click();
+    await waitForText(id('rollout-outcome'), 'Aborted');
+    assert.equal((await current()).status, 'aborted');
+    assert.equal((await alias()).version, '1');
+    assert.equal((await alias()).canary, undefined);
+
+    await id('rollouts-back').click();
+    await id('start-rollout').click();
+    await fillForm('3', 'linear', '25', '10m');
+    await waitForText(id('rollout-plan'), '25 % for 10 min → 50 % for 10 min → 75 % for 10 min → 100 %');
+    await id('rollout-start').click();
+    await waitForText(id('rollout-summary'), 'Step 1 of 4: 25 %');
+    await id('rollout-promote').click();
+    await id('confirm-ok').click();
+    await waitForText(id('rollout-outcome'), 'Promoted');
+    assert.equal((await current()).status, 'succeeded');
+    assert.equal((await alias()).version, '3');
+    await browser.shot('promoted');
+
+    // The past rollouts of the alias, newest first, each with its outcome and reason.
+    await id('rollouts-back').click();
+    await id('rollout-table').waitFor();
+    const rows = await id('rollout-table').locator('tbody tr').all();
+    const statuses = await Promise.all(rows.map((r) => r.getAttribute('data-status')));
+    assert.deepEqual(statuses, ['succeeded', 'aborted', 'rolled-back']);
+    await waitForText(id('rollout-table'), 'guardrail breached');
+    await browser.shot('history');
+    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+  });
+});
