@@ -164,6 +164,14 @@ describe("seed 004's scheme through the official SCF SDK", () => {
     const latest = await invoke(scf, 'release');
     assert.equal(latest.RetMsg, '$LATEST');
     assert.equal(latest.FunctionVersion, '$LATEST');
+    // As in SCF: Invoke without a Qualifier runs $LATEST, InvokeFunction the default alias, which follows it.
+    await scf.UpdateAlias({ FunctionName: 'B', Name: '$DEFAULT', FunctionVersion: '2' });
+    const plain = (await scf.Invoke({ FunctionName: 'B' })).Result as unknown as Result;
+    assert.equal(plain.RetMsg, '$LATEST');
+    const byDefault = (await scf.InvokeFunction({ FunctionName: 'B', Event: '{}' }))
+      .Result as unknown as Result;
+    assert.equal(byDefault.RetMsg, '2');
+    assert.equal(byDefault.FunctionVersion, '2');
   });
 
   test('prepub at version 3 routes Bob to version 4 by rule: with RoutingKey User Bob, and only then', async () => {

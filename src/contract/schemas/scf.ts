@@ -65,6 +65,11 @@ const VersionParam = Type.String({
   description: 'must be $LATEST or a version number such as "1"',
 });
 const AliasName = Type.String({ pattern: ALIAS_NAME.source, description: ALIAS_NAME_HINT });
+/** An alias to read, change or delete: any made, or the default one every function has. */
+const ExistingAliasName = Type.String({
+  pattern: `^(?:\\$DEFAULT|${ALIAS_NAME.source.slice(1, -1)})$`,
+  description: `must be $DEFAULT or an alias name (${ALIAS_NAME_HINT})`,
+});
 const Offset = Type.Integer({ minimum: 0 });
 const Limit = Type.Integer({ minimum: 1, maximum: 100 });
 
@@ -192,14 +197,14 @@ export type ScfCreateAlias = Static<typeof ScfCreateAlias>;
 
 export const ScfUpdateAlias = Strict({
   ...ByName,
-  Name: AliasName,
+  Name: ExistingAliasName,
   FunctionVersion: VersionParam,
   Description: Type.Optional(Description),
   RoutingConfig: Type.Optional(RoutingConfig),
 });
 export type ScfUpdateAlias = Static<typeof ScfUpdateAlias>;
 
-export const ScfAliasByName = Strict({ ...ByName, Name: AliasName });
+export const ScfAliasByName = Strict({ ...ByName, Name: ExistingAliasName });
 export type ScfAliasByName = Static<typeof ScfAliasByName>;
 
 export const ScfListAliases = Strict({
