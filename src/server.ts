@@ -5,24 +5,24 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApi } from './api/api.js';
-import { CONSOLE_PATH, isConsolePath, serveConsole } from './console/serve.js';
+import { serveConsole } from './console/serve.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { CredentialVerifier } from './auth/credentials.js';
 import { loadCredentialKeys } from './auth/credential-key.js';
 import { resealAccessKeys } from './auth/issue.js';
 import { Sealer } from './auth/seal.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from './core/code-package.js';
-import { dataPlaneBase, type DataPlaneAddress, isPublicHost } from './core/data-plane.js';
+import { dataPlaneBase, type DataPlaneAddress } from './core/data-plane.js';
 import { SluiceError } from './core/errors.js';
 import { authorize } from './core/credentials.js';
 import { Catalog } from './gateway/catalog.js';
 import { LATEST_VERSION_ID } from './core/qualifier.js';
 import { createGateway } from './gateway/gateway.js';
-import { createFcApi, FC_PREFIX } from './fc/fc-api.js';
-import { createScfApi, isScfRequest } from './scf/scf-api.js';
+import { createFcApi } from './fc/fc-api.js';
+import { createScfApi } from './scf/scf-api.js';
 import { CatalogSync } from './gateway/sync.js';
 import { createHealth } from './health/health.js';
-import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
+import { edgeHandler } from './edges.js';
 import { InvocationOutput } from './logs/invocation-output.js';
 import { DEFAULT_STORE_LOG_FEED_OPTIONS, StoreLogFeed } from './logs/store-log-feed.js';
 import { DEFAULT_RECORDER_OPTIONS, TelemetryRecorder } from './metrics/recorder.js';
@@ -139,23 +139,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnections: 2048,
 };
 
-/** Which addresses a listener answers for: everything, or only one side of a split. */
-type Edge = 'all' | 'control' | 'data';
-
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
-const INVOCATIONS = /^\/v1\/functions\/([^/]+)\/invocations$/;
-/** `/fn/{name}/{qualifier}{path}`, or `/fn/{name}` and `/fn/{name}/` alone, which name no qualifier. */
-const TRIGGER = /^\/fn\/([^/]+)(?:\/([^/]+)(\/.*)?|\/?)$/;
-const STAGE = /^\/gw\/([^/]+)\/([^/]+)(\/.*)?$/;
-
-/** A malformed escape is left as it is: the name then fails validation with a clear error. */
-function decodeURIComponentSafe(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
 
 /** The one place that wires the store, the control plane, the data plane and the HTTP listener together. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -326,8 +310,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log(
       "warning: HTTP triggers share the console's origin; their pages are served sandboxed (CSP). Give them their own with --data-plane-port or --public-host",
     );
-  const elsewhere = (what: string, where: string) =>
-    new SluiceError('RouteNotFound', `${what} are not served at this address but on ${where}`);
 
   // The name this data directory's node claims rollouts and queued events under, across restarts.
   const stableNode = await persistentNodeId(options.dataDir);
@@ -417,124 +399,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const scfApi = createScfApi({ ...vendorApi, invoke: (call, how) => gateway.invokeEvent(call, how) });
 
-  const handle = (edge: Edge, req: IncomingMessage, res: ServerResponse) => {
-    const fail = (error: unknown, requestId = randomUUID()) => {
-      res.setHeader(REQUEST_ID_HEADER, requestId);
-      sendError(res, error, requestId, (e) => {
-        log(`error ${requestId} ${req.method ?? ''} ${req.url ?? ''}: ${(e as Error).stack ?? String(e)}`);
-      });
-    };
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://sluice');
-    } catch {
-      fail(new SluiceError('InvalidArgument', 'the request target is not a valid URL'));
-      return;
-    }
-    if (url.pathname === '/healthz') {
-      health.liveness(res);
-      return;
-    }
-    if (url.pathname === '/readyz') {
-      health.readiness(res).catch((error: unknown) => {
-        fail(error);
-      });
-      return;
-    }
-    const invocation = INVOCATIONS.exec(url.pathname);
-    if (invocation) {
-      void gateway.invoke(req, res, url, invocation[1] as string);
-      return;
-    }
-    const onDataPlane =
-      edge === 'data' ||
-      (dataPlane.publicHost !== undefined && isPublicHost(req.headers.host, dataPlane.publicHost));
-    const stage = STAGE.exec(url.pathname);
-    const trigger = TRIGGER.exec(url.pathname);
-    if ((stage || trigger) && edge !== 'all' && !onDataPlane) {
-      fail(
-        elsewhere(
-          'HTTP triggers and API stages',
-          dataPlane.publicHost === undefined
-            ? `port ${serverInfo.dataPlane?.port}`
-            : `host ${dataPlane.publicHost}`,
-        ),
-      );
-      return;
-    }
-    if (stage) {
-      const [, api, stageName, rawPath] = stage as unknown as [string, string, string, string | undefined];
-      void gateway.stage(
-        req,
-        res,
-        url,
-        decodeURIComponentSafe(api),
-        decodeURIComponentSafe(stageName),
-        rawPath || '/',
-      );
-      return;
-    }
-    if (trigger) {
-      const [, name, qualifier, rawPath] = trigger as unknown as [
-        string,
-        string,
-        string | undefined,
-        string | undefined,
-      ];
-      const qualifierText = qualifier === undefined ? undefined : decodeURIComponentSafe(qualifier);
-      void gateway.trigger(req, res, url, name, qualifierText, rawPath || '/');
-      return;
-    }
-    if (onDataPlane) {
-      fail(elsewhere('The console and the /v1 API', 'its control address, apart from tenant content'));
-      return;
-    }
-    if (isScfRequest(req, url.pathname)) {
-      scfApi.handle(req, res);
-      return;
-    }
-    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-      // Someone who opens the server's address in a browser finds the console.
-      res.writeHead(302, { location: `${CONSOLE_PATH}/` });
-      res.end();
-      return;
-    }
-    if (isConsolePath(url.pathname)) {
-      // The web console's static files; its data calls go to /v1 with the user's token.
-      serveConsole(req, res, url).catch((error: unknown) => {
-        fail(error);
-      });
-      return;
-    }
-    if (url.pathname === '/metrics') {
-      credentials
-        .authenticate(req)
-        .then((principal) => {
-          // Every function's series: not for a credential limited to some of them.
-          authorize(principal, 'deploy');
-          const body = renderPrometheus(metrics.series(), pool.stats());
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-          res.end(body);
-        })
-        .catch((error: unknown) => {
-          fail(error);
-        });
-      return;
-    }
-    if (url.pathname.startsWith(FC_PREFIX)) {
-      fcApi.handle(req, res, url);
-      return;
-    }
-    if (url.pathname.startsWith('/v1/')) {
-      const requestId = randomUUID();
-      res.setHeader(REQUEST_ID_HEADER, requestId);
-      api.handle(req, res, url).catch((error: unknown) => {
-        fail(error, requestId);
-      });
-      return;
-    }
-    fail(new SluiceError('RouteNotFound', `no endpoint at ${url.pathname}`));
-  };
+  const handle = edgeHandler({
+    api,
+    fcApi,
+    scfApi,
+    gateway,
+    health,
+    console: serveConsole,
+    metrics: async (req, res) => {
+      // Every function's series: not for a credential limited to some of them.
+      authorize(await credentials.authenticate(req), 'deploy');
+      const body = renderPrometheus(metrics.series(), pool.stats());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(body);
+    },
+    dataPlane,
+    dataPlanePort: () => serverInfo.dataPlane?.port,
+    log,
+  });
 
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {

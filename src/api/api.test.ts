@@ -11,6 +11,7 @@ import { Sealer } from '../auth/seal.js';
 import { hashToken } from '../auth/tokens.js';
 import { ZipWorkers } from '../code/zip-workers.js';
 import { DEFAULT_CODE_LIMITS } from '../core/code-package.js';
+import { Router } from '../http/router.js';
 import { sendError } from '../http/respond.js';
 import { StoreLogFeed } from '../logs/store-log-feed.js';
 import { RolloutEngine } from '../rollouts/engine.js';
@@ -63,12 +64,22 @@ before(async () => {
       dataPlane: null,
     },
   });
+  // The server's own router holds every edge's routes; here, the API's alone.
+  const router = new Router(
+    api.routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
+  );
   server = createServer((req, res) => {
     responses++;
     res.on('finish', () => answered++);
-    api.handle(req, res, new URL(req.url ?? '/', 'http://localhost')).catch((error: unknown) => {
-      sendError(res, error, 'test', () => undefined);
-    });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    Promise.resolve()
+      .then(() => {
+        const { route, params } = router.match(req.method ?? 'GET', url.pathname);
+        return api.serve(route.handler, req, res, url, params);
+      })
+      .catch((error: unknown) => {
+        sendError(res, error, 'test', () => undefined);
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Router } from '../http/router.js';
+import { decodeParams } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import { aliasRoutes } from './aliases.js';
 import { asyncRoutes } from './async.js';
@@ -25,7 +25,14 @@ export const API_VERSION = '0.1.0';
 export function createApi(deps: ApiDeps): {
   routes: readonly ApiRoute[];
   openApi: Record<string, unknown>;
-  handle: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+  /** Serves a request the server's router matched to `route`, one of `routes`, with its path's raw parameters. */
+  serve: (
+    route: ApiRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    rawParams: Record<string, string>,
+  ) => Promise<void>;
 } {
   const openApiRoute: ApiRoute = {
     method: 'GET',
@@ -60,21 +67,18 @@ export function createApi(deps: ApiDeps): {
   ];
   const document = openApiDocument(routes, API_VERSION);
   const maxBodyBytes = Math.max(JSON_LIMIT, jsonCodeLimit(deps.codeLimits));
-  const router = new Router(
-    routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
-  );
 
   return {
     routes,
     openApi: document,
-    async handle(req, res, url) {
-      const { route, params } = router.match(req.method ?? 'GET', url.pathname);
-      const principal = route.handler.public ? ANONYMOUS : await deps.credentials.authenticate(req);
+    async serve(route, req, res, url, rawParams) {
+      const params = decodeParams(rawParams);
+      const principal = route.public ? ANONYMOUS : await deps.credentials.authenticate(req);
       // Before anything else, so that a credential learns nothing of what it may not touch (not even a 404).
-      if (!route.handler.public) authorizeRoute(route.handler, params, principal);
+      if (!route.public) authorizeRoute(route, params, principal);
       const request = { req, params, query: url.searchParams, principal, actor: principal.actor };
-      checkQuery(request, route.handler.query ?? []);
-      const run = () => route.handler.handler(request);
+      checkQuery(request, route.query ?? []);
+      const run = () => route.handler(request);
       const { response, replayed } =
         route.method === 'GET'
           ? { response: await run(), replayed: false }
@@ -87,7 +91,7 @@ export function createApi(deps: ApiDeps): {
       const changed =
         route.method === 'GET' || replayed || response.status >= 300
           ? undefined
-          : changedBy(route.handler, params, response);
+          : changedBy(route, params, response);
       if (changed) await deps.changed(changed);
       if ('stream' in response) {
         response.stream(res);

@@ -8,7 +8,7 @@ import { type ApiDeps, type Changed, JSON_LIMIT } from '../api/context.js';
 import type { Target, Wire } from '../gateway/gateway.js';
 import { readJson } from '../http/body.js';
 import { sendJson } from '../http/respond.js';
-import { Router } from '../http/router.js';
+import { decodeParams, type Route } from '../http/router.js';
 import type { Change } from '../store/store.js';
 import { sendFcError } from './errors.js';
 import { fcRoutes } from './routes.js';
@@ -90,10 +90,6 @@ const INVOCATIONS = '/2023-03-30/functions/{functionName}/invocations';
  */
 export function createFcApi<P extends FcPrincipal>(deps: FcDeps<P>) {
   const routes = fcRoutes(deps);
-  const router = new Router<FcRoute | 'invoke'>([
-    ...routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
-    { method: 'POST', path: INVOCATIONS, handler: 'invoke' as const },
-  ]);
   const checks = new Map(routes.map((r) => [r, r.body && validator(r.body.schema)]));
   const signed = { accessKeys: deps.accessKeys, store: deps.api.store, clock: deps.api.clock };
   const codeLimit = jsonCodeLimit(deps.api.codeLimits);
@@ -141,13 +137,14 @@ export function createFcApi<P extends FcPrincipal>(deps: FcDeps<P>) {
   }
 
   async function serve(
+    operation: FcRoute | 'invoke',
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
+    rawParams: Record<string, string>,
     requestId: string,
   ): Promise<void> {
-    const { route, params } = router.match(req.method ?? 'GET', url.pathname);
-    const operation = route.handler;
+    const params = decodeParams(rawParams);
     if (operation === 'invoke') return invoke(req, res, url, params.functionName ?? '');
     const limit = operation.body?.code ? codeLimit : JSON_LIMIT;
     const principal = await authenticateSigned(req, signed, limit);
@@ -180,14 +177,36 @@ export function createFcApi<P extends FcPrincipal>(deps: FcDeps<P>) {
     }
   }
 
+  const failRequest = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: unknown,
+    requestId = randomUUID(),
+  ) => {
+    fail(res, error, requestId, `${req.method ?? ''} ${req.url ?? ''}`);
+  };
+
   return {
     routes,
-    handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    /** Every path of the API with what serves it, for the server's router: the operations and the invoke API. */
+    edges: [
+      ...routes.map((route) => ({ method: route.method, path: route.path, handler: route })),
+      { method: 'POST', path: INVOCATIONS, handler: 'invoke' as const },
+    ] satisfies Route<FcRoute | 'invoke'>[],
+    serve(
+      operation: FcRoute | 'invoke',
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: URL,
+      rawParams: Record<string, string>,
+    ): void {
       const requestId = randomUUID();
-      serve(req, res, url, requestId).catch((error: unknown) => {
-        fail(res, error, requestId, `${req.method ?? ''} ${req.url ?? ''}`);
+      serve(operation, req, res, url, rawParams, requestId).catch((error: unknown) => {
+        failRequest(req, res, error, requestId);
       });
     },
+    /** A request under the API's prefix that no operation takes, answered in FC's error shape. */
+    refuse: failRequest,
   };
 }
 

@@ -33,8 +33,8 @@ export interface ScfDeps<P extends ScfPrincipal> extends ScfActionDeps {
 }
 
 /** SCF's API is one endpoint, `POST /`, that names the action in a header. */
-export function isScfRequest(req: IncomingMessage, pathname: string): boolean {
-  return pathname === '/' && req.headers['x-tc-action'] !== undefined;
+export function isScfRequest(req: IncomingMessage): boolean {
+  return req.headers['x-tc-action'] !== undefined;
 }
 
 const CODE_ACTIONS: readonly ScfAction[] = ['CreateFunction', 'UpdateFunctionCode'];
