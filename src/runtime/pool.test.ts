@@ -78,18 +78,35 @@ class FakeInstance implements PooledInstance {
  */
 const TIME_SCALE = 10;
 
-function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5) {
+/**
+ * The pool's clock. `wall`: real time, scaled, for what waits on time itself (the idle sweep). `work`: time
+ * moved only by finished invocations, each by its share of the function's instances, so that a test of the
+ * demand policy sees the same times however busy the machine is (on the wall clock, a loaded machine made a
+ * version's calls look a minute old and its last instance went).
+ */
+type PoolClock = 'wall' | 'work';
+
+function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5, time: PoolClock = 'wall') {
   const started: FakeInstance[] = [];
-  const clock = { skewMs: 0 };
+  const clock = { skewMs: 0, workMs: 0 };
+  const { maxInstancesPerFunction } = { ...LIMITS, ...limits };
   const pool = new InstancePool(
     { ...LIMITS, ...limits },
     async (v) => {
       await delay(startMs);
       const instance = new FakeInstance(v, invokeMs);
+      if (time === 'work') {
+        const invoke = instance.invoke.bind(instance);
+        instance.invoke = async (request) => {
+          const result = await invoke(request);
+          clock.workMs += (invokeMs * TIME_SCALE) / maxInstancesPerFunction;
+          return result;
+        };
+      }
       started.push(instance);
       return instance;
     },
-    () => performance.now() * TIME_SCALE + clock.skewMs,
+    () => (time === 'work' ? clock.workMs : performance.now() * TIME_SCALE) + clock.skewMs,
   );
   const call = (v: RunnableVersion) =>
     pool
@@ -121,7 +138,7 @@ async function drive(
 }
 
 test('a 10 % canary at 50 callers over 10 instances settles: no cold starts after warm-up', async () => {
-  const h = harness();
+  const h = harness({}, 1, 5, 'work');
   await drive(h.call, 50, 100, 0.1);
   const warm = h.started.length;
   await drive(h.call, 50, 100, 0.1, 2);
@@ -134,7 +151,7 @@ test('a 10 % canary at 50 callers over 10 instances settles: no cold starts afte
 
 for (const canary of [0.01, 0.25, 0.5]) {
   test(`a ${canary * 100} % canary settles too`, async () => {
-    const h = harness();
+    const h = harness({}, 1, 5, 'work');
     await drive(h.call, 50, 100, canary, 3);
     const warm = h.started.length;
     await drive(h.call, 50, 100, canary, 4);
@@ -145,11 +162,11 @@ for (const canary of [0.01, 0.25, 0.5]) {
 }
 
 test('as demand shifts from one version to the other, instances follow it, each started once', async () => {
-  const h = harness();
+  const h = harness({}, 1, 5, 'work');
   await drive(h.call, 50, 20, 0);
   assert.equal(h.live('1').length, 10);
   // A full move to version 2: every instance changes version, once, but for one that version 1 keeps…
-  await drive(h.call, 50, 100, 1, 5);
+  await drive(h.call, 50, 200, 1, 5);
   assert.deepEqual([h.live('1').length, h.live('2').length], [1, 9]);
   // …until a minute without a call to it.
   h.clock.skewMs += 60_000;

@@ -64,7 +64,12 @@ function runsById(collector: Collector): Map<string, { version: string; failed: 
 async function releaseWithCanary(api: ApiCall, collector: Collector, sleepMs = 0): Promise<void> {
   const env = { COLLECTOR: String(collector.port), SLEEP_MS: String(sleepMs) };
   await createFunctions(api, [
-    ['f', await zipOf({ 'index.js': REPORTING_HANDLER }), { runtime: 'nodejs20', environmentVariables: env }],
+    [
+      'f',
+      await zipOf({ 'index.js': REPORTING_HANDLER }),
+      // A generous timeout: an attempt timed out on a loaded machine after it ran would be run again by a retry.
+      { runtime: 'nodejs20', timeout: 60, environmentVariables: env },
+    ],
   ]);
   assert.equal((await api('POST', '/v1/functions/f/versions', {})).status, 201);
   const v2 = await zipOf({ 'index.js': `${REPORTING_HANDLER}\n// release 2\n` });

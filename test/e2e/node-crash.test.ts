@@ -8,6 +8,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { apiClient } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // Issue 27: what a node has counted and logged survives its SIGKILL, but for what it answered within the
 // window the README states (the flush interval and the writes in flight).
@@ -55,7 +56,13 @@ test('a node SIGKILLed under load has stored every invocation it answered more t
       }
     };
     const callers = Array.from({ length: 8 }, caller);
+    // Long enough that answers older than the loss window exist, and enough of them to count: on a loaded
+    // machine three seconds answered only 81, so the load runs on until it has (the deadline is only a bound).
     await delay(3000);
+    await waitFor(() => answered.length > 100, {
+      timeout: 60_000,
+      what: 'more than 100 answered invocations',
+    });
     const killedAt = Date.now();
     node.child.kill('SIGKILL');
     loading = false;
