@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiRoute } from './api/context.js';
+import type { createApi } from './api/api.js';
 import { CONSOLE_PATH } from './console/serve.js';
 import { type DataPlaneAddress, isPublicHost } from './core/data-plane.js';
 import { SluiceError } from './core/errors.js';
-import type { FcRoute } from './fc/fc-api.js';
-import { FC_PREFIX } from './fc/fc-api.js';
-import { isScfRequest } from './scf/scf-api.js';
+import { type createFcApi, FC_PREFIX } from './fc/fc-api.js';
+import type { createGateway } from './gateway/gateway.js';
+import type { createHealth } from './health/health.js';
+import { type createScfApi, isScfRequest } from './scf/scf-api.js';
 import { REQUEST_ID_HEADER, sendError } from './http/respond.js';
 import { type Method, type Route, Router } from './http/router.js';
 
@@ -34,49 +35,12 @@ interface Found {
 
 /** The parts of the server that answer requests, each with what it serves. */
 export interface EdgeParts {
-  api: {
-    routes: readonly ApiRoute[];
-    serve: (
-      route: ApiRoute,
-      req: IncomingMessage,
-      res: ServerResponse,
-      url: URL,
-      params: Record<string, string>,
-    ) => Promise<void>;
-  };
-  fcApi: {
-    edges: readonly Route<FcRoute | 'invoke'>[];
-    serve: (
-      operation: FcRoute | 'invoke',
-      req: IncomingMessage,
-      res: ServerResponse,
-      url: URL,
-      params: Record<string, string>,
-    ) => void;
-    refuse: (req: IncomingMessage, res: ServerResponse, error: unknown) => void;
-  };
+  api: Pick<ReturnType<typeof createApi>, 'routes' | 'serve'>;
+  fcApi: Pick<ReturnType<typeof createFcApi>, 'edges' | 'serve' | 'refuse'>;
   /** SCF's API, at `/`: a request there that names an action is SCF's. */
-  scfApi: { handle: (req: IncomingMessage, res: ServerResponse) => void };
-  gateway: {
-    invoke: (req: IncomingMessage, res: ServerResponse, url: URL, encodedName: string) => Promise<void>;
-    trigger: (
-      req: IncomingMessage,
-      res: ServerResponse,
-      url: URL,
-      encodedName: string,
-      qualifier: string | undefined,
-      rawPath: string,
-    ) => Promise<void>;
-    stage: (
-      req: IncomingMessage,
-      res: ServerResponse,
-      url: URL,
-      api: string,
-      stage: string,
-      rawPath: string,
-    ) => Promise<void>;
-  };
-  health: { liveness: (res: ServerResponse) => void; readiness: (res: ServerResponse) => Promise<void> };
+  scfApi: Pick<ReturnType<typeof createScfApi>, 'handle'>;
+  gateway: Pick<ReturnType<typeof createGateway>, 'invoke' | 'trigger' | 'stage'>;
+  health: ReturnType<typeof createHealth>;
   console: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
   metrics: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   dataPlane: DataPlaneAddress;
