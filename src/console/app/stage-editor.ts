@@ -96,7 +96,7 @@ function bindingPicker(
 /**
  * The stage panel: a stage's name (when new), the function and qualifier it binds, per-route overrides and
  * stage variables. Saved with the revision it was opened at (If-Match), so that a change made meanwhile is
- * refused rather than lost.
+ * refused rather than lost; a new one only if no stage of its name exists (If-None-Match: *).
  */
 export function openStageEditor(options: {
   api: ApiView;
@@ -371,11 +371,12 @@ export function openStageEditor(options: {
             overrides.map((o) => [o.route, { function: o.function, qualifier: o.qualifier }]),
           ),
         };
+        // A new stage is created only if no one made one of that name since the page was drawn.
         sendJson<StageView>(
           'PUT',
           `/v1/apis/${enc(api.name)}/stages/${enc(stageName)}`,
           spec,
-          stage ? { 'if-match': `"${stage.revision}"` } : {},
+          stage ? { 'if-match': `"${stage.revision}"` } : { 'if-none-match': '*' },
         )
           .then(({ body: saved }) => {
             dlg.close();
@@ -385,6 +386,13 @@ export function openStageEditor(options: {
           .catch((error: unknown) => {
             save.disabled = false;
             if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
+            else if (error instanceof ApiError && error.code === 'StageAlreadyExists')
+              errors.show([
+                {
+                  path: 'name',
+                  message: `${api.name} has had a stage ${stageName} since this page was drawn; nothing was saved: close this panel and edit that stage`,
+                },
+              ]);
             else errors.showError(errorBox(error, undefined, 'stage-form-error'));
           });
       });
