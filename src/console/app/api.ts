@@ -148,7 +148,11 @@ export type {
   HistoryView as HistoryEntry,
 } from '../../contract/schemas/aliases.js';
 export type { MetricsSeries, MetricsView, LogView, Summary } from '../../contract/schemas/telemetry.js';
-export type { ApiView, StageView } from '../../contract/schemas/apis.js';
+export type {
+  ApiView,
+  StageHistoryView as StageHistoryEntry,
+  StageView,
+} from '../../contract/schemas/apis.js';
 export type { RolloutView } from '../../contract/schemas/rollouts.js';
 export type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
 export type RuleSource = Rule['source'];
