@@ -16,6 +16,7 @@ import {
 import { NAME_HINT } from './api-editor.js';
 import { clear, errorBox, field, h, overlay, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
+import { qualifierOptions } from './qualifier-options.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -64,22 +65,7 @@ function bindingPicker(
     const name = fn.value;
     const { aliases, versions } = name ? await qualifiers(name) : { aliases: [], versions: [] };
     if (fn.value !== name) return;
-    const group = (label: string, items: string[], text: (q: string) => string) =>
-      items.length > 0 &&
-      h(
-        'optgroup',
-        { label },
-        items.map((q) => h('option', { value: q, selected: q === chosen }, text(q))),
-      );
-    const known = ['$DEFAULT', '$LATEST', ...aliases, ...versions];
-    clear(
-      qualifier,
-      group('Default', ['$DEFAULT'], () => '$DEFAULT (the function’s default alias)'),
-      group('Latest', ['$LATEST'], () => '$LATEST'),
-      group('Aliases', aliases, (q) => `alias ${q}`),
-      group('Versions', versions, (q) => `version ${q}`),
-      !known.includes(chosen) && chosen && group('Not found', [chosen], (q) => `${q} (missing)`),
-    );
+    clear(qualifier, qualifierOptions({ aliases, versions }, chosen));
     if (notify) onChange();
   };
   fn.addEventListener('change', () => {

@@ -16,6 +16,7 @@ import {
   toast,
 } from '../dom.js';
 import type { FunctionContext } from './function-context.js';
+import { inUseHelp } from './in-use.js';
 
 /** Aliases: the list with each one's traffic split, the editor, history with diffs, and rollback. */
 export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void {
@@ -153,7 +154,7 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
       toast(`Deleted alias ${alias.name}`);
       await refresh();
     } catch (error) {
-      clear(errorArea, errorBox(error, undefined, 'alias-error'));
+      clear(errorArea, errorBox(error, undefined, 'alias-error'), inUseHelp(error, ctx.page));
     }
   };
   const card = h(
