@@ -4,7 +4,7 @@ import { python } from '@codemirror/lang-python';
 import { MergeView } from '@codemirror/merge';
 import { indentWithTab } from '@codemirror/commands';
 import { indentUnit } from '@codemirror/language';
-import { EditorState, type Extension } from '@codemirror/state';
+import { EditorState, Prec, type Extension } from '@codemirror/state';
 import { keymap } from '@codemirror/view';
 import { basicSetup, EditorView } from 'codemirror';
 
@@ -37,6 +37,20 @@ export function indentFor(path: string, doc: string): string {
   return languageOf(path, doc) === 'py' ? '    ' : '  ';
 }
 
+/**
+ * Escape readies the next Tab to leave the editor, as CodeMirror has it for keyboard users, whatever else the
+ * Escape does. CodeMirror readies it only when no key binding takes the Escape, and its autocompletion takes
+ * one while a query is pending, with nothing on screen: right after typing, Escape then Tab indented.
+ */
+const escapeThenTabLeaves = Prec.highest(
+  EditorView.domEventHandlers({
+    keydown(event, view) {
+      if (event.key === 'Escape') view.setTabFocusMode(2000);
+      return false;
+    },
+  }),
+);
+
 const theme = EditorView.theme({
   '&': { fontSize: '13px', height: '100%' },
   '.cm-scroller': { fontFamily: 'var(--mono)', lineHeight: '1.5' },
@@ -63,6 +77,7 @@ export function editorState(options: EditorOptions): EditorState {
     indentUnit.of(indentFor(options.path, options.doc)),
     // Tab indents, as in any code editor; Escape then Tab leaves the editor, as CodeMirror has it for keyboards.
     keymap.of([indentWithTab]),
+    escapeThenTabLeaves,
     EditorState.readOnly.of(options.readOnly === true),
     EditorView.editable.of(options.readOnly !== true),
     EditorView.contentAttributes.of({ 'aria-label': options.label ?? `Code of ${options.path}` }),
