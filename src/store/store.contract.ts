@@ -1288,6 +1288,38 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.equal(ok.stage.revision, 3);
       });
 
+      test('putStage with createOnly creates a stage once; over an existing one it is refused (StageAlreadyExists) and changes nothing', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        const created = await h.store.putStage('shop', 'prod', stage('f', '1'), {
+          ...h.change(),
+          createOnly: true,
+        });
+        assert.deepEqual([created.created, created.stage.revision], [true, 1]);
+        const before = await apiState(h.store);
+        const error = await rejectsWith(
+          h.store.putStage('shop', 'prod', stage('f', '2'), { ...h.change(), createOnly: true }),
+          'StageAlreadyExists',
+        );
+        assert.deepEqual(error.details, { currentRevision: 1 });
+        assert.match(error.message, /prod.*shop/);
+        assert.deepEqual(await apiState(h.store), before);
+
+        // Two creators at once: one creates, the other is told the stage exists.
+        const racing = await Promise.allSettled(
+          ['1', '2'].map((v) =>
+            h.store.putStage('shop', 'new', stage('f', v), { ...h.change(), createOnly: true }),
+          ),
+        );
+        assert.deepEqual(racing.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+        const refused = racing.find((r) => r.status === 'rejected');
+        assert.ok(refused && isSluiceError(refused.reason) && refused.reason.code === 'StageAlreadyExists');
+        assert.deepEqual(
+          (await h.store.stageHistory('shop', 'new')).map((e) => e.action),
+          ['create'],
+        );
+      });
+
       test('putStage refuses a binding to a missing function, alias or version (StageBindingInvalid), storing nothing', async (h) => {
         await withVersions(h, 'f', 2);
         await h.store.putAlias('f', 'live', points(1), h.change());

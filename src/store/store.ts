@@ -64,7 +64,10 @@ export interface AliasWrite extends Change {
 }
 
 export interface StageWrite extends Change {
+  /** Refuse the write unless the stage is at this revision (`If-Match`). */
   expectedRevision?: number;
+  /** Refuse the write if the stage exists (`If-None-Match: *`). */
+  createOnly?: boolean;
 }
 
 /** A write's answer as it was sent, kept so that a retry with the same `Idempotency-Key` gets it again. */
