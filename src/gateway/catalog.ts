@@ -4,6 +4,8 @@ import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
+import type { AliasSpec } from '../core/alias.js';
+import { LATEST, type VersionRef } from '../core/names.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
@@ -24,11 +26,23 @@ export interface FunctionSnapshot {
   async: AsyncConfig;
   versions: ReadonlyMap<number, RunnableVersion>;
   /** Each alias, compiled when it was written. */
-  routes: ReadonlyMap<string, CompiledRoute>;
+  aliases: ReadonlyMap<string, AliasRoute>;
 }
+
+/**
+ * An alias as the data plane routes by it: compiled, its versions the runnable ones themselves, so that a
+ * decision reads nothing else (undefined: a version the snapshot lacks, which the store never lets happen).
+ */
+export type AliasRoute = CompiledRoute<RunnableVersion | undefined> & {
+  /** As written: what it names, for those that read the alias rather than route by it. */
+  spec: AliasSpec;
+};
 
 /** Functions read in one store call at most: a reload reads pages of 100. */
 const MAX_BATCH = 500;
+
+/** Shares equal strings between snapshots (see `CompileOptions.share`). */
+type Share = (text: string) => string;
 
 function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
   const functionName = 'functionName' in record ? record.functionName : record.name;
@@ -36,6 +50,33 @@ function runnable(record: FunctionRecord | VersionRecord, versionId: string): Ru
   const state = versionId === LATEST_VERSION_ID ? JSON.stringify(record.config) : '';
   const key = [functionName, versionId, record.code.sha256, state].join('\u0000');
   return { key, functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
+}
+
+/** A function as the store holds it, compiled for routing: what the catalog keeps of it. */
+function snapshotOf(state: FunctionState, share: Share): FunctionSnapshot {
+  const name = state.fn.name;
+  const latest = runnable(state.fn, LATEST_VERSION_ID);
+  const versions = new Map(
+    state.versions.map((v) => [v.version, runnable(v, share(String(v.version)))] as const),
+  );
+  const options = {
+    resolve: (ref: VersionRef) => (ref === LATEST ? latest : versions.get(ref)),
+    share,
+  };
+  const aliases = new Map(
+    state.aliases.map((a): [string, AliasRoute] => [
+      share(a.name),
+      { ...compileRoute(a.spec, `${name}/${a.name}`, options), spec: a.spec },
+    ]),
+  );
+  return {
+    name,
+    latest,
+    trigger: state.fn.trigger,
+    async: state.fn.async ?? DEFAULT_ASYNC_CONFIG,
+    versions,
+    aliases,
+  };
 }
 
 /**
@@ -50,6 +91,17 @@ export class Catalog {
   /** Per key, the load queued behind the running one that has not started yet. */
   private readonly waiting = new Map<string, Promise<void>>();
   private batch: { names: Set<string>; states: Promise<Map<string, FunctionState>> } | undefined;
+  /**
+   * The strings snapshots share: alias names, version ids, the names and values in rules. Begun again at each
+   * full reload, so that it holds what the functions name, not all they ever named.
+   */
+  private shared = new Map<string, string>();
+  private readonly share: Share = (text) => {
+    const found = this.shared.get(text);
+    if (found !== undefined) return found;
+    this.shared.set(text, text);
+    return text;
+  };
 
   constructor(private readonly store: Store) {}
 
@@ -72,6 +124,7 @@ export class Catalog {
    * change refreshed at the same time is never overwritten by an older read.
    */
   async loadAll(): Promise<void> {
+    this.shared = new Map();
     const apis = (await this.store.listApis()).map((api) => api.name);
     const gone = [...this.apis.keys()].filter((name) => !apis.includes(name));
     await Promise.all([...apis, ...gone].map((name) => this.refreshApi(name)));
@@ -136,19 +189,8 @@ export class Catalog {
 
   private async load(name: string): Promise<void> {
     const state = await this.readState(name);
-    if (!state) {
-      this.functions.delete(name);
-      return;
-    }
-    const { fn, versions, aliases } = state;
-    this.functions.set(name, {
-      name,
-      latest: runnable(fn, LATEST_VERSION_ID),
-      trigger: fn.trigger,
-      async: fn.async ?? DEFAULT_ASYNC_CONFIG,
-      versions: new Map(versions.map((v) => [v.version, runnable(v, String(v.version))] as const)),
-      routes: new Map(aliases.map((a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const)),
-    });
+    if (state) this.functions.set(name, snapshotOf(state, this.share));
+    else this.functions.delete(name);
   }
 
   /**
