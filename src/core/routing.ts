@@ -59,7 +59,7 @@ interface CompiledCondition {
  * the caller resolved them to when it compiled (the data plane's runnable versions), so that a decision ends
  * on the version itself rather than on a key to look up.
  */
-export type CompiledRoute<V = VersionRef> =
+export type CompiledRoute<V = VersionRef> = (
   | { mode: 'primary'; primary: V }
   | {
       mode: 'weight';
@@ -76,7 +76,11 @@ export type CompiledRoute<V = VersionRef> =
       canary: V;
       match: 'all' | 'any';
       conditions: readonly CompiledCondition[];
-    };
+    }
+) & {
+  /** The alias as written: what it names, for those that read it rather than route by it. */
+  spec: AliasSpec;
+};
 
 /** What compiling an alias for a caller resolves and shares. */
 export interface CompileOptions<V> {
@@ -173,7 +177,8 @@ export function compileRoute<V>(
   const { resolve, share = unshared } = options;
   const canary = spec.canary;
   const primary = resolve(spec.version);
-  if (!canary) return { mode: 'primary', primary };
+  // Each shape is built by one literal, so that all routes of a mode share one hidden class.
+  if (!canary) return { mode: 'primary', primary, spec };
   if (isWeightCanary(canary)) {
     return {
       mode: 'weight',
@@ -185,6 +190,7 @@ export function compileRoute<V>(
         name: share(lookupName(canary.sticky.source, canary.sticky.name)),
       },
       salt,
+      spec,
     };
   }
   return {
@@ -193,6 +199,7 @@ export function compileRoute<V>(
     canary: resolve(canary.version),
     match: canary.match,
     conditions: canary.rules.map((condition) => compileCondition(condition, salt, share)),
+    spec,
   };
 }
 

@@ -4,7 +4,6 @@ import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
-import type { AliasSpec } from '../core/alias.js';
 import { LATEST, type VersionRef } from '../core/names.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
@@ -33,10 +32,7 @@ export interface FunctionSnapshot {
  * An alias as the data plane routes by it: compiled, its versions the runnable ones themselves, so that a
  * decision reads nothing else (undefined: a version the snapshot lacks, which the store never lets happen).
  */
-export type AliasRoute = CompiledRoute<RunnableVersion | undefined> & {
-  /** As written: what it names, for those that read the alias rather than route by it. */
-  spec: AliasSpec;
-};
+export type AliasRoute = CompiledRoute<RunnableVersion | undefined>;
 
 /** Functions read in one store call at most: a reload reads pages of 100. */
 const MAX_BATCH = 500;
@@ -66,7 +62,7 @@ function snapshotOf(state: FunctionState, share: Share): FunctionSnapshot {
   const aliases = new Map(
     state.aliases.map((a): [string, AliasRoute] => [
       share(a.name),
-      { ...compileRoute(a.spec, `${name}/${a.name}`, options), spec: a.spec },
+      compileRoute(a.spec, `${name}/${a.name}`, options),
     ]),
   );
   return {
