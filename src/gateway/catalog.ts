@@ -34,7 +34,9 @@ export interface FunctionSnapshot {
  */
 export type AliasRoute = CompiledRoute<RunnableVersion | undefined>;
 
-/** Functions read in one store call at most: a reload reads pages of 100. */
+/** Functions a reload lists and reads at a time. */
+const PAGE = 100;
+/** Functions read in one store call at most. */
 const MAX_BATCH = 500;
 
 /** Shares equal strings between snapshots (see `CompileOptions.share`). */
@@ -125,19 +127,20 @@ export class Catalog {
     const gone = [...this.apis.keys()].filter((name) => !apis.includes(name));
     await Promise.all([...apis, ...gone].map((name) => this.refreshApi(name)));
     const listed = new Set<string>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.store.listFunctions({
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
+    let after: string | undefined;
+    for (;;) {
+      const names = await this.store.listFunctionNames({
+        limit: PAGE,
+        ...(after !== undefined && { after }),
       });
-      for (const fn of page.items) listed.add(fn.name);
-      await Promise.all(page.items.map((fn) => this.refresh(fn.name)));
-      nextToken = page.nextToken;
+      for (const name of names) listed.add(name);
+      await Promise.all(names.map((name) => this.refresh(name)));
       // A store that answers at once (SQLite) would otherwise hold the event loop for the whole reload:
       // seconds, over thousands of functions, during which no request is served.
       await setImmediate();
-    } while (nextToken !== undefined);
+      if (names.length < PAGE) break;
+      after = names.at(-1);
+    }
     await Promise.all([...this.functions.keys()].filter((n) => !listed.has(n)).map((n) => this.refresh(n)));
   }
 

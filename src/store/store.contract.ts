@@ -424,6 +424,23 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
         assert.deepEqual(await snapshot(h.store, 'other'), other, 'refusals changed another function');
       });
 
+      test('listFunctionNames lists names in order after a name, a page at a time', async (h) => {
+        const names = ['b', 'a-2', 'c', 'a-1', 'a'];
+        for (const name of names) await h.store.createFunction(name, config(), blob(name), h.change());
+        assert.deepEqual(await h.store.listFunctionNames({ limit: 10 }), ['a', 'a-1', 'a-2', 'b', 'c']);
+        assert.deepEqual(await h.store.listFunctionNames({ limit: 2 }), ['a', 'a-1']);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-1', limit: 2 }), ['a-2', 'b']);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-0', limit: 10 }), [
+          'a-1',
+          'a-2',
+          'b',
+          'c',
+        ]);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'c', limit: 10 }), []);
+        await h.store.deleteFunction('b');
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-2', limit: 10 }), ['c']);
+      });
+
       test('getFunctionStates reads each named function with its versions and aliases, as the single reads do', async (h) => {
         await withVersions(h, 'many', 120);
         await h.store.putAlias('many', 'live', weight(120, 7, 0.25), h.change());

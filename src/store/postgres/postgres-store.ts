@@ -326,7 +326,10 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
       types: TYPES,
-      ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+      // JIT compiling pays off for long analytic queries, never for these short ones; yet a statement whose
+      // estimate is high (over many rows, or tables not yet analyzed) was compiled for a second or more, each
+      // time: a full reload of the routing table spent most of its time there.
+      options: `-c jit=off${schema === undefined ? '' : ` -c search_path=${schema}`}`,
     });
     // An idle pooled connection that breaks (backend terminated, server restarted) is dropped by the pool;
     // without a listener its error would end the process.
@@ -746,6 +749,16 @@ export class PostgresStore implements Store {
         [after, prefix, options.limit + 1],
       );
       return pageOf(result.rows.map(toFunction), options.limit, (f) => f.name);
+    });
+  }
+
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.read('listing function names', async (db) => {
+      const result = await db.query<{ name: string }>(
+        'SELECT name FROM functions WHERE name > $1 ORDER BY name LIMIT $2',
+        [options.after ?? '', options.limit],
+      );
+      return result.rows.map((r) => r.name);
     });
   }
 

@@ -428,6 +428,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.read(
+      () =>
+        this.db
+          .prepare('SELECT name FROM functions WHERE name > ? ORDER BY name LIMIT ?')
+          .pluck()
+          .all(options.after ?? '', options.limit) as string[],
+    );
+  }
+
   getFunctionStates(names: readonly string[]): Promise<Map<string, FunctionState>> {
     return this.read(() => {
       const list = JSON.stringify(names);
