@@ -5,7 +5,7 @@ import { waitFor } from '../../test/support/wait-for.js';
 import type { AliasSpec } from '../core/alias.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
 import { config } from '../../test/support/config.js';
-import { blob } from '../store/store.contract.js';
+import { blob } from '../store/contract-support.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { InvocationResult, RunnableVersion } from './instance.js';
 import { InstancePool, type PooledInstance } from './pool.js';
