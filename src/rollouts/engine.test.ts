@@ -6,7 +6,7 @@ import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
 import type { MetricRow } from '../core/telemetry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { config } from '../../test/support/config.js';
-import { blob } from '../store/store.contract.js';
+import { blob } from '../store/contract-support.js';
 import { RolloutEngine } from './engine.js';
 
 // The engine over the real SQLite store, with a clock the test moves: every alias write, metric window and

@@ -6,9 +6,9 @@ import {
   type ProvisionedReport,
   type ProvisionedRole,
   type Traffic,
-  trafficOfRoute,
+  trafficOfAlias,
 } from '../core/provisioned.js';
-import type { CompiledRoute } from '../core/routing.js';
+import type { AliasSpec } from '../core/alias.js';
 import type { Store } from '../store/store.js';
 import type { RunnableVersion } from './instance.js';
 import type { PinnedInstance } from './pool.js';
@@ -17,7 +17,7 @@ import type { PinnedInstance } from './pool.js';
 export interface ProvisionTargets {
   latest: RunnableVersion;
   versions: ReadonlyMap<number, RunnableVersion>;
-  routes: ReadonlyMap<string, CompiledRoute>;
+  aliases: ReadonlyMap<string, { spec: AliasSpec }>;
 }
 
 export interface ProvisionerDeps {
@@ -67,8 +67,8 @@ function trafficIn(targets: ProvisionTargets, qualifier: string): Traffic | unde
   const parsed = parseQualifier(qualifier);
   if (parsed.kind === 'latest') return { primary: LATEST };
   if (parsed.kind === 'version') return { primary: parsed.version };
-  const route = targets.routes.get(parsed.alias);
-  return route && trafficOfRoute(route);
+  const alias = targets.aliases.get(parsed.alias);
+  return alias && trafficOfAlias(alias.spec);
 }
 
 /**

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ErrorCode, isSluiceError } from '../core/errors.js';
+import { describe } from 'node:test';
 import type { AsyncAttempt, NewAsyncEvent } from '../core/async-invocation.js';
-import type { Change, Store } from './store.js';
 import { config } from '../../test/support/config.js';
-import { blob, type OpenedStore } from './store.contract.js';
+import { blob, clock, contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 
-let tick = 0;
-const change = (): Change => ({
-  actor: 'tester',
-  now: new Date(Date.UTC(2024, 0, 1) + tick++ * 1000).toISOString(),
-});
-
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(operation, (error) => {
-    assert.ok(isSluiceError(error), String(error));
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-}
+const change = clock();
 
 const T0 = Date.UTC(2024, 0, 1);
 const LEASE = 30_000;
@@ -45,17 +31,9 @@ const attempt = (versionId: string, errorCode?: string): AsyncAttempt => ({
 
 /** The asynchronous invocation queue: the same behaviour from every store. */
 export function asyncContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store, opened: OpenedStore) => Promise<void>): void => {
-    void it(name, async () => {
-      const opened = await open();
-      try {
-        await opened.store.createFunction('f', config(), blob('f'), change());
-        await body(opened.store, opened);
-      } finally {
-        await opened.cleanup();
-      }
-    });
-  };
+  const test = contractTest(open, async (store) => {
+    await store.createFunction('f', config(), blob('f'), change());
+  });
 
   void describe(`${label}: asynchronous invocations`, () => {
     test('an event is queued, claimed once under a lease, and read back with its payload and routing key', async (store) => {

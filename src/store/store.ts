@@ -182,6 +182,11 @@ export interface Store {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(options: ListOptions & { prefix?: string }): Promise<Page<FunctionRecord>>;
   /**
+   * The names of the functions that sort after `after` (all, without it), at most `limit`, in order: what a
+   * reload of the routing table lists, a page at a time, before reading their states.
+   */
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]>;
+  /**
    * The named functions that exist, each with its versions and aliases as of one moment: a reload of
    * thousands of functions reads them a page at a time, not three queries per function.
    */
