@@ -6,7 +6,7 @@ import { SEED_HANDLERS } from '../../contract/seed-handlers.js';
 import type { Command } from '../command.js';
 import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';
-import { print, printJson } from '../output.js';
+import { printResult } from '../output.js';
 
 const HANDLERS: Record<string, { file: string; source: string; handler: string }> = SEED_HANDLERS;
 
@@ -49,11 +49,12 @@ example: sluice init hello --runtime nodejs20`,
     });
     await mkdir(dir, { recursive: true });
     for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { flag: 'wx' });
-    if (args.json) {
-      printJson({ directory: dir, name, runtime, files: Object.keys(files) });
-      return;
-    }
-    print(`created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}`);
-    print(`next: sluice deploy ${args.positional(0)} --publish`);
+    await printResult(
+      args.json,
+      { directory: dir, name, runtime, files: Object.keys(files) },
+      () =>
+        `created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}\n` +
+        `next: sluice deploy ${args.positional(0)} --publish`,
+    );
   },
 };
