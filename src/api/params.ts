@@ -1,5 +1,6 @@
 import { SluiceError } from '../core/errors.js';
 import { ALIAS_NAME, assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
+import type { ListOptions } from '../store/store.js';
 import type { ApiRequest, HeaderParam } from './context.js';
 
 export function functionParam(request: ApiRequest): string {
@@ -29,7 +30,7 @@ export function versionParam(request: ApiRequest): number {
 }
 
 /** `limit` for listings: 1..100, default 50. */
-export function limitParam(request: ApiRequest): number {
+function limitParam(request: ApiRequest): number {
   const text = request.query.get('limit');
   if (text === null) return 50;
   const limit = Number(text);
@@ -39,6 +40,12 @@ export function limitParam(request: ApiRequest): number {
     ]);
   }
   return limit;
+}
+
+/** A listing's page: its `limit`, and the `nextToken` that the page before it answered, if any. */
+export function pageParams(request: ApiRequest): ListOptions {
+  const nextToken = optionalQuery(request, 'nextToken');
+  return { limit: limitParam(request), ...(nextToken !== undefined && { nextToken }) };
 }
 
 export function optionalQuery(request: ApiRequest, key: string): string | undefined {

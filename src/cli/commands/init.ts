@@ -6,7 +6,7 @@ import { SAMPLE_HANDLERS, type Sample } from '../../contract/seed-handlers.js';
 import type { Command } from '../command.js';
 import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';
-import { print, printJson } from '../output.js';
+import { printResult } from '../output.js';
 
 const HANDLERS: Partial<Record<string, Sample>> = SAMPLE_HANDLERS;
 
@@ -53,11 +53,12 @@ example: sluice init hello --runtime nodejs20`,
       const mode = file === handler.file ? handler.mode : 0o644;
       await writeFile(join(dir, file), text, { flag: 'wx', mode });
     }
-    if (args.json) {
-      printJson({ directory: dir, name, runtime, files: Object.keys(files) });
-      return;
-    }
-    print(`created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}`);
-    print(`next: sluice deploy ${args.positional(0)} --publish`);
+    await printResult(
+      args.json,
+      { directory: dir, name, runtime, files: Object.keys(files) },
+      () =>
+        `created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}\n` +
+        `next: sluice deploy ${args.positional(0)} --publish`,
+    );
   },
 };
