@@ -7,14 +7,20 @@ import { publicHostProblem } from '../core/data-plane.js';
 import { DEFAULT_CODE_CACHE_BYTES } from '../runtime/code-cache.js';
 import { DEFAULT_ISOLATION, type IsolationMode } from '../runtime/sandbox/sandbox.js';
 import { parseUidRange } from '../runtime/sandbox/uids.js';
-import { DEFAULT_HTTP_LIMITS, DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_POOL_LIMITS,
+  DEFAULT_RESYNC_MS,
+  DEFAULT_STANDBYS,
+  startServer,
+} from '../server.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
 
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
                     [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
-                    [--instance-memory MB]
+                    [--instance-memory MB] [--standby-instances ${DEFAULT_STANDBYS}]
                     [--store postgres://…] [--credential-key-file F] [--resync-seconds 30] [--telemetry on|off]
                     [--isolation auto|required|none] [--instance-uids FIRST-LAST]
                     [--instance-tmp-size 512] [--instance-pids 64]
@@ -30,6 +36,9 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
   --instance-memory MB          the memorySize all instances of this node may reserve together (default: 3/4 of
                                 the memory the server may use, here ${DEFAULT_POOL_LIMITS.maxInstanceMemoryMb}); beyond, idle instances of any
                                 function stop to make room, longest idle first, else 429
+  --standby-instances N         runtime processes started ahead of any function, per runtime (and network
+                                mode) that cold starts have used in the last --instance-idle-seconds: a cold
+                                start takes one and makes it its function's instance (0: none; not Node.js)
   --store URL                   a PostgreSQL database shared by several nodes (postgres://…[?schema=NAME]);
                                 by default the embedded SQLite store in the data directory (env SLUICE_STORE).
                                 Every local user can read a command line: give a password with PGPASSWORD,
@@ -140,6 +149,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
       'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
       'instance-memory': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxInstanceMemoryMb) },
+      'standby-instances': { type: 'string', default: String(DEFAULT_STANDBYS) },
       store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
       'store-file': { type: 'string', default: process.env.SLUICE_STORE_FILE ?? '' },
       'credential-key-file': { type: 'string' },
@@ -211,6 +221,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       idleMs: parseCount('--instance-idle-seconds', values['instance-idle-seconds'], 1) * 1000,
       maxInstanceMemoryMb: parseCount('--instance-memory', values['instance-memory'], 128),
     },
+    standbys: parseCount('--standby-instances', values['standby-instances'], 0),
     interpreters: { python: values.python, php: values.php, mono: values.mono },
     isolation: {
       mode: isolation,

@@ -21,6 +21,14 @@ export interface InstanceCounts {
   waiting: number;
 }
 
+/** A profile's standbys (runtime processes started ahead of any function) on this node. */
+export interface StandbyCounts {
+  runtime: string;
+  network: string;
+  ready: number;
+  starting: number;
+}
+
 const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /** A metric family's header: what it counts, and its type. */
@@ -62,6 +70,7 @@ const INSTANCE_GAUGES: [name: string, help: string, read: (i: InstanceCounts) =>
 export function renderPrometheus(
   series: readonly SeriesTotals[],
   instances: readonly InstanceCounts[],
+  standbys: readonly StandbyCounts[] = [],
 ): string {
   const lines: string[] = [];
   const labels = (s: SeriesTotals) =>
@@ -117,6 +126,17 @@ export function renderPrometheus(
   for (const [name, help, read] of INSTANCE_GAUGES) {
     lines.push(...family(name, 'gauge', help));
     for (const i of instances) lines.push(`${name}{${instanceLabels(i)}} ${read(i)}`);
+  }
+  lines.push(
+    '# HELP sluice_standby_instances Runtime processes started ahead of any function on this node, by state.',
+    '# TYPE sluice_standby_instances gauge',
+  );
+  for (const s of standbys) {
+    const base = `runtime="${escape(s.runtime)}",network="${escape(s.network)}"`;
+    lines.push(
+      `sluice_standby_instances{${base},state="ready"} ${s.ready}`,
+      `sluice_standby_instances{${base},state="starting"} ${s.starting}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
