@@ -39,6 +39,8 @@ const COUNTERS: [name: string, help: string, read: (c: Counters) => number][] = 
 export function renderPrometheus(
   series: readonly SeriesTotals[],
   instances: readonly InstanceCounts[],
+  /** Calls of each store operation (by name) since this process started. */
+  storeOperations: ReadonlyMap<string, number> = new Map(),
 ): string {
   const lines: string[] = [];
   const labels = (s: SeriesTotals) =>
@@ -116,5 +118,11 @@ export function renderPrometheus(
       `sluice_invocations_waiting{function="${escape(i.functionName)}",version="${escape(i.versionId)}"} ${i.waiting}`,
     );
   }
+  lines.push(
+    '# HELP sluice_store_operations_total Operations this node asked of its store (SQLite or PostgreSQL), by operation.',
+    '# TYPE sluice_store_operations_total counter',
+  );
+  for (const [operation, count] of [...storeOperations].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`sluice_store_operations_total{operation="${escape(operation)}"} ${count}`);
   return `${lines.join('\n')}\n`;
 }
