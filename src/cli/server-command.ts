@@ -14,6 +14,7 @@ import {
   DEFAULT_STANDBYS,
   startServer,
 } from '../server.js';
+import { DEFAULT_DISPATCHER_OPTIONS, DEFAULT_SAFETY_POLL_MS } from '../async/dispatcher.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
@@ -27,6 +28,7 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                     [--data-plane-port PORT] [--public-host HOST] [--header-timeout 15]
                     [--request-timeout 120] [--keepalive-timeout 5] [--max-connections 2048]
                     [--python PATH] [--php PATH] [--mono PATH]
+                    [--async-concurrency 10] [--async-lease-seconds 30] [--async-poll-seconds 30]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
   --code-cache-size MB          extracted code kept on disk (${DEFAULT_CODE_CACHE_BYTES / MB}); beyond it, code no instance runs goes, oldest use first
@@ -69,7 +71,13 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                                 /usr/bin/php or /usr/local/bin/php)
   --mono PATH                   the Mono that runs csharp functions, its mcs beside it (env SLUICE_MONO; default:
                                 /usr/bin/mono or /usr/local/bin/mono). A runtime whose interpreter is missing is
-                                named at start, and its functions are refused at creation`;
+                                named at start, and its functions are refused at creation
+  --async-concurrency N         asynchronous invocations (and timer firings) this node runs at once; 0 for a
+                                node that only queues them, for the others sharing its store to run
+  --async-lease-seconds S       how long an invocation this node took stays its own without word from it: a
+                                node that dies running one, the others run it again this long after
+  --async-poll-seconds S        with PostgreSQL, the longest an idle node goes without looking at the queue
+                                (each queued invocation is announced, and wakes it at once)`;
 
 function parseMegabytes(flag: string, text: string): number {
   const mb = Number(text);
@@ -171,6 +179,9 @@ export async function serverCommand(args: string[]): Promise<void> {
       python: { type: 'string' },
       php: { type: 'string' },
       mono: { type: 'string' },
+      'async-concurrency': { type: 'string', default: String(DEFAULT_DISPATCHER_OPTIONS.concurrency) },
+      'async-lease-seconds': { type: 'string', default: String(DEFAULT_DISPATCHER_OPTIONS.leaseMs / 1000) },
+      'async-poll-seconds': { type: 'string', default: String(DEFAULT_SAFETY_POLL_MS / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -223,6 +234,11 @@ export async function serverCommand(args: string[]): Promise<void> {
     },
     standbys: parseCount('--standby-instances', values['standby-instances'], 0),
     interpreters: { python: values.python, php: values.php, mono: values.mono },
+    async: {
+      concurrency: parseCount('--async-concurrency', values['async-concurrency'], 0),
+      leaseMs: parseCount('--async-lease-seconds', values['async-lease-seconds'], 3) * 1000,
+      safetyPollMs: parseCount('--async-poll-seconds', values['async-poll-seconds'], 1) * 1000,
+    },
     isolation: {
       mode: isolation,
       uids,

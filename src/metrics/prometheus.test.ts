@@ -128,6 +128,7 @@ describe('renderPrometheus', () => {
       sluice_invocations_by_instance_total: 'COUNTER',
       sluice_cold_starts_by_instance_total: 'COUNTER',
       sluice_standby_instances: 'GAUGE',
+      sluice_store_operations_total: 'COUNTER',
     });
     for (const f of families) assert.ok(f.help.length > 0, `${f.name} has help`);
   });
@@ -272,9 +273,33 @@ describe('renderPrometheus', () => {
     ]);
   });
 
+  it('counts the operations asked of the store, by name', () => {
+    const parsed = parsePrometheus(
+      renderPrometheus(
+        [],
+        [],
+        [],
+        new Map([
+          ['writeMetrics', 3],
+          ['claimAsync', 12],
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      family(parsed, 'sluice_store_operations_total').metrics.map((m) => [
+        m.labels?.operation,
+        Number(m.value),
+      ]),
+      [
+        ['claimAsync', 12],
+        ['writeMetrics', 3],
+      ],
+    );
+  });
+
   it('parses with no series at all', () => {
     const empty = parsePrometheus(renderPrometheus([], []));
-    assert.equal(empty.length, 12);
+    assert.equal(empty.length, 13);
     assert.ok(empty.every((f) => f.metrics.length === 0));
   });
 });

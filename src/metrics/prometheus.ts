@@ -71,6 +71,8 @@ export function renderPrometheus(
   series: readonly SeriesTotals[],
   instances: readonly InstanceCounts[],
   standbys: readonly StandbyCounts[] = [],
+  /** Calls of each store operation (by name) since this process started. */
+  storeOperations: ReadonlyMap<string, number> = new Map(),
 ): string {
   const lines: string[] = [];
   const labels = (s: SeriesTotals) =>
@@ -138,5 +140,11 @@ export function renderPrometheus(
       `sluice_standby_instances{${base},state="starting"} ${s.starting}`,
     );
   }
+  lines.push(
+    '# HELP sluice_store_operations_total Operations this node asked of its store (SQLite or PostgreSQL), by operation.',
+    '# TYPE sluice_store_operations_total counter',
+  );
+  for (const [operation, count] of [...storeOperations].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`sluice_store_operations_total{operation="${escape(operation)}"} ${count}`);
   return `${lines.join('\n')}\n`;
 }

@@ -159,7 +159,11 @@ describe('RolloutEngine', () => {
       history.slice(1).map((h) => h.actor),
       Array(3).fill(`rollout:${rollout.id}`),
     );
-    assert.deepEqual(s.changed, ['f', 'f', 'f'], 'every alias write is announced');
+    assert.deepEqual(
+      s.changed,
+      ['f', 'f', 'f', 'f'],
+      'the start (which wakes every node’s controller) and every alias write are announced',
+    );
     assert.deepEqual(
       rollout.events.map((e) => e.kind),
       ['started', 'step', 'step', 'promoted'],
@@ -207,7 +211,7 @@ describe('RolloutEngine', () => {
     assert.equal(rollout.status, 'failed');
     assert.match(rollout.reason ?? '', /pre-traffic check failed.*refused/);
     assert.deepEqual(await aliasOf(s.store), before);
-    assert.deepEqual(s.changed, []);
+    assert.deepEqual(s.changed, ['f'], 'the start only: no alias write to announce');
 
     const again = await s.engine.start('f', 'live', spec({ preTraffic: { payload: 'ping' } }), 'alice');
     s.failPreTraffic(undefined);

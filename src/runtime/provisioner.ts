@@ -102,9 +102,13 @@ export class Provisioner {
     this.nodes = [deps.node];
   }
 
-  /** Reads the targets and starts this node's share; then beats every `heartbeatMs`. */
+  /**
+   * Reads the targets and starts this node's share; then, on a shared store, beats every `heartbeatMs`. A node
+   * alone has no one to tell it lives: it reads again when told of a change, and is idle otherwise.
+   */
   async start(): Promise<void> {
     await this.tick();
+    if (!this.deps.shared) return;
     this.timer = setInterval(() => {
       void this.tick();
     }, this.deps.heartbeatMs);

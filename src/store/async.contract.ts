@@ -67,6 +67,23 @@ export function asyncContract(label: string, open: () => Promise<OpenedStore>): 
       );
     });
 
+    test('the next due time: the earliest queued event, or the end of a lease another node holds', async (store) => {
+      assert.equal(await store.nextAsyncDue('a'), undefined, 'nothing queued: nothing to wake for');
+      await store.enqueueAsync(event('e1', { createdAt: T0 + 500 }));
+      await store.enqueueAsync(event('e2', { createdAt: T0 + 200 }));
+      assert.equal(await store.nextAsyncDue('a'), T0 + 200);
+      await store.claimAsync('a', T0 + 300, LEASE, 1);
+      assert.equal(await store.nextAsyncDue('a'), T0 + 500, "a's own lease is not its wake-up");
+      assert.equal(await store.nextAsyncDue('b'), T0 + 500);
+      await store.claimAsync('a', T0 + 600, LEASE, 1);
+      assert.equal(await store.nextAsyncDue('a'), undefined);
+      assert.equal(await store.nextAsyncDue('b'), T0 + 300 + LEASE, "b may take e2 once a's lease ends");
+      await store.settleAsync('e2', 'a', {
+        settlement: { status: 'succeeded', nextAt: T0, attempts: [attempt('1')], finishedAt: T0 },
+      });
+      assert.equal(await store.nextAsyncDue('b'), T0 + 600 + LEASE, 'an ended event is no wake-up');
+    });
+
     test('a settled success ends the event with its attempt, version and result', async (store) => {
       await store.enqueueAsync(event('e1'));
       await store.claimAsync('a', T0, LEASE, 1);

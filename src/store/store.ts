@@ -293,6 +293,11 @@ export interface Store {
    * running ones whose lease ran out (their node died). Of nodes claiming at once, each event goes to one.
    */
   claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]>;
+  /**
+   * When `node` could next claim something (epoch ms): the earliest time a queued event is due, or a lease of
+   * another node's runs out. Undefined when nothing is queued or held elsewhere, so that an idle node sleeps.
+   */
+  nextAsyncDue(node: string): Promise<number | undefined>;
   /** Extends the leases of the events this node still runs. */
   renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void>;
   /**

@@ -2,6 +2,7 @@ import { assertNoActiveRollout, assertNotInRollout, rolloutChanged } from '../..
 import type { Rollout } from '../../core/rollout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { QUEUED_CHANNEL } from './change-feed.js';
 import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
 import { backoffDelay, type Backoff } from '../../core/backoff.js';
 import { type ApiDefinition, type Binding, type StageSpec, stageBindings } from '../../core/api-gateway.js';
@@ -301,10 +302,13 @@ async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void>
  */
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
+  /** Carried by the notices of queued invocations: nodes of other schemas in the database ignore them. */
+  private readonly schema: string;
   private retries = 0;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, schema: string | undefined) {
     this.pool = pool;
+    this.schema = schema ?? '';
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -338,7 +342,7 @@ export class PostgresStore implements Store {
         throw storeError(error, 'opening the store');
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, schema);
   }
 
   /**
@@ -1400,8 +1404,13 @@ export class PostgresStore implements Store {
     });
   }
 
+  /**
+   * Inserts a queued event and tells every node, in its transaction: PostgreSQL delivers the notice when it
+   * commits (and never if it does not), so that idle nodes claim at once rather than at their next look.
+   */
   private async insertAsync(db: Db, event: NewAsyncEvent): Promise<void> {
     await db.query(SQL.asyncEvents.insert, asyncInsertValues(event));
+    await db.query('SELECT pg_notify($1, $2)', [QUEUED_CHANNEL, this.schema]);
   }
 
   enqueueAsync(event: NewAsyncEvent): Promise<void> {
@@ -1432,6 +1441,20 @@ export class PostgresStore implements Store {
         [node, now + leaseMs, now, limit],
       );
       return result.rows.map(toAsyncEvent).sort((a, b) => a.nextAt - b.nextAt);
+    });
+  }
+
+  nextAsyncDue(node: string): Promise<number | undefined> {
+    return this.read('reading when asynchronous invocations are due', async (db) => {
+      const result = await db.query<{ at: string | null }>(
+        `SELECT LEAST(
+           (SELECT MIN(next_at) FROM async_events WHERE status = 'queued'),
+           (SELECT MIN(lease_expires) FROM async_events WHERE status = 'running' AND lease_owner <> $1)
+         ) AS at`,
+        [node],
+      );
+      const at = result.rows[0]?.at;
+      return at === null || at === undefined ? undefined : Number(at);
     });
   }
 

@@ -1016,6 +1016,21 @@ export class SqliteStore implements Store {
     );
   }
 
+  nextAsyncDue(node: string): Promise<number | undefined> {
+    return this.read(() => {
+      const { at } = this.db
+        .prepare(
+          `SELECT MIN(at) AS at FROM (
+             SELECT MIN(next_at) AS at FROM async_events WHERE status = 'queued'
+             UNION ALL
+             SELECT MIN(lease_expires) FROM async_events WHERE status = 'running' AND lease_owner <> ?
+           )`,
+        )
+        .get(node) as { at: number | null };
+      return at ?? undefined;
+    });
+  }
+
   renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
     return this.write(() => {
       const renew = this.db.prepare(
