@@ -54,6 +54,14 @@ export default {
       to: { path: ours, pathNot: '^src/(console/app|contract)/' },
     },
     {
+      name: 'console-without-cycles',
+      comment:
+        "the console's modules import one way: the function page imports its tabs, which see it only through pages/function-context.ts",
+      severity: 'error',
+      from: { path: '^src/console/app/' },
+      to: { circular: true },
+    },
+    {
       name: 'contract-shared-by-both-sides',
       comment:
         'server and clients both load the contract, so it holds what they share and the pure core, nothing of either side',

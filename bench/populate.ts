@@ -105,6 +105,9 @@ export async function copyPostgres(url: string, schema: string, functions: numbe
     await client.query('BEGIN');
     for (const statement of copyStatements(tables, dialect)) await client.query(statement);
     await client.query('COMMIT');
+    // A database in service has its statistics; without them the planner's estimates of the copied tables
+    // would be off by the copies, and autovacuum would gather them at some moment during the rows.
+    await client.query('ANALYZE');
   } finally {
     await client.end();
   }

@@ -2,17 +2,23 @@
  * Routing decisions per second, in process, as the gateway takes them: a function's snapshot looked up by
  * name, its alias's compiled route evaluated, the chosen version's runnable found — over 10 functions and
  * over 10,000, each with 10 versions, in alternating slices of time.
+ *
+ * Both sizes run the same code on the same access pattern, the one a server sees: each decision names a
+ * function drawn at random (seeded), by a string of the request's own (not the catalog's key); the catalog is
+ * the data plane's own, loaded by a full reload from a SQLite store holding the functions.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { parseAliasSpec } from '../src/core/alias.js';
-import { parseNewFunction } from '../src/core/function-config.js';
-import { compileRoute, type ParameterLookup } from '../src/core/routing.js';
 import type { Qualifier } from '../src/core/names.js';
-import { DEFAULT_TRIGGER } from '../src/core/trigger.js';
-import { DEFAULT_ASYNC_CONFIG } from '../src/core/async-config.js';
-import { LATEST_VERSION_ID } from '../src/core/qualifier.js';
-import type { FunctionSnapshot } from '../src/gateway/catalog.js';
+import type { ParameterLookup } from '../src/core/routing.js';
+import { Catalog, type FunctionSnapshot } from '../src/gateway/catalog.js';
 import { selectVersion } from '../src/gateway/select-version.js';
 import type { RunnableVersion } from '../src/runtime/instance.js';
+import { openStore } from '../src/store/open-store.js';
+import { makeDataDir } from '../test/support/server-process.js';
+import { seeded } from '../test/support/seeded.js';
+import { copySqlite, populatedName, writeTemplate } from './populate.js';
 import { quick } from './settings.js';
 import type { Table } from './table.js';
 
@@ -21,11 +27,11 @@ const SIZES = [10, 10_000] as const;
 const ROUNDS = 6;
 const SLICE_MS = quick ? 100 : 400;
 
-const WEIGHTED = parseAliasSpec({ version: '9', canary: { version: '10', weight: 0.1 } });
+/** The alias `live` of every other function: its 10 % canary (as written by `writeTemplate`) given by rules. */
 const RULES = parseAliasSpec({
-  version: '9',
+  version: String(VERSIONS - 1),
   canary: {
-    version: '10',
+    version: String(VERSIONS),
     match: 'all',
     rules: [
       { source: 'header', name: 'x-user', op: '=', value: 'bob' },
@@ -35,28 +41,10 @@ const RULES = parseAliasSpec({
   },
 });
 
-/** A function as the catalog holds it, its alias `live` weighted (even i) or ruled (odd i). */
-function snapshot(i: number): FunctionSnapshot {
-  const name = `fn${i}`;
-  const { config } = parseNewFunction({ name, runtime: 'nodejs20', handler: 'index.handler' });
-  const runnable = (versionId: string): RunnableVersion => ({
-    key: `${name}\u0000${versionId}`,
-    functionName: name,
-    versionId,
-    config,
-    codeSha256: '0'.repeat(64),
-  });
-  return {
-    name,
-    latest: runnable(LATEST_VERSION_ID),
-    trigger: DEFAULT_TRIGGER,
-    async: DEFAULT_ASYNC_CONFIG,
-    versions: new Map(Array.from({ length: VERSIONS }, (_, v) => [v + 1, runnable(String(v + 1))] as const)),
-    routes: new Map([['live', compileRoute(i % 2 === 0 ? WEIGHTED : RULES, `${name}/live`)]]),
-  };
-}
+/** A string with the text of `text` that is not `text` itself: what a request's parser makes. */
+const requestString = (text: string) => Buffer.from(text).toString();
 
-const QUALIFIER: Qualifier = { kind: 'alias', alias: 'live' };
+const QUALIFIER: Qualifier = { kind: 'alias', alias: requestString('live') };
 const HEADERS: Record<string, string> = { 'x-user': 'bob', 'x-tier': 'gold' };
 const LOOKUP: ParameterLookup = (source, name) =>
   source === 'header' ? HEADERS[name] : source === 'query' ? '42' : undefined;
@@ -67,22 +55,22 @@ const route: Decide = (found) => selectVersion(found, QUALIFIER, LOOKUP);
 /** The function's lookup by name alone: what any design that finds a function by its name pays. */
 const lookupOnly: Decide = (found) => found.latest;
 
-/** Decisions for `millis`, over the catalog's functions in turn: the worst case for the CPU's caches. */
-function decide(
-  catalog: ReadonlyMap<string, FunctionSnapshot>,
-  millis: number,
-  how: Decide,
-): { decisions: number; ms: number } {
-  const names = [...catalog.keys()];
+interface Population {
+  functions: Catalog;
+  /** The functions' names as requests carry them. */
+  names: readonly string[];
+}
+/** Decisions for `millis`, each for a function drawn at random. */
+function decide(catalog: Population, millis: number, how: Decide): { decisions: number; ms: number } {
+  const { functions, names } = catalog;
+  const random = seeded(names.length);
   let decisions = 0;
-  let next = 0;
   let sink = 0;
   const started = performance.now();
   const deadline = started + millis;
   while (performance.now() < deadline) {
     for (let i = 0; i < 10_000; i++) {
-      const found = catalog.get(names[next] as string) as FunctionSnapshot;
-      next = next + 1 === names.length ? 0 : next + 1;
+      const found = functions.get(names[Math.floor(random() * names.length)] as string) as FunctionSnapshot;
       sink += how(found).versionId.length;
     }
     decisions += 10_000;
@@ -92,12 +80,12 @@ function decide(
 }
 
 /** Decisions per second over each catalog, in alternating slices. */
-function rates(catalogs: readonly ReadonlyMap<string, FunctionSnapshot>[], how: Decide): number[] {
+function rates(catalogs: readonly Population[], how: Decide): number[] {
   const totals = catalogs.map(() => ({ decisions: 0, ms: 0 }));
   for (const catalog of catalogs) decide(catalog, SLICE_MS, how);
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const slice = decide(catalogs[s] as ReadonlyMap<string, FunctionSnapshot>, SLICE_MS, how);
+      const slice = decide(catalogs[s] as Population, SLICE_MS, how);
       const total = totals[s] as { decisions: number; ms: number };
       total.decisions += slice.decisions;
       total.ms += slice.ms;
@@ -106,16 +94,54 @@ function rates(catalogs: readonly ReadonlyMap<string, FunctionSnapshot>[], how: 
   return totals.map((t) => t.decisions / (t.ms / 1000));
 }
 
-export function routingRows(table: Table): void {
-  const catalogs = SIZES.map(
-    (size) => new Map(Array.from({ length: size }, (_, i) => [`fn${i}`, snapshot(i)])),
-  );
+/**
+ * The data plane's catalog over a SQLite store of `size` functions: `$DEFAULT`, and `live` weighted (even
+ * functions) or ruled (odd ones).
+ */
+export async function populationOf(size: number): Promise<Population> {
+  const dir = await makeDataDir();
+  try {
+    const options = { dataDir: dir.dataDir, node: 'bench', log: () => undefined };
+    let opened = await openStore(undefined, options);
+    try {
+      await writeTemplate(opened.store, VERSIONS);
+    } finally {
+      await opened.store.close();
+    }
+    const file = join(dir.dataDir, 'sluice.db');
+    copySqlite(file, size);
+    const db = new Database(file);
+    try {
+      db.prepare(
+        "UPDATE aliases SET spec_json = ? WHERE name = 'live' AND CAST(substr(function_name, 4) AS INTEGER) % 2 = 1",
+      ).run(JSON.stringify(RULES));
+    } finally {
+      db.close();
+    }
+    opened = await openStore(undefined, options);
+    try {
+      const catalog = new Catalog(opened.store);
+      await catalog.loadAll();
+      const names = Array.from({ length: size }, (_, i) => requestString(populatedName(i)));
+      return { functions: catalog, names };
+    } finally {
+      await opened.store.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+}
+
+export async function routingRows(table: Table): Promise<void> {
+  const catalogs: Population[] = [];
+  for (const size of SIZES) catalogs.push(await populationOf(size));
   const routed = rates(catalogs, route);
   const looked = rates(catalogs, lookupOnly);
+  const pattern = `each decision for a function drawn at random, named by the request's own string; ${ROUNDS} alternating slices of ${SLICE_MS} ms`;
   SIZES.forEach((size, s) => {
     table.add({
       scenario: `routing ${size}`,
-      what: `routing decisions per second over ${size} functions × ${VERSIONS} versions, alias half weighted, half 3-condition rules, the functions taken in turn; ${ROUNDS} alternating slices of ${SLICE_MS} ms`,
+      what: `routing decisions per second through alias \`live\` over ${size} functions × ${VERSIONS} versions and 2 aliases, \`live\` half weighted, half 3-condition rules; ${pattern}`,
       rps: routed[s] as number,
     });
   });
@@ -127,7 +153,7 @@ export function routingRows(table: Table): void {
   SIZES.forEach((size, s) => {
     table.add({
       scenario: `routing lookup ${size}`,
-      what: `the function found by name and nothing else, over the same ${size} functions in turn: the floor of any lookup by name as the CPU's caches fill`,
+      what: `the function found by name and nothing else, over the same ${size} functions, drawn the same way: the floor of any lookup by name as the CPU's caches fill`,
       rps: looked[s] as number,
     });
   });

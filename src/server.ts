@@ -34,9 +34,15 @@ import {
   RolloutController,
 } from './rollouts/controller.js';
 import { RolloutEngine } from './rollouts/engine.js';
-import { AsyncDispatcher, DEFAULT_DISPATCHER_OPTIONS, type DispatcherOptions } from './async/dispatcher.js';
+import {
+  AsyncDispatcher,
+  DEFAULT_DISPATCHER_OPTIONS,
+  DEFAULT_SAFETY_POLL_MS,
+  type DispatcherOptions,
+} from './async/dispatcher.js';
 import { deliverRecord } from './async/deliver.js';
-import { DEFAULT_TIMER_OPTIONS, TimerScheduler } from './triggers/timers.js';
+import { TimerScheduler } from './triggers/timers.js';
+import { TriggerDirectory } from './triggers/directory.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
 import { CodeCache, DEFAULT_CODE_CACHE_BYTES } from './runtime/code-cache.js';
@@ -54,6 +60,7 @@ import { Provisioner } from './runtime/provisioner.js';
 import { DEFAULT_ISOLATION, type IsolationOptions, Sandbox } from './runtime/sandbox/sandbox.js';
 import { describeIsolation, isFullyIsolated, type IsolationReport } from './core/isolation.js';
 import { openStore } from './store/open-store.js';
+import { countedStore } from './store/counted.js';
 import type { Store } from './store/store.js';
 
 export interface ServerOptions {
@@ -76,8 +83,10 @@ export interface ServerOptions {
   /** Metrics and stored logs; off only to measure what they cost. */
   telemetry?: boolean;
   rollouts?: ControllerOptions;
-  /** How this node runs the asynchronous invocation queue. */
+  /** How this node runs the asynchronous invocation queue (`safetyPollMs` counts only on a shared store). */
   async?: Partial<DispatcherOptions>;
+  /** Standby runtime processes kept per runtime and sandbox profile that cold starts have used (0: none). */
+  standbys?: number;
   /** Interpreters the operator names (`--python`, `--php`); the others are looked for. */
   interpreters?: InterpreterPaths;
   /** How instances are kept apart; by default sandboxed where the host allows. */
@@ -119,6 +128,13 @@ export const DEFAULT_POOL_LIMITS: PoolLimits = {
 };
 
 export const DEFAULT_RESYNC_MS = 30_000;
+
+/**
+ * One standby per runtime profile in use: a cold start usually comes alone (a new version, one more instance),
+ * and the standby it takes is replaced within an interpreter's start; each one holds an idle interpreter's
+ * memory (10–40 MB) and a cgroup. A burst of cold starts of one runtime beyond it starts processes of their own.
+ */
+export const DEFAULT_STANDBYS = 1;
 
 /** What one connection may hold of the server; Node's own defaults would let a slow client keep one for minutes. */
 export interface HttpLimits {
@@ -166,7 +182,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const node = randomUUID();
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const opened = await openStore(options.store, { dataDir: options.dataDir, node, log });
-  const store = opened.store;
+  const storeOperations = new Map<string, number>();
+  const store = countedStore(opened.store, storeOperations);
   if (opened.kind !== 'sqlite') log(`node ${node}: state in ${opened.description}`);
   // Unsandboxed instances run as another user and must reach their code under the data directory, without
   // listing it; sandboxed ones see their code through the sandbox's mounts, and the directory stays closed.
@@ -216,7 +233,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = new MetricsRegistry(node);
   const telemetry = new TelemetryRecorder(store, metrics, DEFAULT_RECORDER_OPTIONS, log);
   if (options.telemetry !== false) telemetry.start();
-  const launch = processLauncher({
+  const poolLimits = { ...DEFAULT_POOL_LIMITS, ...options.pool };
+  const launcher = processLauncher({
     codeCache,
     interpreters,
     limits: { startTimeoutMs: 10_000, maxResponseBytes: MAX_PAYLOAD_BYTES, memoryPollMs: 100 },
@@ -240,8 +258,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     sandbox,
     runAs,
+    standbys: { size: options.standbys ?? DEFAULT_STANDBYS, idleMs: poolLimits.idleMs },
+    log,
   });
-  const pool = new InstancePool({ ...DEFAULT_POOL_LIMITS, ...options.pool }, launch);
+  const pool = new InstancePool(poolLimits, launcher.launch);
   const resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
   // Eight beats per resync, a node gone after three missed: a node that died is seen gone at most half a
   // resync later, which leaves the other half to start its share elsewhere.
@@ -257,12 +277,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
   });
 
+  // What sleeps until something changes: the timers, the queue consumers and the rollouts (made further down).
+  const followers = { functionChanged: (_name: string): void => undefined, reloaded: (): void => undefined };
   const sync = new CatalogSync(catalog, opened.changes, {
     resyncMs,
     log,
     credentials,
+    reloaded: () => {
+      followers.reloaded();
+    },
     applied: (change) => {
       if (change.kind !== 'function') return;
+      followers.functionChanged(change.name);
       provisioner.changed();
       // Series of deleted functions and versions go, so that the label sets stay bounded.
       const snapshot = catalog.get(change.name);
@@ -335,17 +361,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     invoke: (event) => gateway.invokeEvent(event),
     config: (name) => catalog.get(name)?.async,
     deliver: deliverRecord,
-    options: { ...DEFAULT_DISPATCHER_OPTIONS, ...options.async },
+    options: {
+      ...DEFAULT_DISPATCHER_OPTIONS,
+      ...options.async,
+      // Alone on its store a node queues every event itself and needs no look without a notice.
+      safetyPollMs:
+        opened.kind === 'sqlite' ? undefined : (options.async?.safetyPollMs ?? DEFAULT_SAFETY_POLL_MS),
+    },
     log,
   });
   queueing.dispatcher = asyncQueue;
+  opened.changes.onQueued(() => {
+    asyncQueue.wake();
+  });
   await asyncQueue.start();
+  const triggers = new TriggerDirectory(store, log);
+  // Wired before the first read, so that no change is missed between the two; the rollouts' controller, made
+  // below, reads the store when it starts.
+  const wakeRollouts = { now: (): void => undefined };
+  followers.functionChanged = (name) => {
+    triggers.functionChanged(name);
+    wakeRollouts.now();
+  };
+  followers.reloaded = () => {
+    triggers.reload();
+    wakeRollouts.now();
+  };
+  await triggers.start();
   const timers = new TimerScheduler(
     store,
+    triggers,
     () => {
       asyncQueue.wake();
     },
-    DEFAULT_TIMER_OPTIONS,
     log,
   );
   timers.start();
@@ -363,6 +411,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
   );
   controller.start();
+  wakeRollouts.now = () => {
+    controller.wake();
+  };
   // The data plane's port is filled in once it listens (`--data-plane-port 0` takes a free one).
   const serverInfo = { node, isolation, dataPlane: split ? { ...dataPlane } : null };
   const api = createApi({
@@ -409,7 +460,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics: async (req, res) => {
       // Every function's series: not for a credential limited to some of them.
       authorize(await credentials.authenticate(req), 'deploy');
-      const body = renderPrometheus(metrics.series(), pool.stats());
+      const body = renderPrometheus(metrics.series(), pool.stats(), launcher.standbys(), storeOperations);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(body);
     },
@@ -421,6 +472,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
     await timers.close();
+    await triggers.close();
     await asyncQueue.close();
     await provisioner.close();
     await zipWorkers.close();
@@ -445,6 +497,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // A port taken by another server, say: nothing of this one may linger and keep the process alive.
     await control?.close();
     await pool.destroy();
+    await launcher.close();
     await sandbox?.close();
     await stopServices();
     throw error;
@@ -467,6 +520,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await timers.close();
       await asyncQueue.close();
       await pool.close();
+      await launcher.close();
       await sandbox?.close();
       for (const l of listening) l.server.closeAllConnections();
       await closed;

@@ -2,9 +2,10 @@
 /*
  * Sluice's PHP runtime bootstrap: runs one function instance, speaking docs/runtime-protocol.md on fd 3.
  *
- * Started as `php -d … bootstrap.php` in the function's code directory, with the system's php.ini so that the
- * function has the extensions installed. One process serves many invocations, one after another. PHP 8.1+,
- * with nothing beyond what every build has (JSON is built in; mbstring and posix may be missing).
+ * Started as `php -d … bootstrap.php`, ahead of its function when it is a standby, with the system's php.ini so
+ * that the function has the extensions installed. One process serves many invocations, one after another.
+ * PHP 8.1+, with nothing beyond what every build has (JSON is built in; mbstring and posix may be missing); a
+ * standby started as root needs FFI to become its function's user, and says so when it lacks it.
  */
 
 const SLUICE_LOG_CAP = 1 << 20;
@@ -86,12 +87,19 @@ final class SluiceRuntime
     public bool $ready = false;
     private int $logged = 0;
     private bool $truncated = false;
-    private string $errorLog;
+    private ?string $errorLog = null;
 
     public function __construct(public readonly SluiceChannel $channel)
     {
-        // error_log() and PHP's warnings go to a file of the instance's own, read back after each invocation:
-        // through stderr they could reach the server after the answer, and be counted to no invocation.
+    }
+
+    /**
+     * error_log() and PHP's warnings go to a file of the instance's own, read back after each invocation:
+     * through stderr they could reach the server after the answer, and be counted to no invocation. Once the
+     * instance has its environment: PHP reads TMPDIR once.
+     */
+    public function logErrorsAside(): void
+    {
         $this->errorLog = sys_get_temp_dir() . '/sluice-php-errors-' . getmypid() . '.log';
         ini_set('error_log', $this->errorLog);
     }
@@ -128,6 +136,9 @@ final class SluiceRuntime
     {
         if (ob_get_level() > 0) {
             ob_flush();
+        }
+        if ($this->errorLog === null) {
+            return;
         }
         clearstatcache(true, $this->errorLog);
         if (is_file($this->errorLog) && filesize($this->errorLog) > 0) {
@@ -230,6 +241,56 @@ final class SluiceStreamFilter extends php_user_filter
     }
 }
 
+/** A standby started as root becomes its function's user, and so loses every capability, for good. */
+function sluice_become(array $user): void
+{
+    $libc = FFI::cdef(
+        'int setresgid(unsigned int, unsigned int, unsigned int); '
+        . 'int setresuid(unsigned int, unsigned int, unsigned int); '
+        . 'int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long);',
+        'libc.so.6',
+    );
+    [$uid, $gid] = [(int) $user['uid'], (int) $user['gid']];
+    if ($libc->setresgid($gid, $gid, $gid) !== 0 || $libc->setresuid($uid, $uid, $uid) !== 0) {
+        throw new RuntimeException("the bootstrap could not become user $uid");
+    }
+    // Changing users made the process undumpable (its /proc/self/environ root's): as setpriv leaves it again.
+    if ($libc->prctl(4 /* PR_SET_DUMPABLE */, 1, 0, 0, 0) !== 0) {
+        throw new RuntimeException('the bootstrap could not make itself dumpable again');
+    }
+}
+
+/** The instance's environment in place of the standby's: for getenv(), child processes and $_SERVER. */
+function sluice_replace_environment(array $env): void
+{
+    $withEnv = $_ENV !== [];
+    foreach (array_keys(getenv()) as $name) {
+        if (!array_key_exists($name, $env)) {
+            putenv($name);
+            unset($_SERVER[$name], $_ENV[$name]);
+        }
+    }
+    foreach ($env as $name => $value) {
+        putenv("$name=$value");
+        $_SERVER[$name] = $value;
+        if ($withEnv) {
+            $_ENV[$name] = $value;
+        }
+    }
+}
+
+/** What a standby learns only from its init: the function's user, environment and code directory. */
+function sluice_specialise(array $init): void
+{
+    if (isset($init['user'])) {
+        sluice_become($init['user']);
+    }
+    if (isset($init['env'])) {
+        sluice_replace_environment($init['env']);
+    }
+    chdir($init['codeDir']);
+}
+
 /** Opens the channel and reads init; the runtime and the init frame. */
 function sluice_start(): array
 {
@@ -245,6 +306,7 @@ function sluice_start(): array
         return '';
     }, SLUICE_OUTPUT_CHUNK);
 
+    $channel->send(['type' => 'waiting', 'switchUser' => extension_loaded('FFI')]);
     $frame = $channel->read();
     if ($frame === null) {
         exit(0);
@@ -276,7 +338,12 @@ function sluice_start(): array
         }
     });
 
-    chdir($init['codeDir']);
+    try {
+        sluice_specialise($init);
+    } catch (Throwable $e) {
+        sluice_init_failed($runtime, $e);
+    }
+    $runtime->logErrorsAside();
     return [$runtime, $init];
 }
 

@@ -1,20 +1,27 @@
 """Sluice's Python runtime bootstrap: runs one function instance, speaking docs/runtime-protocol.md on fd 3.
 
-Started as `python3 -s -u bootstrap.py` in the function's code directory. Standard library only, Python 3.9+.
+Started as `python3 -s -u bootstrap.py`, ahead of its function when it is a standby. Standard library only,
+Python 3.9+. What only some instances need (threads for concurrency, tracebacks, importing a file by path) is
+imported when needed: an import costs a cold start milliseconds.
 """
+import _thread
 import importlib
-import importlib.util
 import io
 import json
 import os
-import socket
 import struct
 import sys
-import threading
 import time
-import traceback
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
+
+# A standby started as root will change users on its init, and then needs prctl: loaded now, while it waits.
+if os.getuid() == 0:
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+else:
+    def prctl(*args):
+        raise PermissionError('only a bootstrap started as root can change users')
 
 LOG_CAP = 1 << 20
 TRUNCATED = b'[sluice] log output truncated at 1 MiB\n'
@@ -25,14 +32,14 @@ THIS_FILE = os.path.abspath(__file__)
 
 
 class Channel:
-    """The frame socket on fd 3."""
+    """The frame socket on fd 3, read and written as a file (the socket module costs a start milliseconds)."""
 
     def __init__(self, fd):
-        self._sock = socket.socket(fileno=fd)
-        # The end the server hands over may be non-blocking; reads and sendall here must block.
-        self._sock.setblocking(True)
-        self._in = self._sock.makefile('rb')
-        self._lock = threading.Lock()
+        self._fd = fd
+        # The end the server hands over may be non-blocking; reads and writes here must block.
+        os.set_blocking(fd, True)
+        self._in = os.fdopen(fd, 'rb', closefd=False)
+        self._lock = _thread.allocate_lock()
 
     def read(self):
         """The next frame as (header, body); EOFError once the server has gone."""
@@ -55,13 +62,15 @@ class Channel:
         frame = PREFIX.pack(len(head), len(body)) + head + body
         try:
             with self._lock:
-                self._sock.sendall(frame)
+                view = memoryview(frame)
+                while view:
+                    view = view[os.write(self._fd, view):]
         except OSError:
             # The server is gone: nobody is left to answer, so stop rather than run handlers for no one.
             os._exit(0)
 
 
-class Invocation(threading.local):
+class Invocation(_thread._local):
     """What the current thread is running: the id its log lines are tagged with, and its log budget."""
 
     id = None
@@ -69,7 +78,7 @@ class Invocation(threading.local):
     truncated = False
 
 
-class PartialLine(threading.local):
+class PartialLine(_thread._local):
     text = ''
 
 
@@ -131,6 +140,8 @@ def send_log(stream, text):
 
 def error_fields(exc, message=None):
     """errorMessage, errorType and stackTrace of an exception, without the bootstrap's and importlib's frames."""
+    import traceback
+
     report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     report.stack = traceback.StackSummary.from_list(
         [f for f in report.stack if f.filename != THIS_FILE and not f.filename.startswith('<frozen importlib')]
@@ -147,11 +158,13 @@ def load_handler(spec, code_dir):
     if not module_name or not attribute:
         raise ValueError('the handler %r is not of the form "module.function"' % spec)
     if '/' in module_name:
+        from importlib.util import module_from_spec, spec_from_file_location
+
         path = os.path.join(code_dir, module_name + '.py')
         if not os.path.isfile(path):
             raise ModuleNotFoundError('the code has no file %s.py' % module_name)
-        module_spec = importlib.util.spec_from_file_location(module_name.replace('/', '.'), path)
-        module = importlib.util.module_from_spec(module_spec)
+        module_spec = spec_from_file_location(module_name.replace('/', '.'), path)
+        module = module_from_spec(module_spec)
         sys.modules[module_spec.name] = module
         module_spec.loader.exec_module(module)
     else:
@@ -256,16 +269,45 @@ def invoke(handler, function, convention, header, body):
         os._exit(exit_code)
 
 
+def become(user):
+    """A standby started as root takes its function's user, and with it loses every capability, for good."""
+    os.setresgid(user['gid'], user['gid'], user['gid'])
+    os.setresuid(user['uid'], user['uid'], user['uid'])
+    if os.getresuid() != (user['uid'],) * 3:
+        raise PermissionError('the bootstrap could not become user %d' % user['uid'])
+    # Changing users made the process undumpable (its /proc/self/environ root's): as setpriv leaves it again.
+    PR_SET_DUMPABLE = 4
+    if prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0:
+        raise PermissionError('the bootstrap could not make itself dumpable again')
+
+
+def specialise(init):
+    """What a standby learns only from its init: the function's user, environment and code directory."""
+    if init.get('user'):
+        become(init['user'])
+    if 'env' in init:
+        os.environ.clear()
+        os.environ.update(init['env'])
+        time.tzset()
+    os.chdir(init['codeDir'])
+
+
 def main():
     global channel
     channel = Channel(3)
     sys.stdout, sys.stderr = stdout, stderr
+    channel.send({'type': 'waiting'})
     try:
         init, _ = channel.read()
     except EOFError:
         os._exit(0)
     if init.get('type') != 'init':
         sys.__stderr__.write('sluice bootstrap: expected an init frame, got %r\n' % init.get('type'))
+        os._exit(1)
+    try:
+        specialise(init)
+    except BaseException as e:
+        channel.send(dict(error_fields(e), type='initError'))
         os._exit(1)
     fn = init['function']
     function = SimpleNamespace(
@@ -295,6 +337,8 @@ def main():
         def dispatch(header, body):
             invoke(handler, function, convention, header, body)
     else:
+        from concurrent.futures import ThreadPoolExecutor
+
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix='sluice-invoke')
 
         def dispatch(header, body):

@@ -15,7 +15,15 @@ import {
 } from '../contract/schemas/aliases.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { aliasParam, functionParam, ifMatchRevision, ifNoneMatchAny, storedAliasParam } from './params.js';
+import {
+  aliasParam,
+  functionParam,
+  IF_MATCH,
+  IF_NONE_MATCH,
+  ifMatchRevision,
+  ifNoneMatchAny,
+  storedAliasParam,
+} from './params.js';
 import * as services from './services.js';
 import { aliasView, historyView } from './views.js';
 
@@ -88,6 +96,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         path: '/v1/functions/{name}/aliases/{alias}',
         summary:
           'Create or replace an alias (If-Match: revision guards against lost updates; If-None-Match: * creates only)',
+        headers: [IF_MATCH, IF_NONE_MATCH],
         responses: { 200: AliasView, 201: AliasView },
       },
       { schema: AliasSpecBody },
@@ -120,6 +129,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'DELETE',
       path: '/v1/functions/{name}/aliases/{alias}',
       summary: 'Delete an alias ($DEFAULT cannot be deleted)',
+      headers: [IF_MATCH],
       responses: { 204: 'empty' },
       handler: async (request) => {
         await store.deleteAlias(
@@ -187,6 +197,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         path: '/v1/functions/{name}/aliases/{alias}/rollback',
         summary:
           'Return an alias to its previous revision, to all-primary ({"to":"primary"}) or to a revision',
+        headers: [IF_MATCH],
         responses: { 200: AliasView },
       },
       { schema: Rollback, optional: true },

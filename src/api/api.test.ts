@@ -276,6 +276,19 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  test('names the preconditions of the guarded writes: If-Match, and If-None-Match where a write can create', () => {
+    const doc = api.openApi as {
+      paths: Record<string, Record<string, { parameters: { name: string; in: string }[] }>>;
+    };
+    const headers = (method: string, path: string) =>
+      (doc.paths[path]?.[method]?.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+    for (const path of ['/v1/functions/{name}/aliases/{alias}', '/v1/apis/{api}/stages/{stage}']) {
+      assert.deepEqual(headers('put', path), ['If-Match', 'If-None-Match'], path);
+      assert.deepEqual(headers('delete', path), ['If-Match'], path);
+    }
+    assert.deepEqual(headers('post', '/v1/functions/{name}/aliases/{alias}/rollback'), ['If-Match']);
+  });
+
   test('holds the server to the body it documents: an unknown field in any of them is refused by name', async () => {
     await fn('strict');
     const doc = api.openApi as Document;
@@ -487,6 +500,29 @@ describe('the API handlers', () => {
       changes.map((c) => c.what),
       [{ api: 'shop' }, { api: 'shop' }],
     );
+    // If-None-Match: * creates only, as for aliases: over the existing stage it is refused and nothing changes.
+    const createOnly = { 'if-none-match': '*' };
+    const again = await call('PUT', '/v1/apis/shop/stages/release', { function: 'backend' }, createOnly);
+    assert.equal(again.status, 409);
+    assert.equal(code(again), 'StageAlreadyExists');
+    const notStar = await call(
+      'PUT',
+      '/v1/apis/shop/stages/dev',
+      { function: 'backend' },
+      { 'if-none-match': '"1"' },
+    );
+    assert.equal(code(notStar), 'InvalidArgument');
+    assert.equal(code(await call('GET', '/v1/apis/shop/stages/dev')), 'StageNotFound');
+    const stage = await call('GET', '/v1/apis/shop/stages/release');
+    assert.deepEqual(
+      [(stage.body as { qualifier: string; revision: number }).qualifier, stage.headers.get('etag')],
+      ['$LATEST', '"1"'],
+    );
+    assert.equal(
+      (await call('PUT', '/v1/apis/shop/stages/dev', { function: 'backend' }, createOnly)).status,
+      201,
+    );
+    assert.equal(changes.length, 3, 'only the stage created is announced');
     assert.equal(code(await call('DELETE', '/v1/functions/backend')), 'FunctionInUse');
   });
 

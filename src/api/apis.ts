@@ -13,7 +13,7 @@ import {
 } from '../contract/schemas/apis.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { ifMatchRevision } from './params.js';
+import { IF_MATCH, IF_NONE_MATCH, ifMatchRevision, ifNoneMatchAny } from './params.js';
 
 function apiParam(request: ApiRequest): string {
   const name = request.params.api ?? '';
@@ -154,7 +154,8 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         method: 'PUT',
         path: '/v1/apis/{api}/stages/{stage}',
         summary:
-          'Create or replace a stage: {function, qualifier?, variables?, routes?: {"GET /x": {function, qualifier}}} (If-Match guards)',
+          'Create or replace a stage: {function, qualifier?, variables?, routes?: {"GET /x": {function, qualifier}}} (If-Match: revision guards against lost updates; If-None-Match: * creates only)',
+        headers: [IF_MATCH, IF_NONE_MATCH],
         responses: { 200: StageView, 201: StageView },
       },
       { schema: StageBody },
@@ -162,10 +163,12 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         const api = await requireApi(apiParam(request));
         const stageName = stageParam(request);
         const expectedRevision = ifMatchRevision(request);
+        const createOnly = ifNoneMatchAny(request);
         const spec = parseStageSpec(body, api.definition);
         const { stage, created } = await store.putStage(api.name, stageName, spec, {
           ...changeBy(request, clock),
           ...(expectedRevision !== undefined && { expectedRevision }),
+          ...(createOnly && { createOnly }),
         });
         return {
           status: created ? 201 : 200,
@@ -188,6 +191,7 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       method: 'DELETE',
       path: '/v1/apis/{api}/stages/{stage}',
       summary: 'Delete a stage',
+      headers: [IF_MATCH],
       responses: { 204: 'empty' },
       handler: async (request) => {
         const expectedRevision = ifMatchRevision(request);

@@ -18,7 +18,7 @@ import {
 import type { Store } from '../store/store.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { functionParam, limitParam, optionalQuery } from './params.js';
+import { functionParam, optionalQuery, pageParams } from './params.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -127,11 +127,9 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       responses: { 200: AsyncInvocationList },
       handler: async (request) => {
         const status = statusParam(optionalQuery(request, 'status'));
-        const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listAsync(functionParam(request), {
-          limit: limitParam(request),
+          ...pageParams(request),
           ...(status !== undefined && { status }),
-          ...(nextToken !== undefined && { nextToken }),
         });
         return {
           status: 200,

@@ -74,6 +74,12 @@ export class JsonOrEvents {
 /** An answer as the OpenAPI document describes it: a JSON body's schema, a zip, or none. */
 export type Answer = TSchema | JsonOrEvents | 'zip' | 'empty';
 
+/** A request header a route reads, and what it does there. */
+export interface HeaderParam {
+  name: string;
+  description: string;
+}
+
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -89,6 +95,8 @@ export interface ApiRoute {
   access?: { scope?: Scope; prefix?: 'handler' };
   /** The query parameters it knows: any other is refused before the handler runs. */
   query?: readonly string[];
+  /** The request headers it reads beyond authentication (preconditions), as the OpenAPI document lists them. */
+  headers?: readonly HeaderParam[];
   /** The body it takes (`jsonRoute` checks it before the handler runs); `zip`: also as application/zip. */
   request?: { schema: TSchema; optional: boolean; zip?: boolean };
   /** What it answers on success, by status; errors are the catalog's. */

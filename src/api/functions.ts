@@ -11,7 +11,7 @@ import {
 import { codeFromRequest, jsonCodeLimit } from './code-input.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { functionParam, limitParam, optionalQuery } from './params.js';
+import { functionParam, optionalQuery, pageParams } from './params.js';
 import { createFunction, qualifiedCode, requireFunction, updateFunction } from './services.js';
 import { functionView } from './views.js';
 
@@ -56,11 +56,9 @@ export function functionRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async (request) => {
         const prefix = narrowPrefix(optionalQuery(request, 'prefix'), request.principal.functionPrefix);
         if (prefix === null) return { status: 200, json: { functions: [], nextToken: null } };
-        const nextToken = optionalQuery(request, 'nextToken');
         const page = await store.listFunctions({
-          limit: limitParam(request),
+          ...pageParams(request),
           ...(prefix !== undefined && { prefix }),
-          ...(nextToken !== undefined && { nextToken }),
         });
         return {
           status: 200,

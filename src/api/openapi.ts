@@ -26,6 +26,12 @@ export function openApiDocument(routes: readonly ApiRoute[], version: string): R
         schema: { type: 'string' },
       })),
       ...(route.query ?? []).map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+      ...(route.headers ?? []).map(({ name, description }) => ({
+        name,
+        in: 'header',
+        description,
+        schema: { type: 'string' },
+      })),
     ];
     const entry = (paths[route.path] ??= {});
     entry[route.method.toLowerCase()] = {

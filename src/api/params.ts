@@ -1,6 +1,7 @@
 import { SluiceError } from '../core/errors.js';
 import { ALIAS_NAME, assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
-import type { ApiRequest } from './context.js';
+import type { ListOptions } from '../store/store.js';
+import type { ApiRequest, HeaderParam } from './context.js';
 
 export function functionParam(request: ApiRequest): string {
   const name = request.params.name ?? '';
@@ -29,7 +30,7 @@ export function versionParam(request: ApiRequest): number {
 }
 
 /** `limit` for listings: 1..100, default 50. */
-export function limitParam(request: ApiRequest): number {
+function limitParam(request: ApiRequest): number {
   const text = request.query.get('limit');
   if (text === null) return 50;
   const limit = Number(text);
@@ -39,6 +40,12 @@ export function limitParam(request: ApiRequest): number {
     ]);
   }
   return limit;
+}
+
+/** A listing's page: its `limit`, and the `nextToken` that the page before it answered, if any. */
+export function pageParams(request: ApiRequest): ListOptions {
+  const nextToken = optionalQuery(request, 'nextToken');
+  return { limit: limitParam(request), ...(nextToken !== undefined && { nextToken }) };
 }
 
 export function optionalQuery(request: ApiRequest, key: string): string | undefined {
@@ -59,28 +66,38 @@ export function checkQuery(request: ApiRequest, known: readonly string[]): void 
   }
 }
 
+/** The preconditions an alias or stage write takes, as the OpenAPI document describes them. */
+export const IF_MATCH: HeaderParam = {
+  name: 'If-Match',
+  description:
+    'the revision the writer last read ("3", as the ETag gives it): refused with a conflict (409) if it is no longer current',
+};
+export const IF_NONE_MATCH: HeaderParam = {
+  name: 'If-None-Match',
+  description: '* creates only: refused (409, …AlreadyExists) if it exists already, and nothing changes',
+};
+
 /** The revision an `If-Match` header names (`"3"`, `3` or `W/"3"`), or undefined without one. */
 export function ifMatchRevision(request: ApiRequest): number | undefined {
   const header = request.req.headers['if-match'];
   if (header === undefined) return undefined;
   const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
   if (!match) {
-    throw new SluiceError(
-      'InvalidArgument',
-      `If-Match must name an alias revision such as "3", not ${header}`,
-      [{ path: 'If-Match', message: 'must be a revision number' }],
-    );
+    throw new SluiceError('InvalidArgument', `If-Match must name a revision such as "3", not ${header}`, [
+      { path: 'If-Match', message: 'must be a revision number' },
+    ]);
   }
   return Number(match[1]);
 }
 
+/** Whether the write asks to create only (`If-None-Match: *`); any other value is refused. */
 export function ifNoneMatchAny(request: ApiRequest): boolean {
   const header = request.req.headers['if-none-match'];
   if (header === undefined) return false;
   if (header.trim() !== '*') {
     throw new SluiceError(
       'InvalidArgument',
-      'If-None-Match accepts only * (create the alias only if it does not exist)',
+      'If-None-Match accepts only * (create it only if it does not exist)',
       [{ path: 'If-None-Match', message: 'must be *' }],
     );
   }

@@ -2,7 +2,7 @@ import { SluiceError } from '../core/errors.js';
 import { Publish, VersionList, VersionView } from '../contract/schemas/functions.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { functionParam, limitParam, optionalQuery, versionParam } from './params.js';
+import { functionParam, pageParams, versionParam } from './params.js';
 import { versionView } from './views.js';
 
 export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
@@ -32,11 +32,7 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       query: ['limit', 'nextToken'],
       responses: { 200: VersionList },
       handler: async (request) => {
-        const nextToken = optionalQuery(request, 'nextToken');
-        const page = await store.listVersions(functionParam(request), {
-          limit: limitParam(request),
-          ...(nextToken !== undefined && { nextToken }),
-        });
+        const page = await store.listVersions(functionParam(request), pageParams(request));
         return {
           status: 200,
           json: { versions: page.items.map(versionView), nextToken: page.nextToken ?? null },

@@ -15,14 +15,18 @@ import {
 } from '../core/async-invocation.js';
 import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { isSluiceError } from '../core/errors.js';
+import { Alarm } from '../timing/alarm.js';
 import type { EventOutcome, QueuedInvocation } from '../gateway/gateway.js';
 import type { AsyncSettle, Store } from '../store/store.js';
 
 export interface DispatcherOptions {
-  /** Events this node runs at once. */
+  /** Events this node runs at once; 0 for a node that only queues them, for the others to run. */
   concurrency: number;
-  /** How often an idle node looks for due events (events queued on this node wake it at once). */
-  pollMs: number;
+  /**
+   * The longest an idle node sleeps without looking at the queue, for what no notice told it of: undefined for
+   * never (one node alone, which queues every event itself). See `DEFAULT_SAFETY_POLL_MS`.
+   */
+  safetyPollMs: number | undefined;
   /** How long a claimed event is this node's; renewed every third of it while it runs. */
   leaseMs: number;
   /** How long ended events are kept. */
@@ -31,10 +35,19 @@ export interface DispatcherOptions {
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   concurrency: 10,
-  pollMs: 250,
+  safetyPollMs: undefined,
   leaseMs: 30_000,
   keepMs: 7 * 86_400_000,
 };
+
+/**
+ * On a shared store a node sleeps until the next due time it knows of, and is woken by the notice of each event
+ * queued anywhere; it may still miss some: a notice sent while its listening connection was down between the
+ * break and the reconnect (it looks once reconnected, but a break it did not notice yet goes on silently until
+ * the feed's heartbeat finds it), a retry queued by a node that died before running it, a lease taken after it
+ * last looked. Looking every 30 s bounds how late those run, for one claim and one read a node every 30 s.
+ */
+export const DEFAULT_SAFETY_POLL_MS = 30_000;
 
 export interface DispatcherDeps {
   store: Store;
@@ -66,7 +79,7 @@ export class AsyncDispatcher {
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private renewer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
 
@@ -87,14 +100,15 @@ export class AsyncDispatcher {
     this.loop = this.run();
   }
 
-  /** Queues an event and wakes the loop, so that an idle node runs it without waiting for its next poll. */
+  /** Queues an event and wakes the loop, so that an idle node runs it at once. */
   async enqueue(event: NewAsyncEvent): Promise<void> {
     await this.deps.store.enqueueAsync(event);
     this.wake();
   }
 
+  /** Something may be due now: an event queued (here, or on another node), a slot freed. */
   wake(): void {
-    this.wakeUp?.();
+    this.alarm.ring();
   }
 
   /** Stops claiming and lets the events in flight end and be recorded. */
@@ -106,38 +120,42 @@ export class AsyncDispatcher {
     await Promise.allSettled(this.running.values());
   }
 
+  /**
+   * Claims what is due while slots are free, then sleeps until the next due time the store knows of (or the
+   * safety poll), or until woken. A full node sleeps until a slot frees; an idle one reads nothing.
+   */
   private async run(): Promise<void> {
-    const { concurrency, pollMs, leaseMs } = this.deps.options;
+    const { concurrency, leaseMs, safetyPollMs } = this.deps.options;
     while (!this.stopped) {
+      this.alarm.reset();
       const free = concurrency - this.running.size;
-      let claimed: AsyncEvent[] = [];
-      if (free > 0) {
-        try {
-          claimed = await this.deps.store.claimAsync(this.deps.node, Date.now(), leaseMs, free);
-        } catch (error) {
-          this.deps.log(`async: could not claim invocations: ${String(error)}`);
-        }
-        for (const event of claimed) this.track(event);
-        await this.prune();
+      if (free <= 0) {
+        // Woken when a slot frees (or the node stops).
+        await this.alarm.sleepUntil(undefined);
+        continue;
       }
-      // A full batch may mean more are due: look again at once, unless every slot is taken.
-      if (free > 0 && claimed.length === free && this.running.size < concurrency) continue;
-      await this.idle(pollMs);
-    }
-  }
-
-  /** Waits `ms`, or less when woken: an event queued here, or a slot freed. */
-  private async idle(ms: number): Promise<void> {
-    const controller = new AbortController();
-    this.wakeUp = () => {
-      controller.abort();
-    };
-    try {
-      await sleep(ms, undefined, { signal: controller.signal });
-    } catch {
-      // Woken.
-    } finally {
-      this.wakeUp = undefined;
+      let claimed: AsyncEvent[] = [];
+      let failed = false;
+      try {
+        claimed = await this.deps.store.claimAsync(this.deps.node, Date.now(), leaseMs, free);
+      } catch (error) {
+        failed = true;
+        this.deps.log(`async: could not claim invocations: ${String(error)}`);
+      }
+      for (const event of claimed) this.track(event);
+      await this.prune();
+      // A full batch may mean more are due: look again at once.
+      if (claimed.length === free) continue;
+      let due: number | undefined;
+      try {
+        due = failed ? Date.now() + NOT_RUN_RETRY_MS : await this.deps.store.nextAsyncDue(this.deps.node);
+      } catch (error) {
+        this.deps.log(`async: could not read when invocations are due: ${String(error)}`);
+        due = Date.now() + NOT_RUN_RETRY_MS;
+      }
+      const poll = safetyPollMs === undefined ? undefined : Date.now() + safetyPollMs;
+      const until = due === undefined ? poll : poll === undefined ? due : Math.min(due, poll);
+      await this.alarm.sleepUntil(until);
     }
   }
 

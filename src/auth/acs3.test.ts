@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'node:querystring';
 import { test } from 'node:test';
 import { OpenApiUtil } from '@alicloud/openapi-core';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 // A CommonJS module whose classes are its exports: imported whole, as Node gives it.
 import OpenApiClient015 from '@alicloud/openapi-client';
 import { acs3CanonicalRequest, checkAcs3Date, parseAcs3Authorization, verifyAcs3 } from './acs3.js';
-import { type SignedRequest, signedRequestOf } from './signed-request.js';
+import type { SignedRequest } from './signed-request.js';
+import { recordingServer } from '../../test/support/signed-arrivals.js';
 
 const SECRET = 'test-secret-0123456789';
 const KEY_ID = 'LTAI5tExampleKey';
@@ -102,29 +101,14 @@ test("signatures made by the SDK core's signer verify, with the claims they carr
 });
 
 test('requests that openapi-client 0.4.15 signs and sends over a socket verify as they arrive', async () => {
-  const arrivals: { request: SignedRequest; authorization: string | undefined; body: Buffer }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      arrivals.push({
-        request: signedRequestOf(req),
-        authorization: req.headers.authorization,
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const server = await recordingServer('{}');
   try {
     const { default: Client, Config, OpenApiRequest, Params } = OpenApiClient015;
     const client = new Client(
       new Config({
         accessKeyId: KEY_ID,
         accessKeySecret: SECRET,
-        endpoint: `127.0.0.1:${port}`,
+        endpoint: `127.0.0.1:${server.port}`,
         protocol: 'HTTP',
       }),
     );
@@ -156,8 +140,8 @@ test('requests that openapi-client 0.4.15 signs and sends over a socket verify a
   } finally {
     server.close();
   }
-  assert.equal(arrivals.length, cases.length);
-  for (const [i, arrival] of arrivals.entries()) {
+  assert.equal(server.arrivals.length, cases.length);
+  for (const [i, arrival] of server.arrivals.entries()) {
     const claims = verifyAcs3(arrival.request, parseAcs3Authorization(arrival.authorization), SECRET);
     assert.equal(
       claims.contentSha256,

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 // CommonJS modules whose classes are their exports: imported whole, as Node gives them.
 import tencentScf from 'tencentcloud-sdk-nodejs-scf';
 import signModule from 'tencentcloud-sdk-nodejs-common/tencentcloud/common/sign.js';
-import { type SignedRequest, signedRequestOf } from './signed-request.js';
+import type { SignedRequest } from './signed-request.js';
+import { recordingServer } from '../../test/support/signed-arrivals.js';
 import { checkTc3Timestamp, parseTc3Authorization, tc3CanonicalRequest, verifyTc3 } from './tc3.js';
 
 const SECRET = 'test-secret-0123456789';
@@ -81,27 +80,12 @@ test("signatures made by the SDK's signer verify against the request as it arriv
 });
 
 test('requests that the official SCF client signs and sends over a socket verify as they arrive', async () => {
-  const arrivals: { request: SignedRequest; authorization: string | undefined; body: Buffer }[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      arrivals.push({
-        request: signedRequestOf(req),
-        authorization: req.headers.authorization,
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ Response: { RequestId: 'r' } }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const server = await recordingServer(JSON.stringify({ Response: { RequestId: 'r' } }));
   try {
     const client = new tencentScf.scf.v20180416.Client({
       credential: { secretId: SECRET_ID, secretKey: SECRET },
       region: 'ap-guangzhou',
-      profile: { httpProfile: { endpoint: `127.0.0.1:${port}`, protocol: 'http://' } },
+      profile: { httpProfile: { endpoint: `127.0.0.1:${server.port}`, protocol: 'http://' } },
     });
     await client.ListFunctions({});
     await client.Invoke({ FunctionName: 'B', Qualifier: 'prepub', RoutingKey: '{"User":"Bob"}' });
@@ -109,8 +93,8 @@ test('requests that the official SCF client signs and sends over a socket verify
   } finally {
     server.close();
   }
-  assert.equal(arrivals.length, 3);
-  for (const { request, authorization, body } of arrivals) {
+  assert.equal(server.arrivals.length, 3);
+  for (const { request, authorization, body } of server.arrivals) {
     const timestamp = request.headers['x-tc-timestamp']?.[0] ?? '';
     const parsed = parseTc3Authorization(authorization);
     verifyTc3(request, parsed, SECRET, timestamp, body);

@@ -14,6 +14,19 @@ export function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));
 }
 
+/**
+ * A command's result: with --json, the API's JSON for scripts; else `text()` for people, made only then (it
+ * may ask the server for more, such as the address of its data plane).
+ */
+export async function printResult(
+  json: boolean,
+  value: unknown,
+  text: () => string | Promise<string>,
+): Promise<void> {
+  if (json) printJson(value);
+  else print(await text());
+}
+
 /** Columns aligned to their widest cell, two spaces apart; the header in capitals. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -23,6 +36,24 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
       .join('  ')
       .trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)].join('\n');
+}
+
+/** A history of changes: each one's revision, action, who made it and when, and what it left (or `(deleted)`). */
+export function historyTable<T>(
+  history: readonly { revision: number; action: string; actor: string; at: string; after: T | null }[],
+  afterHeader: string,
+  describeAfter: (after: T) => string,
+): string {
+  return table(
+    ['revision', 'action', 'actor', 'at', afterHeader],
+    history.map((h) => [
+      String(h.revision),
+      h.action,
+      h.actor,
+      when(h.at),
+      h.after ? describeAfter(h.after) : '(deleted)',
+    ]),
+  );
 }
 
 /** `key: value` lines with the keys aligned. */

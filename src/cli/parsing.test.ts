@@ -7,6 +7,7 @@ import { globMatcher } from './pack.js';
 import { formatRule, parseRule } from './rules.js';
 import { configChanges } from './commands/versions.js';
 import type { FunctionConfigView } from './views.js';
+import { config } from '../../test/support/config.js';
 
 const usage = (fn: () => unknown, pattern: RegExp) => {
   assert.throws(
@@ -265,18 +266,8 @@ test('exclude globs', () => {
 });
 
 describe('configChanges', () => {
-  const view = (command?: string[]): FunctionConfigView => ({
-    runtime: 'custom',
-    handler: 'index.handler',
-    memorySize: 128,
-    timeout: 3,
-    instanceConcurrency: 1,
-    environmentVariables: {},
-    description: '',
-    network: 'host',
-    convention: 'fc',
-    ...(command && { command }),
-  });
+  const view = (command?: string[]): FunctionConfigView =>
+    config({ runtime: 'custom', ...(command && { command }) });
 
   test('compares a command by its parts', () => {
     assert.deepEqual(configChanges(view(['python3', 'a.py']), view(['python3', 'a.py'])), []);

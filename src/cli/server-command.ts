@@ -7,20 +7,28 @@ import { publicHostProblem } from '../core/data-plane.js';
 import { DEFAULT_CODE_CACHE_BYTES } from '../runtime/code-cache.js';
 import { DEFAULT_ISOLATION, type IsolationMode } from '../runtime/sandbox/sandbox.js';
 import { parseUidRange } from '../runtime/sandbox/uids.js';
-import { DEFAULT_HTTP_LIMITS, DEFAULT_POOL_LIMITS, DEFAULT_RESYNC_MS, startServer } from '../server.js';
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_POOL_LIMITS,
+  DEFAULT_RESYNC_MS,
+  DEFAULT_STANDBYS,
+  startServer,
+} from '../server.js';
+import { DEFAULT_DISPATCHER_OPTIONS, DEFAULT_SAFETY_POLL_MS } from '../async/dispatcher.js';
 import { CliError } from './errors.js';
 
 const MB = 1024 * 1024;
 
 const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir ./.sluice] [--max-code-size 50]
                     [--instances-per-function 10] [--queue-per-function 100] [--instance-idle-seconds 300]
-                    [--instance-memory MB]
+                    [--instance-memory MB] [--standby-instances ${DEFAULT_STANDBYS}]
                     [--store postgres://…] [--credential-key-file F] [--resync-seconds 30] [--telemetry on|off]
                     [--isolation auto|required|none] [--instance-uids FIRST-LAST]
                     [--instance-tmp-size 512] [--instance-pids 64]
                     [--data-plane-port PORT] [--public-host HOST] [--header-timeout 15]
                     [--request-timeout 120] [--keepalive-timeout 5] [--max-connections 2048]
                     [--python PATH] [--php PATH] [--mono PATH]
+                    [--async-concurrency 10] [--async-lease-seconds 30] [--async-poll-seconds 30]
 
   --max-code-size MB            the largest zipped code package accepted (unzipped: ${DEFAULT_CODE_LIMITS.unzippedBytes / MB} MB)
   --code-cache-size MB          extracted code kept on disk (${DEFAULT_CODE_CACHE_BYTES / MB}); beyond it, code no instance runs goes, oldest use first
@@ -30,6 +38,9 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
   --instance-memory MB          the memorySize all instances of this node may reserve together (default: 3/4 of
                                 the memory the server may use, here ${DEFAULT_POOL_LIMITS.maxInstanceMemoryMb}); beyond, idle instances of any
                                 function stop to make room, longest idle first, else 429
+  --standby-instances N         runtime processes started ahead of any function, per runtime (and network
+                                mode) that cold starts have used in the last --instance-idle-seconds: a cold
+                                start takes one and makes it its function's instance (0: none; not Node.js)
   --store URL                   a PostgreSQL database shared by several nodes (postgres://…[?schema=NAME]);
                                 by default the embedded SQLite store in the data directory (env SLUICE_STORE).
                                 Every local user can read a command line: give a password with PGPASSWORD,
@@ -60,7 +71,13 @@ const USAGE = `usage: sluice server [--port 9000] [--host 127.0.0.1] [--data-dir
                                 /usr/bin/php or /usr/local/bin/php)
   --mono PATH                   the Mono that runs csharp functions, its mcs beside it (env SLUICE_MONO; default:
                                 /usr/bin/mono or /usr/local/bin/mono). A runtime whose interpreter is missing is
-                                named at start, and its functions are refused at creation`;
+                                named at start, and its functions are refused at creation
+  --async-concurrency N         asynchronous invocations (and timer firings) this node runs at once; 0 for a
+                                node that only queues them, for the others sharing its store to run
+  --async-lease-seconds S       how long an invocation this node took stays its own without word from it: a
+                                node that dies running one, the others run it again this long after
+  --async-poll-seconds S        with PostgreSQL, the longest an idle node goes without looking at the queue
+                                (each queued invocation is announced, and wakes it at once)`;
 
 function parseMegabytes(flag: string, text: string): number {
   const mb = Number(text);
@@ -140,6 +157,7 @@ export async function serverCommand(args: string[]): Promise<void> {
       'queue-per-function': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxQueuePerFunction) },
       'instance-idle-seconds': { type: 'string', default: String(DEFAULT_POOL_LIMITS.idleMs / 1000) },
       'instance-memory': { type: 'string', default: String(DEFAULT_POOL_LIMITS.maxInstanceMemoryMb) },
+      'standby-instances': { type: 'string', default: String(DEFAULT_STANDBYS) },
       store: { type: 'string', default: process.env.SLUICE_STORE ?? '' },
       'store-file': { type: 'string', default: process.env.SLUICE_STORE_FILE ?? '' },
       'credential-key-file': { type: 'string' },
@@ -161,6 +179,9 @@ export async function serverCommand(args: string[]): Promise<void> {
       python: { type: 'string' },
       php: { type: 'string' },
       mono: { type: 'string' },
+      'async-concurrency': { type: 'string', default: String(DEFAULT_DISPATCHER_OPTIONS.concurrency) },
+      'async-lease-seconds': { type: 'string', default: String(DEFAULT_DISPATCHER_OPTIONS.leaseMs / 1000) },
+      'async-poll-seconds': { type: 'string', default: String(DEFAULT_SAFETY_POLL_MS / 1000) },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -211,7 +232,13 @@ export async function serverCommand(args: string[]): Promise<void> {
       idleMs: parseCount('--instance-idle-seconds', values['instance-idle-seconds'], 1) * 1000,
       maxInstanceMemoryMb: parseCount('--instance-memory', values['instance-memory'], 128),
     },
+    standbys: parseCount('--standby-instances', values['standby-instances'], 0),
     interpreters: { python: values.python, php: values.php, mono: values.mono },
+    async: {
+      concurrency: parseCount('--async-concurrency', values['async-concurrency'], 0),
+      leaseMs: parseCount('--async-lease-seconds', values['async-lease-seconds'], 3) * 1000,
+      safetyPollMs: parseCount('--async-poll-seconds', values['async-poll-seconds'], 1) * 1000,
+    },
     isolation: {
       mode: isolation,
       uids,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import { makeZip, patchBytes, type ZipItem } from '../../test/support/zips.js';
 import { DEFAULT_CODE_LIMITS, type CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
 import { canonicalZip, sha256Hex, type CodeFile } from '../contract/canonical-zip.js';
-import { extractCodeZip, normalizeCodePackage, readCodeZip, zipDirectory } from './zip.js';
+import { extractCodeZip, normalizeCodePackage, readCodeZip } from './zip.js';
 
 /** Rewrites the uncompressed size that the local header and the central directory claim for the one entry. */
 function lieAboutSize(zip: Buffer, size: number): Buffer {
@@ -278,51 +278,6 @@ test('readCodeZip refuses more entries than the limit', async () => {
     refusal('CodeTooLarge', /limit of 3 entries/),
   );
   assert.equal((await readCodeZip(zip, { ...limits, entries: 4 })).length, 4);
-});
-
-async function writeTree(dir: string): Promise<void> {
-  await mkdir(path.join(dir, 'lib', 'deep'), { recursive: true });
-  await mkdir(path.join(dir, 'empty'));
-  await writeFile(path.join(dir, 'index.js'), 'index');
-  await writeFile(path.join(dir, '.env'), 'SECRET=no');
-  await writeFile(path.join(dir, 'lib', 'deep', 'a.js'), 'a');
-  await writeFile(path.join(dir, 'run.sh'), 'echo', { mode: 0o755 });
-  await chmod(path.join(dir, 'run.sh'), 0o755);
-}
-
-test('zipDirectory makes the canonical zip of a directory tree', async () => {
-  await withTempDir(async (dir) => {
-    await writeTree(dir);
-    const zip = await zipDirectory(dir, limits);
-    const expected: CodeFile[] = [
-      { path: '.env', data: Buffer.from('SECRET=no'), executable: false },
-      { path: 'index.js', data: Buffer.from('index'), executable: false },
-      { path: 'lib/deep/a.js', data: Buffer.from('a'), executable: false },
-      { path: 'run.sh', data: Buffer.from('echo'), executable: true },
-    ];
-    assert.deepEqual(await readCodeZip(zip, limits), expected);
-    assert.deepEqual(zip, await canonicalZip(expected));
-  });
-});
-
-test('zipDirectory refuses a symbolic link, naming it', async () => {
-  await withTempDir(async (dir) => {
-    await writeTree(dir);
-    await symlink('../index.js', path.join(dir, 'lib', 'link.js'));
-    await assert.rejects(
-      zipDirectory(dir, limits),
-      refusal('InvalidCodePackage', /^entry 'lib\/link\.js' is a symbolic link/),
-    );
-  });
-});
-
-test('zipDirectory respects the limits', async () => {
-  await withTempDir(async (dir) => {
-    await writeTree(dir);
-    await assert.rejects(zipDirectory(dir, { ...limits, entries: 3 }), refusal('CodeTooLarge'));
-    await assert.rejects(zipDirectory(dir, { ...limits, unzippedBytes: 10 }), refusal('CodeTooLarge'));
-    await assert.rejects(zipDirectory(dir, { ...limits, zipBytes: 100 }), refusal('CodeTooLarge'));
-  });
 });
 
 async function modeOf(file: string): Promise<number> {

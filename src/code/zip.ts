@@ -1,18 +1,9 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  checkCodeEntries,
-  codeTooLargeError,
-  DEFAULT_CODE_LIMITS,
-  formatMB,
-  type CodeEntry,
-  type CodeLimits,
-} from '../core/code-package.js';
+import { DEFAULT_CODE_LIMITS, type CodeLimits } from '../core/code-package.js';
 import { SluiceError } from '../core/errors.js';
 import {
   byPath,
-  canonicalZip,
   CanonicalZipWriter,
   sha256Hex,
   type CodeFile,
@@ -50,29 +41,6 @@ export async function normalizeCodePackage(zip: Buffer, limits: CodeLimits): Pro
   }
   const canonical = writer.finish();
   return { zip: canonical, sha256: sha256Hex(canonical), size: canonical.length, files: pkg.files.length };
-}
-
-/** Zips a directory tree the way its upload would be normalized, refusing what an upload would be refused for. */
-export async function zipDirectory(dir: string, limits: CodeLimits): Promise<Buffer> {
-  const found = await listTree(dir, '');
-  checkCodeEntries(
-    found.map(({ entry }) => entry),
-    limits,
-  );
-  const files: CodeFile[] = [];
-  // One at a time: thousands of files read at once would run out of file descriptors.
-  for (const { entry, mode } of found) {
-    files.push({
-      path: entry.path,
-      data: await readFile(path.join(dir, entry.path)),
-      executable: isExecutable(mode),
-    });
-  }
-  const zip = await canonicalZip(files);
-  if (zip.length > limits.zipBytes) {
-    throw codeTooLargeError(`the zipped directory is larger than the limit of ${formatMB(limits.zipBytes)}`);
-  }
-  return zip;
 }
 
 /**
@@ -132,25 +100,6 @@ async function whole(data: FileData): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of data) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-async function listTree(root: string, relative: string): Promise<{ entry: CodeEntry; mode: number }[]> {
-  const found: { entry: CodeEntry; mode: number }[] = [];
-  for (const name of await readdir(path.join(root, relative))) {
-    const entryPath = relative ? `${relative}/${name}` : name;
-    const stats = await lstat(path.join(root, entryPath));
-    if (stats.isDirectory()) {
-      found.push(...(await listTree(root, entryPath)));
-      continue;
-    }
-    const kind = stats.isSymbolicLink() ? 'symlink' : stats.isFile() ? 'file' : 'other';
-    found.push({ entry: { path: entryPath, kind, size: stats.size }, mode: stats.mode });
-  }
-  return found;
-}
-
-function isExecutable(mode: number): boolean {
-  return (mode & 0o111) !== 0;
 }
 
 function invalid(message: string): SluiceError {

@@ -71,31 +71,17 @@ export class CanonicalZipWriter {
     const compressedSize = compressed.reduce((sum, chunk) => sum + chunk.length, 0);
     if (size > MAX_OFFSET || compressedSize > MAX_OFFSET || this.offset > MAX_OFFSET) throw tooLarge();
 
+    const entry = { crc, compressedSize, size, nameLength: name.length };
+
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
-    local.writeUInt16LE(VERSION_NEEDED, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(DEFLATE, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressedSize, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 4, entry);
+    // Extra field length (28-29) stays zero.
 
     const record = Buffer.alloc(46);
     record.writeUInt32LE(CENTRAL_HEADER, 0);
     record.writeUInt16LE(VERSION_MADE_BY, 4);
-    record.writeUInt16LE(VERSION_NEEDED, 6);
-    record.writeUInt16LE(UTF8_NAMES, 8);
-    record.writeUInt16LE(DEFLATE, 10);
-    record.writeUInt16LE(DOS_TIME, 12);
-    record.writeUInt16LE(DOS_DATE, 14);
-    record.writeUInt32LE(crc, 16);
-    record.writeUInt32LE(compressedSize, 20);
-    record.writeUInt32LE(size, 24);
-    record.writeUInt16LE(name.length, 28);
+    writeEntryFields(record, 6, entry);
     // Extra field, comment, disk number and internal attributes (30-37) stay zero.
     record.writeUInt32LE(((executable ? 0o100755 : 0o100644) << 16) >>> 0, 38);
     record.writeUInt32LE(this.offset, 42);
@@ -123,6 +109,26 @@ export class CanonicalZipWriter {
     for (const part of all) at += part.copy(zip, at);
     return zip;
   }
+}
+
+/**
+ * The fields that a file's local header and its central directory record share, in the same order in both:
+ * from the version needed to extract to the length of the name (24 bytes from `at`).
+ */
+function writeEntryFields(
+  header: Buffer,
+  at: number,
+  entry: { crc: number; compressedSize: number; size: number; nameLength: number },
+): void {
+  header.writeUInt16LE(VERSION_NEEDED, at);
+  header.writeUInt16LE(UTF8_NAMES, at + 2);
+  header.writeUInt16LE(DEFLATE, at + 4);
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+  header.writeUInt32LE(entry.crc, at + 10);
+  header.writeUInt32LE(entry.compressedSize, at + 14);
+  header.writeUInt32LE(entry.size, at + 18);
+  header.writeUInt16LE(entry.nameLength, at + 22);
 }
 
 interface Deflated {

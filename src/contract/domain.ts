@@ -1,6 +1,6 @@
 /**
  * The core's pure rules that clients apply themselves before they ask the server: names, rule conditions,
- * durations, configuration limits, code package checks. They are listed here so that what the CLI and the
+ * durations, configuration limits, code package checks, timer schedules. They are listed here so that what the CLI and the
  * console share with the server is one list, which `npm run lint` holds them to (.dependency-cruiser.js).
  */
 export { parseAliasSpec } from '../core/alias.js';
@@ -42,4 +42,6 @@ export {
   isAliasName,
 } from '../core/names.js';
 export { parseRolloutRequest, type RolloutStep } from '../core/rollout.js';
+export { parseSchedule } from '../core/schedule.js';
+export { MAX_TIMER_PAYLOAD_BYTES, TRIGGER_NAME } from '../core/triggers.js';
 export { Issues } from '../core/validate.js';

@@ -1,3 +1,5 @@
+import type { Runtime } from '../core/function-config.js';
+
 /**
  * The seeds' sample handlers (Function Compute, "Use versions and aliases"), unchanged: they report the
  * qualifier the caller named and the version that ran. `sluice init`, the console's starter code and the
@@ -61,10 +63,61 @@ namespace Desktop
 }
 `;
 
-/** Each runtime's sample, with the file it lives in and the handler that names it. */
-export const SEED_HANDLERS = {
-  nodejs20: { file: 'index.js', source: SEED_NODE_HANDLER, handler: 'index.handler' },
-  python3: { file: 'index.py', source: SEED_PYTHON_HANDLER, handler: 'index.handler' },
-  'php8.2': { file: 'index.php', source: SEED_PHP_HANDLER, handler: 'index.handler' },
-  csharp: { file: 'Desktop.cs', source: SEED_CSHARP_HANDLER, handler: 'Desktop::Desktop.App::Handler' },
-} as const;
+/**
+ * A custom runtime's sample, an executable `bootstrap` (the seeds have none for a custom runtime): a server
+ * in Python's standard library, indented as PEP 8 has it, that does what the seeds' samples do — it logs the
+ * qualifier the caller named and the version that ran (Sluice sends them as `x-fc-qualifier` and
+ * `x-fc-version-id`) and answers "hello world".
+ */
+export const CUSTOM_BOOTSTRAP = `#!/usr/bin/env python3
+import os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('content-length') or 0))
+        print('Qualifier from context:', self.headers.get('x-fc-qualifier'), flush=True)
+        print('VersionId from context:', self.headers.get('x-fc-version-id'), flush=True)
+        body = b'hello world'
+        self.send_response(200)
+        self.send_header('content-type', 'text/plain')
+        self.send_header('content-length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+HTTPServer(('127.0.0.1', int(os.environ['FC_SERVER_PORT'])), Handler).serve_forever()
+`;
+
+/** A runtime's sample: the file it lives in (with its mode), its text, and the handler that names it. */
+export interface Sample {
+  file: string;
+  source: string;
+  handler: string;
+  mode: number;
+}
+
+/**
+ * Each runtime's sample, the seeds' where they print one: what `sluice init` writes and what the console's
+ * *Create function* starts from, so that the two agree.
+ */
+export const SAMPLE_HANDLERS: Readonly<Record<Runtime, Sample>> = {
+  nodejs20: { file: 'index.js', source: SEED_NODE_HANDLER, handler: 'index.handler', mode: 0o644 },
+  python3: { file: 'index.py', source: SEED_PYTHON_HANDLER, handler: 'index.handler', mode: 0o644 },
+  'php8.2': { file: 'index.php', source: SEED_PHP_HANDLER, handler: 'index.handler', mode: 0o644 },
+  csharp: {
+    file: 'Desktop.cs',
+    source: SEED_CSHARP_HANDLER,
+    handler: 'Desktop::Desktop.App::Handler',
+    mode: 0o644,
+  },
+  custom: { file: 'bootstrap', source: CUSTOM_BOOTSTRAP, handler: 'index.handler', mode: 0o755 },
+};

@@ -70,6 +70,15 @@ describe('numericValue', () => {
     ['--1', undefined],
     ['.', undefined],
     ['1e999', undefined],
+    ['+', undefined],
+    ['-.', undefined],
+    ['1e+', undefined],
+    ['-1.5E+3', -1500],
+    ['\t8\n', 8],
+    ['8 9', undefined],
+    ['0b1', undefined],
+    ['0o7', undefined],
+    ['1.2.3', undefined],
   ];
   for (const [text, expected] of table) {
     test(`${JSON.stringify(text)} → ${String(expected)}`, () => {

@@ -50,9 +50,41 @@ export function parseInterval(text: string): Interval | undefined {
   return nonEmpty ? interval : undefined;
 }
 
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
+/** Skips the digits from `i`; answers where they end. */
+function digits(text: string, i: number): number {
+  while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Whether `text` is a number as NUMERIC has it without the surrounding blanks: the case of nearly every value a
+ * rule compares, checked without running the expression (routing does this for every request).
+ */
+function isBareNumber(text: string): boolean {
+  let i = 0;
+  const sign = text.charCodeAt(0);
+  if (sign === 43 || sign === 45) i++;
+  const integer = digits(text, i);
+  let end = integer;
+  if (text.charCodeAt(end) === 46) end = digits(text, end + 1);
+  // Digits before the point, or after it: `5.` and `.5`, never `.` alone.
+  if (integer === i && end <= integer + 1) return false;
+  const e = text.charCodeAt(end);
+  if (e === 69 || e === 101) {
+    let j = end + 1;
+    const expSign = text.charCodeAt(j);
+    if (expSign === 43 || expSign === 45) j++;
+    end = digits(text, j);
+    if (end === j) return false;
+  }
+  return end === text.length;
+}
+
 /** A parameter's value as a number, or undefined when it is not wholly numeric (`"12a"` is not a number). */
 export function numericValue(text: string): number | undefined {
-  if (!NUMERIC.test(text)) return undefined;
+  if (!isBareNumber(text) && !NUMERIC.test(text)) return undefined;
   const n = Number(text);
   return Number.isFinite(n) ? n : undefined;
 }

@@ -33,6 +33,10 @@ export const errorCatalog = {
   RouteNotFound: { status: 404, doc: 'No endpoint exists at that path.' },
   MethodNotAllowed: { status: 405, doc: 'The endpoint exists but does not accept that method.' },
   ApiAlreadyExists: { status: 409, doc: 'An API with that name exists already.' },
+  StageAlreadyExists: {
+    status: 409,
+    doc: 'The stage exists already and the request asked to create it only (`If-None-Match: *`).',
+  },
   StageConflict: {
     status: 409,
     doc: 'The stage changed since the revision the request names (`If-Match`); read it again and retry.',

@@ -7,9 +7,8 @@ import {
   planNode,
   splitTarget,
   type Traffic,
-  trafficOfRoute,
+  trafficOfAlias,
 } from './provisioned.js';
-import { compileRoute } from './routing.js';
 
 const alias = (primary: number | typeof LATEST, canary?: number, weight?: number): Traffic =>
   canary === undefined ? { primary } : { primary, canary: { version: canary, weight } };
@@ -73,28 +72,23 @@ describe('splitTarget', () => {
   });
 });
 
-describe('trafficOfRoute', () => {
-  test('reads primary, canary and weight from a compiled alias', () => {
-    assert.deepEqual(trafficOfRoute(compileRoute({ version: 1, description: '' }, 's')), { primary: 1 });
+describe('trafficOfAlias', () => {
+  test('reads primary, canary and weight from an alias', () => {
+    assert.deepEqual(trafficOfAlias({ version: 1, description: '' }), { primary: 1 });
+    assert.deepEqual(trafficOfAlias({ version: 1, description: '', canary: { version: 2, weight: 0.2 } }), {
+      primary: 1,
+      canary: { version: 2, weight: 0.2 },
+    });
     assert.deepEqual(
-      trafficOfRoute(compileRoute({ version: 1, description: '', canary: { version: 2, weight: 0.2 } }, 's')),
-      { primary: 1, canary: { version: 2, weight: 0.2 } },
-    );
-    assert.deepEqual(
-      trafficOfRoute(
-        compileRoute(
-          {
-            version: LATEST,
-            description: '',
-            canary: {
-              version: 3,
-              match: 'any',
-              rules: [{ source: 'header', name: 'x', op: '=', value: 'y' }],
-            },
-          },
-          's',
-        ),
-      ),
+      trafficOfAlias({
+        version: LATEST,
+        description: '',
+        canary: {
+          version: 3,
+          match: 'any',
+          rules: [{ source: 'header', name: 'x', op: '=', value: 'y' }],
+        },
+      }),
       { primary: LATEST, canary: { version: 3, weight: undefined } },
     );
   });

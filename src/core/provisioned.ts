@@ -1,6 +1,5 @@
 import { type AliasSpec, isWeightCanary } from './alias.js';
 import type { VersionRef } from './names.js';
-import type { CompiledRoute } from './routing.js';
 import { BUCKETS, stableHash } from './stable-hash.js';
 import { Issues } from './validate.js';
 
@@ -43,19 +42,7 @@ export interface Traffic {
   canary?: { version: VersionRef; weight: number | undefined };
 }
 
-export function trafficOfRoute(route: CompiledRoute): Traffic {
-  const canary = route.canary;
-  if (!canary) return { primary: route.primary };
-  return {
-    primary: route.primary,
-    canary: {
-      version: canary.version,
-      weight: canary.mode === 'weight' ? canary.threshold / BUCKETS : undefined,
-    },
-  };
-}
-
-/** The same, from an alias as stored (the control plane reads those). */
+/** Where an alias sends its traffic. */
 export function trafficOfAlias(spec: AliasSpec): Traffic {
   const canary = spec.canary;
   if (!canary) return { primary: spec.version };

@@ -36,131 +36,203 @@ function originOf(source: Source, name: string, lookup: ParameterLookup): ValueO
   return lookup(source, name) === undefined ? 'routingKey' : source;
 }
 
-type Test = (value: string) => boolean;
-
+/**
+ * A condition ready to evaluate: every op in one shape, without closures, so that a route over many functions
+ * is a few small objects to read. `value` is the operand in its evaluated form (the text of `=` and `!=`, the
+ * bound of a comparison, the set of `in`, the interval of `range`, the threshold in buckets of `percent`).
+ */
 interface CompiledCondition {
+  /** As written, for explanations. */
   condition: Condition;
   source: Source;
+  /** As looked up: a header's lower-cased. */
   name: string;
-  test: Test;
+  op: Condition['op'];
+  value: string | number | ReadonlySet<string> | Interval;
+  /** `percent`'s hash salt; empty for other ops. */
+  salt: string;
 }
 
-/** An alias flattened once, when it is written, so that routing a request only evaluates it. */
-export interface CompiledRoute {
-  primary: VersionRef;
-  canary:
-    | {
-        version: VersionRef;
-        mode: 'weight';
-        threshold: number;
-        sticky: ParameterRef | undefined;
-        salt: string;
-      }
-    | { version: VersionRef; mode: 'rules'; match: 'all' | 'any'; conditions: CompiledCondition[] }
-    | undefined;
+/**
+ * An alias flattened once, when it is written, so that routing a request only evaluates it: one object whose
+ * `mode` says which of its fields apply. Its versions are `V`: references as the alias names them, or whatever
+ * the caller resolved them to when it compiled (the data plane's runnable versions), so that a decision ends
+ * on the version itself rather than on a key to look up.
+ */
+export type CompiledRoute<V = VersionRef> = (
+  | { mode: 'primary'; primary: V }
+  | {
+      mode: 'weight';
+      primary: V;
+      canary: V;
+      /** The canary's share in buckets of 0..BUCKETS. */
+      threshold: number;
+      sticky: ParameterRef | undefined;
+      salt: string;
+    }
+  | {
+      mode: 'rules';
+      primary: V;
+      canary: V;
+      match: 'all' | 'any';
+      conditions: readonly CompiledCondition[];
+    }
+) & {
+  /** The alias as written: what it names, for those that read it rather than route by it. */
+  spec: AliasSpec;
+};
+
+/** What compiling an alias for a caller resolves and shares. */
+export interface CompileOptions<V> {
+  /** What the route holds for each version the alias names. */
+  resolve: (ref: VersionRef) => V;
+  /**
+   * A string equal to `text`, shared by every route that names it (a catalog's many aliases named `live`, the
+   * same header in their rules), so that routes over many functions read a few strings rather than one each.
+   */
+  share?: (text: string) => string;
 }
 
 const lookupName = (source: Source, name: string) => (source === 'header' ? name.toLowerCase() : name);
 
-function compileTest(condition: Condition, salt: string): Test {
+function compileCondition(
+  condition: Condition,
+  salt: string,
+  share: (text: string) => string,
+): CompiledCondition {
+  const compiled = (value: CompiledCondition['value'], conditionSalt = ''): CompiledCondition => ({
+    condition,
+    source: condition.source,
+    name: share(lookupName(condition.source, condition.name)),
+    op: condition.op,
+    value,
+    salt: conditionSalt,
+  });
   switch (condition.op) {
     case '=':
-      return (v) => v === condition.value;
     case '!=':
-      return (v) => v !== condition.value;
+      return compiled(share(condition.value));
     case '>':
     case '<':
     case '>=':
     case '<=':
-      return numeric(condition.op, condition.value);
-    case 'in': {
-      const values = new Set(condition.value);
-      return (v) => values.has(v);
-    }
-    case 'range': {
-      const interval = parseInterval(condition.value) as Interval;
-      return (v) => {
-        const n = numericValue(v);
-        if (n === undefined) return false;
-        const aboveLow = interval.lowInclusive ? n >= interval.low : n > interval.low;
-        const belowHigh = interval.highInclusive ? n <= interval.high : n < interval.high;
-        return aboveLow && belowHigh;
-      };
-    }
-    case 'percent': {
-      const threshold = Math.round(condition.value * (BUCKETS / 100));
-      const conditionSalt = `${salt}\u0000${condition.source}:${condition.name}`;
-      return (v) => bucketOf(conditionSalt, v) < threshold;
+      return compiled(condition.value);
+    case 'in':
+      return compiled(new Set(condition.value.map(share)));
+    case 'range':
+      return compiled(parseInterval(condition.value) as Interval);
+    case 'percent':
+      return compiled(
+        Math.round(condition.value * (BUCKETS / 100)),
+        `${salt}\u0000${condition.source}:${condition.name}`,
+      );
+  }
+}
+
+/** Whether a present parameter's value satisfies the condition. */
+function satisfies(c: CompiledCondition, v: string): boolean {
+  switch (c.op) {
+    case '=':
+      return v === c.value;
+    case '!=':
+      return v !== c.value;
+    case 'in':
+      return (c.value as ReadonlySet<string>).has(v);
+    case 'percent':
+      return bucketOf(c.salt, v) < (c.value as number);
+    default: {
+      const n = numericValue(v);
+      if (n === undefined) return false;
+      switch (c.op) {
+        case '>':
+          return n > (c.value as number);
+        case '<':
+          return n < (c.value as number);
+        case '>=':
+          return n >= (c.value as number);
+        case '<=':
+          return n <= (c.value as number);
+        case 'range': {
+          const interval = c.value as Interval;
+          const aboveLow = interval.lowInclusive ? n >= interval.low : n > interval.low;
+          const belowHigh = interval.highInclusive ? n <= interval.high : n < interval.high;
+          return aboveLow && belowHigh;
+        }
+      }
     }
   }
 }
 
-function numeric(op: '>' | '<' | '>=' | '<=', bound: number): Test {
-  const compare = {
-    '>': (n: number) => n > bound,
-    '<': (n: number) => n < bound,
-    '>=': (n: number) => n >= bound,
-    '<=': (n: number) => n <= bound,
-  }[op];
-  return (v) => {
-    const n = numericValue(v);
-    return n !== undefined && compare(n);
-  };
-}
+const asRef = (ref: VersionRef): VersionRef => ref;
+const unshared = (text: string): string => text;
 
 /** `salt` names the alias (`function/alias`): hashes differ between aliases, and never change for one. */
-export function compileRoute(spec: AliasSpec, salt: string): CompiledRoute {
+export function compileRoute(spec: AliasSpec, salt: string): CompiledRoute;
+export function compileRoute<V>(spec: AliasSpec, salt: string, options: CompileOptions<V>): CompiledRoute<V>;
+export function compileRoute<V>(
+  spec: AliasSpec,
+  salt: string,
+  options: CompileOptions<V> = { resolve: asRef as (ref: VersionRef) => V },
+): CompiledRoute<V> {
+  const { resolve, share = unshared } = options;
   const canary = spec.canary;
-  if (!canary) return { primary: spec.version, canary: undefined };
+  const primary = resolve(spec.version);
+  // Each shape is built by one literal, so that all routes of a mode share one hidden class.
+  if (!canary) return { mode: 'primary', primary, spec };
   if (isWeightCanary(canary)) {
     return {
-      primary: spec.version,
-      canary: {
-        version: canary.version,
-        mode: 'weight',
-        threshold: Math.round(canary.weight * BUCKETS),
-        sticky: canary.sticky && {
-          source: canary.sticky.source,
-          name: lookupName(canary.sticky.source, canary.sticky.name),
-        },
-        salt,
+      mode: 'weight',
+      primary,
+      canary: resolve(canary.version),
+      threshold: Math.round(canary.weight * BUCKETS),
+      sticky: canary.sticky && {
+        source: canary.sticky.source,
+        name: share(lookupName(canary.sticky.source, canary.sticky.name)),
       },
+      salt,
+      spec,
     };
   }
   return {
-    primary: spec.version,
-    canary: {
-      version: canary.version,
-      mode: 'rules',
-      match: canary.match,
-      conditions: canary.rules.map((condition) => ({
-        condition,
-        source: condition.source,
-        name: lookupName(condition.source, condition.name),
-        test: compileTest(condition, salt),
-      })),
-    },
+    mode: 'rules',
+    primary,
+    canary: resolve(canary.version),
+    match: canary.match,
+    conditions: canary.rules.map((condition) => compileCondition(condition, salt, share)),
+    spec,
   };
 }
 
 function holds(c: CompiledCondition, value: string | undefined): boolean {
-  return value !== undefined && c.test(value);
+  return value !== undefined && satisfies(c, value);
+}
+
+/** Whether the request matches the rules: loops rather than callbacks, as this runs for every request. */
+function matches(
+  match: 'all' | 'any',
+  conditions: readonly CompiledCondition[],
+  lookup: ParameterLookup,
+): boolean {
+  const all = match === 'all';
+  for (const c of conditions) {
+    if (holds(c, valueOf(c.source, c.name, lookup)) !== all) return !all;
+  }
+  return all;
 }
 
 /** The version that serves a request. `random` is in [0, 1), like Math.random. */
-export function route(compiled: CompiledRoute, lookup: ParameterLookup, random: () => number): VersionRef {
-  const canary = compiled.canary;
-  if (!canary) return compiled.primary;
-  if (canary.mode === 'rules') {
-    const matched =
-      canary.match === 'all'
-        ? canary.conditions.every((c) => holds(c, valueOf(c.source, c.name, lookup)))
-        : canary.conditions.some((c) => holds(c, valueOf(c.source, c.name, lookup)));
-    return matched ? canary.version : compiled.primary;
+export function route<V>(compiled: CompiledRoute<V>, lookup: ParameterLookup, random: () => number): V {
+  switch (compiled.mode) {
+    case 'primary':
+      return compiled.primary;
+    case 'rules':
+      return matches(compiled.match, compiled.conditions, lookup) ? compiled.canary : compiled.primary;
+    case 'weight': {
+      const key = compiled.sticky && valueOf(compiled.sticky.source, compiled.sticky.name, lookup);
+      const draw = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(compiled.salt, key);
+      return draw < compiled.threshold ? compiled.canary : compiled.primary;
+    }
   }
-  const key = canary.sticky && valueOf(canary.sticky.source, canary.sticky.name, lookup);
-  const draw = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(canary.salt, key);
-  return draw < canary.threshold ? canary.version : compiled.primary;
 }
 
 export type Explanation =
@@ -193,10 +265,11 @@ export function explainRoute(
   lookup: ParameterLookup,
   random: () => number,
 ): Explanation {
-  const canary = compiled.canary;
-  if (!canary) return { version: compiled.primary, target: 'primary', reason: 'no canary' };
-  if (canary.mode === 'rules') {
-    const conditions = canary.conditions.map((c) => {
+  if (compiled.mode === 'primary') {
+    return { version: compiled.primary, target: 'primary', reason: 'no canary' };
+  }
+  if (compiled.mode === 'rules') {
+    const conditions = compiled.conditions.map((c) => {
       const value = valueOf(c.source, c.name, lookup);
       return {
         condition: c.condition,
@@ -206,30 +279,31 @@ export function explainRoute(
       };
     });
     const matched =
-      canary.match === 'all' ? conditions.every((c) => c.holds) : conditions.some((c) => c.holds);
+      compiled.match === 'all' ? conditions.every((c) => c.holds) : conditions.some((c) => c.holds);
     return {
-      version: matched ? canary.version : compiled.primary,
+      version: matched ? compiled.canary : compiled.primary,
       target: matched ? 'canary' : 'primary',
       reason: 'rules',
-      match: canary.match,
+      match: compiled.match,
       conditions,
     };
   }
-  const key = canary.sticky && valueOf(canary.sticky.source, canary.sticky.name, lookup);
-  const bucket = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(canary.salt, key);
-  const toCanary = bucket < canary.threshold;
+  const sticky = compiled.sticky;
+  const key = sticky && valueOf(sticky.source, sticky.name, lookup);
+  const bucket = key === undefined ? Math.floor(random() * BUCKETS) : bucketOf(compiled.salt, key);
+  const toCanary = bucket < compiled.threshold;
   return {
-    version: toCanary ? canary.version : compiled.primary,
+    version: toCanary ? compiled.canary : compiled.primary,
     target: toCanary ? 'canary' : 'primary',
     reason: 'weight',
-    weight: canary.threshold / BUCKETS,
+    weight: compiled.threshold / BUCKETS,
     sticky:
-      canary.sticky && key !== undefined
+      sticky && key !== undefined
         ? {
-            source: canary.sticky.source,
-            name: canary.sticky.name,
+            source: sticky.source,
+            name: sticky.name,
             value: key,
-            from: originOf(canary.sticky.source, canary.sticky.name, lookup),
+            from: originOf(sticky.source, sticky.name, lookup),
             bucket,
           }
         : undefined,

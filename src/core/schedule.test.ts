@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { latestFiring, parseSchedule, type Schedule } from './schedule.js';
+import { latestFiring, nextFiring, parseSchedule, type Schedule } from './schedule.js';
 import { dueFiring } from './triggers.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -26,6 +26,25 @@ describe('schedules', () => {
   for (const [text, now, expected] of latest) {
     it(`${text} at ${now} last fired at ${expected}`, () => {
       assert.equal(new Date(latestFiring(parsed(text), at(now)) as number).toISOString(), expected);
+    });
+  }
+
+  const next: [string, string, string | undefined][] = [
+    ['@every 2s', '2024-03-05T10:00:03.500Z', '2024-03-05T10:00:04.000Z'],
+    ['@every 2s', '2024-03-05T10:00:04.000Z', '2024-03-05T10:00:06.000Z'],
+    ['*/15 * * * *', '2024-03-05T10:44:59.000Z', '2024-03-05T10:45:00.000Z'],
+    ['*/15 * * * *', '2024-03-05T10:45:00.000Z', '2024-03-05T11:00:00.000Z'],
+    ['0 3 * * *', '2024-03-05T03:00:00.000Z', '2024-03-06T03:00:00.000Z'],
+    ['30 9 * * 1-5', '2024-03-08T09:30:00.000Z', '2024-03-11T09:30:00.000Z'],
+    ['0 0 29 2 *', '2024-03-01T00:00:00.000Z', '2028-02-29T00:00:00.000Z'],
+    ['0 12 1 * 0', '2024-03-05T00:00:00.000Z', '2024-03-10T12:00:00.000Z'],
+    ['5/20 8,20 * * 7', '2024-03-10T08:45:00.000Z', '2024-03-10T20:05:00.000Z'],
+    ['0 0 30 2 *', '2024-03-05T00:00:00.000Z', undefined],
+  ];
+  for (const [text, after, expected] of next) {
+    it(`${text} after ${after} fires next at ${expected ?? 'no time'}`, () => {
+      const found = nextFiring(parsed(text), at(after));
+      assert.equal(found === undefined ? undefined : new Date(found).toISOString(), expected);
     });
   }
 

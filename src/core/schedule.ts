@@ -104,6 +104,17 @@ const DAY = 86_400_000;
 /** How far back a cron schedule is searched for its latest time: beyond any schedule's gap (29 February). */
 const SEARCH_DAYS = 366 * 8;
 
+/** Whether a cron schedule fires on the UTC day starting at `day` (epoch ms). */
+function firesOn(f: CronFields, day: number): boolean {
+  const date = new Date(day);
+  const dom = f.days.has(date.getUTCDate());
+  const dow = f.weekdays.has(date.getUTCDay());
+  return f.months.has(date.getUTCMonth() + 1) && (f.eitherDay ? dom || dow : dom && dow);
+}
+
+const firesAt = (f: CronFields, minuteOfDay: number): boolean =>
+  f.hours.has(Math.floor(minuteOfDay / 60)) && f.minutes.has(minuteOfDay % 60);
+
 /**
  * The latest time at or before `now` (epoch ms) at which the schedule fires, or undefined if none in the
  * searched past. A node fires a timer for this time once; times it missed before it are not fired.
@@ -114,14 +125,26 @@ export function latestFiring(schedule: Schedule, now: number): number | undefine
   const today = Math.floor(now / DAY) * DAY;
   for (let d = 0; d < SEARCH_DAYS; d++) {
     const day = today - d * DAY;
-    const date = new Date(day);
-    const dom = f.days.has(date.getUTCDate());
-    const dow = f.weekdays.has(date.getUTCDay());
-    if (!f.months.has(date.getUTCMonth() + 1) || !(f.eitherDay ? dom || dow : dom && dow)) continue;
+    if (!firesOn(f, day)) continue;
     const lastMinute = d === 0 ? Math.floor((now - day) / MINUTE) : 24 * 60 - 1;
-    for (let m = lastMinute; m >= 0; m--) {
-      if (f.hours.has(Math.floor(m / 60)) && f.minutes.has(m % 60)) return day + m * MINUTE;
-    }
+    for (let m = lastMinute; m >= 0; m--) if (firesAt(f, m)) return day + m * MINUTE;
+  }
+  return undefined;
+}
+
+/**
+ * The first time after `after` (epoch ms) at which the schedule fires, or undefined if none in the searched
+ * future (`0 0 30 2 *`): a node sleeps until then rather than looking at its timers again and again.
+ */
+export function nextFiring(schedule: Schedule, after: number): number | undefined {
+  if (schedule.kind === 'every') return (Math.floor(after / schedule.ms) + 1) * schedule.ms;
+  const f = schedule.fields;
+  const today = Math.floor(after / DAY) * DAY;
+  for (let d = 0; d < SEARCH_DAYS; d++) {
+    const day = today + d * DAY;
+    if (!firesOn(f, day)) continue;
+    const firstMinute = d === 0 ? Math.floor((after - day) / MINUTE) + 1 : 0;
+    for (let m = firstMinute; m < 24 * 60; m++) if (firesAt(f, m)) return day + m * MINUTE;
   }
   return undefined;
 }

@@ -4,6 +4,11 @@ import type { StageHistoryEntry, StageRecord } from './model.js';
 import { parseQualifier } from './names.js';
 import { assertRevision, type ChangeRequest, planSpecDelete, planSpecWrite } from './revisions.js';
 
+/** A stage write may also insist on creating it (refused when it exists), as an alias write may. */
+export interface StageChangeRequest extends ChangeRequest {
+  createOnly?: boolean;
+}
+
 /** What a binding's target is in the store: there, or what is missing. */
 export type BindingCheck = 'ok' | 'no-function' | 'no-alias' | 'no-version';
 
@@ -26,8 +31,12 @@ export function planStageWrite(
   lastRevision: number,
   spec: StageSpec,
   check: (binding: Binding) => BindingCheck,
-  request: ChangeRequest,
+  request: StageChangeRequest,
 ): { record: StageRecord; entry: StageHistoryEntry; created: boolean } {
+  if (request.createOnly && current)
+    throw new SluiceError('StageAlreadyExists', `stage ${stage} of API ${api} exists already`, {
+      currentRevision: current.revision,
+    });
   checkRevision(api, stage, current, request);
   for (const binding of stageBindings(spec)) {
     const result = check(binding);

@@ -64,7 +64,7 @@ export async function asyncEvent(
       [{ path: 'x-fc-log-type', message: 'is not taken with an asynchronous invocation' }],
     );
   const qualifier = parseQualifier(url.searchParams.get('qualifier') ?? undefined);
-  if (qualifier.kind === 'alias' && !snapshot.routes.has(qualifier.alias))
+  if (qualifier.kind === 'alias' && !snapshot.aliases.has(qualifier.alias))
     throw new SluiceError('AliasNotFound', `function ${snapshot.name} has no alias ${qualifier.alias}`);
   if (qualifier.kind === 'version' && !snapshot.versions.has(qualifier.version))
     throw new SluiceError('VersionNotFound', `function ${snapshot.name} has no version ${qualifier.version}`);

@@ -4,7 +4,7 @@ import { route } from '../core/routing.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { config } from '../../test/support/config.js';
-import { blob } from '../store/store.contract.js';
+import { blob } from '../store/contract-support.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
 import { Catalog } from './catalog.js';
 
@@ -37,8 +37,8 @@ test('a snapshot holds $LATEST, every version, the trigger and each alias compil
   assert.equal(f.versions.get(1)?.codeSha256, blob('v1').sha256);
   assert.equal(f.versions.get(2)?.config.timeout, 9);
   assert.equal(f.trigger.authType, 'token');
-  assert.deepEqual([...f.routes.keys()].sort(), ['$DEFAULT', 'live']);
-  const live = f.routes.get('live');
+  assert.deepEqual([...f.aliases.keys()].sort(), ['$DEFAULT', 'live']);
+  const live = f.aliases.get('live');
   assert.ok(live);
   assert.equal(
     route(
@@ -46,9 +46,10 @@ test('a snapshot holds $LATEST, every version, the trigger and each alias compil
       () => undefined,
       () => 0.5,
     ),
-    2,
-    'compiled as written: all of it on the canary',
+    f.versions.get(2),
+    'compiled as written, to the runnable version itself: all of it on the canary',
   );
+  assert.equal(f.aliases.get('$DEFAULT')?.primary, f.latest);
   // Instances are keyed by what runs: $LATEST with version 2's code and configuration is still not version 2.
   assert.notEqual(f.latest.key, f.versions.get(2)?.key);
   assert.equal(catalog.counts().functions, 1);
@@ -184,9 +185,9 @@ test('a full reload reads functions a page at a time, not one store call per fun
   await catalog.loadAll();
 
   assert.equal(catalog.counts().functions, 250);
-  assert.equal(calls.get('listFunctions'), 3, 'pages of 100');
+  assert.equal(calls.get('listFunctionNames'), 3, 'pages of 100 names');
   assert.equal(calls.get('getFunctionStates'), 3, 'one read per page');
-  for (const single of ['getFunction', 'listVersions', 'listAliases'])
+  for (const single of ['listFunctions', 'getFunction', 'listVersions', 'listAliases'])
     assert.equal(calls.get(single), undefined);
 });
 

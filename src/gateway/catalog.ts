@@ -4,6 +4,7 @@ import type { FunctionRecord, VersionRecord } from '../core/model.js';
 import type { HttpTrigger } from '../core/trigger.js';
 import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
+import { LATEST, type VersionRef } from '../core/names.js';
 import { compileRoute, type CompiledRoute } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
@@ -24,11 +25,22 @@ export interface FunctionSnapshot {
   async: AsyncConfig;
   versions: ReadonlyMap<number, RunnableVersion>;
   /** Each alias, compiled when it was written. */
-  routes: ReadonlyMap<string, CompiledRoute>;
+  aliases: ReadonlyMap<string, AliasRoute>;
 }
 
-/** Functions read in one store call at most: a reload reads pages of 100. */
+/**
+ * An alias as the data plane routes by it: compiled, its versions the runnable ones themselves, so that a
+ * decision reads nothing else (undefined: a version the snapshot lacks, which the store never lets happen).
+ */
+export type AliasRoute = CompiledRoute<RunnableVersion | undefined>;
+
+/** Functions a reload lists and reads at a time. */
+const PAGE = 100;
+/** Functions read in one store call at most. */
 const MAX_BATCH = 500;
+
+/** Shares equal strings between snapshots (see `CompileOptions.share`). */
+type Share = (text: string) => string;
 
 function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
   const functionName = 'functionName' in record ? record.functionName : record.name;
@@ -36,6 +48,33 @@ function runnable(record: FunctionRecord | VersionRecord, versionId: string): Ru
   const state = versionId === LATEST_VERSION_ID ? JSON.stringify(record.config) : '';
   const key = [functionName, versionId, record.code.sha256, state].join('\u0000');
   return { key, functionName, versionId, config: record.config, codeSha256: record.code.sha256 };
+}
+
+/** A function as the store holds it, compiled for routing: what the catalog keeps of it. */
+function snapshotOf(state: FunctionState, share: Share): FunctionSnapshot {
+  const name = state.fn.name;
+  const latest = runnable(state.fn, LATEST_VERSION_ID);
+  const versions = new Map(
+    state.versions.map((v) => [v.version, runnable(v, share(String(v.version)))] as const),
+  );
+  const options = {
+    resolve: (ref: VersionRef) => (ref === LATEST ? latest : versions.get(ref)),
+    share,
+  };
+  const aliases = new Map(
+    state.aliases.map((a): [string, AliasRoute] => [
+      share(a.name),
+      compileRoute(a.spec, `${name}/${a.name}`, options),
+    ]),
+  );
+  return {
+    name,
+    latest,
+    trigger: state.fn.trigger,
+    async: state.fn.async ?? DEFAULT_ASYNC_CONFIG,
+    versions,
+    aliases,
+  };
 }
 
 /**
@@ -50,6 +89,17 @@ export class Catalog {
   /** Per key, the load queued behind the running one that has not started yet. */
   private readonly waiting = new Map<string, Promise<void>>();
   private batch: { names: Set<string>; states: Promise<Map<string, FunctionState>> } | undefined;
+  /**
+   * The strings snapshots share: alias names, version ids, the names and values in rules. Begun again at each
+   * full reload, so that it holds what the functions name, not all they ever named.
+   */
+  private shared = new Map<string, string>();
+  private readonly share: Share = (text) => {
+    const found = this.shared.get(text);
+    if (found !== undefined) return found;
+    this.shared.set(text, text);
+    return text;
+  };
 
   constructor(private readonly store: Store) {}
 
@@ -72,23 +122,25 @@ export class Catalog {
    * change refreshed at the same time is never overwritten by an older read.
    */
   async loadAll(): Promise<void> {
+    this.shared = new Map();
     const apis = (await this.store.listApis()).map((api) => api.name);
     const gone = [...this.apis.keys()].filter((name) => !apis.includes(name));
     await Promise.all([...apis, ...gone].map((name) => this.refreshApi(name)));
     const listed = new Set<string>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.store.listFunctions({
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
+    let after: string | undefined;
+    for (;;) {
+      const names = await this.store.listFunctionNames({
+        limit: PAGE,
+        ...(after !== undefined && { after }),
       });
-      for (const fn of page.items) listed.add(fn.name);
-      await Promise.all(page.items.map((fn) => this.refresh(fn.name)));
-      nextToken = page.nextToken;
+      for (const name of names) listed.add(name);
+      await Promise.all(names.map((name) => this.refresh(name)));
       // A store that answers at once (SQLite) would otherwise hold the event loop for the whole reload:
       // seconds, over thousands of functions, during which no request is served.
       await setImmediate();
-    } while (nextToken !== undefined);
+      if (names.length < PAGE) break;
+      after = names.at(-1);
+    }
     await Promise.all([...this.functions.keys()].filter((n) => !listed.has(n)).map((n) => this.refresh(n)));
   }
 
@@ -136,19 +188,8 @@ export class Catalog {
 
   private async load(name: string): Promise<void> {
     const state = await this.readState(name);
-    if (!state) {
-      this.functions.delete(name);
-      return;
-    }
-    const { fn, versions, aliases } = state;
-    this.functions.set(name, {
-      name,
-      latest: runnable(fn, LATEST_VERSION_ID),
-      trigger: fn.trigger,
-      async: fn.async ?? DEFAULT_ASYNC_CONFIG,
-      versions: new Map(versions.map((v) => [v.version, runnable(v, String(v.version))] as const)),
-      routes: new Map(aliases.map((a) => [a.name, compileRoute(a.spec, `${name}/${a.name}`)] as const)),
-    });
+    if (state) this.functions.set(name, snapshotOf(state, this.share));
+    else this.functions.delete(name);
   }
 
   /**

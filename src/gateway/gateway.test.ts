@@ -82,6 +82,8 @@ before(async () => {
     },
     sandbox: undefined,
     runAs: undefined,
+    standbys: { size: 0, idleMs: 60_000 },
+    log: () => undefined,
   });
   pool = new InstancePool(
     {
@@ -91,7 +93,7 @@ before(async () => {
       idleMs: 60_000,
       drainMs: 1000,
     },
-    launch,
+    launch.launch,
   );
   gateway = createGateway({
     catalog,

@@ -1,8 +1,8 @@
 import { SluiceError } from '../core/errors.js';
 import { LATEST, formatVersionRef, parseVersionRef, type Qualifier, type VersionRef } from '../core/names.js';
-import { route, type CompiledRoute, type ParameterLookup } from '../core/routing.js';
+import { route, type ParameterLookup } from '../core/routing.js';
 import type { RunnableVersion } from '../runtime/instance.js';
-import type { FunctionSnapshot } from './catalog.js';
+import type { AliasRoute, FunctionSnapshot } from './catalog.js';
 
 /** The version a request runs: `$LATEST`, the version it names, or its alias's choice for this request. */
 export function selectVersion(
@@ -10,22 +10,20 @@ export function selectVersion(
   qualifier: Qualifier,
   lookup: ParameterLookup,
 ): RunnableVersion {
-  let ref: VersionRef;
   switch (qualifier.kind) {
     case 'latest':
       return snapshot.latest;
     case 'version':
-      ref = qualifier.version;
-      break;
+      return runnable(snapshot, qualifier.version);
     case 'alias': {
-      ref = route(aliasRoute(snapshot, qualifier.alias), lookup, Math.random);
+      const chosen = route(aliasRoute(snapshot, qualifier.alias), lookup, Math.random);
+      return chosen ?? missing(snapshot, qualifier.alias);
     }
   }
-  return runnable(snapshot, ref);
 }
 
-function aliasRoute(snapshot: FunctionSnapshot, alias: string): CompiledRoute {
-  const compiled = snapshot.routes.get(alias);
+function aliasRoute(snapshot: FunctionSnapshot, alias: string): AliasRoute {
+  const compiled = snapshot.aliases.get(alias);
   if (!compiled) throw new SluiceError('AliasNotFound', `function ${snapshot.name} has no alias ${alias}`);
   return compiled;
 }
@@ -34,6 +32,13 @@ function runnable(snapshot: FunctionSnapshot, ref: VersionRef): RunnableVersion 
   const version = ref === LATEST ? snapshot.latest : snapshot.versions.get(ref);
   if (!version) throw new SluiceError('VersionNotFound', `function ${snapshot.name} has no version ${ref}`);
   return version;
+}
+
+function missing(snapshot: FunctionSnapshot, alias: string): never {
+  throw new SluiceError(
+    'VersionNotFound',
+    `alias ${alias} of function ${snapshot.name} names a version that the function does not have`,
+  );
 }
 
 export const PIN_HEADER = 'x-sluice-version';
@@ -54,9 +59,9 @@ export function pinnedVersion(
       [{ path: PIN_HEADER, message: 'needs an alias as qualifier' }],
     );
   }
-  const compiled = aliasRoute(snapshot, qualifier.alias);
+  const { spec } = aliasRoute(snapshot, qualifier.alias);
   const ref = parseVersionRef(pin);
-  const allowed = compiled.canary ? [compiled.primary, compiled.canary.version] : [compiled.primary];
+  const allowed = spec.canary ? [spec.version, spec.canary.version] : [spec.version];
   if (ref === undefined || !allowed.includes(ref)) {
     throw new SluiceError(
       'InvalidArgument',

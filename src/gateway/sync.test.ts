@@ -21,6 +21,7 @@ function fakeClock(): { now: () => number; advance: (ms: number) => void } {
 
 /** A feed the test drives: it delivers what it is told, and connects and disconnects on demand. */
 class ScriptedFeed implements ChangeFeed {
+  readonly mayMiss = true;
   handlers: ChangeFeedHandlers | undefined;
   connectedAt: number | undefined;
 
@@ -47,6 +48,9 @@ class ScriptedFeed implements ChangeFeed {
       unannounced: 0,
       lastError: undefined,
     };
+  }
+  onQueued(): void {
+    // No queue here.
   }
   close(): Promise<void> {
     return Promise.resolve();

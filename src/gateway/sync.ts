@@ -3,12 +3,17 @@ import type { ChangeFeed, StoreChange } from '../store/changes.js';
 import type { Catalog } from './catalog.js';
 
 export interface SyncOptions {
-  /** How often the whole table is reloaded, whatever the feed says: the safety net for a lost change. */
+  /**
+   * How often the whole table is reloaded, whatever the feed says: the safety net for a lost change, when the
+   * feed may lose one (the embedded store's never does, and its idle node reads nothing).
+   */
   resyncMs: number;
   /** Waits between reloads that failed: doubling from the first to the most. */
   retry?: { firstMs: number; maxMs: number };
   /** Called after a change was applied (the server forgets the metric series of deleted versions). */
   applied?: (change: StoreChange) => void;
+  /** Called after each full reload: whatever changed before it is in the table now. */
+  reloaded?: () => void;
   /**
    * What the node remembers of credentials: a revoked one is forgotten when its change arrives, and all of them
    * at every full reload, which covers a revocation whose notice was lost.
@@ -76,6 +81,7 @@ export class CatalogSync {
     const startedAt = this.now();
     await this.catalog.loadAll();
     this.lastSync = { startedAt, finishedAt: this.now() };
+    if (!this.feed.mayMiss) return;
     this.timer = setInterval(() => {
       void this.resync();
     }, this.options.resyncMs);
@@ -129,7 +135,7 @@ export class CatalogSync {
       feed.connected &&
       feed.connectedAt !== undefined &&
       this.lastSync.startedAt >= feed.connectedAt &&
-      age <= 3 * this.options.resyncMs;
+      (!this.feed.mayMiss || age <= 3 * this.options.resyncMs);
     return {
       synced,
       lastSyncAt: this.lastSync?.finishedAt,
@@ -194,6 +200,7 @@ export class CatalogSync {
         this.resyncs++;
         this.failing = 0;
         this.lastError = undefined;
+        this.options.reloaded?.();
       } while (this.rerun());
     })().finally(() => {
       this.running = undefined;

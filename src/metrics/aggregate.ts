@@ -1,19 +1,6 @@
 import { quantile } from '../core/histogram.js';
 import { addCounters, type Counters, emptyCounters, type MetricRow } from '../core/telemetry.js';
-
-export interface Summary {
-  invocations: number;
-  functionErrors: number;
-  platformErrors: number;
-  throttles: number;
-  coldStarts: number;
-  /** (function errors + platform errors) / invocations; 0 without invocations. */
-  errorRate: number;
-  averageMs: number | null;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-}
+import type { Summary } from '../contract/schemas/telemetry.js';
 
 export interface SeriesView {
   key: string;
@@ -25,6 +12,7 @@ export interface SeriesView {
 
 const round = (n: number | undefined) => (n === undefined ? null : Math.round(n * 1000) / 1000);
 
+/** Counters as the API shows them; the error rate is (function errors + platform errors) / invocations, 0 without any. */
 export function summarize(c: Counters): Summary {
   return {
     invocations: c.invocations,

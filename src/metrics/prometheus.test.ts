@@ -109,7 +109,11 @@ describe('renderPrometheus', () => {
     { functionName: 'f', versionId: '1', instances: 3, busy: 1, provisioned: 2, waiting: 0 },
     { functionName: 'f', versionId: '2', instances: 1, busy: 1, provisioned: 0, waiting: 4 },
   ];
-  const text = renderPrometheus(registry.series(), instances);
+  const standbys = [
+    { runtime: 'python3', network: 'host', ready: 1, starting: 0 },
+    { runtime: 'csharp', network: 'none', ready: 0, starting: 2 },
+  ];
+  const text = renderPrometheus(registry.series(), instances, standbys);
   const families = parsePrometheus(text);
 
   it('parses as the text format, each family typed and described', () => {
@@ -123,6 +127,8 @@ describe('renderPrometheus', () => {
       sluice_invocations_waiting: 'GAUGE',
       sluice_invocations_by_instance_total: 'COUNTER',
       sluice_cold_starts_by_instance_total: 'COUNTER',
+      sluice_standby_instances: 'GAUGE',
+      sluice_store_operations_total: 'COUNTER',
     });
     for (const f of families) assert.ok(f.help.length > 0, `${f.name} has help`);
   });
@@ -252,9 +258,48 @@ describe('renderPrometheus', () => {
     ]);
   });
 
+  it('counts standbys per runtime and network, ready and starting', () => {
+    const counts = family(families, 'sluice_standby_instances').metrics.map((m) => [
+      m.labels?.runtime,
+      m.labels?.network,
+      m.labels?.state,
+      Number(m.value),
+    ]);
+    assert.deepEqual(counts, [
+      ['python3', 'host', 'ready', 1],
+      ['python3', 'host', 'starting', 0],
+      ['csharp', 'none', 'ready', 0],
+      ['csharp', 'none', 'starting', 2],
+    ]);
+  });
+
+  it('counts the operations asked of the store, by name', () => {
+    const parsed = parsePrometheus(
+      renderPrometheus(
+        [],
+        [],
+        [],
+        new Map([
+          ['writeMetrics', 3],
+          ['claimAsync', 12],
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      family(parsed, 'sluice_store_operations_total').metrics.map((m) => [
+        m.labels?.operation,
+        Number(m.value),
+      ]),
+      [
+        ['claimAsync', 12],
+        ['writeMetrics', 3],
+      ],
+    );
+  });
+
   it('parses with no series at all', () => {
     const empty = parsePrometheus(renderPrometheus([], []));
-    assert.equal(empty.length, 11);
+    assert.equal(empty.length, 13);
     assert.ok(empty.every((f) => f.metrics.length === 0));
   });
 });

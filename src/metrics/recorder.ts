@@ -39,6 +39,8 @@ export class TelemetryRecorder {
   private started = false;
   private pruner: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  /** Whether anything was written since the last prune: an idle server has nothing new to age out, and waits. */
+  private wrote = false;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -121,7 +123,10 @@ export class TelemetryRecorder {
     const logs = this.pendingLogs;
     this.pendingLogs = [];
     try {
-      if (rows.length > 0) await this.store.writeMetrics(rows);
+      if (rows.length > 0) {
+        await this.store.writeMetrics(rows);
+        this.wrote = true;
+      }
     } catch (error) {
       this.registry.restore(rows);
       this.log(`metrics were not written, will retry: ${String(error)}`);
@@ -130,6 +135,7 @@ export class TelemetryRecorder {
     for (let start = 0; start < logs.length; start += RUN_RECORDS) {
       try {
         await this.store.appendLogs(logs.slice(start, start + RUN_RECORDS));
+        this.wrote = true;
       } catch (error) {
         this.pendingLogs = [...logs.slice(start), ...this.pendingLogs];
         this.log(`logs were not written, will retry: ${String(error)}`);
@@ -139,8 +145,9 @@ export class TelemetryRecorder {
       // A busy second's logs written at once would hold up every request for milliseconds: let them in between.
       await setImmediate();
     }
-    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+    if (this.wrote && now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
+      this.wrote = false;
       const { retention } = this.options;
       await this.store
         .pruneTelemetry({

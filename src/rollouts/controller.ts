@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import { Alarm } from '../timing/alarm.js';
 import type { RolloutEngine } from './engine.js';
 
 export interface ControllerOptions {
@@ -10,11 +11,14 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = { tickMs: 1000, lea
 
 /**
  * Drives active rollouts. State lives in the store; a lease decides which node drives each rollout, so a
- * rollout goes on after a restart or on another node, and never twice at once.
+ * rollout goes on after a restart or on another node, and never twice at once. While a rollout runs anywhere
+ * every node looks every `tickMs` (to take over one whose node died); while none does, a node sleeps until a
+ * function changes (a rollout's start and resume are changes of its function) and reads nothing.
  */
 export class RolloutController {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
+  private readonly alarm = new Alarm();
+  private loop: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly store: Store,
@@ -25,16 +29,27 @@ export class RolloutController {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.tick());
-    }, this.options.tickMs);
-    this.timer.unref();
+    this.loop = this.run();
   }
 
-  async tick(): Promise<void> {
+  /** A function changed, or every change may have been missed: a rollout may have started. */
+  wake(): void {
+    this.alarm.ring();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      this.alarm.reset();
+      const busy = await this.tick();
+      await this.alarm.sleepUntil(busy ? Date.now() + this.options.tickMs : undefined);
+    }
+  }
+
+  /** Drives the running rollouts this node holds or can take; whether any runs (or the store did not answer). */
+  private async tick(): Promise<boolean> {
     try {
-      for (const rollout of await this.store.listActiveRollouts()) {
-        if (rollout.status !== 'running') continue;
+      const running = (await this.store.listActiveRollouts()).filter((r) => r.status === 'running');
+      for (const rollout of running) {
         if (!(await this.store.claimRollout(rollout.id, this.node, Date.now(), this.options.leaseMs)))
           continue;
         try {
@@ -43,13 +58,16 @@ export class RolloutController {
           this.log(`rollout ${rollout.id}: ${String(error)}`);
         }
       }
+      return running.length > 0;
     } catch (error) {
       this.log(`rollouts: ${String(error)}`);
+      return true;
     }
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    this.closed = true;
+    this.alarm.ring();
+    await this.loop;
   }
 }

@@ -6,7 +6,7 @@ import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
 import type { MetricRow } from '../core/telemetry.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { config } from '../../test/support/config.js';
-import { blob } from '../store/store.contract.js';
+import { blob } from '../store/contract-support.js';
 import { RolloutEngine } from './engine.js';
 
 // The engine over the real SQLite store, with a clock the test moves: every alias write, metric window and
@@ -159,7 +159,11 @@ describe('RolloutEngine', () => {
       history.slice(1).map((h) => h.actor),
       Array(3).fill(`rollout:${rollout.id}`),
     );
-    assert.deepEqual(s.changed, ['f', 'f', 'f'], 'every alias write is announced');
+    assert.deepEqual(
+      s.changed,
+      ['f', 'f', 'f', 'f'],
+      'the start (which wakes every node’s controller) and every alias write are announced',
+    );
     assert.deepEqual(
       rollout.events.map((e) => e.kind),
       ['started', 'step', 'step', 'promoted'],
@@ -207,7 +211,7 @@ describe('RolloutEngine', () => {
     assert.equal(rollout.status, 'failed');
     assert.match(rollout.reason ?? '', /pre-traffic check failed.*refused/);
     assert.deepEqual(await aliasOf(s.store), before);
-    assert.deepEqual(s.changed, []);
+    assert.deepEqual(s.changed, ['f'], 'the start only: no alias write to announce');
 
     const again = await s.engine.start('f', 'live', spec({ preTraffic: { payload: 'ping' } }), 'alice');
     s.failPreTraffic(undefined);

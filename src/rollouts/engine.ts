@@ -72,6 +72,8 @@ export class RolloutEngine {
       updatedAt: now,
     };
     await this.deps.store.createRollout(rollout);
+    // Every node's controller sleeps while no rollout runs: the change wakes them.
+    await this.deps.changed(functionName);
     return rollout;
   }
 
@@ -264,11 +266,13 @@ export class RolloutEngine {
     if (rollout.status !== 'paused')
       throw new SluiceError('RolloutNotActive', `rollout ${id} is ${rollout.status}, not paused`);
     // The step starts afresh: what happened while paused does not count toward it.
-    return this.save(
+    const resumed = await this.save(
       rollout,
       { status: 'running', ...(rollout.step >= 0 && { stepStartedAt: this.deps.clock().toISOString() }) },
       { kind: 'resumed', message: `${actor} resumed the rollout` },
     );
+    await this.deps.changed(rollout.functionName);
+    return resumed;
   }
 
   async abort(id: string, actor: string): Promise<Rollout> {

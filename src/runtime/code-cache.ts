@@ -24,8 +24,10 @@ interface Cached {
 }
 
 const DIGEST = /^[0-9a-f]{64}$/;
-/** What an extraction or a removal interrupted by a crash leaves behind. */
-const LEFTOVER = /^\.(extracting|removing)-/;
+/** The prefix of standbys' code views (code-view.ts), which live beside the cache's directories. */
+export const VIEW_PREFIX = '.view-';
+/** What an extraction or a removal interrupted by a crash leaves behind, and the views of a server that died. */
+const LEFTOVER = /^\.(extracting|removing|view)-/;
 
 /**
  * Extracted code packages, one read-only directory per digest under `root`, shared by every version with that
@@ -41,7 +43,7 @@ export class CodeCache {
   private clock = 0;
 
   constructor(
-    private readonly root: string,
+    readonly root: string,
     private readonly maxBytes: number,
     private readonly workers: ZipWorkers,
     private readonly log: (line: string) => void,
@@ -158,7 +160,7 @@ export class CodeCache {
 }
 
 /** Removes a tree that extraction made read-only, which would stop a server that is not root. */
-async function removeTree(dir: string): Promise<void> {
+export async function removeTree(dir: string): Promise<void> {
   await makeWritable(dir);
   await rm(dir, { recursive: true, force: true });
 }

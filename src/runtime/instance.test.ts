@@ -40,7 +40,7 @@ async function plan(source: string, memorySize = 128): Promise<LaunchPlan> {
   dirs.push(codeDir);
   await writeFile(join(codeDir, 'index.js'), source);
   const { command, args } = bootstrapCommand(
-    { ...CONFIG_DEFAULTS, runtime: 'nodejs20', handler: 'index.handler', memorySize },
+    { ...CONFIG_DEFAULTS, runtime: 'nodejs20', memorySize },
     findInterpreters(),
     'host',
   );

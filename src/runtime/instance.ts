@@ -27,6 +27,39 @@ export interface LaunchPlan {
   codeDir: string;
 }
 
+/** What a standby's `init` adds: it was started before its function was known. */
+export interface Specialisation {
+  /** The instance's environment, which replaces the standby's own. */
+  env: Record<string, string>;
+  /** As root: the function's user, which the bootstrap becomes before it loads any code of the function's. */
+  user?: { uid: number; gid: number };
+}
+
+/** A runtime's process, spawned and confined, that has said it waits for its `init`: a standby's. */
+export interface WaitingRuntime {
+  child: ChildProcess;
+  channel: Socket;
+  /** Holds what the channel has sent since the runtime's `waiting`: nothing, or part of a frame. */
+  decoder: FrameDecoder;
+  confinement: Confinement;
+  /** The end of what the process wrote to stderr so far. */
+  stderr: string;
+}
+
+/** How a runtime's process is spawned, before it knows where its function's code is. */
+export type SpawnPlan = Omit<LaunchPlan, 'codeDir'>;
+
+/** Spawns a runtime's process with the protocol channel on fd 3, and what its confinement needs from fd 4 on. */
+export function spawnRuntime(plan: SpawnPlan, confinement: Confinement): ChildProcess {
+  return spawn(plan.command, plan.args, {
+    cwd: plan.cwd,
+    env: plan.env,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(confinement.extraPipes).fill('pipe')],
+    ...(plan.uid !== undefined && { uid: plan.uid }),
+    ...(plan.gid !== undefined && { gid: plan.gid }),
+  });
+}
+
 export interface LogLine {
   /** The invocation that wrote it, or undefined for output outside any invocation. */
   requestId: string | undefined;
@@ -62,7 +95,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const MAX_FRAME = 64 * 1024 * 1024;
+export const MAX_FRAME = 64 * 1024 * 1024;
 /** An instance without an invocation for this long is checked every IDLE_CHECK_MS only. */
 const IDLE_AFTER_MS = 1000;
 const IDLE_CHECK_MS = 5000;
@@ -142,38 +175,73 @@ export class Instance {
     onLog: (line: LogLine) => void,
     confinement: Confinement,
   ): Promise<Instance> {
-    const child = spawn(plan.command, plan.args, {
-      cwd: plan.cwd,
-      env: plan.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(confinement.extraPipes).fill('pipe')],
-      ...(plan.uid !== undefined && { uid: plan.uid }),
-      ...(plan.gid !== undefined && { gid: plan.gid }),
-    });
-    const channel = child.stdio[3] as Socket;
-    const instance = new Instance(version, child, channel, limits, confinement);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream]?.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('utf8');
-        if (stream === 'stderr' && !instance.started)
-          instance.startupStderr = (instance.startupStderr + text).slice(-2048);
-        // V8 ends a process whose heap outgrows --max-old-space-size with this message, not a signal of ours.
-        if (stream === 'stderr' && text.includes('heap out of memory')) {
-          instance.death ??= {
-            code: 'MemoryLimitExceeded',
-            message: `the instance ran out of memory (memorySize ${version.config.memorySize} MB)`,
-          };
-        }
-        const owner = instance.soleInvocation();
-        onLog({ requestId: owner?.requestId, qualifier: owner?.qualifier, stream, text });
-      });
-    }
-    await instance.handshake(plan, onLog);
+    const child = spawnRuntime(plan, confinement);
+    const instance = new Instance(version, child, child.stdio[3] as Socket, limits, confinement);
+    instance.listen(onLog);
+    // The runtime loads the function's code on init: only once the sandbox holds the process.
+    await instance.handshake(
+      new FrameDecoder(MAX_FRAME),
+      confinement.start(child),
+      { codeDir: plan.codeDir },
+      onLog,
+    );
     instance.watch(onLog);
     return instance;
   }
 
-  private handshake(plan: LaunchPlan, onLog: (line: LogLine) => void): Promise<void> {
-    const decoder = new FrameDecoder(MAX_FRAME);
+  /**
+   * Makes a standby's waiting runtime an instance of `version`, its confinement already holding it to the
+   * function's limits and its code already where `codeDir` says: `init` with the function's environment (and
+   * user), and `ready`.
+   */
+  static async specialise(
+    version: RunnableVersion,
+    runtime: WaitingRuntime,
+    codeDir: string,
+    specialisation: Specialisation,
+    limits: InstanceLimits,
+    onLog: (line: LogLine) => void,
+  ): Promise<Instance> {
+    const { child, channel, confinement } = runtime;
+    const instance = new Instance(version, child, channel, limits, confinement);
+    instance.startupStderr = runtime.stderr;
+    instance.listen(onLog);
+    await instance.handshake(runtime.decoder, Promise.resolve(), { codeDir, ...specialisation }, onLog);
+    instance.watch(onLog);
+    return instance;
+  }
+
+  /** What the process writes to stdout and stderr is the log of the invocation in flight, or the instance's. */
+  private listen(onLog: (line: LogLine) => void): void {
+    const { config } = this.version;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      this.child[stream]?.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        if (stream === 'stderr' && !this.started)
+          this.startupStderr = (this.startupStderr + text).slice(-2048);
+        // V8 ends a process whose heap outgrows --max-old-space-size with this message, not a signal of ours.
+        if (stream === 'stderr' && text.includes('heap out of memory')) {
+          this.death ??= {
+            code: 'MemoryLimitExceeded',
+            message: `the instance ran out of memory (memorySize ${config.memorySize} MB)`,
+          };
+        }
+        const owner = this.soleInvocation();
+        onLog({ requestId: owner?.requestId, qualifier: owner?.qualifier, stream, text });
+      });
+    }
+  }
+
+  /**
+   * Sends `init` once `prepared` (the sandbox holds the process, with the function's limits) and waits for
+   * `ready`. A runtime's `waiting`, which says it could be sent `init`, needs no answer here.
+   */
+  private handshake(
+    decoder: FrameDecoder,
+    prepared: Promise<void>,
+    init: { codeDir: string } & Partial<Specialisation>,
+    onLog: (line: LogLine) => void,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const fail = (message: string) => {
         this.kill('FunctionInitializationError', message);
@@ -212,7 +280,7 @@ export class Instance {
             clearTimeout(timer);
             const stack = (header.stackTrace as string[] | undefined)?.join('\n') ?? '';
             fail(`${String(header.errorType)}: ${String(header.errorMessage)}${stack ? `\n${stack}` : ''}`);
-          } else {
+          } else if (header.type !== 'waiting') {
             this.receive(frame, onLog);
           }
         }
@@ -226,8 +294,7 @@ export class Instance {
           clearTimeout(stop);
         });
       });
-      // The runtime loads the function's code on init: only once the sandbox holds the process.
-      this.confinement.start(this.child).then(
+      prepared.then(
         () => {
           const fn = this.version.config;
           this.send({
@@ -239,8 +306,9 @@ export class Instance {
               timeout: fn.timeout,
             },
             convention: fn.convention,
-            codeDir: plan.codeDir,
             instanceConcurrency: fn.instanceConcurrency,
+            ...(fn.command && { command: fn.command }),
+            ...init,
           });
         },
         (error: unknown) => {

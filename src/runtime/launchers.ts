@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FunctionConfig, Runtime } from '../core/function-config.js';
+import type { FunctionConfig, NetworkMode, Runtime } from '../core/function-config.js';
 import {
   CSHARP_BOOTSTRAP,
   CSHARP_LIBRARIES,
@@ -157,14 +157,22 @@ export function describeRuntimes(interpreters: Interpreters, runtimes: readonly 
 
 const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** The environment of an instance: the function's variables and the runtime's own, nothing of the server's. */
-export function instanceEnv(version: RunnableVersion, tmpDir: string): Record<string, string> {
-  const { config } = version;
+/** The environment a runtime starts with, before it knows its function: a standby's. */
+export function runtimeEnv(runtime: Runtime, tmpDir: string): Record<string, string> {
   return {
     PATH: BASE_PATH,
     HOME: tmpDir,
     TMPDIR: tmpDir,
     LANG: 'C.UTF-8',
+    ...(runtime === 'python3' && { PYTHONDONTWRITEBYTECODE: '1' }),
+  };
+}
+
+/** The environment of an instance: the function's variables and the runtime's own, nothing of the server's. */
+export function instanceEnv(version: RunnableVersion, tmpDir: string): Record<string, string> {
+  const { config } = version;
+  return {
+    ...runtimeEnv(config.runtime, tmpDir),
     ...config.environmentVariables,
     FC_FUNCTION_NAME: version.functionName,
     FC_FUNCTION_HANDLER: config.handler,
@@ -182,9 +190,47 @@ export function instanceEnv(version: RunnableVersion, tmpDir: string): Record<st
  */
 export const CUSTOM_PORT = { own: 9000, shared: 0 } as const;
 
+/**
+ * What a runtime's process depends on before it knows its function, and so what a standby is kept for: its
+ * runtime, and its network namespace, made with the sandbox.
+ */
+export interface RuntimeProfile {
+  runtime: Runtime;
+  network: NetworkMode;
+}
+
+/**
+ * The runtimes that keep standbys. Not Node.js: its cold start is already within its bare spawn, V8 fixes its
+ * heap's bound (memorySize) when it starts, and a Node.js process that changes users cannot make itself
+ * dumpable again (it has no prctl), as a standby started as root must.
+ */
+export const STANDBY_RUNTIMES: readonly Runtime[] = ['python3', 'php8.2', 'csharp', 'custom'];
+
+/**
+ * Environment variables that an interpreter reads as it starts: a standby started without them would run the
+ * function otherwise. The custom runtime's relay passes every variable to the function's own server, which it
+ * starts only then.
+ */
+const READ_AT_START: Record<Runtime, RegExp | undefined> = {
+  nodejs20: undefined,
+  python3: /^(PYTHON|LANG$|LANGUAGE$|LC_|LD_|GLIBC_TUNABLES$|MALLOC_)/,
+  'php8.2': /^(PHPRC$|PHP_INI_SCAN_DIR$|LANG$|LANGUAGE$|LC_|LD_|GLIBC_TUNABLES$|MALLOC_)/,
+  csharp: /^(MONO_|LANG$|LANGUAGE$|LC_|LD_|GLIBC_TUNABLES$|MALLOC_)/,
+  custom: undefined,
+};
+
+/** The standbys a function's instance may start from, or undefined when it must start as its own process. */
+export function standbyProfile(config: FunctionConfig): RuntimeProfile | undefined {
+  if (!STANDBY_RUNTIMES.includes(config.runtime)) return undefined;
+  const readAtStart = READ_AT_START[config.runtime];
+  if (readAtStart && Object.keys(config.environmentVariables).some((name) => readAtStart.test(name)))
+    return undefined;
+  return { runtime: config.runtime, network: config.network };
+}
+
 /** The command that starts the bootstrap of a runtime, on the host or as a sandboxed instance sees it. */
 export function bootstrapCommand(
-  config: FunctionConfig,
+  config: RuntimeProfile & Pick<FunctionConfig, 'memorySize'>,
   interpreters: Interpreters,
   where: 'host' | 'sandbox',
 ): { command: string; args: string[] } {
@@ -207,7 +253,7 @@ export function bootstrapCommand(
       return { command: interpreters.mono ?? throwError(missing()), args: ['--debug', path] };
     case 'custom': {
       const port = config.network === 'none' ? CUSTOM_PORT.own : CUSTOM_PORT.shared;
-      return { command: interpreters.node, args: [path, String(port), ...(config.command ?? [])] };
+      return { command: interpreters.node, args: [path, String(port)] };
     }
   }
 }

@@ -20,7 +20,7 @@ import { bootstrapCommand, findInterpreters } from './launchers.js';
 
 const MiB = 1024 * 1024;
 const { command, args } = bootstrapCommand(
-  { ...CONFIG_DEFAULTS, runtime: 'nodejs20', handler: 'index.handler', memorySize: 128 },
+  { ...CONFIG_DEFAULTS, runtime: 'nodejs20', memorySize: 128 },
   findInterpreters(),
   'host',
 );

@@ -4,9 +4,8 @@ import { afterEach, describe, test } from 'node:test';
 import { waitFor } from '../../test/support/wait-for.js';
 import type { AliasSpec } from '../core/alias.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
-import { compileRoute } from '../core/routing.js';
 import { config } from '../../test/support/config.js';
-import { blob } from '../store/store.contract.js';
+import { blob } from '../store/contract-support.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { InvocationResult, RunnableVersion } from './instance.js';
 import { InstancePool, type PooledInstance } from './pool.js';
@@ -64,10 +63,10 @@ async function world() {
       [1, version('1')],
       [2, version('2')],
     ]),
-    routes: new Map([['live', compileRoute({ version: 1, description: '' }, 'f/live')]]),
+    aliases: new Map<string, { spec: AliasSpec }>([['live', { spec: { version: 1, description: '' } }]]),
   } satisfies ProvisionTargets;
   const alias = (spec: Omit<AliasSpec, 'description'>) => {
-    targets.routes.set('live', compileRoute({ ...spec, description: '' }, 'f/live'));
+    targets.aliases.set('live', { spec: { ...spec, description: '' } });
   };
   cleanups.push(() => store.close());
   return { store, change, targets, alias };

@@ -6,9 +6,9 @@ import {
   type ProvisionedReport,
   type ProvisionedRole,
   type Traffic,
-  trafficOfRoute,
+  trafficOfAlias,
 } from '../core/provisioned.js';
-import type { CompiledRoute } from '../core/routing.js';
+import type { AliasSpec } from '../core/alias.js';
 import type { Store } from '../store/store.js';
 import type { RunnableVersion } from './instance.js';
 import type { PinnedInstance } from './pool.js';
@@ -17,7 +17,7 @@ import type { PinnedInstance } from './pool.js';
 export interface ProvisionTargets {
   latest: RunnableVersion;
   versions: ReadonlyMap<number, RunnableVersion>;
-  routes: ReadonlyMap<string, CompiledRoute>;
+  aliases: ReadonlyMap<string, { spec: AliasSpec }>;
 }
 
 export interface ProvisionerDeps {
@@ -67,8 +67,8 @@ function trafficIn(targets: ProvisionTargets, qualifier: string): Traffic | unde
   const parsed = parseQualifier(qualifier);
   if (parsed.kind === 'latest') return { primary: LATEST };
   if (parsed.kind === 'version') return { primary: parsed.version };
-  const route = targets.routes.get(parsed.alias);
-  return route && trafficOfRoute(route);
+  const alias = targets.aliases.get(parsed.alias);
+  return alias && trafficOfAlias(alias.spec);
 }
 
 /**
@@ -102,9 +102,13 @@ export class Provisioner {
     this.nodes = [deps.node];
   }
 
-  /** Reads the targets and starts this node's share; then beats every `heartbeatMs`. */
+  /**
+   * Reads the targets and starts this node's share; then, on a shared store, beats every `heartbeatMs`. A node
+   * alone has no one to tell it lives: it reads again when told of a change, and is idle otherwise.
+   */
   async start(): Promise<void> {
     await this.tick();
+    if (!this.deps.shared) return;
     this.timer = setInterval(() => {
       void this.tick();
     }, this.deps.heartbeatMs);

@@ -1,6 +1,8 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { chmod, realpath } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -362,5 +364,54 @@ def handler(event, context):
     instance.closeSocket();
     // Well before the handler's 30 s: the bootstrap does not wait for it.
     assert.equal(await instance.exitCode(15_000), 0);
+  });
+
+  describe('as a standby, started before its function is known', () => {
+    const REPORT = `import os, sys
+
+
+def handler(event, context):
+    return {
+        'env': dict(os.environ),
+        'cwd': os.getcwd(),
+        'uid': os.getresuid(),
+        'gid': os.getresgid(),
+        'caps': [l for l in open('/proc/self/status') if l.startswith(('CapPrm', 'CapEff'))],
+        'environ': len(open('/proc/self/environ', 'rb').read()) > 0,
+        'modules': sorted(sys.modules),
+    }
+`;
+
+    it('says it waits, then takes the environment, directory and (as root) user that init gives', async () => {
+      const standby = await BootstrapProcess.spawn({ ...PYTHON, files: { 'index.py': REPORT } }, tmpdir());
+      await standby.waiting;
+      assert.deepEqual(standby.received, [], 'nothing else before init');
+      // The function's user must be able to read its code, as the sandbox's view of it lets it.
+      await chmod(standby.codeDir, 0o755);
+      const root = process.getuid?.() === 0;
+      const user = { uid: 700_000_123, gid: 700_000_124 };
+      standby.init({ env: { ONLY: 'this', PATH: '/usr/bin:/bin' }, ...(root && { user }) });
+      assert.equal((await standby.waitFor((f) => f.header.type !== 'log')).header.type, 'ready');
+      const { frame } = await standby.invoke(1);
+      const seen = JSON.parse(frame.body.toString()) as Record<string, unknown>;
+      assert.deepEqual(seen.env, { ONLY: 'this', PATH: '/usr/bin:/bin' }, 'its own environment is gone');
+      assert.equal(seen.cwd, await realpath(standby.codeDir));
+      if (root) {
+        assert.deepEqual(seen.uid, [user.uid, user.uid, user.uid]);
+        assert.deepEqual(seen.gid, [user.gid, user.gid, user.gid]);
+        assert.deepEqual(seen.caps, ['CapPrm:\t0000000000000000\n', 'CapEff:\t0000000000000000\n']);
+        assert.equal(seen.environ, true, 'dumpable again, as after setpriv: its /proc/self is its own');
+      }
+    });
+
+    it('imports neither socket, threads nor tracebacks to serve one invocation at a time', async () => {
+      // -S: without the site packages, which import what they like.
+      const bare = { ...PYTHON, args: ['-S', ...PYTHON.args] };
+      const instance = await BootstrapProcess.ready({ ...bare, files: { 'index.py': REPORT } });
+      const { frame } = await instance.invoke(1);
+      const { modules } = JSON.parse(frame.body.toString()) as { modules: string[] };
+      for (const lazy of ['socket', 'concurrent.futures', 'threading', 'traceback', 'importlib.util'])
+        assert.ok(!modules.includes(lazy), `${lazy} is not imported`);
+    });
   });
 });

@@ -14,7 +14,8 @@ import {
 } from '../api/services.js';
 import type { ApiDeps } from '../api/context.js';
 import type { EventOutcome, QueuedInvocation } from '../gateway/gateway.js';
-import type { Change, Store } from '../store/store.js';
+import type { Page } from '../core/model.js';
+import type { Change, ListOptions } from '../store/store.js';
 import {
   configPatch,
   newAliasInput,
@@ -80,15 +81,12 @@ function windowOf<T>(items: readonly T[], params: { Offset?: number; Limit?: num
   return items.slice(offset, offset + (params.Limit ?? 20));
 }
 
-async function allFunctions(store: Store, prefix: string | undefined) {
-  const all = [];
+/** Every item of a listing that the store answers a page at a time (SCF windows the whole list itself). */
+async function allPages<T>(list: (page: ListOptions) => Promise<Page<T>>): Promise<T[]> {
+  const all: T[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await store.listFunctions({
-      limit: 100,
-      ...(prefix !== undefined && { prefix }),
-      ...(nextToken !== undefined && { nextToken }),
-    });
+    const page = await list({ limit: 100, ...(nextToken !== undefined && { nextToken }) });
     all.push(...page.items);
     nextToken = page.nextToken;
   } while (nextToken !== undefined);
@@ -262,7 +260,9 @@ export function scfActions(deps: ScfActionDeps): Record<ScfAction, ScfActionSpec
       writes: false,
       handler: async ({ params, functionPrefix }) => {
         const search = params.SearchKey ?? '';
-        const found = (await allFunctions(store, functionPrefix)).filter((fn) => fn.name.includes(search));
+        const within = functionPrefix === undefined ? {} : { prefix: functionPrefix };
+        const all = await allPages((page) => store.listFunctions({ ...page, ...within }));
+        const found = all.filter((fn) => fn.name.includes(search));
         if (params.Order === 'DESC') found.reverse();
         return { Functions: windowOf(found, params).map(scfFunctionSummary), TotalCount: found.length };
       },
@@ -289,17 +289,9 @@ export function scfActions(deps: ScfActionDeps): Record<ScfAction, ScfActionSpec
       writes: false,
       handler: async ({ params }) => {
         const fn = await requireFunction(store, params.FunctionName);
-        const versions = [];
-        let nextToken: string | undefined;
-        do {
-          const page = await store.listVersions(fn.name, {
-            limit: 100,
-            direction: 'forward',
-            ...(nextToken !== undefined && { nextToken }),
-          });
-          versions.push(...page.items);
-          nextToken = page.nextToken;
-        } while (nextToken !== undefined);
+        const versions = await allPages((page) =>
+          store.listVersions(fn.name, { ...page, direction: 'forward' }),
+        );
         if (params.Order === 'DESC') versions.reverse();
         const shown = windowOf(versions, params);
         return {

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ErrorCode, isSluiceError } from '../core/errors.js';
+import { describe } from 'node:test';
 import type { AsyncAttempt, NewAsyncEvent } from '../core/async-invocation.js';
-import type { Change, Store } from './store.js';
 import { config } from '../../test/support/config.js';
-import { blob, type OpenedStore } from './store.contract.js';
+import { blob, clock, contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 
-let tick = 0;
-const change = (): Change => ({
-  actor: 'tester',
-  now: new Date(Date.UTC(2024, 0, 1) + tick++ * 1000).toISOString(),
-});
-
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(operation, (error) => {
-    assert.ok(isSluiceError(error), String(error));
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-}
+const change = clock();
 
 const T0 = Date.UTC(2024, 0, 1);
 const LEASE = 30_000;
@@ -45,17 +31,9 @@ const attempt = (versionId: string, errorCode?: string): AsyncAttempt => ({
 
 /** The asynchronous invocation queue: the same behaviour from every store. */
 export function asyncContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store, opened: OpenedStore) => Promise<void>): void => {
-    void it(name, async () => {
-      const opened = await open();
-      try {
-        await opened.store.createFunction('f', config(), blob('f'), change());
-        await body(opened.store, opened);
-      } finally {
-        await opened.cleanup();
-      }
-    });
-  };
+  const test = contractTest(open, async (store) => {
+    await store.createFunction('f', config(), blob('f'), change());
+  });
 
   void describe(`${label}: asynchronous invocations`, () => {
     test('an event is queued, claimed once under a lease, and read back with its payload and routing key', async (store) => {
@@ -87,6 +65,23 @@ export function asyncContract(label: string, open: () => Promise<OpenedStore>): 
         rest.map((e) => e.id),
         ['e3', 'e4'],
       );
+    });
+
+    test('the next due time: the earliest queued event, or the end of a lease another node holds', async (store) => {
+      assert.equal(await store.nextAsyncDue('a'), undefined, 'nothing queued: nothing to wake for');
+      await store.enqueueAsync(event('e1', { createdAt: T0 + 500 }));
+      await store.enqueueAsync(event('e2', { createdAt: T0 + 200 }));
+      assert.equal(await store.nextAsyncDue('a'), T0 + 200);
+      await store.claimAsync('a', T0 + 300, LEASE, 1);
+      assert.equal(await store.nextAsyncDue('a'), T0 + 500, "a's own lease is not its wake-up");
+      assert.equal(await store.nextAsyncDue('b'), T0 + 500);
+      await store.claimAsync('a', T0 + 600, LEASE, 1);
+      assert.equal(await store.nextAsyncDue('a'), undefined);
+      assert.equal(await store.nextAsyncDue('b'), T0 + 300 + LEASE, "b may take e2 once a's lease ends");
+      await store.settleAsync('e2', 'a', {
+        settlement: { status: 'succeeded', nextAt: T0, attempts: [attempt('1')], finishedAt: T0 },
+      });
+      assert.equal(await store.nextAsyncDue('b'), T0 + 600 + LEASE, 'an ended event is no wake-up');
     });
 
     test('a settled success ends the event with its attempt, version and result', async (store) => {

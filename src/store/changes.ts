@@ -35,16 +35,25 @@ export interface ChangeFeedStatus {
 }
 
 export interface ChangeFeed {
+  /** Whether a change can be missed (a connection that breaks), so that a periodic full reload is needed. */
+  readonly mayMiss: boolean;
   /** Starts delivering changes; resolves after the first attempt to connect, whether it succeeded or not. */
   start(handlers: ChangeFeedHandlers): Promise<void>;
   /** Announces a committed change to every node. Never rejects: what cannot be sent now is sent later. */
   publish(change: StoreChange): Promise<void>;
+  /**
+   * Calls `listener` whenever a node (this one too) queued an asynchronous invocation, and when such notices
+   * may have been missed (the feed reconnected). The embedded store's node queues all its events itself, and
+   * never calls it.
+   */
+  onQueued(listener: () => void): void;
   status(): ChangeFeedStatus;
   close(): Promise<void>;
 }
 
 /** One node on the embedded store: changes are delivered in-process, and are never missed. */
 export class InProcessChangeFeed implements ChangeFeed {
+  readonly mayMiss = false;
   private handlers: ChangeFeedHandlers | undefined;
   private readonly startedAt = Date.now();
 
@@ -56,6 +65,10 @@ export class InProcessChangeFeed implements ChangeFeed {
   publish(change: StoreChange): Promise<void> {
     this.handlers?.change(change);
     return Promise.resolve();
+  }
+
+  onQueued(): void {
+    // This node queued every event itself, and woke its dispatcher then.
   }
 
   status(): ChangeFeedStatus {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ErrorCode, isSluiceError } from '../core/errors.js';
-import type { AccessKeyRecord, Store, TokenRecord } from './store.js';
-import type { OpenedStore } from './store.contract.js';
+import { describe } from 'node:test';
+import type { AccessKeyRecord, TokenRecord } from './store.js';
+import { contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 
 const AT = '2024-01-01T00:00:00.000Z';
 
@@ -24,26 +23,9 @@ const accessKey = (name: string, over: Partial<AccessKeyRecord> = {}): AccessKey
   ...over,
 });
 
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(operation, (error) => {
-    assert.ok(isSluiceError(error), String(error));
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-}
-
 /** Tokens and access keys with scopes: the same behaviour from every store. */
 export function credentialsContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store) => Promise<void>): void => {
-    void it(name, async () => {
-      const opened = await open();
-      try {
-        await body(opened.store);
-      } finally {
-        await opened.cleanup();
-      }
-    });
-  };
+  const test = contractTest(open);
 
   void describe(`${label}: credentials`, () => {
     test('tokens are created with their scope and prefix, listed by name, found by hash', async (store) => {

@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ErrorCode, isSluiceError } from '../core/errors.js';
+import { describe } from 'node:test';
 import type { NodeBeat } from '../core/model.js';
 import { LATEST } from '../core/names.js';
-import type { Change, Store } from './store.js';
+import type { Store } from './store.js';
 import { config } from '../../test/support/config.js';
-import { blob, type OpenedStore } from './store.contract.js';
+import { blob, clock, contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 
-let tick = 0;
-const change = (): Change => ({
-  actor: 'tester',
-  now: new Date(Date.UTC(2024, 0, 1) + tick++ * 1000).toISOString(),
-});
-
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(operation, (error) => {
-    assert.ok(isSluiceError(error), String(error));
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-}
+const change = clock();
 
 /** A function `f` with versions 1 and 2 and an alias `live` on 1 with 2 as its canary. */
 async function withAlias(store: Store): Promise<void> {
@@ -37,16 +24,7 @@ async function withAlias(store: Store): Promise<void> {
 
 /** Provisioned instances and node heartbeats: the same behaviour from every store. */
 export function provisionedContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store) => Promise<void>): void => {
-    void it(name, async () => {
-      const opened = await open();
-      try {
-        await body(opened.store);
-      } finally {
-        await opened.cleanup();
-      }
-    });
-  };
+  const test = contractTest(open);
 
   void describe(`${label}: provisioned instances`, () => {
     test('put creates, then replaces; get and list read it back', async (store) => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, type TestContext } from 'node:test';
 import type { AliasSpec } from '../core/alias.js';
-import { type ErrorCode, isSluiceError, type SluiceError } from '../core/errors.js';
+import { isSluiceError } from '../core/errors.js';
 import type { ApiDefinition, RouteMethod, StageSpec } from '../core/api-gateway.js';
 import type {
   AliasHistoryEntry,
@@ -18,45 +17,12 @@ import { emptyHistogram } from '../core/histogram.js';
 import { parseRolloutRequest, type Rollout } from '../core/rollout.js';
 import { type InvocationLog, type LogFilter, logText, type MetricRow, toMicros } from '../core/telemetry.js';
 import type { Change, CodeBlob, IdempotencyClaim, Store, StoredResponse } from './store.js';
+import { blob, clock, contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 import { encodePageToken } from './paging.js';
 import { config } from '../../test/support/config.js';
 import { invocationLog } from '../../test/support/telemetry.js';
 
-/** What a backend hands the contract: a fresh, empty store, and the means to inspect it from outside. */
-export interface OpenedStore {
-  store: Store;
-  /** Closes whatever store is still open and removes everything the backend created. */
-  cleanup: () => Promise<void>;
-  /** Runs raw SQL against the store's database behind its back; rejects when the database refuses it. */
-  tamper?: (sql: string) => Promise<void>;
-  /** After the caller closed `store`, opens a new store over the same data. */
-  reopen?: () => Promise<Store>;
-}
-
-/** A code blob of any bytes: the store addresses code by digest and never parses it. */
-export function blob(content: string | Buffer): CodeBlob {
-  const zip = typeof content === 'string' ? Buffer.from(`zip:${content}`, 'utf8') : content;
-  return { sha256: createHash('sha256').update(zip).digest('hex'), size: zip.length, zip };
-}
-
 const codeRef = (b: CodeBlob) => ({ sha256: b.sha256, size: b.size });
-
-/** A clock that ticks one second per change, so that every change has its own, increasing time. */
-function clock(): (actor?: string) => Change {
-  let tick = 0;
-  return (actor = 'tester') => ({ actor, now: new Date(Date.UTC(2024, 0, 1, 0, 0, tick++)).toISOString() });
-}
-
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<SluiceError> {
-  try {
-    await operation;
-  } catch (error) {
-    assert.ok(isSluiceError(error), `expected SluiceError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but the operation succeeded`);
-}
 
 async function allVersions(store: Store, name: string): Promise<VersionRecord[]> {
   const out: VersionRecord[] = [];
@@ -199,15 +165,9 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
     change: (actor?: string) => Change;
   }
 
+  const run = contractTest(open);
   const test = (name: string, body: (h: Harness, t: TestContext) => Promise<void>): void => {
-    void it(name, async (t) => {
-      const opened = await open();
-      try {
-        await body({ ...opened, change: clock() }, t);
-      } finally {
-        await opened.cleanup();
-      }
-    });
+    run(name, (_store, opened, t) => body({ ...opened, change: clock() }, t));
   };
 
   /** Creates `name` with `versions` published versions, each of its own code (`<name>-v<n>`). */
@@ -422,6 +382,23 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           ['other'],
         );
         assert.deepEqual(await snapshot(h.store, 'other'), other, 'refusals changed another function');
+      });
+
+      test('listFunctionNames lists names in order after a name, a page at a time', async (h) => {
+        const names = ['b', 'a-2', 'c', 'a-1', 'a'];
+        for (const name of names) await h.store.createFunction(name, config(), blob(name), h.change());
+        assert.deepEqual(await h.store.listFunctionNames({ limit: 10 }), ['a', 'a-1', 'a-2', 'b', 'c']);
+        assert.deepEqual(await h.store.listFunctionNames({ limit: 2 }), ['a', 'a-1']);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-1', limit: 2 }), ['a-2', 'b']);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-0', limit: 10 }), [
+          'a-1',
+          'a-2',
+          'b',
+          'c',
+        ]);
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'c', limit: 10 }), []);
+        await h.store.deleteFunction('b');
+        assert.deepEqual(await h.store.listFunctionNames({ after: 'a-2', limit: 10 }), ['c']);
       });
 
       test('getFunctionStates reads each named function with its versions and aliases, as the single reads do', async (h) => {
@@ -1286,6 +1263,38 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
           expectedRevision: 2,
         });
         assert.equal(ok.stage.revision, 3);
+      });
+
+      test('putStage with createOnly creates a stage once; over an existing one it is refused (StageAlreadyExists) and changes nothing', async (h) => {
+        await withVersions(h, 'f', 2);
+        await h.store.createApi('shop', definition('GET /a'), h.change());
+        const created = await h.store.putStage('shop', 'prod', stage('f', '1'), {
+          ...h.change(),
+          createOnly: true,
+        });
+        assert.deepEqual([created.created, created.stage.revision], [true, 1]);
+        const before = await apiState(h.store);
+        const error = await rejectsWith(
+          h.store.putStage('shop', 'prod', stage('f', '2'), { ...h.change(), createOnly: true }),
+          'StageAlreadyExists',
+        );
+        assert.deepEqual(error.details, { currentRevision: 1 });
+        assert.match(error.message, /prod.*shop/);
+        assert.deepEqual(await apiState(h.store), before);
+
+        // Two creators at once: one creates, the other is told the stage exists.
+        const racing = await Promise.allSettled(
+          ['1', '2'].map((v) =>
+            h.store.putStage('shop', 'new', stage('f', v), { ...h.change(), createOnly: true }),
+          ),
+        );
+        assert.deepEqual(racing.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+        const refused = racing.find((r) => r.status === 'rejected');
+        assert.ok(refused && isSluiceError(refused.reason) && refused.reason.code === 'StageAlreadyExists');
+        assert.deepEqual(
+          (await h.store.stageHistory('shop', 'new')).map((e) => e.action),
+          ['create'],
+        );
       });
 
       test('putStage refuses a binding to a missing function, alias or version (StageBindingInvalid), storing nothing', async (h) => {

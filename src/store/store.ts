@@ -64,7 +64,10 @@ export interface AliasWrite extends Change {
 }
 
 export interface StageWrite extends Change {
+  /** Refuse the write unless the stage is at this revision (`If-Match`). */
   expectedRevision?: number;
+  /** Refuse the write if the stage exists (`If-None-Match: *`). */
+  createOnly?: boolean;
 }
 
 /** A write's answer as it was sent, kept so that a retry with the same `Idempotency-Key` gets it again. */
@@ -179,6 +182,11 @@ export interface Store {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   listFunctions(options: ListOptions & { prefix?: string }): Promise<Page<FunctionRecord>>;
   /**
+   * The names of the functions that sort after `after` (all, without it), at most `limit`, in order: what a
+   * reload of the routing table lists, a page at a time, before reading their states.
+   */
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]>;
+  /**
    * The named functions that exist, each with its versions and aliases as of one moment: a reload of
    * thousands of functions reads them a page at a time, not three queries per function.
    */
@@ -285,6 +293,11 @@ export interface Store {
    * running ones whose lease ran out (their node died). Of nodes claiming at once, each event goes to one.
    */
   claimAsync(node: string, now: number, leaseMs: number, limit: number): Promise<AsyncEvent[]>;
+  /**
+   * When `node` could next claim something (epoch ms): the earliest time a queued event is due, or a lease of
+   * another node's runs out. Undefined when nothing is queued or held elsewhere, so that an idle node sleeps.
+   */
+  nextAsyncDue(node: string): Promise<number | undefined>;
   /** Extends the leases of the events this node still runs. */
   renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void>;
   /**

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ErrorCode, isSluiceError } from '../core/errors.js';
+import { describe } from 'node:test';
 import type { TimerSpec } from '../core/triggers.js';
-import type { Change, Store } from './store.js';
 import { config } from '../../test/support/config.js';
-import { blob, type OpenedStore } from './store.contract.js';
+import { blob, clock, contractTest, type OpenedStore, rejectsWith } from './contract-support.js';
 
-let tick = 0;
-const change = (): Change => ({
-  actor: 'tester',
-  now: new Date(Date.UTC(2024, 0, 1) + tick++ * 1000).toISOString(),
-});
-
-async function rejectsWith(operation: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(operation, (error) => {
-    assert.ok(isSluiceError(error), String(error));
-    assert.equal(error.code, code, error.message);
-    return true;
-  });
-}
+const change = clock();
 
 const timer = (qualifier = 'live', schedule = '@every 2s'): TimerSpec => ({
   kind: 'timer',
@@ -40,20 +26,11 @@ const firing = (id: string) => ({
 
 /** Triggers, and what they hold on to: the same behaviour from every store. */
 export function triggersContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store) => Promise<void>): void => {
-    void it(name, async () => {
-      const opened = await open();
-      try {
-        const { store } = opened;
-        await store.createFunction('f', config(), blob('f'), change());
-        await store.publishVersion('f', 'v1', change());
-        await store.putAlias('f', 'live', { version: 1, description: '' }, change());
-        await body(store);
-      } finally {
-        await opened.cleanup();
-      }
-    });
-  };
+  const test = contractTest(open, async (store) => {
+    await store.createFunction('f', config(), blob('f'), change());
+    await store.publishVersion('f', 'v1', change());
+    await store.putAlias('f', 'live', { version: 1, description: '' }, change());
+  });
 
   void describe(`${label}: triggers`, () => {
     test('create, read, list, update and delete a trigger', async (store) => {

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { Change, Store } from './store.js';
+import { describe } from 'node:test';
+import type { Change } from './store.js';
 import { config } from '../../test/support/config.js';
-import { blob, type OpenedStore } from './store.contract.js';
+import { blob, contractTest, type OpenedStore } from './contract-support.js';
 
 const change: Change = { actor: 'tester', now: '2024-01-01T00:00:00.000Z' };
 
 /** What the vendors' APIs need of the store (signature nonces, versions newest first): the same from every store. */
 export function vendorApiContract(label: string, open: () => Promise<OpenedStore>): void {
-  const test = (name: string, body: (store: Store) => Promise<void>): void => {
-    void it(name, async () => {
-      const { store, cleanup } = await open();
-      try {
-        await body(store);
-      } finally {
-        await cleanup();
-      }
-    });
-  };
+  const test = contractTest(open);
 
   void describe(`${label}: vendor APIs`, () => {
     test('a nonce is claimed once per access key until it expires', async (store) => {

@@ -135,6 +135,20 @@ describe('console: API gateway editing', { skip }, () => {
     await id('stage-save').click();
     await id('stage-shop-prepub').waitFor();
 
+    // A stage someone else creates while the panel is open is not overwritten: the page says so.
+    await id('add-stage-shop').click();
+    await id('stage-name').fill('canary');
+    await bind('stage', '3');
+    const theirs = await api('PUT', '/v1/apis/shop/stages/canary', { function: 'B', qualifier: 'release' });
+    assert.equal(theirs.status, 201);
+    await id('stage-save').click();
+    await waitForText(id('error-name'), 'has had a stage canary since this page was drawn');
+    await browser.shot('stage-created-meanwhile');
+    const kept = await stage('canary');
+    assert.deepEqual([kept.qualifier, kept.revision], ['release', 1], 'the other stage was overwritten');
+    await id('stage-cancel').click();
+    assert.equal((await api('DELETE', '/v1/apis/shop/stages/canary')).status, 204);
+
     await id('add-stage-shop').click();
     await id('stage-name').fill('dev');
     await bind('stage', '$DEFAULT');

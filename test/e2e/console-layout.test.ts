@@ -4,9 +4,10 @@ import { apiClient, type ApiCall } from '../support/api-client.js';
 import { openBrowser, signIn, skipWithoutChromium as skip, type Browser } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The console's layout at 800 and 1440 pixels wide: on every page and panel, with long names, a canary, rules,
-// stages with overrides and variables and a rollout on screen, nothing scrolls sideways — neither the page
+// stages with overrides and variables, a rollout, a timer and an asynchronous invocation on screen, nothing scrolls sideways — neither the page
 // nor any box inside it (the code editor's own lines excepted). A screenshot of each is kept.
 
 const FN = 'checkout-service-with-a-rather-long-name';
@@ -15,6 +16,8 @@ let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
 let rolloutId = '';
+let asyncId = '';
+const TRIGGER = 'nightly-settlement-of-the-storefront-orders';
 const cleanups: (() => Promise<unknown>)[] = [];
 
 async function ok(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -75,6 +78,19 @@ const PAGES: { name: string; hash: () => string; open?: string; ready: string }[
   },
   { name: 'monitoring', hash: () => `#/functions/${FN}/monitoring`, ready: 'metrics-table' },
   { name: 'stages', hash: () => `#/functions/${FN}/stages`, ready: 'stage-table' },
+  { name: 'triggers', hash: () => `#/functions/${FN}/triggers`, ready: `trigger-row-${TRIGGER}` },
+  {
+    name: 'trigger-editor',
+    hash: () => `#/functions/${FN}/triggers`,
+    open: `edit-trigger-${TRIGGER}`,
+    ready: 'trigger-schedule',
+  },
+  { name: 'async', hash: () => `#/functions/${FN}/async`, ready: 'async-table' },
+  {
+    name: 'async-record',
+    hash: () => `#/functions/${FN}/async?invocation=${asyncId}`,
+    ready: 'async-attempt-1',
+  },
   { name: 'apis', hash: () => '#/apis', ready: `api-${API}` },
   { name: 'stage-editor', hash: () => '#/apis', open: `edit-stage-${API}-prepub`, ready: 'override-0' },
 ];
@@ -156,6 +172,25 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
           'GET /catalogue/categories/{category}/products/{product}': { function: FN, qualifier: '3' },
         },
       });
+    await ok('POST', `/v1/functions/${FN}/triggers`, {
+      name: TRIGGER,
+      kind: 'timer',
+      schedule: '0 3 * * 1-5',
+      qualifier: 'release-candidate',
+      payload: JSON.stringify({ job: 'settle-the-orders-of-the-previous-day', region: 'eu-central-1' }),
+      description: 'Settles the orders of the previous day with the payment provider, on working days',
+    });
+    const queued = await api('POST', `/v1/functions/${FN}/invocations?qualifier=release-candidate`, '{}', {
+      'x-fc-invocation-type': 'Async',
+    });
+    assert.equal(queued.status, 202, queued.bytes.toString());
+    asyncId = (queued.body as { requestId: string }).requestId;
+    await waitFor(
+      async () =>
+        ((await ok('GET', `/v1/functions/${FN}/async-invocations/${asyncId}`)) as { status: string })
+          .status === 'succeeded',
+      { timeout: 30_000, what: 'the asynchronous invocation to succeed' },
+    );
     browser = await openBrowser('layout');
     cleanups.push(() => browser.close());
     await signIn(browser, server.url, server.token);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createFunctions, zipOf } from '../support/code.js';
-import { SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
+import { CUSTOM_BOOTSTRAP, SEED_PHP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import {
   checkCanary,
@@ -154,6 +154,23 @@ describe("the seeds' PHP sample, deployed unmodified with the CLI", () => {
 
   test('the sample sluice init writes is the seed text', async () => {
     assert.equal(await readFile(join(work, 'seedphp', 'index.php'), 'utf8'), SEED_PHP_HANDLER);
+  });
+});
+
+describe("the custom runtime's sample, deployed with the CLI", () => {
+  const cli = (args: string[]) =>
+    runSluice(args, work, { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token });
+
+  test("$LATEST, version 1 and alias1 report the qualifier and the version, as the seeds' samples do", async () => {
+    await walkSeedRelease(cli, invoke, 'seedcustom', 'custom', (log, seen, version) => {
+      assert.ok(log.includes(`Qualifier from context: ${seen}\nVersionId from context: ${version}`), log);
+    });
+  });
+
+  test('sluice init writes the sample as an executable bootstrap', async () => {
+    const bootstrap = join(work, 'seedcustom', 'bootstrap');
+    assert.equal(await readFile(bootstrap, 'utf8'), CUSTOM_BOOTSTRAP);
+    assert.equal((await stat(bootstrap)).mode & 0o111, 0o111, 'executable');
   });
 });
 

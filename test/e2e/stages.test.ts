@@ -566,6 +566,28 @@ describe('bad input: a clear error, and nothing changed', () => {
     assertError(await api('GET', '/v1/apis/A/stages/canary'), 404, 'StageNotFound');
   });
 
+  test('If-None-Match: * on a stage that exists is a 409 StageAlreadyExists; any other If-None-Match a 400', async () => {
+    for (const stage of ['release', 'prepub', 'dev']) {
+      const res = await api(
+        'PUT',
+        `/v1/apis/A/stages/${stage}`,
+        { function: 'B', qualifier: '$LATEST' },
+        {
+          'if-none-match': '*',
+        },
+      );
+      const error = assertError(res, 409, 'StageAlreadyExists');
+      assert.match(error.message, new RegExp(`stage ${stage} of API A exists already`));
+      assert.deepEqual(error.details, { currentRevision: 1 });
+    }
+    for (const value of ['"1"', 'W/"1"', '']) {
+      const res = await api('PUT', '/v1/apis/A/stages/canary', { function: 'B' }, { 'if-none-match': value });
+      const error = assertError(res, 400, 'InvalidArgument');
+      assert.deepEqual(error.details, [{ path: 'If-None-Match', message: 'must be *' }]);
+    }
+    assertError(await api('GET', '/v1/apis/A/stages/canary'), 404, 'StageNotFound');
+  });
+
   test('deleting an alias, version or function a stage is bound to is a 409 naming the stage', async () => {
     const alias = assertError(await api('DELETE', '/v1/functions/B/aliases/release'), 409, 'AliasInUse');
     assert.deepEqual(alias.details, { stages: ['A/release'] });

@@ -31,7 +31,10 @@ export interface Reply {
  */
 export class BootstrapProcess {
   private static readonly running = new Set<BootstrapProcess>();
+  /** What it sent after its `waiting`. */
   readonly received: Frame[] = [];
+  /** Its first frame, which says it is ready for `init`. */
+  readonly waiting: Promise<Frame>;
   readonly exited: Promise<number | null>;
   stdout = '';
   stderr = '';
@@ -41,11 +44,18 @@ export class BootstrapProcess {
   private constructor(
     readonly child: ChildProcess,
     readonly codeDir: string,
+    private readonly options: BootstrapStart,
   ) {
     this.socket = child.stdio[3] as Duplex;
     const decoder = new FrameDecoder(64 * MiB);
+    let waited: (frame: Frame) => void = () => undefined;
+    this.waiting = new Promise((resolve) => (waited = resolve));
     this.socket.on('data', (chunk: Buffer) => {
       for (const frame of decoder.push(chunk)) {
+        if (frame.header.type === 'waiting' && this.received.length === 0) {
+          waited(frame);
+          continue;
+        }
         this.received.push(frame);
         for (const listener of this.listeners) listener(frame);
       }
@@ -62,27 +72,42 @@ export class BootstrapProcess {
 
   /** Writes the files into a code directory of their own, starts the bootstrap there and sends `init`. */
   static async start(options: BootstrapStart): Promise<BootstrapProcess> {
-    const { files, handler = 'index.handler', concurrency = 1, convention = 'fc' } = options;
+    const instance = await BootstrapProcess.spawn(options);
+    instance.init();
+    return instance;
+  }
+
+  /**
+   * Writes the files into a code directory of their own and starts the bootstrap, in the code directory or,
+   * as a standby starts, in `cwd`; `init` is left to the caller.
+   */
+  static async spawn(options: BootstrapStart, cwd?: string): Promise<BootstrapProcess> {
     const codeDir = await mkdtemp(path.join(tmpdir(), 'sluice-bootstrap-test-'));
-    for (const [name, text] of Object.entries(files)) {
+    for (const [name, text] of Object.entries(options.files)) {
       await mkdir(path.dirname(path.join(codeDir, name)), { recursive: true });
       await writeFile(path.join(codeDir, name), text);
     }
     const child = spawn(options.command, options.args, {
-      cwd: codeDir,
+      cwd: cwd ?? codeDir,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
-    const instance = new BootstrapProcess(child, codeDir);
+    const instance = new BootstrapProcess(child, codeDir, options);
     BootstrapProcess.running.add(instance);
-    instance.send({
+    return instance;
+  }
+
+  /** Sends `init`, with what a standby's adds (`env`, `user`). */
+  init(extra: Record<string, unknown> = {}): void {
+    const { handler = 'index.handler', concurrency = 1, convention = 'fc' } = this.options;
+    this.send({
       type: 'init',
       function: { name: 'B', handler, memorySize: 128, timeout: 3 },
       convention,
-      codeDir,
+      codeDir: this.codeDir,
       instanceConcurrency: concurrency,
+      ...extra,
     });
-    return instance;
   }
 
   /** Starts a bootstrap and waits for its ready frame. */

@@ -15,6 +15,7 @@ namespace Sluice.Runtime
         {
             var channel = new Channel();
             Output.Install(channel);
+            channel.Send(new Dictionary<string, object> { { "type", "waiting" } });
             var init = channel.Read();
             if (init == null)
                 return 0;
@@ -24,9 +25,19 @@ namespace Sluice.Runtime
                 Output.Flush();
                 return 1;
             }
+            try
+            {
+                Standby.Specialise(init.Header);
+            }
+            catch (Exception e)
+            {
+                var fields = ErrorFields(e);
+                fields["type"] = "initError";
+                channel.Send(fields);
+                return 1;
+            }
             var fn = (Dictionary<string, object>)init.Header["function"];
             var codeDir = (string)init.Header["codeDir"];
-            Directory.SetCurrentDirectory(codeDir);
             var parameters = new FunctionParameter
             {
                 FunctionName = (string)fn["name"],

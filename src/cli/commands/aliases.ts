@@ -2,7 +2,7 @@ import { ALIAS_FLAGS_HELP, ALIAS_OPTIONS, sameSpec, specFromFlags } from '../ali
 import { parseCount } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { describeSplit, fields, note, print, printJson, table, when } from '../output.js';
+import { describeSplit, fields, historyTable, note, printResult, table, when } from '../output.js';
 import { isWeight, type AliasSpecView, type AliasView, type HistoryView } from '../views.js';
 
 const aliasPath = (fn: string, alias: string) => `/v1/functions/${seg(fn)}/aliases/${seg(alias)}`;
@@ -29,12 +29,8 @@ export function describeAlias(alias: AliasView): string {
   return `${alias.functionName}/${alias.name}: ${describeSplit(alias)} (revision ${alias.revision})`;
 }
 
-function printAlias(alias: AliasView, json: boolean, verb?: string): void {
-  if (json) {
-    printJson(alias);
-    return;
-  }
-  print(verb ? `${verb} ${describeAlias(alias)}` : describeAlias(alias));
+function printAlias(alias: AliasView, json: boolean, verb?: string): Promise<void> {
+  return printResult(json, alias, () => (verb ? `${verb} ${describeAlias(alias)}` : describeAlias(alias)));
 }
 
 export const aliasCommands: Group = {
@@ -53,7 +49,7 @@ export const aliasCommands: Group = {
         const [fn, name] = [args.positional(0), args.positional(1)];
         const spec = specFromFlags(args, undefined);
         const alias = await putAlias(await ctx.client(), fn, name, spec, 'create');
-        printAlias(alias, args.json, 'created');
+        await printAlias(alias, args.json, 'created');
       },
     },
     update: {
@@ -74,11 +70,11 @@ export const aliasCommands: Group = {
         const spec = specFromFlags(args, current);
         if (sameSpec(spec, current)) {
           if (!args.json) note(`no change to ${fn}/${name}`);
-          printAlias(current, args.json);
+          await printAlias(current, args.json);
           return;
         }
         const alias = await putAlias(client, fn, name, spec, current.revision);
-        printAlias(alias, args.json, 'updated');
+        await printAlias(alias, args.json, 'updated');
       },
     },
     promote: {
@@ -92,7 +88,7 @@ export const aliasCommands: Group = {
         if (!current.canary) throw args.usageError(`${fn}/${name} has no canary to promote`);
         const spec = { version: current.canary.version, description: current.description };
         const alias = await putAlias(client, fn, name, spec, current.revision);
-        printAlias(alias, args.json, 'promoted');
+        await printAlias(alias, args.json, 'promoted');
       },
     },
     list: {
@@ -104,11 +100,7 @@ export const aliasCommands: Group = {
         const { aliases } = await (
           await ctx.client()
         ).call<{ aliases: AliasView[] }>('GET', `/v1/functions/${seg(fn)}/aliases`);
-        if (args.json) {
-          printJson({ aliases });
-          return;
-        }
-        print(
+        await printResult(args.json, { aliases }, () =>
           table(
             ['alias', 'version', 'canary', 'traffic', 'revision', 'updated'],
             aliases.map((a) => [
@@ -129,12 +121,8 @@ export const aliasCommands: Group = {
       positionals: ['FN', 'ALIAS'],
       async run(args, ctx) {
         const alias = await getAlias(await ctx.client(), args.positional(0), args.positional(1));
-        if (args.json) {
-          printJson(alias);
-          return;
-        }
         const canary = alias.canary;
-        print(
+        await printResult(args.json, alias, () =>
           fields([
             ['alias', `${alias.functionName}/${alias.name}`],
             ['primary', alias.version],
@@ -155,11 +143,7 @@ export const aliasCommands: Group = {
       async run(args, ctx) {
         const [fn, name] = [args.positional(0), args.positional(1)];
         await (await ctx.client()).call('DELETE', aliasPath(fn, name));
-        if (args.json) {
-          printJson({ deleted: name });
-          return;
-        }
-        print(`deleted alias ${name} of ${fn}`);
+        await printResult(args.json, { deleted: name }, () => `deleted alias ${name} of ${fn}`);
       },
     },
     history: {
@@ -171,21 +155,8 @@ export const aliasCommands: Group = {
         const { history } = await (
           await ctx.client()
         ).call<{ history: HistoryView[] }>('GET', `${aliasPath(fn, name)}/history`);
-        if (args.json) {
-          printJson({ history });
-          return;
-        }
-        print(
-          table(
-            ['revision', 'action', 'actor', 'at', 'traffic after'],
-            history.map((h) => [
-              String(h.revision),
-              h.action,
-              h.actor,
-              when(h.at),
-              h.after ? describeSplit(h.after) : '(deleted)',
-            ]),
-          ),
+        await printResult(args.json, { history }, () =>
+          historyTable(history, 'traffic after', describeSplit),
         );
       },
     },
@@ -215,7 +186,7 @@ export const aliasCommands: Group = {
         ).call<AliasView>('POST', `${aliasPath(fn, name)}/rollback`, {
           json: body,
         });
-        printAlias(alias, args.json, 'rolled back');
+        await printAlias(alias, args.json, 'rolled back');
       },
     },
   },

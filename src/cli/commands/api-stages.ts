@@ -1,7 +1,7 @@
 import { parsePairs } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { print, printJson, table, when } from '../output.js';
+import { historyTable, printResult, table } from '../output.js';
 
 export interface StageView {
   api: string;
@@ -17,25 +17,20 @@ export interface StageView {
 const stagePath = (api: string, stage: string) => `/v1/apis/${seg(api)}/stages/${seg(stage)}`;
 const stagesPath = (api: string) => `/v1/apis/${seg(api)}/stages`;
 
-export async function printStages(client: Client, stages: StageView[]): Promise<void> {
-  if (stages.length === 0) {
-    print('  (none: "sluice api stage set")');
-    return;
-  }
+export async function stagesTable(client: Client, stages: StageView[]): Promise<string> {
+  if (stages.length === 0) return '  (none: "sluice api stage set")';
   const base = await client.dataPlaneUrl();
-  print(
-    table(
-      ['stage', 'function', 'qualifier', 'variables', 'url'],
-      stages.map((s) => [
-        s.name,
-        s.function,
-        s.qualifier,
-        Object.entries(s.variables)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ') || '-',
-        `${base}/gw/${s.api}/${s.name}/`,
-      ]),
-    ),
+  return table(
+    ['stage', 'function', 'qualifier', 'variables', 'url'],
+    stages.map((s) => [
+      s.name,
+      s.function,
+      s.qualifier,
+      Object.entries(s.variables)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '-',
+      `${base}/gw/${s.api}/${s.name}/`,
+    ]),
   );
 }
 
@@ -74,12 +69,11 @@ export const stageCommands: Group = {
           json: body,
           ...(current && { headers: { 'if-match': `"${current.revision}"` } }),
         });
-        if (args.json) {
-          printJson(saved);
-          return;
-        }
-        print(
-          `stage ${api}/${stage} → ${saved.function}:${saved.qualifier} at ${await client.dataPlaneUrl()}/gw/${api}/${stage}/`,
+        await printResult(
+          args.json,
+          saved,
+          async () =>
+            `stage ${api}/${stage} → ${saved.function}:${saved.qualifier} at ${await client.dataPlaneUrl()}/gw/${api}/${stage}/`,
         );
       },
     },
@@ -90,11 +84,7 @@ export const stageCommands: Group = {
       async run(args, ctx) {
         const client = await ctx.client();
         const { stages } = await client.call<{ stages: StageView[] }>('GET', stagesPath(args.positional(0)));
-        if (args.json) {
-          printJson({ stages });
-          return;
-        }
-        await printStages(client, stages);
+        await printResult(args.json, { stages }, () => stagesTable(client, stages));
       },
     },
     get: {
@@ -104,11 +94,7 @@ export const stageCommands: Group = {
       async run(args, ctx) {
         const client = await ctx.client();
         const stage = await client.call<StageView>('GET', stagePath(args.positional(0), args.positional(1)));
-        if (args.json) {
-          printJson(stage);
-          return;
-        }
-        await printStages(client, [stage]);
+        await printResult(args.json, stage, () => stagesTable(client, [stage]));
       },
     },
     delete: {
@@ -118,11 +104,7 @@ export const stageCommands: Group = {
       async run(args, ctx) {
         const [api, stage] = [args.positional(0), args.positional(1)];
         await (await ctx.client()).call('DELETE', stagePath(api, stage));
-        if (args.json) {
-          printJson({ deleted: stage });
-          return;
-        }
-        print(`deleted stage ${api}/${stage}`);
+        await printResult(args.json, { deleted: stage }, () => `deleted stage ${api}/${stage}`);
       },
     },
     history: {
@@ -135,21 +117,8 @@ export const stageCommands: Group = {
         ).call<{
           history: { revision: number; action: string; actor: string; at: string; after: StageView | null }[];
         }>('GET', `${stagePath(args.positional(0), args.positional(1))}/history`);
-        if (args.json) {
-          printJson({ history });
-          return;
-        }
-        print(
-          table(
-            ['revision', 'action', 'actor', 'at', 'binding after'],
-            history.map((h) => [
-              String(h.revision),
-              h.action,
-              h.actor,
-              when(h.at),
-              h.after ? `${h.after.function}:${h.after.qualifier}` : '(deleted)',
-            ]),
-          ),
+        await printResult(args.json, { history }, () =>
+          historyTable(history, 'binding after', (after) => `${after.function}:${after.qualifier}`),
         );
       },
     },

@@ -1,8 +1,8 @@
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { UsageError } from '../errors.js';
-import { fields, print, printJson, table } from '../output.js';
-import { printStages, stageCommands, type StageView } from './api-stages.js';
+import { fields, printResult, table } from '../output.js';
+import { stageCommands, stagesTable, type StageView } from './api-stages.js';
 
 interface ApiRoute {
   method: string;
@@ -30,18 +30,16 @@ function parseRouteFlag(text: string): ApiRoute {
   return route(parts[0] as string, parts[1] as string);
 }
 
-async function printApi(client: Client, api: ApiView, stages: StageView[]): Promise<void> {
-  print(
-    fields([
-      ['api', api.name],
-      ['description', api.description || '-'],
-    ]),
-  );
-  print('\nroutes:');
-  for (const r of api.routes) print(`  ${r.method} ${r.path}`);
-  if (api.routes.length === 0) print('  (none: "sluice api route add")');
-  print('\nstages:');
-  await printStages(client, stages);
+async function describeApi(client: Client, api: ApiView, stages: StageView[]): Promise<string> {
+  const about = fields([
+    ['api', api.name],
+    ['description', api.description || '-'],
+  ]);
+  const routes =
+    api.routes.length === 0
+      ? ['  (none: "sluice api route add")']
+      : api.routes.map((r) => `  ${r.method} ${r.path}`);
+  return [about, '', 'routes:', ...routes, '', 'stages:', await stagesTable(client, stages)].join('\n');
 }
 
 async function changeRoutes(
@@ -69,11 +67,7 @@ const routeCommands: Group = {
           ...routes,
           added,
         ]);
-        if (args.json) {
-          printJson(api);
-          return;
-        }
-        print(`added ${added.method} ${added.path} to ${api.name}`);
+        await printResult(args.json, api, () => `added ${added.method} ${added.path} to ${api.name}`);
       },
     },
     remove: {
@@ -89,11 +83,7 @@ const routeCommands: Group = {
             throw new UsageError(`${args.positional(0)} has no route ${gone.method} ${gone.path}`);
           return kept;
         });
-        if (args.json) {
-          printJson(api);
-          return;
-        }
-        print(`removed ${gone.method} ${gone.path} from ${api.name}`);
+        await printResult(args.json, api, () => `removed ${gone.method} ${gone.path} from ${api.name}`);
       },
     },
   },
@@ -118,11 +108,7 @@ export const apiCommands: Group = {
             routes: args.list('route').map(parseRouteFlag),
           },
         });
-        if (args.json) {
-          printJson(api);
-          return;
-        }
-        print(`created API ${api.name} with ${api.routes.length} route(s)`);
+        await printResult(args.json, api, () => `created API ${api.name} with ${api.routes.length} route(s)`);
       },
     },
     list: {
@@ -130,19 +116,13 @@ export const apiCommands: Group = {
       usage: 'usage: sluice api list\n\nexample: sluice api list',
       async run(args, ctx) {
         const { apis } = await (await ctx.client()).call<{ apis: ApiView[] }>('GET', '/v1/apis');
-        if (args.json) {
-          printJson({ apis });
-          return;
-        }
-        if (apis.length === 0) {
-          print('no APIs yet: "sluice api create"');
-          return;
-        }
-        print(
-          table(
-            ['api', 'routes', 'stages', 'description'],
-            apis.map((a) => [a.name, String(a.routes.length), a.stages.join(', ') || '-', a.description]),
-          ),
+        await printResult(args.json, { apis }, () =>
+          apis.length === 0
+            ? 'no APIs yet: "sluice api create"'
+            : table(
+                ['api', 'routes', 'stages', 'description'],
+                apis.map((a) => [a.name, String(a.routes.length), a.stages.join(', ') || '-', a.description]),
+              ),
         );
       },
     },
@@ -154,11 +134,7 @@ export const apiCommands: Group = {
         const client = await ctx.client();
         const api = await client.call<ApiView>('GET', apiPath(args.positional(0)));
         const { stages } = await client.call<{ stages: StageView[] }>('GET', `${apiPath(api.name)}/stages`);
-        if (args.json) {
-          printJson({ ...api, stages });
-          return;
-        }
-        await printApi(client, api, stages);
+        await printResult(args.json, { ...api, stages }, () => describeApi(client, api, stages));
       },
     },
     delete: {
@@ -166,12 +142,9 @@ export const apiCommands: Group = {
       usage: 'usage: sluice api delete API\n\nexample: sluice api delete shop',
       positionals: ['API'],
       async run(args, ctx) {
-        await (await ctx.client()).call('DELETE', apiPath(args.positional(0)));
-        if (args.json) {
-          printJson({ deleted: args.positional(0) });
-          return;
-        }
-        print(`deleted API ${args.positional(0)}`);
+        const api = args.positional(0);
+        await (await ctx.client()).call('DELETE', apiPath(api));
+        await printResult(args.json, { deleted: api }, () => `deleted API ${api}`);
       },
     },
     route: routeCommands,

@@ -2,7 +2,7 @@ import { parseCount } from '../args.js';
 import { seg } from '../client.js';
 import type { Group } from '../command.js';
 import { UsageError } from '../errors.js';
-import { fields, print, printJson, table } from '../output.js';
+import { fields, printResult, table } from '../output.js';
 import type {
   AsyncConfigView,
   AsyncInvocationList,
@@ -76,11 +76,7 @@ export const asyncCommands: Group = {
             limit: limit === undefined ? undefined : String(parseCount(limit, '--limit')),
           },
         });
-        if (args.json) {
-          printJson(page);
-          return;
-        }
-        print(
+        await printResult(args.json, page, () =>
           page.invocations.length === 0
             ? `${fn} has no asynchronous invocations`
             : table(
@@ -107,8 +103,7 @@ export const asyncCommands: Group = {
         const view = await (
           await ctx.client()
         ).call<AsyncInvocationView>('GET', `${base(fn)}/async-invocations/${seg(id)}`);
-        if (args.json) printJson(view);
-        else print(describeInvocation(view));
+        await printResult(args.json, view, () => describeInvocation(view));
       },
     },
     config: {
@@ -146,11 +141,7 @@ export const asyncCommands: Group = {
               },
             })
           : await client.call<AsyncConfigView>('GET', `${base(fn)}/async-config`);
-        if (args.json) {
-          printJson(view);
-          return;
-        }
-        print(
+        await printResult(args.json, view, () =>
           fields([
             ['max retries', String(view.maxRetries)],
             ['max event age', `${view.maxEventAgeSeconds} s`],

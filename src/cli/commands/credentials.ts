@@ -5,7 +5,7 @@ type CredentialView = TokenView;
 import type { Args } from '../args.js';
 import { seg } from '../client.js';
 import type { Command, Group } from '../command.js';
-import { fields, print, printJson, table } from '../output.js';
+import { fields, printResult, table } from '../output.js';
 
 const SCOPES = ['admin', 'deploy', 'invoke'];
 const SCOPE_HELP =
@@ -53,22 +53,16 @@ function credentialCommands(kind: {
         ).call<CredentialView & Record<string, string>>('POST', kind.path, {
           json: credentialBody(args),
         });
-        if (args.json) {
-          printJson(created);
-          return;
-        }
-        print(
-          fields([
+        await printResult(args.json, created, () => {
+          const about = fields([
             ['id', created.id],
             ['name', created.name],
             ['scope', created.scope],
             ['function prefix', created.functionPrefix ?? '-'],
             [kind.secretField, created[kind.secretField] ?? ''],
-          ]),
-        );
-        print(
-          `\nKeep the ${kind.secretField} now: it is shown this once, and the server cannot show it again.`,
-        );
+          ]);
+          return `${about}\n\nKeep the ${kind.secretField} now: it is shown this once, and the server cannot show it again.`;
+        });
       },
     },
     list: {
@@ -77,8 +71,9 @@ function credentialCommands(kind: {
       async run(args, ctx) {
         const list = await (await ctx.client()).call<Record<string, CredentialView[]>>('GET', kind.path);
         const items = list[kind.listKey] ?? [];
-        if (args.json) printJson(items);
-        else print(items.length === 0 ? `no ${kind.word}s` : listTable(items));
+        await printResult(args.json, items, () =>
+          items.length === 0 ? `no ${kind.word}s` : listTable(items),
+        );
       },
     },
     [kind.remove]: {
@@ -88,8 +83,8 @@ function credentialCommands(kind: {
       async run(args, ctx) {
         const id = args.positional(0);
         await (await ctx.client()).call('DELETE', `${kind.path}/${seg(id)}`);
-        if (args.json) printJson({ id, [kind.remove === 'revoke' ? 'revoked' : 'deleted']: true });
-        else print(`${kind.remove === 'revoke' ? 'revoked' : 'deleted'} ${kind.word} ${id}`);
+        const done = kind.remove === 'revoke' ? 'revoked' : 'deleted';
+        await printResult(args.json, { id, [done]: true }, () => `${done} ${kind.word} ${id}`);
       },
     },
   };

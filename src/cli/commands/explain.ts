@@ -1,7 +1,7 @@
 import { parsePairs, parseRoutingKey } from '../args.js';
 import { seg } from '../client.js';
 import type { Command } from '../command.js';
-import { percent, print, printJson, versionLabel } from '../output.js';
+import { percent, printResult, versionLabel } from '../output.js';
 import { formatRule } from '../rules.js';
 import type { ExplainView } from '../views.js';
 
@@ -89,10 +89,6 @@ examples:
     ).call<ExplainView>('POST', `/v1/functions/${seg(fn)}/aliases/${seg(alias)}/explain`, {
       json: body,
     });
-    if (args.json) {
-      printJson(view);
-      return;
-    }
-    for (const line of describe(fn, alias, view)) print(line);
+    await printResult(args.json, view, () => describe(fn, alias, view).join('\n'));
   },
 };

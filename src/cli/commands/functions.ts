@@ -1,6 +1,6 @@
 import { listAll, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { bytes, describeSplit, fields, print, printJson, shortSha, table, when } from '../output.js';
+import { bytes, describeSplit, fields, printResult, shortSha, table, when } from '../output.js';
 import type { AliasView, FunctionConfigView, FunctionView } from '../views.js';
 
 export function configFields(config: FunctionConfigView): [string, string][] {
@@ -34,27 +34,21 @@ export const functionCommands: Group = {
         const client = await ctx.client();
         const prefix = args.string('prefix');
         const shown = await listAll<FunctionView>(client, '/v1/functions', 'functions', { prefix });
-        if (args.json) {
-          printJson({ functions: shown });
-          return;
-        }
-        if (shown.length === 0) {
-          print('no functions yet: create one with "sluice deploy"');
-          return;
-        }
-        print(
-          table(
-            ['name', 'runtime', 'handler', 'memory', 'timeout', 'code', 'updated'],
-            shown.map((f) => [
-              f.name,
-              f.runtime,
-              f.handler,
-              `${f.memorySize} MB`,
-              `${f.timeout} s`,
-              shortSha(f.codeSha256),
-              when(f.updatedAt),
-            ]),
-          ),
+        await printResult(args.json, { functions: shown }, () =>
+          shown.length === 0
+            ? 'no functions yet: create one with "sluice deploy"'
+            : table(
+                ['name', 'runtime', 'handler', 'memory', 'timeout', 'code', 'updated'],
+                shown.map((f) => [
+                  f.name,
+                  f.runtime,
+                  f.handler,
+                  `${f.memorySize} MB`,
+                  `${f.timeout} s`,
+                  shortSha(f.codeSha256),
+                  when(f.updatedAt),
+                ]),
+              ),
         );
       },
     },
@@ -70,25 +64,20 @@ export const functionCommands: Group = {
           'GET',
           `/v1/functions/${seg(name)}/aliases`,
         );
-        if (args.json) {
-          printJson({ ...fn, aliases });
-          return;
-        }
-        print(
-          fields([
+        await printResult(args.json, { ...fn, aliases }, async () => {
+          const about = fields([
             ['name', fn.name],
             ...configFields(fn),
             ['code', `sha256 ${shortSha(fn.codeSha256)} (${bytes(fn.codeSize)})`],
             ['trigger', `${fn.trigger.authType} · ${await client.dataPlaneUrl()}/fn/${fn.name}/$DEFAULT/`],
             ['updated', when(fn.updatedAt)],
-          ]),
-        );
-        print(
-          `\n${table(
+          ]);
+          const traffic = table(
             ['alias', 'traffic', 'revision'],
             aliases.map((a) => [a.name, describeSplit(a), String(a.revision)]),
-          )}`,
-        );
+          );
+          return `${about}\n\n${traffic}`;
+        });
       },
     },
     delete: {
@@ -99,11 +88,11 @@ export const functionCommands: Group = {
         const client = await ctx.client();
         const name = args.positional(0);
         await client.call('DELETE', `/v1/functions/${seg(name)}`);
-        if (args.json) {
-          printJson({ deleted: name });
-          return;
-        }
-        print(`deleted function ${name} with its versions and aliases`);
+        await printResult(
+          args.json,
+          { deleted: name },
+          () => `deleted function ${name} with its versions and aliases`,
+        );
       },
     },
     trigger: {
@@ -123,11 +112,12 @@ export const functionCommands: Group = {
         const fn = await client.call<FunctionView>('PUT', `/v1/functions/${seg(name)}/trigger`, {
           json: { authType: auth },
         });
-        if (args.json) {
-          printJson(fn);
-          return;
-        }
-        print(`HTTP trigger of ${name}: ${auth} · ${await client.dataPlaneUrl()}/fn/${name}/$DEFAULT/`);
+        await printResult(
+          args.json,
+          fn,
+          async () =>
+            `HTTP trigger of ${name}: ${auth} · ${await client.dataPlaneUrl()}/fn/${name}/$DEFAULT/`,
+        );
       },
     },
   },

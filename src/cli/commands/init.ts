@@ -2,19 +2,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FUNCTION_NAME } from '../../contract/domain.js';
-import { SEED_HANDLERS } from '../../contract/seed-handlers.js';
+import { SAMPLE_HANDLERS, type Sample } from '../../contract/seed-handlers.js';
 import type { Command } from '../command.js';
 import { formatSluiceYaml } from '../config-file.js';
 import { CliError } from '../errors.js';
-import { print, printJson } from '../output.js';
+import { printResult } from '../output.js';
 
-const HANDLERS: Record<string, { file: string; source: string; handler: string }> = SEED_HANDLERS;
+const HANDLERS: Partial<Record<string, Sample>> = SAMPLE_HANDLERS;
 
 export const initCommand: Command = {
   summary: "create a function's directory: the seeds' sample handler and a sluice.yaml",
-  usage: `usage: sluice init DIR [--runtime nodejs20|python3|php8.2|csharp] [--name NAME]
+  usage: `usage: sluice init DIR [--runtime nodejs20|python3|php8.2|csharp|custom] [--name NAME]
 
-  --runtime R    nodejs20 (the default), python3, php8.2 or csharp
+  --runtime R    nodejs20 (the default), python3, php8.2, csharp, or custom (an executable bootstrap,
+                 a Python server that reports the version as the seeds' samples do)
   --name NAME    the function's name (default: the directory's name)
 
 Then "sluice deploy DIR" creates the function, "sluice deploy DIR --publish" publishes a version.
@@ -48,12 +49,16 @@ example: sluice init hello --runtime nodejs20`,
       description: "The seeds' sample handler: it reports the version that ran",
     });
     await mkdir(dir, { recursive: true });
-    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text, { flag: 'wx' });
-    if (args.json) {
-      printJson({ directory: dir, name, runtime, files: Object.keys(files) });
-      return;
+    for (const [file, text] of Object.entries(files)) {
+      const mode = file === handler.file ? handler.mode : 0o644;
+      await writeFile(join(dir, file), text, { flag: 'wx', mode });
     }
-    print(`created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}`);
-    print(`next: sluice deploy ${args.positional(0)} --publish`);
+    await printResult(
+      args.json,
+      { directory: dir, name, runtime, files: Object.keys(files) },
+      () =>
+        `created ${name} (${runtime}) in ${dir}: ${Object.keys(files).join(', ')}\n` +
+        `next: sluice deploy ${args.positional(0)} --publish`,
+    );
   },
 };

@@ -1,27 +1,8 @@
 import { parseTimeAgo } from '../../contract/domain.js';
+import type { MetricsView, Summary } from '../../contract/schemas/telemetry.js';
 import { seg } from '../client.js';
 import type { Command } from '../command.js';
-import { ms, percent, print, printJson, table } from '../output.js';
-
-interface Summary {
-  invocations: number;
-  functionErrors: number;
-  platformErrors: number;
-  throttles: number;
-  coldStarts: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-}
-
-interface MetricsView {
-  from: string;
-  until: string;
-  by: 'version' | 'qualifier';
-  totals: Summary;
-  series: ({ share: number; totals: Summary } & Record<string, unknown>)[];
-}
+import { ms, percent, printResult, table } from '../output.js';
 
 const row = (label: string, share: string, s: Summary): string[] => [
   label,
@@ -74,22 +55,17 @@ examples:
     ).call<MetricsView>('GET', `/v1/functions/${seg(fn)}/metrics`, {
       query: { since, until, by, step },
     });
-    if (args.json) {
-      printJson(view);
-      return;
-    }
-    const t = view.totals;
-    print(
-      `${fn}, ${view.from.replace('T', ' ').slice(0, 19)} to ${view.until.replace('T', ' ').slice(0, 19)} UTC: ` +
-        `${t.invocations} invocations, ${percent(t.errorRate)} errors`,
-    );
-    if (view.series.length === 0) return;
-    const label = by === 'version' ? 'version' : 'qualifier';
-    print(
-      table(
-        [label, 'share', 'invocations', 'errors', 'error rate', 'throttles', 'cold', 'p50', 'p90', 'p99'],
-        [...view.series.map((s) => row(String(s[by]), percent(s.share), s.totals)), row('all', '100%', t)],
-      ),
-    );
+    await printResult(args.json, view, () => {
+      const t = view.totals;
+      const head =
+        `${fn}, ${view.from.replace('T', ' ').slice(0, 19)} to ${view.until.replace('T', ' ').slice(0, 19)} UTC: ` +
+        `${t.invocations} invocations, ${percent(t.errorRate)} errors`;
+      if (view.series.length === 0) return head;
+      const rows = [
+        ...view.series.map((s) => row(String(s[by]), percent(s.share), s.totals)),
+        row('all', '100%', t),
+      ];
+      return `${head}\n${table([by, 'share', 'invocations', 'errors', 'error rate', 'throttles', 'cold', 'p50', 'p90', 'p99'], rows)}`;
+    });
   },
 };

@@ -1,7 +1,7 @@
 import { parseCount, parseWeight } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { print, printJson, table } from '../output.js';
+import { printResult, table } from '../output.js';
 
 /** A qualifier's provisioned instances as the API answers them. */
 interface Counts {
@@ -57,8 +57,9 @@ function describe(views: readonly ProvisionedView[]): string {
 
 async function show(client: Client, fn: string, json: boolean): Promise<void> {
   const { provisioned } = await client.call<{ provisioned: ProvisionedView[] }>('GET', path(fn));
-  if (json) printJson(provisioned);
-  else print(provisioned.length === 0 ? `${fn} has no provisioned instances` : describe(provisioned));
+  await printResult(json, provisioned, () =>
+    provisioned.length === 0 ? `${fn} has no provisioned instances` : describe(provisioned),
+  );
 }
 
 export const provisionCommands: Group = {
@@ -84,8 +85,11 @@ export const provisionCommands: Group = {
         ).call<ProvisionedView>('PUT', path(fn, qualifier), {
           json: { target, ...(canaryRatio !== undefined && { canaryRatio }) },
         });
-        if (args.json) printJson(view);
-        else print(`${fn}/${view.qualifier}: ${target} provisioned instances\n${describe([view])}`);
+        await printResult(
+          args.json,
+          view,
+          () => `${fn}/${view.qualifier}: ${target} provisioned instances\n${describe([view])}`,
+        );
       },
     },
     list: {
@@ -103,8 +107,11 @@ export const provisionCommands: Group = {
       async run(args, ctx) {
         const [fn, qualifier] = [args.positional(0), args.positional(1)];
         await (await ctx.client()).call('DELETE', path(fn, qualifier));
-        if (args.json) printJson({ functionName: fn, qualifier, released: true });
-        else print(`released the provisioned instances of ${fn}/${qualifier}`);
+        await printResult(
+          args.json,
+          { functionName: fn, qualifier, released: true },
+          () => `released the provisioned instances of ${fn}/${qualifier}`,
+        );
       },
     },
   },

@@ -3,7 +3,7 @@ import { parseCount, parseVersionArg, parseWeight } from '../args.js';
 import { seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
-import { fields, percent, print, printJson, table, when } from '../output.js';
+import { fields, percent, printResult, table, when } from '../output.js';
 
 interface RolloutView {
   id: string;
@@ -126,11 +126,7 @@ const control = (action: 'pause' | 'resume' | 'abort' | 'promote', summary: stri
       'POST',
       `/v1/rollouts/${seg(args.positional(0))}/${action}`,
     );
-    if (args.json) {
-      printJson(rollout);
-      return;
-    }
-    print(describeRollout(rollout));
+    await printResult(args.json, rollout, () => describeRollout(rollout));
   },
 });
 
@@ -157,12 +153,11 @@ example: sluice rollout start B release --to 2 --steps 5%,25%,50% --interval 5m 
           `/v1/functions/${seg(args.positional(0))}/aliases/${seg(args.positional(1))}/rollouts`,
           { json: body },
         );
-        if (args.json) {
-          printJson(rollout);
-          return;
-        }
-        print(describeRollout(rollout));
-        print(`\nfollow it with: sluice rollout status ${rollout.id}`);
+        await printResult(
+          args.json,
+          rollout,
+          () => `${describeRollout(rollout)}\n\nfollow it with: sluice rollout status ${rollout.id}`,
+        );
       },
     },
     status: {
@@ -172,13 +167,7 @@ example: sluice rollout start B release --to 2 --steps 5%,25%,50% --interval 5m 
       async run(args, ctx) {
         const client = await ctx.client();
         const rollout = await client.call<RolloutView>('GET', `/v1/rollouts/${seg(args.positional(0))}`);
-        if (args.json) {
-          printJson(rollout);
-          return;
-        }
-        print(describeRollout(rollout));
-        print();
-        print(eventsTable(rollout));
+        await printResult(args.json, rollout, () => `${describeRollout(rollout)}\n\n${eventsTable(rollout)}`);
       },
     },
     list: {
@@ -191,11 +180,7 @@ example: sluice rollout start B release --to 2 --steps 5%,25%,50% --interval 5m 
           'GET',
           `/v1/functions/${seg(args.positional(0))}/aliases/${seg(args.positional(1))}/rollouts`,
         );
-        if (args.json) {
-          printJson({ rollouts });
-          return;
-        }
-        print(
+        await printResult(args.json, { rollouts }, () =>
           table(
             ['id', 'from', 'to', 'status', 'step', 'started', 'reason'],
             rollouts.map((r) => [

@@ -2,7 +2,7 @@ import { parseCount } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
-import { fields, print, printJson, table } from '../output.js';
+import { fields, printResult, table } from '../output.js';
 import type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
 
 const path = (fn: string, trigger?: string) =>
@@ -100,8 +100,7 @@ examples:
       async run(args, ctx) {
         const [fn, name] = [args.positional(0), args.positional(1)];
         const view = await write(await ctx.client(), 'POST', fn, name, bodyOf(args));
-        if (args.json) printJson(view);
-        else print(describe(view));
+        await printResult(args.json, view, () => describe(view));
       },
     },
     update: {
@@ -112,8 +111,7 @@ examples:
       async run(args, ctx) {
         const [fn, name] = [args.positional(0), args.positional(1)];
         const view = await write(await ctx.client(), 'PUT', fn, name, bodyOf(args));
-        if (args.json) printJson(view);
-        else print(describe(view));
+        await printResult(args.json, view, () => describe(view));
       },
     },
     list: {
@@ -123,22 +121,14 @@ examples:
       async run(args, ctx) {
         const fn = args.positional(0);
         const { triggers } = await (await ctx.client()).call<TriggerList>('GET', path(fn));
-        if (args.json) printJson(triggers);
-        else
-          print(
-            triggers.length === 0
-              ? `${fn} has no triggers`
-              : table(
-                  ['name', 'invokes', 'kind', 'enabled', 'last fired'],
-                  triggers.map((t) => [
-                    t.name,
-                    t.qualifier,
-                    what(t),
-                    String(t.enabled),
-                    t.lastFiredAt ?? '-',
-                  ]),
-                ),
-          );
+        await printResult(args.json, triggers, () =>
+          triggers.length === 0
+            ? `${fn} has no triggers`
+            : table(
+                ['name', 'invokes', 'kind', 'enabled', 'last fired'],
+                triggers.map((t) => [t.name, t.qualifier, what(t), String(t.enabled), t.lastFiredAt ?? '-']),
+              ),
+        );
       },
     },
     get: {
@@ -149,8 +139,7 @@ examples:
         const view = await (
           await ctx.client()
         ).call<TriggerView>('GET', path(args.positional(0), args.positional(1)));
-        if (args.json) printJson(view);
-        else print(describe(view));
+        await printResult(args.json, view, () => describe(view));
       },
     },
     delete: {
@@ -160,8 +149,11 @@ examples:
       async run(args, ctx) {
         const [fn, name] = [args.positional(0), args.positional(1)];
         await (await ctx.client()).call('DELETE', path(fn, name));
-        if (args.json) printJson({ functionName: fn, name, deleted: true });
-        else print(`deleted trigger ${fn}/${name}`);
+        await printResult(
+          args.json,
+          { functionName: fn, name, deleted: true },
+          () => `deleted trigger ${fn}/${name}`,
+        );
       },
     },
   },

@@ -2,7 +2,7 @@ import { CONFIG_FIELDS } from '../../contract/domain.js';
 import { parseVersionArg } from '../args.js';
 import { type Client, listAll, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { bytes, fields, print, printJson, shortSha, table, when } from '../output.js';
+import { bytes, fields, print, printJson, printResult, shortSha, table, when } from '../output.js';
 import type { FunctionConfigView, FunctionView, VersionView } from '../views.js';
 import { fileDigests } from '../zip-digests.js';
 import { configFields } from './functions.js';
@@ -83,11 +83,11 @@ export const versionCommands: Group = {
         const version = await client.call<VersionView>('POST', versionsPath(fn), {
           json: { description: args.string('description') ?? '' },
         });
-        if (args.json) {
-          printJson(version);
-          return;
-        }
-        print(`published version ${version.versionId} of ${fn} (code ${shortSha(version.codeSha256)})`);
+        await printResult(
+          args.json,
+          version,
+          () => `published version ${version.versionId} of ${fn} (code ${shortSha(version.codeSha256)})`,
+        );
       },
     },
     list: {
@@ -98,26 +98,20 @@ export const versionCommands: Group = {
         const client = await ctx.client();
         const fn = args.positional(0);
         const versions = await listAll<VersionView>(client, versionsPath(fn), 'versions');
-        if (args.json) {
-          printJson({ versions });
-          return;
-        }
-        if (versions.length === 0) {
-          print(`${fn} has no published version yet: "sluice version publish ${fn}"`);
-          return;
-        }
-        print(
-          table(
-            ['version', 'created', 'code', 'runtime', 'memory', 'description'],
-            versions.map((v) => [
-              v.versionId,
-              when(v.createdAt),
-              shortSha(v.codeSha256),
-              v.config.runtime,
-              `${v.config.memorySize} MB`,
-              v.description,
-            ]),
-          ),
+        await printResult(args.json, { versions }, () =>
+          versions.length === 0
+            ? `${fn} has no published version yet: "sluice version publish ${fn}"`
+            : table(
+                ['version', 'created', 'code', 'runtime', 'memory', 'description'],
+                versions.map((v) => [
+                  v.versionId,
+                  when(v.createdAt),
+                  shortSha(v.codeSha256),
+                  v.config.runtime,
+                  `${v.config.memorySize} MB`,
+                  v.description,
+                ]),
+              ),
         );
       },
     },
@@ -132,11 +126,7 @@ export const versionCommands: Group = {
           args.positional(0),
           parseVersionArg(args.positional(1), 'V'),
         );
-        if (args.json) {
-          printJson(version);
-          return;
-        }
-        print(
+        await printResult(args.json, version, () =>
           fields([
             ['version', version.versionId],
             ['published', when(version.createdAt)],
@@ -158,11 +148,7 @@ export const versionCommands: Group = {
         if (version === '$LATEST')
           throw args.usageError('$LATEST cannot be deleted; delete the function instead');
         await client.call('DELETE', `${versionsPath(fn)}/${version}`);
-        if (args.json) {
-          printJson({ deleted: version });
-          return;
-        }
-        print(`deleted version ${version} of ${fn}`);
+        await printResult(args.json, { deleted: version }, () => `deleted version ${version} of ${fn}`);
       },
     },
     diff: {

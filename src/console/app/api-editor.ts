@@ -1,7 +1,8 @@
 import { isSluiceError, METHODS, parseApiDefinition, type RouteMethod } from '../../contract/domain.js';
 import { ApiError, enc, sendJson, type ApiView, type FieldIssue } from './api.js';
-import { clear, errorBox, field, h, overlay, toast } from './dom.js';
+import { errorBox, field, h, overlay, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
+import { rowInput, rowList, rowSelect } from './row-list.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const NAME_HINT = 'Starts with a letter; letters, digits, _ and - (at most 64).';
@@ -34,9 +35,9 @@ export function openApiEditor(api: ApiView | undefined, saved: (api: ApiView) =>
     testid: 'api-editor',
   });
   const errors = new FormErrors('api-form-error');
-  const routes = api
+  const routes: { method: RouteMethod; path: string }[] = api
     ? api.routes.map((r) => ({ ...r }))
-    : [{ method: 'ANY' as RouteMethod, path: '/{proxy+}' }];
+    : [{ method: 'ANY', path: '/{proxy+}' }];
   const name = h('input', {
     id: 'api-name',
     class: 'input',
@@ -62,70 +63,36 @@ export function openApiEditor(api: ApiView | undefined, saved: (api: ApiView) =>
     if (attempted) errors.show(issues);
     return issues;
   };
-  const drawRoutes = () => {
-    errors.forget('routes[');
-    clear(
-      rows,
-      routes.map((route, i) => {
-        const method = h(
-          'select',
-          { class: 'input', testid: `route-method-${i}`, 'aria-label': `Route ${i + 1} method` },
-          METHODS.map((m) => h('option', { value: m, selected: m === route.method }, m)),
-        );
-        const path = h('input', {
-          class: 'input mono',
-          testid: `route-path-${i}`,
-          value: route.path,
-          placeholder: '/users/{id}',
-          'aria-label': `Route ${i + 1} path`,
-          spellcheck: 'false',
-        });
-        method.addEventListener('change', () => {
-          route.method = method.value as RouteMethod;
-          check();
-        });
-        path.addEventListener('input', () => {
-          route.path = path.value;
-          check();
-        });
-        return h(
-          'div',
-          { class: 'route-row', testid: `route-${i}` },
-          method,
-          h('div', null, path, errors.at(`routes[${i}].path`, `error-route-path-${i}`)),
-          h(
-            'button',
-            {
-              class: 'icon-btn',
-              type: 'button',
-              'aria-label': `Remove route ${i + 1}`,
-              testid: `route-remove-${i}`,
-              onClick: () => {
-                routes.splice(i, 1);
-                drawRoutes();
-                check();
-              },
-            },
-            '×',
-          ),
-        );
-      }),
-      h(
-        'button',
-        {
-          class: 'btn btn-small',
-          type: 'button',
-          testid: 'add-route',
-          onClick: () => {
-            routes.push({ method: 'GET', path: '' });
-            drawRoutes();
-            rows.querySelector<HTMLElement>(`[data-testid="route-path-${routes.length - 1}"]`)?.focus();
-          },
-        },
-        '+ Add route',
-      ),
-    );
-  };
+  const drawRoutes = rowList<(typeof routes)[number]>({
+    host: rows,
+    items: routes,
+    noun: 'route',
+    row: (route, i) => {
+      const label = `Route ${i + 1}`;
+      const method = rowSelect(
+        route,
+        'method',
+        METHODS,
+        { testid: `route-method-${i}`, label: `${label} method` },
+        check,
+      );
+      const path = rowInput(
+        route,
+        'path',
+        { testid: `route-path-${i}`, label: `${label} path`, placeholder: '/users/{id}' },
+        check,
+      );
+      return {
+        cells: [method, h('div', null, path, errors.at(`routes[${i}].path`, `error-route-path-${i}`))],
+      };
+    },
+    create: () => ({ method: 'GET', path: '' }),
+    addLabel: '+ Add route',
+    focusOnAdd: (i) => `route-path-${i}`,
+    errors,
+    path: 'routes',
+    removed: check,
+  });
   name.addEventListener('input', check);
   const save = h(
     'button',

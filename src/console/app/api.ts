@@ -148,9 +148,14 @@ export type {
   HistoryView as HistoryEntry,
 } from '../../contract/schemas/aliases.js';
 export type { MetricsSeries, MetricsView, LogView, Summary } from '../../contract/schemas/telemetry.js';
-export type { ApiView, StageView } from '../../contract/schemas/apis.js';
+export type {
+  ApiView,
+  StageHistoryView as StageHistoryEntry,
+  StageView,
+} from '../../contract/schemas/apis.js';
 export type { RolloutView } from '../../contract/schemas/rollouts.js';
 export type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
+export type { AsyncInvocationList, AsyncInvocationView } from '../../contract/schemas/async.js';
 export type RuleSource = Rule['source'];
 export type RuleOp = Rule['op'];
 
@@ -221,4 +226,21 @@ export async function invoke(
     body,
     elapsedMs: performance.now() - started,
   };
+}
+
+/**
+ * Queues an asynchronous invocation (Function Compute's `x-fc-invocation-type: Async`): the server checks the
+ * request and answers 202 at once; the version is chosen when the event runs. Throws the API's refusal.
+ */
+export async function invokeAsync(
+  name: string,
+  qualifier: string,
+  payload: string,
+  headers: Record<string, string>,
+): Promise<{ requestId: string }> {
+  const res = await request('POST', `${fnPath(name)}/invocations?qualifier=${enc(qualifier)}`, {
+    body: payload,
+    headers: { ...headers, 'x-fc-invocation-type': 'Async', 'content-type': 'application/octet-stream' },
+  });
+  return (await res.json()) as { requestId: string };
 }

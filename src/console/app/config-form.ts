@@ -1,6 +1,6 @@
 import { CONFIG_LIMITS, CONVENTIONS, NETWORK_MODES, RUNTIMES } from '../../contract/domain.js';
 import type { FieldIssue, FunctionConfig } from './api.js';
-import { field, fieldError, h } from './dom.js';
+import { field, fieldError, h, removeRowButton } from './dom.js';
 
 const HANDLER = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*(?:\.[A-Za-z0-9_-]+)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
 const CSHARP_HANDLER =
@@ -145,18 +145,9 @@ export function configForm(initial: FunctionConfig, options: { readOnly?: boolea
       nameInput,
       valueInput,
       !ro &&
-        h(
-          'button',
-          {
-            class: 'icon-btn',
-            type: 'button',
-            'aria-label': 'Remove variable',
-            onClick: () => {
-              row.remove();
-            },
-          },
-          '×',
-        ),
+        removeRowButton('Remove variable', undefined, () => {
+          row.remove();
+        }),
     );
     envRows.append(row);
     return nameInput;

@@ -393,6 +393,19 @@ export function fieldError(testid: string): HTMLElement & { set(message: string 
   return el;
 }
 
+/** The × at the end of an editable row; `label` says which row it removes, for screen readers. */
+export function removeRowButton(
+  label: string,
+  testid: string | undefined,
+  onRemove: () => void,
+): HTMLElement {
+  return h(
+    'button',
+    { class: 'icon-btn', type: 'button', 'aria-label': label, testid, onClick: onRemove },
+    '×',
+  );
+}
+
 export function badge(text: string, kind = ''): HTMLElement {
   return h('span', { class: `badge ${kind}` }, text);
 }

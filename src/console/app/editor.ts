@@ -4,13 +4,22 @@ import { python } from '@codemirror/lang-python';
 import { MergeView } from '@codemirror/merge';
 import { indentWithTab } from '@codemirror/commands';
 import { indentUnit } from '@codemirror/language';
-import { EditorState, type Extension } from '@codemirror/state';
+import { EditorState, Prec, type Extension } from '@codemirror/state';
 import { keymap } from '@codemirror/view';
 import { basicSetup, EditorView } from 'codemirror';
 
-/** The language support for a file, by its extension. */
-export function languageFor(path: string): Extension {
-  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+/** The language of a file by its extension, or by its `#!` line (a custom runtime's `bootstrap`). */
+function languageOf(path: string, doc: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const dot = name.lastIndexOf('.');
+  if (dot > 0) return name.slice(dot + 1);
+  const interpreter = /^#!\S*?(?:\/env\s+)?\S*?(python|node)/.exec(doc)?.[1];
+  return interpreter === 'python' ? 'py' : interpreter === 'node' ? 'js' : '';
+}
+
+/** The language support for a file. */
+export function languageFor(path: string, doc = ''): Extension {
+  const ext = languageOf(path, doc);
   if (['js', 'mjs', 'cjs'].includes(ext)) return javascript();
   if (ext === 'ts' || ext === 'mts') return javascript({ typescript: true });
   if (ext === 'py') return python();
@@ -25,8 +34,22 @@ export function languageFor(path: string): Extension {
 export function indentFor(path: string, doc: string): string {
   const indented = /^([ \t]+)\S/m.exec(doc)?.[1];
   if (indented !== undefined && (indented === '\t' || /^ {2,8}$/.test(indented))) return indented;
-  return path.toLowerCase().endsWith('.py') ? '    ' : '  ';
+  return languageOf(path, doc) === 'py' ? '    ' : '  ';
 }
+
+/**
+ * Escape readies the next Tab to leave the editor, as CodeMirror has it for keyboard users, whatever else the
+ * Escape does. CodeMirror readies it only when no key binding takes the Escape, and its autocompletion takes
+ * one while a query is pending, with nothing on screen: right after typing, Escape then Tab indented.
+ */
+const escapeThenTabLeaves = Prec.highest(
+  EditorView.domEventHandlers({
+    keydown(event, view) {
+      if (event.key === 'Escape') view.setTabFocusMode(2000);
+      return false;
+    },
+  }),
+);
 
 const theme = EditorView.theme({
   '&': { fontSize: '13px', height: '100%' },
@@ -50,10 +73,11 @@ export function editorState(options: EditorOptions): EditorState {
   const extensions: Extension[] = [
     basicSetup,
     theme,
-    languageFor(options.path),
+    languageFor(options.path, options.doc),
     indentUnit.of(indentFor(options.path, options.doc)),
     // Tab indents, as in any code editor; Escape then Tab leaves the editor, as CodeMirror has it for keyboards.
     keymap.of([indentWithTab]),
+    escapeThenTabLeaves,
     EditorState.readOnly.of(options.readOnly === true),
     EditorView.editable.of(options.readOnly !== true),
     EditorView.contentAttributes.of({ 'aria-label': options.label ?? `Code of ${options.path}` }),
@@ -93,7 +117,7 @@ export function createDiff(parent: HTMLElement, a: string, b: string, path: stri
   const common = [
     basicSetup,
     theme,
-    languageFor(path),
+    languageFor(path, a),
     EditorState.readOnly.of(true),
     EditorView.editable.of(false),
   ];

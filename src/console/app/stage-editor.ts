@@ -16,6 +16,8 @@ import {
 import { NAME_HINT } from './api-editor.js';
 import { clear, errorBox, field, h, overlay, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
+import { qualifierOptions } from './qualifier-options.js';
+import { rowInput, rowList, rowSelect } from './row-list.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
@@ -63,22 +65,7 @@ function bindingPicker(
     const name = fn.value;
     const { aliases, versions } = name ? await qualifiers(name) : { aliases: [], versions: [] };
     if (fn.value !== name) return;
-    const group = (label: string, items: string[], text: (q: string) => string) =>
-      items.length > 0 &&
-      h(
-        'optgroup',
-        { label },
-        items.map((q) => h('option', { value: q, selected: q === chosen }, text(q))),
-      );
-    const known = ['$DEFAULT', '$LATEST', ...aliases, ...versions];
-    clear(
-      qualifier,
-      group('Default', ['$DEFAULT'], () => '$DEFAULT (the function’s default alias)'),
-      group('Latest', ['$LATEST'], () => '$LATEST'),
-      group('Aliases', aliases, (q) => `alias ${q}`),
-      group('Versions', versions, (q) => `version ${q}`),
-      !known.includes(chosen) && chosen && group('Not found', [chosen], (q) => `${q} (missing)`),
-    );
+    clear(qualifier, qualifierOptions({ aliases, versions }, chosen));
     if (notify) onChange();
   };
   fn.addEventListener('change', () => {
@@ -96,7 +83,7 @@ function bindingPicker(
 /**
  * The stage panel: a stage's name (when new), the function and qualifier it binds, per-route overrides and
  * stage variables. Saved with the revision it was opened at (If-Match), so that a change made meanwhile is
- * refused rather than lost.
+ * refused rather than lost; a new one only if no stage of its name exists (If-None-Match: *).
  */
 export function openStageEditor(options: {
   api: ApiView;
@@ -185,138 +172,69 @@ export function openStageEditor(options: {
         'stage',
         check,
       );
-      const drawOverrides = () => {
-        errors.forget('routes[');
-        const routes = api.routes.map(routeKey);
-        clear(
-          overrideRows,
-          overrides.map((o, i) => {
-            const route = h(
-              'select',
-              { class: 'input mono', testid: `override-route-${i}`, 'aria-label': `Override ${i + 1} route` },
-              [...new Set([...routes, o.route])].map((r) =>
-                h('option', { value: r, selected: r === o.route }, r),
-              ),
-            );
-            route.addEventListener('change', () => {
-              o.route = route.value;
-              check();
-            });
-            const picker = bindingPicker(functions, qualifiers, o, `override-${i}`, () => {
-              Object.assign(o, picker.read());
-              check();
-            });
-            return h(
-              'div',
-              { class: 'override-row', testid: `override-${i}` },
-              route,
-              picker.fn,
-              picker.qualifier,
-              h(
-                'button',
-                {
-                  class: 'icon-btn',
-                  type: 'button',
-                  'aria-label': `Remove override ${i + 1}`,
-                  testid: `override-remove-${i}`,
-                  onClick: () => {
-                    overrides.splice(i, 1);
-                    drawOverrides();
-                    check();
-                  },
-                },
-                '×',
-              ),
-              h('div', { class: 'row-error' }, errors.at(`routes[${i}]`, `error-override-${i}`)),
-            );
-          }),
-          h(
-            'button',
-            {
-              class: 'btn btn-small',
-              type: 'button',
-              testid: 'add-override',
-              disabled: routes.length === 0,
-              onClick: () => {
-                const b = binding.read();
-                overrides.push({ route: routes[0] ?? '', function: b.function, qualifier: b.qualifier });
-                drawOverrides();
-              },
-            },
-            '+ Override a route',
-          ),
-        );
-      };
-      const drawVariables = () => {
-        errors.forget('variables[');
-        clear(
-          variableRows,
-          variables.map((v, i) => {
-            const key = h('input', {
-              class: 'input mono',
-              testid: `variable-name-${i}`,
-              value: v.key,
-              placeholder: 'name',
-              'aria-label': `Variable ${i + 1} name`,
-              spellcheck: 'false',
-            });
-            const value = h('input', {
-              class: 'input mono',
-              testid: `variable-value-${i}`,
-              value: v.value,
-              placeholder: 'value',
-              'aria-label': `Variable ${i + 1} value`,
-              spellcheck: 'false',
-            });
-            key.addEventListener('input', () => {
-              v.key = key.value.trim();
-              check();
-            });
-            value.addEventListener('input', () => {
-              v.value = value.value;
-              check();
-            });
-            return h(
-              'div',
-              { class: 'variable-row', testid: `variable-${i}` },
-              key,
-              value,
-              h(
-                'button',
-                {
-                  class: 'icon-btn',
-                  type: 'button',
-                  'aria-label': `Remove variable ${i + 1}`,
-                  testid: `variable-remove-${i}`,
-                  onClick: () => {
-                    variables.splice(i, 1);
-                    drawVariables();
-                    check();
-                  },
-                },
-                '×',
-              ),
-              h('div', { class: 'row-error' }, errors.at(`variables[${i}]`, `error-variable-${i}`)),
-            );
-          }),
-          h(
-            'button',
-            {
-              class: 'btn btn-small',
-              type: 'button',
-              testid: 'add-variable',
-              onClick: () => {
-                variables.push({ key: '', value: '' });
-                drawVariables();
-                variableRows
-                  .querySelector<HTMLElement>(`[data-testid="variable-name-${variables.length - 1}"]`)
-                  ?.focus();
-              },
-            },
-            '+ Add variable',
-          ),
-        );
-      };
+      const routes = api.routes.map(routeKey);
+      const drawOverrides = rowList({
+        host: overrideRows,
+        items: overrides,
+        noun: 'override',
+        row: (o, i) => {
+          const route = rowSelect(
+            o,
+            'route',
+            [...new Set([...routes, o.route])],
+            { testid: `override-route-${i}`, label: `Override ${i + 1} route`, mono: true },
+            check,
+          );
+          const picker = bindingPicker(functions, qualifiers, o, `override-${i}`, () => {
+            Object.assign(o, picker.read());
+            check();
+          });
+          return {
+            cells: [route, picker.fn, picker.qualifier],
+            under: h('div', { class: 'row-error' }, errors.at(`routes[${i}]`, `error-override-${i}`)),
+          };
+        },
+        create: () => {
+          const b = binding.read();
+          return { route: routes[0] ?? '', function: b.function, qualifier: b.qualifier };
+        },
+        addLabel: '+ Override a route',
+        addDisabled: routes.length === 0,
+        errors,
+        path: 'routes',
+        removed: check,
+      });
+      const drawVariables = rowList({
+        host: variableRows,
+        items: variables,
+        noun: 'variable',
+        row: (v, i) => {
+          const label = `Variable ${i + 1}`;
+          const key = rowInput(
+            v,
+            'key',
+            { testid: `variable-name-${i}`, label: `${label} name`, placeholder: 'name' },
+            check,
+            (text) => text.trim(),
+          );
+          const value = rowInput(
+            v,
+            'value',
+            { testid: `variable-value-${i}`, label: `${label} value`, placeholder: 'value' },
+            check,
+          );
+          return {
+            cells: [key, value],
+            under: h('div', { class: 'row-error' }, errors.at(`variables[${i}]`, `error-variable-${i}`)),
+          };
+        },
+        create: () => ({ key: '', value: '' }),
+        addLabel: '+ Add variable',
+        focusOnAdd: (i) => `variable-name-${i}`,
+        errors,
+        path: 'variables',
+        removed: check,
+      });
       name.addEventListener('input', check);
       const formEl = h(
         'form',
@@ -371,11 +289,12 @@ export function openStageEditor(options: {
             overrides.map((o) => [o.route, { function: o.function, qualifier: o.qualifier }]),
           ),
         };
+        // A new stage is created only if no one made one of that name since the page was drawn.
         sendJson<StageView>(
           'PUT',
           `/v1/apis/${enc(api.name)}/stages/${enc(stageName)}`,
           spec,
-          stage ? { 'if-match': `"${stage.revision}"` } : {},
+          stage ? { 'if-match': `"${stage.revision}"` } : { 'if-none-match': '*' },
         )
           .then(({ body: saved }) => {
             dlg.close();
@@ -385,6 +304,13 @@ export function openStageEditor(options: {
           .catch((error: unknown) => {
             save.disabled = false;
             if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
+            else if (error instanceof ApiError && error.code === 'StageAlreadyExists')
+              errors.show([
+                {
+                  path: 'name',
+                  message: `${api.name} has had a stage ${stageName} since this page was drawn; nothing was saved: close this panel and edit that stage`,
+                },
+              ]);
             else errors.showError(errorBox(error, undefined, 'stage-form-error'));
           });
       });

@@ -1,21 +1,8 @@
-import { enc, getJson, sendJson, type StageView } from './api.js';
-import { badge, clear, confirmDialog, errorBox, formatTime, h, overlay, spinner, toast } from './dom.js';
+import { enc, getJson, sendJson, type StageHistoryEntry, type StageView } from './api.js';
+import { clear, confirmDialog, errorBox, h, toast } from './dom.js';
+import { historyDrawer, historyTimeline } from './history-view.js';
 
-interface StageSpec {
-  function: string;
-  qualifier: string;
-  variables: Record<string, string>;
-  routes: Record<string, { function: string; qualifier: string }>;
-}
-
-interface HistoryEntry {
-  revision: number;
-  action: 'create' | 'update' | 'delete';
-  actor: string;
-  at: string;
-  before: StageSpec | null;
-  after: StageSpec | null;
-}
+type StageSpec = NonNullable<StageHistoryEntry['after']>;
 
 /** "B:release · GET /users/{id} → B:3 · env=dev": a stage's bindings and variables on one line. */
 export function describeStage(spec: StageSpec | null): string {
@@ -33,20 +20,15 @@ export function describeStage(spec: StageSpec | null): string {
  */
 export function openStageHistory(apiName: string, stageName: string, changed: () => void): void {
   const path = `/v1/apis/${enc(apiName)}/stages/${enc(stageName)}`;
-  const dlg = overlay({
+  historyDrawer({
     title: `History of ${apiName} / ${stageName}`,
-    kind: 'drawer',
     testid: 'stage-history',
-    wide: true,
-  });
-  const load = async () => {
-    clear(dlg.body, spinner('Loading history…'));
-    try {
+    render: async (reload) => {
       const [{ history }, current] = await Promise.all([
-        getJson<{ history: HistoryEntry[] }>(`${path}/history`),
+        getJson<{ history: StageHistoryEntry[] }>(`${path}/history`),
         getJson<StageView>(path),
       ]);
-      const restore = async (entry: HistoryEntry) => {
+      const restore = async (entry: StageHistoryEntry): Promise<void> => {
         if (!entry.after) return;
         const ok = await confirmDialog({
           title: `Restore ${stageName} to revision ${entry.revision}?`,
@@ -70,62 +52,26 @@ export function openStageHistory(apiName: string, stageName: string, changed: ()
           await sendJson<StageView>('PUT', path, entry.after, { 'if-match': `"${current.revision}"` });
           toast(`Restored ${stageName} to revision ${entry.revision}`);
           changed();
-          await load();
+          await reload();
         } catch (error) {
           clear(
-            dlg.body,
-            errorBox(error, () => void load(), 'stage-history-error'),
+            failure,
+            errorBox(error, () => void reload(), 'stage-history-error'),
           );
         }
       };
-      clear(
-        dlg.body,
+      const failure = h('div');
+      return [
+        failure,
         h('p', { class: 'muted small' }, `Now at revision ${current.revision}: ${describeStage(current)}`),
-        h(
-          'ol',
-          { class: 'timeline', testid: 'stage-history-list' },
-          [...history]
-            .sort((a, b) => b.revision - a.revision)
-            .map((entry) =>
-              h(
-                'li',
-                { class: 'timeline-item', testid: `stage-history-${entry.revision}` },
-                h(
-                  'div',
-                  { class: 'timeline-head' },
-                  badge(
-                    `r${entry.revision}`,
-                    entry.revision === current.revision ? 'badge-accent' : 'badge-muted',
-                  ),
-                  h('strong', null, entry.action),
-                  h('span', { class: 'muted small' }, `by ${entry.actor} · ${formatTime(entry.at)}`),
-                  entry.revision === current.revision && badge('current', 'badge-ok'),
-                  h('span', { class: 'spacer' }),
-                  entry.after &&
-                    entry.revision !== current.revision &&
-                    h(
-                      'button',
-                      {
-                        class: 'btn btn-small',
-                        type: 'button',
-                        testid: `stage-restore-${entry.revision}`,
-                        onClick: () => void restore(entry),
-                      },
-                      'Restore',
-                    ),
-                ),
-                h('div', { class: 'small mono' }, describeStage(entry.after)),
-              ),
-            ),
-        ),
-      );
-    } catch (error) {
-      clear(
-        dlg.body,
-        errorBox(error, () => void load()),
-      );
-    }
-  };
-  dlg.footer.append(h('button', { class: 'btn', type: 'button', onClick: dlg.close }, 'Close'));
-  void load();
+        historyTimeline({
+          entries: history,
+          current: current.revision,
+          prefix: 'stage-',
+          describe: describeStage,
+          restore: (entry) => void restore(entry),
+        }),
+      ];
+    },
+  });
 }

@@ -73,8 +73,8 @@ export function writeZip(
   return zipSync(zippable, { level: 6 });
 }
 
-export function textFile(path: string, text: string): CodeFile {
-  return { path, text, bytes: encoder.encode(text), mode: 0o644 };
+export function textFile(path: string, text: string, mode = 0o644): CodeFile {
+  return { path, text, bytes: encoder.encode(text), mode };
 }
 
 /** Base64 of bytes, for `{code: {zipFile}}` in a create request. */

@@ -91,4 +91,6 @@ export const StageHistoryView = Strict({
   after: Nullable(StageSpecView),
 });
 
+export type StageHistoryView = Static<typeof StageHistoryView>;
+
 export const StageHistoryList = Strict({ history: Type.Array(StageHistoryView) });

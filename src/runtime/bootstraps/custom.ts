@@ -3,8 +3,8 @@
  * executable `bootstrap` with its port in FC_SERVER_PORT (Function Compute's custom runtime). This relay runs
  * beside it in the instance, in the same sandbox and network namespace, and speaks the runtime protocol
  * (docs/runtime-protocol.md) on fd 3 for it: each invocation becomes `POST /invoke`, each HTTP-triggered one
- * the HTTP request itself. Usage: `node custom.js PORT [COMMAND…]` (PORT 0: one the kernel gives; COMMAND, the
- * function's configured command, in place of the package's bootstrap).
+ * the HTTP request itself. Usage: `node custom.js PORT` (PORT 0: one the kernel gives); the function's
+ * configured command, if any, comes with `init`, and so may everything else a standby learns only then.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -98,13 +98,22 @@ function packagedBootstrap(codeDir: string): string[] {
   return [bootstrap];
 }
 
-async function start(init: InitHeader, wanted: number, configured: string[]): Promise<void> {
+/** A standby started as root becomes the function's user, losing every capability, before anything else. */
+function become(user: { uid: number; gid: number }): void {
+  process.setgid?.(user.gid);
+  process.setuid?.(user.uid);
+  if (process.getuid?.() !== user.uid) throw new Error(`the relay could not become user ${user.uid}`);
+}
+
+async function start(init: InitHeader, wanted: number): Promise<void> {
+  if (init.user) become(init.user);
   process.chdir(init.codeDir);
+  const configured = init.command ?? [];
   // A configured command is found on PATH or in the code directory, its working directory.
   const program = configured.length > 0 ? configured : packagedBootstrap(init.codeDir);
   const name = configured.length > 0 ? `the command ${configured[0] ?? ''}` : 'bootstrap';
   port = wanted === 0 ? await freePort() : wanted;
-  const env = { ...process.env, FC_SERVER_PORT: String(port) };
+  const env = { ...(init.env ?? process.env), FC_SERVER_PORT: String(port) };
   const [command, args] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'KILL', '--', ...program]]
     : [program[0] ?? '', program.slice(1)];
@@ -259,7 +268,7 @@ function dispatch(frame: Frame): void {
     invoke(init, frame.header as unknown as InvokeHeader, frame.body);
   } else if (frame.header.type === 'init' && !init) {
     init = frame.header as unknown as InitHeader;
-    start(init, Number(process.argv[2] ?? 0), process.argv.slice(3)).then(
+    start(init, Number(process.argv[2] ?? 0)).then(
       () => {
         ready = true;
         send({ type: 'ready' });
@@ -277,5 +286,6 @@ function dispatch(frame: Frame): void {
 channel.on('data', (chunk: Buffer) => {
   decoder.push(chunk).forEach(dispatch);
 });
+send({ type: 'waiting' });
 channel.on('end', () => process.exit(0));
 channel.on('error', () => process.exit(0));

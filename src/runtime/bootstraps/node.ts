@@ -253,5 +253,6 @@ function dispatch(frame: Frame): void {
 channel.on('data', (chunk: Buffer) => {
   decoder.push(chunk).forEach(dispatch);
 });
+send({ type: 'waiting' });
 channel.on('end', () => process.exit(0));
 channel.on('error', () => process.exit(0));

@@ -15,6 +15,12 @@ export interface InitHeader {
   /** How the handler is called: `scf` parses the event from JSON and adds SCF's context fields. */
   convention: 'fc' | 'scf';
   codeDir: string;
+  /** A custom runtime's command, in place of the package's `bootstrap`. */
+  command?: string[];
+  /** A standby's: the instance's environment, in place of the one it was started with. */
+  env?: Record<string, string>;
+  /** A standby's, started as root: the function's user, to become before anything of the function's runs. */
+  user?: { uid: number; gid: number };
 }
 
 /** One invocation; its payload is the frame's body. */

@@ -18,7 +18,7 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     network: 'host',
     tmpBytes: 1024,
     fds: { block: 4, info: 5, seccomp: 6 },
-    dropTo: { uid: 700001234, gid: 700001234, setpriv: '/usr/bin/setpriv' },
+    dropTo: { user: { uid: 700001234, gid: 700001234 }, setpriv: '/usr/bin/setpriv' },
     command: ['/usr/bin/node', '/sluice/runtime/bootstraps/node.js'],
     ...overrides,
   };
@@ -113,6 +113,20 @@ describe('bwrapArgs', () => {
       '/sluice/runtime/bootstraps/node.js',
     ]);
     assert.ok(!args.includes('--unshare-user'));
+  });
+
+  it('as root, a standby: stays root with only the capabilities to become a function’s user later', () => {
+    const args = bwrapArgs(spec({ dropTo: { user: 'later', setpriv: '/usr/bin/setpriv' } }));
+    assert.deepEqual(args.slice(args.indexOf('--') + 1), [
+      '/usr/bin/setpriv',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all,+setuid,+setgid',
+      '--no-new-privs',
+      '--',
+      '/usr/bin/node',
+      '/sluice/runtime/bootstraps/node.js',
+    ]);
   });
 
   it('rootless: a user namespace of its own, no further ones, no capabilities', () => {

@@ -59,10 +59,12 @@ export interface SandboxSpec {
   fds: { block: number; info: number; seccomp: number };
   /**
    * When the server is root: bubblewrap sets the sandbox up with root's rights, then setpriv becomes the
-   * function's own user, with no capabilities left, before the runtime starts. Otherwise bubblewrap runs as
-   * the server's user in a user namespace of its own (rootless), and this is undefined.
+   * function's own user, with no capabilities left, before the runtime starts. A standby, which belongs to no
+   * function yet, keeps root's user with only the capabilities to change users (`later`): its bootstrap
+   * becomes the function's user, and so loses them, before it loads any code of the function's. Otherwise
+   * bubblewrap runs as the server's user in a user namespace of its own (rootless), and this is undefined.
    */
-  dropTo: { uid: number; gid: number; setpriv: string } | undefined;
+  dropTo: { user: { uid: number; gid: number } | 'later'; setpriv: string } | undefined;
   command: readonly string[];
 }
 
@@ -135,14 +137,14 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     '--',
   );
   if (spec.dropTo) {
-    const { uid, gid, setpriv } = spec.dropTo;
+    const { user, setpriv } = spec.dropTo;
     args.push(
       setpriv,
-      `--reuid=${uid}`,
-      `--regid=${gid}`,
+      ...(user === 'later' ? [] : [`--reuid=${user.uid}`, `--regid=${user.gid}`]),
       '--clear-groups',
       '--inh-caps=-all',
-      '--bounding-set=-all',
+      // Only as long as the process is root: becoming another user clears them, and no_new_privs keeps them gone.
+      user === 'later' ? '--bounding-set=-all,+setuid,+setgid' : '--bounding-set=-all',
       '--no-new-privs',
       '--',
     );

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseCgroupHost } from './cgroups.js';
+import { CgroupTree, parseCgroupHost, readCgroupHost } from './cgroups.js';
 
 const HYBRID_MOUNTINFO = `
 24 1 0:21 / / rw,relatime - overlay overlay rw
@@ -57,5 +61,53 @@ describe('parseCgroupHost', () => {
       '',
     );
     assert.equal(host.v1?.memory.mount, '/sys/fs/my cgroups/memory');
+  });
+});
+
+describe('an instance cgroup on this host', () => {
+  it('takes new limits later, as a standby does once its function is known, raised or lowered', async (t) => {
+    const host = await readCgroupHost();
+    let tree: CgroupTree;
+    try {
+      tree = await CgroupTree.create(host, `sluice-${process.pid}-${randomBytes(3).toString('hex')}`);
+    } catch (error) {
+      t.skip(`this host lets the test make no cgroups: ${(error as Error).message}`);
+      return;
+    }
+    const MB = 1024 * 1024;
+    const group = await tree.instance({ memoryBytes: 128 * MB, pids: 64, memorySizeMb: 128 });
+    // Where the group is, as the kernel tells of a process in it.
+    const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    try {
+      await group.attach(sleeper.pid as number);
+      const lines = (await readFile(`/proc/${sleeper.pid}/cgroup`, 'utf8')).split('\n');
+      const dirOf = (controller: 'memory' | 'cpu') => {
+        if (tree.version === 2)
+          return join(host.v2?.mount ?? '', lines.find((l) => l.startsWith('0::'))?.slice(3) ?? '');
+        const line = lines.find((l) => l.split(':')[1]?.split(',').includes(controller)) ?? '';
+        return join(host.v1?.[controller].mount ?? '', line.split(':')[2] ?? '');
+      };
+      const read = (controller: 'memory' | 'cpu', file: string) =>
+        readFile(join(dirOf(controller), file), 'utf8').then(
+          (text) => text.trim(),
+          () => undefined,
+        );
+      for (const mb of [512, 64, 1024]) {
+        await group.limit({ memoryBytes: mb * MB, pids: 64, memorySizeMb: mb });
+        if (tree.version === 1) {
+          assert.equal(await read('memory', 'memory.limit_in_bytes'), String(mb * MB));
+          const memsw = await read('memory', 'memory.memsw.limit_in_bytes');
+          if (memsw !== undefined) assert.equal(memsw, String(mb * MB), 'swap included, at the same bound');
+          assert.equal(await read('cpu', 'cpu.shares'), String(mb));
+        } else {
+          assert.equal(await read('memory', 'memory.max'), String(mb * MB));
+          assert.equal(await read('cpu', 'cpu.weight'), String(Math.round(mb / 16)));
+        }
+      }
+    } finally {
+      sleeper.kill('SIGKILL');
+      await group.destroy();
+      await tree.close();
+    }
   });
 });

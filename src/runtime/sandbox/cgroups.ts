@@ -207,6 +207,9 @@ async function enableV2Controllers(parent: string, isRoot: boolean): Promise<voi
 
 /** One instance's cgroup: every process the instance starts lives in it, and dies with it. */
 export class InstanceCgroup {
+  /** What the group is held to so far; undefined before the first `limit`. */
+  private limits: CgroupLimits | undefined;
+
   constructor(
     private readonly version: 1 | 2,
     private readonly dirs: Record<string, string>,
@@ -216,24 +219,42 @@ export class InstanceCgroup {
     return (this.version === 1 ? this.dirs[controller] : this.dirs.unified) as string;
   }
 
+  /**
+   * Sets the group's limits; again later (a standby's, once its function is known), only what changed: a
+   * write to a v1 cgroup's file costs a cold start a millisecond or more on a loaded host.
+   */
   async limit(limits: CgroupLimits): Promise<void> {
+    const before = this.limits;
+    this.limits = limits;
     const memory = String(limits.memoryBytes);
     if (this.version === 1) {
-      await writeFile(join(this.dir('memory'), 'memory.limit_in_bytes'), memory);
-      // Where swap is accounted, the same bound for memory and swap together: no instance swaps past it.
-      await writeFile(join(this.dir('memory'), 'memory.memsw.limit_in_bytes'), memory).catch(ignoreMissing);
-      await writeFile(join(this.dir('memory'), 'memory.oom_control'), '1');
-      await writeFile(join(this.dir('pids'), 'pids.max'), String(limits.pids));
-      await writeFile(join(this.dir('cpu'), 'cpu.shares'), String(Math.max(2, limits.memorySizeMb)));
+      const dir = this.dir('memory');
+      if (before?.memoryBytes !== limits.memoryBytes) {
+        // Where swap is accounted, the same bound for memory and swap together: no instance swaps past it. The
+        // kernel keeps memsw at or above memory: raised first when the bound grows, lowered last when it shrinks.
+        const memsw = () => writeFile(join(dir, 'memory.memsw.limit_in_bytes'), memory).catch(ignoreMissing);
+        const grows = before !== undefined && limits.memoryBytes > before.memoryBytes;
+        if (grows) await memsw();
+        await writeFile(join(dir, 'memory.limit_in_bytes'), memory);
+        if (!grows) await memsw();
+      }
+      if (!before) await writeFile(join(dir, 'memory.oom_control'), '1');
+      if (before?.pids !== limits.pids)
+        await writeFile(join(this.dir('pids'), 'pids.max'), String(limits.pids));
+      if (before?.memorySizeMb !== limits.memorySizeMb)
+        await writeFile(join(this.dir('cpu'), 'cpu.shares'), String(Math.max(2, limits.memorySizeMb)));
     } else {
       const dir = this.dir('memory');
-      await writeFile(join(dir, 'memory.max'), memory);
-      await writeFile(join(dir, 'memory.swap.max'), '0').catch(ignoreMissing);
-      // The kernel's OOM killer takes the whole group, never one process of it.
-      await writeFile(join(dir, 'memory.oom.group'), '1').catch(ignoreMissing);
-      await writeFile(join(dir, 'pids.max'), String(limits.pids));
+      if (before?.memoryBytes !== limits.memoryBytes) await writeFile(join(dir, 'memory.max'), memory);
+      if (!before) {
+        await writeFile(join(dir, 'memory.swap.max'), '0').catch(ignoreMissing);
+        // The kernel's OOM killer takes the whole group, never one process of it.
+        await writeFile(join(dir, 'memory.oom.group'), '1').catch(ignoreMissing);
+      }
+      if (before?.pids !== limits.pids) await writeFile(join(dir, 'pids.max'), String(limits.pids));
       const weight = Math.min(10_000, Math.max(1, Math.round(limits.memorySizeMb / 16)));
-      await writeFile(join(dir, 'cpu.weight'), String(weight));
+      if (before?.memorySizeMb !== limits.memorySizeMb)
+        await writeFile(join(dir, 'cpu.weight'), String(weight));
     }
   }
 

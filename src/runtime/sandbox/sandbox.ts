@@ -45,6 +45,8 @@ export interface Confinement {
   start(child: ChildProcess): Promise<void>;
   /** Polled while the instance runs, and asked once more when it has exited. */
   check(): Promise<Verdict>;
+  /** Holds the instance to a function's `memorySize` (and the CPU weight that goes with it) from now on. */
+  limit(memorySize: number): Promise<void>;
   /** After the process has exited: nothing of the instance is left. */
   dispose(): Promise<void>;
 }
@@ -57,7 +59,8 @@ export interface ConfinedLaunch {
 }
 
 export interface InstanceToConfine {
-  functionName: string;
+  /** Undefined for a standby: the function it will serve is not known yet. */
+  functionName: string | undefined;
   memorySize: number;
   network: 'host' | 'none';
   /** The version's code on the host. */
@@ -186,8 +189,11 @@ export class Sandbox {
     }
     let dropTo: SandboxSpec['dropTo'];
     if (this.setpriv) {
-      const uid = this.uids.uidFor(instance.functionName);
-      dropTo = { uid, gid: uid, setpriv: this.setpriv };
+      const { functionName } = instance;
+      dropTo = {
+        user: functionName === undefined ? 'later' : this.userFor(functionName),
+        setpriv: this.setpriv,
+      };
     }
     const spec: SandboxSpec = {
       system: this.system,
@@ -212,6 +218,24 @@ export class Sandbox {
       args: bwrapArgs(spec),
       confinement: new SandboxConfinement(this.seccomp, cgroup, instance.memorySize, this.options.pidsLimit),
     };
+  }
+
+  /** Whether each function runs as a user of its own (as root), which a standby becomes on its `init`. */
+  get perFunctionUsers(): boolean {
+    return this.setpriv !== undefined;
+  }
+
+  /**
+   * The user a function's instances run as, when this server gives each function its own (as root), or
+   * undefined when they all run as the server's user (rootless).
+   */
+  userOf(functionName: string): { uid: number; gid: number } | undefined {
+    return this.setpriv ? this.userFor(functionName) : undefined;
+  }
+
+  private userFor(functionName: string): { uid: number; gid: number } {
+    const uid = this.uids.uidFor(functionName);
+    return { uid, gid: uid };
   }
 
   /** An interpreter installed outside the system directories (nvm, pyenv, /opt): its whole prefix, once. */
@@ -240,7 +264,7 @@ class SandboxConfinement implements Confinement {
   constructor(
     private readonly seccomp: Buffer,
     private readonly makingCgroup: Promise<InstanceCgroup> | undefined,
-    private readonly memorySize: number,
+    private memorySize: number,
     private readonly pidsLimit: number,
   ) {}
 
@@ -287,6 +311,16 @@ class SandboxConfinement implements Confinement {
     return {};
   }
 
+  async limit(memorySize: number): Promise<void> {
+    this.memorySize = memorySize;
+    const cgroup = await this.makingCgroup;
+    await cgroup?.limit({
+      memoryBytes: memorySize * 1024 * 1024,
+      pids: this.pidsLimit,
+      memorySizeMb: memorySize,
+    });
+  }
+
   /** Without cgroups: the runtime's resident memory, polled. */
   private checkRss(): Promise<Verdict> {
     return this.runtimePid === undefined ? Promise.resolve({}) : rssVerdict(this.runtimePid, this.memorySize);
@@ -304,10 +338,15 @@ export class Unconfined implements Confinement {
   readonly signalAsStatus = false;
   private pid: number | undefined;
 
-  constructor(private readonly memorySize: number) {}
+  constructor(private memorySize: number) {}
 
   start(child: ChildProcess): Promise<void> {
     this.pid = child.pid;
+    return Promise.resolve();
+  }
+
+  limit(memorySize: number): Promise<void> {
+    this.memorySize = memorySize;
     return Promise.resolve();
   }
 

@@ -10,6 +10,8 @@ import {
 
 /** The channel every node listens on; one per database (the payload names the schema, when there is one). */
 export const CHANGES_CHANNEL = 'sluice_changes';
+/** Where the store announces each queued asynchronous invocation; the payload is the schema ('' for none). */
+export const QUEUED_CHANNEL = 'sluice_queued';
 
 export interface PostgresChangeFeedOptions {
   /** The store's connection string (its `application_name` names the node). */
@@ -39,8 +41,10 @@ const message = (error: unknown): string => (error instanceof Error ? error.mess
  * its table is reloaded; changes it could not announce meanwhile are announced once connected again.
  */
 export class PostgresChangeFeed implements ChangeFeed {
+  readonly mayMiss = true;
   private readonly options: Required<Omit<PostgresChangeFeedOptions, 'schema'>> & { schema?: string };
   private handlers: ChangeFeedHandlers | undefined;
+  private readonly queuedListeners: (() => void)[] = [];
   private client: pg.Client | undefined;
   private connectedAt: number | undefined;
   private disconnectedAt: number | undefined;
@@ -61,6 +65,10 @@ export class PostgresChangeFeed implements ChangeFeed {
   async start(handlers: ChangeFeedHandlers): Promise<void> {
     this.handlers = handlers;
     await this.connect();
+  }
+
+  onQueued(listener: () => void): void {
+    this.queuedListeners.push(listener);
   }
 
   async publish(change: StoreChange): Promise<void> {
@@ -121,10 +129,12 @@ export class PostgresChangeFeed implements ChangeFeed {
     });
     client.on('notification', (note) => {
       if (note.channel === CHANGES_CHANNEL && note.payload !== undefined) this.receive(note.payload);
+      else if (note.channel === QUEUED_CHANNEL && note.payload === (this.options.schema ?? '')) this.queued();
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+      await client.query(`LISTEN ${QUEUED_CHANNEL}`);
     } catch (error) {
       void client.end().catch(() => undefined);
       this.failed(error);
@@ -148,7 +158,10 @@ export class PostgresChangeFeed implements ChangeFeed {
       this.options.log(`change feed: subscribed to PostgreSQL channel ${CHANGES_CHANNEL}`);
     }
     // Anything connected after the table's first load may have missed changes in between.
-    if (this.everConnected || this.disconnectedAt !== undefined) this.handlers?.missed();
+    if (this.everConnected || this.disconnectedAt !== undefined) {
+      this.handlers?.missed();
+      this.queued();
+    }
     this.everConnected = true;
     this.disconnectedAt = undefined;
     this.heartbeat = setInterval(() => {
@@ -171,6 +184,10 @@ export class PostgresChangeFeed implements ChangeFeed {
     const change = parseChange(payload);
     if (!change || change.schema !== this.options.schema) return;
     this.handlers?.change({ kind: change.kind, name: change.name });
+  }
+
+  private queued(): void {
+    for (const listener of this.queuedListeners) listener();
   }
 
   /** The current connection broke: serve on from memory, and connect again. */

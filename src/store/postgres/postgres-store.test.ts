@@ -10,13 +10,8 @@ import type { InvocationLog, MetricRow } from '../../core/telemetry.js';
 import { LATEST } from '../../core/names.js';
 import { config } from '../../../test/support/config.js';
 import { invocationLog } from '../../../test/support/telemetry.js';
-import {
-  assertLogsMigrated,
-  blob,
-  LOGS_BEFORE_RUNS,
-  type OpenedStore,
-  storeContract,
-} from '../store.contract.js';
+import { assertLogsMigrated, LOGS_BEFORE_RUNS, storeContract } from '../store.contract.js';
+import { blob, type OpenedStore } from '../contract-support.js';
 import { provisionedContract } from '../provisioned.contract.js';
 import { credentialsContract } from '../credentials.contract.js';
 import { vendorApiContract } from '../vendor-api.contract.js';

@@ -2,6 +2,7 @@ import { assertNoActiveRollout, assertNotInRollout, rolloutChanged } from '../..
 import type { Rollout } from '../../core/rollout.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { QUEUED_CHANNEL } from './change-feed.js';
 import type { AliasSpec, RollbackTarget } from '../../core/alias.js';
 import { backoffDelay, type Backoff } from '../../core/backoff.js';
 import { type ApiDefinition, type Binding, type StageSpec, stageBindings } from '../../core/api-gateway.js';
@@ -18,7 +19,6 @@ import type { HttpTrigger } from '../../core/trigger.js';
 import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
 import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
 import {
-  ASYNC_INSERT_COLUMNS,
   ASYNC_SETTLE_COLUMNS,
   type AsyncEventRow,
   asyncInsertValues,
@@ -87,23 +87,18 @@ import type {
   AccessKeyRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
+import { FUNCTION_SELECT, SQL as SHARED, VERSION_SELECT } from '../statements.js';
+import { numberedAll } from './numbered.js';
 import {
   fromIdempotencyRow,
   type IdempotencyRow,
-  ALIAS_COLUMNS,
-  ALIAS_HISTORY_COLUMNS,
-  ALIAS_UPSERT,
   type AliasHistoryRow,
   aliasHistoryValues,
   type AliasRow,
   aliasValues,
   type ApiRow,
   type FunctionRow,
-  ROLLOUT_COLUMNS,
   rolloutValues,
-  STAGE_COLUMNS,
-  STAGE_HISTORY_COLUMNS,
-  STAGE_UPSERT,
   type StageHistoryRow,
   stageHistoryValues,
   type StageRow,
@@ -169,11 +164,12 @@ const ceil = (n: number | undefined): number | undefined => (n === undefined ? u
  * `bigint` columns (epoch times, log ids, counts) come back as numbers, not pg's default strings: every one
  * of them is far below 2^53. Set on this store's pool only, not on pg globally.
  */
+/** The statements both stores run, with PostgreSQL's placeholders. */
+const SQL = numberedAll(SHARED);
+
 const TYPES = new pg.TypeOverrides();
 TYPES.setTypeParser(pg.types.builtins.INT8, Number);
 
-const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
-const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
 /** A function with its versions and aliases as JSON arrays of their rows. */
 const FUNCTION_STATE_SELECT = `SELECT f.*, b.size,
   (SELECT coalesce(json_agg(x ORDER BY x.version), '[]') FROM (${VERSION_SELECT} WHERE v.function_name = f.name) x) AS versions,
@@ -306,10 +302,13 @@ async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void>
  */
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
+  /** Carried by the notices of queued invocations: nodes of other schemas in the database ignore them. */
+  private readonly schema: string;
   private retries = 0;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, schema: string | undefined) {
     this.pool = pool;
+    this.schema = schema ?? '';
   }
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -326,7 +325,10 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
       types: TYPES,
-      ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+      // JIT compiling pays off for long analytic queries, never for these short ones; yet a statement whose
+      // estimate is high (over many rows, or tables not yet analyzed) was compiled for a second or more, each
+      // time: a full reload of the routing table spent most of its time there.
+      options: `-c jit=off${schema === undefined ? '' : ` -c search_path=${schema}`}`,
     });
     // An idle pooled connection that breaks (backend terminated, server restarted) is dropped by the pool;
     // without a listener its error would end the process.
@@ -340,7 +342,7 @@ export class PostgresStore implements Store {
         throw storeError(error, 'opening the store');
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, schema);
   }
 
   /**
@@ -482,32 +484,28 @@ export class PostgresStore implements Store {
     return this.write('creating the first token', async (db) => {
       // Two nodes starting on an empty database would otherwise both find no token and both create one.
       await db.query('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE');
-      const result = await db.query(
-        `INSERT INTO api_tokens (id, name, sha256, created_at)
-         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM api_tokens)`,
-        [token.id, token.name, token.sha256, token.createdAt],
-      );
+      const result = await db.query(SQL.tokens.insertFirst, [
+        token.id,
+        token.name,
+        token.sha256,
+        token.createdAt,
+      ]);
       return result.rowCount === 1;
     });
   }
 
   claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
     return this.write('claiming an idempotency key', async (db) => {
-      await db.query('DELETE FROM idempotency_keys WHERE created_at < $1', [claim.expiredBefore]);
-      await db.query(
-        'DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response IS NULL AND created_at < $3',
-        [claim.scope, claim.key, claim.abandonedBefore],
-      );
-      const inserted = await db.query(
-        `INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING`,
-        [claim.scope, claim.key, claim.fingerprint, claim.now],
-      );
+      await db.query(SQL.idempotency.prune, [claim.expiredBefore]);
+      await db.query(SQL.idempotency.deleteAbandoned, [claim.scope, claim.key, claim.abandonedBefore]);
+      const inserted = await db.query(SQL.idempotency.claim, [
+        claim.scope,
+        claim.key,
+        claim.fingerprint,
+        claim.now,
+      ]);
       if (inserted.rowCount === 1) return undefined;
-      const found = await db.query<IdempotencyRow>(
-        'SELECT * FROM idempotency_keys WHERE scope = $1 AND key = $2',
-        [claim.scope, claim.key],
-      );
+      const found = await db.query<IdempotencyRow>(SQL.idempotency.byKey, [claim.scope, claim.key]);
       return fromIdempotencyRow(found.rows[0] as IdempotencyRow);
     });
   }
@@ -519,30 +517,22 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     await this.write('settling an idempotency key', (db) =>
       response === undefined
-        ? db.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, key])
-        : db.query('UPDATE idempotency_keys SET response = $1 WHERE scope = $2 AND key = $3', [
-            JSON.stringify(response),
-            scope,
-            key,
-          ]),
+        ? db.query(SQL.idempotency.delete, [scope, key])
+        : db.query(SQL.idempotency.answer, [JSON.stringify(response), scope, key]),
     );
   }
 
   claimNonce(accessKeyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
     return this.write('recording a signature nonce', async (db) => {
-      await db.query('DELETE FROM signature_nonces WHERE expires_at <= $1', [now]);
-      const inserted = await db.query(
-        `INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING`,
-        [accessKeyId, nonce, expiresAt],
-      );
+      await db.query(SQL.nonces.prune, [now]);
+      const inserted = await db.query(SQL.nonces.claim, [accessKeyId, nonce, expiresAt]);
       return inserted.rowCount === 1;
     });
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read('finding a token', async (db) => {
-      const result = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE sha256 = $1', [sha256]);
+      const result = await db.query<TokenRow>(SQL.tokens.byHash, [sha256]);
       const row = result.rows[0];
       return row && toToken(row);
     });
@@ -551,18 +541,15 @@ export class PostgresStore implements Store {
   async createToken(token: TokenRecord): Promise<void> {
     await this.write(`creating token ${token.name}`, async (db) => {
       // A node creating the same name at once: its row makes ours conflict, and the rerun finds it.
-      if ((await db.query('SELECT 1 FROM api_tokens WHERE name = $1', [token.name])).rowCount)
+      if ((await db.query(SQL.tokens.named, [token.name])).rowCount)
         throw new SluiceError('CredentialAlreadyExists', `a token named ${token.name} exists already`);
-      await db.query(
-        'INSERT INTO api_tokens (id, name, scope, function_prefix, created_at, sha256) VALUES ($1, $2, $3, $4, $5, $6)',
-        [...credentialColumns(token), token.sha256],
-      );
+      await db.query(SQL.tokens.insert, [...credentialColumns(token), token.sha256]);
     });
   }
 
   listTokens(): Promise<TokenRecord[]> {
     return this.read('listing tokens', async (db) => {
-      const result = await db.query<TokenRow>('SELECT * FROM api_tokens ORDER BY name');
+      const result = await db.query<TokenRow>(SQL.tokens.all);
       return result.rows.map(toToken);
     });
   }
@@ -571,7 +558,7 @@ export class PostgresStore implements Store {
     await this.write(`revoking token ${id}`, async (db) => {
       // Two admins revoking each other's token at once would otherwise both see the other's still there.
       await db.query('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE');
-      const row = (await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id])).rows[0];
+      const row = (await db.query<TokenRow>(SQL.tokens.byId, [id])).rows[0];
       if (!row) throw new SluiceError('CredentialNotFound', `no token has id ${id}`);
       const admins = await db.query<{ n: number }>(
         "SELECT COUNT(*)::int AS n FROM api_tokens WHERE scope = 'admin'",
@@ -581,57 +568,49 @@ export class PostgresStore implements Store {
           'LastAdminToken',
           `token ${row.name} is the last with admin scope: create another admin token before revoking it`,
         );
-      await db.query('DELETE FROM api_tokens WHERE id = $1', [id]);
+      await db.query(SQL.tokens.delete, [id]);
     });
   }
 
   async createAccessKey(key: AccessKeyRecord): Promise<void> {
     await this.write(`creating access key ${key.name}`, async (db) => {
-      if ((await db.query('SELECT 1 FROM access_keys WHERE name = $1', [key.name])).rowCount)
+      if ((await db.query(SQL.accessKeys.named, [key.name])).rowCount)
         throw new SluiceError('CredentialAlreadyExists', `an access key named ${key.name} exists already`);
-      await db.query(
-        'INSERT INTO access_keys (id, name, scope, function_prefix, created_at, sealed_secret) VALUES ($1, $2, $3, $4, $5, $6)',
-        [...credentialColumns(key), key.sealedSecret],
-      );
+      await db.query(SQL.accessKeys.insert, [...credentialColumns(key), key.sealedSecret]);
     });
   }
 
   getAccessKey(id: string): Promise<AccessKeyRecord | undefined> {
     return this.read('finding an access key', async (db) => {
-      const row = (await db.query<AccessKeyRow>('SELECT * FROM access_keys WHERE id = $1', [id])).rows[0];
+      const row = (await db.query<AccessKeyRow>(SQL.accessKeys.byId, [id])).rows[0];
       return row && toAccessKey(row);
     });
   }
 
   listAccessKeys(): Promise<AccessKeyRecord[]> {
     return this.read('listing access keys', async (db) => {
-      const result = await db.query<AccessKeyRow>('SELECT * FROM access_keys ORDER BY name');
+      const result = await db.query<AccessKeyRow>(SQL.accessKeys.all);
       return result.rows.map(toAccessKey);
     });
   }
 
   async deleteAccessKey(id: string): Promise<void> {
     await this.write(`deleting access key ${id}`, async (db) => {
-      if ((await db.query('DELETE FROM access_keys WHERE id = $1', [id])).rowCount === 0)
+      if ((await db.query(SQL.accessKeys.delete, [id])).rowCount === 0)
         throw new SluiceError('CredentialNotFound', `no access key has id ${id}`);
     });
   }
 
   resealAccessKey(id: string, expected: string, sealedSecret: string): Promise<boolean> {
     return this.write(`resealing access key ${id}`, async (db) => {
-      const result = await db.query(
-        'UPDATE access_keys SET sealed_secret = $1 WHERE id = $2 AND sealed_secret = $3',
-        [sealedSecret, id, expected],
-      );
+      const result = await db.query(SQL.accessKeys.reseal, [sealedSecret, id, expected]);
       return result.rowCount === 1;
     });
   }
 
   getCode(sha256: string): Promise<Buffer | undefined> {
     return this.read('reading code', async (db) => {
-      const result = await db.query<{ zip: Buffer }>('SELECT zip FROM code_blobs WHERE sha256 = $1', [
-        sha256,
-      ]);
+      const result = await db.query<{ zip: Buffer }>(SQL.codeBlobs.zip, [sha256]);
       return result.rows[0]?.zip;
     });
   }
@@ -672,7 +651,7 @@ export class PostgresStore implements Store {
   }
 
   private async functionRow(db: Db, name: string): Promise<FunctionRecord | undefined> {
-    const result = await db.query<FunctionRow>(`${FUNCTION_SELECT} WHERE f.name = $1`, [name]);
+    const result = await db.query<FunctionRow>(SQL.functions.byName, [name]);
     const row = result.rows[0];
     return row && toFunction(row);
   }
@@ -749,6 +728,16 @@ export class PostgresStore implements Store {
     });
   }
 
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.read('listing function names', async (db) => {
+      const result = await db.query<{ name: string }>(SQL.functions.namesAfter, [
+        options.after ?? '',
+        options.limit,
+      ]);
+      return result.rows.map((r) => r.name);
+    });
+  }
+
   getFunctionStates(names: readonly string[]): Promise<Map<string, FunctionState>> {
     // One statement, so that a function's versions and aliases are read in the same snapshot as it is.
     return this.read(`reading ${names.length} functions`, async (db) => {
@@ -774,17 +763,14 @@ export class PostgresStore implements Store {
       const current = await this.lockFunction(db, name);
       if (update.code) await this.useBlob(db, update.code);
       const asyncConfig = update.async ?? current.async;
-      await db.query(
-        'UPDATE functions SET config_json = $1, code_sha256 = $2, trigger_json = $3, async_json = $4, updated_at = $5 WHERE name = $6',
-        [
-          JSON.stringify(update.config ?? current.config),
-          update.code?.sha256 ?? current.code.sha256,
-          JSON.stringify(update.trigger ?? current.trigger),
-          asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
-          change.now,
-          name,
-        ],
-      );
+      await db.query(SQL.functions.update, [
+        JSON.stringify(update.config ?? current.config),
+        update.code?.sha256 ?? current.code.sha256,
+        JSON.stringify(update.trigger ?? current.trigger),
+        asyncConfig === undefined ? null : JSON.stringify(asyncConfig),
+        change.now,
+        name,
+      ]);
       await this.collectBlobs(db, [current.code.sha256]);
       return this.requireFunction(db, name);
     });
@@ -794,14 +780,11 @@ export class PostgresStore implements Store {
     return this.write(`deleting function ${name}`, async (db) => {
       const current = await this.lockFunction(db, name, 'FOR UPDATE');
       assertNotBound(await this.stageRows(db), name);
-      const versions = await db.query<{ code_sha256: string }>(
-        'SELECT code_sha256 FROM versions WHERE function_name = $1',
-        [name],
-      );
+      const versions = await db.query<{ code_sha256: string }>(SQL.versions.codeOfFunction, [name]);
       // Versions, aliases and alias history go with the row (ON DELETE CASCADE); the version counter stays.
-      await db.query('DELETE FROM functions WHERE name = $1', [name]);
-      await db.query('DELETE FROM metrics WHERE function_name = $1', [name]);
-      await db.query('DELETE FROM log_runs WHERE function_name = $1', [name]);
+      await db.query(SQL.functions.delete, [name]);
+      await db.query(SQL.metrics.ofFunctionDelete, [name]);
+      await db.query(SQL.logRuns.ofFunctionDelete, [name]);
       await this.collectBlobs(db, [current.code.sha256, ...versions.rows.map((r) => r.code_sha256)]);
     });
   }
@@ -809,14 +792,8 @@ export class PostgresStore implements Store {
   publishVersion(name: string, description: string, change: Change): Promise<VersionRecord> {
     return this.write(`publishing a version of ${name}`, async (db) => {
       const latest = await this.lockFunction(db, name);
-      const last = await db.query<VersionRow>(
-        `${VERSION_SELECT} WHERE v.function_name = $1 ORDER BY v.version DESC LIMIT 1`,
-        [name],
-      );
-      const counter = await db.query<{ last_version: number }>(
-        'SELECT last_version FROM version_counters WHERE function_name = $1',
-        [name],
-      );
+      const last = await db.query<VersionRow>(SQL.versions.last, [name]);
+      const counter = await db.query<{ last_version: number }>(SQL.versionCounters.last, [name]);
       const lastRow = last.rows[0];
       const version = planPublish(
         latest,
@@ -825,26 +802,22 @@ export class PostgresStore implements Store {
         description,
         change.now,
       );
-      await db.query(
-        `INSERT INTO version_counters (function_name, last_version) VALUES ($1, $2)
-         ON CONFLICT (function_name) DO UPDATE SET last_version = excluded.last_version`,
-        [name, version.version],
-      );
-      await db.query(
-        `INSERT INTO versions (function_name, version, description, config_json, code_sha256, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [name, version.version, description, JSON.stringify(version.config), version.code.sha256, change.now],
-      );
+      await db.query(SQL.versionCounters.upsert, [name, version.version]);
+      await db.query(SQL.versions.insert, [
+        name,
+        version.version,
+        description,
+        JSON.stringify(version.config),
+        version.code.sha256,
+        change.now,
+      ]);
       return version;
     });
   }
 
   private async versionRow(db: Db, name: string, version: number): Promise<VersionRecord | undefined> {
     if (!storable(version)) return undefined;
-    const result = await db.query<VersionRow>(
-      `${VERSION_SELECT} WHERE v.function_name = $1 AND v.version = $2`,
-      [name, version],
-    );
+    const result = await db.query<VersionRow>(SQL.versions.byNumber, [name, version]);
     const row = result.rows[0];
     return row && toVersion(row);
   }
@@ -877,11 +850,8 @@ export class PostgresStore implements Store {
       assertNotBound(await this.stageRows(db), name, { version });
       assertNoTrigger(await this.triggerRows(db, name), name, { version });
       assertNotInRollout(name, version, await this.activeRollouts(db, name));
-      await db.query('DELETE FROM versions WHERE function_name = $1 AND version = $2', [name, version]);
-      await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
-        name,
-        String(version),
-      ]);
+      await db.query(SQL.versions.delete, [name, version]);
+      await db.query(SQL.provisioned.delete, [name, String(version)]);
       await this.collectBlobs(db, [existing.code.sha256]);
     });
   }
@@ -908,10 +878,7 @@ export class PostgresStore implements Store {
           `function ${rollout.functionName} has no version ${rollout.spec.target}`,
         );
       }
-      await db.query(
-        `INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        rolloutValues(rollout),
-      );
+      await db.query(SQL.rollouts.insert, rolloutValues(rollout));
     });
   }
 
@@ -969,10 +936,13 @@ export class PostgresStore implements Store {
   }
 
   private async updateRollout(db: Db, rollout: Rollout, expectedUpdatedAt: string): Promise<boolean> {
-    const result = await db.query(
-      'UPDATE rollouts SET status = $1, state_json = $2, updated_at = $3 WHERE id = $4 AND updated_at = $5',
-      [rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt],
-    );
+    const result = await db.query(SQL.rollouts.update, [
+      rollout.status,
+      JSON.stringify(rollout),
+      rollout.updatedAt,
+      rollout.id,
+      expectedUpdatedAt,
+    ]);
     return result.rowCount === 1;
   }
 
@@ -988,50 +958,33 @@ export class PostgresStore implements Store {
   }
 
   private async aliasRows(db: Db, name: string): Promise<AliasRecord[]> {
-    const result = await db.query<AliasRow>('SELECT * FROM aliases WHERE function_name = $1 ORDER BY name', [
-      name,
-    ]);
+    const result = await db.query<AliasRow>(SQL.aliases.ofFunction, [name]);
     return result.rows.map(toAlias);
   }
 
   private async aliasRow(db: Db, name: string, alias: string): Promise<AliasRecord | undefined> {
-    const result = await db.query<AliasRow>('SELECT * FROM aliases WHERE function_name = $1 AND name = $2', [
-      name,
-      alias,
-    ]);
+    const result = await db.query<AliasRow>(SQL.aliases.byName, [name, alias]);
     const row = result.rows[0];
     return row && toAlias(row);
   }
 
   private async lastAliasRevision(db: Db, name: string, alias: string): Promise<number> {
-    const result = await db.query<{ r: number | null }>(
-      'SELECT MAX(revision) AS r FROM alias_history WHERE function_name = $1 AND alias = $2',
-      [name, alias],
-    );
+    const result = await db.query<{ r: number | null }>(SQL.aliasHistory.lastRevision, [name, alias]);
     return result.rows[0]?.r ?? 0;
   }
 
   private async versionSet(db: Db, name: string): Promise<Set<number>> {
-    const result = await db.query<{ version: number }>(
-      'SELECT version FROM versions WHERE function_name = $1',
-      [name],
-    );
+    const result = await db.query<{ version: number }>(SQL.versions.numbers, [name]);
     return new Set(result.rows.map((r) => r.version));
   }
 
   private async saveAlias(db: Db, record: AliasRecord, entry: AliasHistoryEntry): Promise<void> {
-    await db.query(
-      `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${ALIAS_UPSERT}`,
-      aliasValues(record),
-    );
+    await db.query(SQL.aliases.upsert, aliasValues(record));
     await this.appendHistory(db, entry);
   }
 
   private async appendHistory(db: Db, entry: AliasHistoryEntry): Promise<void> {
-    await db.query(
-      `INSERT INTO alias_history (${ALIAS_HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      aliasHistoryValues(entry),
-    );
+    await db.query(SQL.aliasHistory.insert, aliasHistoryValues(entry));
   }
 
   private async apiRow(db: Db, name: string, lock = false): Promise<ApiRecord | undefined> {
@@ -1067,7 +1020,7 @@ export class PostgresStore implements Store {
 
   listApis(): Promise<ApiRecord[]> {
     return this.read('listing APIs', async (db) => {
-      const result = await db.query<ApiRow>('SELECT * FROM apis ORDER BY name');
+      const result = await db.query<ApiRow>(SQL.apis.all);
       return result.rows.map(toApi);
     });
   }
@@ -1076,11 +1029,7 @@ export class PostgresStore implements Store {
     return this.write(`updating API ${name}`, async (db) => {
       await this.requireApi(db, name, true);
       assertRoutesKept(await this.stageRows(db, name), definition);
-      await db.query('UPDATE apis SET definition_json = $1, updated_at = $2 WHERE name = $3', [
-        JSON.stringify(definition),
-        change.now,
-        name,
-      ]);
+      await db.query(SQL.apis.update, [JSON.stringify(definition), change.now, name]);
       return this.requireApi(db, name);
     });
   }
@@ -1089,23 +1038,20 @@ export class PostgresStore implements Store {
     return this.write(`deleting API ${name}`, async (db) => {
       await this.requireApi(db, name, true);
       // Its stages and their history go with the row (ON DELETE CASCADE).
-      await db.query('DELETE FROM apis WHERE name = $1', [name]);
+      await db.query(SQL.apis.delete, [name]);
     });
   }
 
   private async stageRows(db: Db, api?: string): Promise<StageRecord[]> {
     const result =
       api === undefined
-        ? await db.query<StageRow>('SELECT * FROM stages ORDER BY api, name')
-        : await db.query<StageRow>('SELECT * FROM stages WHERE api = $1 ORDER BY name', [api]);
+        ? await db.query<StageRow>(SQL.stages.all)
+        : await db.query<StageRow>(SQL.stages.ofApi, [api]);
     return result.rows.map(toStage);
   }
 
   private async stageRow(db: Db, api: string, stage: string): Promise<StageRecord | undefined> {
-    const result = await db.query<StageRow>('SELECT * FROM stages WHERE api = $1 AND name = $2', [
-      api,
-      stage,
-    ]);
+    const result = await db.query<StageRow>(SQL.stages.byName, [api, stage]);
     const row = result.rows[0];
     return row && toStage(row);
   }
@@ -1134,10 +1080,7 @@ export class PostgresStore implements Store {
       await db.query('SELECT 1 FROM functions WHERE name = ANY($1) ORDER BY name FOR KEY SHARE', [
         [...new Set(bindings.map((b) => b.function))].sort(),
       ]);
-      const last = await db.query<{ r: number | null }>(
-        'SELECT MAX(revision) AS r FROM stage_history WHERE api = $1 AND stage = $2',
-        [api, stage],
-      );
+      const last = await db.query<{ r: number | null }>(SQL.stageHistory.lastRevision, [api, stage]);
       // The core checks bindings synchronously: look them up first, keeping a failure for when it asks.
       const checks = new Map<string, BindingCheck | { error: unknown }>();
       for (const binding of bindings) {
@@ -1164,20 +1107,14 @@ export class PostgresStore implements Store {
         },
         write,
       );
-      await db.query(
-        `INSERT INTO stages (${STAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ${STAGE_UPSERT}`,
-        stageValues(plan.record),
-      );
+      await db.query(SQL.stages.upsert, stageValues(plan.record));
       await this.appendStageHistory(db, plan.entry);
       return { stage: plan.record, created: plan.created };
     });
   }
 
   private async appendStageHistory(db: Db, entry: StageHistoryEntry): Promise<void> {
-    await db.query(
-      `INSERT INTO stage_history (${STAGE_HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      stageHistoryValues(entry),
-    );
+    await db.query(SQL.stageHistory.insert, stageHistoryValues(entry));
   }
 
   getStage(api: string, stage: string): Promise<StageRecord | undefined> {
@@ -1195,7 +1132,7 @@ export class PostgresStore implements Store {
     return this.write(`deleting stage ${stage} of API ${api}`, async (db) => {
       await this.requireApi(db, api, true);
       const entry = planStageDelete(api, stage, await this.stageRow(db, api, stage), write);
-      await db.query('DELETE FROM stages WHERE api = $1 AND name = $2', [api, stage]);
+      await db.query(SQL.stages.delete, [api, stage]);
       await this.appendStageHistory(db, entry);
     });
   }
@@ -1203,10 +1140,7 @@ export class PostgresStore implements Store {
   stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]> {
     return this.read(`reading the history of stage ${stage} of API ${api}`, async (db) => {
       await this.requireApi(db, api);
-      const result = await db.query<StageHistoryRow>(
-        'SELECT * FROM stage_history WHERE api = $1 AND stage = $2 ORDER BY revision',
-        [api, stage],
-      );
+      const result = await db.query<StageHistoryRow>(SQL.stageHistory.ofStage, [api, stage]);
       if (result.rows.length === 0)
         throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
       return result.rows.map(toStageHistory);
@@ -1233,11 +1167,12 @@ export class PostgresStore implements Store {
 
   queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
     return this.read(`reading metrics of ${functionName}`, async (db) => {
-      const result = await db.query<MetricDbRow>(
-        `SELECT * FROM metrics WHERE resolution = $1 AND function_name = $2 AND bucket_start >= $3 AND bucket_start < $4
-         ORDER BY bucket_start`,
-        [resolution, functionName, Math.ceil(from), Math.ceil(to)],
-      );
+      const result = await db.query<MetricDbRow>(SQL.metrics.range, [
+        resolution,
+        functionName,
+        Math.ceil(from),
+        Math.ceil(to),
+      ]);
       return result.rows.map(toMetricRow);
     });
   }
@@ -1351,17 +1286,14 @@ export class PostgresStore implements Store {
       const entry = planAliasDelete(name, alias, await this.aliasRow(db, name, alias), write);
       assertNotBound(await this.stageRows(db), name, { alias });
       assertNoTrigger(await this.triggerRows(db, name), name, { alias });
-      await db.query('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [name, alias]);
-      await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [name, alias]);
+      await db.query(SQL.aliases.delete, [name, alias]);
+      await db.query(SQL.provisioned.delete, [name, alias]);
       await this.appendHistory(db, entry);
     });
   }
 
   private async historyRows(db: Db, name: string, alias: string): Promise<AliasHistoryEntry[]> {
-    const result = await db.query<AliasHistoryRow>(
-      'SELECT * FROM alias_history WHERE function_name = $1 AND alias = $2 ORDER BY revision',
-      [name, alias],
-    );
+    const result = await db.query<AliasHistoryRow>(SQL.aliasHistory.ofAlias, [name, alias]);
     return result.rows.map(toAliasHistory);
   }
 
@@ -1428,10 +1360,7 @@ export class PostgresStore implements Store {
 
   getProvisioned(name: string, qualifier: string): Promise<ProvisionedRecord | undefined> {
     return this.read(`reading the provisioned instances of ${name}`, async (db) => {
-      const result = await db.query<ProvisionedRow>(
-        'SELECT * FROM provisioned WHERE function_name = $1 AND qualifier = $2',
-        [name, qualifier],
-      );
+      const result = await db.query<ProvisionedRow>(SQL.provisioned.byQualifier, [name, qualifier]);
       const row = result.rows[0];
       return row && toProvisioned(row);
     });
@@ -1441,11 +1370,8 @@ export class PostgresStore implements Store {
     return this.read('listing provisioned instances', async (db) => {
       const result =
         name === undefined
-          ? await db.query<ProvisionedRow>('SELECT * FROM provisioned ORDER BY function_name, qualifier')
-          : await db.query<ProvisionedRow>(
-              'SELECT * FROM provisioned WHERE function_name = $1 ORDER BY qualifier',
-              [name],
-            );
+          ? await db.query<ProvisionedRow>(SQL.provisioned.all)
+          : await db.query<ProvisionedRow>(SQL.provisioned.ofFunction, [name]);
       return result.rows.map(toProvisioned);
     });
   }
@@ -1453,43 +1379,38 @@ export class PostgresStore implements Store {
   deleteProvisioned(name: string, qualifier: string): Promise<void> {
     return this.write(`releasing the provisioned instances of ${name}`, async (db) => {
       await this.lockFunction(db, name);
-      const result = await db.query('DELETE FROM provisioned WHERE function_name = $1 AND qualifier = $2', [
-        name,
-        qualifier,
-      ]);
+      const result = await db.query(SQL.provisioned.delete, [name, qualifier]);
       if (result.rowCount === 0) throw provisionedNotFound(name, qualifier);
     });
   }
 
   beatNode(beat: NodeBeat, forgetBefore: number): Promise<void> {
     return this.write('recording a heartbeat', async (db) => {
-      await db.query(
-        `INSERT INTO nodes (node, seen_at, provisioned) VALUES ($1, $2, $3)
-         ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, provisioned = excluded.provisioned`,
-        [beat.node, beat.at, JSON.stringify(beat.provisioned)],
-      );
-      await db.query('DELETE FROM nodes WHERE seen_at < $1', [forgetBefore]);
+      await db.query(SQL.nodes.beat, [beat.node, beat.at, JSON.stringify(beat.provisioned)]);
+      await db.query(SQL.nodes.forget, [forgetBefore]);
     });
   }
 
   listNodes(): Promise<NodeBeat[]> {
     return this.read('listing nodes', async (db) => {
-      const result = await db.query<NodeRow>('SELECT * FROM nodes ORDER BY node');
+      const result = await db.query<NodeRow>(SQL.nodes.all);
       return result.rows.map(toNodeBeat);
     });
   }
 
   dropNode(node: string): Promise<void> {
     return this.write('dropping a node', async (db) => {
-      await db.query('DELETE FROM nodes WHERE node = $1', [node]);
+      await db.query(SQL.nodes.delete, [node]);
     });
   }
 
+  /**
+   * Inserts a queued event and tells every node, in its transaction: PostgreSQL delivers the notice when it
+   * commits (and never if it does not), so that idle nodes claim at once rather than at their next look.
+   */
   private async insertAsync(db: Db, event: NewAsyncEvent): Promise<void> {
-    await db.query(
-      `INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      asyncInsertValues(event),
-    );
+    await db.query(SQL.asyncEvents.insert, asyncInsertValues(event));
+    await db.query('SELECT pg_notify($1, $2)', [QUEUED_CHANNEL, this.schema]);
   }
 
   enqueueAsync(event: NewAsyncEvent): Promise<void> {
@@ -1520,6 +1441,20 @@ export class PostgresStore implements Store {
         [node, now + leaseMs, now, limit],
       );
       return result.rows.map(toAsyncEvent).sort((a, b) => a.nextAt - b.nextAt);
+    });
+  }
+
+  nextAsyncDue(node: string): Promise<number | undefined> {
+    return this.read('reading when asynchronous invocations are due', async (db) => {
+      const result = await db.query<{ at: string | null }>(
+        `SELECT LEAST(
+           (SELECT MIN(next_at) FROM async_events WHERE status = 'queued'),
+           (SELECT MIN(lease_expires) FROM async_events WHERE status = 'running' AND lease_owner <> $1)
+         ) AS at`,
+        [node],
+      );
+      const at = result.rows[0]?.at;
+      return at === null || at === undefined ? undefined : Number(at);
     });
   }
 
@@ -1565,10 +1500,7 @@ export class PostgresStore implements Store {
 
   updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
     return this.write(`recording the destination of ${id}`, async (db) => {
-      await db.query('UPDATE async_events SET destination = $1 WHERE id = $2', [
-        JSON.stringify(destination),
-        id,
-      ]);
+      await db.query(SQL.asyncEvents.setDestination, [JSON.stringify(destination), id]);
     });
   }
 
@@ -1585,10 +1517,7 @@ export class PostgresStore implements Store {
 
   getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
     return this.read(`reading asynchronous invocation ${id}`, async (db) => {
-      const result = await db.query<AsyncEventRow>(
-        'SELECT * FROM async_events WHERE function_name = $1 AND id = $2',
-        [functionName, id],
-      );
+      const result = await db.query<AsyncEventRow>(SQL.asyncEvents.byId, [functionName, id]);
       const row = result.rows[0];
       return row && toAsyncEvent(row);
     });
@@ -1623,23 +1552,20 @@ export class PostgresStore implements Store {
 
   pruneAsync(before: number): Promise<void> {
     return this.write('pruning asynchronous invocations', async (db) => {
-      await db.query('DELETE FROM async_events WHERE finished_at < $1', [before]);
+      await db.query(SQL.asyncEvents.prune, [before]);
     });
   }
 
   private async triggerRows(db: Db, name?: string): Promise<TriggerRecord[]> {
     const result =
       name === undefined
-        ? await db.query<TriggerRow>('SELECT * FROM triggers ORDER BY function_name, name')
-        : await db.query<TriggerRow>('SELECT * FROM triggers WHERE function_name = $1 ORDER BY name', [name]);
+        ? await db.query<TriggerRow>(SQL.triggers.all)
+        : await db.query<TriggerRow>(SQL.triggers.ofFunction, [name]);
     return result.rows.map(toTrigger);
   }
 
   private async triggerRow(db: Db, name: string, trigger: string): Promise<TriggerRecord | undefined> {
-    const result = await db.query<TriggerRow>(
-      'SELECT * FROM triggers WHERE function_name = $1 AND name = $2',
-      [name, trigger],
-    );
+    const result = await db.query<TriggerRow>(SQL.triggers.byName, [name, trigger]);
     const row = result.rows[0];
     return row && toTrigger(row);
   }
@@ -1698,10 +1624,7 @@ export class PostgresStore implements Store {
   deleteTrigger(name: string, trigger: string): Promise<void> {
     return this.write(`deleting trigger ${trigger} of ${name}`, async (db) => {
       await this.lockFunction(db, name);
-      const result = await db.query('DELETE FROM triggers WHERE function_name = $1 AND name = $2', [
-        name,
-        trigger,
-      ]);
+      const result = await db.query(SQL.triggers.delete, [name, trigger]);
       if (result.rowCount === 0) throw triggerNotFound(name, trigger);
     });
   }

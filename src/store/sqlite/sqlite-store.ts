@@ -16,7 +16,6 @@ import type { HttpTrigger } from '../../core/trigger.js';
 import type { AsyncEvent, NewAsyncEvent } from '../../core/async-invocation.js';
 import type { AsyncConfig, AsyncStatus } from '../../core/async-config.js';
 import {
-  ASYNC_INSERT_COLUMNS,
   ASYNC_SETTLE_COLUMNS,
   type AsyncEventRow,
   asyncInsertValues,
@@ -87,12 +86,10 @@ import type {
   AccessKeyRecord,
 } from '../store.js';
 import { migrations } from './migrations.js';
+import { FUNCTION_SELECT, SQL, VERSION_SELECT } from '../statements.js';
 import {
   fromIdempotencyRow,
   type IdempotencyRow,
-  ALIAS_COLUMNS,
-  ALIAS_HISTORY_COLUMNS,
-  ALIAS_UPSERT,
   type AliasHistoryRow,
   aliasHistoryValues,
   type AliasRow,
@@ -100,11 +97,7 @@ import {
   type ApiRow,
   fromJson,
   type FunctionRow,
-  ROLLOUT_COLUMNS,
   rolloutValues,
-  STAGE_COLUMNS,
-  STAGE_HISTORY_COLUMNS,
-  STAGE_UPSERT,
   type StageHistoryRow,
   stageHistoryValues,
   type StageRow,
@@ -122,9 +115,6 @@ import { type LogRunRow, queryLogRuns, RUN_RECORDS, runNeedles, toLogRuns } from
 import { type MetricDbRow, toMetricRow } from '../metric-columns.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import type { TelemetryBounds } from './telemetry-writes.js';
-
-const FUNCTION_SELECT = `SELECT f.*, b.size FROM functions f JOIN code_blobs b ON b.sha256 = f.code_sha256`;
-const VERSION_SELECT = `SELECT v.*, b.size FROM versions v JOIN code_blobs b ON b.sha256 = v.code_sha256`;
 
 function functionNotFound(name: string): SluiceError {
   return new SluiceError('FunctionNotFound', `function ${name} does not exist`);
@@ -208,90 +198,62 @@ export class SqliteStore implements Store {
   createFirstToken(token: Omit<TokenRecord, 'scope' | 'functionPrefix'>): Promise<boolean> {
     return this.write(
       () =>
-        this.db
-          .prepare(
-            `INSERT INTO api_tokens (id, name, sha256, created_at)
-             SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM api_tokens)`,
-          )
-          .run(token.id, token.name, token.sha256, token.createdAt).changes === 1,
+        this.db.prepare(SQL.tokens.insertFirst).run(token.id, token.name, token.sha256, token.createdAt)
+          .changes === 1,
     );
   }
 
   claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
     return this.write(() => {
-      this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(claim.expiredBefore);
-      this.db
-        .prepare(
-          'DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND response IS NULL AND created_at < ?',
-        )
-        .run(claim.scope, claim.key, claim.abandonedBefore);
+      this.db.prepare(SQL.idempotency.prune).run(claim.expiredBefore);
+      this.db.prepare(SQL.idempotency.deleteAbandoned).run(claim.scope, claim.key, claim.abandonedBefore);
       const inserted = this.db
-        .prepare(
-          `INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT DO NOTHING`,
-        )
+        .prepare(SQL.idempotency.claim)
         .run(claim.scope, claim.key, claim.fingerprint, claim.now);
       if (inserted.changes === 1) return undefined;
       return fromIdempotencyRow(
-        this.db
-          .prepare('SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?')
-          .get(claim.scope, claim.key) as IdempotencyRow,
+        this.db.prepare(SQL.idempotency.byKey).get(claim.scope, claim.key) as IdempotencyRow,
       );
     });
   }
 
   settleIdempotencyKey(scope: string, key: string, response: StoredResponse | undefined): Promise<void> {
     return this.write(() => {
-      if (response === undefined)
-        this.db.prepare('DELETE FROM idempotency_keys WHERE scope = ? AND key = ?').run(scope, key);
-      else
-        this.db
-          .prepare('UPDATE idempotency_keys SET response = ? WHERE scope = ? AND key = ?')
-          .run(JSON.stringify(response), scope, key);
+      if (response === undefined) this.db.prepare(SQL.idempotency.delete).run(scope, key);
+      else this.db.prepare(SQL.idempotency.answer).run(JSON.stringify(response), scope, key);
     });
   }
 
   claimNonce(accessKeyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
     return this.write(() => {
-      this.db.prepare('DELETE FROM signature_nonces WHERE expires_at <= ?').run(now);
-      const inserted = this.db
-        .prepare(
-          'INSERT INTO signature_nonces (access_key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        )
-        .run(accessKeyId, nonce, expiresAt);
+      this.db.prepare(SQL.nonces.prune).run(now);
+      const inserted = this.db.prepare(SQL.nonces.claim).run(accessKeyId, nonce, expiresAt);
       return inserted.changes === 1;
     });
   }
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT * FROM api_tokens WHERE sha256 = ?').get(sha256) as
-        TokenRow | undefined;
+      const row = this.db.prepare(SQL.tokens.byHash).get(sha256) as TokenRow | undefined;
       return row && toToken(row);
     });
   }
 
   createToken(token: TokenRecord): Promise<void> {
     return this.write(() => {
-      if (this.db.prepare('SELECT 1 FROM api_tokens WHERE name = ?').get(token.name))
+      if (this.db.prepare(SQL.tokens.named).get(token.name))
         throw new SluiceError('CredentialAlreadyExists', `a token named ${token.name} exists already`);
-      this.db
-        .prepare(
-          'INSERT INTO api_tokens (id, name, scope, function_prefix, created_at, sha256) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(...credentialColumns(token), token.sha256);
+      this.db.prepare(SQL.tokens.insert).run(...credentialColumns(token), token.sha256);
     });
   }
 
   listTokens(): Promise<TokenRecord[]> {
-    return this.read(() =>
-      (this.db.prepare('SELECT * FROM api_tokens ORDER BY name').all() as TokenRow[]).map(toToken),
-    );
+    return this.read(() => (this.db.prepare(SQL.tokens.all).all() as TokenRow[]).map(toToken));
   }
 
   deleteToken(id: string): Promise<void> {
     return this.write(() => {
-      const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+      const row = this.db.prepare(SQL.tokens.byId).get(id) as TokenRow | undefined;
       if (!row) throw new SluiceError('CredentialNotFound', `no token has id ${id}`);
       const admins = this.db.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE scope = 'admin'").get() as {
         n: number;
@@ -301,56 +263,45 @@ export class SqliteStore implements Store {
           'LastAdminToken',
           `token ${row.name} is the last with admin scope: create another admin token before revoking it`,
         );
-      this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id);
+      this.db.prepare(SQL.tokens.delete).run(id);
     });
   }
 
   createAccessKey(key: AccessKeyRecord): Promise<void> {
     return this.write(() => {
-      if (this.db.prepare('SELECT 1 FROM access_keys WHERE name = ?').get(key.name))
+      if (this.db.prepare(SQL.accessKeys.named).get(key.name))
         throw new SluiceError('CredentialAlreadyExists', `an access key named ${key.name} exists already`);
-      this.db
-        .prepare(
-          'INSERT INTO access_keys (id, name, scope, function_prefix, created_at, sealed_secret) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(...credentialColumns(key), key.sealedSecret);
+      this.db.prepare(SQL.accessKeys.insert).run(...credentialColumns(key), key.sealedSecret);
     });
   }
 
   getAccessKey(id: string): Promise<AccessKeyRecord | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT * FROM access_keys WHERE id = ?').get(id) as
-        AccessKeyRow | undefined;
+      const row = this.db.prepare(SQL.accessKeys.byId).get(id) as AccessKeyRow | undefined;
       return row && toAccessKey(row);
     });
   }
 
   listAccessKeys(): Promise<AccessKeyRecord[]> {
-    return this.read(() =>
-      (this.db.prepare('SELECT * FROM access_keys ORDER BY name').all() as AccessKeyRow[]).map(toAccessKey),
-    );
+    return this.read(() => (this.db.prepare(SQL.accessKeys.all).all() as AccessKeyRow[]).map(toAccessKey));
   }
 
   deleteAccessKey(id: string): Promise<void> {
     return this.write(() => {
-      if (this.db.prepare('DELETE FROM access_keys WHERE id = ?').run(id).changes === 0)
+      if (this.db.prepare(SQL.accessKeys.delete).run(id).changes === 0)
         throw new SluiceError('CredentialNotFound', `no access key has id ${id}`);
     });
   }
 
   resealAccessKey(id: string, expected: string, sealedSecret: string): Promise<boolean> {
     return this.write(
-      () =>
-        this.db
-          .prepare('UPDATE access_keys SET sealed_secret = ? WHERE id = ? AND sealed_secret = ?')
-          .run(sealedSecret, id, expected).changes === 1,
+      () => this.db.prepare(SQL.accessKeys.reseal).run(sealedSecret, id, expected).changes === 1,
     );
   }
 
   getCode(sha256: string): Promise<Buffer | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT zip FROM code_blobs WHERE sha256 = ?').get(sha256) as
-        { zip: Buffer } | undefined;
+      const row = this.db.prepare(SQL.codeBlobs.zip).get(sha256) as { zip: Buffer } | undefined;
       return row?.zip;
     });
   }
@@ -372,7 +323,7 @@ export class SqliteStore implements Store {
   }
 
   private functionRow(name: string): FunctionRecord | undefined {
-    const row = this.db.prepare(`${FUNCTION_SELECT} WHERE f.name = ?`).get(name) as FunctionRow | undefined;
+    const row = this.db.prepare(SQL.functions.byName).get(name) as FunctionRow | undefined;
     return row && toFunction(row);
   }
 
@@ -428,6 +379,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  listFunctionNames(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.read(
+      () =>
+        this.db
+          .prepare(SQL.functions.namesAfter)
+          .pluck()
+          .all(options.after ?? '', options.limit) as string[],
+    );
+  }
+
   getFunctionStates(names: readonly string[]): Promise<Map<string, FunctionState>> {
     return this.read(() => {
       const list = JSON.stringify(names);
@@ -462,9 +423,7 @@ export class SqliteStore implements Store {
       if (update.code) this.putBlob(update.code);
       const asyncConfig = update.async ?? current.async;
       this.db
-        .prepare(
-          'UPDATE functions SET config_json = ?, code_sha256 = ?, trigger_json = ?, async_json = ?, updated_at = ? WHERE name = ?',
-        )
+        .prepare(SQL.functions.update)
         .run(
           JSON.stringify(update.config ?? current.config),
           update.code?.sha256 ?? current.code.sha256,
@@ -483,31 +442,27 @@ export class SqliteStore implements Store {
       const current = this.requireFunction(name);
       assertNotBound(this.stageRows(), name);
       const shas = (
-        this.db.prepare('SELECT code_sha256 FROM versions WHERE function_name = ?').all(name) as {
+        this.db.prepare(SQL.versions.codeOfFunction).all(name) as {
           code_sha256: string;
         }[]
       ).map((r) => r.code_sha256);
       this.db.prepare('DELETE FROM versions WHERE function_name = ?').run(name);
-      this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
-      this.db.prepare('DELETE FROM metrics WHERE function_name = ?').run(name);
-      this.db.prepare('DELETE FROM log_runs WHERE function_name = ?').run(name);
+      this.db.prepare(SQL.functions.delete).run(name);
+      this.db.prepare(SQL.metrics.ofFunctionDelete).run(name);
+      this.db.prepare(SQL.logRuns.ofFunctionDelete).run(name);
       this.collectBlobs([current.code.sha256, ...shas]);
     });
   }
 
   private highestVersionIssued(name: string): number {
-    const row = this.db
-      .prepare('SELECT last_version FROM version_counters WHERE function_name = ?')
-      .get(name) as { last_version: number } | undefined;
+    const row = this.db.prepare(SQL.versionCounters.last).get(name) as { last_version: number } | undefined;
     return row?.last_version ?? 0;
   }
 
   publishVersion(name: string, description: string, change: Change): Promise<VersionRecord> {
     return this.write(() => {
       const latest = this.requireFunction(name);
-      const lastRow = this.db
-        .prepare(`${VERSION_SELECT} WHERE v.function_name = ? ORDER BY v.version DESC LIMIT 1`)
-        .get(name) as VersionRow | undefined;
+      const lastRow = this.db.prepare(SQL.versions.last).get(name) as VersionRow | undefined;
       const version = planPublish(
         latest,
         lastRow && toVersion(lastRow),
@@ -515,16 +470,9 @@ export class SqliteStore implements Store {
         description,
         change.now,
       );
+      this.db.prepare(SQL.versionCounters.upsert).run(name, version.version);
       this.db
-        .prepare(
-          `INSERT INTO version_counters (function_name, last_version) VALUES (?, ?)
-           ON CONFLICT (function_name) DO UPDATE SET last_version = excluded.last_version`,
-        )
-        .run(name, version.version);
-      this.db
-        .prepare(
-          'INSERT INTO versions (function_name, version, description, config_json, code_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
+        .prepare(SQL.versions.insert)
         .run(
           name,
           version.version,
@@ -538,9 +486,7 @@ export class SqliteStore implements Store {
   }
 
   private versionRow(name: string, version: number): VersionRecord | undefined {
-    const row = this.db
-      .prepare(`${VERSION_SELECT} WHERE v.function_name = ? AND v.version = ?`)
-      .get(name, version) as VersionRow | undefined;
+    const row = this.db.prepare(SQL.versions.byNumber).get(name, version) as VersionRow | undefined;
     return row && toVersion(row);
   }
 
@@ -573,52 +519,40 @@ export class SqliteStore implements Store {
       assertNotBound(this.stageRows(), name, { version });
       assertNoTrigger(this.triggerRows(name), name, { version });
       assertNotInRollout(name, version, this.activeRollouts(name));
-      this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(name, version);
-      this.db
-        .prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?')
-        .run(name, String(version));
+      this.db.prepare(SQL.versions.delete).run(name, version);
+      this.db.prepare(SQL.provisioned.delete).run(name, String(version));
       this.collectBlobs([existing.code.sha256]);
     });
   }
 
   private aliasRows(name: string): AliasRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM aliases WHERE function_name = ? ORDER BY name').all(name) as AliasRow[]
-    ).map(toAlias);
+    return (this.db.prepare(SQL.aliases.ofFunction).all(name) as AliasRow[]).map(toAlias);
   }
 
   private aliasRow(name: string, alias: string): AliasRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM aliases WHERE function_name = ? AND name = ?')
-      .get(name, alias) as AliasRow | undefined;
+    const row = this.db.prepare(SQL.aliases.byName).get(name, alias) as AliasRow | undefined;
     return row && toAlias(row);
   }
 
   private lastAliasRevision(name: string, alias: string): number {
-    const row = this.db
-      .prepare('SELECT MAX(revision) AS r FROM alias_history WHERE function_name = ? AND alias = ?')
-      .get(name, alias) as { r: number | null };
+    const row = this.db.prepare(SQL.aliasHistory.lastRevision).get(name, alias) as { r: number | null };
     return row.r ?? 0;
   }
 
   private versionSet(name: string): Set<number> {
-    const rows = this.db.prepare('SELECT version FROM versions WHERE function_name = ?').all(name) as {
+    const rows = this.db.prepare(SQL.versions.numbers).all(name) as {
       version: number;
     }[];
     return new Set(rows.map((r) => r.version));
   }
 
   private saveAlias(record: AliasRecord, entry: AliasHistoryEntry): void {
-    this.db
-      .prepare(`INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${ALIAS_UPSERT}`)
-      .run(aliasValues(record));
+    this.db.prepare(SQL.aliases.upsert).run(aliasValues(record));
     this.appendHistory(entry);
   }
 
   private appendHistory(entry: AliasHistoryEntry): void {
-    this.db
-      .prepare(`INSERT INTO alias_history (${ALIAS_HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(aliasHistoryValues(entry));
+    this.db.prepare(SQL.aliasHistory.insert).run(aliasHistoryValues(entry));
   }
 
   putAlias(
@@ -660,18 +594,16 @@ export class SqliteStore implements Store {
       const entry = planAliasDelete(name, alias, this.aliasRow(name, alias), write);
       assertNotBound(this.stageRows(), name, { alias });
       assertNoTrigger(this.triggerRows(name), name, { alias });
-      this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(name, alias);
-      this.db.prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?').run(name, alias);
+      this.db.prepare(SQL.aliases.delete).run(name, alias);
+      this.db.prepare(SQL.provisioned.delete).run(name, alias);
       this.appendHistory(entry);
     });
   }
 
   private historyRows(name: string, alias: string): AliasHistoryEntry[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM alias_history WHERE function_name = ? AND alias = ? ORDER BY revision')
-        .all(name, alias) as AliasHistoryRow[]
-    ).map(toAliasHistory);
+    return (this.db.prepare(SQL.aliasHistory.ofAlias).all(name, alias) as AliasHistoryRow[]).map(
+      toAliasHistory,
+    );
   }
 
   aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {
@@ -732,18 +664,14 @@ export class SqliteStore implements Store {
   }
 
   listApis(): Promise<ApiRecord[]> {
-    return this.read(() =>
-      (this.db.prepare('SELECT * FROM apis ORDER BY name').all() as ApiRow[]).map(toApi),
-    );
+    return this.read(() => (this.db.prepare(SQL.apis.all).all() as ApiRow[]).map(toApi));
   }
 
   updateApi(name: string, definition: ApiDefinition, change: Change): Promise<ApiRecord> {
     return this.write(() => {
       this.requireApi(name);
       assertRoutesKept(this.stageRows(name), definition);
-      this.db
-        .prepare('UPDATE apis SET definition_json = ?, updated_at = ? WHERE name = ?')
-        .run(JSON.stringify(definition), change.now, name);
+      this.db.prepare(SQL.apis.update).run(JSON.stringify(definition), change.now, name);
       return this.requireApi(name);
     });
   }
@@ -753,22 +681,19 @@ export class SqliteStore implements Store {
       this.requireApi(name);
       this.db.prepare('DELETE FROM stages WHERE api = ?').run(name);
       this.db.prepare('DELETE FROM stage_history WHERE api = ?').run(name);
-      this.db.prepare('DELETE FROM apis WHERE name = ?').run(name);
+      this.db.prepare(SQL.apis.delete).run(name);
     });
   }
 
   private stageRows(api?: string): StageRecord[] {
     const rows = (
-      api === undefined
-        ? this.db.prepare('SELECT * FROM stages ORDER BY api, name').all()
-        : this.db.prepare('SELECT * FROM stages WHERE api = ? ORDER BY name').all(api)
+      api === undefined ? this.db.prepare(SQL.stages.all).all() : this.db.prepare(SQL.stages.ofApi).all(api)
     ) as StageRow[];
     return rows.map(toStage);
   }
 
   private stageRow(api: string, stage: string): StageRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM stages WHERE api = ? AND name = ?').get(api, stage) as
-      StageRow | undefined;
+    const row = this.db.prepare(SQL.stages.byName).get(api, stage) as StageRow | undefined;
     return row && toStage(row);
   }
 
@@ -790,9 +715,7 @@ export class SqliteStore implements Store {
   ): Promise<{ stage: StageRecord; created: boolean }> {
     return this.write(() => {
       this.requireApi(api);
-      const last = this.db
-        .prepare('SELECT MAX(revision) AS r FROM stage_history WHERE api = ? AND stage = ?')
-        .get(api, stage) as { r: number | null };
+      const last = this.db.prepare(SQL.stageHistory.lastRevision).get(api, stage) as { r: number | null };
       const plan = planStageWrite(
         api,
         stage,
@@ -802,18 +725,14 @@ export class SqliteStore implements Store {
         (b) => this.checkBinding(b),
         write,
       );
-      this.db
-        .prepare(`INSERT INTO stages (${STAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ${STAGE_UPSERT}`)
-        .run(stageValues(plan.record));
+      this.db.prepare(SQL.stages.upsert).run(stageValues(plan.record));
       this.appendStageHistory(plan.entry);
       return { stage: plan.record, created: plan.created };
     });
   }
 
   private appendStageHistory(entry: StageHistoryEntry): void {
-    this.db
-      .prepare(`INSERT INTO stage_history (${STAGE_HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(stageHistoryValues(entry));
+    this.db.prepare(SQL.stageHistory.insert).run(stageHistoryValues(entry));
   }
 
   getStage(api: string, stage: string): Promise<StageRecord | undefined> {
@@ -831,7 +750,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       this.requireApi(api);
       const entry = planStageDelete(api, stage, this.stageRow(api, stage), write);
-      this.db.prepare('DELETE FROM stages WHERE api = ? AND name = ?').run(api, stage);
+      this.db.prepare(SQL.stages.delete).run(api, stage);
       this.appendStageHistory(entry);
     });
   }
@@ -839,9 +758,7 @@ export class SqliteStore implements Store {
   stageHistory(api: string, stage: string): Promise<StageHistoryEntry[]> {
     return this.read(() => {
       this.requireApi(api);
-      const rows = this.db
-        .prepare('SELECT * FROM stage_history WHERE api = ? AND stage = ? ORDER BY revision')
-        .all(api, stage) as StageHistoryRow[];
+      const rows = this.db.prepare(SQL.stageHistory.ofStage).all(api, stage) as StageHistoryRow[];
       if (rows.length === 0) throw new SluiceError('StageNotFound', `API ${api} has no stage ${stage}`);
       return rows.map(toStageHistory);
     });
@@ -868,9 +785,7 @@ export class SqliteStore implements Store {
           `function ${rollout.functionName} has no version ${rollout.spec.target}`,
         );
       }
-      this.db
-        .prepare(`INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(rolloutValues(rollout));
+      this.db.prepare(SQL.rollouts.insert).run(rolloutValues(rollout));
     });
   }
 
@@ -925,9 +840,7 @@ export class SqliteStore implements Store {
 
   private updateRollout(rollout: Rollout, expectedUpdatedAt: string): boolean {
     const result = this.db
-      .prepare(
-        'UPDATE rollouts SET status = ?, state_json = ?, updated_at = ? WHERE id = ? AND updated_at = ?',
-      )
+      .prepare(SQL.rollouts.update)
       .run(rollout.status, JSON.stringify(rollout), rollout.updatedAt, rollout.id, expectedUpdatedAt);
     return result.changes === 1;
   }
@@ -950,14 +863,9 @@ export class SqliteStore implements Store {
 
   queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
     return this.read(() =>
-      (
-        this.db
-          .prepare(
-            `SELECT * FROM metrics WHERE resolution = ? AND function_name = ? AND bucket_start >= ? AND bucket_start < ?
-             ORDER BY bucket_start`,
-          )
-          .all(resolution, functionName, from, to) as MetricDbRow[]
-      ).map(toMetricRow),
+      (this.db.prepare(SQL.metrics.range).all(resolution, functionName, from, to) as MetricDbRow[]).map(
+        toMetricRow,
+      ),
     );
   }
 
@@ -1032,9 +940,8 @@ export class SqliteStore implements Store {
   }
 
   private provisionedRow(name: string, qualifier: string): ProvisionedRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM provisioned WHERE function_name = ? AND qualifier = ?')
-      .get(name, qualifier) as ProvisionedRow | undefined;
+    const row = this.db.prepare(SQL.provisioned.byQualifier).get(name, qualifier) as
+      ProvisionedRow | undefined;
     return row && toProvisioned(row);
   }
 
@@ -1046,10 +953,8 @@ export class SqliteStore implements Store {
     return this.read(() =>
       (
         (name === undefined
-          ? this.db.prepare('SELECT * FROM provisioned ORDER BY function_name, qualifier').all()
-          : this.db
-              .prepare('SELECT * FROM provisioned WHERE function_name = ? ORDER BY qualifier')
-              .all(name)) as ProvisionedRow[]
+          ? this.db.prepare(SQL.provisioned.all).all()
+          : this.db.prepare(SQL.provisioned.ofFunction).all(name)) as ProvisionedRow[]
       ).map(toProvisioned),
     );
   }
@@ -1057,41 +962,30 @@ export class SqliteStore implements Store {
   deleteProvisioned(name: string, qualifier: string): Promise<void> {
     return this.write(() => {
       this.requireFunction(name);
-      const result = this.db
-        .prepare('DELETE FROM provisioned WHERE function_name = ? AND qualifier = ?')
-        .run(name, qualifier);
+      const result = this.db.prepare(SQL.provisioned.delete).run(name, qualifier);
       if (result.changes === 0) throw provisionedNotFound(name, qualifier);
     });
   }
 
   beatNode(beat: NodeBeat, forgetBefore: number): Promise<void> {
     return this.write(() => {
-      this.db
-        .prepare(
-          `INSERT INTO nodes (node, seen_at, provisioned) VALUES (?, ?, ?)
-           ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, provisioned = excluded.provisioned`,
-        )
-        .run(beat.node, beat.at, JSON.stringify(beat.provisioned));
-      this.db.prepare('DELETE FROM nodes WHERE seen_at < ?').run(forgetBefore);
+      this.db.prepare(SQL.nodes.beat).run(beat.node, beat.at, JSON.stringify(beat.provisioned));
+      this.db.prepare(SQL.nodes.forget).run(forgetBefore);
     });
   }
 
   listNodes(): Promise<NodeBeat[]> {
-    return this.read(() =>
-      (this.db.prepare('SELECT * FROM nodes ORDER BY node').all() as NodeRow[]).map(toNodeBeat),
-    );
+    return this.read(() => (this.db.prepare(SQL.nodes.all).all() as NodeRow[]).map(toNodeBeat));
   }
 
   dropNode(node: string): Promise<void> {
     return this.write(() => {
-      this.db.prepare('DELETE FROM nodes WHERE node = ?').run(node);
+      this.db.prepare(SQL.nodes.delete).run(node);
     });
   }
 
   private insertAsync(event: NewAsyncEvent): void {
-    this.db
-      .prepare(`INSERT INTO async_events (${ASYNC_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(...asyncInsertValues(event));
+    this.db.prepare(SQL.asyncEvents.insert).run(...asyncInsertValues(event));
   }
 
   enqueueAsync(event: NewAsyncEvent): Promise<void> {
@@ -1120,6 +1014,21 @@ export class SqliteStore implements Store {
         .map(toAsyncEvent)
         .sort((a, b) => a.nextAt - b.nextAt),
     );
+  }
+
+  nextAsyncDue(node: string): Promise<number | undefined> {
+    return this.read(() => {
+      const { at } = this.db
+        .prepare(
+          `SELECT MIN(at) AS at FROM (
+             SELECT MIN(next_at) AS at FROM async_events WHERE status = 'queued'
+             UNION ALL
+             SELECT MIN(lease_expires) FROM async_events WHERE status = 'running' AND lease_owner <> ?
+           )`,
+        )
+        .get(node) as { at: number | null };
+      return at ?? undefined;
+    });
   }
 
   renewAsyncLeases(node: string, ids: readonly string[], until: number): Promise<void> {
@@ -1158,9 +1067,7 @@ export class SqliteStore implements Store {
 
   updateAsyncDestination(id: string, destination: NonNullable<AsyncEvent['destination']>): Promise<void> {
     return this.write(() => {
-      this.db
-        .prepare('UPDATE async_events SET destination = ? WHERE id = ?')
-        .run(JSON.stringify(destination), id);
+      this.db.prepare(SQL.asyncEvents.setDestination).run(JSON.stringify(destination), id);
     });
   }
 
@@ -1178,9 +1085,7 @@ export class SqliteStore implements Store {
 
   getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
     return this.read(() => {
-      const row = this.db
-        .prepare('SELECT * FROM async_events WHERE function_name = ? AND id = ?')
-        .get(functionName, id) as AsyncEventRow | undefined;
+      const row = this.db.prepare(SQL.asyncEvents.byId).get(functionName, id) as AsyncEventRow | undefined;
       return row && toAsyncEvent(row);
     });
   }
@@ -1214,24 +1119,20 @@ export class SqliteStore implements Store {
 
   pruneAsync(before: number): Promise<void> {
     return this.write(() => {
-      this.db.prepare('DELETE FROM async_events WHERE finished_at < ?').run(before);
+      this.db.prepare(SQL.asyncEvents.prune).run(before);
     });
   }
 
   private triggerRows(name?: string): TriggerRecord[] {
     return (
       (name === undefined
-        ? this.db.prepare('SELECT * FROM triggers ORDER BY function_name, name').all()
-        : this.db
-            .prepare('SELECT * FROM triggers WHERE function_name = ? ORDER BY name')
-            .all(name)) as TriggerRow[]
+        ? this.db.prepare(SQL.triggers.all).all()
+        : this.db.prepare(SQL.triggers.ofFunction).all(name)) as TriggerRow[]
     ).map(toTrigger);
   }
 
   private triggerRow(name: string, trigger: string): TriggerRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM triggers WHERE function_name = ? AND name = ?')
-      .get(name, trigger) as TriggerRow | undefined;
+    const row = this.db.prepare(SQL.triggers.byName).get(name, trigger) as TriggerRow | undefined;
     return row && toTrigger(row);
   }
 
@@ -1288,9 +1189,7 @@ export class SqliteStore implements Store {
   deleteTrigger(name: string, trigger: string): Promise<void> {
     return this.write(() => {
       this.requireFunction(name);
-      const result = this.db
-        .prepare('DELETE FROM triggers WHERE function_name = ? AND name = ?')
-        .run(name, trigger);
+      const result = this.db.prepare(SQL.triggers.delete).run(name, trigger);
       if (result.changes === 0) throw triggerNotFound(name, trigger);
     });
   }

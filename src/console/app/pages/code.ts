@@ -1,4 +1,4 @@
-import { enc, fnPath, invoke, request, type FunctionView, type Invocation } from '../api.js';
+import { enc, fnPath, invoke, invokeAsync, request, type FunctionView, type Invocation } from '../api.js';
 import {
   badge,
   clear,
@@ -17,6 +17,7 @@ import { CodeDraft } from '../code-draft.js';
 import { createEditor, EditorView } from '../editor.js';
 import { onLeave } from '../router.js';
 import { fromBase64Text, readZip, type CodeFile } from '../zip.js';
+import { asyncHref } from './async.js';
 import { describeQualifier, qualifierKind, type FunctionContext } from './function-context.js';
 
 async function loadFiles(
@@ -403,6 +404,7 @@ function testPanel(
     page.testRoutingKey = routingKey.value;
   });
   const routingError = fieldError('test-routing-key-error');
+  const asyncBox = h('input', { type: 'checkbox', testid: 'test-async' });
   const result = h(
     'div',
     { class: 'test-result', testid: 'test-result' },
@@ -454,15 +456,15 @@ function testPanel(
     testButton.disabled = true;
     testButton.textContent = 'Running…';
     clear(result, spinner(`Invoking ${ctx.qualifier}…`));
+    const payload = eventView.state.doc.toString();
     try {
-      const outcome = await invoke(
-        ctx.name,
-        ctx.qualifier,
-        eventView.state.doc.toString(),
-        parsed.headers,
-        fromBase64Text,
-      );
-      if (!ctx.signal.aborted) clear(result, resultView(ctx.qualifier, outcome));
+      const view = asyncBox.checked
+        ? queuedView(ctx, await invokeAsync(ctx.name, ctx.qualifier, payload, parsed.headers))
+        : resultView(
+            ctx.qualifier,
+            await invoke(ctx.name, ctx.qualifier, payload, parsed.headers, fromBase64Text),
+          );
+      if (!ctx.signal.aborted) clear(result, view);
     } catch (error) {
       if (!ctx.signal.aborted)
         clear(
@@ -484,6 +486,12 @@ function testPanel(
       { class: 'card card-pad', 'aria-label': 'Test event' },
       h('h3', null, 'Test event'),
       eventHost,
+      h(
+        'label',
+        { class: 'toggle' },
+        asyncBox,
+        ' Invoke asynchronously: queued at once, run with retries; the version is chosen when it runs',
+      ),
       options,
     ),
     h(
@@ -491,6 +499,45 @@ function testPanel(
       { class: 'card card-pad', 'aria-label': 'Execution result', 'aria-live': 'polite' },
       h('h3', null, 'Execution result'),
       result,
+    ),
+  );
+}
+
+/** An asynchronous invocation queued: its request id, and the link to its record. */
+function queuedView(ctx: FunctionContext, queued: { requestId: string }): HTMLElement {
+  return h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'result-status ok', testid: 'test-status' },
+      'Queued',
+      h('span', { class: 'muted small' }, ' · HTTP 202 · the alias chooses the version when it runs'),
+    ),
+    h(
+      'dl',
+      { class: 'kv-grid' },
+      h(
+        'div',
+        { class: 'kv' },
+        h('dt', null, 'Qualifier'),
+        h('dd', { class: 'mono', testid: 'test-qualifier' }, ctx.qualifier),
+      ),
+      h(
+        'div',
+        { class: 'kv' },
+        h('dt', null, 'Request id'),
+        h('dd', { class: 'mono', testid: 'test-request-id' }, queued.requestId),
+      ),
+    ),
+    h(
+      'p',
+      null,
+      h(
+        'a',
+        { href: asyncHref(ctx, { invocation: queued.requestId }), testid: 'test-async-link' },
+        'Follow this invocation: its status, attempts, the version that ran, its result →',
+      ),
     ),
   );
 }

@@ -4,7 +4,7 @@ import { configForm } from '../config-form.js';
 import { clear, errorBox, field, fieldError, h, pageHeader } from '../dom.js';
 import { createEditor, editorState, type EditorView } from '../editor.js';
 import { functionHref, go, onLeave } from '../router.js';
-import { handlerFile, STARTERS } from '../samples.js';
+import { handlerFile, sampleOf, STARTERS } from '../samples.js';
 import { textFile, toBase64, writeZip } from '../zip.js';
 
 /** Create a function: name, configuration, and starter code (the seeds' sample by default). */
@@ -35,7 +35,7 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
   let edited = false;
 
   const editorHost = h('div', { class: 'editor-host editor-small', testid: 'starter-editor' });
-  const fileLabel = h('span', { class: 'mono' });
+  const fileLabel = h('span', { class: 'mono', testid: 'starter-file' });
   let view: EditorView | undefined;
   const starterSource = () => STARTERS.find((s) => s.id === starter)?.source(runtime) ?? '';
   const handlerInput = config.element.querySelector<HTMLInputElement>('[data-testid="fn-handler"]');
@@ -43,53 +43,65 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
   const resetCode = () => {
     const path = currentFile();
     fileLabel.textContent = path;
-    const state = editorState({
+    const options = {
       doc: starterSource(),
       path,
       onChange: () => (edited = true),
       label: `Starter code, ${path}`,
-    });
-    if (view) view.setState(state);
-    else
-      view = createEditor(editorHost, {
-        doc: starterSource(),
-        path,
-        onChange: () => (edited = true),
-        label: `Starter code, ${path}`,
-      });
+    };
+    if (view) view.setState(editorState(options));
+    else view = createEditor(editorHost, options);
     edited = false;
   };
+
+  const starterRadios = STARTERS.map((s) => {
+    const radio = h('input', {
+      type: 'radio',
+      name: 'starter',
+      value: s.id,
+      checked: s.id === starter,
+      testid: `starter-${s.id}`,
+      onChange: () => {
+        starter = s.id;
+        resetCode();
+      },
+    });
+    const card = h(
+      'label',
+      { class: 'radio-card' },
+      radio,
+      h('span', null, h('strong', null, s.label), h('span', { class: 'muted small' }, s.description)),
+    );
+    return { starter: s, radio, card };
+  });
+  // A starter the runtime has no code for is not offered; the runtime's sample takes its place.
+  const offerStarters = () => {
+    for (const { starter: s, radio, card } of starterRadios) {
+      card.hidden = s.source(runtime) === undefined;
+      if (card.hidden && radio.checked) {
+        starter = 'seed';
+        for (const other of starterRadios) other.radio.checked = other.starter.id === 'seed';
+      }
+    }
+  };
+  const starters = h(
+    'div',
+    { class: 'radio-cards', role: 'radiogroup', 'aria-label': 'Starter code' },
+    starterRadios.map((r) => r.card),
+  );
+
   config.onRuntimeChange((r) => {
+    // The handler follows the runtime's sample until the user writes one of their own.
+    if (handlerInput && handlerInput.value.trim() === sampleOf(runtime).handler)
+      handlerInput.value = sampleOf(r).handler;
     runtime = r;
+    offerStarters();
     if (!edited) resetCode();
     else fileLabel.textContent = currentFile();
   });
   handlerInput?.addEventListener('input', () => {
     fileLabel.textContent = currentFile();
   });
-
-  const starters = h(
-    'div',
-    { class: 'radio-cards', role: 'radiogroup', 'aria-label': 'Starter code' },
-    STARTERS.map((s) =>
-      h(
-        'label',
-        { class: 'radio-card' },
-        h('input', {
-          type: 'radio',
-          name: 'starter',
-          value: s.id,
-          checked: s.id === starter,
-          testid: `starter-${s.id}`,
-          onChange: () => {
-            starter = s.id;
-            resetCode();
-          },
-        }),
-        h('span', null, h('strong', null, s.label), h('span', { class: 'muted small' }, s.description)),
-      ),
-    ),
-  );
 
   const formError = h('div');
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', testid: 'fn-create' }, 'Create');
@@ -171,7 +183,9 @@ export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): vo
     showIssues(issues);
     if (issues.length > 0 || !read.config) return;
     const path = currentFile();
-    const zip = writeZip([textFile(path, view?.state.doc.toString() ?? '')]);
+    // A custom runtime's bootstrap is a program: it goes up executable.
+    const mode = path === sampleOf(runtime).file ? sampleOf(runtime).mode : 0o644;
+    const zip = writeZip([textFile(path, view?.state.doc.toString() ?? '', mode)]);
     submit.disabled = true;
     submit.textContent = 'Creating…';
     sendJson<FunctionView>('POST', '/v1/functions', {

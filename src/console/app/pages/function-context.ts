@@ -16,6 +16,7 @@ export const TABS = [
   'monitoring',
   'stages',
   'triggers',
+  'async',
 ] as const;
 export type Tab = (typeof TABS)[number];
 

@@ -12,6 +12,7 @@ import { RUNTIME_LABELS } from '../config-form.js';
 import { badge, clear, confirmDialog, errorBox, h, spinner, toast } from '../dom.js';
 import { functionHref, go, onLeave } from '../router.js';
 import { renderAliasesTab } from './aliases.js';
+import { renderAsyncTab } from './async.js';
 import type { CodeDraft } from '../code-draft.js';
 import { renderCodeTab } from './code.js';
 import { renderConfigTab } from './config.js';
@@ -39,6 +40,7 @@ const TAB_LABELS: Record<Tab, string> = {
   monitoring: 'Monitoring',
   stages: 'Stages',
   triggers: 'Triggers',
+  async: 'Async invocations',
 };
 
 /**
@@ -162,6 +164,7 @@ export class FunctionPage implements FunctionPageState {
       monitoring: renderMonitoringTab,
       stages: renderStagesTab,
       triggers: renderTriggersTab,
+      async: renderAsyncTab,
     };
     renderers[tab](ctx, this.panel);
   }

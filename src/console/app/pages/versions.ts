@@ -17,6 +17,7 @@ import { createDiff } from '../editor.js';
 import { onLeave } from '../router.js';
 import { readZip } from '../zip.js';
 import type { FunctionContext } from './function-context.js';
+import { inUseHelp } from './in-use.js';
 
 /** Versions: publish $LATEST, the list, a version's code and configuration, compare two, delete. */
 export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): void {
@@ -128,7 +129,7 @@ export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): voi
       ctx.aliases = ctx.page.aliases;
       renderVersionsTab(ctx, panel);
     } catch (error) {
-      clear(listError, errorBox(error, undefined, 'version-error'));
+      clear(listError, errorBox(error, undefined, 'version-error'), inUseHelp(error, ctx.page));
     }
   };
 

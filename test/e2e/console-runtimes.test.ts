@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { strFromU8, unzipSync } from 'fflate';
+import { SAMPLE_HANDLERS } from '../../src/contract/seed-handlers.js';
+import { apiClient, type ApiCall } from '../support/api-client.js';
+import {
+  openBrowser,
+  signIn,
+  skipWithoutChromium as skip,
+  waitForText,
+  type Browser,
+} from '../support/browser.js';
+import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+
+// Create function in the console, in Chromium, for every runtime: the handler and the file follow the runtime,
+// the starter is the runtime's sample — the very text `sluice init` writes — and, created from the page alone,
+// each sample runs on $LATEST and reports the qualifier and the version in its log. A new line indents as the
+// language has it (four spaces for Python, two for JavaScript).
+
+let server: SluiceProcess;
+let api: ApiCall;
+let browser: Browser;
+const cleanups: (() => Promise<unknown>)[] = [];
+const id = (testid: string) => browser.id(testid);
+
+/** What each runtime's sample writes to the log on $LATEST. */
+const LOGGED: Record<keyof typeof SAMPLE_HANDLERS, string> = {
+  nodejs20: 'Qualifier from context: LATEST',
+  python3: 'Qualifier from context:LATEST',
+  'php8.2': 'LATESTLATEST',
+  csharp: 'Qualifier from context: LATEST',
+  custom: 'Qualifier from context: LATEST',
+};
+
+/** The editor's text, line by line as CodeMirror draws it. */
+const editorText = () => id('starter-editor').locator('.cm-content').innerText();
+
+describe('console: Create function for every runtime, from its sample', { skip }, () => {
+  before(async () => {
+    const dir = await makeDataDir();
+    cleanups.push(dir.remove);
+    server = await startSluice(dir.dataDir);
+    cleanups.push(() => server.stop());
+    api = apiClient(server.url, server.token);
+    browser = await openBrowser('runtimes');
+    cleanups.push(() => browser.close());
+    await signIn(browser, server.url, server.token, '#/functions/new');
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  for (const [runtime, sample] of Object.entries(SAMPLE_HANDLERS)) {
+    test(`${runtime}: the sample's handler, file and text, created and tested on $LATEST`, async () => {
+      const name = `sample-${runtime.replace('.', '')}`;
+      await browser.page.goto(`${server.url}/console/#/functions/new`);
+      await id('fn-name').fill(name);
+      await id('fn-runtime').selectOption(runtime);
+      assert.equal(await id('fn-handler').inputValue(), sample.handler);
+      await waitForText(id('starter-file'), sample.file);
+      assert.equal(
+        await id('starter-hello').isVisible(),
+        runtime === 'nodejs20' || runtime === 'python3',
+        'Hello world is offered where it is written',
+      );
+      await browser.shot(`${runtime}-create`);
+      await id('fn-create').click();
+      await browser.page.waitForURL(new RegExp(`/functions/${name}/code`));
+
+      const code = await api('GET', `/v1/functions/${name}/code`);
+      assert.equal(code.status, 200);
+      assert.deepEqual(
+        Object.entries(unzipSync(new Uint8Array(code.bytes))).map(([path, bytes]) => [
+          path,
+          strFromU8(bytes),
+        ]),
+        [[sample.file, sample.source]],
+        'the package holds the sample, as sluice init writes it',
+      );
+      await id('test-button').click();
+      // C# compiles the sources at the first start: more than the usual moment on a busy machine.
+      await waitForText(id('test-status'), 'Succeeded', 90_000);
+      assert.equal(await id('test-version').textContent(), 'LATEST');
+      assert.equal(await id('test-qualifier').textContent(), 'LATEST');
+      await waitForText(id('test-log'), LOGGED[runtime as keyof typeof SAMPLE_HANDLERS]);
+      await browser.shot(`${runtime}-tested`);
+    });
+  }
+
+  test('a new line indents as the language has it: four spaces in Python, two in JavaScript', async () => {
+    await browser.page.goto(`${server.url}/console/#/functions/new`);
+    for (const [runtime, indent] of [
+      ['python3', '    '],
+      ['nodejs20', '  '],
+    ] as const) {
+      await id('fn-runtime').selectOption(runtime);
+      await id('starter-seed').check();
+      await id('starter-empty').check();
+      await id('starter-editor').locator('.cm-content').click();
+      await browser.page.keyboard.press('Tab');
+      await browser.page.keyboard.type('x');
+      assert.equal(await editorText(), `${indent}x`, runtime);
+    }
+    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+  });
+});
