@@ -2,6 +2,7 @@ import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, printResult, table } from '../output.js';
+import { deleteCommand } from '../request-commands.js';
 import { stageCommands, stagesTable, type StageView } from './api-stages.js';
 
 interface ApiRoute {
@@ -137,16 +138,14 @@ export const apiCommands: Group = {
         await printResult(args.json, { ...api, stages }, () => describeApi(client, api, stages));
       },
     },
-    delete: {
+    delete: deleteCommand({
       summary: 'delete an API with its stages',
       usage: 'usage: sluice api delete API\n\nexample: sluice api delete shop',
       positionals: ['API'],
-      async run(args, ctx) {
-        const api = args.positional(0);
-        await (await ctx.client()).call('DELETE', apiPath(api));
-        await printResult(args.json, { deleted: api }, () => `deleted API ${api}`);
-      },
-    },
+      path: ([api]) => apiPath(api),
+      json: ([api]) => ({ deleted: api }),
+      done: ([api]) => `deleted API ${api}`,
+    }),
     route: routeCommands,
     stage: stageCommands,
   },

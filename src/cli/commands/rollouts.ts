@@ -4,6 +4,7 @@ import { seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, percent, printResult, table, when } from '../output.js';
+import { getCommand } from '../request-commands.js';
 
 interface RolloutView {
   id: string;
@@ -160,16 +161,13 @@ example: sluice rollout start B release --to 2 --steps 5%,25%,50% --interval 5m 
         );
       },
     },
-    status: {
+    status: getCommand({
       summary: "a rollout's state and its event log",
       usage: 'usage: sluice rollout status ID\n\nexample: sluice rollout status 5f0c…',
       positionals: ['ID'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const rollout = await client.call<RolloutView>('GET', `/v1/rollouts/${seg(args.positional(0))}`);
-        await printResult(args.json, rollout, () => `${describeRollout(rollout)}\n\n${eventsTable(rollout)}`);
-      },
-    },
+      path: ([id]) => `/v1/rollouts/${seg(id)}`,
+      text: (rollout: RolloutView) => `${describeRollout(rollout)}\n\n${eventsTable(rollout)}`,
+    }),
     list: {
       summary: "an alias's rollouts, newest first",
       usage: 'usage: sluice rollout list FN ALIAS\n\nexample: sluice rollout list B release',

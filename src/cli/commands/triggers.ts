@@ -3,6 +3,7 @@ import { type Client, seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, printResult, table } from '../output.js';
+import { deleteCommand, getCommand } from '../request-commands.js';
 import type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
 
 const path = (fn: string, trigger?: string) =>
@@ -131,30 +132,20 @@ examples:
         );
       },
     },
-    get: {
+    get: getCommand({
       summary: 'one trigger',
       usage: 'usage: sluice trigger get FN NAME\n\nexample:\n  sluice trigger get B tick',
       positionals: ['FN', 'NAME'],
-      async run(args, ctx) {
-        const view = await (
-          await ctx.client()
-        ).call<TriggerView>('GET', path(args.positional(0), args.positional(1)));
-        await printResult(args.json, view, () => describe(view));
-      },
-    },
-    delete: {
+      path: ([fn, name]) => path(fn, name),
+      text: (view: TriggerView) => describe(view),
+    }),
+    delete: deleteCommand({
       summary: 'delete a trigger',
       usage: 'usage: sluice trigger delete FN NAME\n\nexample:\n  sluice trigger delete B tick',
       positionals: ['FN', 'NAME'],
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        await (await ctx.client()).call('DELETE', path(fn, name));
-        await printResult(
-          args.json,
-          { functionName: fn, name, deleted: true },
-          () => `deleted trigger ${fn}/${name}`,
-        );
-      },
-    },
+      path: ([fn, name]) => path(fn, name),
+      json: ([fn, name]) => ({ functionName: fn, name, deleted: true }),
+      done: ([fn, name]) => `deleted trigger ${fn}/${name}`,
+    }),
   },
 };
