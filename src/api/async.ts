@@ -18,6 +18,7 @@ import {
 import type { Store } from '../store/store.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { getRoute, pageBody } from './plain-routes.js';
 import { functionParam, optionalQuery, pageParams } from './params.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -89,16 +90,17 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
     return fn;
   };
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-config',
-      summary: "A function's asynchronous invocation settings: retries, maximum event age, destinations",
-      responses: { 200: AsyncConfigView },
-      handler: async (request) => {
-        const fn = await requireFunction(functionParam(request));
-        return { status: 200, json: configView(fn.async ?? DEFAULT_ASYNC_CONFIG) };
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-config',
+        summary: "A function's asynchronous invocation settings: retries, maximum event age, destinations",
+        responses: { 200: AsyncConfigView },
       },
-    },
+      async (request) => {
+        const fn = await requireFunction(functionParam(request));
+        return configView(fn.async ?? DEFAULT_ASYNC_CONFIG);
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -118,31 +120,30 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         return { status: 200, json: configView(fn.async ?? DEFAULT_ASYNC_CONFIG) };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-invocations',
-      summary:
-        "A function's asynchronous invocations, newest first, with their status, attempts and the version of each (status, limit, nextToken)",
-      query: ['status', 'limit', 'nextToken'],
-      responses: { 200: AsyncInvocationList },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-invocations',
+        summary:
+          "A function's asynchronous invocations, newest first, with their status, attempts and the version of each (status, limit, nextToken)",
+        query: ['status', 'limit', 'nextToken'],
+        responses: { 200: AsyncInvocationList },
+      },
+      async (request) => {
         const status = statusParam(optionalQuery(request, 'status'));
         const page = await store.listAsync(functionParam(request), {
           ...pageParams(request),
           ...(status !== undefined && { status }),
         });
-        return {
-          status: 200,
-          json: { invocations: page.items.map(asyncInvocationView), nextToken: page.nextToken ?? null },
-        };
+        return pageBody('invocations', page, asyncInvocationView);
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-invocations/{id}',
-      summary: 'One asynchronous invocation by its request id',
-      responses: { 200: AsyncInvocationView },
-      handler: async (request) => {
+    ),
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-invocations/{id}',
+        summary: 'One asynchronous invocation by its request id',
+        responses: { 200: AsyncInvocationView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const id = request.params.id ?? '';
         const event = await store.getAsync(name, id);
@@ -153,8 +154,8 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
             `function ${name} has no asynchronous invocation ${id}`,
           );
         }
-        return { status: 200, json: asyncInvocationView(event) };
+        return asyncInvocationView(event);
       },
-    },
+    ),
   ];
 }

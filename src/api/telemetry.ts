@@ -9,6 +9,7 @@ import { aggregate } from '../metrics/aggregate.js';
 import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
 import { functionParam, optionalQuery } from './params.js';
+import { getRoute } from './plain-routes.js';
 
 function invalid(parameter: string, message: string): SluiceError {
   return new SluiceError('InvalidArgument', `${parameter} ${message}`, [{ path: parameter, message }]);
@@ -58,14 +59,15 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
   };
 
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/metrics',
-      summary:
-        'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by), of one qualifier or version if asked (qualifier, version)',
-      query: ['since', 'until', 'step', 'by', 'qualifier', 'version'],
-      responses: { 200: MetricsView },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/metrics',
+        summary:
+          'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by), of one qualifier or version if asked (qualifier, version)',
+        query: ['since', 'until', 'step', 'by', 'qualifier', 'version'],
+        responses: { 200: MetricsView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const now = clock().getTime();
         const until = timeParam(request, 'until', now) ?? now;
@@ -100,19 +102,16 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         );
         const { series, totals } = aggregate(rows, by, from, to, step);
         return {
-          status: 200,
-          json: {
-            functionName: name,
-            from: new Date(since).toISOString(),
-            until: new Date(until).toISOString(),
-            step,
-            by,
-            totals,
-            series: series.map((s) => ({ [by]: s.key, share: s.share, totals: s.totals, points: s.points })),
-          },
+          functionName: name,
+          from: new Date(since).toISOString(),
+          until: new Date(until).toISOString(),
+          step,
+          by,
+          totals,
+          series: series.map((s) => ({ [by]: s.key, share: s.share, totals: s.totals, points: s.points })),
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions/{name}/logs',
