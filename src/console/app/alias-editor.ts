@@ -9,7 +9,7 @@ import {
   type AliasForm,
 } from './alias-form.js';
 import { ApiError, enc, fnPath, sendJson, type AliasView, type VersionView } from './api.js';
-import { clear, colorFor, errorBox, field, h, overlay, toast } from './dom.js';
+import { clear, colorFor, editorFooter, errorBox, field, h, overlay, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { provisionedSection } from './provisioned-section.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
@@ -447,9 +447,6 @@ export function openAliasEditor(
     e.preventDefault();
     formEl.requestSubmit();
   });
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'alias-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'alias', save);
   canary.sync();
 }
