@@ -1,11 +1,11 @@
 import type { Args } from './args.js';
-import type { Client } from './client.js';
+import { type Client, listAll } from './client.js';
 import type { Command } from './command.js';
 import { historyTable, printResult } from './output.js';
 
 /**
  * The commands that make one request on the resource their positionals name and print what it answers (get,
- * delete, history): they differ only in the path and the words, so one definition serves them all.
+ * list, delete, history): they differ only in the path and the words, so one definition serves them all.
  */
 
 /** Each command's help, and the positionals that name the resource (`['FN', 'ALIAS']`). */
@@ -44,6 +44,29 @@ export function getCommand<T, const P extends readonly string[]>(
     const client = await connect();
     const view = await client.call<T>('GET', spec.path(names));
     await printResult(args.json, view, () => spec.text(view, client));
+  });
+}
+
+/**
+ * GET a collection and print it: `{ [key]: items }` with --json, else as `text` describes the items. `paged`:
+ * the collection comes a page at a time, and is read to its end.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape it expects
+export function listCommand<T, const P extends readonly string[]>(
+  spec: Help<P> & {
+    path: (names: Names<P>) => string;
+    key: string;
+    paged?: boolean;
+    text: (items: T[], names: Names<P>, client: Client) => string | Promise<string>;
+  },
+): Command {
+  return command(spec, async (names, args, connect) => {
+    const client = await connect();
+    const path = spec.path(names);
+    const items = spec.paged
+      ? await listAll<T>(client, path, spec.key)
+      : ((await client.call<Record<string, T[]>>('GET', path))[spec.key] as T[]);
+    await printResult(args.json, { [spec.key]: items }, () => spec.text(items, names, client));
   });
 }
 

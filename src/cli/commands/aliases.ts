@@ -3,7 +3,7 @@ import { parseCount } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { describeSplit, fields, note, printResult, table, when } from '../output.js';
-import { deleteCommand, getCommand, historyCommand } from '../request-commands.js';
+import { deleteCommand, getCommand, historyCommand, listCommand } from '../request-commands.js';
 import { isWeight, type AliasSpecView, type AliasView } from '../views.js';
 
 const aliasPath = (fn: string, alias: string) => `/v1/functions/${seg(fn)}/aliases/${seg(alias)}`;
@@ -92,30 +92,25 @@ export const aliasCommands: Group = {
         await printAlias(alias, args.json, 'promoted');
       },
     },
-    list: {
+    list: listCommand({
       summary: "list a function's aliases and their traffic",
       usage: 'usage: sluice alias list FN\n\nexample: sluice alias list B',
       positionals: ['FN'],
-      async run(args, ctx) {
-        const fn = args.positional(0);
-        const { aliases } = await (
-          await ctx.client()
-        ).call<{ aliases: AliasView[] }>('GET', `/v1/functions/${seg(fn)}/aliases`);
-        await printResult(args.json, { aliases }, () =>
-          table(
-            ['alias', 'version', 'canary', 'traffic', 'revision', 'updated'],
-            aliases.map((a) => [
-              a.name,
-              a.version,
-              a.canary ? `${a.canary.version} (${isWeight(a.canary) ? 'weight' : 'rules'})` : '-',
-              describeSplit(a),
-              String(a.revision),
-              when(a.updatedAt),
-            ]),
-          ),
-        );
-      },
-    },
+      path: ([fn]) => `/v1/functions/${seg(fn)}/aliases`,
+      key: 'aliases',
+      text: (aliases: AliasView[]) =>
+        table(
+          ['alias', 'version', 'canary', 'traffic', 'revision', 'updated'],
+          aliases.map((a) => [
+            a.name,
+            a.version,
+            a.canary ? `${a.canary.version} (${isWeight(a.canary) ? 'weight' : 'rules'})` : '-',
+            describeSplit(a),
+            String(a.revision),
+            when(a.updatedAt),
+          ]),
+        ),
+    }),
     get: getCommand({
       summary: 'show an alias: its versions, the canary split and its revision',
       usage: 'usage: sluice alias get FN ALIAS\n\nexample: sluice alias get B release',

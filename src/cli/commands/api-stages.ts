@@ -2,7 +2,7 @@ import { parsePairs } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { printResult, table } from '../output.js';
-import { deleteCommand, getCommand, historyCommand } from '../request-commands.js';
+import { deleteCommand, getCommand, historyCommand, listCommand } from '../request-commands.js';
 
 export interface StageView {
   api: string;
@@ -78,16 +78,14 @@ export const stageCommands: Group = {
         );
       },
     },
-    list: {
+    list: listCommand({
       summary: "list an API's stages",
       usage: 'usage: sluice api stage list API\n\nexample: sluice api stage list shop',
       positionals: ['API'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const { stages } = await client.call<{ stages: StageView[] }>('GET', stagesPath(args.positional(0)));
-        await printResult(args.json, { stages }, () => stagesTable(client, stages));
-      },
-    },
+      path: ([api]) => stagesPath(api),
+      key: 'stages',
+      text: (stages: StageView[], _names, client) => stagesTable(client, stages),
+    }),
     get: getCommand({
       summary: "show a stage's binding",
       usage: 'usage: sluice api stage get API STAGE\n\nexample: sluice api stage get shop release',
