@@ -63,8 +63,7 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   const requireAlias = (name: string, aliasName: string) => services.requireAlias(store, name, aliasName);
 
   const requireVersion = async (name: string, version: VersionRef) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+    await services.requireFunction(store, name);
     if (version !== LATEST && !(await store.getVersion(name, version)))
       throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
   };

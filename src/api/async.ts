@@ -20,6 +20,7 @@ import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
 import { getRoute, pageBody } from './plain-routes.js';
 import { functionParam, optionalQuery, pageParams } from './params.js';
+import { requireFunction } from './services.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -84,11 +85,6 @@ function statusParam(text: string | undefined): AsyncStatus | undefined {
 
 /** Asynchronous invocations: the function's settings, and its queued and ended events with their versions. */
 export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    const fn = await store.getFunction(name);
-    if (!fn) throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-    return fn;
-  };
   return [
     getRoute(
       {
@@ -97,7 +93,7 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         responses: { 200: AsyncConfigView },
       },
       async (request) => {
-        const fn = await requireFunction(functionParam(request));
+        const fn = await requireFunction(store, functionParam(request));
         return configView(fn.async ?? DEFAULT_ASYNC_CONFIG);
       },
     ),
@@ -113,7 +109,7 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       async (request, body) => {
         const name = functionParam(request);
         const config = parseAsyncConfig(body);
-        await requireFunction(name);
+        await requireFunction(store, name);
         await checkDestination(store, config.onSuccess, 'onSuccess');
         await checkDestination(store, config.onFailure, 'onFailure');
         const fn = await store.updateFunction(name, { async: config }, changeBy(request, clock));
@@ -148,7 +144,7 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         const id = request.params.id ?? '';
         const event = await store.getAsync(name, id);
         if (!event) {
-          await requireFunction(name);
+          await requireFunction(store, name);
           throw new SluiceError(
             'AsyncInvocationNotFound',
             `function ${name} has no asynchronous invocation ${id}`,

@@ -14,6 +14,7 @@ import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './contex
 import { jsonRoute } from './json-route.js';
 import { deleteRoute, getRoute } from './plain-routes.js';
 import { functionParam } from './params.js';
+import { requireFunction } from './services.js';
 
 /** The qualifier as the store keeps it: `$LATEST` (also for `LATEST`), a version number, or an alias name. */
 function qualifierParam(request: ApiRequest): string {
@@ -83,10 +84,6 @@ async function trafficOf(store: Store, record: ProvisionedRecord): Promise<Traff
 }
 
 export function provisionedRoutes({ store, clock }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-  };
   const view = async (record: ProvisionedRecord, nodes?: NodeBeat[]) =>
     provisionedView(record, await trafficOf(store, record), nodes ?? (await store.listNodes()));
 
@@ -99,7 +96,7 @@ export function provisionedRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       },
       async (request) => {
         const name = functionParam(request);
-        await requireFunction(name);
+        await requireFunction(store, name);
         const [records, nodes] = await Promise.all([store.listProvisioned(name), store.listNodes()]);
         const views = await Promise.all(records.map((r) => view(r, nodes)));
         return { provisioned: views };
@@ -139,7 +136,7 @@ export function provisionedRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         const qualifier = qualifierParam(request);
         const record = await store.getProvisioned(name, qualifier);
         if (!record) {
-          await requireFunction(name);
+          await requireFunction(store, name);
           throw new SluiceError(
             'ProvisionedNotFound',
             `function ${name} has no provisioned instances for ${qualifier}`,

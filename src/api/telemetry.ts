@@ -9,6 +9,7 @@ import { aggregate } from '../metrics/aggregate.js';
 import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
 import { functionParam, optionalQuery } from './params.js';
+import { requireFunction } from './services.js';
 import { getRoute } from './plain-routes.js';
 
 function invalid(parameter: string, message: string): SluiceError {
@@ -53,11 +54,6 @@ function matches(log: InvocationLog, filter: LogFilter): boolean {
 const STREAM_OPTIONS = { heartbeatMs: 15_000, maxQueued: 1000 };
 
 export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-  };
-
   return [
     getRoute(
       {
@@ -91,7 +87,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         if (version !== undefined && version !== LATEST && !/^[1-9][0-9]{0,9}$/.test(version))
           throw invalid('version', 'must be a version number or $LATEST');
         const versionId = version === LATEST ? LATEST_VERSION_ID : version;
-        await requireFunction(name);
+        await requireFunction(store, name);
         const resolution = step % 60 === 0 ? 60 : 10;
         const from = Math.floor(since / 1000);
         const to = Math.ceil(until / 1000);
@@ -148,7 +144,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         set('since', timeParam(request, 'since', now));
         set('until', timeParam(request, 'until', now));
         set('afterId', afterText === undefined ? undefined : Number(afterText));
-        await requireFunction(name);
+        await requireFunction(store, name);
         const recent = (
           await store.queryLogs(name, { ...filter, newestFirst: afterText === undefined })
         ).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));

@@ -4,6 +4,7 @@ import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
 import { deleteRoute, getRoute, pageBody } from './plain-routes.js';
 import { functionParam, pageParams, versionParam } from './params.js';
+import { requireFunction } from './services.js';
 import { versionView } from './views.js';
 
 export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
@@ -49,8 +50,7 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         const number = versionParam(request);
         const version = await store.getVersion(name, number);
         if (!version) {
-          if (!(await store.getFunction(name)))
-            throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+          await requireFunction(store, name);
           throw new SluiceError('VersionNotFound', `function ${name} has no version ${number}`);
         }
         return versionView(version);
