@@ -1,6 +1,6 @@
 import { isSluiceError, METHODS, parseApiDefinition, type RouteMethod } from '../../contract/domain.js';
 import { enc, sendJson, type ApiView, type FieldIssue } from './api.js';
-import { editorFooter, field, h, overlay, submitsForm, toast } from './dom.js';
+import { editorFooter, field, h, nameInput, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
 
@@ -38,17 +38,7 @@ export function openApiEditor(api: ApiView | undefined, saved: (api: ApiView) =>
   const routes: { method: RouteMethod; path: string }[] = api
     ? api.routes.map((r) => ({ ...r }))
     : [{ method: 'ANY', path: '/{proxy+}' }];
-  const name = h('input', {
-    id: 'api-name',
-    class: 'input',
-    testid: 'api-name',
-    value: api?.name ?? '',
-    readonly: api !== undefined,
-    autocomplete: 'off',
-    spellcheck: 'false',
-    placeholder: 'shop',
-    autofocus: api === undefined,
-  });
+  const name = nameInput('api-name', api?.name ?? '', api === undefined, 'shop');
   const description = h('input', {
     id: 'api-description',
     class: 'input',

@@ -302,6 +302,26 @@ export function overlay(options: {
   return { element: panel, body, footer, close };
 }
 
+/** A name's field: typed (and focused) when creating, read-only otherwise, as names never change. */
+export function nameInput(
+  id: string,
+  value: string,
+  creating: boolean,
+  placeholder: string,
+): HTMLInputElement {
+  return h('input', {
+    id,
+    class: 'input',
+    testid: id,
+    value,
+    readonly: !creating,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder,
+    autofocus: creating,
+  });
+}
+
 /** An editor's footer: Cancel, which closes it, then its save button. */
 export function editorFooter(dlg: Overlay, testid: string, save: HTMLElement): void {
   dlg.footer.append(

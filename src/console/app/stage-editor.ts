@@ -13,7 +13,7 @@ import {
   type VersionView,
 } from './api.js';
 import { NAME_HINT } from './api-editor.js';
-import { clear, editorFooter, errorBox, field, h, overlay, submitsForm, toast } from './dom.js';
+import { clear, editorFooter, errorBox, field, h, nameInput, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { qualifierOptions } from './qualifier-options.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
@@ -103,17 +103,7 @@ export function openStageEditor(options: {
   const errors = new FormErrors('stage-form-error');
   const qualifiers = qualifierSource(controller.signal);
   let attempted = false;
-  const name = h('input', {
-    id: 'stage-name',
-    class: 'input',
-    testid: 'stage-name',
-    value: stage?.name ?? '',
-    readonly: stage !== undefined,
-    placeholder: 'release',
-    autocomplete: 'off',
-    spellcheck: 'false',
-    autofocus: stage === undefined,
-  });
+  const name = nameInput('stage-name', stage?.name ?? '', stage === undefined, 'release');
   const overrides = Object.entries(stage?.routes ?? {}).map(([route, b]) => ({ route, ...b }));
   const variables = Object.entries(stage?.variables ?? {}).map(([key, value]) => ({ key, value }));
   const overrideRows = h('div', { class: 'stack-small', testid: 'stage-overrides' });
