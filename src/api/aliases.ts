@@ -13,15 +13,16 @@ import {
   HistoryList,
   Rollback,
 } from '../contract/schemas/aliases.js';
-import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
+import type { ApiDeps, ApiRoute } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute } from './plain-routes.js';
 import {
   aliasParam,
   functionParam,
   IF_MATCH,
   IF_NONE_MATCH,
-  ifMatchRevision,
-  ifNoneMatchAny,
+  guardedWrite,
+  revisedAnswer,
   storedAliasParam,
 } from './params.js';
 import * as services from './services.js';
@@ -32,8 +33,6 @@ function rollbackTarget(body: Rollback): RollbackTarget {
   if (body.revision !== undefined) return { to: 'revision', revision: body.revision };
   return { to: body.to ?? 'previous' };
 }
-
-const etag = (revision: number) => `"${revision}"`;
 
 /**
  * The request attributes `explain` evaluates. The routing key is checked as the invoke API checks it, and
@@ -60,36 +59,27 @@ function explanationView(explanation: Explanation) {
   return { ...explanation, version: formatVersionRef(explanation.version) };
 }
 
-function aliasWrite(request: ApiRequest, clock: () => Date) {
-  const expectedRevision = ifMatchRevision(request);
-  return {
-    ...changeBy(request, clock),
-    ...(expectedRevision !== undefined && { expectedRevision }),
-    ...(ifNoneMatchAny(request) && { createOnly: true }),
-  };
-}
-
 export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   const requireAlias = (name: string, aliasName: string) => services.requireAlias(store, name, aliasName);
 
   const requireVersion = async (name: string, version: VersionRef) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+    await services.requireFunction(store, name);
     if (version !== LATEST && !(await store.getVersion(name, version)))
       throw new SluiceError('VersionNotFound', `function ${name} has no version ${version}`);
   };
 
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/aliases',
-      summary: 'List the aliases of a function, $DEFAULT included',
-      responses: { 200: AliasList },
-      handler: async (request) => {
-        const aliases = await store.listAliases(functionParam(request));
-        return { status: 200, json: { aliases: aliases.map(aliasView) } };
+    getRoute(
+      {
+        path: '/v1/functions/{name}/aliases',
+        summary: 'List the aliases of a function, $DEFAULT included',
+        responses: { 200: AliasList },
       },
-    },
+      async (request) => {
+        const aliases = await store.listAliases(functionParam(request));
+        return { aliases: aliases.map(aliasView) };
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -103,14 +93,10 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       async (request, body) => {
         const name = functionParam(request);
         const aliasName = aliasParam(request);
-        const write = aliasWrite(request, clock);
+        const write = guardedWrite(request, clock);
         const spec = parseAliasSpec(body);
         const { alias, created } = await store.putAlias(name, aliasName, spec, write);
-        return {
-          status: created ? 201 : 200,
-          json: aliasView(alias),
-          headers: { etag: etag(alias.revision) },
-        };
+        return revisedAnswer(aliasView(alias), alias.revision, created);
       },
     ),
     {
@@ -122,34 +108,34 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         const name = functionParam(request);
         const aliasName = storedAliasParam(request);
         const alias = await requireAlias(name, aliasName);
-        return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
+        return revisedAnswer(aliasView(alias), alias.revision);
       },
     },
-    {
-      method: 'DELETE',
-      path: '/v1/functions/{name}/aliases/{alias}',
-      summary: 'Delete an alias ($DEFAULT cannot be deleted)',
-      headers: [IF_MATCH],
-      responses: { 204: 'empty' },
-      handler: async (request) => {
+    deleteRoute(
+      {
+        path: '/v1/functions/{name}/aliases/{alias}',
+        summary: 'Delete an alias ($DEFAULT cannot be deleted)',
+        headers: [IF_MATCH],
+      },
+      async (request) => {
         await store.deleteAlias(
           functionParam(request),
           storedAliasParam(request),
-          aliasWrite(request, clock),
+          guardedWrite(request, clock),
         );
-        return { status: 204 };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/aliases/{alias}/history',
-      summary: 'Every change to an alias: revision, action, actor, time, before and after',
-      responses: { 200: HistoryList },
-      handler: async (request) => {
+    ),
+    getRoute(
+      {
+        path: '/v1/functions/{name}/aliases/{alias}/history',
+        summary: 'Every change to an alias: revision, action, actor, time, before and after',
+        responses: { 200: HistoryList },
+      },
+      async (request) => {
         const history = await store.aliasHistory(functionParam(request), storedAliasParam(request));
-        return { status: 200, json: { history: history.map(historyView) } };
+        return { history: history.map(historyView) };
       },
-    },
+    ),
     jsonRoute(
       {
         method: 'POST',
@@ -204,9 +190,9 @@ export function aliasRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       async (request, body) => {
         const name = functionParam(request);
         const aliasName = aliasParam(request);
-        const write = aliasWrite(request, clock);
+        const write = guardedWrite(request, clock);
         const alias = await store.rollbackAlias(name, aliasName, rollbackTarget(body), write);
-        return { status: 200, json: aliasView(alias), headers: { etag: etag(alias.revision) } };
+        return revisedAnswer(aliasView(alias), alias.revision);
       },
     ),
   ];

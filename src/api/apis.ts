@@ -13,7 +13,8 @@ import {
 } from '../contract/schemas/apis.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
-import { IF_MATCH, IF_NONE_MATCH, ifMatchRevision, ifNoneMatchAny } from './params.js';
+import { deleteRoute, getRoute } from './plain-routes.js';
+import { guardedWrite, IF_MATCH, IF_NONE_MATCH, ifMatchRevision, revisedAnswer } from './params.js';
 
 function apiParam(request: ApiRequest): string {
   const name = request.params.api ?? '';
@@ -54,8 +55,6 @@ const stageHistoryView = (entry: StageHistoryEntry) => ({
   after: entry.after,
 });
 
-const etag = (revision: number) => `"${revision}"`;
-
 /** API Gateway: APIs with routes, and stages that bind them to a function and qualifier. */
 export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   const requireApi = async (name: string) => {
@@ -85,36 +84,35 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         return { status: 201, json: apiView(api, []), headers: { location: `/v1/apis/${api.name}` } };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/apis',
-      summary: 'List APIs with their routes and stage names',
-      responses: { 200: ApiList },
-      handler: async () => {
+    getRoute(
+      {
+        path: '/v1/apis',
+        summary: 'List APIs with their routes and stage names',
+        responses: { 200: ApiList },
+      },
+      async () => {
         const [apis, stages] = await Promise.all([store.listApis(), store.listStages()]);
         return {
-          status: 200,
-          json: {
-            apis: apis.map((a) =>
-              apiView(
-                a,
-                stages.filter((s) => s.api === a.name),
-              ),
+          apis: apis.map((a) =>
+            apiView(
+              a,
+              stages.filter((s) => s.api === a.name),
             ),
-          },
+          ),
         };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/apis/{api}',
-      summary: 'Get an API: its routes and stage names',
-      responses: { 200: ApiView },
-      handler: async (request) => {
-        const api = await requireApi(apiParam(request));
-        return { status: 200, json: apiView(api, await store.listStages(api.name)) };
+    ),
+    getRoute(
+      {
+        path: '/v1/apis/{api}',
+        summary: 'Get an API: its routes and stage names',
+        responses: { 200: ApiView },
       },
-    },
+      async (request) => {
+        const api = await requireApi(apiParam(request));
+        return apiView(api, await store.listStages(api.name));
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -130,25 +128,25 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         return { status: 200, json: apiView(api, await store.listStages(name)) };
       },
     ),
-    {
-      method: 'DELETE',
-      path: '/v1/apis/{api}',
-      summary: 'Delete an API with its stages',
-      responses: { 204: 'empty' },
-      handler: async (request) => {
+    deleteRoute(
+      {
+        path: '/v1/apis/{api}',
+        summary: 'Delete an API with its stages',
+      },
+      async (request) => {
         await store.deleteApi(apiParam(request));
-        return { status: 204 };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/apis/{api}/stages',
-      summary: "List an API's stages and their bindings",
-      responses: { 200: StageList },
-      handler: async (request) => {
-        return { status: 200, json: { stages: (await store.listStages(apiParam(request))).map(stageView) } };
+    ),
+    getRoute(
+      {
+        path: '/v1/apis/{api}/stages',
+        summary: "List an API's stages and their bindings",
+        responses: { 200: StageList },
       },
-    },
+      async (request) => {
+        return { stages: (await store.listStages(apiParam(request))).map(stageView) };
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -162,19 +160,10 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       async (request, body) => {
         const api = await requireApi(apiParam(request));
         const stageName = stageParam(request);
-        const expectedRevision = ifMatchRevision(request);
-        const createOnly = ifNoneMatchAny(request);
+        const write = guardedWrite(request, clock);
         const spec = parseStageSpec(body, api.definition);
-        const { stage, created } = await store.putStage(api.name, stageName, spec, {
-          ...changeBy(request, clock),
-          ...(expectedRevision !== undefined && { expectedRevision }),
-          ...(createOnly && { createOnly }),
-        });
-        return {
-          status: created ? 201 : 200,
-          json: stageView(stage),
-          headers: { etag: etag(stage.revision) },
-        };
+        const { stage, created } = await store.putStage(api.name, stageName, spec, write);
+        return revisedAnswer(stageView(stage), stage.revision, created);
       },
     ),
     {
@@ -184,33 +173,33 @@ export function apiGatewayRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       responses: { 200: StageView },
       handler: async (request) => {
         const stage = await requireStage(apiParam(request), stageParam(request));
-        return { status: 200, json: stageView(stage), headers: { etag: etag(stage.revision) } };
+        return revisedAnswer(stageView(stage), stage.revision);
       },
     },
-    {
-      method: 'DELETE',
-      path: '/v1/apis/{api}/stages/{stage}',
-      summary: 'Delete a stage',
-      headers: [IF_MATCH],
-      responses: { 204: 'empty' },
-      handler: async (request) => {
+    deleteRoute(
+      {
+        path: '/v1/apis/{api}/stages/{stage}',
+        summary: 'Delete a stage',
+        headers: [IF_MATCH],
+      },
+      async (request) => {
         const expectedRevision = ifMatchRevision(request);
         await store.deleteStage(apiParam(request), stageParam(request), {
           ...changeBy(request, clock),
           ...(expectedRevision !== undefined && { expectedRevision }),
         });
-        return { status: 204 };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/apis/{api}/stages/{stage}/history',
-      summary: "Every change to a stage's bindings",
-      responses: { 200: StageHistoryList },
-      handler: async (request) => {
+    ),
+    getRoute(
+      {
+        path: '/v1/apis/{api}/stages/{stage}/history',
+        summary: "Every change to a stage's bindings",
+        responses: { 200: StageHistoryList },
+      },
+      async (request) => {
         const history = await store.stageHistory(apiParam(request), stageParam(request));
-        return { status: 200, json: { history: history.map(stageHistoryView) } };
+        return { history: history.map(stageHistoryView) };
       },
-    },
+    ),
   ];
 }

@@ -18,7 +18,9 @@ import {
 import type { Store } from '../store/store.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { getRoute, pageBody } from './plain-routes.js';
 import { functionParam, optionalQuery, pageParams } from './params.js';
+import { requireFunction } from './services.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -83,22 +85,18 @@ function statusParam(text: string | undefined): AsyncStatus | undefined {
 
 /** Asynchronous invocations: the function's settings, and its queued and ended events with their versions. */
 export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    const fn = await store.getFunction(name);
-    if (!fn) throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-    return fn;
-  };
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-config',
-      summary: "A function's asynchronous invocation settings: retries, maximum event age, destinations",
-      responses: { 200: AsyncConfigView },
-      handler: async (request) => {
-        const fn = await requireFunction(functionParam(request));
-        return { status: 200, json: configView(fn.async ?? DEFAULT_ASYNC_CONFIG) };
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-config',
+        summary: "A function's asynchronous invocation settings: retries, maximum event age, destinations",
+        responses: { 200: AsyncConfigView },
       },
-    },
+      async (request) => {
+        const fn = await requireFunction(store, functionParam(request));
+        return configView(fn.async ?? DEFAULT_ASYNC_CONFIG);
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -111,50 +109,49 @@ export function asyncRoutes({ store, clock }: ApiDeps): ApiRoute[] {
       async (request, body) => {
         const name = functionParam(request);
         const config = parseAsyncConfig(body);
-        await requireFunction(name);
+        await requireFunction(store, name);
         await checkDestination(store, config.onSuccess, 'onSuccess');
         await checkDestination(store, config.onFailure, 'onFailure');
         const fn = await store.updateFunction(name, { async: config }, changeBy(request, clock));
         return { status: 200, json: configView(fn.async ?? DEFAULT_ASYNC_CONFIG) };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-invocations',
-      summary:
-        "A function's asynchronous invocations, newest first, with their status, attempts and the version of each (status, limit, nextToken)",
-      query: ['status', 'limit', 'nextToken'],
-      responses: { 200: AsyncInvocationList },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-invocations',
+        summary:
+          "A function's asynchronous invocations, newest first, with their status, attempts and the version of each (status, limit, nextToken)",
+        query: ['status', 'limit', 'nextToken'],
+        responses: { 200: AsyncInvocationList },
+      },
+      async (request) => {
         const status = statusParam(optionalQuery(request, 'status'));
         const page = await store.listAsync(functionParam(request), {
           ...pageParams(request),
           ...(status !== undefined && { status }),
         });
-        return {
-          status: 200,
-          json: { invocations: page.items.map(asyncInvocationView), nextToken: page.nextToken ?? null },
-        };
+        return pageBody('invocations', page, asyncInvocationView);
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/async-invocations/{id}',
-      summary: 'One asynchronous invocation by its request id',
-      responses: { 200: AsyncInvocationView },
-      handler: async (request) => {
+    ),
+    getRoute(
+      {
+        path: '/v1/functions/{name}/async-invocations/{id}',
+        summary: 'One asynchronous invocation by its request id',
+        responses: { 200: AsyncInvocationView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const id = request.params.id ?? '';
         const event = await store.getAsync(name, id);
         if (!event) {
-          await requireFunction(name);
+          await requireFunction(store, name);
           throw new SluiceError(
             'AsyncInvocationNotFound',
             `function ${name} has no asynchronous invocation ${id}`,
           );
         }
-        return { status: 200, json: asyncInvocationView(event) };
+        return asyncInvocationView(event);
       },
-    },
+    ),
   ];
 }

@@ -10,6 +10,7 @@ import {
 import type { CredentialRecord } from '../store/store.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute } from './plain-routes.js';
 
 const ADMIN = { scope: 'admin' } as const;
 
@@ -53,28 +54,25 @@ export function credentialRoutes({ store, sealer, clock }: ApiDeps): ApiRoute[] 
         return { status: 201, json: { ...credentialView(record), token } };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/tokens',
-      summary: 'List the tokens by name (without the tokens themselves)',
-      access: ADMIN,
-      responses: { 200: TokenList },
-      handler: async () => ({
-        status: 200,
-        json: { tokens: (await store.listTokens()).map(credentialView) },
-      }),
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/tokens/{id}',
-      summary: 'Revoke a token (not the last with admin scope)',
-      access: ADMIN,
-      responses: { 204: 'empty' },
-      handler: async (request) => {
-        await store.deleteToken(idParam(request));
-        return { status: 204 };
+    getRoute(
+      {
+        path: '/v1/tokens',
+        summary: 'List the tokens by name (without the tokens themselves)',
+        access: ADMIN,
+        responses: { 200: TokenList },
       },
-    },
+      async () => ({ tokens: (await store.listTokens()).map(credentialView) }),
+    ),
+    deleteRoute(
+      {
+        path: '/v1/tokens/{id}',
+        summary: 'Revoke a token (not the last with admin scope)',
+        access: ADMIN,
+      },
+      async (request) => {
+        await store.deleteToken(idParam(request));
+      },
+    ),
     jsonRoute(
       {
         method: 'POST',
@@ -90,27 +88,24 @@ export function credentialRoutes({ store, sealer, clock }: ApiDeps): ApiRoute[] 
         return { status: 201, json: { ...credentialView(record), secret } };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/access-keys',
-      summary: 'List the access keys by name (without their secrets)',
-      access: ADMIN,
-      responses: { 200: AccessKeyList },
-      handler: async () => ({
-        status: 200,
-        json: { accessKeys: (await store.listAccessKeys()).map(credentialView) },
-      }),
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/access-keys/{id}',
-      summary: 'Delete an access key',
-      access: ADMIN,
-      responses: { 204: 'empty' },
-      handler: async (request) => {
-        await store.deleteAccessKey(idParam(request));
-        return { status: 204 };
+    getRoute(
+      {
+        path: '/v1/access-keys',
+        summary: 'List the access keys by name (without their secrets)',
+        access: ADMIN,
+        responses: { 200: AccessKeyList },
       },
-    },
+      async () => ({ accessKeys: (await store.listAccessKeys()).map(credentialView) }),
+    ),
+    deleteRoute(
+      {
+        path: '/v1/access-keys/{id}',
+        summary: 'Delete an access key',
+        access: ADMIN,
+      },
+      async (request) => {
+        await store.deleteAccessKey(idParam(request));
+      },
+    ),
   ];
 }

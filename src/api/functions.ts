@@ -11,6 +11,7 @@ import {
 import { codeFromRequest, jsonCodeLimit } from './code-input.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute, pageBody } from './plain-routes.js';
 import { functionParam, optionalQuery, pageParams } from './params.js';
 import { createFunction, qualifiedCode, requireFunction, updateFunction } from './services.js';
 import { functionView } from './views.js';
@@ -45,36 +46,35 @@ export function functionRoutes(deps: ApiDeps): ApiRoute[] {
         return { status: 201, json: functionView(fn), headers: { location: `/v1/functions/${fn.name}` } };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions',
-      summary:
-        "List functions by name, a page at a time (limit, nextToken, prefix); only those within a credential's prefix",
-      query: ['limit', 'nextToken', 'prefix'],
-      access: { prefix: 'handler' },
-      responses: { 200: FunctionList },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions',
+        summary:
+          "List functions by name, a page at a time (limit, nextToken, prefix); only those within a credential's prefix",
+        query: ['limit', 'nextToken', 'prefix'],
+        access: { prefix: 'handler' },
+        responses: { 200: FunctionList },
+      },
+      async (request) => {
         const prefix = narrowPrefix(optionalQuery(request, 'prefix'), request.principal.functionPrefix);
-        if (prefix === null) return { status: 200, json: { functions: [], nextToken: null } };
+        if (prefix === null) return { functions: [], nextToken: null };
         const page = await store.listFunctions({
           ...pageParams(request),
           ...(prefix !== undefined && { prefix }),
         });
-        return {
-          status: 200,
-          json: { functions: page.items.map(functionView), nextToken: page.nextToken ?? null },
-        };
+        return pageBody('functions', page, functionView);
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}',
-      summary: "Get a function's $LATEST configuration and code digest",
-      responses: { 200: FunctionView },
-      handler: async (request) => {
-        return { status: 200, json: functionView(await requireFunction(store, functionParam(request))) };
+    ),
+    getRoute(
+      {
+        path: '/v1/functions/{name}',
+        summary: "Get a function's $LATEST configuration and code digest",
+        responses: { 200: FunctionView },
       },
-    },
+      async (request) => {
+        return functionView(await requireFunction(store, functionParam(request)));
+      },
+    ),
     jsonRoute(
       {
         method: 'PATCH',
@@ -93,16 +93,15 @@ export function functionRoutes(deps: ApiDeps): ApiRoute[] {
         return { status: 200, json: functionView(fn) };
       },
     ),
-    {
-      method: 'DELETE',
-      path: '/v1/functions/{name}',
-      summary: 'Delete a function with its versions and aliases',
-      responses: { 204: 'empty' },
-      handler: async (request) => {
-        await store.deleteFunction(functionParam(request));
-        return { status: 204 };
+    deleteRoute(
+      {
+        path: '/v1/functions/{name}',
+        summary: 'Delete a function with its versions and aliases',
       },
-    },
+      async (request) => {
+        await store.deleteFunction(functionParam(request));
+      },
+    ),
     jsonRoute(
       {
         method: 'PUT',

@@ -1,7 +1,7 @@
 import { SluiceError } from '../core/errors.js';
 import { ALIAS_NAME, assertAliasName, assertFunctionName, assertVersionId } from '../core/names.js';
 import type { ListOptions } from '../store/store.js';
-import type { ApiRequest, HeaderParam } from './context.js';
+import { type ApiRequest, type ApiResponse, changeBy, type HeaderParam } from './context.js';
 
 export function functionParam(request: ApiRequest): string {
   const name = request.params.name ?? '';
@@ -88,6 +88,27 @@ export function ifMatchRevision(request: ApiRequest): number | undefined {
     ]);
   }
   return Number(match[1]);
+}
+
+/**
+ * A write of a record with a revision, with the preconditions its request sets: `If-Match` (only over that
+ * revision) and `If-None-Match: *` (only if new).
+ */
+export function guardedWrite(request: ApiRequest, clock: () => Date) {
+  const expectedRevision = ifMatchRevision(request);
+  return {
+    ...changeBy(request, clock),
+    ...(expectedRevision !== undefined && { expectedRevision }),
+    ...(ifNoneMatchAny(request) && { createOnly: true }),
+  };
+}
+
+/**
+ * The answer for a record with a revision: its view, and the revision as the ETag that `If-Match` takes
+ * back. `created`: 201, the record is new.
+ */
+export function revisedAnswer(json: unknown, revision: number, created = false): ApiResponse {
+  return { status: created ? 201 : 200, json, headers: { etag: `"${revision}"` } };
 }
 
 /** Whether the write asks to create only (`If-None-Match: *`); any other value is refused. */

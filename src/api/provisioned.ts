@@ -12,7 +12,9 @@ import type { Store } from '../store/store.js';
 import { ProvisionedBody, ProvisionedList, ProvisionedView } from '../contract/schemas/provisioned.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute } from './plain-routes.js';
 import { functionParam } from './params.js';
+import { requireFunction } from './services.js';
 
 /** The qualifier as the store keeps it: `$LATEST` (also for `LATEST`), a version number, or an alias name. */
 function qualifierParam(request: ApiRequest): string {
@@ -82,27 +84,24 @@ async function trafficOf(store: Store, record: ProvisionedRecord): Promise<Traff
 }
 
 export function provisionedRoutes({ store, clock }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-  };
   const view = async (record: ProvisionedRecord, nodes?: NodeBeat[]) =>
     provisionedView(record, await trafficOf(store, record), nodes ?? (await store.listNodes()));
 
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/provisioned',
-      summary: "A function's provisioned instances per qualifier, with what the nodes run of them",
-      responses: { 200: ProvisionedList },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/provisioned',
+        summary: "A function's provisioned instances per qualifier, with what the nodes run of them",
+        responses: { 200: ProvisionedList },
+      },
+      async (request) => {
         const name = functionParam(request);
-        await requireFunction(name);
+        await requireFunction(store, name);
         const [records, nodes] = await Promise.all([store.listProvisioned(name), store.listNodes()]);
         const views = await Promise.all(records.map((r) => view(r, nodes)));
-        return { status: 200, json: { provisioned: views } };
+        return { provisioned: views };
       },
-    },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -125,35 +124,35 @@ export function provisionedRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         return { status: created ? 201 : 200, json: await view(record) };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/provisioned/{qualifier}',
-      summary:
-        'A qualifier’s provisioned instances: target, and started, ready and failed per version and node',
-      responses: { 200: ProvisionedView },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/provisioned/{qualifier}',
+        summary:
+          'A qualifier’s provisioned instances: target, and started, ready and failed per version and node',
+        responses: { 200: ProvisionedView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const qualifier = qualifierParam(request);
         const record = await store.getProvisioned(name, qualifier);
         if (!record) {
-          await requireFunction(name);
+          await requireFunction(store, name);
           throw new SluiceError(
             'ProvisionedNotFound',
             `function ${name} has no provisioned instances for ${qualifier}`,
           );
         }
-        return { status: 200, json: await view(record) };
+        return await view(record);
       },
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/functions/{name}/provisioned/{qualifier}',
-      summary: 'Release a qualifier’s provisioned instances',
-      responses: { 204: 'empty' },
-      handler: async (request) => {
+    ),
+    deleteRoute(
+      {
+        path: '/v1/functions/{name}/provisioned/{qualifier}',
+        summary: 'Release a qualifier’s provisioned instances',
+      },
+      async (request) => {
         await store.deleteProvisioned(functionParam(request), qualifierParam(request));
-        return { status: 204 };
       },
-    },
+    ),
   ];
 }

@@ -2,6 +2,7 @@ import { type Guardrails, parseRolloutRequest, type Rollout, targetWeight } from
 import { RolloutList, RolloutView, StartRollout } from '../contract/schemas/rollouts.js';
 import type { ApiDeps, ApiRequest, ApiRoute } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { getRoute } from './plain-routes.js';
 import { aliasParam, functionParam } from './params.js';
 import { authorize } from '../core/credentials.js';
 import { SluiceError } from '../core/errors.js';
@@ -87,26 +88,28 @@ export function rolloutRoutes({ store, rollouts }: ApiDeps): ApiRoute[] {
         };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/aliases/{alias}/rollouts',
-      summary: "An alias's rollouts, newest first",
-      responses: { 200: RolloutList },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/aliases/{alias}/rollouts',
+        summary: "An alias's rollouts, newest first",
+        responses: { 200: RolloutList },
+      },
+      async (request) => {
         const list = await store.listRollouts(functionParam(request), aliasParam(request));
-        return { status: 200, json: { rollouts: list.map(rolloutView) } };
+        return { rollouts: list.map(rolloutView) };
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/rollouts/{id}',
-      summary: "A rollout's state, step and event log",
-      access: { prefix: 'handler' },
-      responses: { 200: RolloutView },
-      handler: async (request) => {
-        return { status: 200, json: rolloutView(await requireOwn(request)) };
+    ),
+    getRoute(
+      {
+        path: '/v1/rollouts/{id}',
+        summary: "A rollout's state, step and event log",
+        access: { prefix: 'handler' },
+        responses: { 200: RolloutView },
       },
-    },
+      async (request) => {
+        return rolloutView(await requireOwn(request));
+      },
+    ),
     ...COMMANDS.map(([command, summary]): ApiRoute => ({
       method: 'POST',
       path: `/v1/rollouts/{id}/${command}`,

@@ -9,6 +9,8 @@ import { aggregate } from '../metrics/aggregate.js';
 import { LogList, type LogView, MetricsView } from '../contract/schemas/telemetry.js';
 import { type ApiDeps, type ApiRequest, type ApiRoute, JsonOrEvents } from './context.js';
 import { functionParam, optionalQuery } from './params.js';
+import { requireFunction } from './services.js';
+import { getRoute } from './plain-routes.js';
 
 function invalid(parameter: string, message: string): SluiceError {
   return new SluiceError('InvalidArgument', `${parameter} ${message}`, [{ path: parameter, message }]);
@@ -52,20 +54,16 @@ function matches(log: InvocationLog, filter: LogFilter): boolean {
 const STREAM_OPTIONS = { heartbeatMs: 15_000, maxQueued: 1000 };
 
 export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] {
-  const requireFunction = async (name: string) => {
-    if (!(await store.getFunction(name)))
-      throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
-  };
-
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/metrics',
-      summary:
-        'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by), of one qualifier or version if asked (qualifier, version)',
-      query: ['since', 'until', 'step', 'by', 'qualifier', 'version'],
-      responses: { 200: MetricsView },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/metrics',
+        summary:
+          'Invocations, errors, throttles, cold starts and latency percentiles per version or qualifier (since, until, step, by), of one qualifier or version if asked (qualifier, version)',
+        query: ['since', 'until', 'step', 'by', 'qualifier', 'version'],
+        responses: { 200: MetricsView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const now = clock().getTime();
         const until = timeParam(request, 'until', now) ?? now;
@@ -89,7 +87,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         if (version !== undefined && version !== LATEST && !/^[1-9][0-9]{0,9}$/.test(version))
           throw invalid('version', 'must be a version number or $LATEST');
         const versionId = version === LATEST ? LATEST_VERSION_ID : version;
-        await requireFunction(name);
+        await requireFunction(store, name);
         const resolution = step % 60 === 0 ? 60 : 10;
         const from = Math.floor(since / 1000);
         const to = Math.ceil(until / 1000);
@@ -100,19 +98,16 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         );
         const { series, totals } = aggregate(rows, by, from, to, step);
         return {
-          status: 200,
-          json: {
-            functionName: name,
-            from: new Date(since).toISOString(),
-            until: new Date(until).toISOString(),
-            step,
-            by,
-            totals,
-            series: series.map((s) => ({ [by]: s.key, share: s.share, totals: s.totals, points: s.points })),
-          },
+          functionName: name,
+          from: new Date(since).toISOString(),
+          until: new Date(until).toISOString(),
+          step,
+          by,
+          totals,
+          series: series.map((s) => ({ [by]: s.key, share: s.share, totals: s.totals, points: s.points })),
         };
       },
-    },
+    ),
     {
       method: 'GET',
       path: '/v1/functions/{name}/logs',
@@ -149,7 +144,7 @@ export function telemetryRoutes({ store, clock, logFeed }: ApiDeps): ApiRoute[] 
         set('since', timeParam(request, 'since', now));
         set('until', timeParam(request, 'until', now));
         set('afterId', afterText === undefined ? undefined : Number(afterText));
-        await requireFunction(name);
+        await requireFunction(store, name);
         const recent = (
           await store.queryLogs(name, { ...filter, newestFirst: afterText === undefined })
         ).sort((a, b) => (a.id ?? 0) - (b.id ?? 0));

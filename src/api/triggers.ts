@@ -10,6 +10,7 @@ import {
 import { CreateTrigger, TriggerBody, TriggerList, TriggerView } from '../contract/schemas/triggers.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute } from './plain-routes.js';
 import { functionParam } from './params.js';
 
 const DEFAULT_QUEUE_CONCURRENCY = 4;
@@ -78,16 +79,17 @@ function triggerParam(params: Record<string, string>): string {
 /** Timer and queue triggers, each bound to a qualifier of its function. */
 export function triggerRoutes({ store, clock }: ApiDeps): ApiRoute[] {
   return [
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/triggers',
-      summary: "A function's timer and queue triggers, with the qualifier each invokes",
-      responses: { 200: TriggerList },
-      handler: async (request) => {
-        const triggers = await store.listTriggers(functionParam(request));
-        return { status: 200, json: { triggers: triggers.map(triggerView) } };
+    getRoute(
+      {
+        path: '/v1/functions/{name}/triggers',
+        summary: "A function's timer and queue triggers, with the qualifier each invokes",
+        responses: { 200: TriggerList },
       },
-    },
+      async (request) => {
+        const triggers = await store.listTriggers(functionParam(request));
+        return { triggers: triggers.map(triggerView) };
+      },
+    ),
     jsonRoute(
       {
         method: 'POST',
@@ -108,12 +110,13 @@ export function triggerRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/triggers/{trigger}',
-      summary: 'One trigger',
-      responses: { 200: TriggerView },
-      handler: async (request) => {
+    getRoute(
+      {
+        path: '/v1/functions/{name}/triggers/{trigger}',
+        summary: 'One trigger',
+        responses: { 200: TriggerView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const trigger = triggerParam(request.params);
         const record = await store.getTrigger(name, trigger);
@@ -121,9 +124,9 @@ export function triggerRoutes({ store, clock }: ApiDeps): ApiRoute[] {
           await store.listTriggers(name);
           throw new SluiceError('TriggerNotFound', `function ${name} has no trigger ${trigger}`);
         }
-        return { status: 200, json: triggerView(record) };
+        return triggerView(record);
       },
-    },
+    ),
     jsonRoute(
       {
         method: 'PUT',
@@ -142,15 +145,14 @@ export function triggerRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         return { status: 200, json: triggerView(record) };
       },
     ),
-    {
-      method: 'DELETE',
-      path: '/v1/functions/{name}/triggers/{trigger}',
-      summary: 'Delete a trigger',
-      responses: { 204: 'empty' },
-      handler: async (request) => {
-        await store.deleteTrigger(functionParam(request), triggerParam(request.params));
-        return { status: 204 };
+    deleteRoute(
+      {
+        path: '/v1/functions/{name}/triggers/{trigger}',
+        summary: 'Delete a trigger',
       },
-    },
+      async (request) => {
+        await store.deleteTrigger(functionParam(request), triggerParam(request.params));
+      },
+    ),
   ];
 }

@@ -2,7 +2,9 @@ import { SluiceError } from '../core/errors.js';
 import { Publish, VersionList, VersionView } from '../contract/schemas/functions.js';
 import { type ApiDeps, type ApiRoute, changeBy } from './context.js';
 import { jsonRoute } from './json-route.js';
+import { deleteRoute, getRoute, pageBody } from './plain-routes.js';
 import { functionParam, pageParams, versionParam } from './params.js';
+import { requireFunction } from './services.js';
 import { versionView } from './views.js';
 
 export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
@@ -25,46 +27,43 @@ export function versionRoutes({ store, clock }: ApiDeps): ApiRoute[] {
         };
       },
     ),
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/versions',
-      summary: 'List published versions, oldest first, a page at a time (limit, nextToken)',
-      query: ['limit', 'nextToken'],
-      responses: { 200: VersionList },
-      handler: async (request) => {
-        const page = await store.listVersions(functionParam(request), pageParams(request));
-        return {
-          status: 200,
-          json: { versions: page.items.map(versionView), nextToken: page.nextToken ?? null },
-        };
+    getRoute(
+      {
+        path: '/v1/functions/{name}/versions',
+        summary: 'List published versions, oldest first, a page at a time (limit, nextToken)',
+        query: ['limit', 'nextToken'],
+        responses: { 200: VersionList },
       },
-    },
-    {
-      method: 'GET',
-      path: '/v1/functions/{name}/versions/{version}',
-      summary: "Get a version's configuration and code digest",
-      responses: { 200: VersionView },
-      handler: async (request) => {
+      async (request) => {
+        const page = await store.listVersions(functionParam(request), pageParams(request));
+        return pageBody('versions', page, versionView);
+      },
+    ),
+    getRoute(
+      {
+        path: '/v1/functions/{name}/versions/{version}',
+        summary: "Get a version's configuration and code digest",
+        responses: { 200: VersionView },
+      },
+      async (request) => {
         const name = functionParam(request);
         const number = versionParam(request);
         const version = await store.getVersion(name, number);
         if (!version) {
-          if (!(await store.getFunction(name)))
-            throw new SluiceError('FunctionNotFound', `function ${name} does not exist`);
+          await requireFunction(store, name);
           throw new SluiceError('VersionNotFound', `function ${name} has no version ${number}`);
         }
-        return { status: 200, json: versionView(version) };
+        return versionView(version);
       },
-    },
-    {
-      method: 'DELETE',
-      path: '/v1/functions/{name}/versions/{version}',
-      summary: 'Delete a version no alias refers to (its number is never reused)',
-      responses: { 204: 'empty' },
-      handler: async (request) => {
+    ),
+    deleteRoute(
+      {
+        path: '/v1/functions/{name}/versions/{version}',
+        summary: 'Delete a version no alias refers to (its number is never reused)',
+      },
+      async (request) => {
         await store.deleteVersion(functionParam(request), versionParam(request));
-        return { status: 204 };
       },
-    },
+    ),
   ];
 }

@@ -15,92 +15,90 @@ import {
 } from './names.js';
 import { caught, issuePaths } from '../../test/support/errors.js';
 
-describe('function names', () => {
-  const table: [name: string, ok: boolean][] = [
-    ['a', true],
-    ['A', true],
-    ['_', true],
-    ['_private', true],
-    ['my-func_2', true],
-    ['f'.repeat(64), true],
-    ['f'.repeat(65), false],
-    ['_' + 'x'.repeat(63), true],
-    ['_' + 'x'.repeat(64), false],
-    ['', false],
-    ['1abc', false],
-    ['9', false],
-    ['-abc', false],
-    ['$LATEST', false],
-    ['a.b', false],
-    ['a b', false],
-    ['a/b', false],
-    ['café', false],
-    ['ñame', false],
-    ['名前', false],
-    ['abc\n', false],
-    ['\nabc', false],
-    ['abc ', false],
-  ];
-  for (const [name, ok] of table) {
-    test(`${JSON.stringify(name)} is ${ok ? 'valid' : 'invalid'}`, () => {
-      assert.equal(isFunctionName(name), ok);
-      if (ok) assertFunctionName(name);
-      else {
-        const error = caught(() => {
-          assertFunctionName(name);
-        });
-        assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(issuePaths(error), ['name']);
-        assert.ok(error.message.includes(`"${name}"`), 'the message names the refused name');
-      }
-    });
-  }
-});
+const FUNCTION_NAMES: [name: string, ok: boolean][] = [
+  ['a', true],
+  ['A', true],
+  ['_', true],
+  ['_private', true],
+  ['my-func_2', true],
+  ['f'.repeat(64), true],
+  ['f'.repeat(65), false],
+  ['_' + 'x'.repeat(63), true],
+  ['_' + 'x'.repeat(64), false],
+  ['', false],
+  ['1abc', false],
+  ['9', false],
+  ['-abc', false],
+  ['$LATEST', false],
+  ['a.b', false],
+  ['a b', false],
+  ['a/b', false],
+  ['café', false],
+  ['ñame', false],
+  ['名前', false],
+  ['abc\n', false],
+  ['\nabc', false],
+  ['abc ', false],
+];
 
-describe('alias names', () => {
-  const table: [name: string, ok: boolean][] = [
-    ['a', true],
-    ['release', true],
-    ['pre-pub_2', true],
-    ['r'.repeat(64), true],
-    ['r'.repeat(65), false],
-    [DEFAULT_ALIAS, true],
-    [LATEST, false],
-    // Function Compute's name for $LATEST, in any case: qualifier=LATEST must always mean $LATEST.
-    ['LATEST', false],
-    ['latest', false],
-    ['Latest', false],
-    ['LATEST2', true],
-    ['latest-v2', true],
-    ['$default', false],
-    ['$OTHER', false],
-    ['', false],
-    ['1', false],
-    ['01', false],
-    ['1release', false],
-    ['1e3', false],
-    ['-1', false],
-    ['_release', false],
-    ['-release', false],
-    ['rel.ease', false],
-    ['rélease', false],
-    ['release\n', false],
-  ];
-  for (const [name, ok] of table) {
-    test(`${JSON.stringify(name)} is ${ok ? 'valid' : 'invalid'}`, () => {
-      assert.equal(isAliasName(name), ok);
-      if (ok) assertAliasName(name);
-      else {
-        const error = caught(() => {
-          assertAliasName(name);
-        });
-        assert.equal(error.code, 'InvalidArgument');
-        assert.deepEqual(issuePaths(error), ['name']);
-        assert.ok(error.message.includes(`"${name}"`));
-      }
-    });
-  }
-});
+const ALIAS_NAMES: [name: string, ok: boolean][] = [
+  ['a', true],
+  ['release', true],
+  ['pre-pub_2', true],
+  ['r'.repeat(64), true],
+  ['r'.repeat(65), false],
+  [DEFAULT_ALIAS, true],
+  [LATEST, false],
+  // Function Compute's name for $LATEST, in any case: qualifier=LATEST must always mean $LATEST.
+  ['LATEST', false],
+  ['latest', false],
+  ['Latest', false],
+  ['LATEST2', true],
+  ['latest-v2', true],
+  ['$default', false],
+  ['$OTHER', false],
+  ['', false],
+  ['1', false],
+  ['01', false],
+  ['1release', false],
+  ['1e3', false],
+  ['-1', false],
+  ['_release', false],
+  ['-release', false],
+  ['rel.ease', false],
+  ['rélease', false],
+  ['release\n', false],
+];
+
+/** Each kind of name: its check and its assertion agree, and a refusal names the field and the name. */
+const NAME_KINDS: [
+  kind: string,
+  is: (name: string) => boolean,
+  assertName: (name: string) => void,
+  table: [string, boolean][],
+][] = [
+  ['function names', isFunctionName, assertFunctionName, FUNCTION_NAMES],
+  ['alias names', isAliasName, assertAliasName, ALIAS_NAMES],
+];
+
+for (const [kind, is, assertName, table] of NAME_KINDS) {
+  describe(kind, () => {
+    for (const [name, ok] of table) {
+      test(`${JSON.stringify(name)} is ${ok ? 'valid' : 'invalid'}`, () => {
+        assert.equal(is(name), ok);
+        if (ok) assertName(name);
+        else {
+          const error = caught(() => {
+            assertName(name);
+          });
+          assert.equal(error.code, 'InvalidArgument');
+          assert.deepEqual(issuePaths(error), ['name']);
+          assert.ok(error.message.includes(`"${name}"`), 'the message names the refused name');
+        }
+      });
+    }
+  });
+}
 
 describe('parseVersionRef / formatVersionRef', () => {
   const table: [text: string, ref: ReturnType<typeof parseVersionRef>][] = [

@@ -1,6 +1,7 @@
 import { backoffDelay } from '../core/backoff.js';
 import type { ChangeFeed, StoreChange } from '../store/changes.js';
 import type { Catalog } from './catalog.js';
+import { CoalescedRun } from '../timing/coalesced-run.js';
 
 export interface SyncOptions {
   /**
@@ -49,8 +50,10 @@ export class CatalogSync {
   /** Reloads asked for because changes may be missing, and the number of those a finished reload covers. */
   private requested = 0;
   private covered = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly reloads = new CoalescedRun(
+    () => this.reload(),
+    () => this.closed,
+  );
   private lastSync: { startedAt: number; finishedAt: number } | undefined;
   private resyncs = 0;
   private failing = 0;
@@ -149,13 +152,8 @@ export class CatalogSync {
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
-    await this.running?.catch(() => undefined);
+    await this.reloads.current?.catch(() => undefined);
     await this.feed.close();
-  }
-
-  /** Whether a reload was asked for while one ran (a method: the flag changes behind the awaits). */
-  private rerun(): boolean {
-    return this.again && !this.closed;
   }
 
   private requestResync(): void {
@@ -165,46 +163,39 @@ export class CatalogSync {
 
   /** One full reload at a time; one asked for while another runs runs after it (that one may be too early). */
   private resync(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
+    return this.reloads.request();
+  }
+
+  /** One reload; false when it failed (a retry is set, and reloads asked for meanwhile wait for it). */
+  private async reload(): Promise<boolean> {
+    const target = this.requested;
+    const startedAt = this.now();
+    try {
+      await this.catalog.loadAll();
+    } catch (error) {
+      this.failing++;
+      this.lastError = message(error);
+      const delay = backoffDelay(this.retry, this.failing - 1);
+      this.options.log(
+        `sync: reloading the routing table failed (${this.lastError}); serving from memory, trying again in ${delay} ms`,
+      );
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        void this.resync();
+      }, delay);
+      this.retryTimer.unref();
+      return false;
     }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        const target = this.requested;
-        const startedAt = this.now();
-        try {
-          await this.catalog.loadAll();
-        } catch (error) {
-          this.failing++;
-          this.lastError = message(error);
-          const delay = backoffDelay(this.retry, this.failing - 1);
-          this.options.log(
-            `sync: reloading the routing table failed (${this.lastError}); serving from memory, trying again in ${delay} ms`,
-          );
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => {
-            void this.resync();
-          }, delay);
-          this.retryTimer.unref();
-          return;
-        }
-        if (this.failing > 0)
-          this.options.log(`sync: reloaded the routing table after ${this.failing} failed attempts`);
-        else if (target > this.covered) this.options.log('sync: reloaded the routing table');
-        this.options.credentials?.forgetAll();
-        this.covered = Math.max(this.covered, target);
-        this.lastSync = { startedAt, finishedAt: this.now() };
-        this.resyncs++;
-        this.failing = 0;
-        this.lastError = undefined;
-        this.options.reloaded?.();
-      } while (this.rerun());
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    if (this.failing > 0)
+      this.options.log(`sync: reloaded the routing table after ${this.failing} failed attempts`);
+    else if (target > this.covered) this.options.log('sync: reloaded the routing table');
+    this.options.credentials?.forgetAll();
+    this.covered = Math.max(this.covered, target);
+    this.lastSync = { startedAt, finishedAt: this.now() };
+    this.resyncs++;
+    this.failing = 0;
+    this.lastError = undefined;
+    this.options.reloaded?.();
+    return true;
   }
 }

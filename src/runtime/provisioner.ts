@@ -12,6 +12,7 @@ import type { AliasSpec } from '../core/alias.js';
 import type { Store } from '../store/store.js';
 import type { RunnableVersion } from './instance.js';
 import type { PinnedInstance } from './pool.js';
+import { CoalescedRun } from '../timing/coalesced-run.js';
 
 /** What the provisioner reads of a function in the data plane's snapshot. */
 export interface ProvisionTargets {
@@ -88,8 +89,14 @@ export class Provisioner {
   private readonly retry: Backoff;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly beats = new CoalescedRun(
+    async () => {
+      await this.read();
+      this.reconcile();
+      return true;
+    },
+    () => this.closed,
+  );
   private closed = false;
   private lastError: string | undefined;
   /** The report the last beat carried, and the beat asked for because it changed since. */
@@ -158,7 +165,7 @@ export class Provisioner {
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.beatTimer);
-    await this.running;
+    await this.beats.current;
     await this.deps.store.dropNode(this.deps.node).catch((error: unknown) => {
       this.deps.log(
         `provisioned: could not say this node stops (${message(error)}); the others will see it expire`,
@@ -168,26 +175,7 @@ export class Provisioner {
 
   /** One beat: announce this node, read the others and the targets, then plan. One at a time. */
   private tick(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.read();
-        this.reconcile();
-      } while (this.rerun());
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  /** Whether a beat was asked for while one ran (a method: the flag changes behind the awaits). */
-  private rerun(): boolean {
-    return this.again && !this.closed;
+    return this.beats.request();
   }
 
   private async read(): Promise<void> {

@@ -2,8 +2,9 @@ import { ALIAS_FLAGS_HELP, ALIAS_OPTIONS, sameSpec, specFromFlags } from '../ali
 import { parseCount } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { describeSplit, fields, historyTable, note, printResult, table, when } from '../output.js';
-import { isWeight, type AliasSpecView, type AliasView, type HistoryView } from '../views.js';
+import { describeSplit, fields, note, printResult, table, when } from '../output.js';
+import { deleteCommand, getCommand, historyCommand, listCommand } from '../request-commands.js';
+import { isWeight, type AliasSpecView, type AliasView } from '../views.js';
 
 const aliasPath = (fn: string, alias: string) => `/v1/functions/${seg(fn)}/aliases/${seg(alias)}`;
 
@@ -91,75 +92,60 @@ export const aliasCommands: Group = {
         await printAlias(alias, args.json, 'promoted');
       },
     },
-    list: {
+    list: listCommand({
       summary: "list a function's aliases and their traffic",
       usage: 'usage: sluice alias list FN\n\nexample: sluice alias list B',
       positionals: ['FN'],
-      async run(args, ctx) {
-        const fn = args.positional(0);
-        const { aliases } = await (
-          await ctx.client()
-        ).call<{ aliases: AliasView[] }>('GET', `/v1/functions/${seg(fn)}/aliases`);
-        await printResult(args.json, { aliases }, () =>
-          table(
-            ['alias', 'version', 'canary', 'traffic', 'revision', 'updated'],
-            aliases.map((a) => [
-              a.name,
-              a.version,
-              a.canary ? `${a.canary.version} (${isWeight(a.canary) ? 'weight' : 'rules'})` : '-',
-              describeSplit(a),
-              String(a.revision),
-              when(a.updatedAt),
-            ]),
-          ),
-        );
-      },
-    },
-    get: {
+      path: ([fn]) => `/v1/functions/${seg(fn)}/aliases`,
+      key: 'aliases',
+      text: (aliases: AliasView[]) =>
+        table(
+          ['alias', 'version', 'canary', 'traffic', 'revision', 'updated'],
+          aliases.map((a) => [
+            a.name,
+            a.version,
+            a.canary ? `${a.canary.version} (${isWeight(a.canary) ? 'weight' : 'rules'})` : '-',
+            describeSplit(a),
+            String(a.revision),
+            when(a.updatedAt),
+          ]),
+        ),
+    }),
+    get: getCommand({
       summary: 'show an alias: its versions, the canary split and its revision',
       usage: 'usage: sluice alias get FN ALIAS\n\nexample: sluice alias get B release',
       positionals: ['FN', 'ALIAS'],
-      async run(args, ctx) {
-        const alias = await getAlias(await ctx.client(), args.positional(0), args.positional(1));
+      path: ([fn, name]) => aliasPath(fn, name),
+      text: (alias: AliasView) => {
         const canary = alias.canary;
-        await printResult(args.json, alias, () =>
-          fields([
-            ['alias', `${alias.functionName}/${alias.name}`],
-            ['primary', alias.version],
-            ['canary', canary ? canary.version : '-'],
-            ['traffic', describeSplit(alias)],
-            ...(canary && !isWeight(canary) ? [['match', canary.match] as [string, string]] : []),
-            ['description', alias.description || '-'],
-            ['revision', String(alias.revision)],
-            ['updated', when(alias.updatedAt)],
-          ]),
-        );
+        return fields([
+          ['alias', `${alias.functionName}/${alias.name}`],
+          ['primary', alias.version],
+          ['canary', canary ? canary.version : '-'],
+          ['traffic', describeSplit(alias)],
+          ...(canary && !isWeight(canary) ? [['match', canary.match] as [string, string]] : []),
+          ['description', alias.description || '-'],
+          ['revision', String(alias.revision)],
+          ['updated', when(alias.updatedAt)],
+        ]);
       },
-    },
-    delete: {
+    }),
+    delete: deleteCommand({
       summary: 'delete an alias ($DEFAULT cannot be)',
       usage: 'usage: sluice alias delete FN ALIAS\n\nexample: sluice alias delete B prepub',
       positionals: ['FN', 'ALIAS'],
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        await (await ctx.client()).call('DELETE', aliasPath(fn, name));
-        await printResult(args.json, { deleted: name }, () => `deleted alias ${name} of ${fn}`);
-      },
-    },
-    history: {
+      path: ([fn, name]) => aliasPath(fn, name),
+      json: ([, name]) => ({ deleted: name }),
+      done: ([fn, name]) => `deleted alias ${name} of ${fn}`,
+    }),
+    history: historyCommand({
       summary: 'every change to an alias: revision, action, who, when and the traffic after it',
       usage: 'usage: sluice alias history FN ALIAS\n\nexample: sluice alias history B release',
       positionals: ['FN', 'ALIAS'],
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        const { history } = await (
-          await ctx.client()
-        ).call<{ history: HistoryView[] }>('GET', `${aliasPath(fn, name)}/history`);
-        await printResult(args.json, { history }, () =>
-          historyTable(history, 'traffic after', describeSplit),
-        );
-      },
-    },
+      path: ([fn, name]) => aliasPath(fn, name),
+      afterHeader: 'traffic after',
+      describeAfter: describeSplit,
+    }),
     rollback: {
       summary: 'return an alias to its previous configuration, to all-primary, or to a revision',
       usage:

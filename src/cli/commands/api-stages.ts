@@ -1,7 +1,8 @@
 import { parsePairs } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
-import { historyTable, printResult, table } from '../output.js';
+import { printResult, table } from '../output.js';
+import { deleteCommand, getCommand, historyCommand, listCommand } from '../request-commands.js';
 
 export interface StageView {
   api: string;
@@ -77,50 +78,36 @@ export const stageCommands: Group = {
         );
       },
     },
-    list: {
+    list: listCommand({
       summary: "list an API's stages",
       usage: 'usage: sluice api stage list API\n\nexample: sluice api stage list shop',
       positionals: ['API'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const { stages } = await client.call<{ stages: StageView[] }>('GET', stagesPath(args.positional(0)));
-        await printResult(args.json, { stages }, () => stagesTable(client, stages));
-      },
-    },
-    get: {
+      path: ([api]) => stagesPath(api),
+      key: 'stages',
+      text: (stages: StageView[], _names, client) => stagesTable(client, stages),
+    }),
+    get: getCommand({
       summary: "show a stage's binding",
       usage: 'usage: sluice api stage get API STAGE\n\nexample: sluice api stage get shop release',
       positionals: ['API', 'STAGE'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const stage = await client.call<StageView>('GET', stagePath(args.positional(0), args.positional(1)));
-        await printResult(args.json, stage, () => stagesTable(client, [stage]));
-      },
-    },
-    delete: {
+      path: ([api, stage]) => stagePath(api, stage),
+      text: (stage: StageView, client) => stagesTable(client, [stage]),
+    }),
+    delete: deleteCommand({
       summary: 'delete a stage',
       usage: 'usage: sluice api stage delete API STAGE\n\nexample: sluice api stage delete shop dev',
       positionals: ['API', 'STAGE'],
-      async run(args, ctx) {
-        const [api, stage] = [args.positional(0), args.positional(1)];
-        await (await ctx.client()).call('DELETE', stagePath(api, stage));
-        await printResult(args.json, { deleted: stage }, () => `deleted stage ${api}/${stage}`);
-      },
-    },
-    history: {
+      path: ([api, stage]) => stagePath(api, stage),
+      json: ([, stage]) => ({ deleted: stage }),
+      done: ([api, stage]) => `deleted stage ${api}/${stage}`,
+    }),
+    history: historyCommand({
       summary: "every change to a stage's binding",
       usage: 'usage: sluice api stage history API STAGE\n\nexample: sluice api stage history shop release',
       positionals: ['API', 'STAGE'],
-      async run(args, ctx) {
-        const { history } = await (
-          await ctx.client()
-        ).call<{
-          history: { revision: number; action: string; actor: string; at: string; after: StageView | null }[];
-        }>('GET', `${stagePath(args.positional(0), args.positional(1))}/history`);
-        await printResult(args.json, { history }, () =>
-          historyTable(history, 'binding after', (after) => `${after.function}:${after.qualifier}`),
-        );
-      },
-    },
+      path: ([api, stage]) => stagePath(api, stage),
+      afterHeader: 'binding after',
+      describeAfter: (after: StageView) => `${after.function}:${after.qualifier}`,
+    }),
   },
 };

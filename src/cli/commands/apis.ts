@@ -1,7 +1,8 @@
 import { type Client, seg } from '../client.js';
-import type { Group } from '../command.js';
+import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, printResult, table } from '../output.js';
+import { deleteCommand, listCommand } from '../request-commands.js';
 import { stageCommands, stagesTable, type StageView } from './api-stages.js';
 
 interface ApiRoute {
@@ -53,39 +54,46 @@ async function changeRoutes(
   });
 }
 
+/** `route add` and `route remove`: the route named by METHOD PATH, changed in the API's routes. */
+function routeCommand(
+  summary: string,
+  usage: string,
+  change: (routes: ApiRoute[], route: ApiRoute, apiName: string) => ApiRoute[],
+  done: (route: ApiRoute, api: ApiView) => string,
+): Command {
+  return {
+    summary,
+    usage,
+    positionals: ['API', 'METHOD', 'PATH'],
+    async run(args, ctx) {
+      const named = route(args.positional(1), args.positional(2));
+      const apiName = args.positional(0);
+      const api = await changeRoutes(await ctx.client(), apiName, (routes) => change(routes, named, apiName));
+      await printResult(args.json, api, () => done(named, api));
+    },
+  };
+}
+
 const routeCommands: Group = {
   summary: "add and remove an API's routes",
   commands: {
-    add: {
-      summary: 'add a route: METHOD (or ANY) and a path such as /users/{id} or /{proxy+}',
-      usage:
-        'usage: sluice api route add API METHOD PATH\n\nexample: sluice api route add shop GET /users/{id}',
-      positionals: ['API', 'METHOD', 'PATH'],
-      async run(args, ctx) {
-        const added = route(args.positional(1), args.positional(2));
-        const api = await changeRoutes(await ctx.client(), args.positional(0), (routes) => [
-          ...routes,
-          added,
-        ]);
-        await printResult(args.json, api, () => `added ${added.method} ${added.path} to ${api.name}`);
+    add: routeCommand(
+      'add a route: METHOD (or ANY) and a path such as /users/{id} or /{proxy+}',
+      'usage: sluice api route add API METHOD PATH\n\nexample: sluice api route add shop GET /users/{id}',
+      (routes, added) => [...routes, added],
+      (added, api) => `added ${added.method} ${added.path} to ${api.name}`,
+    ),
+    remove: routeCommand(
+      'remove a route',
+      'usage: sluice api route remove API METHOD PATH\n\nexample: sluice api route remove shop GET /users/{id}',
+      (routes, gone, apiName) => {
+        const kept = routes.filter((r) => r.method !== gone.method || r.path !== gone.path);
+        if (kept.length === routes.length)
+          throw new UsageError(`${apiName} has no route ${gone.method} ${gone.path}`);
+        return kept;
       },
-    },
-    remove: {
-      summary: 'remove a route',
-      usage:
-        'usage: sluice api route remove API METHOD PATH\n\nexample: sluice api route remove shop GET /users/{id}',
-      positionals: ['API', 'METHOD', 'PATH'],
-      async run(args, ctx) {
-        const gone = route(args.positional(1), args.positional(2));
-        const api = await changeRoutes(await ctx.client(), args.positional(0), (routes) => {
-          const kept = routes.filter((r) => r.method !== gone.method || r.path !== gone.path);
-          if (kept.length === routes.length)
-            throw new UsageError(`${args.positional(0)} has no route ${gone.method} ${gone.path}`);
-          return kept;
-        });
-        await printResult(args.json, api, () => `removed ${gone.method} ${gone.path} from ${api.name}`);
-      },
-    },
+      (gone, api) => `removed ${gone.method} ${gone.path} from ${api.name}`,
+    ),
   },
 };
 
@@ -111,21 +119,20 @@ export const apiCommands: Group = {
         await printResult(args.json, api, () => `created API ${api.name} with ${api.routes.length} route(s)`);
       },
     },
-    list: {
+    list: listCommand({
       summary: 'list the APIs',
       usage: 'usage: sluice api list\n\nexample: sluice api list',
-      async run(args, ctx) {
-        const { apis } = await (await ctx.client()).call<{ apis: ApiView[] }>('GET', '/v1/apis');
-        await printResult(args.json, { apis }, () =>
-          apis.length === 0
-            ? 'no APIs yet: "sluice api create"'
-            : table(
-                ['api', 'routes', 'stages', 'description'],
-                apis.map((a) => [a.name, String(a.routes.length), a.stages.join(', ') || '-', a.description]),
-              ),
-        );
-      },
-    },
+      positionals: [],
+      path: () => '/v1/apis',
+      key: 'apis',
+      text: (apis: ApiView[]) =>
+        apis.length === 0
+          ? 'no APIs yet: "sluice api create"'
+          : table(
+              ['api', 'routes', 'stages', 'description'],
+              apis.map((a) => [a.name, String(a.routes.length), a.stages.join(', ') || '-', a.description]),
+            ),
+    }),
     get: {
       summary: 'show an API: its routes and stages',
       usage: 'usage: sluice api get API\n\nexample: sluice api get shop',
@@ -137,16 +144,14 @@ export const apiCommands: Group = {
         await printResult(args.json, { ...api, stages }, () => describeApi(client, api, stages));
       },
     },
-    delete: {
+    delete: deleteCommand({
       summary: 'delete an API with its stages',
       usage: 'usage: sluice api delete API\n\nexample: sluice api delete shop',
       positionals: ['API'],
-      async run(args, ctx) {
-        const api = args.positional(0);
-        await (await ctx.client()).call('DELETE', apiPath(api));
-        await printResult(args.json, { deleted: api }, () => `deleted API ${api}`);
-      },
-    },
+      path: ([api]) => apiPath(api),
+      json: ([api]) => ({ deleted: api }),
+      done: ([api]) => `deleted API ${api}`,
+    }),
     route: routeCommands,
     stage: stageCommands,
   },

@@ -3,6 +3,7 @@ import { seg } from '../client.js';
 import type { Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, printResult, table } from '../output.js';
+import { getCommand } from '../request-commands.js';
 import type {
   AsyncConfigView,
   AsyncInvocationList,
@@ -94,18 +95,13 @@ export const asyncCommands: Group = {
         );
       },
     },
-    get: {
+    get: getCommand({
       summary: 'one asynchronous invocation: its status, result or error, and every attempt with its version',
       usage: 'usage: sluice async get FN REQUEST_ID\n\nexample:\n  sluice async get B 6f1c…',
       positionals: ['FN', 'REQUEST_ID'],
-      async run(args, ctx) {
-        const [fn, id] = [args.positional(0), args.positional(1)];
-        const view = await (
-          await ctx.client()
-        ).call<AsyncInvocationView>('GET', `${base(fn)}/async-invocations/${seg(id)}`);
-        await printResult(args.json, view, () => describeInvocation(view));
-      },
-    },
+      path: ([fn, id]) => `${base(fn)}/async-invocations/${seg(id)}`,
+      text: describeInvocation,
+    }),
     config: {
       summary: "show or set a function's retries, maximum event age and destinations",
       usage:

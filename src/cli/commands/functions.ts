@@ -1,6 +1,7 @@
 import { listAll, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { bytes, describeSplit, fields, printResult, shortSha, table, when } from '../output.js';
+import { deleteCommand } from '../request-commands.js';
 import type { AliasView, FunctionConfigView, FunctionView } from '../views.js';
 
 export function configFields(config: FunctionConfigView): [string, string][] {
@@ -80,21 +81,14 @@ export const functionCommands: Group = {
         });
       },
     },
-    delete: {
+    delete: deleteCommand({
       summary: 'delete a function with its versions and aliases',
       usage: 'usage: sluice function delete FN\n\nexample: sluice function delete B',
       positionals: ['FN'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const name = args.positional(0);
-        await client.call('DELETE', `/v1/functions/${seg(name)}`);
-        await printResult(
-          args.json,
-          { deleted: name },
-          () => `deleted function ${name} with its versions and aliases`,
-        );
-      },
-    },
+      path: ([name]) => `/v1/functions/${seg(name)}`,
+      json: ([name]) => ({ deleted: name }),
+      done: ([name]) => `deleted function ${name} with its versions and aliases`,
+    }),
     trigger: {
       summary: 'set who may call the HTTP trigger: --auth token|anonymous',
       usage:

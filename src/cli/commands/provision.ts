@@ -2,6 +2,7 @@ import { parseCount, parseWeight } from '../args.js';
 import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { printResult, table } from '../output.js';
+import { deleteCommand } from '../request-commands.js';
 
 /** A qualifier's provisioned instances as the API answers them. */
 interface Counts {
@@ -100,19 +101,13 @@ export const provisionCommands: Group = {
         await show(await ctx.client(), args.positional(0), args.json);
       },
     },
-    delete: {
+    delete: deleteCommand({
       summary: "release a qualifier's provisioned instances",
       usage: 'usage: sluice provision delete FN QUALIFIER\n\nexample:\n  sluice provision delete B live',
       positionals: ['FN', 'QUALIFIER'],
-      async run(args, ctx) {
-        const [fn, qualifier] = [args.positional(0), args.positional(1)];
-        await (await ctx.client()).call('DELETE', path(fn, qualifier));
-        await printResult(
-          args.json,
-          { functionName: fn, qualifier, released: true },
-          () => `released the provisioned instances of ${fn}/${qualifier}`,
-        );
-      },
-    },
+      path: ([fn, qualifier]) => path(fn, qualifier),
+      json: ([fn, qualifier]) => ({ functionName: fn, qualifier, released: true }),
+      done: ([fn, qualifier]) => `released the provisioned instances of ${fn}/${qualifier}`,
+    }),
   },
 };

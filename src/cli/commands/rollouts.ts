@@ -4,6 +4,7 @@ import { seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, percent, printResult, table, when } from '../output.js';
+import { getCommand, listCommand } from '../request-commands.js';
 
 interface RolloutView {
   id: string;
@@ -160,42 +161,33 @@ example: sluice rollout start B release --to 2 --steps 5%,25%,50% --interval 5m 
         );
       },
     },
-    status: {
+    status: getCommand({
       summary: "a rollout's state and its event log",
       usage: 'usage: sluice rollout status ID\n\nexample: sluice rollout status 5f0c…',
       positionals: ['ID'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const rollout = await client.call<RolloutView>('GET', `/v1/rollouts/${seg(args.positional(0))}`);
-        await printResult(args.json, rollout, () => `${describeRollout(rollout)}\n\n${eventsTable(rollout)}`);
-      },
-    },
-    list: {
+      path: ([id]) => `/v1/rollouts/${seg(id)}`,
+      text: (rollout: RolloutView) => `${describeRollout(rollout)}\n\n${eventsTable(rollout)}`,
+    }),
+    list: listCommand({
       summary: "an alias's rollouts, newest first",
       usage: 'usage: sluice rollout list FN ALIAS\n\nexample: sluice rollout list B release',
       positionals: ['FN', 'ALIAS'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const { rollouts } = await client.call<{ rollouts: RolloutView[] }>(
-          'GET',
-          `/v1/functions/${seg(args.positional(0))}/aliases/${seg(args.positional(1))}/rollouts`,
-        );
-        await printResult(args.json, { rollouts }, () =>
-          table(
-            ['id', 'from', 'to', 'status', 'step', 'started', 'reason'],
-            rollouts.map((r) => [
-              r.id,
-              r.from,
-              r.to,
-              r.status,
-              `${r.step}/${r.steps.length}`,
-              when(r.createdAt),
-              r.reason ?? '',
-            ]),
-          ),
-        );
-      },
-    },
+      path: ([fn, alias]) => `/v1/functions/${seg(fn)}/aliases/${seg(alias)}/rollouts`,
+      key: 'rollouts',
+      text: (rollouts: RolloutView[]) =>
+        table(
+          ['id', 'from', 'to', 'status', 'step', 'started', 'reason'],
+          rollouts.map((r) => [
+            r.id,
+            r.from,
+            r.to,
+            r.status,
+            `${r.step}/${r.steps.length}`,
+            when(r.createdAt),
+            r.reason ?? '',
+          ]),
+        ),
+    }),
     pause: control('pause', 'hold a rollout at its step'),
     resume: control('resume', 'go on with a paused rollout (its step starts afresh)'),
     abort: control('abort', 'stop a rollout: all traffic back to the primary at once'),

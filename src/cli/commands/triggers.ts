@@ -3,6 +3,7 @@ import { type Client, seg } from '../client.js';
 import type { Command, Group } from '../command.js';
 import { UsageError } from '../errors.js';
 import { fields, printResult, table } from '../output.js';
+import { deleteCommand, getCommand } from '../request-commands.js';
 import type { TriggerList, TriggerView } from '../../contract/schemas/triggers.js';
 
 const path = (fn: string, trigger?: string) =>
@@ -83,37 +84,40 @@ async function write(client: Client, method: 'POST' | 'PUT', fn: string, name: s
   });
 }
 
+/** `create` and `update`: the same flags, sent as a new trigger (POST) or in place of one (PUT). */
+function writeCommand(method: 'POST' | 'PUT', summary: string, usage: string): Command {
+  return {
+    summary,
+    usage,
+    positionals: ['FN', 'NAME'],
+    options: OPTIONS,
+    async run(args, ctx) {
+      const [fn, name] = [args.positional(0), args.positional(1)];
+      const view = await write(await ctx.client(), method, fn, name, bodyOf(args));
+      await printResult(args.json, view, () => describe(view));
+    },
+  };
+}
+
 export const triggerCommands: Group = {
   summary: 'timer and message-queue triggers, each invoking an alias (or version) of its function',
   commands: {
-    create: {
-      summary: 'create a timer or queue trigger bound to a qualifier',
-      usage: `usage: sluice trigger create FN NAME (--timer SCHEDULE [--payload TEXT] | --queue --url U --stream S --subject S [--concurrency N]) [--qualifier Q]
+    create: writeCommand(
+      'POST',
+      'create a timer or queue trigger bound to a qualifier',
+      `usage: sluice trigger create FN NAME (--timer SCHEDULE [--payload TEXT] | --queue --url U --stream S --subject S [--concurrency N]) [--qualifier Q]
 
 ${OPTIONS_HELP}
 
 examples:
   sluice trigger create B tick --timer "@every 30s" --qualifier release --payload '{"job":"sweep"}'
   sluice trigger create B orders --queue --url nats://127.0.0.1:4222 --stream ORDERS --subject 'orders.>' -q release`,
-      positionals: ['FN', 'NAME'],
-      options: OPTIONS,
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        const view = await write(await ctx.client(), 'POST', fn, name, bodyOf(args));
-        await printResult(args.json, view, () => describe(view));
-      },
-    },
-    update: {
-      summary: "replace a trigger's configuration (a timer keeps its last firing)",
-      usage: `usage: sluice trigger update FN NAME (--timer SCHEDULE … | --queue …) [--qualifier Q]\n\n${OPTIONS_HELP}\n\nexample:\n  sluice trigger update B tick --timer "0 3 * * *" --qualifier release`,
-      positionals: ['FN', 'NAME'],
-      options: OPTIONS,
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        const view = await write(await ctx.client(), 'PUT', fn, name, bodyOf(args));
-        await printResult(args.json, view, () => describe(view));
-      },
-    },
+    ),
+    update: writeCommand(
+      'PUT',
+      "replace a trigger's configuration (a timer keeps its last firing)",
+      `usage: sluice trigger update FN NAME (--timer SCHEDULE … | --queue …) [--qualifier Q]\n\n${OPTIONS_HELP}\n\nexample:\n  sluice trigger update B tick --timer "0 3 * * *" --qualifier release`,
+    ),
     list: {
       summary: "a function's triggers and the qualifier each invokes",
       usage: 'usage: sluice trigger list FN\n\nexample:\n  sluice trigger list B',
@@ -131,30 +135,20 @@ examples:
         );
       },
     },
-    get: {
+    get: getCommand({
       summary: 'one trigger',
       usage: 'usage: sluice trigger get FN NAME\n\nexample:\n  sluice trigger get B tick',
       positionals: ['FN', 'NAME'],
-      async run(args, ctx) {
-        const view = await (
-          await ctx.client()
-        ).call<TriggerView>('GET', path(args.positional(0), args.positional(1)));
-        await printResult(args.json, view, () => describe(view));
-      },
-    },
-    delete: {
+      path: ([fn, name]) => path(fn, name),
+      text: (view: TriggerView) => describe(view),
+    }),
+    delete: deleteCommand({
       summary: 'delete a trigger',
       usage: 'usage: sluice trigger delete FN NAME\n\nexample:\n  sluice trigger delete B tick',
       positionals: ['FN', 'NAME'],
-      async run(args, ctx) {
-        const [fn, name] = [args.positional(0), args.positional(1)];
-        await (await ctx.client()).call('DELETE', path(fn, name));
-        await printResult(
-          args.json,
-          { functionName: fn, name, deleted: true },
-          () => `deleted trigger ${fn}/${name}`,
-        );
-      },
-    },
+      path: ([fn, name]) => path(fn, name),
+      json: ([fn, name]) => ({ functionName: fn, name, deleted: true }),
+      done: ([fn, name]) => `deleted trigger ${fn}/${name}`,
+    }),
   },
 };

@@ -1,9 +1,10 @@
 import { CONFIG_FIELDS } from '../../contract/domain.js';
 import { parseVersionArg } from '../args.js';
-import { type Client, listAll, seg } from '../client.js';
+import { type Client, seg } from '../client.js';
 import type { Group } from '../command.js';
 import { bytes, fields, print, printJson, printResult, shortSha, table, when } from '../output.js';
 import type { FunctionConfigView, FunctionView, VersionView } from '../views.js';
+import { listCommand } from '../request-commands.js';
 import { fileDigests } from '../zip-digests.js';
 import { configFields } from './functions.js';
 
@@ -90,31 +91,28 @@ export const versionCommands: Group = {
         );
       },
     },
-    list: {
+    list: listCommand({
       summary: 'list the published versions, oldest first',
       usage: 'usage: sluice version list FN\n\nexample: sluice version list B',
       positionals: ['FN'],
-      async run(args, ctx) {
-        const client = await ctx.client();
-        const fn = args.positional(0);
-        const versions = await listAll<VersionView>(client, versionsPath(fn), 'versions');
-        await printResult(args.json, { versions }, () =>
-          versions.length === 0
-            ? `${fn} has no published version yet: "sluice version publish ${fn}"`
-            : table(
-                ['version', 'created', 'code', 'runtime', 'memory', 'description'],
-                versions.map((v) => [
-                  v.versionId,
-                  when(v.createdAt),
-                  shortSha(v.codeSha256),
-                  v.config.runtime,
-                  `${v.config.memorySize} MB`,
-                  v.description,
-                ]),
-              ),
-        );
-      },
-    },
+      path: ([fn]) => versionsPath(fn),
+      key: 'versions',
+      paged: true,
+      text: (versions: VersionView[], [fn]) =>
+        versions.length === 0
+          ? `${fn} has no published version yet: "sluice version publish ${fn}"`
+          : table(
+              ['version', 'created', 'code', 'runtime', 'memory', 'description'],
+              versions.map((v) => [
+                v.versionId,
+                when(v.createdAt),
+                shortSha(v.codeSha256),
+                v.config.runtime,
+                `${v.config.memorySize} MB`,
+                v.description,
+              ]),
+            ),
+    }),
     get: {
       summary: "show a version's configuration and code digest",
       usage: 'usage: sluice version get FN V\n\nexample: sluice version get B 2',

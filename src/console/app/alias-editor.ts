@@ -9,7 +9,7 @@ import {
   type AliasForm,
 } from './alias-form.js';
 import { ApiError, enc, fnPath, sendJson, type AliasView, type VersionView } from './api.js';
-import { clear, colorFor, errorBox, field, h, overlay, toast } from './dom.js';
+import { clear, colorFor, editorFooter, errorBox, field, h, nameInput, overlay, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { provisionedSection } from './provisioned-section.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
@@ -320,17 +320,7 @@ function canaryPart(part: Part, versions: readonly VersionView[]) {
 
 /** The alias's name (when new), description and primary version. */
 function basicsPart({ form, errors, changed }: Part, versions: readonly VersionView[]): HTMLElement[] {
-  const name = h('input', {
-    id: 'alias-name',
-    class: 'input',
-    testid: 'alias-name',
-    value: form.name,
-    readonly: !form.creating,
-    autocomplete: 'off',
-    spellcheck: 'false',
-    placeholder: 'alias1',
-    autofocus: form.creating,
-  });
+  const name = nameInput('alias-name', form.name, form.creating, 'alias1');
   const description = h('input', {
     id: 'alias-description',
     class: 'input',
@@ -447,9 +437,6 @@ export function openAliasEditor(
     e.preventDefault();
     formEl.requestSubmit();
   });
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'alias-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'alias', save);
   canary.sync();
 }

@@ -1,6 +1,6 @@
 import { isSluiceError, METHODS, parseApiDefinition, type RouteMethod } from '../../contract/domain.js';
-import { ApiError, enc, sendJson, type ApiView, type FieldIssue } from './api.js';
-import { errorBox, field, h, overlay, toast } from './dom.js';
+import { enc, sendJson, type ApiView, type FieldIssue } from './api.js';
+import { editorFooter, field, h, nameInput, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
 
@@ -38,17 +38,7 @@ export function openApiEditor(api: ApiView | undefined, saved: (api: ApiView) =>
   const routes: { method: RouteMethod; path: string }[] = api
     ? api.routes.map((r) => ({ ...r }))
     : [{ method: 'ANY', path: '/{proxy+}' }];
-  const name = h('input', {
-    id: 'api-name',
-    class: 'input',
-    testid: 'api-name',
-    value: api?.name ?? '',
-    readonly: api !== undefined,
-    autocomplete: 'off',
-    spellcheck: 'false',
-    placeholder: 'shop',
-    autofocus: api === undefined,
-  });
+  const name = nameInput('api-name', api?.name ?? '', api === undefined, 'shop');
   const description = h('input', {
     id: 'api-description',
     class: 'input',
@@ -142,17 +132,11 @@ export function openApiEditor(api: ApiView | undefined, saved: (api: ApiView) =>
       })
       .catch((error: unknown) => {
         save.disabled = false;
-        if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
-        else errors.showError(errorBox(error, undefined, 'api-form-error'));
+        errors.showFailure(error, 'api-form-error');
       });
   });
-  save.addEventListener('click', () => {
-    formEl.requestSubmit();
-  });
+  submitsForm(save, formEl);
   dlg.body.append(formEl);
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'api-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'api', save);
   drawRoutes();
 }

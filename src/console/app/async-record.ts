@@ -1,5 +1,5 @@
 import { enc, fnPath, getJson, type AsyncInvocationView } from './api.js';
-import { badge, cardHead, clear, errorBox, formatTime, h, spinner } from './dom.js';
+import { badge, cardHead, clear, dataTable, errorBox, formatTime, h, spinner } from './dom.js';
 
 type Status = AsyncInvocationView['status'];
 
@@ -101,34 +101,21 @@ function recordView(r: AsyncInvocationView, links: SourceLinks): HTMLElement {
       h('h3', null, `Attempts (${r.attempts.length})`),
       r.attempts.length === 0
         ? h('p', { class: 'muted' }, 'None yet.')
-        : h(
-            'table',
-            { class: 'table', testid: 'async-attempts' },
-            h(
-              'thead',
-              null,
+        : dataTable(
+            ['#', 'Version', 'Node', 'Started', 'Took', 'Error'],
+            r.attempts.map((a, i) =>
               h(
                 'tr',
-                null,
-                ['#', 'Version', 'Node', 'Started', 'Took', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
+                { testid: `async-attempt-${i + 1}` },
+                h('td', null, String(i + 1)),
+                h('td', null, a.version ?? '—'),
+                h('td', { class: 'mono small' }, a.node),
+                h('td', null, formatTime(a.startedAt)),
+                h('td', null, took(a.startedAt, a.endedAt)),
+                h('td', { class: 'small' }, a.errorCode ? `${a.errorCode}: ${a.errorMessage ?? ''}` : '—'),
               ),
             ),
-            h(
-              'tbody',
-              null,
-              r.attempts.map((a, i) =>
-                h(
-                  'tr',
-                  { testid: `async-attempt-${i + 1}` },
-                  h('td', null, String(i + 1)),
-                  h('td', null, a.version ?? '—'),
-                  h('td', { class: 'mono small' }, a.node),
-                  h('td', null, formatTime(a.startedAt)),
-                  h('td', null, took(a.startedAt, a.endedAt)),
-                  h('td', { class: 'small' }, a.errorCode ? `${a.errorCode}: ${a.errorMessage ?? ''}` : '—'),
-                ),
-              ),
-            ),
+            { testid: 'async-attempts' },
           ),
     ),
     (r.error !== undefined || r.result !== undefined || r.destination !== undefined) &&

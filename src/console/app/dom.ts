@@ -55,6 +55,24 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A table of the console's kind: a row of column headings, then the rows. */
+export function dataTable(headings: readonly string[], rows: Child, attrs: Attrs = {}): HTMLTableElement {
+  return h(
+    'table',
+    { class: 'table', ...attrs },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        headings.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h('tbody', null, rows),
+  );
+}
+
 /** A page's heading: its title and a line on what the page is for, with its actions beside. */
 export function pageHeader(title: string, about: string, ...actions: Child[]): HTMLElement {
   return h(
@@ -282,6 +300,41 @@ export function overlay(options: {
     (target ?? panel.querySelector<HTMLElement>('.icon-btn'))?.focus();
   });
   return { element: panel, body, footer, close };
+}
+
+/** A name's field: typed (and focused) when creating, read-only otherwise, as names never change. */
+export function nameInput(
+  id: string,
+  value: string,
+  creating: boolean,
+  placeholder: string,
+): HTMLInputElement {
+  return h('input', {
+    id,
+    class: 'input',
+    testid: id,
+    value,
+    readonly: !creating,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder,
+    autofocus: creating,
+  });
+}
+
+/** An editor's footer: Cancel, which closes it, then its save button. */
+export function editorFooter(dlg: Overlay, testid: string, save: HTMLElement): void {
+  dlg.footer.append(
+    h('button', { class: 'btn', type: 'button', testid: `${testid}-cancel`, onClick: dlg.close }, 'Cancel'),
+    save,
+  );
+}
+
+/** The save button submits the form: its submit handler checks and sends it, as for Enter in a field. */
+export function submitsForm(save: HTMLElement, form: HTMLFormElement): void {
+  save.addEventListener('click', () => {
+    form.requestSubmit();
+  });
 }
 
 /** Asks before something that changes live traffic or deletes; resolves true when confirmed. */

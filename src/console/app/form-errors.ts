@@ -1,5 +1,5 @@
-import type { FieldIssue } from './api.js';
-import { clear, fieldError, h } from './dom.js';
+import { ApiError, type FieldIssue } from './api.js';
+import { clear, errorBox, fieldError, h } from './dom.js';
 
 type FieldErrorElement = ReturnType<typeof fieldError>;
 
@@ -56,6 +56,21 @@ export class FormErrors {
   showError(node: Node): void {
     for (const el of this.fields.values()) el.set(undefined);
     clear(this.banner, node);
+  }
+
+  /**
+   * Shows why a save failed: the server's issues under their fields; else those `issuesOf` finds in a refusal
+   * the form knows (a name taken: under the name); else the error in the banner, with this testid.
+   */
+  showFailure(
+    error: unknown,
+    testid: string,
+    issuesOf: (error: ApiError) => FieldIssue[] | undefined = () => undefined,
+  ): void {
+    const issues =
+      error instanceof ApiError ? (error.issues.length ? error.issues : issuesOf(error)) : undefined;
+    if (issues) this.show(issues);
+    else this.showError(errorBox(error, undefined, testid));
   }
 
   clear(): void {

@@ -68,6 +68,62 @@ function limit(
 }
 
 /**
+ * The guardrails the form takes as optional numbers: the form's field, the API's, the bounds and the message
+ * for a number outside them, and what is sent for a number typed (a percentage as a fraction).
+ */
+const GUARDRAILS: readonly {
+  field: 'maxErrorRatePercent' | 'maxErrorRateRatio' | 'maxP99Ms' | 'maxPlatformErrors' | 'minInvocations';
+  path: 'maxErrorRate' | 'maxErrorRateRatio' | 'maxP99Ms' | 'maxPlatformErrors' | 'minInvocations';
+  min: number;
+  max: number;
+  integer: boolean;
+  message: string;
+  sent?: (n: number) => number;
+}[] = [
+  {
+    field: 'maxErrorRatePercent',
+    path: 'maxErrorRate',
+    min: 0,
+    max: 100,
+    integer: false,
+    message: 'Enter a percentage from 0 to 100, or leave it blank',
+    sent: (pct) => Math.round(pct * 100) / 10_000,
+  },
+  {
+    field: 'maxErrorRateRatio',
+    path: 'maxErrorRateRatio',
+    min: 1,
+    max: 1e6,
+    integer: false,
+    message: 'Enter a ratio of at least 1 (2 = twice the primary’s error rate), or leave it blank',
+  },
+  {
+    field: 'maxP99Ms',
+    path: 'maxP99Ms',
+    min: 1,
+    max: 900_000,
+    integer: true,
+    message: 'Enter whole milliseconds from 1 to 900000, or leave it blank',
+  },
+  {
+    field: 'maxPlatformErrors',
+    path: 'maxPlatformErrors',
+    min: 0,
+    max: 1_000_000,
+    integer: true,
+    message: 'Enter a whole number, or leave it blank',
+  },
+  {
+    field: 'minInvocations',
+    path: 'minInvocations',
+    min: 1,
+    max: 10_000_000,
+    integer: true,
+    message: 'Enter a whole number of at least 1, or leave it blank for 10',
+  },
+];
+
+/**
  * The API's request from the form, and every problem with it under the path the API would name (`steps[1]`,
  * `maxP99Ms`); the core's own reading (rising steps, the interval) is applied too, so that what the form
  * accepts the server accepts. `steps` is the plan the request makes, when it has none.
@@ -97,41 +153,10 @@ export function buildRollout(form: RolloutForm): {
   }
   if (body.interval === '')
     issues.push({ path: 'interval', message: 'Enter how long each step holds, such as 5m' });
-  const rate = limit(form.maxErrorRatePercent, 'maxErrorRate', issues, {
-    min: 0,
-    max: 100,
-    integer: false,
-    message: 'Enter a percentage from 0 to 100, or leave it blank',
-  });
-  if (rate !== undefined) body.maxErrorRate = Math.round(rate * 100) / 10_000;
-  const ratio = limit(form.maxErrorRateRatio, 'maxErrorRateRatio', issues, {
-    min: 1,
-    max: 1e6,
-    integer: false,
-    message: 'Enter a ratio of at least 1 (2 = twice the primary’s error rate), or leave it blank',
-  });
-  if (ratio !== undefined) body.maxErrorRateRatio = ratio;
-  const p99 = limit(form.maxP99Ms, 'maxP99Ms', issues, {
-    min: 1,
-    max: 900_000,
-    integer: true,
-    message: 'Enter whole milliseconds from 1 to 900000, or leave it blank',
-  });
-  if (p99 !== undefined) body.maxP99Ms = p99;
-  const platform = limit(form.maxPlatformErrors, 'maxPlatformErrors', issues, {
-    min: 0,
-    max: 1_000_000,
-    integer: true,
-    message: 'Enter a whole number, or leave it blank',
-  });
-  if (platform !== undefined) body.maxPlatformErrors = platform;
-  const min = limit(form.minInvocations, 'minInvocations', issues, {
-    min: 1,
-    max: 10_000_000,
-    integer: true,
-    message: 'Enter a whole number of at least 1, or leave it blank for 10',
-  });
-  if (min !== undefined) body.minInvocations = min;
+  for (const g of GUARDRAILS) {
+    const n = limit(form[g.field], g.path, issues, g);
+    if (n !== undefined) body[g.path] = g.sent ? g.sent(n) : n;
+  }
   if (form.preTraffic) {
     if (form.payload.length > 65_536) issues.push({ path: 'preTraffic.payload', message: 'At most 64 KB' });
     body.preTraffic = { payload: form.payload };

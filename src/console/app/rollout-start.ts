@@ -1,13 +1,5 @@
-import {
-  ApiError,
-  enc,
-  fnPath,
-  sendJson,
-  type AliasView,
-  type RolloutView,
-  type VersionView,
-} from './api.js';
-import { errorBox, field, h, overlay, toast } from './dom.js';
+import { enc, fnPath, sendJson, type AliasView, type RolloutView, type VersionView } from './api.js';
+import { editorFooter, field, h, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { buildRollout, DEFAULT_ROLLOUT_FORM, describePlan, type RolloutForm } from './rollout-form.js';
 
@@ -290,17 +282,11 @@ export function openStartRollout(options: {
       .catch((error: unknown) => {
         save.disabled = false;
         save.textContent = 'Start rollout';
-        if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
-        else errors.showError(errorBox(error, undefined, 'rollout-form-error'));
+        errors.showFailure(error, 'rollout-form-error');
       });
   });
-  save.addEventListener('click', () => {
-    formEl.requestSubmit();
-  });
+  submitsForm(save, formEl);
   dlg.body.append(formEl);
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'rollout-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'rollout', save);
   update();
 }

@@ -6,6 +6,7 @@ import {
   clear,
   colorFor,
   confirmDialog,
+  dataTable,
   errorBox,
   formatTime,
   h,
@@ -150,21 +151,9 @@ function guardrailTable(r: RolloutView, f: Figures): HTMLElement {
       ),
     );
   const verdict = (ok: boolean) => (active(r) && !judged ? undefined : ok);
-  return h(
-    'table',
-    { class: 'table', testid: 'rollout-guardrails' },
-    h(
-      'thead',
-      null,
-      h(
-        'tr',
-        null,
-        ...['Guardrail', 'Limit', 'Target in this step', ''].map((t) => h('th', { scope: 'col' }, t)),
-      ),
-    ),
-    h(
-      'tbody',
-      null,
+  return dataTable(
+    ['Guardrail', 'Limit', 'Target in this step', ''],
+    [
       row(
         'Invocations before judging',
         String(g.minInvocations),
@@ -204,7 +193,8 @@ function guardrailTable(r: RolloutView, f: Figures): HTMLElement {
           sum(f.target, 'platformErrors') <= g.maxPlatformErrors,
           'maxPlatformErrors',
         ),
-    ),
+    ],
+    { testid: 'rollout-guardrails' },
   );
 }
 

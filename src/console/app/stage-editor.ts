@@ -1,6 +1,5 @@
 import { routeKey } from '../../contract/domain.js';
 import {
-  ApiError,
   enc,
   fnPath,
   getJson,
@@ -14,7 +13,7 @@ import {
   type VersionView,
 } from './api.js';
 import { NAME_HINT } from './api-editor.js';
-import { clear, errorBox, field, h, overlay, toast } from './dom.js';
+import { clear, editorFooter, errorBox, field, h, nameInput, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { qualifierOptions } from './qualifier-options.js';
 import { rowInput, rowList, rowSelect } from './row-list.js';
@@ -104,17 +103,7 @@ export function openStageEditor(options: {
   const errors = new FormErrors('stage-form-error');
   const qualifiers = qualifierSource(controller.signal);
   let attempted = false;
-  const name = h('input', {
-    id: 'stage-name',
-    class: 'input',
-    testid: 'stage-name',
-    value: stage?.name ?? '',
-    readonly: stage !== undefined,
-    placeholder: 'release',
-    autocomplete: 'off',
-    spellcheck: 'false',
-    autofocus: stage === undefined,
-  });
+  const name = nameInput('stage-name', stage?.name ?? '', stage === undefined, 'release');
   const overrides = Object.entries(stage?.routes ?? {}).map(([route, b]) => ({ route, ...b }));
   const variables = Object.entries(stage?.variables ?? {}).map(([key, value]) => ({ key, value }));
   const overrideRows = h('div', { class: 'stack-small', testid: 'stage-overrides' });
@@ -126,10 +115,7 @@ export function openStageEditor(options: {
     'Save',
   );
   dlg.body.append(body);
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'stage-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'stage', save);
 
   listAll<FunctionView>('/v1/functions', 'functions', controller.signal)
     .then((fns) => {
@@ -303,20 +289,19 @@ export function openStageEditor(options: {
           })
           .catch((error: unknown) => {
             save.disabled = false;
-            if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
-            else if (error instanceof ApiError && error.code === 'StageAlreadyExists')
-              errors.show([
-                {
-                  path: 'name',
-                  message: `${api.name} has had a stage ${stageName} since this page was drawn; nothing was saved: close this panel and edit that stage`,
-                },
-              ]);
-            else errors.showError(errorBox(error, undefined, 'stage-form-error'));
+            errors.showFailure(error, 'stage-form-error', (refusal) =>
+              refusal.code === 'StageAlreadyExists'
+                ? [
+                    {
+                      path: 'name',
+                      message: `${api.name} has had a stage ${stageName} since this page was drawn; nothing was saved: close this panel and edit that stage`,
+                    },
+                  ]
+                : undefined,
+            );
           });
       });
-      save.addEventListener('click', () => {
-        formEl.requestSubmit();
-      });
+      submitsForm(save, formEl);
       save.disabled = false;
       clear(body, formEl);
       drawOverrides();

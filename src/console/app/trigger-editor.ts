@@ -1,6 +1,5 @@
 import { MAX_TIMER_PAYLOAD_BYTES, parseSchedule, TRIGGER_NAME } from '../../contract/domain.js';
 import {
-  ApiError,
   enc,
   fnPath,
   sendJson,
@@ -9,7 +8,7 @@ import {
   type TriggerView,
   type VersionView,
 } from './api.js';
-import { errorBox, field, h, overlay, toast } from './dom.js';
+import { editorFooter, field, h, overlay, submitsForm, toast } from './dom.js';
 import { FormErrors } from './form-errors.js';
 import { qualifierOptions } from './qualifier-options.js';
 
@@ -209,20 +208,16 @@ export function openTimerEditor(options: {
       })
       .catch((error: unknown) => {
         save.disabled = false;
-        if (error instanceof ApiError && error.issues.length) errors.show(error.issues);
-        else if (error instanceof ApiError && error.code === 'TriggerAlreadyExists')
-          errors.show([{ path: 'name', message: error.message }]);
-        else if (error instanceof ApiError && /^(Alias|Version)NotFound$/.test(error.code))
-          errors.show([{ path: 'qualifier', message: error.message }]);
-        else errors.showError(errorBox(error, undefined, 'trigger-form-error'));
+        errors.showFailure(error, 'trigger-form-error', (refusal) =>
+          refusal.code === 'TriggerAlreadyExists'
+            ? [{ path: 'name', message: refusal.message }]
+            : /^(Alias|Version)NotFound$/.test(refusal.code)
+              ? [{ path: 'qualifier', message: refusal.message }]
+              : undefined,
+        );
       });
   });
-  save.addEventListener('click', () => {
-    formEl.requestSubmit();
-  });
+  submitsForm(save, formEl);
   dlg.body.append(formEl);
-  dlg.footer.append(
-    h('button', { class: 'btn', type: 'button', testid: 'trigger-cancel', onClick: dlg.close }, 'Cancel'),
-    save,
-  );
+  editorFooter(dlg, 'trigger', save);
 }

@@ -5,6 +5,7 @@ import { Issues } from '../../core/validate.js';
 import { validator } from '../validate.js';
 import { Condition } from './aliases.js';
 import { Strict } from './common.js';
+import { withOverrides } from '../../../test/support/overrides.js';
 
 const checkAt = validator(Strict({ c: Condition }));
 
@@ -22,14 +23,7 @@ function problems(input: unknown): string[] {
 
 /** A valid condition, with some fields replaced (or removed when given `undefined`). */
 function condition(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const c: Record<string, unknown> = {
-    source: 'header',
-    name: 'x-user',
-    op: '=',
-    value: 'alice',
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+  return withOverrides({ source: 'header', name: 'x-user', op: '=', value: 'alice' }, overrides);
 }
 
 function show(value: unknown): string {

@@ -14,6 +14,7 @@ import { validator } from '../validate.js';
 import { ConfigPatch, CreateFunction } from './functions.js';
 import { caught, issuePaths as paths } from '../../../test/support/errors.js';
 import { config as baseConfig } from '../../../test/support/config.js';
+import { withOverrides } from '../../../test/support/overrides.js';
 
 // A function's configuration as the API takes it: checked against its schema, then by the core.
 const checkCreate = validator(CreateFunction);
@@ -23,13 +24,7 @@ const parseConfigPatch = (input: unknown) => configPatch(checkPatch(input));
 
 /** A valid creation request, with some fields replaced (or removed when given `undefined`). */
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    name: 'fn',
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+  return withOverrides({ name: 'fn', runtime: 'nodejs20', handler: 'index.handler' }, overrides);
 }
 
 function show(value: unknown): string {

@@ -12,7 +12,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frameWriter, FrameDecoder, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
+import { frameWriter, serveChannel, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
 
 /** The HTTP trigger's event, as src/gateway/http-event.ts makes it: the parts a request is rebuilt from. */
 interface HttpEvent {
@@ -260,7 +260,6 @@ function kindOf(contentType: string | undefined, body: Buffer): 'json' | 'text' 
   return /^text\//i.test(contentType ?? '') ? 'text' : 'bytes';
 }
 
-const decoder = new FrameDecoder(MAX_FRAME);
 let init: InitHeader | undefined;
 
 function dispatch(frame: Frame): void {
@@ -283,9 +282,4 @@ function dispatch(frame: Frame): void {
   }
 }
 
-channel.on('data', (chunk: Buffer) => {
-  decoder.push(chunk).forEach(dispatch);
-});
-send({ type: 'waiting' });
-channel.on('end', () => process.exit(0));
-channel.on('error', () => process.exit(0));
+serveChannel(channel, send, dispatch, MAX_FRAME);

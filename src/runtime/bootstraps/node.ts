@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { frameWriter, FrameDecoder, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
+import { frameWriter, serveChannel, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
 
 type Handler = (
   /** The payload's bytes, or with the `scf` convention its value parsed from JSON. */
@@ -226,7 +226,6 @@ process.on('unhandledRejection', (reason) => {
 captureOutput('stdout');
 captureOutput('stderr');
 
-const decoder = new FrameDecoder(MAX_FRAME);
 let init: InitHeader | undefined;
 let handler: Handler | undefined;
 /** The server sends `init` once, and `invoke` only after `ready`. */
@@ -250,9 +249,4 @@ function dispatch(frame: Frame): void {
   }
 }
 
-channel.on('data', (chunk: Buffer) => {
-  decoder.push(chunk).forEach(dispatch);
-});
-send({ type: 'waiting' });
-channel.on('end', () => process.exit(0));
-channel.on('error', () => process.exit(0));
+serveChannel(channel, send, dispatch, MAX_FRAME);

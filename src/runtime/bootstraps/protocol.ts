@@ -3,6 +3,9 @@
  * raw body. Shared by the server and the Node.js bootstrap; it lives with the bootstraps because a sandbox holds
  * their files and nothing else of the server's.
  */
+
+import type { Socket } from 'node:net';
+
 export interface Frame<H = Record<string, unknown>> {
   header: H & { type: string };
   body: Buffer;
@@ -137,4 +140,23 @@ export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk:
     }
     socket.write(encodeFrame(header, body));
   };
+}
+
+/**
+ * A bootstrap's side of its channel: every frame the server sends goes to `dispatch`, `waiting` tells the
+ * server it is up, and the process ends with the channel (the server closed it, or is gone).
+ */
+export function serveChannel(
+  channel: Socket,
+  send: ReturnType<typeof frameWriter>,
+  dispatch: (frame: Frame) => void,
+  maxFrame: number,
+): void {
+  const decoder = new FrameDecoder(maxFrame);
+  channel.on('data', (chunk: Buffer) => {
+    decoder.push(chunk).forEach(dispatch);
+  });
+  send({ type: 'waiting' });
+  channel.on('end', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
 }

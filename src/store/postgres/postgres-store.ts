@@ -54,7 +54,6 @@ import type { ProvisionedSpec } from '../../core/provisioned.js';
 import { assertNoTrigger, type TriggerRecord, type TriggerSpec } from '../../core/triggers.js';
 import { toTrigger, triggerExists, triggerNotFound, type TriggerRow } from '../trigger-rows.js';
 import {
-  type NodeRow,
   type ProvisionedRow,
   provisionedNotFound,
   qualifierMissing,
@@ -92,16 +91,13 @@ import { numberedAll } from './numbered.js';
 import {
   fromIdempotencyRow,
   type IdempotencyRow,
-  type AliasHistoryRow,
   aliasHistoryValues,
   type AliasRow,
   aliasValues,
-  type ApiRow,
   type FunctionRow,
   rolloutValues,
   type StageHistoryRow,
   stageHistoryValues,
-  type StageRow,
   stageValues,
   toAlias,
   toAliasHistory,
@@ -121,7 +117,7 @@ import {
   runNeedles,
   toLogRuns,
 } from '../log-runs.js';
-import { METRIC_COLUMNS, type MetricDbRow, metricValues, toMetricRow } from '../metric-columns.js';
+import { METRIC_COLUMNS, metricValues, toMetricRow } from '../metric-columns.js';
 
 export interface PostgresStoreOptions {
   /** Keep every table in this schema (created if missing) instead of the connection's default one. */
@@ -156,6 +152,29 @@ interface PgError extends Error {
 /** What reads and writes run queries on: the pool (one statement each) or a client inside a transaction. */
 interface Db {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** The first row a query answers, as a record; undefined when it answers none. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the mapper names the row it reads
+async function oneOf<R extends pg.QueryResultRow, T>(
+  db: Db,
+  toRecord: (row: R) => T,
+  text: string,
+  values?: unknown[],
+): Promise<T | undefined> {
+  const row = (await db.query<R>(text, values)).rows[0];
+  return row && toRecord(row);
+}
+
+/** Every row a query answers, as records. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the mapper names the row it reads
+async function allOf<R extends pg.QueryResultRow, T>(
+  db: Db,
+  toRecord: (row: R) => T,
+  text: string,
+  values?: unknown[],
+): Promise<T[]> {
+  return (await db.query<R>(text, values)).rows.map(toRecord);
 }
 
 const ceil = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.ceil(n));
@@ -532,9 +551,7 @@ export class PostgresStore implements Store {
 
   findTokenByHash(sha256: string): Promise<TokenRecord | undefined> {
     return this.read('finding a token', async (db) => {
-      const result = await db.query<TokenRow>(SQL.tokens.byHash, [sha256]);
-      const row = result.rows[0];
-      return row && toToken(row);
+      return oneOf(db, toToken, SQL.tokens.byHash, [sha256]);
     });
   }
 
@@ -549,8 +566,7 @@ export class PostgresStore implements Store {
 
   listTokens(): Promise<TokenRecord[]> {
     return this.read('listing tokens', async (db) => {
-      const result = await db.query<TokenRow>(SQL.tokens.all);
-      return result.rows.map(toToken);
+      return allOf(db, toToken, SQL.tokens.all);
     });
   }
 
@@ -589,8 +605,7 @@ export class PostgresStore implements Store {
 
   listAccessKeys(): Promise<AccessKeyRecord[]> {
     return this.read('listing access keys', async (db) => {
-      const result = await db.query<AccessKeyRow>(SQL.accessKeys.all);
-      return result.rows.map(toAccessKey);
+      return allOf(db, toAccessKey, SQL.accessKeys.all);
     });
   }
 
@@ -651,9 +666,7 @@ export class PostgresStore implements Store {
   }
 
   private async functionRow(db: Db, name: string): Promise<FunctionRecord | undefined> {
-    const result = await db.query<FunctionRow>(SQL.functions.byName, [name]);
-    const row = result.rows[0];
-    return row && toFunction(row);
+    return oneOf(db, toFunction, SQL.functions.byName, [name]);
   }
 
   private async requireFunction(db: Db, name: string): Promise<FunctionRecord> {
@@ -817,9 +830,7 @@ export class PostgresStore implements Store {
 
   private async versionRow(db: Db, name: string, version: number): Promise<VersionRecord | undefined> {
     if (!storable(version)) return undefined;
-    const result = await db.query<VersionRow>(SQL.versions.byNumber, [name, version]);
-    const row = result.rows[0];
-    return row && toVersion(row);
+    return oneOf(db, toVersion, SQL.versions.byNumber, [name, version]);
   }
 
   getVersion(name: string, version: number): Promise<VersionRecord | undefined> {
@@ -958,14 +969,11 @@ export class PostgresStore implements Store {
   }
 
   private async aliasRows(db: Db, name: string): Promise<AliasRecord[]> {
-    const result = await db.query<AliasRow>(SQL.aliases.ofFunction, [name]);
-    return result.rows.map(toAlias);
+    return allOf(db, toAlias, SQL.aliases.ofFunction, [name]);
   }
 
   private async aliasRow(db: Db, name: string, alias: string): Promise<AliasRecord | undefined> {
-    const result = await db.query<AliasRow>(SQL.aliases.byName, [name, alias]);
-    const row = result.rows[0];
-    return row && toAlias(row);
+    return oneOf(db, toAlias, SQL.aliases.byName, [name, alias]);
   }
 
   private async lastAliasRevision(db: Db, name: string, alias: string): Promise<number> {
@@ -988,11 +996,7 @@ export class PostgresStore implements Store {
   }
 
   private async apiRow(db: Db, name: string, lock = false): Promise<ApiRecord | undefined> {
-    const result = await db.query<ApiRow>(`SELECT * FROM apis WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [
-      name,
-    ]);
-    const row = result.rows[0];
-    return row && toApi(row);
+    return oneOf(db, toApi, `SELECT * FROM apis WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [name]);
   }
 
   /** The API, with its row lock when `lock`: the per-API mutex for its definition and stages. */
@@ -1020,8 +1024,7 @@ export class PostgresStore implements Store {
 
   listApis(): Promise<ApiRecord[]> {
     return this.read('listing APIs', async (db) => {
-      const result = await db.query<ApiRow>(SQL.apis.all);
-      return result.rows.map(toApi);
+      return allOf(db, toApi, SQL.apis.all);
     });
   }
 
@@ -1043,17 +1046,13 @@ export class PostgresStore implements Store {
   }
 
   private async stageRows(db: Db, api?: string): Promise<StageRecord[]> {
-    const result =
-      api === undefined
-        ? await db.query<StageRow>(SQL.stages.all)
-        : await db.query<StageRow>(SQL.stages.ofApi, [api]);
-    return result.rows.map(toStage);
+    return api === undefined
+      ? allOf(db, toStage, SQL.stages.all)
+      : allOf(db, toStage, SQL.stages.ofApi, [api]);
   }
 
   private async stageRow(db: Db, api: string, stage: string): Promise<StageRecord | undefined> {
-    const result = await db.query<StageRow>(SQL.stages.byName, [api, stage]);
-    const row = result.rows[0];
-    return row && toStage(row);
+    return oneOf(db, toStage, SQL.stages.byName, [api, stage]);
   }
 
   private async checkBinding(db: Db, binding: Binding): Promise<BindingCheck> {
@@ -1167,13 +1166,12 @@ export class PostgresStore implements Store {
 
   queryMetrics(functionName: string, resolution: 10 | 60, from: number, to: number): Promise<MetricRow[]> {
     return this.read(`reading metrics of ${functionName}`, async (db) => {
-      const result = await db.query<MetricDbRow>(SQL.metrics.range, [
+      return allOf(db, toMetricRow, SQL.metrics.range, [
         resolution,
         functionName,
         Math.ceil(from),
         Math.ceil(to),
       ]);
-      return result.rows.map(toMetricRow);
     });
   }
 
@@ -1293,8 +1291,7 @@ export class PostgresStore implements Store {
   }
 
   private async historyRows(db: Db, name: string, alias: string): Promise<AliasHistoryEntry[]> {
-    const result = await db.query<AliasHistoryRow>(SQL.aliasHistory.ofAlias, [name, alias]);
-    return result.rows.map(toAliasHistory);
+    return allOf(db, toAliasHistory, SQL.aliasHistory.ofAlias, [name, alias]);
   }
 
   aliasHistory(name: string, alias: string): Promise<AliasHistoryEntry[]> {
@@ -1360,19 +1357,15 @@ export class PostgresStore implements Store {
 
   getProvisioned(name: string, qualifier: string): Promise<ProvisionedRecord | undefined> {
     return this.read(`reading the provisioned instances of ${name}`, async (db) => {
-      const result = await db.query<ProvisionedRow>(SQL.provisioned.byQualifier, [name, qualifier]);
-      const row = result.rows[0];
-      return row && toProvisioned(row);
+      return oneOf(db, toProvisioned, SQL.provisioned.byQualifier, [name, qualifier]);
     });
   }
 
   listProvisioned(name?: string): Promise<ProvisionedRecord[]> {
     return this.read('listing provisioned instances', async (db) => {
-      const result =
-        name === undefined
-          ? await db.query<ProvisionedRow>(SQL.provisioned.all)
-          : await db.query<ProvisionedRow>(SQL.provisioned.ofFunction, [name]);
-      return result.rows.map(toProvisioned);
+      return name === undefined
+        ? allOf(db, toProvisioned, SQL.provisioned.all)
+        : allOf(db, toProvisioned, SQL.provisioned.ofFunction, [name]);
     });
   }
 
@@ -1393,8 +1386,7 @@ export class PostgresStore implements Store {
 
   listNodes(): Promise<NodeBeat[]> {
     return this.read('listing nodes', async (db) => {
-      const result = await db.query<NodeRow>(SQL.nodes.all);
-      return result.rows.map(toNodeBeat);
+      return allOf(db, toNodeBeat, SQL.nodes.all);
     });
   }
 
@@ -1517,9 +1509,7 @@ export class PostgresStore implements Store {
 
   getAsync(functionName: string, id: string): Promise<AsyncEvent | undefined> {
     return this.read(`reading asynchronous invocation ${id}`, async (db) => {
-      const result = await db.query<AsyncEventRow>(SQL.asyncEvents.byId, [functionName, id]);
-      const row = result.rows[0];
-      return row && toAsyncEvent(row);
+      return oneOf(db, toAsyncEvent, SQL.asyncEvents.byId, [functionName, id]);
     });
   }
 
@@ -1557,17 +1547,13 @@ export class PostgresStore implements Store {
   }
 
   private async triggerRows(db: Db, name?: string): Promise<TriggerRecord[]> {
-    const result =
-      name === undefined
-        ? await db.query<TriggerRow>(SQL.triggers.all)
-        : await db.query<TriggerRow>(SQL.triggers.ofFunction, [name]);
-    return result.rows.map(toTrigger);
+    return name === undefined
+      ? allOf(db, toTrigger, SQL.triggers.all)
+      : allOf(db, toTrigger, SQL.triggers.ofFunction, [name]);
   }
 
   private async triggerRow(db: Db, name: string, trigger: string): Promise<TriggerRecord | undefined> {
-    const result = await db.query<TriggerRow>(SQL.triggers.byName, [name, trigger]);
-    const row = result.rows[0];
-    return row && toTrigger(row);
+    return oneOf(db, toTrigger, SQL.triggers.byName, [name, trigger]);
   }
 
   /** Under the function's lock, so that the alias or version cannot go between this check and the write. */

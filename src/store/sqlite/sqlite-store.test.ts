@@ -47,6 +47,21 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'sluice-store-'));
 }
 
+/** Runs `fn` in a directory of its own, removed after whatever happened. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The schema version a database file records. */
+function schemaVersion(db: Database.Database): number {
+  return (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
+}
+
 async function openFile(): Promise<OpenedStore> {
   const dir = await tempDir();
   const file = join(dir, 'sluice.db');
@@ -82,25 +97,20 @@ storeContract('SqliteStore (:memory:)', () => {
 
 describe('SqliteStore only', () => {
   it('keeps its database in WAL mode, at the schema version of this code', async () => {
-    const dir = await tempDir();
-    try {
+    await inTempDir(async (dir) => {
       const store = SqliteStore.open(dir);
       await store.createFunction('f', config(), blob('a'), change);
       await store.close();
       withConnection(join(dir, 'sluice.db'), (db) => {
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-        const version = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
-        assert.equal(version.v, migrations.length);
+        assert.equal(schemaVersion(db), migrations.length);
       });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('refuses a database whose schema is newer than this code, and leaves it as it was', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'sluice.db');
-    try {
+    await inTempDir(async (dir) => {
+      const file = join(dir, 'sluice.db');
       const store = SqliteStore.open(dir);
       await store.createFunction('f', config(), blob('a'), change);
       await store.close();
@@ -112,22 +122,18 @@ describe('SqliteStore only', () => {
 
       assert.throws(() => SqliteStore.open(dir), /newer/);
       withConnection(file, (db) => {
-        const version = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
-        assert.equal(version.v, migrations.length + 1);
+        assert.equal(schemaVersion(db), migrations.length + 1);
         assert.equal((db.prepare('SELECT COUNT(*) AS n FROM functions').get() as { n: number }).n, 1);
       });
       const handles = handlesOn(file);
       if (handles !== undefined) assert.equal(handles, 0, 'the refused open kept the database file open');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('brings a database of the first schema version up to date, keeping its data', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'sluice.db');
-    const code = blob('a');
-    try {
+    await inTempDir(async (dir) => {
+      const file = join(dir, 'sluice.db');
+      const code = blob('a');
       withConnection(file, (db) => {
         db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
         db.exec(migrations[0]!);
@@ -150,18 +156,14 @@ describe('SqliteStore only', () => {
       assert.deepEqual(await store.getCode(code.sha256), code.zip);
       await store.close();
       withConnection(file, (db) => {
-        const version = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
-        assert.equal(version.v, migrations.length);
+        assert.equal(schemaVersion(db), migrations.length);
       });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('brings logs of the schema before runs into runs, keeping ids, fields and the id counter', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'sluice.db');
-    try {
+    await inTempDir(async (dir) => {
+      const file = join(dir, 'sluice.db');
       withConnection(file, (db) => {
         db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
         migrations
@@ -184,9 +186,7 @@ describe('SqliteStore only', () => {
       } finally {
         await store.close();
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('checkpoints from its own thread: commits leave the database file alone, the thread copies them in', async () => {
@@ -252,9 +252,8 @@ describe('SqliteStore only', () => {
   });
 
   it('refuses INSERT OR REPLACE over a version, a history entry or a code blob', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'sluice.db');
-    try {
+    await inTempDir(async (dir) => {
+      const file = join(dir, 'sluice.db');
       const store = SqliteStore.open(dir);
       await store.createFunction('f', config(), blob('a'), change);
       const v1 = await store.publishVersion('f', 'first', change);
@@ -280,8 +279,6 @@ describe('SqliteStore only', () => {
       assert.deepEqual(await store.getCode(blob('a').sha256), blob('a').zip);
       assert.deepEqual((await store.getFunction('f'))?.code.size, blob('a').size);
       await store.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

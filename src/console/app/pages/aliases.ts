@@ -8,6 +8,7 @@ import {
   clearOnNextAction,
   colorFor,
   confirmDialog,
+  dataTable,
   emptyState,
   errorBox,
   formatAgo,
@@ -28,116 +29,103 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
     renderAliasesTab(ctx, panel);
   };
   const errorArea = h('div');
-  const table = h(
-    'table',
-    { class: 'table', testid: 'alias-table' },
-    h(
-      'thead',
-      null,
+  const table = dataTable(
+    ['Alias', 'Primary', 'Canary', 'Traffic', 'Revision', ''],
+    ctx.aliases.map((alias) =>
       h(
         'tr',
-        null,
-        ...['Alias', 'Primary', 'Canary', 'Traffic', 'Revision', ''].map((t) => h('th', { scope: 'col' }, t)),
-      ),
-    ),
-    h(
-      'tbody',
-      null,
-      ctx.aliases.map((alias) =>
+        { testid: `alias-row-${alias.name}` },
         h(
-          'tr',
-          { testid: `alias-row-${alias.name}` },
+          'td',
+          null,
+          h('a', { class: 'strong', href: ctx.page.href('code', alias.name) }, alias.name),
+          alias.description && h('div', { class: 'muted small' }, alias.description),
+        ),
+        h('td', { testid: `alias-primary-${alias.name}` }, alias.version),
+        h('td', { testid: `alias-canary-${alias.name}` }, canaryCell(alias)),
+        h('td', null, trafficBar(alias)),
+        h(
+          'td',
+          { title: `updated ${alias.updatedAt}` },
+          `r${alias.revision}`,
+          h('div', { class: 'muted small' }, formatAgo(alias.updatedAt)),
+        ),
+        h(
+          'td',
+          { class: 'actions wrap' },
           h(
-            'td',
-            null,
-            h('a', { class: 'strong', href: ctx.page.href('code', alias.name) }, alias.name),
-            alias.description && h('div', { class: 'muted small' }, alias.description),
-          ),
-          h('td', { testid: `alias-primary-${alias.name}` }, alias.version),
-          h('td', { testid: `alias-canary-${alias.name}` }, canaryCell(alias)),
-          h('td', null, trafficBar(alias)),
-          h(
-            'td',
-            { title: `updated ${alias.updatedAt}` },
-            `r${alias.revision}`,
-            h('div', { class: 'muted small' }, formatAgo(alias.updatedAt)),
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: `edit-alias-${alias.name}`,
+              onClick: () => {
+                openAliasEditor(ctx.name, ctx.versions, alias, refresh);
+              },
+            },
+            'Edit',
           ),
           h(
-            'td',
-            { class: 'actions wrap' },
-            h(
-              'button',
-              {
-                class: 'btn btn-small',
-                type: 'button',
-                testid: `edit-alias-${alias.name}`,
-                onClick: () => {
-                  openAliasEditor(ctx.name, ctx.versions, alias, refresh);
-                },
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: `history-alias-${alias.name}`,
+              onClick: () => {
+                openAliasHistory(ctx.name, alias.name, refresh);
               },
-              'Edit',
-            ),
-            h(
-              'button',
-              {
-                class: 'btn btn-small',
-                type: 'button',
-                testid: `history-alias-${alias.name}`,
-                onClick: () => {
-                  openAliasHistory(ctx.name, alias.name, refresh);
-                },
-              },
-              'History',
-            ),
-            h(
-              'button',
-              {
-                class: 'btn btn-small',
-                type: 'button',
-                testid: `explain-alias-${alias.name}`,
-                title: 'Which version would serve a request, and why',
-                onClick: () => {
-                  openExplain(ctx.name, alias);
-                },
-              },
-              'Explain',
-            ),
-            h(
-              'a',
-              {
-                class: 'btn btn-small',
-                href: ctx.page.href('code', alias.name),
-                testid: `test-alias-${alias.name}`,
-              },
-              'Test',
-            ),
-            h(
-              'button',
-              {
-                class: 'btn btn-small',
-                type: 'button',
-                testid: `rollback-alias-${alias.name}`,
-                disabled: alias.revision <= 1,
-                title: 'Return the alias to its previous configuration',
-                onClick: () => void rollbackAlias(ctx.name, alias, { to: 'previous' }, refresh),
-              },
-              'Roll back',
-            ),
-            alias.name !== '$DEFAULT' &&
-              h(
-                'button',
-                {
-                  class: 'btn btn-small btn-danger-text',
-                  type: 'button',
-                  testid: `delete-alias-${alias.name}`,
-                  onClick: () => void remove(alias),
-                },
-                'Delete',
-              ),
+            },
+            'History',
           ),
+          h(
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: `explain-alias-${alias.name}`,
+              title: 'Which version would serve a request, and why',
+              onClick: () => {
+                openExplain(ctx.name, alias);
+              },
+            },
+            'Explain',
+          ),
+          h(
+            'a',
+            {
+              class: 'btn btn-small',
+              href: ctx.page.href('code', alias.name),
+              testid: `test-alias-${alias.name}`,
+            },
+            'Test',
+          ),
+          h(
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              testid: `rollback-alias-${alias.name}`,
+              disabled: alias.revision <= 1,
+              title: 'Return the alias to its previous configuration',
+              onClick: () => void rollbackAlias(ctx.name, alias, { to: 'previous' }, refresh),
+            },
+            'Roll back',
+          ),
+          alias.name !== '$DEFAULT' &&
+            h(
+              'button',
+              {
+                class: 'btn btn-small btn-danger-text',
+                type: 'button',
+                testid: `delete-alias-${alias.name}`,
+                onClick: () => void remove(alias),
+              },
+              'Delete',
+            ),
         ),
       ),
     ),
+    { testid: 'alias-table' },
   );
   const remove = async (alias: AliasView) => {
     const ok = await confirmDialog({

@@ -4,6 +4,7 @@ import {
   cardHead,
   clear,
   confirmDialog,
+  dataTable,
   emptyState,
   errorBox,
   formatAgo,
@@ -194,68 +195,52 @@ function apiCard(api: ApiView, rows: StageRow[], on: CardHandlers): HTMLElement 
       : h(
           'div',
           { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'table' },
-            h(
-              'thead',
-              null,
+          dataTable(
+            ['Stage', 'Binding', 'Route overrides', 'Variables', 'URL', ''],
+            rows.map((r) =>
               h(
                 'tr',
-                null,
-                ...['Stage', 'Binding', 'Route overrides', 'Variables', 'URL', ''].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              rows.map((r) =>
+                { testid: `stage-${api.name}-${r.stage.name}` },
                 h(
-                  'tr',
-                  { testid: `stage-${api.name}-${r.stage.name}` },
-                  h(
-                    'td',
-                    null,
-                    h('strong', null, r.stage.name),
-                    h('div', { class: 'muted small' }, `r${r.stage.revision}`),
-                  ),
-                  h('td', null, bindingLink(r.stage.function, r.stage.qualifier)),
-                  h(
-                    'td',
-                    { class: 'small' },
-                    Object.entries(r.stage.routes).length
-                      ? Object.entries(r.stage.routes).map(([route, b]) =>
-                          h('div', null, h('code', null, route), ' → ', bindingLink(b.function, b.qualifier)),
-                        )
-                      : h('span', { class: 'muted' }, '—'),
-                  ),
-                  h(
-                    'td',
-                    { class: 'small mono' },
-                    Object.keys(r.stage.variables).length
-                      ? Object.entries(r.stage.variables).map(([k, v]) => h('div', null, `${k}=${v}`))
-                      : h('span', { class: 'muted' }, '—'),
-                  ),
-                  h('td', { class: 'url-cell' }, h('code', { class: 'small' }, r.url)),
-                  h(
-                    'td',
-                    { class: 'actions wrap' },
-                    button('Edit', `edit-stage-${api.name}-${r.stage.name}`, () => {
-                      on.editStage(api, r);
-                    }),
-                    button('History', `history-stage-${api.name}-${r.stage.name}`, () => {
-                      on.history(api, r);
-                    }),
-                    button(
-                      'Delete',
-                      `delete-stage-${api.name}-${r.stage.name}`,
-                      () => {
-                        on.removeStage(api, r);
-                      },
-                      'btn-danger-text',
-                    ),
+                  'td',
+                  null,
+                  h('strong', null, r.stage.name),
+                  h('div', { class: 'muted small' }, `r${r.stage.revision}`),
+                ),
+                h('td', null, bindingLink(r.stage.function, r.stage.qualifier)),
+                h(
+                  'td',
+                  { class: 'small' },
+                  Object.entries(r.stage.routes).length
+                    ? Object.entries(r.stage.routes).map(([route, b]) =>
+                        h('div', null, h('code', null, route), ' → ', bindingLink(b.function, b.qualifier)),
+                      )
+                    : h('span', { class: 'muted' }, '—'),
+                ),
+                h(
+                  'td',
+                  { class: 'small mono' },
+                  Object.keys(r.stage.variables).length
+                    ? Object.entries(r.stage.variables).map(([k, v]) => h('div', null, `${k}=${v}`))
+                    : h('span', { class: 'muted' }, '—'),
+                ),
+                h('td', { class: 'url-cell' }, h('code', { class: 'small' }, r.url)),
+                h(
+                  'td',
+                  { class: 'actions wrap' },
+                  button('Edit', `edit-stage-${api.name}-${r.stage.name}`, () => {
+                    on.editStage(api, r);
+                  }),
+                  button('History', `history-stage-${api.name}-${r.stage.name}`, () => {
+                    on.history(api, r);
+                  }),
+                  button(
+                    'Delete',
+                    `delete-stage-${api.name}-${r.stage.name}`,
+                    () => {
+                      on.removeStage(api, r);
+                    },
+                    'btn-danger-text',
                   ),
                 ),
               ),

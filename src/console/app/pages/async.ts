@@ -7,7 +7,7 @@ import {
   statusBadge,
   type SourceLinks,
 } from '../async-record.js';
-import { cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { cardHead, clear, dataTable, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { go, onLeave, parseRoute } from '../router.js';
 import type { FunctionContext } from './function-context.js';
 
@@ -107,57 +107,35 @@ export function renderAsyncTab(ctx: FunctionContext, panel: HTMLElement): void {
             status ? `No ${status} asynchronous invocation` : 'No asynchronous invocation yet',
             'Invoke the function asynchronously (Test Function, the CLI’s invoke --async, or x-fc-invocation-type: Async), or let a timer trigger fire.',
           )
-        : h(
-            'table',
-            { class: 'table', testid: 'async-table' },
-            h(
-              'thead',
-              null,
+        : dataTable(
+            ['Request id', 'Status', 'Qualifier', 'Version', 'Source', 'Attempts', 'Queued', 'Finished'],
+            items.map((r) =>
               h(
                 'tr',
-                null,
-                [
-                  'Request id',
-                  'Status',
-                  'Qualifier',
-                  'Version',
-                  'Source',
-                  'Attempts',
-                  'Queued',
-                  'Finished',
-                ].map((t) => h('th', { scope: 'col' }, t)),
-              ),
-            ),
-            h(
-              'tbody',
-              null,
-              items.map((r) =>
+                { testid: `async-row-${r.requestId}` },
                 h(
-                  'tr',
-                  { testid: `async-row-${r.requestId}` },
+                  'td',
+                  { class: 'mono small' },
                   h(
-                    'td',
-                    { class: 'mono small' },
-                    h(
-                      'a',
-                      { href: links.record(r.requestId), testid: `async-open-${r.requestId}` },
-                      r.requestId,
-                    ),
+                    'a',
+                    { href: links.record(r.requestId), testid: `async-open-${r.requestId}` },
+                    r.requestId,
                   ),
-                  h('td', null, statusBadge(r.status)),
-                  h('td', null, r.qualifier),
-                  h('td', null, r.version ?? '—'),
-                  h('td', { class: 'small' }, sourceCell(r.source, links)),
-                  h('td', null, String(r.attempts.length)),
-                  h('td', { title: r.createdAt }, formatAgo(r.createdAt)),
-                  h(
-                    'td',
-                    r.finishedAt ? { title: r.finishedAt } : null,
-                    r.finishedAt ? formatAgo(r.finishedAt) : '—',
-                  ),
+                ),
+                h('td', null, statusBadge(r.status)),
+                h('td', null, r.qualifier),
+                h('td', null, r.version ?? '—'),
+                h('td', { class: 'small' }, sourceCell(r.source, links)),
+                h('td', null, String(r.attempts.length)),
+                h('td', { title: r.createdAt }, formatAgo(r.createdAt)),
+                h(
+                  'td',
+                  r.finishedAt ? { title: r.finishedAt } : null,
+                  r.finishedAt ? formatAgo(r.finishedAt) : '—',
                 ),
               ),
             ),
+            { testid: 'async-table' },
           ),
       next &&
         h(

@@ -1,7 +1,7 @@
 import { FUNCTION_NAME, FUNCTION_NAME_HINT } from '../../../contract/domain.js';
 import { ApiError, sendJson, type FieldIssue, type FunctionView } from '../api.js';
 import { configForm } from '../config-form.js';
-import { clear, errorBox, field, fieldError, h, pageHeader } from '../dom.js';
+import { clear, errorBox, field, fieldError, h, nameInput, pageHeader } from '../dom.js';
 import { createEditor, editorState, type EditorView } from '../editor.js';
 import { functionHref, go, onLeave } from '../router.js';
 import { handlerFile, sampleOf, STARTERS } from '../samples.js';
@@ -9,15 +9,7 @@ import { textFile, toBase64, writeZip } from '../zip.js';
 
 /** Create a function: name, configuration, and starter code (the seeds' sample by default). */
 export function renderCreateFunction(main: HTMLElement, signal: AbortSignal): void {
-  const name = h('input', {
-    id: 'fn-name',
-    class: 'input',
-    testid: 'fn-name',
-    autocomplete: 'off',
-    spellcheck: 'false',
-    placeholder: 'my-function',
-    autofocus: true,
-  });
+  const name = nameInput('fn-name', '', true, 'my-function');
   const nameError = fieldError('error-name');
   const config = configForm({
     runtime: 'nodejs20',

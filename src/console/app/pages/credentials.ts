@@ -4,6 +4,7 @@ import {
   cardHead,
   clear,
   confirmDialog,
+  dataTable,
   describeError,
   errorBox,
   field,
@@ -165,45 +166,29 @@ function listCard(kind: Kind, items: readonly CredentialView[], reload: () => vo
     cardHead(`${k.label}s`, undefined),
     items.length === 0
       ? h('p', { class: 'muted card-pad-x' }, 'None.')
-      : h(
-          'table',
-          { class: 'table' },
-          h(
-            'thead',
-            null,
+      : dataTable(
+          ['Name', 'Id', 'Scope', 'Function prefix', 'Created', ''],
+          items.map((item) =>
             h(
               'tr',
-              null,
-              ['Name', 'Id', 'Scope', 'Function prefix', 'Created', ''].map((t) =>
-                h('th', { scope: 'col' }, t),
-              ),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            items.map((item) =>
+              { testid: `${kind}-${item.name}` },
+              h('td', null, h('strong', null, item.name)),
+              h('td', null, h('code', { class: 'small' }, item.id)),
+              h('td', null, item.scope),
+              h('td', null, item.functionPrefix ?? h('span', { class: 'muted' }, 'any')),
+              h('td', { class: 'small' }, formatAgo(item.createdAt)),
               h(
-                'tr',
-                { testid: `${kind}-${item.name}` },
-                h('td', null, h('strong', null, item.name)),
-                h('td', null, h('code', { class: 'small' }, item.id)),
-                h('td', null, item.scope),
-                h('td', null, item.functionPrefix ?? h('span', { class: 'muted' }, 'any')),
-                h('td', { class: 'small' }, formatAgo(item.createdAt)),
+                'td',
+                null,
                 h(
-                  'td',
-                  null,
-                  h(
-                    'button',
-                    {
-                      class: 'btn btn-ghost',
-                      type: 'button',
-                      testid: `remove-${kind}-${item.name}`,
-                      onClick: () => void remove(item),
-                    },
-                    k.remove,
-                  ),
+                  'button',
+                  {
+                    class: 'btn btn-ghost',
+                    type: 'button',
+                    testid: `remove-${kind}-${item.name}`,
+                    onClick: () => void remove(item),
+                  },
+                  k.remove,
                 ),
               ),
             ),

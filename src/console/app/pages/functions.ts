@@ -1,5 +1,15 @@
 import { enc, getJson, type FunctionView } from '../api.js';
-import { clear, emptyState, errorBox, formatAgo, formatBytes, h, pageHeader, spinner } from '../dom.js';
+import {
+  clear,
+  dataTable,
+  emptyState,
+  errorBox,
+  formatAgo,
+  formatBytes,
+  h,
+  pageHeader,
+  spinner,
+} from '../dom.js';
 import { functionHref } from '../router.js';
 
 /** The function list: a search by name prefix (the API's `prefix`), a page at a time. */
@@ -43,42 +53,27 @@ export function renderFunctionList(main: HTMLElement, signal: AbortSignal, initi
             h('a', { class: 'btn btn-primary', href: '#/functions/new' }, 'Create function'),
           );
     }
-    return h(
-      'table',
-      { class: 'table', testid: 'function-table' },
-      h(
-        'thead',
-        null,
+    return dataTable(
+      ['Name', 'Runtime', 'Handler', 'Memory', 'Timeout', 'Code', 'Updated'],
+      items.map((fn) =>
         h(
           'tr',
-          null,
-          ...['Name', 'Runtime', 'Handler', 'Memory', 'Timeout', 'Code', 'Updated'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        items.map((fn) =>
+          { testid: `function-row-${fn.name}` },
           h(
-            'tr',
-            { testid: `function-row-${fn.name}` },
-            h(
-              'td',
-              null,
-              h('a', { href: functionHref(fn.name), class: 'strong' }, fn.name),
-              fn.description && h('div', { class: 'muted small' }, fn.description),
-            ),
-            h('td', null, fn.runtime),
-            h('td', null, h('code', null, fn.handler)),
-            h('td', null, `${fn.memorySize} MB`),
-            h('td', null, `${fn.timeout} s`),
-            h('td', null, formatBytes(fn.codeSize)),
-            h('td', { title: fn.updatedAt }, formatAgo(fn.updatedAt)),
+            'td',
+            null,
+            h('a', { href: functionHref(fn.name), class: 'strong' }, fn.name),
+            fn.description && h('div', { class: 'muted small' }, fn.description),
           ),
+          h('td', null, fn.runtime),
+          h('td', null, h('code', null, fn.handler)),
+          h('td', null, `${fn.memorySize} MB`),
+          h('td', null, `${fn.timeout} s`),
+          h('td', null, formatBytes(fn.codeSize)),
+          h('td', { title: fn.updatedAt }, formatAgo(fn.updatedAt)),
         ),
       ),
+      { testid: 'function-table' },
     );
   };
 

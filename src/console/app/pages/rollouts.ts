@@ -1,5 +1,5 @@
 import { enc, fnPath, getJson, type RolloutView } from '../api.js';
-import { badge, cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { badge, cardHead, clear, dataTable, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { describePlan } from '../rollout-form.js';
 import { openStartRollout } from '../rollout-start.js';
 import { renderRolloutView, STATUS_BADGES } from '../rollout-view.js';
@@ -113,46 +113,31 @@ function rolloutTable(ctx: FunctionContext, rollouts: RolloutView[]): HTMLElemen
   return h(
     'div',
     { class: 'table-scroll' },
-    h(
-      'table',
-      { class: 'table', testid: 'rollout-table' },
-      h(
-        'thead',
-        null,
+    dataTable(
+      ['Started', 'Alias', 'From → to', 'Plan', 'Status', 'Outcome'],
+      rollouts.map((r) =>
         h(
           'tr',
-          null,
-          ...['Started', 'Alias', 'From → to', 'Plan', 'Status', 'Outcome'].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        rollouts.map((r) =>
+          { testid: `rollout-row-${r.id}`, 'data-status': r.status },
           h(
-            'tr',
-            { testid: `rollout-row-${r.id}`, 'data-status': r.status },
-            h(
-              'td',
-              { title: r.createdAt },
-              h('a', { href: rolloutHref(ctx, r.id), testid: 'rollout-open' }, formatAgo(r.createdAt)),
-            ),
-            h('td', null, r.alias),
-            h('td', null, `${r.from} → ${r.to}`),
-            h('td', { class: 'small' }, describePlan(r.steps)),
-            h(
-              'td',
-              null,
-              badge(r.status, STATUS_BADGES[r.status]),
-              r.status === 'running' &&
-                h('div', { class: 'muted small' }, `step ${r.step} of ${r.steps.length}`),
-            ),
-            h('td', { class: 'small' }, r.reason ?? '—'),
+            'td',
+            { title: r.createdAt },
+            h('a', { href: rolloutHref(ctx, r.id), testid: 'rollout-open' }, formatAgo(r.createdAt)),
           ),
+          h('td', null, r.alias),
+          h('td', null, `${r.from} → ${r.to}`),
+          h('td', { class: 'small' }, describePlan(r.steps)),
+          h(
+            'td',
+            null,
+            badge(r.status, STATUS_BADGES[r.status]),
+            r.status === 'running' &&
+              h('div', { class: 'muted small' }, `step ${r.step} of ${r.steps.length}`),
+          ),
+          h('td', { class: 'small' }, r.reason ?? '—'),
         ),
       ),
+      { testid: 'rollout-table' },
     ),
   );
 }

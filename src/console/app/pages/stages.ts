@@ -1,5 +1,5 @@
 import { dataPlaneUrl, enc, getJson, type AliasView, type ApiView, type StageView } from '../api.js';
-import { cardHead, clear, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
+import { cardHead, clear, dataTable, emptyState, errorBox, formatAgo, h, spinner } from '../dom.js';
 import { functionHref } from '../router.js';
 import { aliasCanaryText, type FunctionContext } from './function-context.js';
 
@@ -72,53 +72,31 @@ export function renderStagesTab(ctx: FunctionContext, panel: HTMLElement): void 
                   'No stage binds this function',
                   'Create an API and a stage with the API or the CLI (sluice api / PUT /v1/apis/{api}/stages/{stage}) and bind it to an alias of this function.',
                 )
-              : h(
-                  'table',
-                  { class: 'table', testid: 'stage-table' },
-                  h(
-                    'thead',
-                    null,
+              : dataTable(
+                  ['API', 'Stage', 'Route', 'Qualifier', 'Serves now', 'URL', 'Revision', 'Updated'],
+                  mine.map((r) =>
                     h(
                       'tr',
-                      null,
-                      ...[
-                        'API',
-                        'Stage',
-                        'Route',
-                        'Qualifier',
-                        'Serves now',
-                        'URL',
-                        'Revision',
-                        'Updated',
-                      ].map((t) => h('th', { scope: 'col' }, t)),
-                    ),
-                  ),
-                  h(
-                    'tbody',
-                    null,
-                    mine.map((r) =>
+                      { testid: `stage-row-${r.api.name}-${r.stage.name}` },
+                      h('td', null, r.api.name),
+                      h('td', null, h('strong', null, r.stage.name)),
+                      h('td', { class: 'small' }, r.binding.route),
                       h(
-                        'tr',
-                        { testid: `stage-row-${r.api.name}-${r.stage.name}` },
-                        h('td', null, r.api.name),
-                        h('td', null, h('strong', null, r.stage.name)),
-                        h('td', { class: 'small' }, r.binding.route),
+                        'td',
+                        null,
                         h(
-                          'td',
-                          null,
-                          h(
-                            'a',
-                            { href: ctx.page.href('code', r.binding.qualifier || '$DEFAULT') },
-                            r.binding.qualifier || '$DEFAULT',
-                          ),
+                          'a',
+                          { href: ctx.page.href('code', r.binding.qualifier || '$DEFAULT') },
+                          r.binding.qualifier || '$DEFAULT',
                         ),
-                        h('td', { class: 'small' }, resolves(r.binding.qualifier, ctx.aliases)),
-                        h('td', null, h('code', { class: 'small' }, r.url)),
-                        h('td', null, String(r.stage.revision)),
-                        h('td', { title: r.stage.updatedAt }, formatAgo(r.stage.updatedAt)),
                       ),
+                      h('td', { class: 'small' }, resolves(r.binding.qualifier, ctx.aliases)),
+                      h('td', null, h('code', { class: 'small' }, r.url)),
+                      h('td', null, String(r.stage.revision)),
+                      h('td', { title: r.stage.updatedAt }, formatAgo(r.stage.updatedAt)),
                     ),
                   ),
+                  { testid: 'stage-table' },
                 ),
           ),
         );

@@ -4,6 +4,7 @@ import {
   clear,
   clearOnNextAction,
   confirmDialog,
+  dataTable,
   emptyState,
   errorBox,
   formatAgo,
@@ -140,28 +141,10 @@ export function renderTriggersTab(ctx: FunctionContext, panel: HTMLElement): voi
             'No trigger invokes this function',
             'Create a timer here, bound to an alias, or with the CLI: sluice trigger create.',
           )
-        : h(
-            'table',
-            { class: 'table', testid: 'trigger-table' },
-            h(
-              'thead',
-              null,
-              h(
-                'tr',
-                null,
-                ...[
-                  'Name',
-                  'Kind',
-                  'Schedule or subject',
-                  'Qualifier',
-                  'Serves now',
-                  'Enabled',
-                  'Last fired',
-                  '',
-                ].map((t) => h('th', { scope: 'col' }, t)),
-              ),
-            ),
-            h('tbody', null, triggers.map(row)),
+        : dataTable(
+            ['Name', 'Kind', 'Schedule or subject', 'Qualifier', 'Serves now', 'Enabled', 'Last fired', ''],
+            triggers.map(row),
+            { testid: 'trigger-table' },
           ),
       triggers.some((t) => t.kind === 'queue') &&
         h(

@@ -3,9 +3,10 @@ import { diffLines } from '../diff.js';
 import {
   badge,
   clear,
-  confirmDialog,
-  emptyState,
   clearOnNextAction,
+  confirmDialog,
+  dataTable,
+  emptyState,
   errorBox,
   formatAgo,
   formatBytes,
@@ -135,89 +136,70 @@ export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): voi
 
   const versions = [...ctx.versions].reverse();
   const list = versions.length
-    ? h(
-        'table',
-        { class: 'table', testid: 'version-table' },
-        h(
-          'thead',
-          null,
-          h(
+    ? dataTable(
+        [
+          'Version',
+          'Description',
+          'Runtime · handler',
+          'Memory · timeout',
+          'Code',
+          'Used by',
+          'Published',
+          '',
+        ],
+        versions.map((v) => {
+          const users = usedBy(v.versionId);
+          return h(
             'tr',
-            null,
-            ...[
-              'Version',
-              'Description',
-              'Runtime · handler',
-              'Memory · timeout',
-              'Code',
-              'Used by',
-              'Published',
-              '',
-            ].map((t) => h('th', { scope: 'col' }, t)),
-          ),
-        ),
-        h(
-          'tbody',
-          null,
-          versions.map((v) => {
-            const users = usedBy(v.versionId);
-            return h(
-              'tr',
-              { testid: `version-row-${v.versionId}` },
+            { testid: `version-row-${v.versionId}` },
+            h(
+              'td',
+              null,
+              h('a', { class: 'strong', href: ctx.page.href('code', v.versionId) }, `Version ${v.versionId}`),
+            ),
+            h('td', null, v.description || h('span', { class: 'muted' }, '—')),
+            h('td', null, `${v.config.runtime} · `, h('code', null, v.config.handler)),
+            h('td', null, `${v.config.memorySize} MB · ${v.config.timeout} s`),
+            h(
+              'td',
+              { title: v.codeSha256 },
+              h('code', { class: 'small' }, v.codeSha256.slice(0, 10)),
+              ' ',
+              h('span', { class: 'muted small' }, formatBytes(v.codeSize)),
+            ),
+            h(
+              'td',
+              null,
+              users.length ? users.map((u) => badge(u, 'badge-accent')) : h('span', { class: 'muted' }, '—'),
+            ),
+            h('td', { title: v.createdAt }, formatAgo(v.createdAt)),
+            h(
+              'td',
+              { class: 'actions' },
               h(
-                'td',
-                null,
-                h(
-                  'a',
-                  { class: 'strong', href: ctx.page.href('code', v.versionId) },
-                  `Version ${v.versionId}`,
-                ),
+                'a',
+                {
+                  class: 'btn btn-small',
+                  href: ctx.page.href('code', v.versionId),
+                  testid: `view-version-${v.versionId}`,
+                },
+                'Code',
               ),
-              h('td', null, v.description || h('span', { class: 'muted' }, '—')),
-              h('td', null, `${v.config.runtime} · `, h('code', null, v.config.handler)),
-              h('td', null, `${v.config.memorySize} MB · ${v.config.timeout} s`),
+              h('a', { class: 'btn btn-small', href: ctx.page.href('config', v.versionId) }, 'Config'),
               h(
-                'td',
-                { title: v.codeSha256 },
-                h('code', { class: 'small' }, v.codeSha256.slice(0, 10)),
-                ' ',
-                h('span', { class: 'muted small' }, formatBytes(v.codeSize)),
+                'button',
+                {
+                  class: 'btn btn-small btn-danger-text',
+                  type: 'button',
+                  testid: `delete-version-${v.versionId}`,
+                  onClick: () => void remove(v),
+                },
+                'Delete',
               ),
-              h(
-                'td',
-                null,
-                users.length
-                  ? users.map((u) => badge(u, 'badge-accent'))
-                  : h('span', { class: 'muted' }, '—'),
-              ),
-              h('td', { title: v.createdAt }, formatAgo(v.createdAt)),
-              h(
-                'td',
-                { class: 'actions' },
-                h(
-                  'a',
-                  {
-                    class: 'btn btn-small',
-                    href: ctx.page.href('code', v.versionId),
-                    testid: `view-version-${v.versionId}`,
-                  },
-                  'Code',
-                ),
-                h('a', { class: 'btn btn-small', href: ctx.page.href('config', v.versionId) }, 'Config'),
-                h(
-                  'button',
-                  {
-                    class: 'btn btn-small btn-danger-text',
-                    type: 'button',
-                    testid: `delete-version-${v.versionId}`,
-                    onClick: () => void remove(v),
-                  },
-                  'Delete',
-                ),
-              ),
-            );
-          }),
-        ),
+            ),
+          );
+        }),
+        { testid: 'version-table' },
       )
     : emptyState(
         'No versions yet',
