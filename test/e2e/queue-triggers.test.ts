@@ -247,6 +247,40 @@ describe('queue triggers on one node', () => {
     assert.equal(runs(collector, 'orders').filter((r) => r.n === 3001).length, 2, 'and no more');
   });
 
+  it("counts a queue's and a timer's invocations under their source and the version that ran", async () => {
+    const timer = await api('POST', '/v1/functions/f/triggers', {
+      name: 'tick',
+      kind: 'timer',
+      schedule: '@every 1s',
+      qualifier: 'live',
+      payload: JSON.stringify({ n: 0 }),
+    });
+    assert.equal(timer.status, 201, JSON.stringify(timer.body));
+    /** `sluice_invocations_total` of f by version and source. */
+    const totals = async () => {
+      const text = (await api('GET', '/metrics')).bytes.toString('utf8');
+      const out = new Map<string, number>();
+      for (const [, version, source, value] of text.matchAll(
+        /^sluice_invocations_total\{function="f",version="([^"]*)",qualifier="live",source="([^"]*)"\} (\d+)$/gm,
+      ))
+        out.set(`${version}/${source}`, Number(value));
+      return out;
+    };
+    const seen = await waitFor(
+      async () => {
+        const t = await totals();
+        return (t.get('2/timer') ?? 0) > 0 && t;
+      },
+      { timeout: 20_000, interval: 250, what: "the timer's invocations under source timer" },
+    );
+    assert.equal((await api('DELETE', '/v1/functions/f/triggers/tick')).status, 204);
+    const queued = runs(collector, 'orders');
+    const of = (version: string) => queued.filter((r) => r.version === version).length;
+    assert.equal(seen.get('1/queue'), of('1'), 'every run of version 1 counted under queue');
+    assert.equal(seen.get('2/queue'), of('2'), 'every run of version 2 counted under queue');
+    assert.ok((seen.get('2/sync') ?? 0) === 0 && !seen.has('1/sync'), 'none under sync');
+  });
+
   it('refuses a queue trigger it could not serve, storing nothing', async () => {
     const base = { kind: 'queue', url: NATS_URL, stream: stream.name, subject: 'x.>' };
     const cases: [string, Record<string, unknown>, string][] = [
