@@ -23,6 +23,8 @@ interface Node {
   url: string;
   api: ApiCall;
   token: string;
+  /** Ends it at once, as a crash would. */
+  kill(): void;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ async function startNode(token?: string): Promise<Node> {
     url: server.url,
     token: adminToken,
     api: apiClient(server.url, adminToken),
+    kill: () => server.child.kill('SIGKILL'),
     stop: async () => {
       if (server.child.exitCode === null && server.child.signalCode === null) {
         const exited = new Promise((resolve) => server.child.once('exit', resolve));
@@ -149,5 +152,47 @@ describe('a queue trigger on two nodes', () => {
       `both nodes ran messages (${counts.join(', ')})`,
     );
     assert.ok(maxOverlap(all) <= 8, 'at most 4 at once on each of the two nodes');
+  });
+
+  it('a node SIGKILLed while it runs messages: the broker gives them to the other node once their ack wait ends', async (t) => {
+    const [a, b] = nodes as [Node, Node];
+    const created = await a.api('POST', '/v1/functions/f/triggers', {
+      name: 'held',
+      kind: 'queue',
+      url: NATS_URL,
+      stream: stream.name,
+      subject: `${stream.prefix}.held.>`,
+      concurrency: 2,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitFor(
+      async () => {
+        const info = await stream.manager.consumers.info(stream.name, 'sluice_f_held').catch(() => undefined);
+        return info !== undefined && info.num_waiting >= 2;
+      },
+      { timeout: 20_000, interval: 100, what: 'both nodes to pull from the consumer' },
+    );
+    // Four slots in all, two a node: each node holds two of the four messages.
+    const ns = [1, 2, 3, 4];
+    for (const n of ns) await stream.publish(`${stream.prefix}.held.n${n}`, { n, holdMs: 4000 });
+    const started = () => collector.on('/started').filter((p) => p.body.trigger === 'held');
+    await waitFor(() => started().length === 4, { timeout: 20_000, what: 'all four to start' });
+    b.kill();
+    const killedAt = Date.now();
+    const all = await waitFor(
+      () => {
+        const list = runs(collector, 'held');
+        return new Set(list.map((r) => r.n)).size === ns.length && list;
+      },
+      { timeout: 90_000, interval: 250, what: 'every message to run to its end' },
+    );
+    t.diagnostic(`the killed node's messages ended ${Date.now() - killedAt} ms after the kill`);
+    for (const n of ns)
+      assert.equal(all.filter((r) => r.n === n).length, 1, `message ${n} ran to its end once`);
+    const redelivered = all.filter((r) => r.deliveries === 2).map((r) => r.n);
+    assert.equal(redelivered.length, 2, "the killed node's two messages were delivered again");
+    assert.equal(all.filter((r) => r.deliveries === 1).length, 2, "the survivor's own two ended at first");
+    for (const n of redelivered)
+      assert.equal(started().filter((p) => p.body.n === n).length, 2, `message ${n} started on both nodes`);
   });
 });

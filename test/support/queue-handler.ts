@@ -3,6 +3,7 @@ import type { Collector } from './collector.js';
 /**
  * Reports each run to the collector (`/ran`: its request id, version, message number `n`, delivery, when),
  * after `SLEEP_MS`; fails the first delivery of every tenth message, and every delivery of one marked `fail`.
+ * A message with `holdMs` says `/started` at once, and its first delivery runs that much longer.
  */
 export const QUEUE_HANDLER = `
 const http = require('http');
@@ -11,6 +12,14 @@ exports.handler = (event, context, callback) => {
   const e = JSON.parse(event.toString());
   const data = JSON.parse(e.data);
   const failed = data.fail === true || (data.n % 10 === 0 && e.deliveries === 1);
+  const post = (path, body) => {
+    const req = http.request({ host: '127.0.0.1', port: Number(process.env.COLLECTOR), method: 'POST', path,
+      headers: { 'content-type': 'application/json' } }, (res) => res.resume());
+    req.on('error', () => undefined);
+    req.end(JSON.stringify(body));
+  };
+  if (data.holdMs) post('/started', { n: data.n, deliveries: e.deliveries, trigger: e.triggerName });
+  const hold = data.holdMs && e.deliveries === 1 ? data.holdMs : 0;
   setTimeout(() => {
     const body = JSON.stringify({ id: context.requestId, version: context.service.versionId, n: data.n,
       deliveries: e.deliveries, trigger: e.triggerName, subject: e.subject, start, end: Date.now(), failed });
@@ -21,7 +30,7 @@ exports.handler = (event, context, callback) => {
     });
     req.on('error', (err) => callback(err));
     req.end(body);
-  }, Number(process.env.SLEEP_MS || 0));
+  }, Number(process.env.SLEEP_MS || 0) + hold);
 };
 `;
 
