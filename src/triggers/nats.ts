@@ -17,8 +17,12 @@ import type { BrokerConsumer, ConsumerBinding, StartConsumer } from './queues.js
 const RETRY: Backoff = { firstMs: 1000, maxMs: 30_000, jitter: 0.2 };
 /** A message not settled this long after its delivery is delivered again; one that runs says so every third. */
 const ACK_WAIT_MS = 30_000;
-/** A pull for messages waits this long for some to arrive before it asks again. */
-const PULL_EXPIRES_MS = 5_000;
+/**
+ * A pull waits this long for messages before it asks again: an idle trigger costs one request and two
+ * heartbeats in that time. It never delays a message (one arriving is delivered to the waiting pull at once),
+ * nor the consumer's close, which stops the pull.
+ */
+const PULL_EXPIRES_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
