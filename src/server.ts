@@ -42,6 +42,8 @@ import {
 } from './async/dispatcher.js';
 import { deliverRecord } from './async/deliver.js';
 import { TimerScheduler } from './triggers/timers.js';
+import { QueueTriggers } from './triggers/queues.js';
+import { startNatsConsumer } from './triggers/nats.js';
 import { TriggerDirectory } from './triggers/directory.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
@@ -397,6 +399,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
   );
   timers.start();
+  const queues = new QueueTriggers({
+    triggers,
+    node: stableNode,
+    invoke: (event) => gateway.invokeEvent(event),
+    config: (name) => catalog.get(name)?.async,
+    failed: (destination, record) => asyncQueue.sendRecord(destination, record, String(record.requestId)),
+    brokers: { nats: startNatsConsumer },
+    log,
+  });
+  queues.start();
   const rollouts = new RolloutEngine({
     store,
     clock,
@@ -472,6 +484,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   /** What runs behind the listeners, stopped once they no longer take requests (or never could). */
   const stopServices = async () => {
     await timers.close();
+    await queues.close();
     await triggers.close();
     await asyncQueue.close();
     await provisioner.close();
@@ -518,6 +531,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await provisioner.close();
       // Events in flight end and are recorded before the instances they run on stop.
       await timers.close();
+      await queues.close();
       await asyncQueue.close();
       await pool.close();
       await launcher.close();

@@ -30,9 +30,6 @@ function specOf(body: TriggerBody): TriggerSpec {
     if (body[field] !== undefined) issues.add(field, `is a ${other} trigger's, not a ${body.kind}'s`);
   for (const field of REQUIRED[body.kind])
     if (body[field] === undefined) issues.add(field, `is required for a ${body.kind} trigger`);
-  // The shape is settled (README, "Triggers"); no node consumes a queue yet, so none is stored to sit idle.
-  if (body.kind === 'queue')
-    issues.add('kind', 'queue triggers (NATS JetStream) are not served by this version yet: only timer');
   issues.throwIfAny('trigger');
   const common = {
     qualifier: body.qualifier ?? DEFAULT_ALIAS,

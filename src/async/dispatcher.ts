@@ -13,7 +13,7 @@ import {
   NOT_RUN_ERRORS,
   settle,
 } from '../core/async-invocation.js';
-import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
+import { type AsyncConfig, DEFAULT_ASYNC_CONFIG, type Destination } from '../core/async-config.js';
 import { isSluiceError } from '../core/errors.js';
 import { Alarm } from '../timing/alarm.js';
 import type { EventOutcome, QueuedInvocation } from '../gateway/gateway.js';
@@ -63,6 +63,22 @@ export interface DispatcherDeps {
   log: (line: string) => void;
 }
 
+/** The event that takes a record to a function destination, named after what it tells of. */
+function destinationEvent(
+  destination: { function: string; qualifier?: string },
+  record: Record<string, unknown>,
+  from: string,
+): NewAsyncEvent {
+  return {
+    id: randomUUID(),
+    functionName: destination.function,
+    qualifier: destination.qualifier ?? '$DEFAULT',
+    payload: Buffer.from(JSON.stringify(record)),
+    source: `destination:${from}`,
+    createdAt: Date.now(),
+  };
+}
+
 /** A URL destination is tried this often, 1 s and 2 s apart, then recorded as failed. */
 const DELIVERY_TRIES = 3;
 /** An event that could not start (the node full, or stopping) waits this long before it is claimed again. */
@@ -109,6 +125,15 @@ export class AsyncDispatcher {
   /** Something may be due now: an event queued (here, or on another node), a slot freed. */
   wake(): void {
     this.alarm.ring();
+  }
+
+  /**
+   * Sends a record that no queued event holds (a queue trigger's message given up on) to a destination: a
+   * function's is queued as an event of its own; a URL's is posted once, rejecting if it was not taken.
+   */
+  async sendRecord(destination: Destination, record: Record<string, unknown>, from: string): Promise<void> {
+    if ('url' in destination) await this.deps.deliver(destination.url, record);
+    else await this.enqueue(destinationEvent(destination, record, from));
   }
 
   /** Stops claiming and lets the events in flight end and be recorded. */
@@ -205,17 +230,7 @@ export class AsyncDispatcher {
       toSettle.destination =
         'url' in destination
           ? { target }
-          : {
-              target,
-              event: {
-                id: randomUUID(),
-                functionName: destination.function,
-                qualifier: destination.qualifier ?? '$DEFAULT',
-                payload: Buffer.from(JSON.stringify(destinationRecord(event, settlement))),
-                source: `destination:${event.id}`,
-                createdAt: Date.now(),
-              },
-            };
+          : { target, event: destinationEvent(destination, destinationRecord(event, settlement), event.id) };
     }
     if (!(await this.deps.store.settleAsync(event.id, this.deps.node, toSettle))) {
       this.deps.log(

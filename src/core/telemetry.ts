@@ -23,6 +23,20 @@ export interface InvocationRecord {
   source?: string;
 }
 
+/** What started an invocation, as metrics label it: a caller who waited, or what queued it. */
+export type SourceKind = 'sync' | 'async' | 'timer' | 'queue';
+
+/**
+ * The kind of a record's `source`: a few values, whatever the triggers' names, so that the series stay bounded.
+ * A destination's event is an asynchronous invocation like any other.
+ */
+export function sourceKind(source: string | undefined): SourceKind {
+  if (source === undefined) return 'sync';
+  if (source.startsWith('timer:')) return 'timer';
+  if (source.startsWith('queue:')) return 'queue';
+  return 'async';
+}
+
 export interface Counters {
   invocations: number;
   functionErrors: number;

@@ -91,9 +91,19 @@ export function checkTriggerSpec(spec: TriggerSpec): TriggerSpec {
       url = undefined;
     }
     if (url?.protocol !== 'nats:') issues.add('url', 'must be a nats:// URL, such as nats://127.0.0.1:4222');
+    if (!isSubjectFilter(spec.subject))
+      issues.add('subject', 'must be dot-separated tokens, each a word, * or (last) >, such as orders.>');
   }
   issues.throwIfAny('trigger');
   return spec;
+}
+
+/** A NATS subject filter: non-empty tokens without spaces, `*` a whole token, `>` only the last. */
+function isSubjectFilter(subject: string): boolean {
+  const tokens = subject.split('.');
+  return tokens.every(
+    (token, i) => /^[^\s*>]+$/.test(token) || token === '*' || (token === '>' && i === tokens.length - 1),
+  );
 }
 
 /** A timer's schedule, checked when the trigger was written. */
@@ -160,4 +170,48 @@ export function assertNoTrigger(
     `${what} of ${functionName} is invoked by trigger${users.length > 1 ? 's' : ''} ${users.join(', ')}; point ${users.length > 1 ? 'them' : 'it'} elsewhere first`,
     { triggers: users },
   );
+}
+
+/** A message of a queue trigger's subscription, as its broker delivered it. */
+export interface QueueMessage {
+  /** Where it is kept: the stream and its sequence there name it, the same at each delivery. */
+  stream: string;
+  sequence: number;
+  subject: string;
+  data: Uint8Array;
+  /** This delivery's number, 1 for the first. */
+  deliveries: number;
+  /** Epoch ms. */
+  publishedAt: number;
+}
+
+/** What becomes of a message: acknowledged, delivered again after a wait (ms), or given up on. */
+export type QueueVerdict = { ack: true } | { retryInMs: number } | { term: true };
+
+/** The event a queue trigger's handler gets: the message's text in `data`, with where it came from. */
+export function queueEvent(triggerName: string, message: QueueMessage): string {
+  return JSON.stringify({
+    triggerName,
+    stream: message.stream,
+    subject: message.subject,
+    sequence: message.sequence,
+    deliveries: message.deliveries,
+    publishedAt: new Date(message.publishedAt).toISOString(),
+    data: new TextDecoder().decode(message.data),
+  });
+}
+
+/**
+ * After a failed delivery: again after the async retries' backoff while the function's retries last (its
+ * `maxRetries`, as for asynchronous invocations), then given up. A delivery that never ran (the node full or
+ * stopping) is always retried: it is no attempt of the handler's.
+ */
+export function queueVerdict(
+  failure: { ran: boolean },
+  deliveries: number,
+  maxRetries: number,
+  backoff: (retry: number) => number,
+): QueueVerdict {
+  if (!failure.ran) return { retryInMs: backoff(0) };
+  return deliveries > maxRetries ? { term: true } : { retryInMs: backoff(deliveries - 1) };
 }

@@ -150,7 +150,12 @@ describe('renderPrometheus', () => {
           sample,
           `${name} has the series ${JSON.stringify([s.functionName, s.versionId, s.qualifier])}`,
         );
-        assert.deepEqual(Object.keys(sample.labels ?? {}).sort(), ['function', 'qualifier', 'version']);
+        assert.deepEqual(Object.keys(sample.labels ?? {}).sort(), [
+          'function',
+          'qualifier',
+          'source',
+          'version',
+        ]);
         assert.equal(Number(sample.value), s.counters[field], `${name} of ${s.functionName}/${s.versionId}`);
       }
     }
@@ -161,6 +166,7 @@ describe('renderPrometheus', () => {
       function: 'we"ird\\name\nnext line',
       version: 'LATEST',
       qualifier: 'a,b=c} "x"\\',
+      source: 'sync',
     });
     assert.ok(!text.includes('name\nnext'), 'a newline in a label is written as \\n');
   });

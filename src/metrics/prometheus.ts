@@ -5,6 +5,8 @@ export interface SeriesTotals {
   functionName: string;
   versionId: string;
   qualifier: string;
+  /** `sync`, `async`, `timer` or `queue`: what started the invocations. */
+  source: string;
   counters: Counters;
   /** Of the invocations and cold starts, those of provisioned instances. */
   provisioned: { invocations: number; coldStarts: number };
@@ -76,7 +78,7 @@ export function renderPrometheus(
 ): string {
   const lines: string[] = [];
   const labels = (s: SeriesTotals) =>
-    `function="${escape(s.functionName)}",version="${escape(s.versionId)}",qualifier="${escape(s.qualifier)}"`;
+    `function="${escape(s.functionName)}",version="${escape(s.versionId)}",qualifier="${escape(s.qualifier)}",source="${s.source}"`;
   for (const [name, help, read] of COUNTERS) {
     lines.push(...family(name, 'counter', help));
     for (const s of series) lines.push(`${name}{${labels(s)}} ${read(s.counters)}`);

@@ -33,6 +33,22 @@ function rowsAt(rows: readonly MetricRow[], resolution: 10 | 60): MetricRow[] {
 }
 
 describe('MetricsRegistry', () => {
+  it('splits the totals by source kind, and sums the sources in the stored buckets', () => {
+    const registry = new MetricsRegistry('node-a');
+    const sources = [undefined, 'async', 'timer:tick', 'timer:tock', 'queue:orders', 'destination:r1'];
+    for (const source of sources) registry.record(record(source === undefined ? {} : { source }));
+    const bySource = Object.fromEntries(registry.series().map((s) => [s.source, s.counters.invocations]));
+    assert.deepEqual(bySource, { sync: 1, async: 2, timer: 2, queue: 1 });
+    const rows = registry.take(T * 1000 + 120_000);
+    assert.deepEqual(
+      rows.map((r) => [r.resolution, r.invocations]),
+      [
+        [10, sources.length],
+        [60, sources.length],
+      ],
+    );
+  });
+
   it('counts every outcome, cold starts and durations per function × version × qualifier', () => {
     const registry = new MetricsRegistry('node-a');
     registry.record(record({ durationMs: 2, initDurationMs: 40 }));

@@ -1,14 +1,22 @@
 import { bucketIndex } from '../core/histogram.js';
-import { type Counters, emptyCounters, type InvocationRecord, type MetricRow } from '../core/telemetry.js';
+import {
+  type Counters,
+  emptyCounters,
+  type InvocationRecord,
+  type MetricRow,
+  sourceKind,
+  type SourceKind,
+} from '../core/telemetry.js';
 
 export const RESOLUTIONS = [10, 60] as const;
 
 interface Series {
-  /** Function, version and qualifier, as the keys of its buckets start. */
+  /** Function, version and qualifier, as the keys of its buckets start (the sources share the buckets). */
   key: string;
   functionName: string;
   versionId: string;
   qualifier: string;
+  source: SourceKind;
   counters: Counters;
   /** Of the invocations and cold starts, those of provisioned instances (since the process started only). */
   provisioned: { invocations: number; coldStarts: number };
@@ -33,13 +41,14 @@ const bucketKey = (resolution: number, bucketStart: number, key: string) =>
   `${resolution}\u0000${bucketStart}\u0000${key}`;
 
 /**
- * Counts per function × version × qualifier: totals since the process started (for Prometheus) and the
- * open time buckets (10 s and 1 min) that the flusher writes to the store. A series exists only for a
- * version that was invoked, so the label sets are bounded by the versions, never by the requests.
+ * Counts per function × version × qualifier × source kind: totals since the process started (for Prometheus)
+ * and the open time buckets (10 s and 1 min) that the flusher writes to the store, where the sources are
+ * summed (a rollout's guardrails count every invocation of a version, whatever started it). A series exists
+ * only for a version that was invoked, so the label sets are bounded by the versions, never by the requests.
  */
 export class MetricsRegistry {
-  /** Function → version → qualifier: found with the record's own strings, without building a key. */
-  private readonly totals = new Map<string, Map<string, Map<string, Series>>>();
+  /** Function → version → qualifier → source: found with the record's own strings, without building a key. */
+  private readonly totals = new Map<string, Map<string, Map<string, Map<SourceKind, Series>>>>();
   private readonly buckets = new Map<string, MetricRow>();
   /** Buckets counted into since the last take: only they need writing again. */
   private readonly changed = new Set<MetricRow>();
@@ -70,7 +79,7 @@ export class MetricsRegistry {
     }
   }
 
-  private seriesOf({ functionName, versionId, qualifier }: InvocationRecord): Series {
+  private seriesOf({ functionName, versionId, qualifier, source }: InvocationRecord): Series {
     let versions = this.totals.get(functionName);
     if (!versions) {
       versions = new Map();
@@ -81,18 +90,25 @@ export class MetricsRegistry {
       qualifiers = new Map();
       versions.set(versionId, qualifiers);
     }
-    let series = qualifiers.get(qualifier);
+    let sources = qualifiers.get(qualifier);
+    if (!sources) {
+      sources = new Map();
+      qualifiers.set(qualifier, sources);
+    }
+    const kind = sourceKind(source);
+    let series = sources.get(kind);
     if (!series) {
       series = {
         key: seriesKey(functionName, versionId, qualifier),
         functionName,
         versionId,
         qualifier,
+        source: kind,
         counters: emptyCounters(),
         provisioned: { invocations: 0, coldStarts: 0 },
         open: [],
       };
-      qualifiers.set(qualifier, series);
+      sources.set(kind, series);
     }
     return series;
   }
@@ -117,7 +133,9 @@ export class MetricsRegistry {
 
   series(): readonly Series[] {
     return [...this.totals.values()].flatMap((versions) =>
-      [...versions.values()].flatMap((qualifiers) => [...qualifiers.values()]),
+      [...versions.values()].flatMap((qualifiers) =>
+        [...qualifiers.values()].flatMap((sources) => [...sources.values()]),
+      ),
     );
   }
 

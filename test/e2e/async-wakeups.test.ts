@@ -90,13 +90,13 @@ const record = async (node: Node, fn: string, id: string) =>
 
 describe('asynchronous invocation on PostgreSQL without polling', () => {
   let collector: Collector;
-  /** The next start is held (answered 299): the run it belongs to lasts a minute, long enough to be killed. */
-  let holdNext = false;
+  /** The next starts are held (answered 299): the runs they belong to last a minute, long enough to be killed. */
+  let hold = 0;
 
   before(async () => {
     collector = await startCollector((path) => {
-      if (path !== '/started' || !holdNext) return 200;
-      holdNext = false;
+      if (path !== '/started' || hold === 0) return 200;
+      hold--;
       return 299;
     });
   });
@@ -151,8 +151,8 @@ describe('asynchronous invocation on PostgreSQL without polling', () => {
     );
   });
 
-  it('a node SIGKILLed while it runs an event: once its lease ends, another runs it to success, once', async () => {
-    // Only the doomed node runs while the event is queued; the heir starts once it is running there.
+  it('a node SIGKILLed while it runs events: once their leases end, another runs each to success, once', async () => {
+    // Only the doomed node runs while the events are queued; the heir starts once they are running there.
     const token = (nodes[0] as Node).token;
     for (const node of [...nodes]) await node.kill('SIGTERM');
     const doomed = await startNode(['--async-lease-seconds', String(LEASE_SECONDS)], token);
@@ -163,36 +163,45 @@ describe('asynchronous invocation on PostgreSQL without polling', () => {
         { runtime: 'nodejs20', timeout: 120, environmentVariables: { COLLECTOR: String(collector.port) } },
       ],
     ]);
-    holdNext = true;
-    const queued = await doomed.api('POST', '/v1/functions/slow/invocations?async=true', {});
-    assert.equal(queued.status, 202);
-    const id = queued.headers.get('x-fc-request-id') ?? '';
-    await waitFor(() => collector.on('/started').some((p) => p.body.id === id), {
-      timeout: 20_000,
-      what: 'the doomed node to start the event',
+    const count = 5;
+    hold = count;
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const queued = await doomed.api('POST', '/v1/functions/slow/invocations?async=true', {});
+      assert.equal(queued.status, 202);
+      ids.push(queued.headers.get('x-fc-request-id') ?? '');
+    }
+    const started = (id: string) => collector.on('/started').filter((p) => p.body.id === id).length;
+    await waitFor(() => ids.every((id) => started(id) === 1), {
+      timeout: 30_000,
+      what: 'the doomed node to start every event',
     });
     const heir = await startNode([], token);
-    assert.equal((await record(heir, 'slow', id)).status, 'running', 'the doomed node holds it');
+    for (const id of ids)
+      assert.equal((await record(heir, 'slow', id)).status, 'running', 'the doomed node holds it');
     await doomed.kill('SIGKILL');
     const killedAt = Date.now();
     const ended = await waitFor(
       async () => {
-        const r = await record(heir, 'slow', id);
-        return r.status === 'succeeded' && r;
+        const all = await Promise.all(ids.map((id) => record(heir, 'slow', id)));
+        return all.every((r) => r.status === 'succeeded') && all;
       },
-      { timeout: 30_000, what: 'the heir to run the event once the lease ended' },
+      { timeout: 30_000, what: 'the heir to run every event once their leases ended' },
     );
     const tookMs = Date.now() - killedAt;
-    assert.deepEqual(
-      ended.attempts.map((a) => a.node),
-      [heir.id],
-      "the attempt that ended is the heir's (the killed one never ended, and is not recorded)",
-    );
-    assert.equal(collector.on('/started').filter((p) => p.body.id === id).length, 2, 'started twice');
-    assert.equal(collector.on('/ran').filter((p) => p.body.id === id).length, 1, 'ran to its end once');
+    for (const r of ended)
+      assert.deepEqual(
+        r.attempts.map((a) => a.node),
+        [heir.id],
+        "the attempt that ended is the heir's (the killed one never ended, and is not recorded)",
+      );
+    for (const id of ids) {
+      assert.equal(started(id), 2, 'started twice');
+      assert.equal(collector.on('/ran').filter((p) => p.body.id === id).length, 1, 'ran to its end once');
+    }
     assert.ok(
       tookMs < 20_000,
-      `taken over ${tookMs} ms after the kill: at the lease's end (${LEASE_SECONDS} s), not at a poll (600 s)`,
+      `taken over ${tookMs} ms after the kill: at the leases' end (${LEASE_SECONDS} s), not at a poll (600 s)`,
     );
   });
 });

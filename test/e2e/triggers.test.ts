@@ -162,11 +162,58 @@ describe('triggers on one node', () => {
         'InvalidArgument',
       ],
       [
-        'a queue, not served yet',
-        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S', subject: 'x' },
+        'a queue without a subject',
+        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S' },
         400,
         'InvalidArgument',
-        'kind',
+        'subject',
+      ],
+      [
+        'a queue at a URL that is not nats://',
+        { name: 'a', kind: 'queue', url: 'http://127.0.0.1:4222', stream: 'S', subject: 'x' },
+        400,
+        'InvalidArgument',
+        'url',
+      ],
+      [
+        'a queue at no URL',
+        { name: 'a', kind: 'queue', url: 'nats//nowhere', stream: 'S', subject: 'x' },
+        400,
+        'InvalidArgument',
+        'url',
+      ],
+      [
+        'a queue whose subject has > before its end',
+        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S', subject: 'orders.>.x' },
+        400,
+        'InvalidArgument',
+        'subject',
+      ],
+      [
+        'a queue stream with a dot',
+        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S.1', subject: 'x' },
+        400,
+        'InvalidArgument',
+      ],
+      [
+        'a queue with a timer field',
+        {
+          name: 'a',
+          kind: 'queue',
+          url: 'nats://127.0.0.1:4222',
+          stream: 'S',
+          subject: 'x',
+          schedule: '@daily',
+        },
+        400,
+        'InvalidArgument',
+        'schedule',
+      ],
+      [
+        'a queue with no concurrency',
+        { name: 'a', kind: 'queue', url: 'nats://127.0.0.1:4222', stream: 'S', subject: 'x', concurrency: 0 },
+        400,
+        'InvalidArgument',
       ],
     ];
     for (const [what, body, status, code, path] of cases) {
@@ -229,7 +276,11 @@ describe('triggers on one node', () => {
     const updated = await run('trigger', 'update', 'f', 'nightly', '--timer', '@daily', '-q', '1', '--json');
     assert.equal(updated.code, 0, updated.stderr);
     assert.equal((JSON.parse(updated.stdout) as { qualifier: string }).qualifier, '1');
-    assert.equal((await run('trigger', 'create', 'f', 'x', '--timer', '@daily', '--queue')).code, 2);
+    assert.equal(
+      (await run('trigger', 'create', 'f', 'x', '--timer', '@daily', '--queue', 'nats://127.0.0.1:4222'))
+        .code,
+      2,
+    );
     const deleted = await run('trigger', 'delete', 'f', 'nightly');
     assert.equal(deleted.code, 0, deleted.stderr);
     const missing = await run('trigger', 'get', 'f', 'nightly');

@@ -13,8 +13,7 @@ const OPTIONS = {
   qualifier: { type: 'string', short: 'q' },
   timer: { type: 'string' },
   payload: { type: 'string' },
-  queue: { type: 'boolean' },
-  url: { type: 'string' },
+  queue: { type: 'string' },
   stream: { type: 'string' },
   subject: { type: 'string' },
   concurrency: { type: 'string' },
@@ -25,8 +24,8 @@ const OPTIONS = {
 const OPTIONS_HELP = `  -q, --qualifier Q     the alias (default $DEFAULT), version or LATEST it invokes
   --timer SCHEDULE      a timer: cron in UTC ("*/5 * * * *"), "@every 30s", or @hourly/@daily/@weekly/@monthly
   --payload TEXT        a timer's payload, given to the handler in the event
-  --queue               a NATS JetStream subscription: with --url, --stream, --subject [--concurrency N]
-                        (the API's shape; this version's server refuses it, as it consumes no queue yet)
+  --queue URL           a NATS JetStream subscription (nats://host:4222): with --stream, --subject
+                        [--concurrency N], the messages a node runs at once (default 4)
   --disabled            fires nothing until updated
   --description TEXT`;
 
@@ -35,8 +34,9 @@ type Args = Parameters<Command['run']>[0];
 /** The trigger's body from the command line: a timer or a queue, never both. */
 function bodyOf(args: Args): Record<string, unknown> {
   const schedule = args.string('timer');
-  const queue = args.flag('queue');
-  if ((schedule === undefined) === !queue) throw new UsageError('give either --timer SCHEDULE or --queue');
+  const url = args.string('queue');
+  if ((schedule === undefined) === (url === undefined))
+    throw new UsageError('give either --timer SCHEDULE or --queue URL');
   const concurrency = args.string('concurrency');
   const common = {
     ...(args.string('qualifier') !== undefined && { qualifier: args.string('qualifier') }),
@@ -47,14 +47,14 @@ function bodyOf(args: Args): Record<string, unknown> {
     const payload = args.string('payload');
     return { kind: 'timer', schedule, ...(payload !== undefined && { payload }), ...common };
   }
-  const need = (flag: 'url' | 'stream' | 'subject') => {
+  const need = (flag: 'stream' | 'subject') => {
     const value = args.string(flag);
     if (value === undefined) throw new UsageError(`--queue needs --${flag}`);
     return value;
   };
   return {
     kind: 'queue',
-    url: need('url'),
+    url,
     stream: need('stream'),
     subject: need('subject'),
     ...(concurrency !== undefined && { concurrency: parseCount(concurrency, '--concurrency') }),
@@ -105,18 +105,18 @@ export const triggerCommands: Group = {
     create: writeCommand(
       'POST',
       'create a timer or queue trigger bound to a qualifier',
-      `usage: sluice trigger create FN NAME (--timer SCHEDULE [--payload TEXT] | --queue --url U --stream S --subject S [--concurrency N]) [--qualifier Q]
+      `usage: sluice trigger create FN NAME (--timer SCHEDULE [--payload TEXT] | --queue URL --stream S --subject S [--concurrency N]) [--qualifier Q]
 
 ${OPTIONS_HELP}
 
 examples:
   sluice trigger create B tick --timer "@every 30s" --qualifier release --payload '{"job":"sweep"}'
-  sluice trigger create B orders --queue --url nats://127.0.0.1:4222 --stream ORDERS --subject 'orders.>' -q release`,
+  sluice trigger create B orders --queue nats://127.0.0.1:4222 --stream ORDERS --subject 'orders.>' -q release`,
     ),
     update: writeCommand(
       'PUT',
       "replace a trigger's configuration (a timer keeps its last firing)",
-      `usage: sluice trigger update FN NAME (--timer SCHEDULE … | --queue …) [--qualifier Q]\n\n${OPTIONS_HELP}\n\nexample:\n  sluice trigger update B tick --timer "0 3 * * *" --qualifier release`,
+      `usage: sluice trigger update FN NAME (--timer SCHEDULE … | --queue URL …) [--qualifier Q]\n\n${OPTIONS_HELP}\n\nexample:\n  sluice trigger update B tick --timer "0 3 * * *" --qualifier release`,
     ),
     list: {
       summary: "a function's triggers and the qualifier each invokes",

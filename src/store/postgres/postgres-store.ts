@@ -247,6 +247,9 @@ function storeError(error: unknown, what: string): SluiceError {
   return failure;
 }
 
+/** See the pool's 'connect' listener in `PostgresStore.open`. */
+const ignoreError = (): void => undefined;
+
 /** 2–10 ms before the first retry, doubling to at most 64–320 ms: a lost race rarely loses twice. */
 const RETRY: Backoff = { firstMs: 6, maxMs: 192, jitter: 2 / 3 };
 
@@ -352,6 +355,13 @@ export class PostgresStore implements Store {
     // An idle pooled connection that breaks (backend terminated, server restarted) is dropped by the pool;
     // without a listener its error would end the process.
     pool.on('error', (error) => onError?.(error));
+    // The pool takes its listener off a connection as it hands it out, and a checked-out client that breaks
+    // between queries emits 'error' with none: which ends the process (seen when a backend was terminated
+    // right as it connected, the FATAL read with its readyForQuery). Every connection keeps this one for
+    // life; a broken one fails its pending queries, which report it, and is not returned to the pool.
+    pool.on('connect', (client) => {
+      client.on('error', ignoreError);
+    });
     try {
       await migrate(pool, schema);
     } catch (error) {
@@ -404,10 +414,6 @@ export class PostgresStore implements Store {
         }
         throw storeError(error, what);
       }
-      // While checked out, a client's connection errors reach its pending query; this keeps a break between
-      // queries from ending the process.
-      const ignore = (): void => undefined;
-      client.on('error', ignore);
       let committing: string | undefined;
       let broken: Error | undefined;
       let result: T | undefined;
@@ -453,7 +459,6 @@ export class PostgresStore implements Store {
         }
         throw storeError(error, what);
       } finally {
-        client.removeListener('error', ignore);
         client.release(broken);
       }
     }
