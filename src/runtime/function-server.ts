@@ -20,7 +20,7 @@ type Connected = (error: Error | null, socket?: Socket) => void;
  */
 export class FunctionServer {
   private readonly agent: Agent;
-  /** Asks the relay has not answered yet: it answers them in order. */
+  /** Asks the relay has not answered yet: each answer serves the oldest, as any connection serves any ask. */
   private readonly asked: Connected[] = [];
 
   /** `port`: the server's, which its requests name in their Host header. */

@@ -85,6 +85,7 @@ before(async () => {
     ['victimhost', probe, { runtime: 'custom' }],
     ['attackernone', probe, { runtime: 'custom', network: 'none' }],
     ['attackerhost', probe, { runtime: 'custom' }],
+    ['concurrent', probe, { runtime: 'custom', instanceConcurrency: 4 }],
   ]);
 });
 
@@ -127,6 +128,13 @@ test("with network none, an instance's port is on its own loopback: no other ins
   assert.deepEqual(await call('attackernone', { op: 'reach', port: host.port }), {
     reached: 'ConnectionRefusedError',
   });
+});
+
+test('an instance taking several invocations at once gets a connection for each, and again once they are free', async () => {
+  const answers = await Promise.all(Array.from({ length: 8 }, () => call<Whoami>('concurrent', {})));
+  assert.ok(answers.every((a) => typeof a.instance === 'string'));
+  const again = await Promise.all(Array.from({ length: 8 }, () => call<Whoami>('concurrent', {})));
+  assert.ok(again.every((a) => typeof a.instance === 'string'));
 });
 
 /** Clock ticks of CPU (user and system) that every relay under this test's server has used. */
