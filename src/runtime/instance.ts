@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
 import { FrameDecoder, frameWriter, type Frame } from './bootstraps/protocol.js';
+import type { InvocationOutcome } from './custom-http.js';
+import { FunctionServer } from './function-server.js';
 import type { Confinement } from './sandbox/sandbox.js';
 
 /** One version's code and configuration, as an instance runs it. */
@@ -25,6 +28,8 @@ export interface LaunchPlan {
   uid?: number;
   gid?: number;
   codeDir: string;
+  /** An IPC channel as well (a custom runtime's relay hands Sluice its connections to the function's server). */
+  ipc?: boolean;
 }
 
 /** What a standby's `init` adds: it was started before its function was known. */
@@ -54,7 +59,14 @@ export function spawnRuntime(plan: SpawnPlan, confinement: Confinement): ChildPr
   return spawn(plan.command, plan.args, {
     cwd: plan.cwd,
     env: plan.env,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...Array<'pipe'>(confinement.extraPipes).fill('pipe')],
+    stdio: [
+      'ignore',
+      'pipe',
+      'pipe',
+      'pipe',
+      ...Array<'pipe'>(confinement.extraPipes).fill('pipe'),
+      ...(plan.ipc ? (['ipc'] as const) : []),
+    ],
     ...(plan.uid !== undefined && { uid: plan.uid }),
     ...(plan.gid !== undefined && { gid: plan.gid }),
   });
@@ -100,6 +112,8 @@ export const MAX_FRAME = 64 * 1024 * 1024;
 const IDLE_AFTER_MS = 1000;
 /** How long a broken channel waits for its process's exit before the process is stopped. */
 const CHANNEL_GRACE_MS = 200;
+/** How long a custom runtime's failed request waits for the instance's exit, which says better why it failed. */
+const EXIT_GRACE_MS = 200;
 
 /** The signal that an exit status above 128 stands for, as shells and bubblewrap report it. */
 function signalOf(status: number): string | undefined {
@@ -124,6 +138,8 @@ export class Instance {
   private lastInvokedAt = 0;
   private closed = false;
   private watchLog: ((line: LogLine) => void) | undefined;
+  /** A custom runtime's own server, which its invocations go to over HTTP rather than as frames. */
+  private functionServer: FunctionServer | undefined;
   readonly exited: Promise<void>;
 
   private constructor(
@@ -139,6 +155,7 @@ export class Instance {
       child.once('close', (code, signal) => {
         this.closed = true;
         clearTimeout(this.memoryTimer);
+        this.functionServer?.close();
         void this.settle(code, signal).then(resolve);
       });
     });
@@ -273,6 +290,9 @@ export class Instance {
           const header = frame.header;
           if (header.type === 'ready') {
             this.started = true;
+            // Only a custom runtime's relay has an IPC channel: its ready names the function's server's port.
+            if (this.child.connected && typeof header.port === 'number')
+              this.functionServer = new FunctionServer(this.child, header.port);
             clearTimeout(timer);
             resolve();
           } else if (header.type === 'initError') {
@@ -340,28 +360,80 @@ export class Instance {
       };
       return;
     }
-    if (!pending) return;
-    this.pending.delete(header.id as number);
-    clearTimeout(pending.timer);
     if (header.type === 'result') {
-      if (frame.body.length > this.limits.maxResponseBytes) {
-        pending.reject(
-          new SluiceError(
-            'ResponseTooLarge',
-            `the handler returned ${frame.body.length} bytes; the limit is ${this.limits.maxResponseBytes}`,
-          ),
-        );
-        return;
-      }
-      pending.resolve({ kind: header.kind as InvocationResult['kind'], body: Buffer.from(frame.body) });
+      const kind = header.kind as InvocationResult['kind'];
+      this.answer(header.id as number, { type: 'result', kind, body: Buffer.from(frame.body) });
     } else if (header.type === 'error') {
+      this.answer(header.id as number, {
+        type: 'error',
+        errorType: String(header.errorType),
+        errorMessage: String(header.errorMessage),
+        stackTrace: (header.stackTrace as string[] | undefined) ?? [],
+      });
+    }
+  }
+
+  /** Settles an invocation still in flight with what the runtime answered. */
+  private answer(id: number, outcome: InvocationOutcome): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (outcome.type === 'error') {
       pending.reject(
-        new SluiceError('UnhandledInvocationError', String(header.errorMessage), {
-          errorType: String(header.errorType),
-          stackTrace: header.stackTrace ?? [],
+        new SluiceError('UnhandledInvocationError', outcome.errorMessage, {
+          errorType: outcome.errorType,
+          stackTrace: outcome.stackTrace,
         }),
       );
+    } else if (outcome.body.length > this.limits.maxResponseBytes) {
+      pending.reject(
+        new SluiceError(
+          'ResponseTooLarge',
+          `the handler returned ${outcome.body.length} bytes; the limit is ${this.limits.maxResponseBytes}`,
+        ),
+      );
+    } else {
+      pending.resolve({ kind: outcome.kind, body: outcome.body });
     }
+  }
+
+  /** A custom runtime's invocation: an HTTP request straight to the function's server. */
+  private invokeServer(server: FunctionServer, id: number, request: InvocationRequest): void {
+    const { config } = this.version;
+    const invocation = {
+      function: {
+        name: this.version.functionName,
+        handler: config.handler,
+        memorySize: config.memorySize,
+        timeout: config.timeout,
+      },
+      requestId: request.requestId,
+      qualifier: request.qualifier,
+      versionId: this.version.versionId,
+      http: request.http === true,
+    };
+    server.invoke(invocation, request.payload).then(
+      (outcome) => {
+        // A turn later: what the server wrote to its output before it answered, readable by now, is read
+        // (and logged as this invocation's) before the invocation ends.
+        setImmediate(() => {
+          this.answer(id, outcome);
+        });
+      },
+      (error: unknown) => {
+        // A request fails most often because the server died, and the instance's exit says better why.
+        void Promise.race([this.exited, sleep(EXIT_GRACE_MS)]).then(() => {
+          if (!this.alive) return;
+          this.answer(id, {
+            type: 'error',
+            errorType: 'ConnectionError',
+            errorMessage: `the function's server failed the request: ${(error as Error).message}`,
+            stackTrace: [],
+          });
+        });
+      },
+    );
   }
 
   /** Output that names no invocation belongs to the one in flight, when there is exactly one. */
@@ -399,6 +471,10 @@ export class Instance {
         reject,
         timer,
       });
+      if (this.functionServer) {
+        this.invokeServer(this.functionServer, id, request);
+        return;
+      }
       this.send(
         {
           type: 'invoke',
@@ -407,7 +483,6 @@ export class Instance {
           qualifier: request.qualifier,
           versionId: this.version.versionId,
           deadline: now + timeoutMs,
-          ...(request.http && { http: true }),
         },
         request.payload,
       );

@@ -19,6 +19,7 @@ import type { StandbyCounts } from '../metrics/prometheus.js';
 import {
   bootstrapCommand,
   bootstrapFiles,
+  hasIpc,
   instanceEnv,
   runtimeEnv,
   runtimeProblem,
@@ -171,6 +172,7 @@ async function startSandboxed(sandbox: Sandbox, start: Start): Promise<Instance>
       env: instanceEnv(version, '/tmp'),
       cwd: '/',
       codeDir: CODE_MOUNT,
+      ipc: hasIpc(config.runtime),
     },
     options.limits,
     onLog,
@@ -187,7 +189,15 @@ async function startUnsandboxed(start: Start): Promise<Instance> {
   try {
     const instance = await Instance.start(
       version,
-      { command, args, env: instanceEnv(version, tmpDir), cwd: codeDir, codeDir, ...options.runAs },
+      {
+        command,
+        args,
+        env: instanceEnv(version, tmpDir),
+        cwd: codeDir,
+        codeDir,
+        ipc: hasIpc(version.config.runtime),
+        ...options.runAs,
+      },
       options.limits,
       onLog,
       new Unconfined(version.config.memorySize),
@@ -231,7 +241,7 @@ async function startStandby(profile: RuntimeProfile, options: LauncherOptions): 
       const { confinement } = launch;
       const env = runtimeEnv(profile.runtime, '/tmp');
       const child = spawnOrDispose(
-        { command: launch.command, args: launch.args, env, cwd: '/' },
+        { command: launch.command, args: launch.args, env, cwd: '/', ipc: hasIpc(profile.runtime) },
         confinement,
       );
       const switchesUser = sandbox.perFunctionUsers;
@@ -251,7 +261,14 @@ async function startStandby(profile: RuntimeProfile, options: LauncherOptions): 
   const cleanup = () => rm(tmpDir, { recursive: true, force: true });
   try {
     const confinement = new Unconfined(STANDBY_MEMORY_MB);
-    const plan = { command, args, env: runtimeEnv(profile.runtime, tmpDir), cwd: tmpDir, ...options.runAs };
+    const plan = {
+      command,
+      args,
+      env: runtimeEnv(profile.runtime, tmpDir),
+      cwd: tmpDir,
+      ipc: hasIpc(profile.runtime),
+      ...options.runAs,
+    };
     const child = spawnOrDispose(plan, confinement);
     return new Standby(
       profile,

@@ -46,6 +46,14 @@ const BOOTSTRAP_FILES: Record<Runtime, { source: string; target: string }[]> = {
   custom: [nodeFile(CUSTOM_RELAY, 'custom.js'), ...NODE_SUPPORT],
 };
 
+/**
+ * Whether a runtime's process is spawned with an IPC channel: the custom runtime's relay hands Sluice its
+ * connections to the function's server on it (src/runtime/function-server.ts).
+ */
+export function hasIpc(runtime: Runtime): boolean {
+  return runtime === 'custom';
+}
+
 export function bootstrapFiles(runtime: Runtime): { source: string; target: string }[] {
   return BOOTSTRAP_FILES[runtime];
 }

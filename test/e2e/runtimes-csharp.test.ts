@@ -10,6 +10,7 @@ import { canonicalZip } from '../../src/contract/canonical-zip.js';
 import { SEED_CSHARP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { CSHARP_LIBRARIES, CSHARP_RUNTIME_DIR } from '../../src/runtime/csharp.js';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
+import { waitFor } from '../support/wait-for.js';
 import { runSluice } from '../support/cli.js';
 import {
   checkCanary,
@@ -305,6 +306,26 @@ describe('faults answer the same errors as in the other runtimes; the function r
       details.stackTrace.join('\n'),
     );
   });
+});
+
+test('a standby of C# warms itself up before it waits, and a cold start takes it with nothing of that in its log', async () => {
+  await invoke('cs5b', { op: 'whoami' });
+  const ready = 'sluice_standby_instances{runtime="csharp",network="host",state="ready"} 1';
+  await waitFor(
+    async () => {
+      const res = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.token}` },
+      });
+      return (await res.text()).includes(ready);
+    },
+    { timeout: 30_000, what: 'a C# standby, warmed up and waiting' },
+  );
+  // A new $LATEST starts a new instance: from the standby.
+  await api('PATCH', '/v1/functions/cs5b', { environmentVariables: { COLD: 'yes' } });
+  const res = await invoke('cs5b', { op: 'whoami' });
+  assert.equal(res.status, 200, res.bytes.toString());
+  assert.match(res.log, /Init Duration/);
+  assert.doesNotMatch(res.log, /warm/i);
 });
 
 test('a machine without Mono names csharp at start, and refuses its functions saying what to install', async () => {

@@ -385,11 +385,21 @@ describe('faults answer the same errors as in Node.js and Python; the function r
   }
 });
 
-test('a runtime whose interpreter is missing is named at start, and its functions are refused', async () => {
+test('runtimes whose interpreters are missing are named at start, and their functions are refused', async () => {
   const dir = await makeDataDir();
-  const spawned = await spawnServer(['--data-dir', dir.dataDir, '--php', '/nonexistent/php']);
+  const spawned = await spawnServer([
+    '--data-dir',
+    dir.dataDir,
+    '--php',
+    '/nonexistent/php',
+    '--python',
+    '/nonexistent/python3',
+  ]);
   try {
-    assert.match(spawned.output(), /runtimes: nodejs20 .*; missing: php8\.2 \(install Debian's php-cli/);
+    assert.match(
+      spawned.output(),
+      /runtimes: nodejs20 .*custom .*; missing: python3 \(install Debian's python3 .*\), php8\.2 \(install Debian's php-cli/,
+    );
     const token = (await readFile(join(dir.dataDir, 'admin-token'), 'utf8')).trim();
     const other = apiClient(spawned.url, token);
     const res = await other('POST', '/v1/functions', {
@@ -404,6 +414,16 @@ test('a runtime whose interpreter is missing is named at start, and its function
       /php8\.2 is not installed on this server.*apt-get install php-cli.*--php PATH/,
     );
     assert.equal((await other('GET', '/v1/functions/p')).status, 404, 'nothing was stored');
+    const python = await other('POST', '/v1/functions', {
+      name: 'py',
+      runtime: 'python3',
+      handler: 'index.handler',
+    });
+    assert.equal(python.status, 400);
+    assert.match(
+      python.bytes.toString(),
+      /python3 is not installed on this server.*apt-get install python3.*--python PATH/,
+    );
     const node = await other('POST', '/v1/functions', {
       name: 'n',
       runtime: 'nodejs20',

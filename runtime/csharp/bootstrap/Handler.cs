@@ -59,6 +59,12 @@ namespace Sluice.Runtime
             return new Handler(instance, found);
         }
 
+        /// A method of the bootstrap's own, called as a function's handler is.
+        internal static Handler Of(MethodInfo method)
+        {
+            return new Handler(null, method);
+        }
+
         private static Assembly Find(string name, string codeDir)
         {
             foreach (var path in new[] { Path.Combine(codeDir, name + ".dll"), Path.Combine(codeDir, name + ".exe"), Path.Combine(codeDir, BuildDir, name + ".dll") })

@@ -17,6 +17,8 @@ namespace Sluice.Runtime
         private static long? id;
         private static int logged;
         private static bool truncated;
+        /// While the bootstrap warms itself up: what is written goes nowhere.
+        private static bool discarding;
 
         public static LogWriter Stdout { get; private set; }
         public static LogWriter Stderr { get; private set; }
@@ -30,6 +32,21 @@ namespace Sluice.Runtime
             Console.SetError(Stderr);
             // Environment.Exit in a handler: what it wrote still reaches its log.
             AppDomain.CurrentDomain.ProcessExit += (sender, e) => Flush();
+        }
+
+        /// Runs `action` with everything written dropped, not sent.
+        public static void Discarding(Action action)
+        {
+            discarding = true;
+            try
+            {
+                action();
+            }
+            finally
+            {
+                Flush();
+                discarding = false;
+            }
         }
 
         public static void Begin(long invocation)
@@ -81,7 +98,8 @@ namespace Sluice.Runtime
                     logged += bytes.Length;
                 }
                 var header = new Dictionary<string, object> { { "type", "log" }, { "id", id }, { "stream", stream } };
-                channel.Send(header, bytes);
+                if (!discarding)
+                    channel.Send(header, bytes);
             }
         }
     }

@@ -6,6 +6,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
+using Aliyun.Serverless.Core;
 
 namespace Sluice.Runtime
 {
@@ -15,6 +16,10 @@ namespace Sluice.Runtime
         {
             var channel = new Channel();
             Output.Install(channel);
+            // A standby (started with no function's environment yet) has time to spare before its init; a
+            // runtime started for its function has none, and compiles what its first call needs on that call.
+            if (Environment.GetEnvironmentVariable("FC_FUNCTION_NAME") == null)
+                Warmup.Run();
             channel.Send(new Dictionary<string, object> { { "type", "waiting" } });
             var init = channel.Read();
             if (init == null)
@@ -72,42 +77,50 @@ namespace Sluice.Runtime
             Frame frame;
             while ((frame = channel.Read()) != null)
             {
-                var header = frame.Header;
-                if ((header["type"] as string) != "invoke")
+                if ((frame.Header["type"] as string) != "invoke")
                     continue;
-                var id = (long)header["id"];
-                var requestId = (string)header["requestId"];
-                var context = new FcContext
-                {
-                    RequestId = requestId,
-                    FunctionParam = parameters,
-                    ServiceMeta = new ServiceMeta
-                    {
-                        ServiceName = parameters.FunctionName,
-                        Qualifier = (string)header["qualifier"],
-                        VersionId = (string)header["versionId"],
-                    },
-                    Logger = new InvocationLogger(requestId),
-                    Credentials = credentials,
-                };
-                Output.Begin(id);
-                Dictionary<string, object> reply;
-                byte[] body = null;
-                try
-                {
-                    string kind;
-                    body = Encode(handler.Invoke(new MemoryStream(frame.Body, false), context), out kind);
-                    reply = new Dictionary<string, object> { { "type", "result" }, { "id", id }, { "kind", kind } };
-                }
-                catch (Exception e)
-                {
-                    reply = ErrorFields(e);
-                    reply["type"] = "error";
-                    reply["id"] = id;
-                }
-                Output.End();
+                byte[] body;
+                var reply = Answer(frame, handler, parameters, credentials, out body);
                 channel.Send(reply, body);
             }
+        }
+
+        /// Runs one invocation: the answer's header, and its body.
+        internal static Dictionary<string, object> Answer(Frame frame, Handler handler, FunctionParameter parameters, ICredentials credentials, out byte[] body)
+        {
+            var header = frame.Header;
+            var id = (long)header["id"];
+            var requestId = (string)header["requestId"];
+            var context = new FcContext
+            {
+                RequestId = requestId,
+                FunctionParam = parameters,
+                ServiceMeta = new ServiceMeta
+                {
+                    ServiceName = parameters.FunctionName,
+                    Qualifier = (string)header["qualifier"],
+                    VersionId = (string)header["versionId"],
+                },
+                Logger = new InvocationLogger(requestId),
+                Credentials = credentials,
+            };
+            Output.Begin(id);
+            Dictionary<string, object> reply;
+            body = null;
+            try
+            {
+                string kind;
+                body = Encode(handler.Invoke(new MemoryStream(frame.Body, false), context), out kind);
+                reply = new Dictionary<string, object> { { "type", "result" }, { "id", id }, { "kind", kind } };
+            }
+            catch (Exception e)
+            {
+                reply = ErrorFields(e);
+                reply["type"] = "error";
+                reply["id"] = id;
+            }
+            Output.End();
+            return reply;
         }
 
         /// A string is text, a Stream (from where it stands) or byte[] is bytes, anything else JSON.

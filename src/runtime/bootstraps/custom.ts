@@ -2,49 +2,31 @@
  * The custom runtime: the function is an HTTP server of its own, in any language, started from the package's
  * executable `bootstrap` with its port in FC_SERVER_PORT (Function Compute's custom runtime). This relay runs
  * beside it in the instance, in the same sandbox and network namespace, and speaks the runtime protocol
- * (docs/runtime-protocol.md) on fd 3 for it: each invocation becomes `POST /invoke`, each HTTP-triggered one
- * the HTTP request itself. Usage: `node custom.js PORT` (PORT 0: one the kernel gives); the function's
- * configured command, if any, comes with `init`, and so may everything else a standby learns only then.
+ * (docs/runtime-protocol.md) on fd 3 for its start and its end only. Invocations do not pass through it: on
+ * its IPC channel Sluice asks for a connection, and the relay opens one to the server's port, from inside the
+ * instance's network namespace, and hands it over (src/runtime/function-server.ts); Sluice then speaks HTTP to
+ * the server itself. Usage: `node custom.js PORT` (PORT 0: one the kernel gives); the function's configured
+ * command, if any, comes with `init`, and so may everything else a standby learns only then.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frameWriter, serveChannel, type Frame, type InitHeader, type InvokeHeader } from './protocol.js';
-
-/** The HTTP trigger's event, as src/gateway/http-event.ts makes it: the parts a request is rebuilt from. */
-interface HttpEvent {
-  rawPath: string;
-  headers: Record<string, string>;
-  queryParameters: Record<string, string>;
-  body: string;
-  isBase64Encoded: boolean;
-  requestContext: { http: { method: string } };
-}
+import { frameWriter, serveChannel, type Frame, type InitHeader } from './protocol.js';
+import type { ConnectionReply } from './relay-messages.js';
 
 const MAX_FRAME = 64 * 1024 * 1024;
 /** How often the relay tries the port while the function's server starts. */
 const PORT_POLL_MS = 2;
-/** How long a failed request waits for the server's exit, which says better why it failed. */
-const EXIT_GRACE_MS = 200;
-/** A relay's own headers on a proxied answer, which the connection to the caller sets for itself. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 // util-linux's setpriv: the server is asked to die with the relay, which nothing else would ensure unsandboxed.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
 
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const send = frameWriter(channel);
-const agent = new Agent({ keepAlive: true });
 let server: ChildProcess | undefined;
 let port = 0;
 let ready = false;
-let exiting = false;
-
-function errorFrame(id: number, errorType: string, errorMessage: string, stackTrace: string[] = []) {
-  send({ type: 'error', id, errorType, errorMessage, stackTrace });
-}
 
 /** A port on the loopback that nothing holds now, for a server on the host's network. */
 function freePort(): Promise<number> {
@@ -70,13 +52,6 @@ function accepts(target: number): Promise<boolean> {
     socket.once('error', () => {
       resolve(false);
     });
-  });
-}
-
-/** What the server writes is the instance's log: the server attributes it to the invocation in flight. */
-function relayOutput(stream: 'stdout' | 'stderr', child: ChildProcess): void {
-  child[stream]?.on('data', (chunk: Buffer) => {
-    send({ type: 'log', id: null, stream }, chunk);
   });
 }
 
@@ -117,10 +92,10 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
   const [command, args] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'KILL', '--', ...program]]
     : [program[0] ?? '', program.slice(1)];
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server writes to the instance's own stdout and stderr, which Sluice reads as the invocation's log:
+  // read there, what it writes before it answers is read before its answer, in the same turn.
+  const child = spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
   server = child;
-  relayOutput('stdout', child);
-  relayOutput('stderr', child);
   let exited: string | undefined;
   child.once('error', (error) => {
     exited = `could not be started: ${error.message}`;
@@ -129,7 +104,6 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
     exited = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
     if (!ready) return;
     // The instance ends with its server, as it ended: the server reports the status or the signal.
-    exiting = true;
     channel.end(() => {
       if (signal) process.kill(process.pid, signal);
       process.exit(code ?? 1);
@@ -145,141 +119,42 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
   }
 }
 
-function invokeRequest(init: InitHeader, header: InvokeHeader, payload: Buffer) {
-  const fn = init.function;
-  return {
-    method: 'POST',
-    path: '/invoke',
-    headers: {
-      'content-type': 'application/octet-stream',
-      'x-fc-request-id': header.requestId,
-      'x-fc-function-name': fn.name,
-      'x-fc-function-handler': fn.handler,
-      'x-fc-function-memory': String(fn.memorySize),
-      'x-fc-function-timeout': String(fn.timeout),
-      'x-fc-service-name': fn.name,
-      'x-fc-qualifier': header.qualifier,
-      'x-fc-version-id': header.versionId,
-      'x-fc-region': 'local',
-      'x-fc-account-id': 'sluice',
-    } as Record<string, string>,
-    body: payload,
+/** A connection to the server's port, opened here (inside the instance's network namespace) for Sluice. */
+function handOverConnection(): void {
+  const reply = (message: ConnectionReply, socket?: Socket) => {
+    process.send?.(message, socket);
   };
-}
-
-/** The HTTP request an HTTP trigger's event describes, with the invocation's ids beside its own headers. */
-function httpRequest(init: InitHeader, header: InvokeHeader, payload: Buffer) {
-  const event = JSON.parse(payload.toString('utf8')) as HttpEvent;
-  const query = new URLSearchParams(event.queryParameters).toString();
-  const ids = invokeRequest(init, header, payload).headers;
-  delete ids['content-type'];
-  return {
-    method: event.requestContext.http.method,
-    path: `${event.rawPath}${query ? `?${query}` : ''}`,
-    headers: { ...event.headers, ...ids },
-    body: Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
-  };
-}
-
-function flatten(headers: IncomingHttpHeaders): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return flat;
-}
-
-/** A request whose connection failed: the server's exit, if it is on its way, answers it instead. */
-async function failed(id: number, error: Error): Promise<void> {
-  await sleep(EXIT_GRACE_MS);
-  if (!exiting)
-    errorFrame(
-      id,
-      'ConnectionError',
-      `the function's server on port ${port} failed the request: ${error.message}`,
-    );
-}
-
-function invoke(init: InitHeader, header: InvokeHeader, payload: Buffer): void {
-  const { method, path, headers, body } = header.http
-    ? httpRequest(init, header, payload)
-    : invokeRequest(init, header, payload);
-  const req = request(
-    { host: '127.0.0.1', port, method, path, agent, headers: { ...headers, 'content-length': body.length } },
-    (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.once('error', (error) => void failed(header.id, error));
-      // A turn later: what the server wrote before it answered, readable by now, goes out first as its log.
-      res.once('end', () =>
-        setImmediate(() => {
-          const answer = Buffer.concat(chunks);
-          const status = res.statusCode ?? 0;
-          if (header.http) {
-            const response = {
-              statusCode: status,
-              headers: flatten(res.headers),
-              body: answer.toString('base64'),
-              isBase64Encoded: true,
-            };
-            send({ type: 'result', id: header.id, kind: 'json' }, Buffer.from(JSON.stringify(response)));
-          } else if (status >= 200 && status < 300) {
-            send(
-              { type: 'result', id: header.id, kind: kindOf(res.headers['content-type'], answer) },
-              answer,
-            );
-          } else {
-            // An event function fails by answering an error status; what it says is the error's detail.
-            const text = answer.toString('utf8', 0, Math.min(answer.length, 4096)).trimEnd();
-            errorFrame(
-              header.id,
-              'HttpError',
-              `POST /invoke answered ${status} ${res.statusMessage ?? ''}`.trimEnd(),
-              text === '' ? [] : text.split('\n'),
-            );
-          }
-        }),
-      );
-    },
-  );
-  req.once('error', (error) => void failed(header.id, error));
-  req.end(body);
-}
-
-/** JSON and text answers keep their type for the caller; anything else is bytes. */
-function kindOf(contentType: string | undefined, body: Buffer): 'json' | 'text' | 'bytes' {
-  if (/^application\/json\b/i.test(contentType ?? '')) {
-    try {
-      JSON.parse(body.toString('utf8'));
-      return 'json';
-    } catch {
-      return 'bytes';
-    }
-  }
-  return /^text\//i.test(contentType ?? '') ? 'text' : 'bytes';
+  const socket = connect(port, '127.0.0.1');
+  socket.once('connect', () => {
+    reply({ type: 'connection' }, socket);
+  });
+  socket.once('error', (error) => {
+    reply({ type: 'connectionFailed', message: error.message });
+  });
 }
 
 let init: InitHeader | undefined;
 
 function dispatch(frame: Frame): void {
-  if (frame.header.type === 'invoke' && init && ready) {
-    invoke(init, frame.header as unknown as InvokeHeader, frame.body);
-  } else if (frame.header.type === 'init' && !init) {
-    init = frame.header as unknown as InitHeader;
-    start(init, Number(process.argv[2] ?? 0)).then(
-      () => {
-        ready = true;
-        send({ type: 'ready' });
-      },
-      (error: unknown) => {
-        const { name, message } = error as Error;
-        send({ type: 'initError', errorType: name, errorMessage: message, stackTrace: [] });
-        server?.kill('SIGKILL');
-        channel.end(() => process.exit(1));
-      },
-    );
-  }
+  if (frame.header.type !== 'init' || init) return;
+  init = frame.header as unknown as InitHeader;
+  start(init, Number(process.argv[2] ?? 0)).then(
+    () => {
+      ready = true;
+      // Sluice names the port in its requests' Host header.
+      send({ type: 'ready', port });
+    },
+    (error: unknown) => {
+      const { name, message } = error as Error;
+      send({ type: 'initError', errorType: name, errorMessage: message, stackTrace: [] });
+      server?.kill('SIGKILL');
+      channel.end(() => process.exit(1));
+    },
+  );
 }
 
+process.on('message', (message: { type?: string }) => {
+  if (message.type === 'connect' && ready) handOverConnection();
+});
+process.on('disconnect', () => process.exit(0));
 serveChannel(channel, send, dispatch, MAX_FRAME);

@@ -34,8 +34,6 @@ export interface InvokeHeader {
   qualifier: string;
   versionId: string;
   deadline: number;
-  /** Set when the payload is an HTTP trigger's event (a custom runtime replays it as the HTTP request). */
-  http?: boolean;
 }
 
 const PREFIX = 8;
