@@ -67,6 +67,7 @@ const PAGES: {
   { name: 'create', hash: () => '#/functions/new', ready: 'fn-name' },
   { name: 'code', hash: () => `#/functions/${FN}/code`, ready: 'code-editor' },
   { name: 'config', hash: () => `#/functions/${FN}/config`, ready: 'tab-panel' },
+  { name: 'code-version', hash: () => `#/functions/${FN}/code?qualifier=2`, ready: 'readonly-notice' },
   { name: 'versions', hash: () => `#/functions/${FN}/versions`, ready: 'version-row-2' },
   {
     name: 'version-compare',
@@ -80,6 +81,13 @@ const PAGES: {
     hash: () => `#/functions/${FN}/aliases`,
     open: ['edit-alias-by-rules'],
     ready: 'rule-value-1',
+  },
+  { name: 'new-alias', hash: () => `#/functions/${FN}/aliases`, open: ['create-alias'], ready: 'alias-name' },
+  {
+    name: 'alias-rollback',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: ['rollback-alias-live'],
+    ready: 'rollback-dialog',
   },
   {
     name: 'alias-advanced',
@@ -118,6 +126,12 @@ const PAGES: {
     name: 'trigger-editor',
     hash: () => `#/functions/${FN}/triggers`,
     open: [`edit-trigger-${TRIGGER}`],
+    ready: 'trigger-schedule',
+  },
+  {
+    name: 'new-trigger',
+    hash: () => `#/functions/${FN}/triggers`,
+    open: ['create-trigger'],
     ready: 'trigger-schedule',
   },
   { name: 'async', hash: () => `#/functions/${FN}/async`, ready: 'async-table' },
