@@ -166,6 +166,23 @@ describe('console: the small things', { skip }, () => {
     await waitForText(id('version-error'), 'live');
     await id('compare-button').click();
     await id('version-error').waitFor({ state: 'detached' });
+
+    // A refused deploy (the function deleted meanwhile) goes at the next click, here Test Function's.
+    await ok('POST', '/v1/functions', { name: 'doomed', runtime: 'nodejs20', handler: 'index.handler' });
+    await ok(
+      'PUT',
+      '/v1/functions/doomed/code',
+      await zipOf({ 'index.js': 'exports.handler = async () => 1;' }),
+    );
+    await browser.page.goto(`${server.url}/console/#/functions/doomed/code`);
+    await id('code-editor').locator('.cm-content').click();
+    await browser.page.keyboard.type('// a change');
+    await ok('DELETE', '/v1/functions/doomed');
+    await id('deploy-button').click();
+    await waitForText(id('deploy-error'), 'FunctionNotFound');
+    await browser.shot('deploy-refused');
+    await id('test-button').click();
+    await id('deploy-error').waitFor({ state: 'detached' });
     assert.deepEqual(browser.errors, [], 'the browser reported errors');
   });
 });
