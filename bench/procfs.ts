@@ -1,26 +1,33 @@
 /** What /proc tells of processes: their parents, the CPU they have used, their memory. */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** The unit of /proc/<pid>/stat's utime and stime. */
-export const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 export interface ProcessStat {
   ppid: number;
-  /** User and system CPU time, all its threads, in ticks. */
-  ticks: number;
+  /**
+   * The time its threads have run, in nanoseconds (schedstat): exact, where stat's utime and stime count
+   * whole ticks of 10 ms, and charge a tick to whatever runs when it falls.
+   */
+  cpuNs: number;
+  /** How often its threads have gone to sleep and been woken (voluntary context switches). */
+  wakeups: number;
 }
 
 function readStat(pid: number): ProcessStat | undefined {
-  let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces: the fields are counted from its closing one.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    let cpuNs = 0;
+    let wakeups = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      cpuNs += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      wakeups += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    }
+    return { ppid: Number(fields[1]), cpuNs, wakeups };
   } catch {
     return undefined; // gone meanwhile
   }
-  // The command name, in parentheses, may hold spaces: the fields are counted from its closing one.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
 }
 
 /** Every process this one may see, by pid. */

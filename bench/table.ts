@@ -35,6 +35,10 @@ export function loadFigures(
   };
 }
 
+/** A value with one decimal, or two where it is below 1 (an idle server's share of a core, say). */
+const valueText = (row: Row) =>
+  `${(row.value ?? NaN).toFixed(Math.abs(row.value ?? 0) < 1 ? 2 : 1)} ${row.unit ?? ''}`;
+
 export class Table {
   readonly rows: Row[] = [];
   /** The ceiling's req/s in this run (the `bare` row), which throughput ratios are taken against. */
@@ -46,7 +50,7 @@ export class Table {
       row.rps === undefined ? '' : `${Math.round(row.rps)} req/s`,
       row.p99Ms === undefined ? '' : `p99 ${row.p99Ms} ms`,
       row.coldStarts === undefined ? '' : `${row.coldStarts} cold starts`,
-      row.value === undefined ? '' : `${row.value.toFixed(1)} ${row.unit ?? ''}`,
+      row.value === undefined ? '' : valueText(row),
       row.ratio === undefined ? '' : `ratio ${row.ratio.toFixed(2)}`,
     ].filter(Boolean);
     process.stderr.write(`${row.scenario}: ${figures.join(', ')}\n`);
@@ -73,7 +77,7 @@ export class Table {
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...this.rows.map(
         (r) =>
-          `| ${r.scenario} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors ?? ''} | ${r.coldStarts ?? ''} | ${r.value === undefined ? '' : `${fmt(r.value, 1)} ${r.unit ?? ''}`} | ${fmt(r.ratio, 2)} |`,
+          `| ${r.scenario} | ${r.what} | ${fmt(r.rps, 0)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${r.errors ?? ''} | ${r.coldStarts ?? ''} | ${r.value === undefined ? '' : valueText(r)} | ${fmt(r.ratio, 2)} |`,
       ),
     ].join('\n');
     const run = quick ? 'quick' : 'full';

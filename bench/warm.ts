@@ -32,6 +32,8 @@ type WarmRow = {
   connections?: number;
   /** A row of the same run it is compared with, in its `what`. */
   versus?: string;
+  /** A row of the same run whose p99 this row's is held against, in its `what`. */
+  latencyVersus?: string;
 } & ({ on: 'bare' | 'floor' } | { on: 'sluice'; target: (sluice: SluiceProcess) => Target });
 
 const invokeLoad = (sluice: SluiceProcess, name: string): Target => ({
@@ -46,6 +48,13 @@ export const WARM_ROWS: readonly WarmRow[] = [
     name: 'bare',
     scenario: 'bare',
     what: 'node:http answering the handler in-process (the ceiling)',
+    on: 'bare',
+  },
+  {
+    name: 'bare-1',
+    scenario: 'bare, 1 connection',
+    what: 'the ceiling at one connection: the latency a lone caller gets',
+    connections: 1,
     on: 'bare',
   },
   {
@@ -73,6 +82,16 @@ export const WARM_ROWS: readonly WarmRow[] = [
     name: 'alias-canary',
     scenario: 'alias-canary',
     what: 'HTTP trigger through an alias with a 10 % canary',
+    latencyVersus: 'bare',
+    on: 'sluice',
+    target: (s) => triggerLoad(s, 'bench_node'),
+  },
+  {
+    name: 'alias-canary-1',
+    scenario: 'alias-canary, 1 connection',
+    what: 'the same at one connection',
+    connections: 1,
+    latencyVersus: 'bare-1',
     on: 'sluice',
     target: (s) => triggerLoad(s, 'bench_node'),
   },
@@ -191,6 +210,8 @@ async function setUp(api: ApiCall): Promise<void> {
   );
 }
 
+const signed = (ms: number) => `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(2)}`;
+
 interface Servers {
   bare: string;
   floor: string | undefined;
@@ -213,7 +234,10 @@ function contender(row: WarmRow, servers: Servers): Contender {
  * table's baseline.
  */
 export async function warmRows(table: Table, names: ReadonlySet<string>): Promise<void> {
-  const selected = WARM_ROWS.filter((row) => row.name === 'bare' || names.has(row.name));
+  const named = WARM_ROWS.filter((row) => names.has(row.name));
+  // A row's p99 is read against another's: that one is measured in the same rounds, named or not.
+  const wanted = new Set(['bare', ...names, ...named.flatMap((row) => row.latencyVersus ?? [])]);
+  const selected = WARM_ROWS.filter((row) => wanted.has(row.name));
   const bare = await startChild('./bare-server.js');
   const floor = selected.some((row) => row.on === 'floor')
     ? await startChild('./floor-gateway.js')
@@ -228,14 +252,19 @@ export async function warmRows(table: Table, names: ReadonlySet<string>): Promis
     const servers: Servers = { bare: bare.url, floor: floor?.url, sluice };
     const outcomes = await interleaved(selected.map((row) => contender(row, servers)));
     const rate = (name: string) => outcomes.get(name)?.result.requestsPerSecond ?? NaN;
+    const p99 = (name: string) => outcomes.get(name)?.result.p99Ms ?? NaN;
     table.baseline = rate('bare');
     for (const row of selected) {
       const { result, coldStarts } = outcomes.get(row.name) as Outcome;
-      const what =
-        row.versus === undefined || !outcomes.has(row.versus)
-          ? row.what
-          : `${row.what}; ÷ ${row.versus} of this run: ${(result.requestsPerSecond / rate(row.versus)).toFixed(2)}`;
-      table.record(row.scenario, what, result, coldStarts);
+      const against = [
+        row.versus !== undefined && outcomes.has(row.versus)
+          ? `÷ ${row.versus} of this run: ${(result.requestsPerSecond / rate(row.versus)).toFixed(2)}`
+          : undefined,
+        row.latencyVersus !== undefined && outcomes.has(row.latencyVersus)
+          ? `p99 against ${row.latencyVersus}'s of this run: ${signed(result.p99Ms - p99(row.latencyVersus))} ms, ${(result.p99Ms / p99(row.latencyVersus)).toFixed(1)}×`
+          : undefined,
+      ].filter((part) => part !== undefined);
+      table.record(row.scenario, [row.what, ...against].join('; '), result, coldStarts);
     }
   } finally {
     bare.stop();

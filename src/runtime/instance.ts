@@ -96,9 +96,8 @@ interface Pending {
 }
 
 export const MAX_FRAME = 64 * 1024 * 1024;
-/** An instance without an invocation for this long is checked every IDLE_CHECK_MS only. */
+/** An instance without an invocation for this long is no longer checked until its next one, or its exit. */
 const IDLE_AFTER_MS = 1000;
-const IDLE_CHECK_MS = 5000;
 /** How long a broken channel waits for its process's exit before the process is stopped. */
 const CHANNEL_GRACE_MS = 200;
 
@@ -121,7 +120,7 @@ export class Instance {
   private readonly send: ReturnType<typeof frameWriter>;
   private started = false;
   private memoryTimer: NodeJS.Timeout | undefined;
-  private checkingSlowly = false;
+  private checking = false;
   private lastInvokedAt = 0;
   private closed = false;
   private watchLog: ((line: LogLine) => void) | undefined;
@@ -385,10 +384,7 @@ export class Instance {
     const timeoutMs = this.version.config.timeout * 1000;
     const now = Date.now();
     this.lastInvokedAt = now;
-    if (this.checkingSlowly) {
-      clearTimeout(this.memoryTimer);
-      this.scheduleCheck(this.limits.memoryPollMs);
-    }
+    if (!this.checking) this.scheduleCheck();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.kill(
@@ -426,24 +422,23 @@ export class Instance {
 
   /**
    * Polls what holds the instance: the kernel may have found it over its memory or its process limit. Every
-   * `memoryPollMs` while it works, and seldom once it has been idle a while: a server at rest costs nothing.
+   * `memoryPollMs` while it works, and not at all once it has been idle a while, so that a server at rest
+   * wakes for nothing: a kill by the kernel meanwhile ends the process, whose exit is checked (`settle`).
    */
   private watch(onLog: (line: LogLine) => void): void {
     this.watchLog = onLog;
-    this.scheduleCheck(this.limits.memoryPollMs);
+    this.scheduleCheck();
   }
 
-  private scheduleCheck(ms: number): void {
-    this.checkingSlowly = ms > this.limits.memoryPollMs;
+  private scheduleCheck(): void {
+    this.checking = true;
     this.memoryTimer = setTimeout(() => {
       void this.runCheck();
-    }, ms);
+    }, this.limits.memoryPollMs);
     this.memoryTimer.unref();
   }
 
   private async runCheck(): Promise<void> {
-    // The timer has fired: the next is scheduled below, once this check is done.
-    this.checkingSlowly = false;
     try {
       const verdict = await this.confinement.check();
       if (verdict.death) this.kill(verdict.death.code, verdict.death.message);
@@ -457,8 +452,8 @@ export class Instance {
     } catch {
       // The instance is going; its exit says why.
     }
-    if (this.closed) return;
     const busy = this.pending.size > 0 || Date.now() - this.lastInvokedAt < IDLE_AFTER_MS;
-    this.scheduleCheck(busy ? this.limits.memoryPollMs : IDLE_CHECK_MS);
+    if (busy && !this.closed) this.scheduleCheck();
+    else this.checking = false;
   }
 }

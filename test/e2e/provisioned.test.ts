@@ -6,7 +6,12 @@ import { apiClient, type ApiCall } from '../support/api-client.js';
 import { runSluice } from '../support/cli.js';
 import { createFunctions, zipOf } from '../support/code.js';
 import { hostProcesses } from '../support/processes.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import {
+  makeDataDir,
+  OWN_INSTANCE_UIDS_FLAG,
+  startSluice,
+  type SluiceProcess,
+} from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 22 end to end, on one node with the embedded store: an alias's provisioned instances split between its
@@ -29,7 +34,8 @@ let server: SluiceProcess;
 let api: ApiCall;
 
 async function start(): Promise<void> {
-  server = await startSluice(dataDir);
+  // The SIGKILL test finds its instances by uid: its own uids, never another run's on this host.
+  server = await startSluice(dataDir, OWN_INSTANCE_UIDS_FLAG);
   api = apiClient(server.url, server.token);
 }
 

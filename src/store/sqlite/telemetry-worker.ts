@@ -10,25 +10,26 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 db.pragma('wal_autocheckpoint = 0');
 const writes = new TelemetryWrites(db);
-/** Whether anything was written since the last checkpoint: an idle server does not touch its database. */
-let written = false;
-const timer = setInterval(() => {
-  if (!written) return;
-  written = false;
-  // PASSIVE: copies what no reader still needs, never waits for the writer nor holds it up.
-  db.pragma('wal_checkpoint(PASSIVE)');
-}, checkpointMs);
+/** The checkpoint due after the last writes; none while nothing is written, so that an idle thread sleeps. */
+let checkpoint: NodeJS.Timeout | undefined;
+function checkpointSoon(): void {
+  checkpoint ??= setTimeout(() => {
+    checkpoint = undefined;
+    // PASSIVE: copies what no reader still needs, never waits for the writer nor holds it up.
+    db.pragma('wal_checkpoint(PASSIVE)');
+  }, checkpointMs);
+}
 
 port.on('message', (message: 'stop' | { id: number; write: TelemetryWrite }) => {
   if (message === 'stop') {
-    clearInterval(timer);
+    clearTimeout(checkpoint);
     db.close();
     port.close();
     return;
   }
   try {
     runWrite(writes, message.write);
-    written = true;
+    checkpointSoon();
     port.postMessage({ id: message.id });
   } catch (error) {
     port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
