@@ -54,9 +54,12 @@ test(
     await id('cred-name').fill('sdk');
     await id('cred-prefix').fill('a/b');
     await id('cred-create').click();
-    await waitForText(id('cred-error'), /functionPrefix/);
+    await waitForText(id('error-functionPrefix'), 'must be 1 to 64 letters, digits, underscores or hyphens');
     await browser.shot('prefix-refused');
     assert.deepEqual((await api('GET', '/v1/access-keys')).body, { accessKeys: [] });
+    // The message goes once the prefix is right.
+    await id('cred-prefix').fill('sdk-');
+    await id('error-functionPrefix').waitFor({ state: 'hidden' });
 
     // The new token changes an alias: the history in the console names it.
     const ci = apiClient(server.url, token);
