@@ -20,6 +20,12 @@ export {
   type Condition,
   type Source,
 } from '../core/conditions.js';
+export {
+  CREDENTIAL_NAME,
+  CREDENTIAL_NAME_HINT,
+  FUNCTION_PREFIX,
+  FUNCTION_PREFIX_HINT,
+} from '../core/credentials.js';
 export { dataPlaneBase, type DataPlaneAddress } from '../core/data-plane.js';
 export { parseDuration, parseTimeAgo } from '../core/duration.js';
 export { isSluiceError, type FieldIssue } from '../core/errors.js';

@@ -1,39 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { apiClient, type ApiCall } from '../support/api-client.js';
+import { openBrowser, skipWithoutChromium as skip, waitForText, type Browser } from '../support/browser.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The console's Credentials page in a real browser, and the alias history naming who changed what. What was
 // saved is checked through the API, not the page.
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI === undefined
-    ? `${CHROMIUM} is missing (apt-get install chromium)`
-    : false;
-
 let server: SluiceProcess;
 let api: ApiCall;
+let browser: Browser;
 let page: Page;
 const cleanups: (() => Promise<unknown>)[] = [];
 const id = (testid: string): Locator => page.getByTestId(testid);
-
-function waitForText(locator: Locator, expected: RegExp): Promise<string> {
-  return waitFor(
-    async () => {
-      const text = (await locator.textContent({ timeout: 1000 }).catch(() => null)) ?? '';
-      assert.match(text, expected);
-      return text;
-    },
-    { timeout: 30_000, what: `${String(expected)} in ${locator.toString()}`, interval: 100 },
-  );
-}
 
 before(async () => {
   if (skip) return;
@@ -42,21 +23,9 @@ before(async () => {
   server = await startSluice(dir.dataDir);
   cleanups.push(() => server.stop());
   api = apiClient(server.url, server.token);
-  const profile = await mkdtemp(join(tmpdir(), 'sluice-chromium-'));
-  cleanups.push(() => rm(profile, { recursive: true, force: true }));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  browser = await openBrowser('credentials');
   cleanups.push(() => browser.close());
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.setDefaultTimeout(15_000);
+  page = browser.page;
 });
 
 after(async () => {
@@ -78,14 +47,19 @@ test(
     const tokenId = (await id('new-credential-id').textContent())?.trim() ?? '';
     await waitForText(id('token-ci'), /ci.*deploy/);
     assert.ok(!((await id('list-token').textContent()) ?? '').includes(token), 'the list holds no token');
+    await browser.shot('token-created');
 
     // A bad prefix is refused inline, and nothing is created.
     await id('cred-kind').selectOption('key');
     await id('cred-name').fill('sdk');
     await id('cred-prefix').fill('a/b');
     await id('cred-create').click();
-    await waitForText(id('cred-error'), /functionPrefix/);
+    await waitForText(id('error-functionPrefix'), 'must be 1 to 64 letters, digits, underscores or hyphens');
+    await browser.shot('prefix-refused');
     assert.deepEqual((await api('GET', '/v1/access-keys')).body, { accessKeys: [] });
+    // The message goes once the prefix is right.
+    await id('cred-prefix').fill('sdk-');
+    await id('error-functionPrefix').waitFor({ state: 'hidden' });
 
     // The new token changes an alias: the history in the console names it.
     const ci = apiClient(server.url, token);
@@ -98,6 +72,7 @@ test(
     await page.goto(`${server.url}/console/#/functions/f/aliases`);
     await id('history-alias-live').click();
     await waitForText(id('history-1'), new RegExp(`by ci \\(${tokenId}\\)`));
+    await browser.shot('history-names-token');
     await page.keyboard.press('Escape');
 
     await page.goto(`${server.url}/console/#/credentials`);
@@ -111,5 +86,42 @@ test(
       timeout: 10_000,
       what: 'ci gone from the list',
     });
+    await browser.shot('token-revoked');
+    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+  },
+);
+
+test(
+  'a deploy token limited to a prefix, made in the page, signs in: it works on its functions, and the console says what its scope refuses',
+  { skip },
+  async () => {
+    await page.goto(`${server.url}/console/#/credentials`);
+    await id('cred-name').fill('shop-deployer');
+    await id('cred-scope').selectOption('deploy');
+    await id('cred-prefix').fill('shop-');
+    await id('cred-create').click();
+    const token = (await waitForText(id('new-credential-secret'), /^sluice_/)).trim();
+    await waitForText(id('token-shop-deployer'), /deploy.*shop-/);
+
+    await id('signout').click();
+    await id('token-input').fill(token);
+    await id('signin-button').click();
+    await page.waitForURL((u) => !u.hash.startsWith('#/signin'));
+
+    // Inside its prefix: a function created from the page.
+    await page.goto(`${server.url}/console/#/functions/new`);
+    await id('fn-name').fill('shop-cart');
+    await id('fn-create').click();
+    await page.waitForURL(/#\/functions\/shop-cart/);
+    assert.equal((await api('GET', '/v1/functions/shop-cart')).status, 200);
+
+    // Outside it, and the credentials an admin manages: refused, and the page says why.
+    await page.goto(`${server.url}/console/#/functions/f/code`);
+    await waitForText(id('error'), 'Forbidden');
+    await browser.shot('outside-prefix');
+    await page.goto(`${server.url}/console/#/credentials`);
+    await waitForText(id('error'), 'Forbidden');
+    await browser.shot('credentials-refused');
+    assert.deepEqual(browser.errors, [], 'the browser reported errors');
   },
 );

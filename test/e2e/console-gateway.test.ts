@@ -10,6 +10,7 @@ import {
 } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 // API gateway editing in the console, in Chromium: seed 004's scheme — an API whose stages release, prepub
 // and dev bind function B's aliases release and prepub and its $DEFAULT — set up from the API Gateway page
@@ -210,6 +211,26 @@ describe('console: API gateway editing', { skip }, () => {
     await browser.shot('route-in-use');
     await id('api-cancel').click();
     assert.equal(((await api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes.length, 2);
+
+    // A route no stage uses: added, then removed.
+    const routes = async () => ((await api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes;
+    const before = await routes();
+    await id('edit-api-shop').click();
+    await id('add-route').click();
+    await id('route-method-2').selectOption('POST');
+    await id('route-path-2').fill('/orders');
+    await id('api-save').click();
+    await waitForText(id('routes-shop'), 'POST /orders');
+    assert.equal((await routes()).length, 3);
+    await id('edit-api-shop').click();
+    await id('route-remove-2').click();
+    await id('api-save').click();
+    await id('api-editor').waitFor({ state: 'detached' });
+    await waitFor(async () => !((await id('routes-shop').textContent()) ?? '').includes('/orders'), {
+      timeout: 10_000,
+      what: 'POST /orders gone from the page',
+    });
+    assert.deepEqual(await routes(), before);
 
     await id('delete-stage-shop-dev').click();
     await id('confirm-ok').click();

@@ -6,9 +6,10 @@ import { zipOf } from '../support/code.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
-// The console's layout at 800 and 1440 pixels wide: on every page and panel, with long names, a canary, rules,
-// stages with overrides and variables, a rollout, a timer and an asynchronous invocation on screen, nothing scrolls sideways — neither the page
-// nor any box inside it (the code editor's own lines excepted). A screenshot of each is kept.
+// The console's layout at 800 and 1440 pixels wide: on every page, tab, dialog and drawer, with long names, a
+// canary, rules, provisioned instances, stages with overrides and variables, a rollout, a timer, an asynchronous
+// invocation and a new credential's secret on screen, nothing scrolls sideways — neither the page nor any box
+// inside it (the code editor's own lines excepted). A screenshot of each is kept.
 
 const FN = 'checkout-service-with-a-rather-long-name';
 const API = 'storefront-public-api';
@@ -17,6 +18,7 @@ let api: ApiCall;
 let browser: Browser;
 let rolloutId = '';
 let asyncId = '';
+let keysMade = 0;
 const TRIGGER = 'nightly-settlement-of-the-storefront-orders';
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -51,24 +53,65 @@ async function overflows(): Promise<string[]> {
   return browser.page.evaluate<string[]>(OVERFLOWS);
 }
 
-const PAGES: { name: string; hash: () => string; open?: string; ready: string }[] = [
+/** A page: its address, what is clicked there in turn (testids) to open a panel, and what shows it is drawn. */
+const PAGES: {
+  name: string;
+  hash: () => string;
+  open?: string[];
+  act?: () => Promise<void>;
+  ready: string;
+}[] = [
+  // Shown even when signed in, and the session's token stays.
+  { name: 'signin', hash: () => '#/signin', ready: 'token-input' },
   { name: 'functions', hash: () => '#/functions', ready: `function-row-${FN}` },
   { name: 'create', hash: () => '#/functions/new', ready: 'fn-name' },
   { name: 'code', hash: () => `#/functions/${FN}/code`, ready: 'code-editor' },
   { name: 'config', hash: () => `#/functions/${FN}/config`, ready: 'tab-panel' },
+  { name: 'code-version', hash: () => `#/functions/${FN}/code?qualifier=2`, ready: 'readonly-notice' },
   { name: 'versions', hash: () => `#/functions/${FN}/versions`, ready: 'version-row-2' },
+  {
+    name: 'version-compare',
+    hash: () => `#/functions/${FN}/versions`,
+    open: ['compare-button'],
+    ready: 'compare-result',
+  },
   { name: 'aliases', hash: () => `#/functions/${FN}/aliases`, ready: 'alias-row-release-candidate' },
   {
     name: 'alias-editor',
     hash: () => `#/functions/${FN}/aliases`,
-    open: 'edit-alias-by-rules',
+    open: ['edit-alias-by-rules'],
     ready: 'rule-value-1',
+  },
+  { name: 'new-alias', hash: () => `#/functions/${FN}/aliases`, open: ['create-alias'], ready: 'alias-name' },
+  {
+    name: 'alias-rollback',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: ['rollback-alias-live'],
+    ready: 'rollback-dialog',
+  },
+  {
+    name: 'alias-advanced',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: ['edit-alias-release-candidate'],
+    ready: 'provisioned-status',
+  },
+  {
+    name: 'alias-history',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: ['history-alias-by-rules'],
+    ready: 'history-1',
+  },
+  {
+    name: 'alias-explain',
+    hash: () => `#/functions/${FN}/aliases`,
+    open: ['explain-alias-by-rules'],
+    ready: 'explain-run',
   },
   { name: 'rollouts', hash: () => `#/functions/${FN}/rollouts`, ready: 'rollout-table' },
   {
     name: 'rollout-editor',
     hash: () => `#/functions/${FN}/rollouts`,
-    open: 'start-rollout',
+    open: ['start-rollout'],
     ready: 'rollout-plan',
   },
   {
@@ -82,7 +125,13 @@ const PAGES: { name: string; hash: () => string; open?: string; ready: string }[
   {
     name: 'trigger-editor',
     hash: () => `#/functions/${FN}/triggers`,
-    open: `edit-trigger-${TRIGGER}`,
+    open: [`edit-trigger-${TRIGGER}`],
+    ready: 'trigger-schedule',
+  },
+  {
+    name: 'new-trigger',
+    hash: () => `#/functions/${FN}/triggers`,
+    open: ['create-trigger'],
     ready: 'trigger-schedule',
   },
   { name: 'async', hash: () => `#/functions/${FN}/async`, ready: 'async-table' },
@@ -92,7 +141,31 @@ const PAGES: { name: string; hash: () => string; open?: string; ready: string }[
     ready: 'async-attempt-1',
   },
   { name: 'apis', hash: () => '#/apis', ready: `api-${API}` },
-  { name: 'stage-editor', hash: () => '#/apis', open: `edit-stage-${API}-prepub`, ready: 'override-0' },
+  { name: 'stage-editor', hash: () => '#/apis', open: [`edit-stage-${API}-prepub`], ready: 'override-0' },
+  { name: 'new-stage', hash: () => '#/apis', open: [`add-stage-${API}`], ready: 'stage-name' },
+  {
+    name: 'stage-history',
+    hash: () => '#/apis',
+    open: [`history-stage-${API}-prepub`],
+    ready: 'stage-history-1',
+  },
+  { name: 'api-editor', hash: () => '#/apis', open: [`edit-api-${API}`], ready: 'route-path-1' },
+  { name: 'new-api', hash: () => '#/apis', open: ['create-api'], ready: 'api-name' },
+  { name: 'credentials', hash: () => '#/credentials', ready: 'list-key' },
+  {
+    name: 'new-credential',
+    hash: () => '#/credentials',
+    // A key pair's secret, long and unbroken, shown once.
+    act: async () => {
+      await browser.id('cred-kind').selectOption('key');
+      // Names are unique: one key for each width.
+      await browser.id('cred-name').fill(`deploys-of-the-${FN}-${++keysMade}`);
+      await browser.id('cred-scope').selectOption('deploy');
+      await browser.id('cred-prefix').fill('checkout-service-');
+      await browser.id('cred-create').click();
+    },
+    ready: 'new-credential-secret',
+  },
 ];
 
 describe('console: layout at 800 and 1440 pixels', { skip }, () => {
@@ -124,6 +197,8 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
       description: 'What the storefront calls in production',
       canary: { version: '2', weight: 0.2575, sticky: { source: 'header', name: 'x-storefront-user-id' } },
     });
+    // Seed 001's Advanced section: provisioned instances, half of them for the canary.
+    await ok('PUT', `/v1/functions/${FN}/provisioned/release-candidate`, { target: 2, canaryRatio: 0.5 });
     await ok('PUT', `/v1/functions/${FN}/aliases/by-rules`, {
       version: '1',
       canary: {
@@ -206,14 +281,15 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
       const problems: string[] = [];
       for (const p of PAGES) {
         await browser.page.goto(`${server.url}/console/${p.hash()}`);
-        if (p.open) await browser.id(p.open).click();
+        for (const testid of p.open ?? []) await browser.id(testid).click();
+        await p.act?.();
         await browser.id(p.ready).first().waitFor();
         // Charts, lists and badges that load after the page: a moment for them to arrive.
         await browser.page.waitForLoadState('networkidle').catch(() => undefined);
         const found = await overflows();
         if (found.length) problems.push(`${p.name}: ${found.join('; ')}`);
         await browser.shot(`${width}-${p.name}`);
-        if (p.open) {
+        if ((await browser.page.locator('[role="dialog"]').count()) > 0) {
           await browser.page.keyboard.press('Escape');
           await browser.page.locator('[role="dialog"]').waitFor({ state: 'detached' });
         }

@@ -160,6 +160,9 @@ describe('console: rollouts', { skip }, () => {
     await waitForText(id('guardrail-maxErrorRate'), 'breached');
     await id('rollout-chart-errors-limit-maxErrorRate').waitFor();
     await id('rollout-chart-errors').locator('[data-series="2"] path').waitFor({ state: 'attached' });
+    // The primary's figures beside the target's, and the p99 of both.
+    await id('rollout-chart-errors').locator('[data-series="1"] path').waitFor({ state: 'attached' });
+    await id('rollout-chart-p99').locator('[data-series="1"] path').waitFor({ state: 'attached' });
     await id('rollout-event-rolled-back').waitFor();
     assert.equal(await id('rollout-pause').count(), 0, 'an ended rollout offers Pause');
     await browser.shot('rolled-back');
@@ -207,6 +210,27 @@ describe('console: rollouts', { skip }, () => {
     assert.deepEqual(statuses, ['succeeded', 'aborted', 'rolled-back']);
     await waitForText(id('rollout-table'), 'guardrail breached');
     await browser.shot('history');
+  });
+
+  test('a pre-traffic check of the failing version stops the rollout before any traffic moves', async () => {
+    await openRollouts();
+    await id('start-rollout').click();
+    await fillForm('2', 'canary', '10', '10m');
+    assert.ok(await id('rollout-payload').isDisabled(), 'the payload is asked for without the check');
+    await id('rollout-pretraffic').check();
+    await id('rollout-payload').fill('{"smoke":true}');
+    await id('rollout-max-p99').fill('2000');
+    await id('rollout-start').click();
+    await waitForText(id('rollout-outcome'), 'Failed');
+    await waitForText(id('rollout-outcome'), 'the pre-traffic check failed, no traffic moved');
+    await id('rollout-event-failed').waitFor();
+    await browser.shot('pre-traffic-failed');
+    const failed = (await rollouts()).at(0) as Rollout & { preTraffic: unknown; guardrails: unknown };
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual(failed.preTraffic, { payload: '{"smoke":true}' });
+    assert.equal((failed.guardrails as { maxP99Ms?: number }).maxP99Ms, 2000);
+    assert.equal((await alias()).version, '3', 'the promoted version stays');
+    assert.equal((await alias()).canary, undefined, 'traffic moved to the failing version');
     assert.deepEqual(browser.errors, [], 'the browser reported errors');
   });
 });

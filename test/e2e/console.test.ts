@@ -231,6 +231,8 @@ describe('web console', { skip }, () => {
     await shot('alias-canary-30');
     await id('alias-save').click();
     await waitForText(id('alias-canary-alias1'), '30 %');
+    // The split in the table, both versions' share in percent.
+    await waitForText(id('alias-traffic-alias1'), /1 · 70 %\s+2 · 30 %/);
     const saved = await alias1();
     assert.deepEqual(saved.canary, { version: '2', weight: 0.3 });
     assert.equal(saved.revision, 2);

@@ -9,8 +9,8 @@ import { waitFor } from './wait-for.js';
 
 /**
  * The web console's tests drive Debian's Chromium with playwright-core: never a downloaded browser, a fresh
- * profile each run, and screenshots of each flow kept in test-artifacts/console/ (gitignored), where CI
- * keeps them as artifacts.
+ * profile each run, and screenshots of each flow kept in `$SLUICE_TEST_ARTIFACTS/console/` — by default
+ * test-artifacts/console/ in the checkout, gitignored — which .ci/run names when it ends, for CI to keep.
  */
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -21,7 +21,10 @@ export const skipWithoutChromium =
     ? `${CHROMIUM} is missing (apt-get install chromium)`
     : false;
 
-export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/console/', import.meta.url));
+export const ARTIFACTS = join(
+  process.env.SLUICE_TEST_ARTIFACTS ?? fileURLToPath(new URL('../../../test-artifacts/', import.meta.url)),
+  'console',
+);
 
 export interface Browser {
   page: Page;

@@ -45,16 +45,23 @@ function niceMax(max: number): number {
   return 10 * exp;
 }
 
-/** A time axis label, as precise as the distance between two labels needs: seconds below a minute. */
-function timeLabel(t: number, gap: number): string {
-  const d = new Date(t);
-  return gap >= 86_400_000
-    ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
-    : d.toLocaleTimeString(undefined, {
-        hour: '2-digit',
-        minute: '2-digit',
-        ...(gap < 60_000 && { second: '2-digit' }),
-      });
+/**
+ * A time axis's labels, as precise as the distance between two needs (seconds below a minute), and with the
+ * day wherever it is not the previous label's: over 24 hours the first and last ticks share a time of day.
+ */
+function timeLabels(ticks: number[], gap: number): string[] {
+  const day = (t: number) => new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  if (gap >= 86_400_000) return ticks.map(day);
+  const spansDays = day(ticks[0] ?? 0) !== day(ticks.at(-1) ?? 0);
+  return ticks.map((t, i) => {
+    const time = new Date(t).toLocaleTimeString(undefined, {
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(gap < 60_000 && { second: '2-digit' }),
+    });
+    const newDay = i === 0 ? spansDays : day(t) !== day(ticks[i - 1] ?? t);
+    return newDay ? `${day(t)}, ${time}` : time;
+  });
 }
 
 export function lineChart(options: ChartOptions): HTMLElement {
@@ -111,13 +118,9 @@ export function lineChart(options: ChartOptions): HTMLElement {
     );
   }
   const ticks = options.wide ? 6 : 3;
-  let previous = '';
-  for (let i = 0; i <= ticks; i++) {
-    const t = t0 + (span * i) / ticks;
-    const label = timeLabel(t, span / ticks);
-    // Two ticks within one minute (or day) would read alike: the second is left out.
-    if (label === previous) continue;
-    previous = label;
+  const tickTimes = Array.from({ length: ticks + 1 }, (_, i) => t0 + (span * i) / ticks);
+  const labels = timeLabels(tickTimes, span / ticks);
+  for (const [i, t] of tickTimes.entries()) {
     grid.push(
       s(
         'text',
@@ -125,9 +128,9 @@ export function lineChart(options: ChartOptions): HTMLElement {
           x: x(t),
           y: H - 8,
           'text-anchor': i === 0 ? 'start' : i === ticks ? 'end' : 'middle',
-          class: 'axis',
+          class: 'axis axis-time',
         },
-        label,
+        labels[i] ?? '',
       ),
     );
   }

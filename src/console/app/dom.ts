@@ -513,14 +513,17 @@ export function colorFor(key: string): string {
 }
 
 /**
- * An error shown in `area` stays until the user's next action in `scope` (a click on a button or a link, a
- * form sent): then it goes, whatever the action's own outcome.
+ * An error shown in `area` stays until the user's next action in one of `scopes` (a click on a button or a
+ * link, a form sent): then it goes, whatever the action's own outcome. A tab's scopes are its cards, drawn
+ * anew with it, so that no listener outlives them.
  */
-export function clearOnNextAction(area: HTMLElement, scope: HTMLElement): void {
+export function clearOnNextAction(area: HTMLElement, ...scopes: HTMLElement[]): void {
   const next = (e: Event) => {
     const target = e.target instanceof Element ? e.target : null;
     if (e.type === 'submit' || target?.closest('button, a, summary')) area.replaceChildren();
   };
-  scope.addEventListener('click', next, { capture: true });
-  scope.addEventListener('submit', next, { capture: true });
+  for (const scope of scopes) {
+    scope.addEventListener('click', next, { capture: true });
+    scope.addEventListener('submit', next, { capture: true });
+  }
 }

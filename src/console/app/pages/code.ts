@@ -2,6 +2,7 @@ import { enc, fnPath, invoke, invokeAsync, request, type FunctionView, type Invo
 import {
   badge,
   clear,
+  clearOnNextAction,
   chooseDialog,
   confirmDialog,
   errorBox,
@@ -98,6 +99,8 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
   const pathLabel = h('span', { class: 'mono', testid: 'editor-path' });
   const modified = h('span');
   const deployStatus = h('span', { class: 'muted small', testid: 'deploy-status', 'aria-live': 'polite' });
+  // A refused deploy: shown above the editor until the next action, while deployStatus keeps the last success.
+  const deployError = h('div');
   const deployButton = h(
     'button',
     {
@@ -242,6 +245,7 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
     deployButton.disabled = true;
     deployButton.textContent = 'Deploying…';
     deployStatus.textContent = '';
+    clear(deployError);
     try {
       const res = await request('PUT', `${fnPath(ctx.name)}/code`, {
         body: new Blob([draft.zip() as BlobPart], { type: 'application/zip' }),
@@ -255,8 +259,7 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
       deployStatus.textContent = `Deployed to $LATEST at ${new Date().toLocaleTimeString()} · sha256 ${fn.codeSha256.slice(0, 12)}`;
       toast('Deployed to $LATEST');
     } catch (error) {
-      clear(deployStatus);
-      deployStatus.append(errorBox(error, undefined, 'deploy-error'));
+      clear(deployError, errorBox(error, undefined, 'deploy-error'));
     } finally {
       deployButton.disabled = false;
       deployButton.textContent = 'Deploy';
@@ -300,46 +303,44 @@ function drawCode(ctx: FunctionContext, panel: HTMLElement, draft: CodeDraft): v
     return choice === 'deployed' || (choice === 'deploy' && !draft.dirty());
   };
   const test = testPanel(ctx, testButton, beforeTest);
-  clear(
-    panel,
-    notice,
+  const layout = h(
+    'div',
+    { class: 'code-layout card' },
     h(
-      'div',
-      { class: 'code-layout card' },
-      h(
-        'aside',
-        { class: 'files' },
-        h(
-          'div',
-          { class: 'files-head' },
-          h('span', null, 'Files'),
-          !readOnly &&
-            h(
-              'button',
-              { class: 'btn btn-small', type: 'button', testid: 'new-file', onClick: newFile },
-              '+ File',
-            ),
-        ),
-        fileList,
-      ),
+      'aside',
+      { class: 'files' },
       h(
         'div',
-        { class: 'editor-pane' },
-        h(
-          'div',
-          { class: 'editor-toolbar' },
-          pathLabel,
-          modified,
-          h('span', { class: 'spacer' }),
-          deployStatus,
-          !readOnly && deployButton,
-          testButton,
-        ),
-        editorHost,
+        { class: 'files-head' },
+        h('span', null, 'Files'),
+        !readOnly &&
+          h(
+            'button',
+            { class: 'btn btn-small', type: 'button', testid: 'new-file', onClick: newFile },
+            '+ File',
+          ),
       ),
+      fileList,
     ),
-    test,
+    h(
+      'div',
+      { class: 'editor-pane' },
+      h(
+        'div',
+        { class: 'editor-toolbar' },
+        pathLabel,
+        modified,
+        h('span', { class: 'spacer' }),
+        deployStatus,
+        !readOnly && deployButton,
+        testButton,
+      ),
+      deployError,
+      editorHost,
+    ),
   );
+  clearOnNextAction(deployError, layout, test);
+  clear(panel, notice, layout, test);
   showFile();
   const unsubscribe = draft.subscribe(() => {
     clear(modified, draft.dirty() && badge('Unsaved changes', 'badge-warn'));

@@ -1,5 +1,11 @@
+import {
+  CREDENTIAL_NAME,
+  CREDENTIAL_NAME_HINT,
+  FUNCTION_PREFIX,
+  FUNCTION_PREFIX_HINT,
+} from '../../../contract/domain.js';
 import type { TokenView } from '../../../contract/schemas/credentials.js';
-import { getJson, request, sendJson } from '../api.js';
+import { ApiError, getJson, request, sendJson, type FieldIssue } from '../api.js';
 import {
   cardHead,
   clear,
@@ -8,6 +14,7 @@ import {
   describeError,
   errorBox,
   field,
+  fieldError,
   formatAgo,
   h,
   pageHeader,
@@ -58,6 +65,8 @@ export function renderCredentials(main: HTMLElement, signal: AbortSignal): void 
     autocomplete: 'off',
     placeholder: 'any function',
   });
+  const nameError = fieldError('error-name');
+  const prefixError = fieldError('error-functionPrefix');
   const formError = h('div', { class: 'field-error', testid: 'cred-error', role: 'alert' });
   const submit = h('button', { class: 'btn btn-primary', type: 'submit', testid: 'cred-create' }, 'Create');
   const form = h(
@@ -68,9 +77,12 @@ export function renderCredentials(main: HTMLElement, signal: AbortSignal): void 
       'div',
       { class: 'form-grid' },
       field('Kind', kind),
-      field('Name', name, { required: true, hint: 'Histories record it beside the id' }),
+      field('Name', name, { required: true, hint: 'Histories record it beside the id', error: nameError }),
       field('Scope', scope, { hint: SCOPE_HELP }),
-      field('Function prefix', prefix, { hint: 'Only functions whose names start with it' }),
+      field('Function prefix', prefix, {
+        hint: 'Only functions whose names start with it',
+        error: prefixError,
+      }),
     ),
     formError,
     h('div', { class: 'form-actions' }, submit),
@@ -100,9 +112,38 @@ export function renderCredentials(main: HTMLElement, signal: AbortSignal): void 
       });
   };
 
+  /** The server's rules for a name and a prefix, checked before it is asked. */
+  const issuesOf = (): FieldIssue[] => {
+    const issues: FieldIssue[] = [];
+    const given = name.value.trim();
+    if (given === '') issues.push({ path: 'name', message: 'Enter a name' });
+    else if (!CREDENTIAL_NAME.test(given))
+      issues.push({ path: 'name', message: `The name ${CREDENTIAL_NAME_HINT}` });
+    const limit = prefix.value.trim();
+    if (limit !== '' && !FUNCTION_PREFIX.test(limit))
+      issues.push({ path: 'functionPrefix', message: `The prefix ${FUNCTION_PREFIX_HINT}` });
+    return issues;
+  };
+  const showIssues = (issues: readonly FieldIssue[]) => {
+    nameError.set(issues.find((i) => i.path === 'name')?.message);
+    prefixError.set(issues.find((i) => i.path === 'functionPrefix')?.message);
+  };
+  // Once a create was refused, each message goes as soon as its field is right.
+  let attempted = false;
+  form.addEventListener('input', () => {
+    if (attempted) showIssues(issuesOf());
+  });
+
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     clear(formError);
+    attempted = true;
+    const issues = issuesOf();
+    showIssues(issues);
+    if (issues.length > 0) {
+      form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
     const chosen = KINDS[kind.value as Kind];
     const body = {
       name: name.value.trim(),
@@ -132,6 +173,7 @@ export function renderCredentials(main: HTMLElement, signal: AbortSignal): void 
         load();
       })
       .catch((error: unknown) => {
+        if (error instanceof ApiError) showIssues(error.issues);
         const info = describeError(error);
         clear(formError, `${info.title}: ${info.message}`);
       })

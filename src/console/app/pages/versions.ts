@@ -218,8 +218,10 @@ export function renderVersionsTab(ctx: FunctionContext, panel: HTMLElement): voi
     listError,
     list,
   );
-  clearOnNextAction(listError, listCard);
-  clear(panel, publishForm, listCard, compareCard(ctx));
+  const compare = compareCard(ctx);
+  // A refused publish or delete is shown until the next action anywhere in the tab.
+  for (const area of [publishResult, listError]) clearOnNextAction(area, publishForm, listCard, compare);
+  clear(panel, publishForm, listCard, compare);
 }
 
 const CONFIG_LABELS: [keyof FunctionConfig, string][] = [
