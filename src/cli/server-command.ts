@@ -7,6 +7,7 @@ import { publicHostProblem } from '../core/data-plane.js';
 import { DEFAULT_CODE_CACHE_BYTES } from '../runtime/code-cache.js';
 import { DEFAULT_ISOLATION, type IsolationMode } from '../runtime/sandbox/sandbox.js';
 import { parseUidRange } from '../runtime/sandbox/uids.js';
+import { closeInheritedDescriptors } from '../runtime/sandbox/inherited-descriptors.js';
 import {
   DEFAULT_HTTP_LIMITS,
   DEFAULT_POOL_LIMITS,
@@ -207,6 +208,12 @@ export async function serverCommand(args: string[]): Promise<void> {
   const hostProblem = publicHost === '' ? undefined : publicHostProblem(publicHost);
   if (hostProblem) throw new CliError(`--public-host: ${hostProblem}`);
   const store = await storeUrl(values.store, values['store-file']);
+  const inherited = closeInheritedDescriptors();
+  if (inherited.length > 0) {
+    process.stdout.write(
+      `Closed descriptors ${inherited.join(', ')}, left open by what started the server, so that no function inherits them\n`,
+    );
+  }
   // What the command line held (a store's password) is no longer shown to other users' `ps`.
   process.title = 'sluice server';
   const dataDir = resolve(values['data-dir']);
