@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { apiClient, type ApiCall } from '../support/api-client.js';
-import { openBrowser, skipWithoutChromium as skip, waitForText, type Browser } from '../support/browser.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import {
+  startConsoleServer,
+  skipWithoutChromium as skip,
+  waitForText,
+  type Browser,
+  type ConsoleServer,
+} from '../support/browser.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The console's Credentials page in a real browser, and the alias history naming who changed what. What was
@@ -13,24 +19,18 @@ let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
 let page: Page;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string): Locator => page.getByTestId(testid);
 
 before(async () => {
   if (skip) return;
-  const dir = await makeDataDir();
-  cleanups.push(dir.remove);
-  server = await startSluice(dir.dataDir);
-  cleanups.push(() => server.stop());
-  api = apiClient(server.url, server.token);
-  browser = await openBrowser('credentials');
-  cleanups.push(() => browser.close());
+  session = await startConsoleServer();
+  ({ server, api } = session);
+  browser = await session.openBrowser('credentials');
   page = browser.page;
 });
 
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+after(() => session?.close());
 
 test(
   'an admin creates a token (shown once), sees it listed, revokes it; the alias history names it',

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import {
-  openBrowser,
-  signIn,
+  startConsoleServer,
   skipWithoutChromium as skip,
   waitForText,
   type Browser,
+  type ConsoleServer,
 } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { SluiceProcess } from '../support/server-process.js';
 
 // The small things that made the console look unfinished, in Chromium: the Monitoring tab follows the
 // *Version or alias* selector, chart time labels never repeat and no figure reads "0.00 ms", a field's error
@@ -20,7 +20,7 @@ const FN = 'watched';
 let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string) => browser.id(testid);
 
 async function ok(method: string, path: string, body?: unknown): Promise<void> {
@@ -51,11 +51,8 @@ async function choose(qualifier: string, scope: string): Promise<void> {
 
 describe('console: the small things', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
+    session = await startConsoleServer();
+    ({ server, api } = session);
     await ok('POST', '/v1/functions', { name: FN, runtime: 'nodejs20', handler: 'index.handler' });
     for (const n of [1, 2]) {
       await ok(
@@ -70,14 +67,10 @@ describe('console: the small things', { skip }, () => {
     await invoke('live', 3);
     await invoke('2', 2);
     await invoke('LATEST', 2);
-    browser = await openBrowser('details');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token);
+    browser = await session.openBrowser('details', '#/functions');
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   test('Monitoring follows the Version or alias selector: figures and logs', async () => {
     await browser.page.goto(`${server.url}/console/#/functions/${FN}/monitoring`);

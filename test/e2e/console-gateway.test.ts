@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import {
-  openBrowser,
-  signIn,
+  startConsoleServer,
   skipWithoutChromium as skip,
   waitForText,
   type Browser,
+  type ConsoleServer,
 } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // API gateway editing in the console, in Chromium: seed 004's scheme — an API whose stages release, prepub
@@ -19,10 +18,9 @@ import { waitFor } from '../support/wait-for.js';
 // deleted. Function B and its aliases are made through the API; what the page saved is checked through the
 // API and by calling the stages.
 
-let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string) => browser.id(testid);
 
 interface Stage {
@@ -51,11 +49,8 @@ async function bind(prefix: string, qualifier: string): Promise<void> {
 
 describe('console: API gateway editing', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
+    session = await startConsoleServer();
+    ({ api } = session);
     assert.equal(
       (await api('POST', '/v1/functions', { name: 'B', runtime: 'nodejs20', handler: 'index.handler' }))
         .status,
@@ -75,14 +70,10 @@ describe('console: API gateway editing', { skip }, () => {
       ['prepub', '2'],
     ])
       assert.equal((await api('PUT', `/v1/functions/B/aliases/${alias}`, { version })).status, 201);
-    browser = await openBrowser('gateway');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token, '#/apis');
+    browser = await session.openBrowser('gateway', '#/apis');
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   test('create an API: a bad name and a path without / are refused under their fields, then fixed', async () => {
     await waitForText(id('empty'), 'No APIs yet');

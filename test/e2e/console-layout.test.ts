@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiClient, type ApiCall } from '../support/api-client.js';
-import { openBrowser, signIn, skipWithoutChromium as skip, type Browser } from '../support/browser.js';
+import type { ApiCall } from '../support/api-client.js';
+import {
+  startConsoleServer,
+  skipWithoutChromium as skip,
+  type Browser,
+  type ConsoleServer,
+} from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The console's layout at 800 and 1440 pixels wide: on every page, tab, dialog and drawer, with long names, a
@@ -20,7 +25,7 @@ let rolloutId = '';
 let asyncId = '';
 let keysMade = 0;
 const TRIGGER = 'nightly-settlement-of-the-storefront-orders';
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 
 async function ok(method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await api(method, path, body);
@@ -170,11 +175,8 @@ const PAGES: {
 
 describe('console: layout at 800 and 1440 pixels', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
+    session = await startConsoleServer();
+    ({ server, api } = session);
     await ok('POST', '/v1/functions', {
       name: FN,
       runtime: 'nodejs20',
@@ -266,14 +268,10 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
           .status === 'succeeded',
       { timeout: 30_000, what: 'the asynchronous invocation to succeed' },
     );
-    browser = await openBrowser('layout');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token);
+    browser = await session.openBrowser('layout', '#/functions');
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   for (const width of [800, 1440]) {
     test(`${width} px: no page or panel scrolls sideways`, async () => {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import {
-  openBrowser,
-  signIn,
+  startConsoleServer,
   skipWithoutChromium as skip,
   waitForText,
   type Browser,
+  type ConsoleServer,
 } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Progressive rollouts in the console, in Chromium: a rollout started from the form (bad input refused under
@@ -23,7 +23,7 @@ const FN = 'shop';
 let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string) => browser.id(testid);
 
 /** Version 1 answers, version 2 fails every call, version 3 answers. */
@@ -85,11 +85,8 @@ async function fillForm(
 
 describe('console: rollouts', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
+    session = await startConsoleServer();
+    ({ server, api } = session);
     const created = await api('POST', '/v1/functions', {
       name: FN,
       runtime: 'nodejs20',
@@ -103,14 +100,10 @@ describe('console: rollouts', { skip }, () => {
       assert.equal((await api('POST', `/v1/functions/${FN}/versions`)).status, 201);
     }
     assert.equal((await api('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' })).status, 201);
-    browser = await openBrowser('rollouts');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token);
+    browser = await session.openBrowser('rollouts', '#/functions');
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   test('the form refuses falling steps and a bad interval under their fields, and starts nothing', async () => {
     await openRollouts();

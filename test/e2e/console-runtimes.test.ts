@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
 import { SAMPLE_HANDLERS } from '../../src/contract/seed-handlers.js';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import {
-  openBrowser,
-  signIn,
+  startConsoleServer,
   skipWithoutChromium as skip,
   waitForText,
   type Browser,
+  type ConsoleServer,
 } from '../support/browser.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { SluiceProcess } from '../support/server-process.js';
 
 // Create function in the console, in Chromium, for every runtime: the handler and the file follow the runtime,
 // the starter is the runtime's sample — the very text `sluice init` writes — and, created from the page alone,
@@ -20,7 +20,7 @@ import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-
 let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string) => browser.id(testid);
 
 /** What each runtime's sample writes to the log on $LATEST. */
@@ -37,19 +37,12 @@ const editorText = () => id('starter-editor').locator('.cm-content').innerText()
 
 describe('console: Create function for every runtime, from its sample', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
-    browser = await openBrowser('runtimes');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token, '#/functions/new');
+    session = await startConsoleServer();
+    ({ server, api } = session);
+    browser = await session.openBrowser('runtimes', '#/functions/new');
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   for (const [runtime, sample] of Object.entries(SAMPLE_HANDLERS)) {
     test(`${runtime}: the sample's handler, file and text, created and tested on $LATEST`, async () => {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import {
-  openBrowser,
-  signIn,
+  startConsoleServer,
   skipWithoutChromium as skip,
   waitForText,
   type Browser,
+  type ConsoleServer,
 } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Triggers and asynchronous invocations in the console, in Chromium, through the page alone: a timer created
@@ -24,7 +24,7 @@ const FN = 'jobs';
 let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 const id = (testid: string) => browser.id(testid);
 
 /** Answers the version and qualifier that ran and the event it got; throws when the event asks it to. */
@@ -76,25 +76,18 @@ async function setEvent(text: string): Promise<void> {
 
 describe('console: triggers and asynchronous invocations', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
+    session = await startConsoleServer();
+    ({ server, api } = session);
     await ok('POST', '/v1/functions', { name: FN, runtime: 'nodejs20', handler: 'index.handler' });
     await ok('PUT', `/v1/functions/${FN}/code`, await zipOf({ 'index.js': HANDLER }));
     await ok('POST', `/v1/functions/${FN}/versions`, { description: 'the first release' });
     await ok('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' });
     // A failure ends at its first attempt, so that the test need not wait for retries.
     await ok('PUT', `/v1/functions/${FN}/async-config`, { maxRetries: 0 });
-    browser = await openBrowser('triggers');
-    cleanups.push(() => browser.close());
-    await signIn(browser, server.url, server.token, `#/functions/${FN}/triggers`);
+    browser = await session.openBrowser('triggers', `#/functions/${FN}/triggers`);
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   test('a timer created from the page: a bad name and schedule refused under their fields, then bound to live', async () => {
     await waitForText(id('empty'), 'No trigger invokes this function');

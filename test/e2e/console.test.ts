@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { apiClient, type ApiCall } from '../support/api-client.js';
-import { openBrowser, skipWithoutChromium as skip, waitForText, type Browser } from '../support/browser.js';
-import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
+import type { ApiCall } from '../support/api-client.js';
+import {
+  startConsoleServer,
+  skipWithoutChromium as skip,
+  waitForText,
+  type Browser,
+  type ConsoleServer,
+} from '../support/browser.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The web console in a real browser (Debian's Chromium driven by playwright-core): the seeds' console flows
@@ -17,8 +23,7 @@ let server: SluiceProcess;
 let api: ApiCall;
 let browser: Browser;
 let page: Page;
-/** What `after` undoes, last first: the data directory, the server, the browser. */
-const cleanups: (() => Promise<unknown>)[] = [];
+let session: ConsoleServer | undefined;
 
 const id = (testid: string): Locator => page.getByTestId(testid);
 const shot = (name: string) => browser.shot(name);
@@ -66,19 +71,13 @@ async function testFunction(): Promise<{ qualifier: string; version: string; log
 
 describe('web console', { skip }, () => {
   before(async () => {
-    const dir = await makeDataDir();
-    cleanups.push(dir.remove);
-    server = await startSluice(dir.dataDir);
-    cleanups.push(() => server.stop());
-    api = apiClient(server.url, server.token);
-    browser = await openBrowser('console');
-    cleanups.push(() => browser.close());
+    session = await startConsoleServer();
+    ({ server, api } = session);
+    browser = await session.openBrowser('console');
     page = browser.page;
   });
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  after(() => session?.close());
 
   test('sign-in refuses a wrong token, then the function list is empty', async () => {
     await page.goto(`${server.url}/console`);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Locator, type Page } from 'playwright-core';
+import { apiClient, type ApiCall } from './api-client.js';
+import { makeDataDir, startSluice, type SluiceProcess } from './server-process.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -38,7 +40,7 @@ export interface Browser {
 }
 
 /** Opens Chromium on a fresh profile; `prefix` names this test file's screenshots. */
-export async function openBrowser(prefix: string, viewport = { width: 1280, height: 800 }): Promise<Browser> {
+async function openBrowser(prefix: string, viewport = { width: 1280, height: 800 }): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: .ci/run installs it with apt-get install chromium`);
   await mkdir(ARTIFACTS, { recursive: true });
@@ -104,15 +106,50 @@ export function waitForText(locator: Locator, expected: string | RegExp, timeout
   );
 }
 
-/** Signs in to the console at `url` with `token` and waits for the function list. */
-export async function signIn(
-  browser: Browser,
-  url: string,
-  token: string,
-  hash = '#/functions',
-): Promise<void> {
+/** Signs in to the console at `url` with `token` and waits to leave the sign-in page. */
+async function signIn(browser: Browser, url: string, token: string, hash = '#/functions'): Promise<void> {
   await browser.page.goto(`${url}/console/${hash}`);
   await browser.id('token-input').fill(token);
   await browser.id('signin-button').click();
   await browser.page.waitForURL((u) => !u.hash.startsWith('#/signin'));
+}
+
+/** A console test's server, on a data directory of its own, and a client of its API. */
+export interface ConsoleServer {
+  server: SluiceProcess;
+  api: ApiCall;
+  /**
+   * Opens Chromium (`prefix` names the screenshots) and, given `hash`, signs in with the admin token and lands
+   * there; the test's set-up through the API comes first, so that the page opens on what it made.
+   */
+  openBrowser(prefix: string, hash?: string): Promise<Browser>;
+  /** Closes the browser, stops the server and removes its data directory, the last made first. */
+  close(): Promise<void>;
+}
+
+export async function startConsoleServer(): Promise<ConsoleServer> {
+  const dir = await makeDataDir();
+  const cleanups: (() => Promise<unknown>)[] = [dir.remove];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  let server: SluiceProcess;
+  try {
+    server = await startSluice(dir.dataDir);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  cleanups.push(() => server.stop());
+  return {
+    server,
+    api: apiClient(server.url, server.token),
+    openBrowser: async (prefix, hash) => {
+      const browser = await openBrowser(prefix);
+      cleanups.push(() => browser.close());
+      if (hash !== undefined) await signIn(browser, server.url, server.token, hash);
+      return browser;
+    },
+    close,
+  };
 }
