@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { apiClient, type ApiCall } from '../support/api-client.js';
-import { REPORTING_HANDLER, startCollector, type Collector } from '../support/collector.js';
-import { createFunctions, zipOf } from '../support/code.js';
-import { makeDataDir, type SluiceProcess, startSluice } from '../support/server-process.js';
+import type { ApiCall } from '../support/api-client.js';
+import { REPORTING_HANDLER, type Collector } from '../support/collector.js';
+import { startReportingServer, type ReportingServer } from '../support/reporting-server.js';
 import { operationsBetween, storeOperations } from '../support/store-operations.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -40,30 +39,18 @@ async function quietWindow(api: ApiCall, timeout: number): Promise<Record<string
 
 describe('an idle server with the embedded store', () => {
   let collector: Collector;
-  let dir: Awaited<ReturnType<typeof makeDataDir>>;
-  let server: SluiceProcess;
+  let fixture: ReportingServer;
   let api: ApiCall;
 
   before(async () => {
-    collector = await startCollector();
-    dir = await makeDataDir();
-    server = await startSluice(dir.dataDir);
-    api = apiClient(server.url, server.token);
-    await createFunctions(api, [
-      [
-        'f',
-        await zipOf({ 'index.js': REPORTING_HANDLER }),
-        { runtime: 'nodejs20', environmentVariables: { COLLECTOR: String(collector.port) } },
-      ],
-    ]);
+    fixture = await startReportingServer(REPORTING_HANDLER);
+    ({ collector, api } = fixture);
     // A warm instance, as an idle server that served traffic has.
     assert.equal((await api('POST', '/v1/functions/f/invocations', { warm: true })).status, 200);
   });
 
   after(async () => {
-    await server.stop().catch(() => undefined);
-    await collector.close();
-    await dir.remove();
+    await fixture.close();
   });
 
   it('asks nothing of its store, and runs an event queued meanwhile at once', async (t) => {

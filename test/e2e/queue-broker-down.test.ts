@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { apiClient, type ApiCall } from '../support/api-client.js';
-import { startCollector, type Collector } from '../support/collector.js';
-import { createFunctions, zipOf } from '../support/code.js';
+import type { ApiCall } from '../support/api-client.js';
+import type { Collector } from '../support/collector.js';
 import { makeStream, type TestStream } from '../support/nats.js';
 import { QUEUE_HANDLER, runs } from '../support/queue-handler.js';
-import { makeDataDir, type SluiceProcess, startSluice } from '../support/server-process.js';
+import { startReportingServer, type ReportingServer } from '../support/reporting-server.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // A queue trigger's broker that goes away: the server goes on serving, and consumes again once it is back.
@@ -34,7 +34,7 @@ describe('a queue trigger whose broker stops and comes back', () => {
   let storeDir: string;
   let broker: ChildProcess | undefined;
   let collector: Collector;
-  let dir: Awaited<ReturnType<typeof makeDataDir>>;
+  let fixture: ReportingServer;
   let server: SluiceProcess;
   let api: ApiCall;
 
@@ -61,24 +61,13 @@ describe('a queue trigger whose broker stops and comes back', () => {
   before(async () => {
     port = await freePort();
     storeDir = await mkdtemp(join(tmpdir(), 'sluice-nats-'));
-    collector = await startCollector();
-    dir = await makeDataDir();
-    server = await startSluice(dir.dataDir);
-    api = apiClient(server.url, server.token);
-    await createFunctions(api, [
-      [
-        'f',
-        await zipOf({ 'index.js': QUEUE_HANDLER }),
-        { runtime: 'nodejs20', environmentVariables: { COLLECTOR: String(collector.port) } },
-      ],
-    ]);
+    fixture = await startReportingServer(QUEUE_HANDLER);
+    ({ collector, server, api } = fixture);
   });
 
   after(async () => {
-    await server.stop().catch(() => undefined);
+    await fixture.close();
     await stopBroker();
-    await collector.close();
-    await dir.remove();
     await rm(storeDir, { recursive: true, force: true });
   });
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { apiClient, type ApiCall, errorCode } from '../support/api-client.js';
-import { startCollector, type Collector } from '../support/collector.js';
+import { type ApiCall, errorCode } from '../support/api-client.js';
+import type { Collector } from '../support/collector.js';
 import { maxOverlap, QUEUE_HANDLER, runs } from '../support/queue-handler.js';
-import { createFunctions, zipOf } from '../support/code.js';
+import { zipOf } from '../support/code.js';
 import { runSluice } from '../support/cli.js';
 import { makeStream, NATS_URL, type TestStream } from '../support/nats.js';
-import { makeDataDir, type SluiceProcess, startSluice } from '../support/server-process.js';
+import { startReportingServer, type ReportingServer } from '../support/reporting-server.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 25, item 3: a queue trigger is a JetStream durable consumer bound to a qualifier. These tests need
@@ -15,36 +16,21 @@ import { waitFor } from '../support/wait-for.js';
 
 describe('queue triggers on one node', () => {
   let collector: Collector;
-  let dir: Awaited<ReturnType<typeof makeDataDir>>;
+  let fixture: ReportingServer;
   let server: SluiceProcess;
   let api: ApiCall;
   let stream: TestStream;
 
   before(async () => {
     stream = await makeStream();
-    collector = await startCollector();
-    dir = await makeDataDir();
-    server = await startSluice(dir.dataDir);
-    api = apiClient(server.url, server.token);
-    await createFunctions(api, [
-      [
-        'f',
-        await zipOf({ 'index.js': QUEUE_HANDLER }),
-        {
-          runtime: 'nodejs20',
-          timeout: 60,
-          environmentVariables: { COLLECTOR: String(collector.port), SLEEP_MS: '50' },
-        },
-      ],
-    ]);
+    fixture = await startReportingServer(QUEUE_HANDLER, { timeout: 60, environment: { SLEEP_MS: '50' } });
+    ({ collector, server, api } = fixture);
     assert.equal((await api('POST', '/v1/functions/f/versions', {})).status, 201);
     assert.equal((await api('PUT', '/v1/functions/f/aliases/live', { version: '1' })).status, 201);
   });
 
   after(async () => {
-    await server.stop().catch(() => undefined);
-    await collector.close();
-    await dir.remove();
+    await fixture.close();
     await stream.remove();
   });
 
@@ -67,7 +53,7 @@ describe('queue triggers on one node', () => {
         '-q',
         'live',
       ],
-      dir.dataDir,
+      fixture.dataDir,
       env,
     );
     assert.equal(cli.code, 0, cli.stderr);

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { apiClient, type ApiCall, errorCode } from '../support/api-client.js';
-import { REPORTING_HANDLER, startCollector, type Collector } from '../support/collector.js';
-import { createFunctions, zipOf } from '../support/code.js';
+import { REPORTING_HANDLER, type Collector } from '../support/collector.js';
+import { zipOf } from '../support/code.js';
 import { runSluice } from '../support/cli.js';
-import { makeDataDir, type SluiceProcess, startSluice } from '../support/server-process.js';
+import { startReportingServer, type ReportingServer } from '../support/reporting-server.js';
+import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 25: triggers are resources bound to a qualifier; timers fire through the asynchronous queue.
@@ -24,22 +25,13 @@ function firings(collector: Collector, trigger: string): { at: number; version: 
 
 describe('triggers on one node', () => {
   let collector: Collector;
-  let dir: Awaited<ReturnType<typeof makeDataDir>>;
+  let fixture: ReportingServer;
   let server: SluiceProcess;
   let api: ApiCall;
 
   before(async () => {
-    collector = await startCollector();
-    dir = await makeDataDir();
-    server = await startSluice(dir.dataDir);
-    api = apiClient(server.url, server.token);
-    await createFunctions(api, [
-      [
-        'f',
-        await zipOf({ 'index.js': REPORTING_HANDLER }),
-        { runtime: 'nodejs20', environmentVariables: { COLLECTOR: String(collector.port) } },
-      ],
-    ]);
+    fixture = await startReportingServer(REPORTING_HANDLER);
+    ({ collector, server, api } = fixture);
     assert.equal((await api('POST', '/v1/functions/f/versions', {})).status, 201);
     assert.equal(
       (await api('PUT', '/v1/functions/f/code', await zipOf({ 'index.js': `${REPORTING_HANDLER}//2\n` })))
@@ -51,9 +43,7 @@ describe('triggers on one node', () => {
   });
 
   after(async () => {
-    await server.stop().catch(() => undefined);
-    await collector.close();
-    await dir.remove();
+    await fixture.close();
   });
 
   it('a timer bound to an alias fires through it; moving the alias moves its firings; the alias cannot be deleted under it', async () => {
@@ -256,7 +246,7 @@ describe('triggers on one node', () => {
 
   it('the CLI creates, lists, updates and deletes a trigger', async () => {
     const env = { ...process.env, SLUICE_SERVER: server.url, SLUICE_TOKEN: server.token };
-    const run = (...args: string[]) => runSluice(args, dir.dataDir, env);
+    const run = (...args: string[]) => runSluice(args, fixture.dataDir, env);
     const created = await run(
       'trigger',
       'create',
@@ -303,8 +293,8 @@ describe('triggers on one node', () => {
     await server.stop();
     const down = Date.now();
     await delay(5000);
-    server = await startSluice(dir.dataDir);
-    api = apiClient(server.url, server.token);
+    await fixture.restart();
+    ({ server, api } = fixture);
     const up = Date.now();
     await waitFor(() => firings(collector, 'beat').some((f) => f.at >= up), {
       timeout: 20_000,
