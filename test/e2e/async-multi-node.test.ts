@@ -1,58 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { apiClient, type ApiCall } from '../support/api-client.js';
 import { REPORTING_HANDLER, startCollector, type Collector } from '../support/collector.js';
-import { createFunctions, zipOf } from '../support/code.js';
-import { spawnServer } from '../support/server-process.js';
+import { pgNodes, type PgNode } from '../support/postgres.js';
+import { createReportingFunction } from '../support/reporting-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 25 on several nodes: two `sluice server` processes on one PostgreSQL schema share the asynchronous
 // invocation queue (FOR UPDATE SKIP LOCKED under a lease), and never run one event at once.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `sluice_async_${randomBytes(5).toString('hex')}`;
-
-interface Node {
-  url: string;
-  api: ApiCall;
-  token: string;
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-const nodes: Node[] = [];
-
-async function startNode(token?: string): Promise<Node> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  const env = { ...process.env };
-  delete env.SLUICE_STORE;
-  const server = await spawnServer(
-    ['--data-dir', dataDir, '--store', url.href, '--resync-seconds', '3'],
-    env,
-  );
-  const adminToken = token ?? (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const node: Node = {
-    url: server.url,
-    token: adminToken,
-    api: apiClient(server.url, adminToken),
-    kill: async (signal) => {
-      if (server.child.exitCode === null && server.child.signalCode === null) {
-        const exited = new Promise((resolve) => server.child.once('exit', resolve));
-        server.child.kill(signal);
-        await exited;
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-  nodes.push(node);
-  return node;
-}
+const cluster = pgNodes('sluice_async');
 
 interface Record_ {
   requestId: string;
@@ -63,38 +19,24 @@ interface Record_ {
 
 describe('asynchronous invocation on two nodes', () => {
   let collector: Collector;
-  let a: Node;
-  let b: Node;
+  let a: PgNode;
+  let b: PgNode;
 
   before(async () => {
     collector = await startCollector();
-    a = await startNode();
-    b = await startNode(a.token);
-    await createFunctions(a.api, [
-      [
-        'f',
-        await zipOf({ 'index.js': REPORTING_HANDLER }),
-        {
-          runtime: 'nodejs20',
-          // Far beyond the 10 ms it sleeps: at the default 3 s a loaded machine timed an attempt out after
-          // it ran, and its retries ran it again (at least once, as documented; this test counts exactly once).
-          timeout: 60,
-          environmentVariables: { COLLECTOR: String(collector.port), SLEEP_MS: '10' },
-        },
-      ],
-    ]);
+    a = await cluster.start(['--resync-seconds', '3']);
+    b = await cluster.start(['--resync-seconds', '3'], a.token);
+    await createReportingFunction(a.api, collector, REPORTING_HANDLER, {
+      // Far beyond the 10 ms it sleeps: at the default 3 s a loaded machine timed an attempt out after
+      // it ran, and its retries ran it again (at least once, as documented; this test counts exactly once).
+      timeout: 60,
+      environment: { SLEEP_MS: '10' },
+    });
   });
 
   after(async () => {
-    for (const node of nodes) await node.kill('SIGTERM');
+    await cluster.close();
     await collector.close();
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    } finally {
-      await client.end();
-    }
   });
 
   it('400 events queued on both nodes run once each, shared by the nodes, never one event at once', async (t) => {

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import pg from 'pg';
-import { apiClient, type ApiCall } from '../support/api-client.js';
 import { startCollector, type Collector } from '../support/collector.js';
 import { createFunctions, zipOf } from '../support/code.js';
-import { spawnServer, type SpawnedServer } from '../support/server-process.js';
+import { pgNodes, type PgNode } from '../support/postgres.js';
 import { operationsBetween, storeOperations } from '../support/store-operations.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -18,49 +14,17 @@ import { waitFor } from '../support/wait-for.js';
 // looks at the queue unprompted only every 600 s, so that whatever runs within the test's deadlines was woken
 // by a notice or planned from the store, never found by that look.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `sluice_wake_${randomBytes(5).toString('hex')}`;
+const cluster = pgNodes('sluice_wake');
 const LEASE_SECONDS = 4;
 
-interface Node {
-  server: SpawnedServer;
-  api: ApiCall;
-  token: string;
+interface Node extends PgNode {
   /** The name its async attempts carry. */
   id: string;
-  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-const nodes: Node[] = [];
-
 async function startNode(args: string[], token?: string): Promise<Node> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  const env = { ...process.env };
-  delete env.SLUICE_STORE;
-  const server = await spawnServer(
-    ['--data-dir', dataDir, '--store', url.href, '--async-poll-seconds', '600', ...args],
-    env,
-  );
-  const adminToken = token ?? (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const node: Node = {
-    server,
-    token: adminToken,
-    api: apiClient(server.url, adminToken),
-    id: (await readFile(join(dataDir, 'node-id'), 'utf8')).trim(),
-    kill: async (signal) => {
-      const child = server.child;
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill(signal);
-        await exited;
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-  nodes.push(node);
-  return node;
+  const node = await cluster.start(['--async-poll-seconds', '600', ...args], token);
+  return { ...node, id: (await readFile(join(node.dataDir, 'node-id'), 'utf8')).trim() };
 }
 
 /** Posts `/started` with its request id; waits a minute if the collector answers 299, else at once posts `/ran`. */
@@ -102,15 +66,8 @@ describe('asynchronous invocation on PostgreSQL without polling', () => {
   });
 
   after(async () => {
-    for (const node of nodes) await node.kill('SIGTERM');
+    await cluster.close();
     await collector.close();
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    } finally {
-      await client.end();
-    }
   });
 
   it('a node that runs nothing queues an event; an idle node is woken by the notice and runs it', async () => {
@@ -153,8 +110,8 @@ describe('asynchronous invocation on PostgreSQL without polling', () => {
 
   it('a node SIGKILLed while it runs events: once their leases end, another runs each to success, once', async () => {
     // Only the doomed node runs while the events are queued; the heir starts once they are running there.
-    const token = (nodes[0] as Node).token;
-    for (const node of [...nodes]) await node.kill('SIGTERM');
+    const token = (cluster.nodes[0] as PgNode).token;
+    for (const node of cluster.nodes) await node.kill('SIGTERM');
     const doomed = await startNode(['--async-lease-seconds', String(LEASE_SECONDS)], token);
     await createFunctions(doomed.api, [
       [

@@ -9,6 +9,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
+import { PG_URL, withPgClient } from '../support/postgres.js';
 import { makeDataDir, spawnServer, startSluice } from '../support/server-process.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait-for.js';
@@ -16,7 +17,6 @@ import { waitFor } from '../support/wait-for.js';
 // Issue 8 end to end: several `sluice server` processes on one PostgreSQL database. Each test has a schema
 // of its own, dropped after it. These tests need PostgreSQL and fail (never skip) when it is not there.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /**
  * How long a change may take to reach another node: LISTEN/NOTIFY delivers in milliseconds (the propagation
  * test reports its p50 and p99), so 5 s leaves a busy machine room and still fails a node that only learns
@@ -25,19 +25,9 @@ const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.
 const PROPAGATION_MS = 5000;
 const CREDENTIAL_KEY = randomBytes(32).toString('base64');
 
-async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 before(async () => {
   try {
-    await withClient((c) => c.query('SELECT 1'));
+    await withPgClient((c) => c.query('SELECT 1'));
   } catch (error) {
     throw new Error(
       `PostgreSQL is unreachable at ${PG_URL} (${error instanceof Error ? error.message : String(error)}). ` +
@@ -49,7 +39,7 @@ before(async () => {
 const schemas = new Set<string>();
 
 async function dropSchema(schema: string): Promise<void> {
-  await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`));
+  await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`));
   schemas.delete(schema);
 }
 
@@ -258,7 +248,7 @@ const percentile = (sorted: readonly number[], p: number): number =>
 
 /** The connections of one node (`application_name` `sluice-<id>`), ended from the server's side. */
 function terminateBackends(node: Node): Promise<number> {
-  return withClient(async (c) => {
+  return withPgClient(async (c) => {
     // In the select list, not the WHERE clause: there it might be evaluated before the name is compared.
     const result = await c.query<{ ended: boolean }>(
       'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1',
@@ -309,7 +299,7 @@ describe('/healthz and /readyz', () => {
     assert.equal(body.changeFeed.connected, true);
     assert.equal(body.changeFeed.reconnects, 0);
     assert.equal(body.instances.total, 1);
-    const named = await withClient((c) =>
+    const named = await withPgClient((c) =>
       c.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [`sluice-${node.id}`]),
     );
     assert.ok((named.rowCount ?? 0) >= 2, 'the pool and the LISTEN connection carry the node name');
@@ -327,7 +317,7 @@ describe('several nodes on one PostgreSQL database', () => {
     });
     const writers = nodes.filter((n) => n.wroteToken);
     assert.equal(writers.length, 1, 'exactly one node wrote an admin token');
-    const stored = await withClient((c) =>
+    const stored = await withPgClient((c) =>
       c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema)}.api_tokens`),
     );
     assert.equal(stored.rows[0]?.n, 1, 'the database holds one token');
@@ -387,7 +377,7 @@ describe('several nodes on one PostgreSQL database', () => {
     };
     // The cluster's schema: the one made last.
     const schema = pg.escapeIdentifier([...schemas].at(-1) ?? '');
-    const rows = await withClient(async (c) => {
+    const rows = await withPgClient(async (c) => {
       const tokens = await c.query(`SELECT * FROM ${schema}.api_tokens`);
       const keys = await c.query(`SELECT * FROM ${schema}.access_keys`);
       return JSON.stringify([tokens.rows, keys.rows]);
@@ -596,7 +586,7 @@ describe('several nodes on one PostgreSQL database', () => {
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const id = (started.body as { id: string }).id;
     const owner = () =>
-      withClient(async (c) => {
+      withPgClient(async (c) => {
         const found = await c.query<{ owner: string | null }>(
           `SELECT lease_owner AS owner FROM ${pg.escapeIdentifier(a.schema)}.rollouts WHERE id = $1`,
           [id],

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { apiClient } from '../support/api-client.js';
 import { zipOf } from '../support/code.js';
+import { PG_URL, withPgClient } from '../support/postgres.js';
 import { spawnServer, type SpawnedServer } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -16,27 +17,16 @@ import { waitFor } from '../support/wait-for.js';
 // window that once did (a FATAL arriving in the same read as a new pooled connection's readyForQuery, after
 // the pool took its own listener off and before ours was on) is hit only by many terminations, hence the loop.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** A database of this test's own: terminating every backend of `test` would end other suites' connections. */
 const DATABASE = `sluice_terminated_${randomBytes(5).toString('hex')}`;
 const TERMINATIONS = 300;
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 let server: SpawnedServer | undefined;
 let dataDir = '';
 let exit: string | undefined;
 
 before(async () => {
-  await admin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(DATABASE)}`));
+  await withPgClient((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(DATABASE)}`));
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-terminated-'));
   const store = new URL(PG_URL);
   store.pathname = `/${DATABASE}`;
@@ -53,7 +43,7 @@ after(async () => {
     await exited;
   }
   await rm(dataDir, { recursive: true, force: true });
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(DATABASE)} WITH (FORCE)`));
+  await withPgClient((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(DATABASE)} WITH (FORCE)`));
 });
 
 interface Readiness {
@@ -83,7 +73,7 @@ test('a node whose connections are terminated again and again stays up, serves, 
     }
   })();
   let ended = 0;
-  await admin(async (c) => {
+  await withPgClient(async (c) => {
     for (let i = 0; i < TERMINATIONS && exit === undefined; i++) {
       const result = await c.query<{ ended: boolean }>(
         'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',

@@ -1,75 +1,28 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pg from 'pg';
-import { apiClient, type ApiCall } from '../support/api-client.js';
+import type { ApiCall } from '../support/api-client.js';
 import { createFunctions, zipOf } from '../support/code.js';
-import { spawnServer } from '../support/server-process.js';
+import { pgNodes, type PgNode } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 22 on several nodes: two `sluice server` processes on one PostgreSQL schema divide an alias's 10
 // provisioned instances, 5 each, through heartbeats in the store; when one dies (SIGKILL: it cannot say so),
 // the other runs all 10 within one resync interval. Needs PostgreSQL, as multi-node.test.ts does.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RESYNC_SECONDS = 3;
-const schema = `sluice_prov_${randomBytes(5).toString('hex')}`;
+const cluster = pgNodes('sluice_prov');
 
-async function dropSchema(): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
+after(() => cluster.close());
 
-interface Node {
-  url: string;
+interface Node extends PgNode {
+  /** Its id, from `/readyz`, as its heartbeats name it. */
   id: string;
-  api: ApiCall;
-  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-const nodes: Node[] = [];
-
-after(async () => {
-  for (const node of nodes) await node.kill('SIGTERM');
-  await dropSchema();
-});
-
-async function startNode(token?: string): Promise<Node & { token: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  const env = { ...process.env };
-  delete env.SLUICE_STORE;
-  const server = await spawnServer(
-    ['--data-dir', dataDir, '--store', url.href, '--resync-seconds', String(RESYNC_SECONDS)],
-    env,
-  );
-  const adminToken = token ?? (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { node: string };
-  const node = {
-    url: server.url,
-    id: ready.node,
-    token: adminToken,
-    api: apiClient(server.url, adminToken),
-    kill: async (signal: NodeJS.Signals) => {
-      if (server.child.exitCode === null && server.child.signalCode === null) {
-        const exited = new Promise((resolve) => server.child.once('exit', resolve));
-        server.child.kill(signal);
-        await exited;
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-  nodes.push(node);
-  return node;
+async function startNode(token?: string): Promise<Node> {
+  const node = await cluster.start(['--resync-seconds', String(RESYNC_SECONDS)], token);
+  const ready = (await (await fetch(`${node.url}/readyz`)).json()) as { node: string };
+  return { ...node, id: ready.node };
 }
 
 /** Node → version → ready instances, from the nodes' heartbeats as the API shows them. */

@@ -1,59 +1,19 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { apiClient, type ApiCall } from '../support/api-client.js';
 import { startCollector, type Collector } from '../support/collector.js';
-import { createFunctions, zipOf } from '../support/code.js';
 import { makeStream, NATS_URL, type TestStream } from '../support/nats.js';
 import { maxOverlap, QUEUE_HANDLER, runs } from '../support/queue-handler.js';
-import { spawnServer } from '../support/server-process.js';
+import { pgNodes, type PgNode } from '../support/postgres.js';
+import { createReportingFunction } from '../support/reporting-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 25, item 3 on several nodes: two `sluice server` processes on one PostgreSQL schema consume one queue
 // trigger through its one durable JetStream consumer. Needs PostgreSQL and NATS with JetStream.
 
-const PG_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `sluice_queue_${randomBytes(5).toString('hex')}`;
-
-interface Node {
-  url: string;
-  api: ApiCall;
-  token: string;
-  /** Ends it at once, as a crash would. */
-  kill(): void;
-  stop(): Promise<void>;
-}
-
-async function startNode(token?: string): Promise<Node> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-node-'));
-  const url = new URL(PG_URL);
-  url.searchParams.set('schema', schema);
-  const env = { ...process.env };
-  delete env.SLUICE_STORE;
-  const server = await spawnServer(['--data-dir', dataDir, '--store', url.href], env);
-  const adminToken = token ?? (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  return {
-    url: server.url,
-    token: adminToken,
-    api: apiClient(server.url, adminToken),
-    kill: () => server.child.kill('SIGKILL'),
-    stop: async () => {
-      if (server.child.exitCode === null && server.child.signalCode === null) {
-        const exited = new Promise((resolve) => server.child.once('exit', resolve));
-        server.child.kill('SIGTERM');
-        await exited;
-      }
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+const cluster = pgNodes('sluice_queue');
 
 /** A node's `sluice_invocations_total` of f under source `queue`, over its versions. */
-async function queueInvocations(node: Node): Promise<number> {
+async function queueInvocations(node: PgNode): Promise<number> {
   const text = (await node.api('GET', '/metrics')).bytes.toString('utf8');
   let total = 0;
   for (const [, value] of text.matchAll(
@@ -66,60 +26,57 @@ async function queueInvocations(node: Node): Promise<number> {
 describe('a queue trigger on two nodes', () => {
   let collector: Collector;
   let stream: TestStream;
-  const nodes: Node[] = [];
 
-  before(async () => {
-    stream = await makeStream();
-    collector = await startCollector();
-    const a = await startNode();
-    nodes.push(a, await startNode(a.token));
-    await createFunctions(a.api, [
-      [
-        'f',
-        await zipOf({ 'index.js': QUEUE_HANDLER }),
-        {
-          runtime: 'nodejs20',
-          timeout: 60,
-          environmentVariables: { COLLECTOR: String(collector.port), SLEEP_MS: '20' },
-        },
-      ],
-    ]);
-  });
-
-  after(async () => {
-    for (const node of nodes) await node.stop();
-    await collector.close();
-    await stream.remove();
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
-
-  it('share its durable consumer: every message runs on one node, once, both nodes take some, each at most `concurrency` at once', async (t) => {
-    const [a, b] = nodes as [Node, Node];
-    const created = await a.api('POST', '/v1/functions/f/triggers', {
-      name: 'orders',
+  /**
+   * Creates queue trigger `name` of f on `subject` through `node`, and waits until both nodes pull from its
+   * consumer (each has made it, or found it), so that nothing is published before both consume.
+   */
+  async function createTrigger(
+    node: PgNode,
+    name: string,
+    subject: string,
+    concurrency: number,
+  ): Promise<void> {
+    const created = await node.api('POST', '/v1/functions/f/triggers', {
+      name,
       kind: 'queue',
       url: NATS_URL,
       stream: stream.name,
-      subject: `${stream.prefix}.>`,
-      concurrency: 4,
+      subject,
+      concurrency,
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    // Both nodes consume (each has made the consumer, or found it) before anything is published.
     await waitFor(
       async () => {
         const info = await stream.manager.consumers
-          .info(stream.name, 'sluice_f_orders')
+          .info(stream.name, `sluice_f_${name}`)
           .catch(() => undefined);
         return info !== undefined && info.num_waiting >= 2;
       },
       { timeout: 20_000, interval: 100, what: 'both nodes to pull from the consumer' },
     );
+  }
+
+  before(async () => {
+    stream = await makeStream();
+    collector = await startCollector();
+    const a = await cluster.start();
+    await cluster.start([], a.token);
+    await createReportingFunction(a.api, collector, QUEUE_HANDLER, {
+      timeout: 60,
+      environment: { SLEEP_MS: '20' },
+    });
+  });
+
+  after(async () => {
+    await cluster.close();
+    await collector.close();
+    await stream.remove();
+  });
+
+  it('share its durable consumer: every message runs on one node, once, both nodes take some, each at most `concurrency` at once', async (t) => {
+    const [a, b] = cluster.nodes as [PgNode, PgNode];
+    await createTrigger(a, 'orders', `${stream.prefix}.>`, 4);
     // Every tenth message is left out: its handler would fail its first delivery, and this test counts runs.
     const ns = Array.from({ length: 220 }, (_, i) => i + 1).filter((n) => n % 10 !== 0);
     for (const n of ns) await stream.publish(`${stream.prefix}.n${n}`, { n });
@@ -155,29 +112,14 @@ describe('a queue trigger on two nodes', () => {
   });
 
   it('a node SIGKILLed while it runs messages: the broker gives them to the other node once their ack wait ends', async (t) => {
-    const [a, b] = nodes as [Node, Node];
-    const created = await a.api('POST', '/v1/functions/f/triggers', {
-      name: 'held',
-      kind: 'queue',
-      url: NATS_URL,
-      stream: stream.name,
-      subject: `${stream.prefix}.held.>`,
-      concurrency: 2,
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    await waitFor(
-      async () => {
-        const info = await stream.manager.consumers.info(stream.name, 'sluice_f_held').catch(() => undefined);
-        return info !== undefined && info.num_waiting >= 2;
-      },
-      { timeout: 20_000, interval: 100, what: 'both nodes to pull from the consumer' },
-    );
+    const [a, b] = cluster.nodes as [PgNode, PgNode];
+    await createTrigger(a, 'held', `${stream.prefix}.held.>`, 2);
     // Four slots in all, two a node: each node holds two of the four messages.
     const ns = [1, 2, 3, 4];
     for (const n of ns) await stream.publish(`${stream.prefix}.held.n${n}`, { n, holdMs: 4000 });
     const started = () => collector.on('/started').filter((p) => p.body.trigger === 'held');
     await waitFor(() => started().length === 4, { timeout: 20_000, what: 'all four to start' });
-    b.kill();
+    await b.kill('SIGKILL');
     const killedAt = Date.now();
     const all = await waitFor(
       () => {
