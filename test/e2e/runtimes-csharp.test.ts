@@ -10,11 +10,11 @@ import { canonicalZip } from '../../src/contract/canonical-zip.js';
 import { SEED_CSHARP_HANDLER } from '../../src/contract/seed-handlers.js';
 import { CSHARP_LIBRARIES, CSHARP_RUNTIME_DIR } from '../../src/runtime/csharp.js';
 import { apiClient, errorCode, type ApiCall } from '../support/api-client.js';
-import { waitFor } from '../support/wait-for.js';
 import { runSluice } from '../support/cli.js';
 import {
   checkCanary,
   checkFault,
+  standbyReady,
   tailInvoker,
   type Fault,
   type TailInvoke,
@@ -310,16 +310,7 @@ describe('faults answer the same errors as in the other runtimes; the function r
 
 test('a standby of C# warms itself up before it waits, and a cold start takes it with nothing of that in its log', async () => {
   await invoke('cs5b', { op: 'whoami' });
-  const ready = 'sluice_standby_instances{runtime="csharp",network="host",state="ready"} 1';
-  await waitFor(
-    async () => {
-      const res = await fetch(`${server.url}/metrics`, {
-        headers: { authorization: `Bearer ${server.token}` },
-      });
-      return (await res.text()).includes(ready);
-    },
-    { timeout: 30_000, what: 'a C# standby, warmed up and waiting' },
-  );
+  await standbyReady(server, 'csharp');
   // A new $LATEST starts a new instance: from the standby.
   await api('PATCH', '/v1/functions/cs5b', { environmentVariables: { COLD: 'yes' } });
   const res = await invoke('cs5b', { op: 'whoami' });

@@ -4,8 +4,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient } from '../support/api-client.js';
 import { createFunctions, zipOf } from '../support/code.js';
-import { tailInvoker, type TailInvoke } from '../support/runtime-checks.js';
-import { waitFor } from '../support/wait-for.js';
+import { standbyReady, tailInvoker, type TailInvoke } from '../support/runtime-checks.js';
 import { makeDataDir, startSluice, type SluiceProcess } from '../support/server-process.js';
 
 // Sluice speaks HTTP to a custom runtime's server straight, on connections its relay opens inside the
@@ -182,20 +181,6 @@ test('a warm invocation costs the relay nothing: it is not on the way', async ()
   assert.ok(ticks <= 3, `the relays used ${ticks * 10} ms of CPU over ${calls} calls`);
 });
 
-/** Once a custom runtime's standby waits on `sluice`, as its metrics say. */
-function standbyReady(sluice: SluiceProcess): Promise<true> {
-  const ready = 'sluice_standby_instances{runtime="custom",network="host",state="ready"} 1';
-  return waitFor(
-    async () => {
-      const res = await fetch(`${sluice.url}/metrics`, {
-        headers: { authorization: `Bearer ${sluice.token}` },
-      });
-      return (await res.text()).includes(ready);
-    },
-    { timeout: 30_000, what: "a custom runtime's standby" },
-  );
-}
-
 test('unsandboxed (--isolation none), Sluice reaches the server the same way, from a standby and not', async () => {
   const dir = await makeDataDir();
   const plain = await startSluice(dir.dataDir, ['--isolation', 'none']);
@@ -209,7 +194,7 @@ test('unsandboxed (--isolation none), Sluice reaches the server the same way, fr
     const invokePlain = tailInvoker(api);
     // The first cold start starts a process of its own; the next takes the standby made after it.
     for (const fn of ['first', 'second']) {
-      if (fn === 'second') await standbyReady(plain);
+      if (fn === 'second') await standbyReady(plain, 'custom');
       const res = await invokePlain(fn, {});
       assert.equal(res.status, 200, res.bytes.toString());
       assert.equal(typeof (res.body as Whoami).instance, 'string');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { errorCode, type ApiCall, type ApiResult } from './api-client.js';
+import { waitFor } from './wait-for.js';
 
 /** An invocation's answer, the log tail it carried, and how long it took. */
 export type TailedResult = ApiResult & { log: string; ms: number };
@@ -142,4 +143,18 @@ export async function walkSeedRelease(
     assert.match(viaCli.stderr, new RegExp(`version ${version} ran`));
     logSays(viaCli.stderr, seen, version);
   }
+}
+
+/** Once a standby of `runtime` waits on the server at `url`, as its metrics say. */
+export function standbyReady(server: { url: string; token: string }, runtime: string): Promise<true> {
+  const ready = `sluice_standby_instances{runtime="${runtime}",network="host",state="ready"} 1`;
+  return waitFor(
+    async () => {
+      const res = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${server.token}` },
+      });
+      return (await res.text()).includes(ready);
+    },
+    { timeout: 30_000, what: `a standby of ${runtime}, waiting` },
+  );
 }
