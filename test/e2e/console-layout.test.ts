@@ -58,6 +58,14 @@ async function overflows(): Promise<string[]> {
   return browser.page.evaluate<string[]>(OVERFLOWS);
 }
 
+/** A page of function FN's `tab` (and query), with what is clicked there in turn to open a panel. */
+const onTab = (name: string, tab: string, ready: string, ...open: string[]) => ({
+  name,
+  hash: () => `#/functions/${FN}/${tab}`,
+  open,
+  ready,
+});
+
 /** A page: its address, what is clicked there in turn (testids) to open a panel, and what shows it is drawn. */
 const PAGES: {
   name: string;
@@ -70,76 +78,31 @@ const PAGES: {
   { name: 'signin', hash: () => '#/signin', ready: 'token-input' },
   { name: 'functions', hash: () => '#/functions', ready: `function-row-${FN}` },
   { name: 'create', hash: () => '#/functions/new', ready: 'fn-name' },
-  { name: 'code', hash: () => `#/functions/${FN}/code`, ready: 'code-editor' },
-  { name: 'config', hash: () => `#/functions/${FN}/config`, ready: 'tab-panel' },
-  { name: 'code-version', hash: () => `#/functions/${FN}/code?qualifier=2`, ready: 'readonly-notice' },
-  { name: 'versions', hash: () => `#/functions/${FN}/versions`, ready: 'version-row-2' },
-  {
-    name: 'version-compare',
-    hash: () => `#/functions/${FN}/versions`,
-    open: ['compare-button'],
-    ready: 'compare-result',
-  },
-  { name: 'aliases', hash: () => `#/functions/${FN}/aliases`, ready: 'alias-row-release-candidate' },
-  {
-    name: 'alias-editor',
-    hash: () => `#/functions/${FN}/aliases`,
-    open: ['edit-alias-by-rules'],
-    ready: 'rule-value-1',
-  },
-  { name: 'new-alias', hash: () => `#/functions/${FN}/aliases`, open: ['create-alias'], ready: 'alias-name' },
-  {
-    name: 'alias-rollback',
-    hash: () => `#/functions/${FN}/aliases`,
-    open: ['rollback-alias-live'],
-    ready: 'rollback-dialog',
-  },
-  {
-    name: 'alias-advanced',
-    hash: () => `#/functions/${FN}/aliases`,
-    open: ['edit-alias-release-candidate'],
-    ready: 'provisioned-status',
-  },
-  {
-    name: 'alias-history',
-    hash: () => `#/functions/${FN}/aliases`,
-    open: ['history-alias-by-rules'],
-    ready: 'history-1',
-  },
-  {
-    name: 'alias-explain',
-    hash: () => `#/functions/${FN}/aliases`,
-    open: ['explain-alias-by-rules'],
-    ready: 'explain-run',
-  },
-  { name: 'rollouts', hash: () => `#/functions/${FN}/rollouts`, ready: 'rollout-table' },
-  {
-    name: 'rollout-editor',
-    hash: () => `#/functions/${FN}/rollouts`,
-    open: ['start-rollout'],
-    ready: 'rollout-plan',
-  },
+  onTab('code', 'code', 'code-editor'),
+  onTab('config', 'config', 'tab-panel'),
+  onTab('code-version', 'code?qualifier=2', 'readonly-notice'),
+  onTab('versions', 'versions', 'version-row-2'),
+  onTab('version-compare', 'versions', 'compare-result', 'compare-button'),
+  onTab('aliases', 'aliases', 'alias-row-release-candidate'),
+  onTab('alias-editor', 'aliases', 'rule-value-1', 'edit-alias-by-rules'),
+  onTab('new-alias', 'aliases', 'alias-name', 'create-alias'),
+  onTab('alias-rollback', 'aliases', 'rollback-dialog', 'rollback-alias-live'),
+  onTab('alias-advanced', 'aliases', 'provisioned-status', 'edit-alias-release-candidate'),
+  onTab('alias-history', 'aliases', 'history-1', 'history-alias-by-rules'),
+  onTab('alias-explain', 'aliases', 'explain-run', 'explain-alias-by-rules'),
+  onTab('rollouts', 'rollouts', 'rollout-table'),
+  onTab('rollout-editor', 'rollouts', 'rollout-plan', 'start-rollout'),
   {
     name: 'rollout',
     hash: () => `#/functions/${FN}/rollouts?rollout=${rolloutId}`,
     ready: 'rollout-guardrails',
   },
-  { name: 'monitoring', hash: () => `#/functions/${FN}/monitoring`, ready: 'metrics-table' },
-  { name: 'stages', hash: () => `#/functions/${FN}/stages`, ready: 'stage-table' },
-  { name: 'triggers', hash: () => `#/functions/${FN}/triggers`, ready: `trigger-row-${TRIGGER}` },
-  {
-    name: 'trigger-editor',
-    hash: () => `#/functions/${FN}/triggers`,
-    open: [`edit-trigger-${TRIGGER}`],
-    ready: 'trigger-schedule',
-  },
-  {
-    name: 'new-trigger',
-    hash: () => `#/functions/${FN}/triggers`,
-    open: ['create-trigger'],
-    ready: 'trigger-schedule',
-  },
-  { name: 'async', hash: () => `#/functions/${FN}/async`, ready: 'async-table' },
+  onTab('monitoring', 'monitoring', 'metrics-table'),
+  onTab('stages', 'stages', 'stage-table'),
+  onTab('triggers', 'triggers', `trigger-row-${TRIGGER}`),
+  onTab('trigger-editor', 'triggers', 'trigger-schedule', `edit-trigger-${TRIGGER}`),
+  onTab('new-trigger', 'triggers', 'trigger-schedule', 'create-trigger'),
+  onTab('async', 'async', 'async-table'),
   {
     name: 'async-record',
     hash: () => `#/functions/${FN}/async?invocation=${asyncId}`,
