@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import type { SluiceProcess } from '../support/server-process.js';
 
 // The small things that made the console look unfinished, in Chromium: the Monitoring tab follows the
 // *Version or alias* selector, chart time labels never repeat and no figure reads "0.00 ms", a field's error
@@ -17,20 +9,17 @@ import type { SluiceProcess } from '../support/server-process.js';
 // through the API, and their traffic too.
 
 const FN = 'watched';
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
-let session: ConsoleServer | undefined;
-const id = (testid: string) => browser.id(testid);
+const t = new ConsoleTest();
+const { id } = t;
 
 async function ok(method: string, path: string, body?: unknown): Promise<void> {
-  const res = await api(method, path, body);
+  const res = await t.api(method, path, body);
   assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.bytes.toString()}`);
 }
 
 async function invoke(qualifier: string, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
-    const res = await api(
+    const res = await t.api(
       'POST',
       `/v1/functions/${FN}/invocations?qualifier=${qualifier}`,
       Buffer.from('{}'),
@@ -45,14 +34,13 @@ async function invoke(qualifier: string, times: number): Promise<void> {
 /** Selects in the *Version or alias* selector and waits for the tab to be drawn for it. */
 async function choose(qualifier: string, scope: string): Promise<void> {
   await id('qualifier-select').selectOption(qualifier);
-  await browser.page.waitForURL(new RegExp(`qualifier=${encodeURIComponent(qualifier)}`));
+  await t.browser.page.waitForURL(new RegExp(`qualifier=${encodeURIComponent(qualifier)}`));
   await waitForText(id('metrics-scope'), scope);
 }
 
 describe('console: the small things', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
+    await t.start();
     await ok('POST', '/v1/functions', { name: FN, runtime: 'nodejs20', handler: 'index.handler' });
     for (const n of [1, 2]) {
       await ok(
@@ -67,13 +55,13 @@ describe('console: the small things', { skip }, () => {
     await invoke('live', 3);
     await invoke('2', 2);
     await invoke('LATEST', 2);
-    browser = await session.openBrowser('details', '#/functions');
+    await t.openBrowser('details', '#/functions');
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   test('Monitoring follows the Version or alias selector: figures and logs', async () => {
-    await browser.page.goto(`${server.url}/console/#/functions/${FN}/monitoring`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/monitoring`);
     await waitForText(id('metrics-scope'), 'Every version and qualifier');
     for (const key of ['1', '2', 'LATEST']) await id(`metrics-row-${key}`).waitFor({ timeout: 20_000 });
     assert.equal(await id('logs-qualifier').inputValue(), '');
@@ -83,29 +71,29 @@ describe('console: the small things', { skip }, () => {
     assert.equal(await id('metrics-row-2').count(), 0, "version 2's traffic shown under alias live");
     assert.equal(await id('metrics-row-LATEST').count(), 0, "$LATEST's traffic shown under alias live");
     assert.equal(await id('logs-qualifier').inputValue(), 'live', 'the logs are not those of live');
-    await browser.shot('monitoring-alias');
+    await t.browser.shot('monitoring-alias');
 
     await choose('2', 'Invocations of version 2');
     await id('metrics-row-2').waitFor({ timeout: 20_000 });
     assert.equal(await id('metrics-row-1').count(), 0, "version 1's traffic shown under version 2");
     assert.equal(await id('logs-version').inputValue(), '2', 'the logs are not those of version 2');
-    await browser.shot('monitoring-version');
+    await t.browser.shot('monitoring-version');
   });
 
   test('chart time labels never repeat, and no figure reads "0.00 ms", in every range', async () => {
-    await browser.page.goto(`${server.url}/console/#/functions/${FN}/monitoring?qualifier=%24LATEST`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/monitoring?qualifier=%24LATEST`);
     await id('metrics-row-LATEST').waitFor({ timeout: 20_000 });
     const ranges = await id('metrics-range')
       .locator('option')
       .evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value));
     assert.ok(ranges.length >= 4, `ranges: ${ranges.join(', ')}`);
     for (const range of ranges) {
-      const loaded = browser.page.waitForResponse((r) => r.url().includes(`since=${range}&`));
+      const loaded = t.browser.page.waitForResponse((r) => r.url().includes(`since=${range}&`));
       await id('metrics-range').selectOption(range);
       await loaded;
       await id('chart-latency').locator('svg').waitFor();
       // Each chart's time labels, read after the redraw that follows the figures.
-      const charts = await browser.page.evaluate<{ chart: string; labels: string[] }[]>(`
+      const charts = await t.browser.page.evaluate<{ chart: string; labels: string[] }[]>(`
         new Promise((done) => requestAnimationFrame(() => done(
           [...document.querySelectorAll('figure.chart')].filter((f) => f.querySelector('svg')).map((f) => ({
             chart: f.dataset.testid,
@@ -119,16 +107,16 @@ describe('console: the small things', { skip }, () => {
       }
       // The figures (the logs below them quote the runtime's own REPORT lines).
       const text = (
-        await browser.page.locator('figure.chart, [data-testid="metrics-table"]').allInnerTexts()
+        await t.browser.page.locator('figure.chart, [data-testid="metrics-table"]').allInnerTexts()
       ).join('\n');
       assert.doesNotMatch(text, /\b0\.0+ ?ms/, `${range}: a zero shown with decimals`);
       assert.doesNotMatch(text, /\d\.\d*0 ms/, `${range}: a figure with a trailing zero`);
     }
-    await browser.shot('monitoring-ranges');
+    await t.browser.shot('monitoring-ranges');
   });
 
   test("a field's error goes once it is fixed, the others staying", async () => {
-    await browser.page.goto(`${server.url}/console/#/functions/new`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/new`);
     await id('fn-name').fill('9 lives');
     await id('fn-memory').fill('100');
     await id('fn-create').click();
@@ -137,18 +125,18 @@ describe('console: the small things', { skip }, () => {
     await id('fn-name').fill('nine-lives');
     await id('error-name').waitFor({ state: 'hidden' });
     await waitForText(id('error-memorySize'), 'multiple of 64');
-    await browser.shot('create-one-fixed');
+    await t.browser.shot('create-one-fixed');
     await id('fn-memory').fill('128');
     await id('error-memorySize').waitFor({ state: 'hidden' });
-    assert.equal((await api('GET', '/v1/functions/nine-lives')).status, 404, 'created before Create');
+    assert.equal((await t.api('GET', '/v1/functions/nine-lives')).status, 404, 'created before Create');
   });
 
   test('an error banner goes at the next action', async () => {
-    await browser.page.goto(`${server.url}/console/#/functions/${FN}/versions`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/versions`);
     // $LATEST is version 2: publishing again is refused.
     await id('publish-button').click();
     await waitForText(id('publish-error'), 'Nothing to publish');
-    await browser.shot('publish-refused');
+    await t.browser.shot('publish-refused');
     await id('compare-button').click();
     await id('compare-result').locator('*').first().waitFor();
     await id('publish-error').waitFor({ state: 'detached' });
@@ -167,15 +155,15 @@ describe('console: the small things', { skip }, () => {
       '/v1/functions/doomed/code',
       await zipOf({ 'index.js': 'exports.handler = async () => 1;' }),
     );
-    await browser.page.goto(`${server.url}/console/#/functions/doomed/code`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/doomed/code`);
     await id('code-editor').locator('.cm-content').click();
-    await browser.page.keyboard.type('// a change');
+    await t.browser.page.keyboard.type('// a change');
     await ok('DELETE', '/v1/functions/doomed');
     await id('deploy-button').click();
     await waitForText(id('deploy-error'), 'FunctionNotFound');
-    await browser.shot('deploy-refused');
+    await t.browser.shot('deploy-refused');
     await id('test-button').click();
     await id('deploy-error').waitFor({ state: 'detached' });
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

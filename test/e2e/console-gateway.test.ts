@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -18,10 +11,8 @@ import { waitFor } from '../support/wait-for.js';
 // deleted. Function B and its aliases are made through the API; what the page saved is checked through the
 // API and by calling the stages.
 
-let api: ApiCall;
-let browser: Browser;
-let session: ConsoleServer | undefined;
-const id = (testid: string) => browser.id(testid);
+const t = new ConsoleTest();
+const { id } = t;
 
 interface Stage {
   function: string;
@@ -31,11 +22,11 @@ interface Stage {
   revision: number;
 }
 
-const stage = async (name: string) => (await api('GET', `/v1/apis/shop/stages/${name}`)).body as Stage;
+const stage = async (name: string) => (await t.api('GET', `/v1/apis/shop/stages/${name}`)).body as Stage;
 
 /** Calls a stage's URL; the handler answers the version that ran and the stage variables it got. */
 async function call(path: string): Promise<{ version: string; variables: unknown }> {
-  const res = await api('GET', `/gw/shop/${path}`);
+  const res = await t.api('GET', `/gw/shop/${path}`);
   assert.equal(res.status, 200, `${path}: ${res.bytes.toString()}`);
   return JSON.parse(res.bytes.toString()) as { version: string; variables: unknown };
 }
@@ -49,10 +40,9 @@ async function bind(prefix: string, qualifier: string): Promise<void> {
 
 describe('console: API gateway editing', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ api } = session);
+    await t.start();
     assert.equal(
-      (await api('POST', '/v1/functions', { name: 'B', runtime: 'nodejs20', handler: 'index.handler' }))
+      (await t.api('POST', '/v1/functions', { name: 'B', runtime: 'nodejs20', handler: 'index.handler' }))
         .status,
       201,
     );
@@ -60,20 +50,20 @@ describe('console: API gateway editing', { skip }, () => {
       const handler = `exports.handler = async (event, context) => ({ statusCode: 200,
         body: JSON.stringify({ version: context.service.versionId, variables: JSON.parse(event).stageVariables, n: ${n} }) });`;
       assert.equal(
-        (await api('PUT', '/v1/functions/B/code', await zipOf({ 'index.js': handler }))).status,
+        (await t.api('PUT', '/v1/functions/B/code', await zipOf({ 'index.js': handler }))).status,
         200,
       );
-      assert.equal((await api('POST', '/v1/functions/B/versions')).status, 201);
+      assert.equal((await t.api('POST', '/v1/functions/B/versions')).status, 201);
     }
     for (const [alias, version] of [
       ['release', '1'],
       ['prepub', '2'],
     ])
-      assert.equal((await api('PUT', `/v1/functions/B/aliases/${alias}`, { version })).status, 201);
-    browser = await session.openBrowser('gateway', '#/apis');
+      assert.equal((await t.api('PUT', `/v1/functions/B/aliases/${alias}`, { version })).status, 201);
+    await t.openBrowser('gateway', '#/apis');
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   test('create an API: a bad name and a path without / are refused under their fields, then fixed', async () => {
     await waitForText(id('empty'), 'No APIs yet');
@@ -85,8 +75,8 @@ describe('console: API gateway editing', { skip }, () => {
     await id('api-save').click();
     await waitForText(id('error-name'), 'Starts with a letter');
     await waitForText(id('error-route-path-1'), 'must start with /');
-    await browser.shot('api-refused');
-    assert.deepEqual((await api('GET', '/v1/apis')).body, { apis: [] }, 'an invalid API was created');
+    await t.browser.shot('api-refused');
+    assert.deepEqual((await t.api('GET', '/v1/apis')).body, { apis: [] }, 'an invalid API was created');
 
     await id('api-name').fill('shop');
     await id('error-name').waitFor({ state: 'hidden' });
@@ -96,7 +86,7 @@ describe('console: API gateway editing', { skip }, () => {
     await id('api-description').fill('seed 004');
     await id('api-save').click();
     await waitForText(id('routes-shop'), 'GET /users/{id}');
-    const created = (await api('GET', '/v1/apis/shop')).body as { routes: unknown; description: string };
+    const created = (await t.api('GET', '/v1/apis/shop')).body as { routes: unknown; description: string };
     assert.deepEqual(created.routes, [
       { method: 'ANY', path: '/{proxy+}' },
       { method: 'GET', path: '/users/{id}' },
@@ -123,7 +113,7 @@ describe('console: API gateway editing', { skip }, () => {
     await id('add-override').click();
     await id('override-route-0').selectOption('GET /users/{id}');
     await bind('override-0', '3');
-    await browser.shot('stage-override');
+    await t.browser.shot('stage-override');
     await id('stage-save').click();
     await id('stage-shop-prepub').waitFor();
 
@@ -131,15 +121,15 @@ describe('console: API gateway editing', { skip }, () => {
     await id('add-stage-shop').click();
     await id('stage-name').fill('canary');
     await bind('stage', '3');
-    const theirs = await api('PUT', '/v1/apis/shop/stages/canary', { function: 'B', qualifier: 'release' });
+    const theirs = await t.api('PUT', '/v1/apis/shop/stages/canary', { function: 'B', qualifier: 'release' });
     assert.equal(theirs.status, 201);
     await id('stage-save').click();
     await waitForText(id('error-name'), 'has had a stage canary since this page was drawn');
-    await browser.shot('stage-created-meanwhile');
+    await t.browser.shot('stage-created-meanwhile');
     const kept = await stage('canary');
     assert.deepEqual([kept.qualifier, kept.revision], ['release', 1], 'the other stage was overwritten');
     await id('stage-cancel').click();
-    assert.equal((await api('DELETE', '/v1/apis/shop/stages/canary')).status, 204);
+    assert.equal((await t.api('DELETE', '/v1/apis/shop/stages/canary')).status, 204);
 
     await id('add-stage-shop').click();
     await id('stage-name').fill('dev');
@@ -149,12 +139,12 @@ describe('console: API gateway editing', { skip }, () => {
     await id('variable-value-0').fill('dev');
     await id('stage-save').click();
     await waitForText(id('error-variable-0'), 'starts with a letter');
-    assert.equal((await api('GET', '/v1/apis/shop/stages/dev')).status, 404, 'an invalid stage was saved');
+    assert.equal((await t.api('GET', '/v1/apis/shop/stages/dev')).status, 404, 'an invalid stage was saved');
     await id('variable-name-0').fill('env');
     await id('error-variable-0').waitFor({ state: 'hidden' });
     await id('stage-save').click();
     await waitForText(id('stage-shop-dev'), 'env=dev');
-    await browser.shot('three-stages');
+    await t.browser.shot('three-stages');
 
     const release = await stage('release');
     assert.deepEqual([release.function, release.qualifier, release.routes], ['B', 'release', {}]);
@@ -184,10 +174,10 @@ describe('console: API gateway editing', { skip }, () => {
     await id('stage-history-2').waitFor();
     await id('stage-restore-1').click();
     await waitForText(id('restore-after'), 'B:release');
-    await browser.shot('stage-restore');
+    await t.browser.shot('stage-restore');
     await id('confirm-ok').click();
     await id('stage-history-3').waitFor();
-    await browser.page.keyboard.press('Escape');
+    await t.browser.page.keyboard.press('Escape');
     await waitForText(id('stage-shop-release'), 'B:release');
     const restored = await stage('release');
     assert.deepEqual([restored.qualifier, restored.revision], ['release', 3]);
@@ -199,12 +189,12 @@ describe('console: API gateway editing', { skip }, () => {
     await id('route-remove-1').click();
     await id('api-save').click();
     await waitForText(id('api-form-error'), 'prepub');
-    await browser.shot('route-in-use');
+    await t.browser.shot('route-in-use');
     await id('api-cancel').click();
-    assert.equal(((await api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes.length, 2);
+    assert.equal(((await t.api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes.length, 2);
 
     // A route no stage uses: added, then removed.
-    const routes = async () => ((await api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes;
+    const routes = async () => ((await t.api('GET', '/v1/apis/shop')).body as { routes: unknown[] }).routes;
     const before = await routes();
     await id('edit-api-shop').click();
     await id('add-route').click();
@@ -226,12 +216,12 @@ describe('console: API gateway editing', { skip }, () => {
     await id('delete-stage-shop-dev').click();
     await id('confirm-ok').click();
     await id('stage-shop-dev').waitFor({ state: 'detached' });
-    assert.equal((await api('GET', '/v1/apis/shop/stages/dev')).status, 404);
+    assert.equal((await t.api('GET', '/v1/apis/shop/stages/dev')).status, 404);
 
     await id('delete-api-shop').click();
     await id('confirm-ok').click();
     await waitForText(id('empty'), 'No APIs yet');
-    assert.equal((await api('GET', '/v1/apis/shop')).status, 404);
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.equal((await t.api('GET', '/v1/apis/shop')).status, 404);
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
+import { ConsoleTest, skipWithoutChromium as skip } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The console's layout at 800 and 1440 pixels wide: on every page, tab, dialog and drawer, with long names, a
@@ -18,17 +11,14 @@ import { waitFor } from '../support/wait-for.js';
 
 const FN = 'checkout-service-with-a-rather-long-name';
 const API = 'storefront-public-api';
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
 let rolloutId = '';
 let asyncId = '';
 let keysMade = 0;
 const TRIGGER = 'nightly-settlement-of-the-storefront-orders';
-let session: ConsoleServer | undefined;
+const t = new ConsoleTest();
 
 async function ok(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await api(method, path, body);
+  const res = await t.api(method, path, body);
   assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.bytes.toString()}`);
   return res.body;
 }
@@ -55,7 +45,7 @@ const OVERFLOWS = `(() => {
 })()`;
 
 async function overflows(): Promise<string[]> {
-  return browser.page.evaluate<string[]>(OVERFLOWS);
+  return t.browser.page.evaluate<string[]>(OVERFLOWS);
 }
 
 /** A page of function FN's `tab` (and query), with what is clicked there in turn to open a panel. */
@@ -125,12 +115,12 @@ const PAGES: {
     hash: () => '#/credentials',
     // A key pair's secret, long and unbroken, shown once.
     act: async () => {
-      await browser.id('cred-kind').selectOption('key');
+      await t.browser.id('cred-kind').selectOption('key');
       // Names are unique: one key for each width.
-      await browser.id('cred-name').fill(`deploys-of-the-${FN}-${++keysMade}`);
-      await browser.id('cred-scope').selectOption('deploy');
-      await browser.id('cred-prefix').fill('checkout-service-');
-      await browser.id('cred-create').click();
+      await t.browser.id('cred-name').fill(`deploys-of-the-${FN}-${++keysMade}`);
+      await t.browser.id('cred-scope').selectOption('deploy');
+      await t.browser.id('cred-prefix').fill('checkout-service-');
+      await t.browser.id('cred-create').click();
     },
     ready: 'new-credential-secret',
   },
@@ -138,8 +128,7 @@ const PAGES: {
 
 describe('console: layout at 800 and 1440 pixels', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
+    await t.start();
     await ok('POST', '/v1/functions', {
       name: FN,
       runtime: 'nodejs20',
@@ -220,7 +209,7 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
       payload: JSON.stringify({ job: 'settle-the-orders-of-the-previous-day', region: 'eu-central-1' }),
       description: 'Settles the orders of the previous day with the payment provider, on working days',
     });
-    const queued = await api('POST', `/v1/functions/${FN}/invocations?qualifier=release-candidate`, '{}', {
+    const queued = await t.api('POST', `/v1/functions/${FN}/invocations?qualifier=release-candidate`, '{}', {
       'x-fc-invocation-type': 'Async',
     });
     assert.equal(queued.status, 202, queued.bytes.toString());
@@ -231,32 +220,32 @@ describe('console: layout at 800 and 1440 pixels', { skip }, () => {
           .status === 'succeeded',
       { timeout: 30_000, what: 'the asynchronous invocation to succeed' },
     );
-    browser = await session.openBrowser('layout', '#/functions');
+    await t.openBrowser('layout', '#/functions');
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   for (const width of [800, 1440]) {
     test(`${width} px: no page or panel scrolls sideways`, async () => {
-      await browser.page.setViewportSize({ width, height: 900 });
+      await t.browser.page.setViewportSize({ width, height: 900 });
       const problems: string[] = [];
       for (const p of PAGES) {
-        await browser.page.goto(`${server.url}/console/${p.hash()}`);
-        for (const testid of p.open ?? []) await browser.id(testid).click();
+        await t.browser.page.goto(`${t.server.url}/console/${p.hash()}`);
+        for (const testid of p.open ?? []) await t.browser.id(testid).click();
         await p.act?.();
-        await browser.id(p.ready).first().waitFor();
+        await t.browser.id(p.ready).first().waitFor();
         // Charts, lists and badges that load after the page: a moment for them to arrive.
-        await browser.page.waitForLoadState('networkidle').catch(() => undefined);
+        await t.browser.page.waitForLoadState('networkidle').catch(() => undefined);
         const found = await overflows();
         if (found.length) problems.push(`${p.name}: ${found.join('; ')}`);
-        await browser.shot(`${width}-${p.name}`);
-        if ((await browser.page.locator('[role="dialog"]').count()) > 0) {
-          await browser.page.keyboard.press('Escape');
-          await browser.page.locator('[role="dialog"]').waitFor({ state: 'detached' });
+        await t.browser.shot(`${width}-${p.name}`);
+        if ((await t.browser.page.locator('[role="dialog"]').count()) > 0) {
+          await t.browser.page.keyboard.press('Escape');
+          await t.browser.page.locator('[role="dialog"]').waitFor({ state: 'detached' });
         }
       }
       assert.deepEqual(problems, [], `at ${width} px`);
-      assert.deepEqual(browser.errors, [], 'the browser reported errors');
+      assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
     });
   }
 });

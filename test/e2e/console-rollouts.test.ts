@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Progressive rollouts in the console, in Chromium: a rollout started from the form (bad input refused under
@@ -20,11 +12,8 @@ import { waitFor } from '../support/wait-for.js';
 // about rollouts goes through the page, and every check of what happened goes through the API.
 
 const FN = 'shop';
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
-let session: ConsoleServer | undefined;
-const id = (testid: string) => browser.id(testid);
+const t = new ConsoleTest();
+const { id } = t;
 
 /** Version 1 answers, version 2 fails every call, version 3 answers. */
 const HANDLERS = ["return 'v1';", "throw new Error('v2 is broken');", "return 'v3';"];
@@ -41,8 +30,9 @@ interface Alias {
 }
 
 const rollouts = async () =>
-  ((await api('GET', `/v1/functions/${FN}/aliases/live/rollouts`)).body as { rollouts: Rollout[] }).rollouts;
-const alias = async () => (await api('GET', `/v1/functions/${FN}/aliases/live`)).body as Alias;
+  ((await t.api('GET', `/v1/functions/${FN}/aliases/live/rollouts`)).body as { rollouts: Rollout[] })
+    .rollouts;
+const alias = async () => (await t.api('GET', `/v1/functions/${FN}/aliases/live`)).body as Alias;
 
 /** Invokes the alias until `done` holds (the rollout reacted), a few calls at a time. */
 async function trafficUntil(done: () => Promise<boolean>, what: string): Promise<void> {
@@ -50,7 +40,7 @@ async function trafficUntil(done: () => Promise<boolean>, what: string): Promise
     async () => {
       await Promise.all(
         Array.from({ length: 4 }, () =>
-          api('POST', `/v1/functions/${FN}/invocations?qualifier=live`, Buffer.from('{}'), {
+          t.api('POST', `/v1/functions/${FN}/invocations?qualifier=live`, Buffer.from('{}'), {
             'content-type': 'application/octet-stream',
           }),
         ),
@@ -63,7 +53,7 @@ async function trafficUntil(done: () => Promise<boolean>, what: string): Promise
 }
 
 async function openRollouts(): Promise<void> {
-  await browser.page.goto(`${server.url}/console/#/functions/${FN}/rollouts?qualifier=live`);
+  await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/rollouts?qualifier=live`);
   await id('start-rollout').waitFor();
 }
 
@@ -85,9 +75,8 @@ async function fillForm(
 
 describe('console: rollouts', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
-    const created = await api('POST', '/v1/functions', {
+    await t.start();
+    const created = await t.api('POST', '/v1/functions', {
       name: FN,
       runtime: 'nodejs20',
       handler: 'index.handler',
@@ -96,14 +85,14 @@ describe('console: rollouts', { skip }, () => {
     assert.equal(created.status, 201, created.bytes.toString());
     for (const body of HANDLERS) {
       const code = await zipOf({ 'index.js': `exports.handler = async () => { ${body} };` });
-      assert.equal((await api('PUT', `/v1/functions/${FN}/code`, code)).status, 200);
-      assert.equal((await api('POST', `/v1/functions/${FN}/versions`)).status, 201);
+      assert.equal((await t.api('PUT', `/v1/functions/${FN}/code`, code)).status, 200);
+      assert.equal((await t.api('POST', `/v1/functions/${FN}/versions`)).status, 201);
     }
-    assert.equal((await api('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' })).status, 201);
-    browser = await session.openBrowser('rollouts', '#/functions');
+    assert.equal((await t.api('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' })).status, 201);
+    await t.openBrowser('rollouts', '#/functions');
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   test('the form refuses falling steps and a bad interval under their fields, and starts nothing', async () => {
     await openRollouts();
@@ -114,7 +103,7 @@ describe('console: rollouts', { skip }, () => {
     await id('rollout-start').click();
     await waitForText(id('error-steps'), 'must rise');
     await waitForText(id('error-interval'), 'duration');
-    await browser.shot('form-refused');
+    await t.browser.shot('form-refused');
     assert.deepEqual(await rollouts(), [], 'a rollout was started');
     // Each message goes as soon as its field is right.
     await id('rollout-steps').fill('20, 50');
@@ -131,9 +120,9 @@ describe('console: rollouts', { skip }, () => {
     await id('start-rollout').click();
     await fillForm('2', 'canary', '50', '10m');
     await waitForText(id('rollout-plan'), '50 % for 10 min → 100 %');
-    await browser.shot('form-canary');
+    await t.browser.shot('form-canary');
     await id('rollout-start').click();
-    await browser.page.waitForURL(/rollout=/);
+    await t.browser.page.waitForURL(/rollout=/);
     await waitForText(id('rollout-summary'), 'Step 1 of 2: 50 %');
     const started = (await rollouts()).at(0);
     assert.ok(started, 'no rollout was started');
@@ -158,7 +147,7 @@ describe('console: rollouts', { skip }, () => {
     await id('rollout-chart-p99').locator('[data-series="1"] path').waitFor({ state: 'attached' });
     await id('rollout-event-rolled-back').waitFor();
     assert.equal(await id('rollout-pause').count(), 0, 'an ended rollout offers Pause');
-    await browser.shot('rolled-back');
+    await t.browser.shot('rolled-back');
   });
 
   test('a rollout paused, resumed and aborted from the page; another promoted', async () => {
@@ -172,7 +161,7 @@ describe('console: rollouts', { skip }, () => {
     await id('rollout-pause').click();
     await waitFor(async () => (await current()).status === 'paused', { timeout: 10_000, what: 'paused' });
     await id('rollout-resume').waitFor();
-    await browser.shot('paused');
+    await t.browser.shot('paused');
     await id('rollout-resume').click();
     await waitFor(async () => (await current()).status === 'running', { timeout: 10_000, what: 'resumed' });
     await id('rollout-abort').click();
@@ -193,7 +182,7 @@ describe('console: rollouts', { skip }, () => {
     await waitForText(id('rollout-outcome'), 'Promoted');
     assert.equal((await current()).status, 'succeeded');
     assert.equal((await alias()).version, '3');
-    await browser.shot('promoted');
+    await t.browser.shot('promoted');
 
     // The past rollouts of the alias, newest first, each with its outcome and reason.
     await id('rollouts-back').click();
@@ -202,7 +191,7 @@ describe('console: rollouts', { skip }, () => {
     const statuses = await Promise.all(rows.map((r) => r.getAttribute('data-status')));
     assert.deepEqual(statuses, ['succeeded', 'aborted', 'rolled-back']);
     await waitForText(id('rollout-table'), 'guardrail breached');
-    await browser.shot('history');
+    await t.browser.shot('history');
   });
 
   test('a pre-traffic check of the failing version stops the rollout before any traffic moves', async () => {
@@ -217,13 +206,13 @@ describe('console: rollouts', { skip }, () => {
     await waitForText(id('rollout-outcome'), 'Failed');
     await waitForText(id('rollout-outcome'), 'the pre-traffic check failed, no traffic moved');
     await id('rollout-event-failed').waitFor();
-    await browser.shot('pre-traffic-failed');
+    await t.browser.shot('pre-traffic-failed');
     const failed = (await rollouts()).at(0) as Rollout & { preTraffic: unknown; guardrails: unknown };
     assert.equal(failed.status, 'failed');
     assert.deepEqual(failed.preTraffic, { payload: '{"smoke":true}' });
     assert.equal((failed.guardrails as { maxP99Ms?: number }).maxP99Ms, 2000);
     assert.equal((await alias()).version, '3', 'the promoted version stays');
     assert.equal((await alias()).canary, undefined, 'traffic moved to the failing version');
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

@@ -2,26 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
 import { SAMPLE_HANDLERS } from '../../src/contract/seed-handlers.js';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
-import type { SluiceProcess } from '../support/server-process.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 
 // Create function in the console, in Chromium, for every runtime: the handler and the file follow the runtime,
 // the starter is the runtime's sample — the very text `sluice init` writes — and, created from the page alone,
 // each sample runs on $LATEST and reports the qualifier and the version in its log. A new line indents as the
 // language has it (four spaces for Python, two for JavaScript).
 
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
-let session: ConsoleServer | undefined;
-const id = (testid: string) => browser.id(testid);
+const t = new ConsoleTest();
+const { id } = t;
 
 /** What each runtime's sample writes to the log on $LATEST. */
 const LOGGED: Record<keyof typeof SAMPLE_HANDLERS, string> = {
@@ -37,17 +26,16 @@ const editorText = () => id('starter-editor').locator('.cm-content').innerText()
 
 describe('console: Create function for every runtime, from its sample', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
-    browser = await session.openBrowser('runtimes', '#/functions/new');
+    await t.start();
+    await t.openBrowser('runtimes', '#/functions/new');
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   for (const [runtime, sample] of Object.entries(SAMPLE_HANDLERS)) {
     test(`${runtime}: the sample's handler, file and text, created and tested on $LATEST`, async () => {
       const name = `sample-${runtime.replace('.', '')}`;
-      await browser.page.goto(`${server.url}/console/#/functions/new`);
+      await t.browser.page.goto(`${t.server.url}/console/#/functions/new`);
       await id('fn-name').fill(name);
       await id('fn-runtime').selectOption(runtime);
       assert.equal(await id('fn-handler').inputValue(), sample.handler);
@@ -57,11 +45,11 @@ describe('console: Create function for every runtime, from its sample', { skip }
         runtime === 'nodejs20' || runtime === 'python3',
         'Hello world is offered where it is written',
       );
-      await browser.shot(`${runtime}-create`);
+      await t.browser.shot(`${runtime}-create`);
       await id('fn-create').click();
-      await browser.page.waitForURL(new RegExp(`/functions/${name}/code`));
+      await t.browser.page.waitForURL(new RegExp(`/functions/${name}/code`));
 
-      const code = await api('GET', `/v1/functions/${name}/code`);
+      const code = await t.api('GET', `/v1/functions/${name}/code`);
       assert.equal(code.status, 200);
       assert.deepEqual(
         Object.entries(unzipSync(new Uint8Array(code.bytes))).map(([path, bytes]) => [
@@ -77,12 +65,12 @@ describe('console: Create function for every runtime, from its sample', { skip }
       assert.equal(await id('test-version').textContent(), 'LATEST');
       assert.equal(await id('test-qualifier').textContent(), 'LATEST');
       await waitForText(id('test-log'), LOGGED[runtime as keyof typeof SAMPLE_HANDLERS]);
-      await browser.shot(`${runtime}-tested`);
+      await t.browser.shot(`${runtime}-tested`);
     });
   }
 
   test('a new line indents as the language has it: four spaces in Python, two in JavaScript', async () => {
-    await browser.page.goto(`${server.url}/console/#/functions/new`);
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/new`);
     for (const [runtime, indent] of [
       ['python3', '    '],
       ['nodejs20', '  '],
@@ -91,10 +79,10 @@ describe('console: Create function for every runtime, from its sample', { skip }
       await id('starter-seed').check();
       await id('starter-empty').check();
       await id('starter-editor').locator('.cm-content').click();
-      await browser.page.keyboard.press('Tab');
-      await browser.page.keyboard.type('x');
+      await t.browser.page.keyboard.press('Tab');
+      await t.browser.page.keyboard.type('x');
       assert.equal(await editorText(), `${indent}x`, runtime);
     }
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

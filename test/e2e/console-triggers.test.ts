@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
-import type { SluiceProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Triggers and asynchronous invocations in the console, in Chromium, through the page alone: a timer created
@@ -21,11 +13,8 @@ import { waitFor } from '../support/wait-for.js';
 // through the API.
 
 const FN = 'jobs';
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
-let session: ConsoleServer | undefined;
-const id = (testid: string) => browser.id(testid);
+const t = new ConsoleTest();
+const { id } = t;
 
 /** Answers the version and qualifier that ran and the event it got; throws when the event asks it to. */
 const HANDLER = `exports.handler = async (event, context) => {
@@ -49,7 +38,7 @@ interface Invocation {
 }
 
 async function ok(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await api(method, path, body);
+  const res = await t.api(method, path, body);
   assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.bytes.toString()}`);
   return res.body;
 }
@@ -63,31 +52,30 @@ async function invocations(): Promise<Invocation[]> {
 }
 
 async function goTo(hash: string, ready: string): Promise<void> {
-  await browser.page.goto(`${server.url}/console/#/functions/${FN}/${hash}`);
+  await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/${hash}`);
   await id(ready).first().waitFor();
 }
 
 /** Replaces the Test Function event with `text`. */
 async function setEvent(text: string): Promise<void> {
   await id('event-editor').locator('.cm-content').click();
-  await browser.page.keyboard.press('Control+A');
-  await browser.page.keyboard.type(text);
+  await t.browser.page.keyboard.press('Control+A');
+  await t.browser.page.keyboard.type(text);
 }
 
 describe('console: triggers and asynchronous invocations', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
+    await t.start();
     await ok('POST', '/v1/functions', { name: FN, runtime: 'nodejs20', handler: 'index.handler' });
     await ok('PUT', `/v1/functions/${FN}/code`, await zipOf({ 'index.js': HANDLER }));
     await ok('POST', `/v1/functions/${FN}/versions`, { description: 'the first release' });
     await ok('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1' });
     // A failure ends at its first attempt, so that the test need not wait for retries.
     await ok('PUT', `/v1/functions/${FN}/async-config`, { maxRetries: 0 });
-    browser = await session.openBrowser('triggers', `#/functions/${FN}/triggers`);
+    await t.openBrowser('triggers', `#/functions/${FN}/triggers`);
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   test('a timer created from the page: a bad name and schedule refused under their fields, then bound to live', async () => {
     await waitForText(id('empty'), 'No trigger invokes this function');
@@ -97,7 +85,7 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await id('trigger-save').click();
     await waitForText(id('error-name'), 'Starts with a letter');
     await waitForText(id('error-schedule'), 'cron expression of five fields');
-    await browser.shot('timer-refused');
+    await t.browser.shot('timer-refused');
     assert.deepEqual(await ok('GET', `/v1/functions/${FN}/triggers`), { triggers: [] });
 
     await id('trigger-name').fill('tick');
@@ -108,7 +96,7 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await id('error-schedule').waitFor({ state: 'hidden' });
     await id('trigger-qualifier').selectOption('live');
     await id('trigger-payload').fill('{"job": "sweep"}');
-    await browser.shot('timer-form');
+    await t.browser.shot('timer-form');
     await id('trigger-save').click();
     await waitForText(id('trigger-row-tick'), '@every 2s');
     await waitForText(id('trigger-row-tick'), 'live');
@@ -124,12 +112,12 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
       async () => (await invocations()).find((r) => r.source === 'timer:tick' && r.status === 'succeeded'),
       { timeout: 30_000, what: 'a firing of tick to succeed' },
     );
-    await browser.page.reload();
+    await t.browser.page.reload();
     await waitForText(id('trigger-row-tick'), 'ago');
     await id('trigger-invocations-tick').click();
     await id(`async-row-${fired.requestId}`).waitFor();
     await waitForText(id(`async-row-${fired.requestId}`), 'timer:tick');
-    await browser.shot('async-list');
+    await t.browser.shot('async-list');
     await id(`async-open-${fired.requestId}`).click();
     await waitForText(id('async-record-status'), 'succeeded');
     assert.equal(await id('async-record-version').textContent(), '1');
@@ -138,7 +126,7 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await waitForText(id('async-record-result'), '"triggerName":"tick"');
     await waitForText(id('async-record-result'), 'sweep');
     await id('async-attempt-1').waitFor();
-    await browser.shot('async-record-timer');
+    await t.browser.shot('async-record-timer');
   });
 
   test('edited to a cron schedule and disabled, then enabled again from the list', async () => {
@@ -162,7 +150,7 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
       [enabled.enabled, enabled.schedule, enabled.qualifier, enabled.payload],
       [true, '0 3 * * *', 'live', '{"job": "sweep"}'],
     );
-    await browser.shot('timer-edited');
+    await t.browser.shot('timer-edited');
   });
 
   test('deleting the alias the timer invokes is refused, and the page names the trigger', async () => {
@@ -171,8 +159,12 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await id('confirm-ok').click();
     await waitForText(id('alias-error'), 'AliasInUse');
     await waitForText(id('in-use-triggers'), 'Triggers: tick');
-    await browser.shot('alias-in-use');
-    assert.equal((await api('GET', `/v1/functions/${FN}/aliases/live`)).status, 200, 'the alias was deleted');
+    await t.browser.shot('alias-in-use');
+    assert.equal(
+      (await t.api('GET', `/v1/functions/${FN}/aliases/live`)).status,
+      200,
+      'the alias was deleted',
+    );
   });
 
   test('Test Function invokes asynchronously and leads to the record, with the version that ran', async () => {
@@ -181,14 +173,14 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await id('test-button').click();
     await waitForText(id('test-status'), 'Queued');
     const requestId = (await waitForText(id('test-request-id'), /[0-9a-f-]{36}/)).trim();
-    await browser.shot('test-async-queued');
+    await t.browser.shot('test-async-queued');
     await id('test-async-link').click();
     await waitForText(id('async-record-id'), requestId);
     await waitForText(id('async-record-status'), 'succeeded');
     assert.equal(await id('async-record-version').textContent(), '1');
     assert.equal(await id('async-record-qualifier').textContent(), 'live');
     assert.equal(await id('async-record-source').textContent(), 'async');
-    await browser.shot('async-record-test');
+    await t.browser.shot('async-record-test');
     const record = (await ok('GET', `/v1/functions/${FN}/async-invocations/${requestId}`)) as Invocation;
     assert.deepEqual([record.status, record.version, record.source], ['succeeded', '1', 'async']);
   });
@@ -207,19 +199,19 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     );
     await goTo('async', 'async-status');
     await id('async-status').selectOption('failed');
-    await browser.page.waitForURL(/status=failed/);
+    await t.browser.page.waitForURL(/status=failed/);
     await id(`async-row-${requestId}`).waitFor();
     const succeeded = (await invocations()).filter((r) => r.status === 'succeeded');
     assert.ok(succeeded.length > 0);
     for (const r of succeeded)
       assert.equal(await id(`async-row-${r.requestId}`).count(), 0, 'a success is listed');
-    await browser.shot('async-failed');
+    await t.browser.shot('async-failed');
     await id(`async-open-${requestId}`).click();
     await waitForText(id('async-record-status'), 'failed');
     await waitForText(id('async-record-error'), 'asked to fail');
     await id('async-attempt-1').waitFor();
     assert.equal(await id('async-attempt-2').count(), 0, 'maxRetries 0: one attempt');
-    await browser.shot('async-record-failed');
+    await t.browser.shot('async-record-failed');
   });
 
   test('the timer deleted from the page', async () => {
@@ -227,7 +219,7 @@ describe('console: triggers and asynchronous invocations', { skip }, () => {
     await id('delete-trigger-tick').click();
     await id('confirm-ok').click();
     await waitForText(id('empty'), 'No trigger invokes this function');
-    assert.equal((await api('GET', `/v1/functions/${FN}/triggers/tick`)).status, 404);
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.equal((await t.api('GET', `/v1/functions/${FN}/triggers/tick`)).status, 404);
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

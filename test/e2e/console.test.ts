@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import type { ApiCall } from '../support/api-client.js';
-import {
-  startConsoleServer,
-  skipWithoutChromium as skip,
-  waitForText,
-  type Browser,
-  type ConsoleServer,
-} from '../support/browser.js';
-import type { SluiceProcess } from '../support/server-process.js';
+import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The web console in a real browser (Debian's Chromium driven by playwright-core): the seeds' console flows
@@ -19,17 +11,14 @@ import { waitFor } from '../support/wait-for.js';
 
 const FN = 'canary-demo';
 
-let server: SluiceProcess;
-let api: ApiCall;
-let browser: Browser;
 let page: Page;
-let session: ConsoleServer | undefined;
+const t = new ConsoleTest();
 
 const id = (testid: string): Locator => page.getByTestId(testid);
-const shot = (name: string) => browser.shot(name);
+const shot = (name: string) => t.browser.shot(name);
 
 async function apiJson<T>(path: string): Promise<T> {
-  const res = await api('GET', path);
+  const res = await t.api('GET', path);
   assert.equal(res.status, 200, `GET ${path}: ${res.bytes.toString()}`);
   return res.body as T;
 }
@@ -71,20 +60,19 @@ async function testFunction(): Promise<{ qualifier: string; version: string; log
 
 describe('web console', { skip }, () => {
   before(async () => {
-    session = await startConsoleServer();
-    ({ server, api } = session);
-    browser = await session.openBrowser('console');
-    page = browser.page;
+    await t.start();
+    await t.openBrowser('console');
+    page = t.browser.page;
   });
 
-  after(() => session?.close());
+  after(() => t.close());
 
   test('sign-in refuses a wrong token, then the function list is empty', async () => {
-    await page.goto(`${server.url}/console`);
+    await page.goto(`${t.server.url}/console`);
     await id('token-input').fill('not-a-token');
     await id('signin-button').click();
     await waitForText(id('signin-error'), 'refused');
-    await id('token-input').fill(server.token);
+    await id('token-input').fill(t.server.token);
     await id('signin-button').click();
     await id('empty').waitFor();
     await waitForText(id('empty'), 'No functions yet');
@@ -239,7 +227,7 @@ describe('web console', { skip }, () => {
 
   test('traffic on alias1 shows both versions in Monitoring, with logs by version and live follow', async () => {
     const invoke = (headers: Record<string, string> = {}) =>
-      api('POST', `/v1/functions/${FN}/invocations?qualifier=alias1`, Buffer.from('{}'), {
+      t.api('POST', `/v1/functions/${FN}/invocations?qualifier=alias1`, Buffer.from('{}'), {
         'content-type': 'application/octet-stream',
         ...headers,
       });
@@ -360,11 +348,11 @@ describe('web console', { skip }, () => {
     await id('confirm-ok').click();
     await waitForText(id('version-error'), 'alias1');
     await shot('version-in-use');
-    assert.equal((await api('GET', `/v1/functions/${FN}/versions/1`)).status, 200);
+    assert.equal((await t.api('GET', `/v1/functions/${FN}/versions/1`)).status, 200);
   });
 
   test("the alias panel's Advanced section: provisioned instances and their canary ratio", async () => {
-    const provisioned = () => api('GET', `/v1/functions/${FN}/provisioned/alias1`);
+    const provisioned = () => t.api('GET', `/v1/functions/${FN}/provisioned/alias1`);
     await openTab('aliases');
     await id('edit-alias-alias1').click();
     await id('alias-advanced').locator('summary').click();
@@ -416,12 +404,12 @@ describe('web console', { skip }, () => {
   });
 
   test('stages: the API gateway stage bound to alias1', async () => {
-    const created = await api('POST', '/v1/apis', {
+    const created = await t.api('POST', '/v1/apis', {
       name: 'shop',
       routes: [{ method: 'ANY', path: '/{proxy+}' }],
     });
     assert.equal(created.status, 201, created.bytes.toString());
-    const stage = await api('PUT', '/v1/apis/shop/stages/release', { function: FN, qualifier: 'alias1' });
+    const stage = await t.api('PUT', '/v1/apis/shop/stages/release', { function: FN, qualifier: 'alias1' });
     assert.ok(stage.status === 201 || stage.status === 200, stage.bytes.toString());
     await openTab('stages');
     await waitForText(id('stage-row-shop-release'), 'alias1');
@@ -432,22 +420,22 @@ describe('web console', { skip }, () => {
   });
 
   test('triggers: a timer bound to alias1, with what alias1 serves now', async () => {
-    const created = await api('POST', `/v1/functions/${FN}/triggers`, {
+    const created = await t.api('POST', `/v1/functions/${FN}/triggers`, {
       name: 'nightly',
       kind: 'timer',
       schedule: '0 3 * * *',
       qualifier: 'alias1',
     });
     assert.equal(created.status, 201, created.bytes.toString());
-    await page.goto(`${server.url}/console/#/functions/${FN}/triggers`);
+    await page.goto(`${t.server.url}/console/#/functions/${FN}/triggers`);
     await waitForText(id('trigger-row-nightly'), 'alias1');
     await waitForText(id('trigger-row-nightly'), '0 3 * * *');
     await shot('triggers');
-    assert.equal((await api('DELETE', `/v1/functions/${FN}/triggers/nightly`)).status, 204);
+    assert.equal((await t.api('DELETE', `/v1/functions/${FN}/triggers/nightly`)).status, 204);
   });
 
   test('writing code: Tab indents in the editor; Test Function with unsaved changes asks to deploy first', async () => {
-    await page.goto(`${server.url}/console/#/functions/${FN}/code`);
+    await page.goto(`${t.server.url}/console/#/functions/${FN}/code`);
     await waitForText(id('code-editor'), "context['service']['qualifier']");
     const focusedIn = () => page.evaluate("document.activeElement?.closest('[data-testid]')?.dataset.testid");
     await id('code-editor').locator('.cm-content').click();
@@ -493,10 +481,10 @@ describe('web console', { skip }, () => {
   });
 
   test('readable errors: an unknown function, then the server gone', async () => {
-    await page.goto(`${server.url}/console/#/functions/no-such-function/code`);
+    await page.goto(`${t.server.url}/console/#/functions/no-such-function/code`);
     await waitForText(id('error'), 'FunctionNotFound');
     await shot('not-found');
-    await page.goto(`${server.url}/console/#/functions`);
+    await page.goto(`${t.server.url}/console/#/functions`);
     await id(`function-row-${FN}`).waitFor();
     await id('function-search').fill('zzz');
     await waitForText(id('empty'), 'No matching functions');
@@ -504,10 +492,10 @@ describe('web console', { skip }, () => {
     await id(`function-row-${FN}`).waitFor();
     await shot('function-list');
 
-    await server.stop();
+    await t.server.stop();
     await id('function-search').fill('canary-');
     await waitForText(id('error'), 'Cannot reach the Sluice server');
     await shot('server-down');
-    assert.deepEqual(browser.errors, [], 'the browser reported errors');
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

@@ -114,42 +114,38 @@ async function signIn(browser: Browser, url: string, token: string, hash = '#/fu
   await browser.page.waitForURL((u) => !u.hash.startsWith('#/signin'));
 }
 
-/** A console test's server, on a data directory of its own, and a client of its API. */
-export interface ConsoleServer {
-  server: SluiceProcess;
-  api: ApiCall;
-  /**
-   * Opens Chromium (`prefix` names the screenshots) and, given `hash`, signs in with the admin token and lands
-   * there; the test's set-up through the API comes first, so that the page opens on what it made.
-   */
-  openBrowser(prefix: string, hash?: string): Promise<Browser>;
-  /** Closes the browser, stops the server and removes its data directory, the last made first. */
-  close(): Promise<void>;
-}
+/**
+ * A console test file's server (on a data directory of its own), client of its API and browser: `start` them in
+ * its `before`, make what the test needs through the API, then `openBrowser`, so that the page opens on it;
+ * `close` in its `after` undoes them, the last made first. Each is there once made.
+ */
+export class ConsoleTest {
+  server!: SluiceProcess;
+  api!: ApiCall;
+  browser!: Browser;
+  readonly #cleanups: (() => Promise<unknown>)[] = [];
 
-export async function startConsoleServer(): Promise<ConsoleServer> {
-  const dir = await makeDataDir();
-  const cleanups: (() => Promise<unknown>)[] = [dir.remove];
-  const close = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  };
-  let server: SluiceProcess;
-  try {
-    server = await startSluice(dir.dataDir);
-  } catch (error) {
-    await close();
-    throw error;
+  /** The element with this data-testid, in the browser. */
+  readonly id = (testid: string): Locator => this.browser.id(testid);
+
+  async start(): Promise<void> {
+    const dir = await makeDataDir();
+    this.#cleanups.push(dir.remove);
+    const server = await startSluice(dir.dataDir);
+    this.#cleanups.push(() => server.stop());
+    this.server = server;
+    this.api = apiClient(server.url, server.token);
   }
-  cleanups.push(() => server.stop());
-  return {
-    server,
-    api: apiClient(server.url, server.token),
-    openBrowser: async (prefix, hash) => {
-      const browser = await openBrowser(prefix);
-      cleanups.push(() => browser.close());
-      if (hash !== undefined) await signIn(browser, server.url, server.token, hash);
-      return browser;
-    },
-    close,
-  };
+
+  /** Opens Chromium (`prefix` names the screenshots) and, given `hash`, signs in and lands there. */
+  async openBrowser(prefix: string, hash?: string): Promise<void> {
+    const browser = await openBrowser(prefix);
+    this.#cleanups.push(() => browser.close());
+    this.browser = browser;
+    if (hash !== undefined) await signIn(browser, this.server.url, this.server.token, hash);
+  }
+
+  async close(): Promise<void> {
+    for (const cleanup of this.#cleanups.splice(0).reverse()) await cleanup();
+  }
 }
