@@ -156,7 +156,8 @@ export async function scaleRows(table: Table, kind: StoreKind): Promise<void> {
     for (let round = 0; round < STARTS; round++) {
       for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
         const { functions, store } = stores[s] as (typeof stores)[number];
-        starts[s]?.push(await startOn(store, functions, round === STARTS - 1));
+        // Only a PostgreSQL node reloads in full while it runs: a SQLite node's change feed misses nothing.
+        starts[s]?.push(await startOn(store, functions, kind === 'postgres' && round === STARTS - 1));
       }
     }
     const [empty, full] = starts.map((list) => ({
@@ -187,12 +188,19 @@ export async function scaleRows(table: Table, kind: StoreKind): Promise<void> {
       value: reload,
       unit: 'ms',
     });
-    table.add({
-      scenario: `scale ${kind} reload stall`,
-      what: `the server's slowest answer to GET /readyz, asked one after another from its start until its first periodic reload (--resync-seconds ${RESYNC_SECONDS}) ended; an empty store: ${empty.stallMs.toFixed(1)} ms`,
-      value: full.stallMs,
-      unit: 'ms',
-    });
+    table.add(
+      kind === 'postgres'
+        ? {
+            scenario: `scale ${kind} reload stall`,
+            what: `the server's slowest answer to GET /readyz, asked one after another from its start until its first periodic reload (--resync-seconds ${RESYNC_SECONDS}) ended; an empty store: ${empty.stallMs.toFixed(1)} ms`,
+            value: full.stallMs,
+            unit: 'ms',
+          }
+        : {
+            scenario: `scale ${kind} reload stall`,
+            what: 'none: a node on SQLite never reloads its routing table in full while it runs, its change feed missing nothing',
+          },
+    );
   } finally {
     for (const { store } of stores) await store.remove();
   }
