@@ -22,6 +22,9 @@ final class SluiceChannel
 
     public function __construct()
     {
+        // The channel is a socket: PHP would give up a read after default_socket_timeout (60 s) and take it for
+        // the server's end, so an instance idle for a minute would exit and its next call start cold.
+        ini_set('default_socket_timeout', '-1');
         $stream = fopen('php://fd/3', 'r+');
         if ($stream === false) {
             fwrite(STDERR, "sluice bootstrap: cannot open the protocol channel on fd 3\n");

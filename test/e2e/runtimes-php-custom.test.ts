@@ -218,6 +218,19 @@ describe('PHP', () => {
     assert.equal(await res.text(), '/a/b');
   });
 
+  test('an instance idle past default_socket_timeout stays warm: its channel is a socket, never timed out', async () => {
+    // The function's own ini (PHP_INI_SCAN_DIR, read from the code directory) shortens the timeout from 60 s.
+    const code = await zipOf({ 'index.php': PHP_FAULTS, 'ini/timeout.ini': 'default_socket_timeout=1\n' });
+    await createFunctions(api, [
+      ['phpidle', code, { runtime: 'php8.2', environmentVariables: { PHP_INI_SCAN_DIR: 'ini' } }],
+    ]);
+    const first = await invoke('phpidle', { op: 'whoami' });
+    assert.equal(first.status, 200, first.bytes.toString());
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const second = await invoke('phpidle', { op: 'whoami' });
+    assert.deepEqual(second.body, first.body, 'the same instance answered');
+  });
+
   test('instanceConcurrency above 1 is refused, on creation and on update: an instance runs one at a time', async () => {
     const created = await api('POST', '/v1/functions', {
       name: 'phpconcurrent',
