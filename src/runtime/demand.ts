@@ -7,6 +7,11 @@
  * An instance changes version only when its version holds clearly more than its share and another clearly
  * less: a steady mix of versions (a canary at any weight) settles, and then starts nothing new, whatever the
  * request rate.
+ *
+ * Demand ages with the function's activity, not with the wall clock (`DemandClock`): while nothing of the
+ * function runs or waits, its versions' demands stand still. A pause aged them all alike before, until the least
+ * invoked (a canary) counted as no longer invoked; as traffic resumed it lost its instance to the others and
+ * took one back, a cold start or two after every pause.
  */
 
 /** Demand is averaged over about this long: long enough to ride out bursts, short enough to follow a release. */
@@ -16,8 +21,8 @@ export const DEMAND_WINDOW_MS = 5_000;
 export const NEGLIGIBLE_DEMAND = 1e-6;
 
 /**
- * A version is still invoked while its arrivals, aged, add up to this much: one arrival counts for ~3.5 s,
- * a steady stream for tens of seconds after it stops. Until then it keeps an instance.
+ * A version is still invoked while its arrivals, aged, add up to this much: one arrival counts for ~3.5 s of
+ * the function's activity, a steady stream for tens of seconds after it stops. Until then it keeps an instance.
  */
 const STILL_INVOKED = 0.5;
 
@@ -37,6 +42,35 @@ export function newDemand(now: number): Demand {
   return { wanted: 0, arrivals: 0, ended: 0, ranMs: 0, at: now };
 }
 
+/** A gap with nothing of the function running or waiting ages its demand by this much at most. */
+export const PAUSE_MS = 1_000;
+
+/** A function's demand time: the wall clock's, but for the pauses it skips. */
+export interface DemandClock {
+  /** The wall clock's time at the function's last arrival or departure… */
+  wall: number;
+  /** …and the demand time then. */
+  time: number;
+  /** Invocations of the function running or waiting, every version's. */
+  wanted: number;
+}
+
+export function newClock(wall: number): DemandClock {
+  return { wall, time: wall, wanted: 0 };
+}
+
+/** The demand time at wall time `wall`. */
+export function demandTime(clock: DemandClock, wall: number): number {
+  const gap = Math.max(0, wall - clock.wall);
+  return clock.time + (clock.wanted > 0 ? gap : Math.min(gap, PAUSE_MS));
+}
+
+function advance(clock: DemandClock, wall: number): number {
+  clock.time = demandTime(clock, wall);
+  clock.wall = wall;
+  return clock.time;
+}
+
 function decay(demand: Demand, now: number): void {
   const kept = Math.exp(-Math.max(0, now - demand.at) / DEMAND_WINDOW_MS);
   demand.arrivals *= kept;
@@ -45,15 +79,24 @@ function decay(demand: Demand, now: number): void {
   demand.at = now;
 }
 
-export function arrive(demand: Demand, now: number): void {
-  decay(demand, now);
+/** An invocation of the version whose `demand` it is arrived, at wall time `wall`. */
+export function arrive(clock: DemandClock, demand: Demand, wall: number): void {
+  decay(demand, advance(clock, wall));
   demand.arrivals += 1;
   demand.wanted++;
+  clock.wanted++;
 }
 
 /** An invocation ended after running `durationMs`, or, undefined, never ran (refused, or gave up waiting). */
-export function depart(demand: Demand, now: number, durationMs: number | undefined): void {
+export function depart(
+  clock: DemandClock,
+  demand: Demand,
+  wall: number,
+  durationMs: number | undefined,
+): void {
+  const now = advance(clock, wall);
   demand.wanted--;
+  clock.wanted--;
   if (durationMs === undefined) return;
   decay(demand, now);
   demand.ended += 1;
@@ -61,8 +104,9 @@ export function depart(demand: Demand, now: number, durationMs: number | undefin
 }
 
 /**
- * The instances a version keeps busy: invocations per ms × ms each ÷ invocations an instance takes at once;
- * none once it is no longer invoked, and a little at least while an invocation runs or waits.
+ * The instances a version keeps busy at demand time `now`: invocations per ms × ms each ÷ invocations an
+ * instance takes at once; none once it is no longer invoked, and a little at least while an invocation runs or
+ * waits.
  */
 export function offeredLoad(demand: Demand, now: number, concurrency: number): number {
   const arrivals = demand.arrivals * Math.exp(-Math.max(0, now - demand.at) / DEMAND_WINDOW_MS);

@@ -168,11 +168,27 @@ test('as demand shifts from one version to the other, instances follow it, each 
   // A full move to version 2: every instance changes version, once, but for one that version 1 keeps…
   await drive(h.call, 50, 200, 1, 5);
   assert.deepEqual([h.live('1').length, h.live('2').length], [1, 9]);
-  // …until a minute without a call to it.
+  // …until a minute of the function's work without a call to it: a minute that passes while version 2 runs.
+  const driving = drive(h.call, 50, 20, 1, 6);
+  await delay(5);
   h.clock.skewMs += 60_000;
-  await drive(h.call, 50, 20, 1, 6);
+  await driving;
+  await drive(h.call, 50, 20, 1, 7);
   assert.deepEqual([h.live('1').length, h.live('2').length], [0, 10]);
   assert.equal(h.started.length, 20);
+  await h.pool.destroy();
+});
+
+test('a pause of the whole function, however long, costs its canary nothing: no instance moves after it', async () => {
+  const h = harness({}, 1, 5, 'work');
+  await drive(h.call, 50, 100, 0.1);
+  for (let pause = 1; pause <= 3; pause++) {
+    const before = h.started.length;
+    h.clock.skewMs += 60_000;
+    await drive(h.call, 50, 40, 0.1, pause + 1);
+    assert.equal(h.started.length - before, 0, `instances started after pause ${pause}`);
+    assert.equal(h.live('2').length, 1, 'the canary keeps its instance');
+  }
   await h.pool.destroy();
 });
 
@@ -182,6 +198,22 @@ test("a version's first invocation gets an instance when another version holds t
   assert.equal(h.live('1').length, 2);
   assert.equal(await h.call(version('2')), '2');
   assert.deepEqual([h.live('1').length, h.live('2').length], [1, 1]);
+  await h.pool.destroy();
+});
+
+test("a version's first invocation gets an instance while another version's are never idle, as one frees", async () => {
+  const h = harness({}, 1, 5, 'work');
+  let done = 0;
+  const busy = Promise.all(
+    Array.from({ length: 50 }, async () => {
+      for (let i = 0; i < 100; i++) await h.call(version('1'));
+      done++;
+    }),
+  );
+  await waitFor(() => h.live('1').length === 10, { timeout: 30_000, what: "version 1's ten instances" });
+  assert.equal(await h.call(version('2')), '2');
+  assert.equal(done, 0, "version 2 was served before version 1's callers ended");
+  await busy;
   await h.pool.destroy();
 });
 

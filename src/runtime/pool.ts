@@ -2,9 +2,12 @@ import { SluiceError } from '../core/errors.js';
 import {
   arrive,
   type Demand,
+  type DemandClock,
+  demandTime,
   depart,
   entitlements,
   mayGive,
+  newClock,
   newDemand,
   offeredLoad,
   shouldGet,
@@ -83,6 +86,7 @@ interface VersionState {
 
 interface FunctionInstances {
   versions: Map<string, VersionState>;
+  clock: DemandClock;
   instances: number;
   /** Of `instances`, those provisioned: the function's instance limit bounds only the others. */
   pinned: number;
@@ -137,12 +141,12 @@ export class InstancePool {
     if (this.closing) throw new SluiceError('ServiceUnavailable', 'the server is shutting down');
     const f = this.instancesOf(version.functionName);
     const state = this.versionOf(f, version.key);
-    arrive(state.demand, this.now());
+    arrive(f.clock, state.demand, this.now());
     let slot: Slot | undefined;
     try {
       slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version, whenGone));
     } catch (error) {
-      depart(state.demand, this.now(), undefined);
+      depart(f.clock, state.demand, this.now(), undefined);
       throw error;
     }
     this.active++;
@@ -156,7 +160,7 @@ export class InstancePool {
     } finally {
       this.active--;
       const endedAt = this.now();
-      depart(state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
+      depart(f.clock, state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
       this.release(f, state, slot);
     }
   }
@@ -184,7 +188,7 @@ export class InstancePool {
   private instancesOf(functionName: string): FunctionInstances {
     let f = this.functions.get(functionName);
     if (!f) {
-      f = { versions: new Map(), instances: 0, pinned: 0, waiting: 0 };
+      f = { versions: new Map(), clock: newClock(this.now()), instances: 0, pinned: 0, waiting: 0 };
       this.functions.set(functionName, f);
     }
     return f;
@@ -193,7 +197,7 @@ export class InstancePool {
   private versionOf(f: FunctionInstances, key: string): VersionState {
     let state = f.versions.get(key);
     if (!state) {
-      state = { slots: [], queue: [], demand: newDemand(this.now()) };
+      state = { slots: [], queue: [], demand: newDemand(demandTime(f.clock, this.now())) };
       f.versions.set(key, state);
     }
     return state;
@@ -408,8 +412,8 @@ export class InstancePool {
     }
     const next = state.queue[0];
     if (next && !slot.dead && slot.instance?.alive !== false) {
-      // Another version waiting with fewer instances than its share takes this one, if this version has
-      // more than its own; otherwise, the common case under load, the next invocation of this version does.
+      // Another waiting version owed an instance (`shortOf`) takes this one; otherwise, the common case under
+      // load, the next invocation of this version does.
       const other =
         slot.inFlight === 0 && !slot.pinned && f.waiting > state.queue.length
           ? this.shortOf(f, slot.key)
@@ -429,7 +433,7 @@ export class InstancePool {
 
   /** What each version's demand entitles it to of the function's instances. */
   private shares(f: FunctionInstances): Map<string, number> {
-    const now = this.now();
+    const now = demandTime(f.clock, this.now());
     const demands = new Map<string, number>();
     for (const [key, state] of f.versions) {
       const concurrency = state.slots[0]?.version.config.instanceConcurrency ?? 1;
@@ -439,17 +443,23 @@ export class InstancePool {
   }
 
   /**
-   * When version `key` holds more instances than its share: the waiting version, holding fewer than its
-   * own, whose first invocation has waited longest.
+   * The waiting version that should take an instance of version `key`, whose first invocation has waited
+   * longest: one with no instance at all, if `key` holds more than one; one holding fewer than its share, if
+   * `key` holds more than its own.
    */
   private shortOf(f: FunctionInstances, key: string): VersionState | undefined {
     const shares = this.shares(f);
-    if (!mayGive(f.versions.get(key)?.slots.length ?? 0, shares.get(key) ?? 0)) return undefined;
+    const held = f.versions.get(key)?.slots.length ?? 0;
+    const gives = mayGive(held, shares.get(key) ?? 0);
     let found: VersionState | undefined;
     for (const [k, state] of f.versions) {
       const head = state.queue[0];
-      if (k === key || !head || !shouldGet(state.slots.length, shares.get(k) ?? 0)) continue;
-      if (!found || head.seq < (found.queue[0] as Waiter).seq) found = state;
+      if (k === key || !head) continue;
+      // A version's first instance is owed, as in `recyclable`: waiting for one to fall idle took half a second
+      // at 50 callers, every caller that drew the version waiting with it.
+      const owed =
+        state.slots.length === 0 ? held > 1 : gives && shouldGet(state.slots.length, shares.get(k) ?? 0);
+      if (owed && (!found || head.seq < (found.queue[0] as Waiter).seq)) found = state;
     }
     return found;
   }
@@ -493,20 +503,28 @@ export class InstancePool {
     return false;
   }
 
-  /** Stops instances idle for `idleMs`, and forgets versions nobody asks for. */
+  /**
+   * Stops instances idle for `idleMs`, and forgets versions nobody asks for, and functions with no instance
+   * and nothing to run: their demand, which stands still while they rest, has nothing left to share.
+   */
   private sweep(): void {
     const now = this.now();
     for (const [name, f] of this.functions) {
+      const demandNow = demandTime(f.clock, now);
       for (const [key, state] of f.versions) {
         for (const slot of [...state.slots]) {
           if (slot.inFlight === 0 && !slot.pinned && now - slot.idleSince >= this.limits.idleMs)
             this.retire(f, slot);
         }
-        if (state.slots.length === 0 && state.queue.length === 0 && offeredLoad(state.demand, now, 1) === 0) {
+        if (
+          state.slots.length === 0 &&
+          state.queue.length === 0 &&
+          offeredLoad(state.demand, demandNow, 1) === 0
+        ) {
           f.versions.delete(key);
         }
       }
-      if (f.versions.size === 0) this.functions.delete(name);
+      if (f.versions.size === 0 || (f.instances === 0 && f.clock.wanted === 0)) this.functions.delete(name);
     }
   }
 
