@@ -291,7 +291,7 @@ class SandboxConfinement implements Confinement {
 
   async check(): Promise<Verdict> {
     if (!this.cgroup) return this.checkRss();
-    const oom = await this.cgroup.outOfMemory();
+    const oom = this.cgroup.outOfMemory();
     if (oom) {
       const peak = await this.cgroup.peakBytes();
       const peakText = peak === undefined ? '' : ` (peak ${Math.round(peak / 1048576)} MB)`;
@@ -302,7 +302,7 @@ class SandboxConfinement implements Confinement {
         },
       };
     }
-    if (!this.pidsNoticed && (await this.cgroup.pidsRefused())) {
+    if (!this.pidsNoticed && this.cgroup.pidsRefused()) {
       this.pidsNoticed = true;
       return {
         notice: `[sluice] the instance reached its limit of ${this.pidsLimit} processes and threads: starting another failed\n`,
