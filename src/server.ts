@@ -528,19 +528,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       const closed = Promise.all(listening.map((l) => l.close()));
       // The other nodes take this one's share at once, before its instances stop.
-      await provisioner.close();
+      await shutdownStep('provisioned instances', () => provisioner.close(), log);
       // Events in flight end and are recorded before the instances they run on stop.
-      await timers.close();
-      await queues.close();
-      await asyncQueue.close();
-      await pool.close();
-      await launcher.close();
-      await sandbox?.close();
+      await shutdownStep('timer triggers', () => timers.close(), log);
+      await shutdownStep('queue triggers', () => queues.close(), log);
+      await shutdownStep('asynchronous invocations', () => asyncQueue.close(), log);
+      await shutdownStep('instances', () => pool.close(), log);
+      await shutdownStep('standby processes', () => launcher.close(), log);
+      await shutdownStep('the sandbox', async () => sandbox?.close(), log);
       for (const l of listening) l.server.closeAllConnections();
-      await closed;
-      await stopServices();
+      await shutdownStep('connections', () => closed, log);
+      await shutdownStep('the store and telemetry', stopServices, log);
     },
   };
+}
+
+/** A step of the shutdown slower than this says so, and again as often, until it ends. */
+const SLOW_SHUTDOWN_STEP_MS = 10_000;
+
+/** Runs one step of the shutdown; one that hangs is named in the log, where a stalled stop says nothing. */
+async function shutdownStep(
+  name: string,
+  step: () => Promise<unknown>,
+  log: (line: string) => void,
+): Promise<void> {
+  const started = performance.now();
+  const slow = setInterval(() => {
+    log(`shutdown: still stopping ${name} after ${Math.round((performance.now() - started) / 1000)} s`);
+  }, SLOW_SHUTDOWN_STEP_MS);
+  try {
+    await step();
+  } finally {
+    clearInterval(slow);
+  }
 }
 
 interface Listener {
