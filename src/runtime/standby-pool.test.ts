@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -162,6 +162,27 @@ describe('the standby pool', () => {
     children[0]?.kill('SIGKILL');
     await closing;
     assert.equal(cleaned(), 2);
+  });
+
+  it('on close, lets a standby still starting reach its wait before it ends it, so nothing of it is left', async () => {
+    // Killed mid-start, bubblewrap could leave the sandboxed runtime running, outside its cgroup, holding the
+    // pipes: the server's shutdown then waited for it for ever (seen under a CPU hog, once in a dozen stops).
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-standby-'));
+    dirs.push(dir);
+    const said = join(dir, 'waiting');
+    const late = `setTimeout(() => { require('fs').writeFileSync(${JSON.stringify(said)}, ''); ${script('waits')} }, 300);`;
+    const { pool, children, cleaned } = poolOf(late);
+    pool.take(PYTHON);
+    pool.refill(PYTHON);
+    await waitFor(() => children.length === 1, { ...WAIT, what: 'the standby spawned' });
+    await pool.close();
+    assert.equal(cleaned(), 1);
+    assert.equal(children[0]?.signalCode, 'SIGKILL');
+    await readFile(said); // it lived until it said it waited
+    assert.deepEqual(
+      pool.stats().map((s) => s.ready),
+      [0],
+    );
   });
 
   it('makes a standby of the Python bootstrap an instance of its function', async () => {

@@ -42,6 +42,8 @@ export class Standby {
   private readonly channel: Socket;
   private stderr = '';
   private state: State = 'starting';
+  /** Killed while it started: it ends as soon as its start settles (see `kill`), and no one may take it. */
+  private doomed = false;
   /** Settles once it waits for `init` inside its confinement; rejects with a StandbyFailure. */
   readonly ready: Promise<void>;
   /** Settles once its process has exited and nothing of it is left, whoever held it then. */
@@ -154,7 +156,7 @@ export class Standby {
   }
 
   get isReady(): boolean {
-    return this.state === 'ready' && this.alive;
+    return this.state === 'ready' && this.alive && !this.doomed;
   }
 
   private get alive(): boolean {
@@ -189,9 +191,25 @@ export class Standby {
     return this.process.confinement.limit(memorySize);
   }
 
-  /** Ends it, unless an instance holds it. */
+  /**
+   * Ends it, unless an instance holds it. One still starting ends once its start settles (bounded by the start
+   * timeout): killed before its sandbox holds the runtime in its cgroup, bubblewrap could leave the runtime
+   * running, outside every group and holding its pipes, and its `gone` would never come.
+   */
   kill(): void {
     if (this.state === 'handed') return;
+    if (this.state === 'starting') {
+      if (!this.doomed) {
+        this.doomed = true;
+        this.ready.then(
+          () => {
+            this.kill();
+          },
+          () => undefined,
+        );
+      }
+      return;
+    }
     this.state = 'dead';
     this.process.child.kill('SIGKILL');
   }
