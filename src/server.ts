@@ -64,6 +64,7 @@ import { describeIsolation, isFullyIsolated, type IsolationReport } from './core
 import { openStore } from './store/open-store.js';
 import { countedStore } from './store/counted.js';
 import type { Store } from './store/store.js';
+import { runNamedSteps } from './timing/named-steps.js';
 
 export interface ServerOptions {
   host: string;
@@ -527,40 +528,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     isolation,
     async close() {
       const closed = Promise.all(listening.map((l) => l.close()));
-      // The other nodes take this one's share at once, before its instances stop.
-      await shutdownStep('provisioned instances', () => provisioner.close(), log);
-      // Events in flight end and are recorded before the instances they run on stop.
-      await shutdownStep('timer triggers', () => timers.close(), log);
-      await shutdownStep('queue triggers', () => queues.close(), log);
-      await shutdownStep('asynchronous invocations', () => asyncQueue.close(), log);
-      await shutdownStep('instances', () => pool.close(), log);
-      await shutdownStep('standby processes', () => launcher.close(), log);
-      await shutdownStep('the sandbox', async () => sandbox?.close(), log);
-      for (const l of listening) l.server.closeAllConnections();
-      await shutdownStep('connections', () => closed, log);
-      await shutdownStep('the store and telemetry', stopServices, log);
+      await runNamedSteps(
+        [
+          // The other nodes take this one's share at once, before its instances stop.
+          ['provisioned instances', () => provisioner.close()],
+          // Events in flight end and are recorded before the instances they run on stop.
+          ['timer triggers', () => timers.close()],
+          ['queue triggers', () => queues.close()],
+          ['asynchronous invocations', () => asyncQueue.close()],
+          ['instances', () => pool.close()],
+          ['standby processes', () => launcher.close()],
+          ['the sandbox', () => sandbox?.close()],
+          [
+            'connections',
+            () => {
+              for (const l of listening) l.server.closeAllConnections();
+              return closed;
+            },
+          ],
+          ['the store and telemetry', stopServices],
+        ],
+        (line) => {
+          log(`shutdown: ${line}`);
+        },
+      );
     },
   };
-}
-
-/** A step of the shutdown slower than this says so, and again as often, until it ends. */
-const SLOW_SHUTDOWN_STEP_MS = 10_000;
-
-/** Runs one step of the shutdown; one that hangs is named in the log, where a stalled stop says nothing. */
-async function shutdownStep(
-  name: string,
-  step: () => Promise<unknown>,
-  log: (line: string) => void,
-): Promise<void> {
-  const started = performance.now();
-  const slow = setInterval(() => {
-    log(`shutdown: still stopping ${name} after ${Math.round((performance.now() - started) / 1000)} s`);
-  }, SLOW_SHUTDOWN_STEP_MS);
-  try {
-    await step();
-  } finally {
-    clearInterval(slow);
-  }
 }
 
 interface Listener {
