@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ApiCall } from '../support/api-client.js';
 import { REPORTING_HANDLER, type Collector } from '../support/collector.js';
 import { startReportingServer, type ReportingServer } from '../support/reporting-server.js';
-import { operationsBetween, storeOperations } from '../support/store-operations.js';
+import { operationsBetween, quietWindow, storeOperations } from '../support/store-operations.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Issue 25 item 1 and issue 18 item 4: an idle server asks nothing of its store. Nothing polls: the
@@ -13,29 +13,6 @@ import { waitFor } from '../support/wait-for.js';
 
 /** The window over which an idle server must not touch its store: longer than every old poll (≤ 3.75 s). */
 const QUIET_MS = 5000;
-
-/**
- * Waits until a whole window of QUIET_MS passes without a store operation, and returns what the windows that
- * were not quiet asked (the work still settling after the last request, or a poller).
- */
-async function quietWindow(api: ApiCall, timeout: number): Promise<Record<string, number>[]> {
-  const noisy: Record<string, number>[] = [];
-  await waitFor(
-    async () => {
-      const before = await storeOperations(api);
-      // The window is what is measured, not a wait for something to happen.
-      await delay(QUIET_MS);
-      const asked = operationsBetween(before, await storeOperations(api));
-      if (Object.keys(asked).length === 0) return true;
-      noisy.push(asked);
-      return false;
-    },
-    { timeout, what: `a ${QUIET_MS} ms window without a store operation`, interval: 0 },
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}; the windows asked ${JSON.stringify(noisy)}`);
-  });
-  return noisy;
-}
 
 describe('an idle server with the embedded store', () => {
   let collector: Collector;
@@ -54,7 +31,7 @@ describe('an idle server with the embedded store', () => {
   });
 
   it('asks nothing of its store, and runs an event queued meanwhile at once', async (t) => {
-    const settling = await quietWindow(api, 60_000);
+    const settling = await quietWindow(api, { windowMs: QUIET_MS, timeout: 60_000 });
     t.diagnostic(`before the first quiet window: ${JSON.stringify(settling)}`);
     const queued = await api('POST', '/v1/functions/f/invocations?async=true', { n: 1 });
     assert.equal(queued.status, 202);
@@ -70,7 +47,7 @@ describe('an idle server with the embedded store', () => {
         'succeeded',
       { timeout: 10_000, what: 'its record to say it succeeded' },
     );
-    await quietWindow(api, 60_000);
+    await quietWindow(api, { windowMs: QUIET_MS, timeout: 60_000 });
   });
 
   it('sleeps between the firings of a timer, and again once it is deleted', async () => {
@@ -94,6 +71,6 @@ describe('an idle server with the embedded store', () => {
       `a firing a second reads no trigger list and fires once: ${JSON.stringify(asked)} for ${firings} firings`,
     );
     assert.equal((await api('DELETE', '/v1/functions/f/triggers/tick')).status, 204);
-    await quietWindow(api, 60_000);
+    await quietWindow(api, { windowMs: QUIET_MS, timeout: 60_000 });
   });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ApiCall } from './api-client.js';
+import { waitFor } from './wait-for.js';
 
 /** What a server has asked of its store since it started, by operation, from its `/metrics`. */
 export async function storeOperations(api: ApiCall): Promise<Map<string, number>> {
@@ -24,4 +26,32 @@ export function operationsBetween(
     if (more !== 0) out[operation] = more;
   }
   return out;
+}
+
+/**
+ * Waits until a whole window of `windowMs` passes in which the server asks its store none of `watched` (any
+ * operation when it is not given), and returns what the windows that were not quiet asked: the work still
+ * settling after the last change, or a poller, which never lets a window be quiet.
+ */
+export async function quietWindow(
+  api: ApiCall,
+  options: { windowMs: number; timeout: number; watched?: readonly string[] },
+): Promise<Record<string, number>[]> {
+  const { windowMs, timeout, watched } = options;
+  const noisy: Record<string, number>[] = [];
+  await waitFor(
+    async () => {
+      const before = await storeOperations(api);
+      // The window is what is measured, not a wait for something to happen.
+      await delay(windowMs);
+      const asked = operationsBetween(before, await storeOperations(api));
+      if (!Object.keys(asked).some((operation) => watched?.includes(operation) ?? true)) return true;
+      noisy.push(asked);
+      return false;
+    },
+    { timeout, what: `a ${windowMs} ms window without a store operation`, interval: 0 },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; the windows asked ${JSON.stringify(noisy)}`);
+  });
+  return noisy;
 }
