@@ -188,7 +188,8 @@ class Context:
         )
         self.region = 'local'
         self.account_id = 'sluice'
-        self._deadline = header['deadline']
+        # Made as the invocation starts: its time runs from then, as the server's timeout does.
+        self._deadline = time.time() * 1000 + function.timeout * 1000
 
     def get_remaining_time_in_millis(self):
         return max(0, int(self._deadline - time.time() * 1000))

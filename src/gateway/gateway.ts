@@ -493,6 +493,11 @@ function whenClosed(res: ServerResponse, onGone: () => void): () => void {
   const listener = (): void => {
     if (!res.writableFinished) onGone();
   };
+  // Asked again for an invocation that must find another instance, its caller may have gone already.
+  if (res.closed) {
+    listener();
+    return () => undefined;
+  }
   res.once('close', listener);
   return () => {
     res.off('close', listener);

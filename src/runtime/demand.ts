@@ -112,8 +112,13 @@ export function offeredLoad(demand: Demand, now: number, concurrency: number): n
   const arrivals = demand.arrivals * Math.exp(-Math.max(0, now - demand.at) / DEMAND_WINDOW_MS);
   if (demand.wanted === 0 && arrivals < STILL_INVOKED) return 0;
   // Until an invocation has ended its length is unknown; a millisecond keeps the version counted.
-  const durationMs = demand.ended > 0 ? Math.max(demand.ranMs / demand.ended, 1) : 1;
+  const durationMs = Math.max(meanRunMs(demand) ?? 1, 1);
   return Math.max((arrivals / DEMAND_WINDOW_MS) * (durationMs / concurrency), NEGLIGIBLE_DEMAND);
+}
+
+/** How long the version's invocations ran, on average over the last seconds; undefined until one has ended. */
+export function meanRunMs(demand: Demand): number | undefined {
+  return demand.ended > 0 ? demand.ranMs / demand.ended : undefined;
 }
 
 /** What each version's demand entitles it to of `capacity` instances: its proportion of the total, unrounded. */

@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { waitFor } from '../../test/support/wait-for.js';
 import { isSluiceError } from '../core/errors.js';
 import { config } from '../../test/support/config.js';
-import { Instance, type LaunchPlan, type LogLine, type RunnableVersion } from './instance.js';
+import { Instance, NotStarted, type LaunchPlan, type LogLine, type RunnableVersion } from './instance.js';
 import { CONFIG_DEFAULTS } from '../core/function-config.js';
 import { bootstrapCommand, findInterpreters } from './launchers.js';
 import { Unconfined } from './sandbox/sandbox.js';
@@ -187,7 +187,7 @@ describe('Instance', () => {
     assert.equal(killed.code, 'InstanceCrashed');
     assert.match(killed.message, /killed by SIGKILL, sent by something other than Sluice/);
 
-    const b = await start(HANDLER);
+    const b = await start(HANDLER, { overrides: { instanceConcurrency: 2 } });
     const inFlight = [b.instance.invoke(request('r1', 'hang')), b.instance.invoke(request('r2', 'hang'))];
     b.instance.kill('ServiceUnavailable', 'the server is shutting down');
     for (const p of inFlight)
@@ -195,6 +195,38 @@ describe('Instance', () => {
         code: 'ServiceUnavailable',
         message: 'the server is shutting down',
       });
+  });
+
+  test('an invocation sent beyond its concurrency starts as the running one ends, its timeout from then', async () => {
+    const code = `exports.handler = async (event) => {
+      await new Promise((r) => setTimeout(r, 700));
+      return event.toString();
+    };`;
+    const { instance } = await start(code, { overrides: { timeout: 1 } });
+    const starts: string[] = [];
+    const sent = ['a', 'b'].map((id) =>
+      instance.invoke(request(id, id), () => {
+        starts.push(id);
+      }),
+    );
+    assert.deepEqual(starts, ['a'], 'the second waits behind the first');
+    // 1.4 s after both were sent, each within its own second.
+    assert.deepEqual(
+      (await Promise.all(sent)).map((r) => r.body.toString()),
+      ['a', 'b'],
+    );
+    assert.deepEqual(starts, ['a', 'b']);
+  });
+
+  test('an instance that ends before a queued invocation starts fails it as NotStarted, with the reason', async () => {
+    const b = await start(HANDLER, { overrides: { timeout: 1 } });
+    const running = b.instance.invoke(request('r1', 'hang'));
+    const queued = b.instance.invoke(request('r2'));
+    assert.equal((await failure(running)).code, 'FunctionTimeout');
+    const error = await queued.catch((e: unknown) => e);
+    assert.ok(error instanceof NotStarted, String(error));
+    assert.equal(error.code, 'FunctionTimeout');
+    assert.match(error.message, /ended before the invocation started/);
   });
 
   test('a result larger than the limit is refused, and the instance serves on', async () => {

@@ -104,8 +104,13 @@ interface Pending {
   qualifier: string;
   resolve: (result: InvocationResult) => void;
   reject: (error: SluiceError) => void;
-  timer: NodeJS.Timeout;
+  /** Its timeout, from when it started; undefined while it waits behind the instance's running ones. */
+  timer: NodeJS.Timeout | undefined;
+  onStart: (() => void) | undefined;
 }
+
+/** An invocation that was sent to an instance which ended before starting it: it never ran, and may run elsewhere. */
+export class NotStarted extends SluiceError {}
 
 export const MAX_FRAME = 64 * 1024 * 1024;
 /** An instance without an invocation for this long is no longer checked until its next one, or its exit. */
@@ -126,7 +131,10 @@ function signalOf(status: number): string | undefined {
  * invoked over the protocol channel, and killed on timeout, over memory, when idle or at shutdown.
  */
 export class Instance {
+  /** In the order sent, which is the order the runtime starts them in. */
   private readonly pending = new Map<number, Pending>();
+  /** Of `pending`, those started: as many as the function's concurrency at most. */
+  private running = 0;
   private nextId = 1;
   private death: { code: ErrorCode; message: string } | undefined;
   /** The end of what the process wrote to stderr before it was ready: the reason it did not start. */
@@ -177,10 +185,17 @@ export class Instance {
       message: `the function's process ${fallback} during the invocation`,
     };
     for (const p of this.pending.values()) {
+      if (p.timer === undefined) {
+        p.reject(
+          new NotStarted(death.code, `the instance ended before the invocation started: ${death.message}`),
+        );
+        continue;
+      }
       clearTimeout(p.timer);
       p.reject(new SluiceError(death.code, death.message));
     }
     this.pending.clear();
+    this.running = 0;
   }
 
   /** Spawns the process, sends `init` and waits for `ready`; a failure to start is a FunctionInitializationError. */
@@ -373,12 +388,16 @@ export class Instance {
     }
   }
 
-  /** Settles an invocation still in flight with what the runtime answered. */
+  /** Settles an invocation still in flight with what the runtime answered; the next waiting one starts. */
   private answer(id: number, outcome: InvocationOutcome): void {
     const pending = this.pending.get(id);
     if (!pending) return;
     this.pending.delete(id);
-    clearTimeout(pending.timer);
+    if (pending.timer !== undefined) {
+      clearTimeout(pending.timer);
+      this.running--;
+      this.startNext();
+    }
     if (outcome.type === 'error') {
       pending.reject(
         new SluiceError('UnhandledInvocationError', outcome.errorMessage, {
@@ -436,41 +455,56 @@ export class Instance {
     );
   }
 
-  /** Output that names no invocation belongs to the one in flight, when there is exactly one. */
+  /** Output that names no invocation belongs to the one running, when there is exactly one. */
   private soleInvocation(): Pending | undefined {
-    return this.pending.size === 1 ? this.pending.values().next().value : undefined;
+    if (this.running !== 1) return undefined;
+    for (const p of this.pending.values()) if (p.timer !== undefined) return p;
+    return undefined;
+  }
+
+  /** The invocations running. */
+  private runningInvocations(): Pending[] {
+    return [...this.pending.values()].filter((p) => p.timer !== undefined);
   }
 
   get inFlight(): number {
     return this.pending.size;
   }
 
+  /**
+   * Whether it may be sent invocations beyond its concurrency, which its runtime starts in order as running
+   * ones end: not a custom runtime's, whose server would run them at once.
+   */
+  get pipelines(): boolean {
+    return this.functionServer === undefined;
+  }
+
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null && this.death === undefined;
   }
 
-  invoke(request: InvocationRequest): Promise<InvocationResult> {
+  /**
+   * Sends an invocation, which starts at once while fewer than the function's concurrency run, or else once
+   * those sent before it have made room (`pipelines`). `onStart` hears when it starts; its timeout runs from
+   * then. One that never starts, its instance gone, fails with `NotStarted`.
+   */
+  invoke(request: InvocationRequest, onStart?: () => void): Promise<InvocationResult> {
     if (!this.alive)
-      return Promise.reject(new SluiceError('InstanceCrashed', 'the instance is no longer running'));
+      return Promise.reject(new NotStarted('InstanceCrashed', 'the instance is no longer running'));
     const id = this.nextId++;
-    const timeoutMs = this.version.config.timeout * 1000;
-    const now = Date.now();
-    this.lastInvokedAt = now;
+    this.lastInvokedAt = Date.now();
     if (!this.checking) this.scheduleCheck();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.kill(
-          'FunctionTimeout',
-          `the invocation ran longer than the function's timeout of ${this.version.config.timeout} s`,
-        );
-      }, timeoutMs);
-      this.pending.set(id, {
+      const pending: Pending = {
         requestId: request.requestId,
         qualifier: request.qualifier,
         resolve,
         reject,
-        timer,
-      });
+        timer: undefined,
+        onStart,
+      };
+      this.pending.set(id, pending);
+      if (this.running < this.version.config.instanceConcurrency) this.begin(pending);
       if (this.functionServer) {
         this.invokeServer(this.functionServer, id, request);
         return;
@@ -482,11 +516,32 @@ export class Instance {
           requestId: request.requestId,
           qualifier: request.qualifier,
           versionId: this.version.versionId,
-          deadline: now + timeoutMs,
         },
         request.payload,
       );
     });
+  }
+
+  private begin(pending: Pending): void {
+    this.running++;
+    pending.timer = setTimeout(() => {
+      this.kill(
+        'FunctionTimeout',
+        `the invocation ran longer than the function's timeout of ${this.version.config.timeout} s`,
+      );
+    }, this.version.config.timeout * 1000);
+    pending.onStart?.();
+  }
+
+  /** The runtime starts the first invocation still waiting as soon as one ends, as the server counts it here. */
+  private startNext(): void {
+    if (this.running >= this.version.config.instanceConcurrency) return;
+    for (const p of this.pending.values()) {
+      if (p.timer === undefined) {
+        this.begin(p);
+        return;
+      }
+    }
   }
 
   /** Ends the process at once; every invocation in flight fails with `code`. */
@@ -520,7 +575,8 @@ export class Instance {
       const text = verdict.notice;
       if (text !== undefined) {
         // Said to the invocations running when it happened, or to the instance's own log if none is.
-        const owners = this.pending.size > 0 ? [...this.pending.values()] : [undefined];
+        const running = this.runningInvocations();
+        const owners = running.length > 0 ? running : [undefined];
         for (const p of owners)
           this.watchLog?.({ requestId: p?.requestId, qualifier: p?.qualifier, stream: 'stderr', text });
       }

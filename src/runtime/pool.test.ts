@@ -3,8 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import { CONFIG_DEFAULTS, type FunctionConfig } from '../core/function-config.js';
 import { isSluiceError } from '../core/errors.js';
-import type { InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
-import { InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
+import {
+  NotStarted,
+  type InvocationRequest,
+  type InvocationResult,
+  type RunnableVersion,
+} from './instance.js';
+import { AHEAD_BELOW_MS, InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
 import { seeded } from '../../test/support/seeded.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
@@ -42,10 +47,19 @@ function version(id: string, config: Partial<FunctionConfig> = {}, name = 'f'): 
   };
 }
 
-/** An instance whose invocations take `ms` and answer the version that ran them. */
+/**
+ * An instance whose invocations take `ms` and answer the version that ran them. Like a runtime, it runs as
+ * many at once as its concurrency and starts those sent beyond it in order as running ones end.
+ */
 class FakeInstance implements PooledInstance {
   alive = true;
+  pipelines = true;
   readonly exited: Promise<void>;
+  /** The most invocations it held at once, running and waiting. */
+  peakHeld = 0;
+  private held = 0;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   private exit!: () => void;
 
   constructor(
@@ -57,13 +71,37 @@ class FakeInstance implements PooledInstance {
     });
   }
 
-  async invoke(_request: InvocationRequest): Promise<InvocationResult> {
+  async invoke(_request: InvocationRequest, onStart?: () => void): Promise<InvocationResult> {
     if (!this.alive) throw new Error('invoked after its death');
-    const died = this.exited.then(() => {
-      throw new Error('the instance died');
-    });
-    await Promise.race([delay(this.ms), died]);
-    return { kind: 'text', body: Buffer.from(this.version.versionId) };
+    this.held++;
+    this.peakHeld = Math.max(this.peakHeld, this.held);
+    try {
+      if (this.running < this.version.config.instanceConcurrency) this.running++;
+      else {
+        // A running invocation that ends hands its place to the first waiting one.
+        const turn = new Promise<boolean>((resolve) =>
+          this.waiting.push(() => {
+            resolve(true);
+          }),
+        );
+        if (!(await Promise.race([turn, this.exited.then(() => false)])))
+          throw new NotStarted('InstanceCrashed', 'the instance ended before it started');
+      }
+      onStart?.();
+      const died = this.exited.then(() => {
+        throw new Error('the instance died');
+      });
+      try {
+        await Promise.race([delay(this.ms), died]);
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.running--;
+      }
+      return { kind: 'text', body: Buffer.from(this.version.versionId) };
+    } finally {
+      this.held--;
+    }
   }
 
   kill(): void {
@@ -97,8 +135,8 @@ function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5, ti
       const instance = new FakeInstance(v, invokeMs);
       if (time === 'work') {
         const invoke = instance.invoke.bind(instance);
-        instance.invoke = async (request) => {
-          const result = await invoke(request);
+        instance.invoke = async (request, onStart) => {
+          const result = await invoke(request, onStart);
           clock.workMs += (invokeMs * TIME_SCALE) / maxInstancesPerFunction;
           return result;
         };
@@ -227,8 +265,8 @@ test('with every instance held by a version of its own, a new version takes the 
     (v) => {
       const instance = new FakeInstance(v, 0);
       const invoke = instance.invoke.bind(instance);
-      instance.invoke = async (request) => {
-        const result = await invoke(request);
+      instance.invoke = async (request, onStart) => {
+        const result = await invoke(request, onStart);
         clock.ms += 1;
         return result;
       };
@@ -351,9 +389,9 @@ test('an invocation whose caller goes away while it waits leaves the queue and n
   const pool = new InstancePool({ ...LIMITS, maxInstancesPerFunction: 1 }, (v) => {
     const instance = new FakeInstance(v, 20);
     const invoke = instance.invoke.bind(instance);
-    instance.invoke = (request) => {
+    instance.invoke = (request, onStart) => {
       invoked.push(request.requestId);
-      return invoke(request);
+      return invoke(request, onStart);
     };
     return Promise.resolve(instance);
   });
@@ -416,5 +454,87 @@ test("the node's memory bounds instances across functions: the longest idle stop
   assert.equal(await queued, '1', 'one with an instance waits for it');
   await Promise.all(busy);
   assert.equal(h.live().length, 2, 'never more than the memory holds');
+  await h.pool.destroy();
+});
+
+/**
+ * A pool of `FakeInstance`s of `ms` each, on a clock that stands still unless `clock` says otherwise;
+ * `pipelines` false, of instances that take no invocation ahead (a custom runtime's).
+ */
+function aheadHarness(
+  maxInstancesPerFunction: number,
+  ms: number,
+  options: { clock?: () => number; pipelines?: boolean } = {},
+) {
+  const started: FakeInstance[] = [];
+  const pool = new InstancePool(
+    { ...LIMITS, maxInstancesPerFunction },
+    (v) => {
+      const instance = new FakeInstance(v, ms);
+      instance.pipelines = options.pipelines ?? true;
+      started.push(instance);
+      return Promise.resolve(instance);
+    },
+    options.clock ?? (() => 0),
+  );
+  const call = (v: RunnableVersion) =>
+    pool
+      .invoke(v, { requestId: 'r', qualifier: 'q', payload: Buffer.alloc(0) })
+      .then((r) => r.body.toString());
+  const callers = (v: RunnableVersion, count: number, each: number) =>
+    Promise.all(
+      Array.from({ length: count }, async () => {
+        for (let i = 0; i < each; i++) assert.equal(await call(v), v.versionId);
+      }),
+    );
+  return { pool, started, call, callers };
+}
+
+test(`short invocations (under ${AHEAD_BELOW_MS} ms) wait on busy instances at the cap, one ahead of each, never more`, async () => {
+  // The clock stands still: every invocation ran 0 ms as the pool counts.
+  const h = aheadHarness(2, 2);
+  await h.callers(version('1'), 10, 20);
+  assert.equal(h.started.length, 2, 'no instance beyond the cap');
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [2, 2],
+    'each held its running invocation and one ahead of it',
+  );
+  await h.pool.destroy();
+});
+
+test('longer invocations are never sent ahead: they wait in the pool for the first instance free', async () => {
+  const h = aheadHarness(2, 5, { clock: () => performance.now() });
+  await h.callers(version('1'), 10, 5);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [1, 1],
+  );
+  await h.pool.destroy();
+});
+
+test("an instance that cannot take invocations ahead (a custom runtime's server) is never sent one", async () => {
+  const h = aheadHarness(2, 2, { pipelines: false });
+  await h.callers(version('1'), 10, 20);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [1, 1],
+  );
+  await h.pool.destroy();
+});
+
+test('an invocation sent ahead to an instance that ends before starting it runs on another', async () => {
+  const h = aheadHarness(1, 200);
+  const v = version('1');
+  await h.call(v);
+  const running = h.call(v);
+  const ahead = h.call(v);
+  await delay(20);
+  const first = h.started[0] as FakeInstance;
+  assert.equal(first.peakHeld, 2, 'the second was sent ahead of the first');
+  first.kill();
+  await assert.rejects(running, /the instance died/);
+  assert.equal(await ahead, '1', 'the one that never started ran on a new instance');
+  assert.equal(h.started.length, 2);
   await h.pool.destroy();
 });

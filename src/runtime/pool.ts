@@ -7,13 +7,20 @@ import {
   depart,
   entitlements,
   mayGive,
+  meanRunMs,
   newClock,
   newDemand,
   offeredLoad,
   shouldGet,
 } from './demand.js';
 import type { InstanceCounts } from '../metrics/prometheus.js';
-import type { Instance, InvocationRequest, InvocationResult, RunnableVersion } from './instance.js';
+import {
+  NotStarted,
+  type Instance,
+  type InvocationRequest,
+  type InvocationResult,
+  type RunnableVersion,
+} from './instance.js';
 
 export interface PoolLimits {
   /** Instances one function may have at once, all its versions together. */
@@ -35,7 +42,15 @@ export interface PoolLimits {
 export type WhenGone = (onGone: () => void) => () => void;
 
 /** What the pool needs of an instance. */
-export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill'>;
+export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill' | 'pipelines'>;
+
+/**
+ * A version whose invocations run shorter than this on average may have one sent ahead to each busy instance,
+ * to start there as the running one ends, while the function has no instance free and may start none: the
+ * hand-off, which otherwise wakes a sleeping instance for every invocation, then costs a tenth of the run or
+ * more. Behind a longer run an invocation could wait for its end while another instance came free.
+ */
+export const AHEAD_BELOW_MS = 2;
 
 /**
  * A provisioned instance, held for whoever keeps them warm (see `provisioner.ts`): the pool never stops it
@@ -142,25 +157,46 @@ export class InstancePool {
     const f = this.instancesOf(version.functionName);
     const state = this.versionOf(f, version.key);
     arrive(f.clock, state.demand, this.now());
-    let slot: Slot | undefined;
-    try {
-      slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version, whenGone));
-    } catch (error) {
-      depart(f.clock, state.demand, this.now(), undefined);
-      throw error;
+    for (;;) {
+      let slot: Slot;
+      try {
+        slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version, whenGone));
+      } catch (error) {
+        depart(f.clock, state.demand, this.now(), undefined);
+        throw error;
+      }
+      const result = await this.runOn(f, state, slot, request, onReady);
+      if (result) return result;
     }
+  }
+
+  /** Runs the invocation on `slot`; undefined when it was sent ahead to an instance that ended before it started. */
+  private async runOn(
+    f: FunctionInstances,
+    state: VersionState,
+    slot: Slot,
+    request: InvocationRequest,
+    onReady: ((initDurationMs: number | undefined, provisioned: boolean) => void) | undefined,
+  ): Promise<InvocationResult | undefined> {
     this.active++;
     let ranFrom: number | undefined;
+    let ended = true;
     try {
       const cold = slot.readyAt === undefined;
       const instance = slot.instance ?? (await slot.ready);
       onReady?.(cold ? (slot.readyAt ?? this.now()) - slot.startedAt : undefined, slot.pinned);
-      ranFrom = this.now();
-      return await instance.invoke(request);
+      return await instance.invoke(request, () => {
+        ranFrom = this.now();
+      });
+    } catch (error) {
+      if (!(error instanceof NotStarted) || this.closing) throw error;
+      ended = false;
+      return undefined;
     } finally {
       this.active--;
       const endedAt = this.now();
-      depart(f.clock, state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
+      if (ended)
+        depart(f.clock, state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
       this.release(f, state, slot);
     }
   }
@@ -203,21 +239,40 @@ export class InstancePool {
     return state;
   }
 
-  /** A slot with room for one more invocation, without waiting: warm, new, or in place of an idle one. */
+  /**
+   * A slot with room for one more invocation, without waiting: warm, new, or in place of an idle one; else,
+   * for short invocations, a busy one to run it next (`AHEAD_BELOW_MS`).
+   */
   private takeSlot(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot | undefined {
     const concurrency = version.config.instanceConcurrency;
     let slot = state.slots.find((s) => s.inFlight < concurrency && s.instance?.alive !== false);
     if (!slot) {
-      if (f.instances - f.pinned >= this.limits.maxInstancesPerFunction) {
-        const idle = this.recyclable(f, version.key);
-        if (!idle) return undefined;
-        this.retire(f, idle);
-      }
-      if (!this.makeRoom(version.config.memorySize)) return undefined;
-      slot = this.launch(f, state, version);
+      const idle =
+        f.instances - f.pinned >= this.limits.maxInstancesPerFunction
+          ? this.recyclable(f, version.key)
+          : undefined;
+      if (idle) this.retire(f, idle);
+      const mayStart = idle !== undefined || f.instances - f.pinned < this.limits.maxInstancesPerFunction;
+      slot =
+        mayStart && this.makeRoom(version.config.memorySize)
+          ? this.launch(f, state, version)
+          : state.slots.find((s) => this.takesAhead(state, s));
+      if (!slot) return undefined;
     }
     slot.inFlight++;
     return slot;
+  }
+
+  /** Whether `slot`, busy, may be sent one invocation ahead, to start there as its running one ends. */
+  private takesAhead(state: VersionState, slot: Slot): boolean {
+    const mean = meanRunMs(state.demand);
+    return (
+      slot.inFlight === slot.version.config.instanceConcurrency &&
+      slot.instance?.alive === true &&
+      slot.instance.pipelines &&
+      mean !== undefined &&
+      mean < AHEAD_BELOW_MS
+    );
   }
 
   /**
@@ -411,7 +466,8 @@ export class InstancePool {
       if (slot.dead && this.draining.delete(slot)) this.kill(slot);
     }
     const next = state.queue[0];
-    if (next && !slot.dead && slot.instance?.alive !== false) {
+    const room = slot.inFlight < slot.version.config.instanceConcurrency || this.takesAhead(state, slot);
+    if (next && !slot.dead && slot.instance?.alive !== false && room) {
       // Another waiting version owed an instance (`shortOf`) takes this one; otherwise, the common case under
       // load, the next invocation of this version does.
       const other =

@@ -26,6 +26,7 @@ function version(id: string): RunnableVersion {
 
 class FakeInstance implements PooledInstance {
   alive = true;
+  pipelines = true;
   readonly exited: Promise<void>;
   private exit!: () => void;
   constructor(readonly version: RunnableVersion) {
@@ -33,7 +34,8 @@ class FakeInstance implements PooledInstance {
       this.exit = resolve;
     });
   }
-  async invoke(): Promise<InvocationResult> {
+  async invoke(_request: unknown, onStart?: () => void): Promise<InvocationResult> {
+    onStart?.();
     await delay(1);
     return { kind: 'text', body: Buffer.from(this.version.versionId) };
   }

@@ -156,7 +156,6 @@ export class BootstrapProcess {
         requestId: `req-${id}`,
         qualifier: 'alias1',
         versionId: '1',
-        deadline: Date.now() + 10_000,
         ...fields,
       },
       body,

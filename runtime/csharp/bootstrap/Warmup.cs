@@ -29,7 +29,7 @@ namespace Sluice.Runtime
             {
                 foreach (var name in new[] { "Text", "Structured", "Bytes", "Fail" })
                 {
-                    var frame = Frame("{\"type\":\"invoke\",\"id\":1,\"requestId\":\"warmup\",\"qualifier\":\"LATEST\",\"versionId\":\"LATEST\",\"deadline\":0}");
+                    var frame = Frame("{\"type\":\"invoke\",\"id\":1,\"requestId\":\"warmup\",\"qualifier\":\"LATEST\",\"versionId\":\"LATEST\"}");
                     byte[] body;
                     var reply = Program.Answer(frame, Handler.Of(typeof(Warmup).GetMethod(name)), parameters, credentials, out body);
                     Json.Write(reply);

@@ -25,6 +25,8 @@ const MAX_FRAME = 64 * 1024 * 1024;
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const invocation = new AsyncLocalStorage<{ id: number; logged: number }>();
 const inFlight = new Set<number>();
+/** Invocations sent beyond the instance's concurrency, which start in order as running ones end. */
+const waiting: { header: InvokeHeader; event: Buffer }[] = [];
 
 const send = frameWriter(channel);
 
@@ -103,8 +105,10 @@ async function loadHandler(init: InitHeader): Promise<Handler> {
   return handler as Handler;
 }
 
+/** Made as the invocation starts: its time runs from then, as the server's timeout does. */
 function contextFor(init: InitHeader, header: InvokeHeader): Record<string, unknown> {
   const fn = init.function;
+  const deadline = Date.now() + fn.timeout * 1000;
   const fc = {
     requestId: header.requestId,
     credentials: {},
@@ -118,7 +122,7 @@ function contextFor(init: InitHeader, header: InvokeHeader): Record<string, unkn
     service: { name: fn.name, qualifier: header.qualifier, versionId: header.versionId },
     region: 'local',
     accountId: 'sluice',
-    getRemainingTimeInMillis: () => Math.max(0, header.deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   return init.convention === 'scf' ? { ...fc, ...scfContext(init, header) } : fc;
 }
@@ -171,6 +175,15 @@ function respond(id: number, result: unknown): void {
   }
 }
 
+/**
+ * Starts an invocation now if fewer than `instanceConcurrency` run, else once one ends: the server may send
+ * the next before the last ends (docs/runtime-protocol.md), so that no wake-up separates them.
+ */
+function accept(handler: Handler, init: InitHeader, header: InvokeHeader, event: Buffer): void {
+  if (inFlight.size < init.instanceConcurrency) invoke(handler, init, header, event);
+  else waiting.push({ header, event });
+}
+
 /** Runs one invocation: callback style (three parameters), promise style, or a plain return value. */
 function invoke(handler: Handler, init: InitHeader, header: InvokeHeader, event: Buffer): void {
   inFlight.add(header.id);
@@ -186,6 +199,8 @@ function invoke(handler: Handler, init: InitHeader, header: InvokeHeader, event:
     } catch (failure) {
       send({ type: 'error', id: header.id, ...errorFields(failure) });
     }
+    const next = waiting.shift();
+    if (next) invoke(handler, init, next.header, next.event);
   };
   invocation.run({ id: header.id, logged: 0 }, () => {
     try {
@@ -231,7 +246,7 @@ let handler: Handler | undefined;
 /** The server sends `init` once, and `invoke` only after `ready`. */
 function dispatch(frame: Frame): void {
   if (frame.header.type === 'invoke' && init && handler) {
-    invoke(handler, init, frame.header as unknown as InvokeHeader, frame.body);
+    accept(handler, init, frame.header as unknown as InvokeHeader, frame.body);
   } else if (frame.header.type === 'init' && !init) {
     const header = frame.header as unknown as InitHeader;
     init = header;

@@ -17,6 +17,8 @@ export interface InitHeader {
   function: { name: string; handler: string; memorySize: number; timeout: number };
   /** How the handler is called: `scf` parses the event from JSON and adds SCF's context fields. */
   convention: 'fc' | 'scf';
+  /** How many invocations run at once; more may be sent, to start in order as running ones end. */
+  instanceConcurrency: number;
   codeDir: string;
   /** A custom runtime's command, in place of the package's `bootstrap`. */
   command?: string[];
@@ -33,7 +35,6 @@ export interface InvokeHeader {
   requestId: string;
   qualifier: string;
   versionId: string;
-  deadline: number;
 }
 
 const PREFIX = 8;
