@@ -464,11 +464,11 @@ test("the node's memory bounds instances across functions: the longest idle stop
 function aheadHarness(
   maxInstancesPerFunction: number,
   ms: number,
-  options: { clock?: () => number; pipelines?: boolean } = {},
+  options: { clock?: () => number; pipelines?: boolean; maxQueuePerFunction?: number } = {},
 ) {
   const started: FakeInstance[] = [];
   const pool = new InstancePool(
-    { ...LIMITS, maxInstancesPerFunction },
+    { ...LIMITS, maxInstancesPerFunction, maxQueuePerFunction: options.maxQueuePerFunction ?? 100 },
     (v) => {
       const instance = new FakeInstance(v, ms);
       instance.pipelines = options.pipelines ?? true;
@@ -537,4 +537,28 @@ test('an invocation sent ahead to an instance that ends before starting it runs 
   assert.equal(await ahead, '1', 'the one that never started ran on a new instance');
   assert.equal(h.started.length, 2);
   await h.pool.destroy();
+});
+
+test('an invocation sent ahead counts as waiting: in the queue bound, and in the metrics', async () => {
+  const h = aheadHarness(1, 200, { maxQueuePerFunction: 1 });
+  const v = version('1');
+  await h.call(v);
+  const running = h.call(v);
+  const ahead = h.call(v);
+  await delay(20);
+  assert.equal(h.pool.stats()[0]?.waiting, 1);
+  await assert.rejects(
+    h.call(v),
+    (e) => isSluiceError(e) && e.code === 'TooManyRequests' && /1 invocations are waiting/.test(e.message),
+  );
+  assert.deepEqual(await Promise.all([running, ahead]), ['1', '1']);
+
+  const none = aheadHarness(1, 200, { maxQueuePerFunction: 0 });
+  await none.call(v);
+  const alone = none.call(v);
+  await delay(20);
+  await assert.rejects(none.call(v), (e) => isSluiceError(e) && e.code === 'TooManyRequests');
+  assert.equal((none.started[0] as FakeInstance).peakHeld, 1, 'with no queue, nothing waits ahead either');
+  await alone;
+  await Promise.all([h.pool.destroy(), none.pool.destroy()]);
 });

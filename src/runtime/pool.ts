@@ -214,7 +214,7 @@ export class InstancePool {
           instances: state.slots.length,
           busy: state.slots.filter((s) => s.inFlight > 0).length,
           provisioned: state.slots.filter((s) => s.pinned).length,
-          waiting: state.queue.length,
+          waiting: state.queue.length + aheadOf(state),
         });
       }
     }
@@ -256,11 +256,24 @@ export class InstancePool {
       slot =
         mayStart && this.makeRoom(version.config.memorySize)
           ? this.launch(f, state, version)
-          : state.slots.find((s) => this.takesAhead(state, s));
+          : this.aheadSlot(f, state);
       if (!slot) return undefined;
     }
     slot.inFlight++;
     return slot;
+  }
+
+  /** A busy slot to send one more invocation to, if that waits no more than the queue's bound allows. */
+  private aheadSlot(f: FunctionInstances, state: VersionState): Slot | undefined {
+    if (this.waitingIn(f) >= this.limits.maxQueuePerFunction) return undefined;
+    return state.slots.find((s) => this.takesAhead(state, s));
+  }
+
+  /** The function's invocations waiting: in its queue, and sent ahead to its instances. */
+  private waitingIn(f: FunctionInstances): number {
+    let ahead = 0;
+    for (const state of f.versions.values()) ahead += aheadOf(state);
+    return f.waiting + ahead;
   }
 
   /** Whether `slot`, busy, may be sent one invocation ahead, to start there as its running one ends. */
@@ -405,10 +418,11 @@ export class InstancePool {
         `this node's instances reserve ${this.memoryMb} of its ${this.limits.maxInstanceMemoryMb} MB (--instance-memory), and none is idle`,
       );
     }
-    if (f.waiting >= this.limits.maxQueuePerFunction) {
+    const waiting = this.waitingIn(f);
+    if (waiting >= this.limits.maxQueuePerFunction) {
       throw tooMany(
         version,
-        `all ${this.limits.maxInstancesPerFunction} instances are busy and ${f.waiting} invocations are waiting`,
+        `all ${this.limits.maxInstancesPerFunction} instances are busy and ${waiting} invocations are waiting`,
       );
     }
     return new Promise<Slot>((resolve, reject) => {
@@ -663,6 +677,14 @@ export class InstancePool {
     }
     await Promise.all(exits);
   }
+}
+
+/** A version's invocations sent ahead to its busy instances, not yet started (as far as the pool knows). */
+function aheadOf(state: VersionState): number {
+  let ahead = 0;
+  for (const slot of state.slots)
+    ahead += Math.max(0, slot.inFlight - slot.version.config.instanceConcurrency);
+  return ahead;
 }
 
 function tooMany(version: RunnableVersion, why: string): SluiceError {
