@@ -76,3 +76,19 @@ test('httpAnswer keeps tabs, Latin-1 and numbers in header values', () => {
   );
   assert.deepEqual(answer.headers, { 'x-a': 'a\tb', 'x-b': 'caf\u00e9', 'x-n': '5' });
 });
+
+test('httpAnswer passes a JSON result without a top-level statusCode through as the body of a 200, as it came', () => {
+  for (const value of [
+    { hello: 'world' },
+    { text: 'the "statusCode" key' },
+    { data: { statusCode: 404 } },
+    [1],
+  ]) {
+    const result = json(value);
+    const answer = httpAnswer(result);
+    assert.equal(answer.statusCode, 200, JSON.stringify(value));
+    assert.equal(answer.body, result.body, 'the same bytes, not a copy');
+    assert.deepEqual(answer.headers, { 'content-type': 'application/json' });
+  }
+  assert.equal(httpAnswer(json({ statusCode: 404, body: 'no' })).statusCode, 404);
+});

@@ -126,6 +126,8 @@ function isPlatformHeader(name: string): boolean {
   return name.startsWith('x-fc-') || name.startsWith('x-sluice-') || HOP_BY_HOP.has(name);
 }
 
+const STATUS_CODE_KEY = Buffer.from('"statusCode"');
+
 /**
  * What a handler's return becomes: `{statusCode, headers?, body?, isBase64Encoded?}` is an HTTP response;
  * anything else is the body of a 200, typed by what the handler returned.
@@ -137,7 +139,8 @@ export function httpAnswer(result: InvocationResult): HttpAnswer {
     body: result.body,
     dropped: [],
   };
-  if (result.kind !== 'json') return plain;
+  // Every runtime writes JSON's keys unescaped: a result without this text has no statusCode to parse for.
+  if (result.kind !== 'json' || !result.body.includes(STATUS_CODE_KEY)) return plain;
   const value = JSON.parse(result.body.toString('utf8')) as unknown;
   if (typeof value !== 'object' || value === null || !('statusCode' in value)) return plain;
   const response = value as {
