@@ -120,11 +120,19 @@ const TIME_SCALE = 10;
  * The pool's clock. `wall`: real time, scaled, for what waits on time itself (the idle sweep). `work`: time
  * moved only by finished invocations, each by its share of the function's instances, so that a test of the
  * demand policy sees the same times however busy the machine is (on the wall clock, a loaded machine made a
- * version's calls look a minute old and its last instance went).
+ * version's calls look a minute old and its last instance went). `still`: time stands, and every invocation
+ * ran 0 ms as the pool counts, short enough to be sent ahead (`AHEAD_BELOW_MS`).
  */
-type PoolClock = 'wall' | 'work';
+type PoolClock = 'wall' | 'work' | 'still';
 
-function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5, time: PoolClock = 'wall') {
+/** `pipelines` false: instances that take no invocation ahead (a custom runtime's). */
+function harness(
+  limits: Partial<PoolLimits> = {},
+  invokeMs = 1,
+  startMs = 5,
+  time: PoolClock = 'wall',
+  pipelines = true,
+) {
   const started: FakeInstance[] = [];
   const clock = { skewMs: 0, workMs: 0 };
   const { maxInstancesPerFunction } = { ...LIMITS, ...limits };
@@ -133,6 +141,7 @@ function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5, ti
     async (v) => {
       await delay(startMs);
       const instance = new FakeInstance(v, invokeMs);
+      instance.pipelines = pipelines;
       if (time === 'work') {
         const invoke = instance.invoke.bind(instance);
         instance.invoke = async (request, onStart) => {
@@ -144,7 +153,8 @@ function harness(limits: Partial<PoolLimits> = {}, invokeMs = 1, startMs = 5, ti
       started.push(instance);
       return instance;
     },
-    () => (time === 'work' ? clock.workMs : performance.now() * TIME_SCALE) + clock.skewMs,
+    () =>
+      (time === 'work' ? clock.workMs : time === 'still' ? 0 : performance.now() * TIME_SCALE) + clock.skewMs,
   );
   const call = (v: RunnableVersion) =>
     pool
@@ -457,43 +467,23 @@ test("the node's memory bounds instances across functions: the longest idle stop
   await h.pool.destroy();
 });
 
-/**
- * A pool of `FakeInstance`s of `ms` each, on a clock that stands still unless `clock` says otherwise;
- * `pipelines` false, of instances that take no invocation ahead (a custom runtime's).
- */
-function aheadHarness(
-  maxInstancesPerFunction: number,
-  ms: number,
-  options: { clock?: () => number; pipelines?: boolean; maxQueuePerFunction?: number } = {},
+/** `count` callers, each making `each` calls of `v` in turn, every one answered by `v`. */
+function callers(
+  call: (v: RunnableVersion) => Promise<string>,
+  v: RunnableVersion,
+  count: number,
+  each: number,
 ) {
-  const started: FakeInstance[] = [];
-  const pool = new InstancePool(
-    { ...LIMITS, maxInstancesPerFunction, maxQueuePerFunction: options.maxQueuePerFunction ?? 100 },
-    (v) => {
-      const instance = new FakeInstance(v, ms);
-      instance.pipelines = options.pipelines ?? true;
-      started.push(instance);
-      return Promise.resolve(instance);
-    },
-    options.clock ?? (() => 0),
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      for (let i = 0; i < each; i++) assert.equal(await call(v), v.versionId);
+    }),
   );
-  const call = (v: RunnableVersion) =>
-    pool
-      .invoke(v, { requestId: 'r', qualifier: 'q', payload: Buffer.alloc(0) })
-      .then((r) => r.body.toString());
-  const callers = (v: RunnableVersion, count: number, each: number) =>
-    Promise.all(
-      Array.from({ length: count }, async () => {
-        for (let i = 0; i < each; i++) assert.equal(await call(v), v.versionId);
-      }),
-    );
-  return { pool, started, call, callers };
 }
 
 test(`short invocations (under ${AHEAD_BELOW_MS} ms) wait on busy instances at the cap, one ahead of each, never more`, async () => {
-  // The clock stands still: every invocation ran 0 ms as the pool counts.
-  const h = aheadHarness(2, 2);
-  await h.callers(version('1'), 10, 20);
+  const h = harness({ maxInstancesPerFunction: 2 }, 2, 5, 'still');
+  await callers(h.call, version('1'), 10, 20);
   assert.equal(h.started.length, 2, 'no instance beyond the cap');
   assert.deepEqual(
     h.started.map((i) => i.peakHeld),
@@ -503,28 +493,30 @@ test(`short invocations (under ${AHEAD_BELOW_MS} ms) wait on busy instances at t
   await h.pool.destroy();
 });
 
-test('longer invocations are never sent ahead: they wait in the pool for the first instance free', async () => {
-  const h = aheadHarness(2, 5, { clock: () => performance.now() });
-  await h.callers(version('1'), 10, 5);
-  assert.deepEqual(
-    h.started.map((i) => i.peakHeld),
-    [1, 1],
-  );
-  await h.pool.destroy();
-});
-
-test("an instance that cannot take invocations ahead (a custom runtime's server) is never sent one", async () => {
-  const h = aheadHarness(2, 2, { pipelines: false });
-  await h.callers(version('1'), 10, 20);
-  assert.deepEqual(
-    h.started.map((i) => i.peakHeld),
-    [1, 1],
-  );
-  await h.pool.destroy();
-});
+for (const [what, h] of [
+  // 1 ms calls on the wall clock, scaled: 10 ms as the pool counts.
+  [
+    'longer invocations, which wait in the pool for the first instance free',
+    () => harness({ maxInstancesPerFunction: 2 }, 1),
+  ],
+  [
+    "an instance that cannot take invocations ahead (a custom runtime's server)",
+    () => harness({ maxInstancesPerFunction: 2 }, 2, 5, 'still', false),
+  ],
+] as const) {
+  test(`never sent ahead: ${what}`, async () => {
+    const { pool, call, started } = h();
+    await callers(call, version('1'), 10, 20);
+    assert.deepEqual(
+      started.map((i) => i.peakHeld),
+      [1, 1],
+    );
+    await pool.destroy();
+  });
+}
 
 test('an invocation sent ahead to an instance that ends before starting it runs on another', async () => {
-  const h = aheadHarness(1, 200);
+  const h = harness({ maxInstancesPerFunction: 1 }, 200, 5, 'still');
   const v = version('1');
   await h.call(v);
   const running = h.call(v);
@@ -540,7 +532,7 @@ test('an invocation sent ahead to an instance that ends before starting it runs 
 });
 
 test('an invocation sent ahead counts as waiting: in the queue bound, and in the metrics', async () => {
-  const h = aheadHarness(1, 200, { maxQueuePerFunction: 1 });
+  const h = harness({ maxInstancesPerFunction: 1, maxQueuePerFunction: 1 }, 200, 5, 'still');
   const v = version('1');
   await h.call(v);
   const running = h.call(v);
@@ -553,7 +545,7 @@ test('an invocation sent ahead counts as waiting: in the queue bound, and in the
   );
   assert.deepEqual(await Promise.all([running, ahead]), ['1', '1']);
 
-  const none = aheadHarness(1, 200, { maxQueuePerFunction: 0 });
+  const none = harness({ maxInstancesPerFunction: 1, maxQueuePerFunction: 0 }, 200, 5, 'still');
   await none.call(v);
   const alone = none.call(v);
   await delay(20);
