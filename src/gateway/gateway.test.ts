@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { InstancePool } from '../runtime/pool.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { config } from '../../test/support/config.js';
 import { Catalog } from './catalog.js';
-import { createGateway } from './gateway.js';
+import { createGateway, whenClosed } from './gateway.js';
 
 // The data plane in one process: the gateway over a catalog of the real SQLite store and a pool of real
 // Node.js instances (unsandboxed: the sandbox is test/e2e/sandbox.test.ts's), behind a plain HTTP server
@@ -251,4 +251,47 @@ describe('the gateway', () => {
     });
     await assert.rejects(gateway.invokeVersion('missing', 1, Buffer.alloc(0)), { code: 'FunctionNotFound' });
   });
+});
+
+test('whenClosed: told when the caller leaves before the answer, at once if it has left already, never after the answer', async () => {
+  const responses: ServerResponse[] = [];
+  const arrived: (() => void)[] = [];
+  const server = createServer((_req, res) => {
+    responses.push(res);
+    arrived.shift()?.();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const open = async () => {
+    const came = new Promise<void>((resolve) => arrived.push(resolve));
+    const req = request({ port, host: '127.0.0.1', method: 'POST' });
+    req.on('error', () => undefined);
+    req.end();
+    await came;
+    return { req, res: responses.at(-1) as ServerResponse };
+  };
+  try {
+    const watched = await open();
+    let told = 0;
+    whenClosed(watched.res, () => told++);
+    watched.req.destroy();
+    await new Promise((resolve) => watched.res.once('close', resolve));
+    assert.equal(told, 1, 'told as the caller left');
+
+    let late = 0;
+    whenClosed(watched.res, () => late++);
+    assert.equal(late, 1, 'told at once when asked after the caller had left');
+
+    const answered = await open();
+    let after = 0;
+    const stop = whenClosed(answered.res, () => after++);
+    answered.res.end('ok');
+    await new Promise((resolve) => answered.res.once('close', resolve));
+    stop();
+    assert.equal(after, 0, 'an answered caller is never gone');
+    answered.req.destroy();
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -489,7 +489,7 @@ function logFailure(output: InvocationOutput, requestId: string, error: unknown)
 }
 
 /** Calls `onGone` if the connection closes before the response was sent; returns the unsubscription. */
-function whenClosed(res: ServerResponse, onGone: () => void): () => void {
+export function whenClosed(res: ServerResponse, onGone: () => void): () => void {
   const listener = (): void => {
     if (!res.writableFinished) onGone();
   };
