@@ -457,9 +457,7 @@ export class Instance {
 
   /** Output that names no invocation belongs to the one running, when there is exactly one. */
   private soleInvocation(): Pending | undefined {
-    if (this.running !== 1) return undefined;
-    for (const p of this.pending.values()) if (p.timer !== undefined) return p;
-    return undefined;
+    return this.running === 1 ? this.runningInvocations()[0] : undefined;
   }
 
   /** The invocations running. */
