@@ -381,6 +381,7 @@ function sluice_serve(SluiceRuntime $runtime, array $init, callable $handler): n
             'accountId' => 'sluice',
         ];
         $runtime->begin($id);
+        $started = hrtime(true);
         try {
             [$kind, $out] = sluice_encode_result($handler($body, $context));
             $reply = ['type' => 'result', 'id' => $id, 'kind' => $kind];
@@ -388,6 +389,8 @@ function sluice_serve(SluiceRuntime $runtime, array $init, callable $handler): n
             $reply = ['type' => 'error', 'id' => $id] + sluice_error_fields($e);
             $out = '';
         }
+        // How long it ran here, which the server cannot tell apart from its own delays.
+        $reply['ms'] = (hrtime(true) - $started) / 1e6;
         $runtime->flush();
         $runtime->end();
         $channel->send($reply, $out);

@@ -94,7 +94,7 @@ interface Entry {
   /** The invoke API's query string is the platform's and may carry the routing key; a trigger's is the function's. */
   routingKeyInQuery: boolean;
   /** Turns the raw request body into the handler's event. */
-  event: (body: Buffer, context: EventContext) => Buffer;
+  event: (body: Buffer, context: EventContext) => Buffer | string;
   /** The event describes an HTTP request, which a custom runtime's server gets as that request. */
   http: boolean;
   /**
@@ -203,7 +203,7 @@ export function createGateway(deps: GatewayDeps) {
     version: RunnableVersion,
     qualifier: string,
     requestId: string,
-    event: { payload: Buffer; http?: boolean },
+    event: { payload: Buffer | string; http?: boolean },
     /** The caller's response, if a caller waits for one, whether it asked for the log's tail and who gets it; or what queued it. */
     to: { caller?: ServerResponse; tail?: boolean; onTail?: (tail: string) => void; source?: string },
     respond: (result: InvocationResult) => T,

@@ -25,9 +25,9 @@ export interface StageContext {
 }
 
 /**
- * The event an HTTP-triggered handler receives, in Function Compute 3.0's form. Written out field by field, in
- * the order `JSON.stringify` of the same object would give: on the trigger's path, building that object and
- * encoding it took twice as long.
+ * The event an HTTP-triggered handler receives, in Function Compute 3.0's form, as JSON text. Written out field
+ * by field, in the order `JSON.stringify` of the same object would give: on the trigger's path, building that
+ * object and encoding it took twice as long. Text, not bytes: the frame that carries it encodes it once.
  */
 export function httpEvent(
   req: IncomingMessage,
@@ -36,7 +36,7 @@ export function httpEvent(
   body: Buffer,
   context: EventContext,
   stage?: StageContext,
-): Buffer {
+): string {
   const text = TEXTUAL.test(req.headers['content-type'] ?? 'text/plain') && isUtf8(body);
   let headers = '';
   for (const [name, value] of Object.entries(req.headers)) {
@@ -46,21 +46,21 @@ export function httpEvent(
   }
   const method = quote(req.method ?? 'GET');
   const path = quote(rawPath);
-  return Buffer.from(
+  return (
     `{"version":"v1","rawPath":${path},"headers":{${headers}},"queryParameters":${queryParameters(url)},` +
-      (stage
-        ? `"pathParameters":${JSON.stringify(stage.pathParameters)},"stageVariables":${JSON.stringify(stage.stageVariables)},`
-        : '') +
-      `"body":${quote(text ? body.toString('utf8') : body.toString('base64'))},"isBase64Encoded":${!text},` +
-      `"requestContext":{"accountId":"sluice","domainName":${quote(req.headers.host ?? '')},` +
-      `"functionName":${quote(context.functionName)},"qualifier":${quote(context.qualifier)},` +
-      `"requestId":${quote(context.requestId)},` +
-      (stage
-        ? `"apiName":${quote(stage.apiName)},"stage":${quote(stage.stage)},"route":${quote(stage.route)},`
-        : '') +
-      `"time":"${isoTime(context.now)}","timeEpoch":"${context.now}",` +
-      `"http":{"method":${method},"path":${path},"protocol":${quote(`HTTP/${req.httpVersion}`)},` +
-      `"sourceIp":${quote(req.socket.remoteAddress ?? '')},"userAgent":${quote(req.headers['user-agent'] ?? '')}}}}`,
+    (stage
+      ? `"pathParameters":${JSON.stringify(stage.pathParameters)},"stageVariables":${JSON.stringify(stage.stageVariables)},`
+      : '') +
+    `"body":${quote(text ? body.toString('utf8') : body.toString('base64'))},"isBase64Encoded":${!text},` +
+    `"requestContext":{"accountId":"sluice","domainName":${quote(req.headers.host ?? '')},` +
+    `"functionName":${quote(context.functionName)},"qualifier":${quote(context.qualifier)},` +
+    `"requestId":${quote(context.requestId)},` +
+    (stage
+      ? `"apiName":${quote(stage.apiName)},"stage":${quote(stage.stage)},"route":${quote(stage.route)},`
+      : '') +
+    `"time":"${isoTime(context.now)}","timeEpoch":"${context.now}",` +
+    `"http":{"method":${method},"path":${path},"protocol":${quote(`HTTP/${req.httpVersion}`)},` +
+    `"sourceIp":${quote(req.socket.remoteAddress ?? '')},"userAgent":${quote(req.headers['user-agent'] ?? '')}}}}`
   );
 }
 

@@ -25,7 +25,7 @@ export interface CustomRequest {
 
 /** What an answer makes of the invocation: a result, or an error as a runtime reports one. */
 export type InvocationOutcome =
-  | { type: 'result'; kind: 'json' | 'text' | 'bytes'; body: Buffer }
+  | { type: 'result'; kind: 'json' | 'text' | 'bytes'; body: Buffer; ranMs?: number | undefined }
   | { type: 'error'; errorType: string; errorMessage: string; stackTrace: string[] };
 
 /** The HTTP trigger's event, as src/gateway/http-event.ts makes it: the parts a request is rebuilt from. */
@@ -57,16 +57,16 @@ function idHeaders(invocation: CustomInvocation): Record<string, string> {
   };
 }
 
-export function customRequest(invocation: CustomInvocation, payload: Buffer): CustomRequest {
+export function customRequest(invocation: CustomInvocation, payload: Buffer | string): CustomRequest {
   if (!invocation.http) {
     return {
       method: 'POST',
       path: '/invoke',
       headers: { 'content-type': 'application/octet-stream', ...idHeaders(invocation) },
-      body: payload,
+      body: typeof payload === 'string' ? Buffer.from(payload) : payload,
     };
   }
-  const event = JSON.parse(payload.toString('utf8')) as HttpEvent;
+  const event = JSON.parse(payload.toString()) as HttpEvent;
   const query = new URLSearchParams(event.queryParameters).toString();
   return {
     method: event.requestContext.http.method,

@@ -60,7 +60,7 @@ export class FunctionServer {
   }
 
   /** One invocation; a connection that fails rejects with its error. */
-  invoke(invocation: CustomInvocation, payload: Buffer): Promise<InvocationOutcome> {
+  invoke(invocation: CustomInvocation, payload: Buffer | string): Promise<InvocationOutcome> {
     const { method, path, headers, body } = customRequest(invocation, payload);
     return new Promise((resolve, reject) => {
       const req = request(

@@ -97,8 +97,9 @@ describe('Instance', () => {
   test('starts, runs invocations and tags their output with the invocation', async () => {
     const { instance, logs } = await start(HANDLER);
     assert.equal(instance.alive, true);
-    const result = await instance.invoke(request('r1'));
+    const { ranMs, ...result } = await instance.invoke(request('r1'));
     assert.deepEqual(result, { kind: 'text', body: Buffer.from('3 live') });
+    assert.ok(typeof ranMs === 'number' && ranMs >= 0, 'how long it ran, as the runtime measured');
     assert.deepEqual(logs, [{ requestId: 'r1', qualifier: 'live', stream: 'stdout', text: 'running r1\n' }]);
     assert.equal(instance.inFlight, 0);
   });

@@ -83,7 +83,8 @@ export interface LogLine {
 export interface InvocationRequest {
   requestId: string;
   qualifier: string;
-  payload: Buffer;
+  /** The event: an HTTP trigger's is text, written straight into the frame that carries it. */
+  payload: Buffer | string;
   /** The payload is an HTTP trigger's event: a custom runtime replays it as the request it describes. */
   http?: boolean;
 }
@@ -91,6 +92,8 @@ export interface InvocationRequest {
 export interface InvocationResult {
   kind: 'text' | 'bytes' | 'json';
   body: Buffer;
+  /** How long it ran, as its runtime measured: without the server's own delays, which grow with its load. */
+  ranMs?: number | undefined;
 }
 
 export interface InstanceLimits {
@@ -377,7 +380,8 @@ export class Instance {
     }
     if (header.type === 'result') {
       const kind = header.kind as InvocationResult['kind'];
-      this.answer(header.id as number, { type: 'result', kind, body: Buffer.from(frame.body) });
+      const ranMs = typeof header.ms === 'number' && header.ms >= 0 ? header.ms : undefined;
+      this.answer(header.id as number, { type: 'result', kind, body: Buffer.from(frame.body), ranMs });
     } else if (header.type === 'error') {
       this.answer(header.id as number, {
         type: 'error',
@@ -413,7 +417,7 @@ export class Instance {
         ),
       );
     } else {
-      pending.resolve({ kind: outcome.kind, body: outcome.body });
+      pending.resolve({ kind: outcome.kind, body: outcome.body, ranMs: outcome.ranMs });
     }
   }
 

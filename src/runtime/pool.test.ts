@@ -54,6 +54,8 @@ function version(id: string, config: Partial<FunctionConfig> = {}, name = 'f'): 
 class FakeInstance implements PooledInstance {
   alive = true;
   pipelines = true;
+  /** How long it says each invocation ran, as a runtime does; none, and the pool measures for itself. */
+  reportsMs: number | undefined;
   readonly exited: Promise<void>;
   /** The most invocations it held at once, running and waiting. */
   peakHeld = 0;
@@ -98,7 +100,7 @@ class FakeInstance implements PooledInstance {
         if (next) next();
         else this.running--;
       }
-      return { kind: 'text', body: Buffer.from(this.version.versionId) };
+      return { kind: 'text', body: Buffer.from(this.version.versionId), ranMs: this.reportsMs };
     } finally {
       this.held--;
     }
@@ -125,13 +127,16 @@ const TIME_SCALE = 10;
  */
 type PoolClock = 'wall' | 'work' | 'still';
 
-/** `pipelines` false: instances that take no invocation ahead (a custom runtime's). */
+/**
+ * `pipelines` false: instances that take no invocation ahead (a custom runtime's). `reportsMs`: how long the
+ * instances say each invocation ran.
+ */
 function harness(
   limits: Partial<PoolLimits> = {},
   invokeMs = 1,
   startMs = 5,
   time: PoolClock = 'wall',
-  pipelines = true,
+  { pipelines = true, reportsMs }: { pipelines?: boolean; reportsMs?: number } = {},
 ) {
   const started: FakeInstance[] = [];
   const clock = { skewMs: 0, workMs: 0 };
@@ -142,6 +147,7 @@ function harness(
       await delay(startMs);
       const instance = new FakeInstance(v, invokeMs);
       instance.pipelines = pipelines;
+      instance.reportsMs = reportsMs;
       if (time === 'work') {
         const invoke = instance.invoke.bind(instance);
         instance.invoke = async (request, onStart) => {
@@ -493,15 +499,51 @@ test(`short invocations (under ${AHEAD_BELOW_MS} ms) wait on busy instances at t
   await h.pool.destroy();
 });
 
+test('a short invocation finding the warm instance busy runs next on it, not after a start; one starts meanwhile, for the calls after it', async () => {
+  const h = harness({}, 50, 300, 'still');
+  const v = version('1');
+  await h.call(v);
+  const running = h.call(v);
+  const ahead = h.call(v);
+  // The warm instance holds two now: this one takes the instance starting, and starts no other.
+  const third = h.call(v);
+  assert.deepEqual(await Promise.all([running, ahead]), ['1', '1']);
+  assert.equal(h.started.length, 1, 'both ran on the warm instance before the other had started');
+  assert.equal((h.started[0] as FakeInstance).peakHeld, 2);
+  assert.equal(await third, '1');
+  assert.equal(h.started.length, 2, 'one instance started, and the third ran on it');
+  assert.equal((h.started[1] as FakeInstance).peakHeld, 1);
+  await h.pool.destroy();
+});
+
+test('what the runtime says an invocation ran decides whether the next is sent ahead, not what the pool saw', async () => {
+  // 20 ms on the wall clock, 200 ms as the pool counts: the delays of a loaded server, say.
+  const quick = harness({ maxInstancesPerFunction: 2 }, 20, 5, 'wall', { reportsMs: 0.5 });
+  await callers(quick.call, version('1'), 10, 5);
+  assert.deepEqual(
+    quick.started.map((i) => i.peakHeld),
+    [2, 2],
+  );
+  // And the other way: the pool's clock stands still, the runtime says 50 ms.
+  const slow = harness({ maxInstancesPerFunction: 2 }, 2, 5, 'still', { reportsMs: 50 });
+  await callers(slow.call, version('1'), 10, 5);
+  assert.deepEqual(
+    slow.started.map((i) => i.peakHeld),
+    [1, 1],
+  );
+  await Promise.all([quick.pool.destroy(), slow.pool.destroy()]);
+});
+
 for (const [what, h] of [
-  // 1 ms calls on the wall clock, scaled: 10 ms as the pool counts.
+  // 5 ms calls on the wall clock, scaled: 50 ms as the pool counts. Not 1 ms: a timer of 1 ms may fire within
+  // a tenth of it (its loop's clock was late), and the call then ran under AHEAD_BELOW_MS as the pool counts.
   [
     'longer invocations, which wait in the pool for the first instance free',
-    () => harness({ maxInstancesPerFunction: 2 }, 1),
+    () => harness({ maxInstancesPerFunction: 2 }, 5),
   ],
   [
     "an instance that cannot take invocations ahead (a custom runtime's server)",
-    () => harness({ maxInstancesPerFunction: 2 }, 2, 5, 'still', false),
+    () => harness({ maxInstancesPerFunction: 2 }, 2, 5, 'still', { pipelines: false }),
   ],
 ] as const) {
   test(`never sent ahead: ${what}`, async () => {

@@ -45,10 +45,11 @@ export type WhenGone = (onGone: () => void) => () => void;
 export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill' | 'pipelines'>;
 
 /**
- * A version whose invocations run shorter than this on average may have one sent ahead to each busy instance,
- * to start there as the running one ends, while the function has no instance free and may start none: the
- * hand-off, which otherwise wakes a sleeping instance for every invocation, then costs a tenth of the run or
- * more. Behind a longer run an invocation could wait for its end while another instance came free.
+ * A version whose invocations run shorter than this on average, as its runtime measures them, may have one sent
+ * ahead to each busy instance, to start there as the running one ends, while the function has no instance free:
+ * sooner than any instance could start, and without the hand-off that otherwise wakes a sleeping instance for
+ * every invocation, a tenth of the run or more. Behind a longer run an invocation could wait for its end while
+ * another instance came free.
  */
 export const AHEAD_BELOW_MS = 2;
 
@@ -180,14 +181,17 @@ export class InstancePool {
   ): Promise<InvocationResult | undefined> {
     this.active++;
     let ranFrom: number | undefined;
+    let ranMs: number | undefined;
     let ended = true;
     try {
       const cold = slot.readyAt === undefined;
       const instance = slot.instance ?? (await slot.ready);
       onReady?.(cold ? (slot.readyAt ?? this.now()) - slot.startedAt : undefined, slot.pinned);
-      return await instance.invoke(request, () => {
+      const result = await instance.invoke(request, () => {
         ranFrom = this.now();
       });
+      ranMs = result.ranMs;
+      return result;
     } catch (error) {
       if (!(error instanceof NotStarted) || this.closing) throw error;
       ended = false;
@@ -195,8 +199,15 @@ export class InstancePool {
     } finally {
       this.active--;
       const endedAt = this.now();
+      // The runtime's own measure where it gives one: the pool's adds the server's delays, and under load
+      // those alone passed AHEAD_BELOW_MS and stopped the calls being sent ahead when it mattered most.
       if (ended)
-        depart(f.clock, state.demand, endedAt, ranFrom === undefined ? undefined : endedAt - ranFrom);
+        depart(
+          f.clock,
+          state.demand,
+          endedAt,
+          ranMs ?? (ranFrom === undefined ? undefined : endedAt - ranFrom),
+        );
       this.release(f, state, slot);
     }
   }
@@ -240,27 +251,47 @@ export class InstancePool {
   }
 
   /**
-   * A slot with room for one more invocation, without waiting: warm, new, or in place of an idle one; else,
-   * for short invocations, a busy one to run it next (`AHEAD_BELOW_MS`).
+   * A slot with room for one more invocation, without waiting: a warm one; for a short invocation
+   * (`AHEAD_BELOW_MS`), a busy one to run it next, rather than a start to wait for, while another instance
+   * starts for the invocations after it; one starting; a new one, or one in place of an idle one.
    */
   private takeSlot(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot | undefined {
     const concurrency = version.config.instanceConcurrency;
-    let slot = state.slots.find((s) => s.inFlight < concurrency && s.instance?.alive !== false);
+    let slot: Slot | undefined;
+    let starting: Slot | undefined;
+    for (const s of state.slots) {
+      if (s.inFlight >= concurrency || s.instance?.alive === false) continue;
+      if (s.instance) {
+        slot = s;
+        break;
+      }
+      starting ??= s;
+    }
     if (!slot) {
-      const idle =
-        f.instances - f.pinned >= this.limits.maxInstancesPerFunction
-          ? this.recyclable(f, version.key)
-          : undefined;
-      if (idle) this.retire(f, idle);
-      const mayStart = idle !== undefined || f.instances - f.pinned < this.limits.maxInstancesPerFunction;
-      slot =
-        mayStart && this.makeRoom(version.config.memorySize)
-          ? this.launch(f, state, version)
-          : this.aheadSlot(f, state);
+      const ahead = this.aheadSlot(f, state);
+      if (ahead && !starting) this.launchIfRoom(f, state, version, false);
+      slot = ahead ?? starting ?? this.launchIfRoom(f, state, version, true);
       if (!slot) return undefined;
     }
     slot.inFlight++;
     return slot;
+  }
+
+  /**
+   * A new slot of `version`, if the function's limit and the node's memory leave room for it; at the limit,
+   * with `recycle`, in place of an idle instance of another version (`recyclable`).
+   */
+  private launchIfRoom(
+    f: FunctionInstances,
+    state: VersionState,
+    version: RunnableVersion,
+    recycle: boolean,
+  ): Slot | undefined {
+    const full = f.instances - f.pinned >= this.limits.maxInstancesPerFunction;
+    const idle = full && recycle ? this.recyclable(f, version.key) : undefined;
+    if (full && !idle) return undefined;
+    if (idle) this.retire(f, idle);
+    return this.makeRoom(version.config.memorySize) ? this.launch(f, state, version) : undefined;
   }
 
   /** A busy slot to send one more invocation to, if that waits no more than the queue's bound allows. */

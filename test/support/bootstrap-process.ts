@@ -21,8 +21,11 @@ export interface BootstrapStart {
 }
 
 export interface Reply {
+  /** The answer, its header without `ms`. */
   frame: Frame;
   logs: Frame[];
+  /** How long the invocation ran, as the bootstrap measured it (`ms`, which every answer must carry). */
+  ranMs: number;
 }
 
 /**
@@ -164,7 +167,16 @@ export class BootstrapProcess {
       (f) => (f.header.type === 'result' || f.header.type === 'error') && f.header['id'] === id,
     );
     const before = this.received.slice(0, this.received.indexOf(frame));
-    return { frame, logs: before.filter((f) => f.header.type === 'log' && f.header['id'] === id) };
+    const { ms, ...header } = frame.header;
+    assert.ok(
+      typeof ms === 'number' && ms >= 0,
+      `the answer says how long it ran: ${JSON.stringify(frame.header)}`,
+    );
+    return {
+      frame: { header, body: frame.body },
+      logs: before.filter((f) => f.header.type === 'log' && f.header['id'] === id),
+      ranMs: ms,
+    };
   }
 
   closeSocket(): void {

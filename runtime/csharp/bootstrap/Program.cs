@@ -105,6 +105,7 @@ namespace Sluice.Runtime
                 Credentials = credentials,
             };
             Output.Begin(id);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
             Dictionary<string, object> reply;
             body = null;
             try
@@ -119,6 +120,8 @@ namespace Sluice.Runtime
                 reply["type"] = "error";
                 reply["id"] = id;
             }
+            // How long it ran here, which the server cannot tell apart from its own delays.
+            reply["ms"] = watch.Elapsed.TotalMilliseconds;
             Output.End();
             return reply;
         }

@@ -24,7 +24,8 @@ const MAX_FRAME = 64 * 1024 * 1024;
 
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const invocation = new AsyncLocalStorage<{ id: number; logged: number }>();
-const inFlight = new Set<number>();
+/** The invocations running, by id, with when each started. */
+const inFlight = new Map<number, number>();
 /** Invocations sent beyond the instance's concurrency, which start in order as running ones end. */
 const waiting: { header: InvokeHeader; event: Buffer }[] = [];
 
@@ -160,18 +161,20 @@ function scfEvent(payload: Buffer): unknown {
   }
 }
 
-function respond(id: number, result: unknown): void {
-  if (typeof result === 'string') send({ type: 'result', id, kind: 'text' }, Buffer.from(result, 'utf8'));
-  else if (result instanceof Uint8Array) send({ type: 'result', id, kind: 'bytes' }, Buffer.from(result));
+/** `ms`: how long the invocation ran here, which the server cannot tell apart from its own delays. */
+function respond(id: number, ms: number, result: unknown): void {
+  if (typeof result === 'string') send({ type: 'result', id, ms, kind: 'text' }, result);
+  else if (result instanceof Uint8Array) send({ type: 'result', id, ms, kind: 'bytes' }, Buffer.from(result));
   else {
     const json = JSON.stringify(result ?? null) as string | undefined;
     if (json === undefined)
       send({
         type: 'error',
         id,
+        ms,
         ...errorFields(new TypeError('the handler returned a value that is not JSON')),
       });
-    else send({ type: 'result', id, kind: 'json' }, Buffer.from(json, 'utf8'));
+    else send({ type: 'result', id, ms, kind: 'json' }, json);
   }
 }
 
@@ -186,18 +189,20 @@ function accept(handler: Handler, init: InitHeader, header: InvokeHeader, event:
 
 /** Runs one invocation: callback style (three parameters), promise style, or a plain return value. */
 function invoke(handler: Handler, init: InitHeader, header: InvokeHeader, event: Buffer): void {
-  inFlight.add(header.id);
+  const startedAt = performance.now();
+  inFlight.set(header.id, startedAt);
   let settled = false;
   const finish = (error: unknown, result?: unknown) => {
     if (settled) return;
     settled = true;
     inFlight.delete(header.id);
+    const ms = performance.now() - startedAt;
     try {
       if (error !== undefined && error !== null)
-        send({ type: 'error', id: header.id, ...errorFields(error) });
-      else respond(header.id, result);
+        send({ type: 'error', id: header.id, ms, ...errorFields(error) });
+      else respond(header.id, ms, result);
     } catch (failure) {
-      send({ type: 'error', id: header.id, ...errorFields(failure) });
+      send({ type: 'error', id: header.id, ms, ...errorFields(failure) });
     }
     const next = waiting.shift();
     if (next) invoke(handler, init, next.header, next.event);
@@ -231,7 +236,8 @@ process.on('uncaughtException', (error) => {
   writeStderr(`${error.stack ?? String(error)}\n`);
   // First, so that the server routes nothing more here once it has the answers below.
   send({ type: 'exiting' });
-  for (const id of inFlight) send({ type: 'error', id, ...errorFields(error) });
+  for (const [id, startedAt] of inFlight)
+    send({ type: 'error', id, ms: performance.now() - startedAt, ...errorFields(error) });
   channel.end(() => process.exit(1));
 });
 process.on('unhandledRejection', (reason) => {

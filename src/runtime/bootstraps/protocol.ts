@@ -40,16 +40,20 @@ export interface InvokeHeader {
 const PREFIX = 8;
 const EMPTY = Buffer.alloc(0);
 
+/** A frame in one buffer: the header and a text body are written straight into it, never copied there. */
 export function encodeFrame(
   header: { type: string } & Record<string, unknown>,
-  body: Buffer = EMPTY,
+  body: Buffer | string = EMPTY,
 ): Buffer {
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const frame = Buffer.allocUnsafe(PREFIX + json.length + body.length);
-  frame.writeUInt32BE(json.length, 0);
-  frame.writeUInt32BE(body.length, 4);
-  json.copy(frame, PREFIX);
-  body.copy(frame, PREFIX + json.length);
+  const json = JSON.stringify(header);
+  const headerLength = Buffer.byteLength(json);
+  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  const frame = Buffer.allocUnsafe(PREFIX + headerLength + bodyLength);
+  frame.writeUInt32BE(headerLength, 0);
+  frame.writeUInt32BE(bodyLength, 4);
+  frame.write(json, PREFIX);
+  if (typeof body === 'string') frame.write(body, PREFIX + headerLength);
+  else body.copy(frame, PREFIX + headerLength);
   return frame;
 }
 
@@ -131,7 +135,7 @@ export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk:
     corked = false;
     socket.uncork();
   };
-  return (header: { type: string } & Record<string, unknown>, body?: Buffer): void => {
+  return (header: { type: string } & Record<string, unknown>, body?: Buffer | string): void => {
     if (!corked) {
       corked = true;
       socket.cork();
