@@ -87,7 +87,10 @@ export function arrive(clock: DemandClock, demand: Demand, wall: number): void {
   clock.wanted++;
 }
 
-/** An invocation ended after running `durationMs`, or, undefined, never ran (refused, or gave up waiting). */
+/**
+ * An invocation ended after running `durationMs`; undefined when it never ran (refused, or gave up waiting), or
+ * when how long it ran tells nothing of its version's invocations (the first on its instance).
+ */
 export function depart(
   clock: DemandClock,
   demand: Demand,
