@@ -232,6 +232,24 @@ describe('RolloutEngine', () => {
     assert.deepEqual((await aliasOf(s.store)).spec, theirs);
   });
 
+  test('an alias changed by someone else stops the rollout at its next turn, not at its next step', async (t) => {
+    const s = await setup(t);
+    let rollout = await s.engine.start('f', 'live', spec({}), 'alice');
+    rollout = await drive(s, rollout);
+    assert.equal(rollout.step, 0);
+    const rolledBack = await s.store.rollbackAlias(
+      'f',
+      'live',
+      { to: 'primary' },
+      { actor: 'bob', now: BY.now },
+    );
+    rollout = await drive(s, rollout);
+    assert.equal(rollout.status, 'aborted');
+    assert.match(rollout.reason ?? '', /changed by someone else/);
+    assert.deepEqual((await aliasOf(s.store)).spec, rolledBack.spec);
+    assert.equal((await aliasOf(s.store)).revision, rolledBack.revision, 'the rollout wrote the alias again');
+  });
+
   test('pause holds, resume starts the step afresh, abort returns all traffic; ended rollouts refuse commands', async (t) => {
     const s = await setup(t);
     let rollout = await s.engine.start('f', 'live', spec({ minInvocations: 1 }), 'alice');

@@ -29,7 +29,7 @@ const actorOf = (rollout: Rollout) => `rollout:${rollout.id}`;
 /**
  * Everything that changes a rollout: starting it, each step the controller takes, and the commands
  * (pause, resume, abort, promote). Each alias write names the revision the rollout last wrote, so a
- * change made by someone else ends the rollout instead of being overwritten.
+ * change made by someone else ends the rollout instead of being overwritten; each turn looks for one first.
  */
 export class RolloutEngine {
   constructor(private readonly deps: RolloutDeps) {}
@@ -81,6 +81,9 @@ export class RolloutEngine {
   async drive(rollout: Rollout): Promise<Rollout> {
     if (rollout.status !== 'running') return rollout;
     if (rollout.step === -1) return this.begin(rollout);
+    // Found at once, not at the next step's write minutes later, during which the rollout would say it held a
+    // share of traffic that the alias no longer gave it.
+    if (await this.aliasChangedUnder(rollout)) return this.endByConflict(rollout);
     const window = await this.window(rollout);
     const verdict = judgeStep(rollout, window, this.deps.clock().getTime());
     if (verdict.action === 'rollback') {
@@ -163,6 +166,13 @@ export class RolloutEngine {
       { status, reason },
       { kind, message: reason, ...(figures && { figures }) },
     );
+  }
+
+  /** Whether someone other than the rollout wrote its alias (a rollback from the console, a `sluice alias set`). */
+  private async aliasChangedUnder(rollout: Rollout): Promise<boolean> {
+    if (rollout.aliasRevision === undefined) return false;
+    const alias = await this.deps.store.getAlias(rollout.functionName, rollout.alias);
+    return alias?.revision !== rollout.aliasRevision;
   }
 
   private async endByConflict(rollout: Rollout): Promise<Rollout> {
