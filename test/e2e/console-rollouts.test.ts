@@ -8,8 +8,9 @@ import { waitFor } from '../support/wait-for.js';
 // Progressive rollouts in the console, in Chromium: a rollout started from the form (bad input refused under
 // its fields first, nothing started), watched live while the test sends traffic, and rolled back by the
 // guardrail when the new version fails; another paused, resumed and aborted; a third promoted; the past
-// rollouts listed with their outcome. The function and its versions are made through the API; everything
-// about rollouts goes through the page, and every check of what happened goes through the API.
+// rollouts listed with their outcome; one ended by a Roll back on the aliases page. The function and its
+// versions are made through the API; everything about rollouts goes through the page, and every check of what
+// happened goes through the API.
 
 const FN = 'shop';
 const t = new ConsoleTest();
@@ -213,6 +214,46 @@ describe('console: rollouts', { skip }, () => {
     assert.equal((failed.guardrails as { maxP99Ms?: number }).maxP99Ms, 2000);
     assert.equal((await alias()).version, '3', 'the promoted version stays');
     assert.equal((await alias()).canary, undefined, 'traffic moved to the failing version');
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
+  });
+
+  test('Roll back on the aliases page during a running rollout ends the rollout at once, leaving the alias as rolled back', async () => {
+    await openRollouts();
+    await id('start-rollout').click();
+    await fillForm('1', 'steps', '10, 50', '10m');
+    await id('rollout-start').click();
+    await waitForText(id('rollout-summary'), 'Step 1 of 3: 10 %');
+    const running = (await rollouts()).at(0) as Rollout;
+    assert.equal(running.status, 'running');
+    // The page shows the plan's first step before the controller has written it to the alias.
+    await waitFor(async () => (await alias()).canary !== undefined, {
+      timeout: 15_000,
+      what: "the rollout's first step on the alias",
+    });
+
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/aliases`);
+    await id('rollback-alias-live').click();
+    await waitForText(id('rollback-after'), 'all traffic → 3');
+    await id('confirm-ok').click();
+    await waitForText(id('alias-canary-live'), '—');
+    // The controller's next turn, a second away, not the step's end ten minutes away.
+    await waitFor(async () => (await rollouts()).at(0)?.status !== 'running', {
+      timeout: 15_000,
+      what: 'the rollout to end',
+    });
+    const ended = (await rollouts()).at(0) as Rollout;
+    assert.equal(ended.id, running.id);
+    assert.equal(ended.status, 'aborted');
+    assert.match(ended.reason ?? '', /changed by someone else/);
+    assert.equal((await alias()).version, '3');
+    assert.equal((await alias()).canary, undefined, 'the rollout put its canary back');
+
+    await t.browser.page.goto(
+      `${t.server.url}/console/#/functions/${FN}/rollouts?qualifier=live&rollout=${ended.id}`,
+    );
+    await waitForText(id('rollout-outcome'), 'Aborted');
+    await waitForText(id('rollout-outcome'), 'changed by someone else');
+    await t.browser.shot('rolled-back-by-hand');
     assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

@@ -45,7 +45,8 @@ const TAB_LABELS: Record<Tab, string> = {
 
 /**
  * The function details page: a header with the version/alias selector, tabs, and the chosen tab. It stays
- * while only the tab or the qualifier changes, so that unsaved code on $LATEST survives a look elsewhere.
+ * while only the tab or the qualifier changes, so that unsaved code on $LATEST survives a look elsewhere; the
+ * function, its versions and aliases are read again when another tab opens.
  */
 export class FunctionPage implements FunctionPageState {
   fn: FunctionView | undefined;
@@ -97,6 +98,7 @@ export class FunctionPage implements FunctionPageState {
   }
 
   async show(tab: Tab, qualifier: string): Promise<void> {
+    const switched = tab !== this.tab;
     this.tab = tab;
     this.qualifier = qualifier;
     const controller = new AbortController();
@@ -127,6 +129,13 @@ export class FunctionPage implements FunctionPageState {
         );
         return;
       }
+    } else if (switched) {
+      // What the page read may be old by now (a rollout moves its alias on its own): each tab opens on what the
+      // server holds, and on what was read before if it cannot be read again.
+      clear(this.panel);
+      await this.reload(controller.signal).catch(() => {
+        if (!controller.signal.aborted) this.drawHeader();
+      });
     } else {
       this.drawHeader();
     }
