@@ -43,7 +43,7 @@ import {
 import { deliverRecord } from './async/deliver.js';
 import { TimerScheduler } from './triggers/timers.js';
 import { QueueTriggers } from './triggers/queues.js';
-import { startNatsConsumer } from './triggers/nats.js';
+import { nats } from './triggers/nats.js';
 import { TriggerDirectory } from './triggers/directory.js';
 import type { Changed, LogFeed } from './api/context.js';
 import { ZipWorkers } from './code/zip-workers.js';
@@ -406,7 +406,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     invoke: (event) => gateway.invokeEvent(event),
     config: (name) => catalog.get(name)?.async,
     failed: (destination, record) => asyncQueue.sendRecord(destination, record, String(record.requestId)),
-    brokers: { nats: startNatsConsumer },
+    brokers: { nats },
     log,
   });
   queues.start();

@@ -8,10 +8,11 @@ import {
   millis,
   nanos,
   type NatsConnection,
+  NatsError,
 } from 'nats';
 import { type Backoff, backoffDelay } from '../core/backoff.js';
 import { Alarm } from '../timing/alarm.js';
-import type { BrokerConsumer, ConsumerBinding, StartConsumer } from './queues.js';
+import type { BrokerClient, BrokerConsumer, ConsumerBinding, QueueTrigger } from './queues.js';
 
 /** Waits between attempts to reach the broker, its stream or its consumer: a broker that is down costs little. */
 const RETRY: Backoff = { firstMs: 1000, maxMs: 30_000, jitter: 0.2 };
@@ -35,7 +36,30 @@ export function durableName(functionName: string, triggerName: string): string {
   return `sluice_${functionName}_${triggerName}`;
 }
 
-export const startNatsConsumer: StartConsumer = (binding) => new NatsConsumer(binding);
+/** Queue triggers on NATS JetStream: a durable pull consumer each. */
+export const nats: BrokerClient = {
+  consume: (binding) => new NatsConsumer(binding),
+  forget: deleteDurable,
+};
+
+/** Deletes the trigger's durable consumer; one (or a stream) that is not there is deleted already. */
+async function deleteDurable(trigger: QueueTrigger): Promise<void> {
+  const { spec } = trigger;
+  const connection = await connect({
+    servers: spec.url,
+    name: 'sluice-forget',
+    timeout: CONNECT_TIMEOUT_MS,
+    maxReconnectAttempts: 0,
+  });
+  try {
+    const manager = await connection.jetstreamManager();
+    await manager.consumers.delete(spec.stream, durableName(trigger.functionName, trigger.name));
+  } catch (error) {
+    if (!(error instanceof NatsError && error.api_error?.code === 404)) throw error;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
 
 /**
  * A pull consumer: it asks for as many messages as it has free slots (the trigger's `concurrency`), so that

@@ -38,6 +38,13 @@ export interface BrokerConsumer {
 
 export type StartConsumer = (binding: ConsumerBinding) => BrokerConsumer;
 
+/** What Sluice does on a broker: consume a trigger's messages, and remove what it kept there once it is deleted. */
+export interface BrokerClient {
+  consume: StartConsumer;
+  /** Removes the trigger's subscription from the broker (it may be gone already); rejects if it could not. */
+  forget: (trigger: QueueTrigger) => Promise<void>;
+}
+
 export interface QueueTriggerDeps {
   triggers: TriggerDirectory;
   node: string;
@@ -47,13 +54,15 @@ export interface QueueTriggerDeps {
   config: (functionName: string) => AsyncConfig | undefined;
   /** Sends the record of a message given up on to the function's failure destination; rejects if it could not. */
   failed: (destination: Destination, record: Record<string, unknown>) => Promise<void>;
-  brokers: Record<Broker, StartConsumer>;
+  brokers: Record<Broker, BrokerClient>;
   log: (line: string) => void;
 }
 
 /** A trigger's consumer is replaced when anything of it changes (an update keeps the name, not the spec). */
 const key = (t: QueueTrigger) =>
   `${t.functionName}\u0000${t.name}\u0000${t.createdAt}\u0000${JSON.stringify(t.spec)}`;
+/** A trigger as its broker knows it: by function and name, whatever its spec. */
+const identity = (t: QueueTrigger) => `${t.functionName}\u0000${t.name}`;
 
 /**
  * A message's request id: the same at each delivery of it, so that a handler can tell a redelivery from a new
@@ -75,9 +84,18 @@ export function queueRequestId(trigger: QueueTrigger, message: QueueMessage): st
  * change (see TriggerDirectory). Each message is invoked directly, not through the asynchronous queue: the
  * broker already keeps it durably and redelivers it, and its acknowledgement must follow the handler's success,
  * which queueing it first would not.
+ *
+ * A trigger deleted (by itself or with its function) is forgotten on its broker, once this node's consumer of it
+ * has stopped: left there, a durable subscription would hold its stream's messages for a reader that never comes
+ * back (for ever, on a stream that keeps messages until all their subscribers have them), and a trigger made
+ * again under its name would go on from where it stopped instead of from the start. Every node that knew the
+ * trigger forgets it after stopping its own consumer, so that none can make it again after the last forget. A
+ * disabled trigger, or one updated, keeps its place.
  */
 export class QueueTriggers {
-  private readonly running = new Map<string, BrokerConsumer>();
+  private readonly running = new Map<string, { trigger: QueueTrigger; consumer: BrokerConsumer }>();
+  /** Every queue trigger of the last reconcile, enabled or not, by `identity`. */
+  private known = new Map<string, QueueTrigger>();
   private readonly stopping = new Set<Promise<void>>();
   private closed = false;
 
@@ -93,40 +111,68 @@ export class QueueTriggers {
   /** Stops every consumer, waiting for the messages running to end and be settled. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const consumer of this.running.values()) this.stop(consumer);
+    for (const { consumer } of this.running.values()) void this.stop(consumer);
     this.running.clear();
     await Promise.allSettled(this.stopping);
   }
 
   private reconcile(): void {
     if (this.closed) return;
+    const present = new Map<string, QueueTrigger>();
     const wanted = new Map<string, QueueTrigger>();
-    for (const t of this.deps.triggers.all())
-      if (t.spec.kind === 'queue' && t.spec.enabled) wanted.set(key(t as QueueTrigger), t as QueueTrigger);
-    for (const [k, consumer] of this.running) {
+    for (const t of this.deps.triggers.all()) {
+      if (t.spec.kind !== 'queue') continue;
+      const trigger = t as QueueTrigger;
+      present.set(identity(trigger), trigger);
+      if (trigger.spec.enabled) wanted.set(key(trigger), trigger);
+    }
+    const stopped = new Map<string, Promise<void>>();
+    for (const [k, { trigger, consumer }] of this.running) {
       if (wanted.has(k)) continue;
       this.running.delete(k);
-      this.stop(consumer);
+      stopped.set(identity(trigger), this.stop(consumer));
     }
+    for (const [id, trigger] of this.known)
+      if (!present.has(id)) this.forget(trigger, stopped.get(id) ?? Promise.resolve());
+    this.known = present;
     for (const [k, trigger] of wanted) {
       if (this.running.has(k)) continue;
-      this.running.set(
-        k,
-        this.deps.brokers[trigger.spec.broker]({
-          trigger,
-          node: this.deps.node,
-          handle: (message) => this.handle(trigger, message),
-          log: this.deps.log,
-        }),
-      );
+      const consumer = this.deps.brokers[trigger.spec.broker].consume({
+        trigger,
+        node: this.deps.node,
+        handle: (message) => this.handle(trigger, message),
+        log: this.deps.log,
+      });
+      this.running.set(k, { trigger, consumer });
     }
   }
 
-  private stop(consumer: BrokerConsumer): void {
-    const stopped = consumer.close().finally(() => {
-      this.stopping.delete(stopped);
+  private stop(consumer: BrokerConsumer): Promise<void> {
+    return this.track(consumer.close());
+  }
+
+  /** Removes a deleted trigger's subscription from its broker once `stopped`, this node's consumer of it. */
+  private forget(trigger: QueueTrigger, stopped: Promise<void>): void {
+    const name = `queue trigger ${trigger.functionName}/${trigger.name}`;
+    void this.track(
+      stopped
+        .catch(() => undefined)
+        .then(() => this.deps.brokers[trigger.spec.broker].forget(trigger))
+        .catch((error: unknown) => {
+          this.deps.log(
+            `${name}: deleted, but its subscription on ${trigger.spec.url} could not be removed (${error instanceof Error ? error.message : String(error)}); remove it there by hand`,
+          );
+        }),
+    );
+  }
+
+  /** Something `close` waits for. */
+  private track(work: Promise<void>): Promise<void> {
+    const tracked = work.finally(() => {
+      this.stopping.delete(tracked);
     });
-    this.stopping.add(stopped);
+    this.stopping.add(tracked);
+    return tracked;
   }
 
   private async handle(trigger: QueueTrigger, message: QueueMessage): Promise<QueueVerdict> {

@@ -111,6 +111,25 @@ describe('a queue trigger on two nodes', () => {
     assert.ok(maxOverlap(all) <= 8, 'at most 4 at once on each of the two nodes');
   });
 
+  it('deleted through one node while both pull from it: its durable consumer leaves the broker, and neither node makes it again', async () => {
+    const [a, b] = cluster.nodes as [PgNode, PgNode];
+    await createTrigger(a, 'gone', `${stream.prefix}.gone.>`, 2);
+    assert.equal((await b.api('DELETE', '/v1/functions/f/triggers/gone')).status, 204);
+    const onBroker = () =>
+      stream.manager.consumers.info(stream.name, 'sluice_f_gone').then(
+        () => true,
+        () => false,
+      );
+    await waitFor(async () => !(await onBroker()), {
+      timeout: 20_000,
+      interval: 100,
+      what: 'the consumer to leave the broker',
+    });
+    // Past the first retry of a node whose pull failed as the consumer went (1 s).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(await onBroker(), false, 'a node made the consumer again');
+  });
+
   it('a node SIGKILLed while it runs messages: the broker gives them to the other node once their ack wait ends', async (t) => {
     const [a, b] = cluster.nodes as [PgNode, PgNode];
     await createTrigger(a, 'held', `${stream.prefix}.held.>`, 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { NatsError } from 'nats';
 import { type ApiCall, errorCode } from '../support/api-client.js';
 import type { Collector } from '../support/collector.js';
 import { maxOverlap, QUEUE_HANDLER, runs } from '../support/queue-handler.js';
@@ -210,6 +211,54 @@ describe('queue triggers on one node', () => {
     assert.equal(seen.get('1/queue'), of('1'), 'every run of version 1 counted under queue');
     assert.equal(seen.get('2/queue'), of('2'), 'every run of version 2 counted under queue');
     assert.ok((seen.get('2/sync') ?? 0) === 0 && !seen.has('1/sync'), 'none under sync');
+  });
+
+  it("a deleted trigger's durable consumer leaves the broker, whether it ran or was disabled; a disabled one keeps it", async () => {
+    const onBroker = (trigger: string) =>
+      stream.manager.consumers.info(stream.name, `sluice_f_${trigger}`).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof NatsError && error.api_error?.code === 404) return false;
+          throw error;
+        },
+      );
+    const queue = (name: string, enabled: boolean) => ({
+      kind: 'queue',
+      url: NATS_URL,
+      stream: stream.name,
+      subject: `${stream.prefix}.${name}.>`,
+      qualifier: 'live',
+      enabled,
+    });
+    assert.equal((await api('PUT', '/v1/functions/f/triggers/orders', queue('orders', false))).status, 200);
+    await delay(1000);
+    assert.equal(await onBroker('orders'), true, 'a disabled trigger keeps its place on the broker');
+    assert.equal((await api('DELETE', '/v1/functions/f/triggers/orders')).status, 204);
+    await waitFor(async () => !(await onBroker('orders')), {
+      timeout: 10_000,
+      interval: 100,
+      what: "the disabled trigger's consumer to leave the broker",
+    });
+
+    const created = await api('POST', '/v1/functions/f/triggers', {
+      name: 'refunds',
+      ...queue('refunds', true),
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await stream.publish(`${stream.prefix}.refunds.a`, { n: 4001 });
+    await waitFor(() => runs(collector, 'refunds').some((r) => r.n === 4001 && !r.failed), {
+      timeout: 30_000,
+      what: 'a message through the new trigger',
+    });
+    assert.equal(await onBroker('refunds'), true);
+    assert.equal((await api('DELETE', '/v1/functions/f/triggers/refunds')).status, 204);
+    await waitFor(async () => !(await onBroker('refunds')), {
+      timeout: 10_000,
+      interval: 100,
+      what: "the running trigger's consumer to leave the broker",
+    });
+    await delay(2000);
+    assert.equal(await onBroker('refunds'), false, 'made again after it was deleted');
   });
 
   it('refuses a queue trigger it could not serve, storing nothing', async () => {
