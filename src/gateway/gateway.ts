@@ -127,8 +127,8 @@ export function createGateway(deps: GatewayDeps) {
     entry: Entry,
   ): Promise<void> {
     const requestId = randomUUID();
-    res.setHeader('x-fc-request-id', requestId);
     let functionName = '';
+    let versionId: string | undefined;
     try {
       const { functionName: name, qualifierText } = await target();
       functionName = name;
@@ -167,9 +167,7 @@ export function createGateway(deps: GatewayDeps) {
         pin === undefined
           ? selectVersion(snapshot, qualifier, requestLookup(req.headers, url.searchParams, routingKey))
           : pinnedVersion(snapshot, qualifier, pin);
-      // Function Compute's editions name the same thing differently (seed 001 reads the second): send both.
-      res.setHeader('x-fc-invocation-function-version', version.versionId);
-      res.setHeader('x-fc-invocation-service-version', version.versionId);
+      versionId = version.versionId;
       const label = qualifierLabel(qualifier);
       const payload = entry.event(await readBody(req, deps.maxPayloadBytes), {
         authenticated: !anonymous,
@@ -184,9 +182,21 @@ export function createGateway(deps: GatewayDeps) {
           deps.output.append(requestId, text);
         }),
       );
-      res.writeHead(answer.statusCode, answer.headers);
+      // One array, with no header set on the response before it: Node then writes them as they are, where each
+      // header set beforehand cost an entry of its own and a lower-cased copy of its name.
+      const headers: string[] = platformHeaders(requestId, versionId);
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (Array.isArray(value)) for (const each of value) headers.push(name, each);
+        else headers.push(name, value);
+      }
+      res.writeHead(answer.statusCode, headers);
       res.end(answer.body);
     } catch (error) {
+      if (!res.headersSent) {
+        const headers = platformHeaders(requestId, versionId);
+        for (let i = 0; i < headers.length; i += 2)
+          res.setHeader(headers[i] as string, headers[i + 1] as string);
+      }
       if (entry.wire) {
         entry.wire.fail(res, error, requestId);
         return;
@@ -475,6 +485,23 @@ export function createGateway(deps: GatewayDeps) {
       },
     };
   }
+}
+
+/**
+ * The headers of every answer: its request id and, once chosen, the version that ran. Function Compute's
+ * editions name the version differently (seed 001 reads the second): both are sent.
+ */
+function platformHeaders(requestId: string, versionId: string | undefined): string[] {
+  return versionId === undefined
+    ? ['x-fc-request-id', requestId]
+    : [
+        'x-fc-request-id',
+        requestId,
+        'x-fc-invocation-function-version',
+        versionId,
+        'x-fc-invocation-service-version',
+        versionId,
+      ];
 }
 
 /** Why an invocation failed, in its own log: the handler's error with its stack, or the platform's. */
