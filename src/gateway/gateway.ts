@@ -83,7 +83,8 @@ export interface Target {
 /** A response as it is written. */
 interface Answer {
   statusCode: number;
-  headers: Record<string, string | string[]>;
+  /** Names and values in turn, as `writeHead` takes them; a name may come more than once. */
+  headers: string[];
   body: Buffer;
 }
 
@@ -184,12 +185,7 @@ export function createGateway(deps: GatewayDeps) {
       );
       // One array, with no header set on the response before it: Node then writes them as they are, where each
       // header set beforehand cost an entry of its own and a lower-cased copy of its name.
-      const headers: string[] = platformHeaders(requestId, versionId);
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (Array.isArray(value)) for (const each of value) headers.push(name, each);
-        else headers.push(name, value);
-      }
-      res.writeHead(answer.statusCode, headers);
+      res.writeHead(answer.statusCode, platformHeaders(requestId, versionId).concat(answer.headers));
       res.end(answer.body);
     } catch (error) {
       if (!res.headersSent) {
@@ -280,7 +276,7 @@ export function createGateway(deps: GatewayDeps) {
     http: false,
     respond: (result) => ({
       statusCode: 200,
-      headers: { 'content-type': CONTENT_TYPES[result.kind], 'content-length': String(result.body.length) },
+      headers: ['content-type', CONTENT_TYPES[result.kind], 'content-length', String(result.body.length)],
       body: result.body,
     }),
   };
@@ -472,15 +468,10 @@ export function createGateway(deps: GatewayDeps) {
         const answer = httpAnswer(result);
         if (answer.dropped.length > 0)
           note(`dropped the handler's ${answer.dropped.join(', ')}: the platform sets these headers\n`);
-        const headers: Record<string, string | string[]> = {
-          ...answer.headers,
-          'content-length': String(answer.body.length),
-        };
-        if (deps.sharedOrigin) {
-          const own = answer.headers['content-security-policy'];
-          headers['content-security-policy'] =
-            own === undefined ? SHARED_ORIGIN_POLICY : [own, SHARED_ORIGIN_POLICY];
-        }
+        const headers = ['content-length', String(answer.body.length)];
+        for (const name of Object.keys(answer.headers)) headers.push(name, answer.headers[name] as string);
+        // Beside the handler's own policy, if it sent one: a browser enforces both.
+        if (deps.sharedOrigin) headers.push('content-security-policy', SHARED_ORIGIN_POLICY);
         return { statusCode: answer.statusCode, headers, body: answer.body };
       },
     };
