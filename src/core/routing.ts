@@ -41,7 +41,7 @@ function originOf(source: Source, name: string, lookup: ParameterLookup): ValueO
  * is a few small objects to read. `value` is the operand in its evaluated form (the text of `=` and `!=`, the
  * bound of a comparison, the set of `in`, the interval of `range`, the threshold in buckets of `percent`).
  */
-interface CompiledCondition {
+export interface CompiledCondition {
   /** As written, for explanations. */
   condition: Condition;
   source: Source;
@@ -82,15 +82,44 @@ export type CompiledRoute<V = VersionRef> = (
   spec: AliasSpec;
 };
 
+/**
+ * Equal parts of routes, shared by every route that has them (a catalog's many aliases named `live`, the same
+ * header in their rules, the same rules), so that routing over many functions reads a few objects that stay in
+ * the CPU's caches rather than one each, scattered over the heap.
+ */
+export interface RouteParts {
+  /** A string equal to `text`. */
+  text: (text: string) => string;
+  /** Rules compiled alike: those compiled for `key` before, else `compile()`'s. */
+  rules: (key: string, compile: () => readonly CompiledCondition[]) => readonly CompiledCondition[];
+}
+
 /** What compiling an alias for a caller resolves and shares. */
 export interface CompileOptions<V> {
   /** What the route holds for each version the alias names. */
   resolve: (ref: VersionRef) => V;
-  /**
-   * A string equal to `text`, shared by every route that names it (a catalog's many aliases named `live`, the
-   * same header in their rules), so that routes over many functions read a few strings rather than one each.
-   */
-  share?: (text: string) => string;
+  share?: RouteParts;
+}
+
+/** Parts kept in one map per kind; the caller decides how long they live. */
+export function routeParts(): RouteParts {
+  const texts = new Map<string, string>();
+  const rules = new Map<string, readonly CompiledCondition[]>();
+  return {
+    text: (text) => {
+      const found = texts.get(text);
+      if (found !== undefined) return found;
+      texts.set(text, text);
+      return text;
+    },
+    rules: (key, compile) => {
+      const found = rules.get(key);
+      if (found !== undefined) return found;
+      const compiled = compile();
+      rules.set(key, compiled);
+      return compiled;
+    },
+  };
 }
 
 const lookupName = (source: Source, name: string) => (source === 'header' ? name.toLowerCase() : name);
@@ -164,7 +193,7 @@ function satisfies(c: CompiledCondition, v: string): boolean {
 }
 
 const asRef = (ref: VersionRef): VersionRef => ref;
-const unshared = (text: string): string => text;
+const UNSHARED: RouteParts = { text: (text) => text, rules: (_key, compile) => compile() };
 
 /** `salt` names the alias (`function/alias`): hashes differ between aliases, and never change for one. */
 export function compileRoute(spec: AliasSpec, salt: string): CompiledRoute;
@@ -174,7 +203,7 @@ export function compileRoute<V>(
   salt: string,
   options: CompileOptions<V> = { resolve: asRef as (ref: VersionRef) => V },
 ): CompiledRoute<V> {
-  const { resolve, share = unshared } = options;
+  const { resolve, share = UNSHARED } = options;
   const canary = spec.canary;
   const primary = resolve(spec.version);
   // Each shape is built by one literal, so that all routes of a mode share one hidden class.
@@ -187,7 +216,7 @@ export function compileRoute<V>(
       threshold: Math.round(canary.weight * BUCKETS),
       sticky: canary.sticky && {
         source: canary.sticky.source,
-        name: share(lookupName(canary.sticky.source, canary.sticky.name)),
+        name: share.text(lookupName(canary.sticky.source, canary.sticky.name)),
       },
       salt,
       spec,
@@ -198,9 +227,17 @@ export function compileRoute<V>(
     primary,
     canary: resolve(canary.version),
     match: canary.match,
-    conditions: canary.rules.map((condition) => compileCondition(condition, salt, share)),
+    conditions: share.rules(rulesKey(canary.rules, salt), () =>
+      canary.rules.map((condition) => compileCondition(condition, salt, share.text)),
+    ),
     spec,
   };
+}
+
+/** Rules compile alike when they are written alike, but for `percent`, whose hash each alias salts its own way. */
+function rulesKey(rules: readonly Condition[], salt: string): string {
+  const written = JSON.stringify(rules);
+  return rules.some((rule) => rule.op === 'percent') ? `${salt}\u0000${written}` : written;
 }
 
 function holds(c: CompiledCondition, value: string | undefined): boolean {

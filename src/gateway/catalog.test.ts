@@ -202,3 +202,89 @@ test('refreshes of several functions asked for together share one read', async (
   assert.equal(calls.get('getFunctionStates'), 1);
   assert.deepEqual(catalog.counts(), { functions: 3, apis: 0 });
 });
+
+test('functions with rules written alike share them compiled; a percent rule, salted per alias, is its own', async (t) => {
+  const store = open(t);
+  const rules = (op: '=' | 'percent') => ({
+    version: 1,
+    description: '',
+    canary: {
+      version: 2,
+      match: 'all' as const,
+      rules: [
+        op === '='
+          ? { source: 'header' as const, name: 'X-User', op, value: 'bob' }
+          : { source: 'header' as const, name: 'X-User', op, value: 50 },
+      ],
+    },
+  });
+  for (const name of ['a', 'b', 'c']) {
+    await store.createFunction(name, config(), blob(`${name}1`), BY);
+    await store.publishVersion(name, '', BY);
+    await store.updateFunction(name, { code: blob(`${name}2`) }, BY);
+    await store.publishVersion(name, '', BY);
+  }
+  await store.putAlias('a', 'live', rules('='), BY);
+  await store.putAlias('b', 'live', rules('='), BY);
+  await store.putAlias('a', 'half', rules('percent'), BY);
+  await store.putAlias('b', 'half', rules('percent'), BY);
+  await store.putAlias('c', 'live', { ...rules('='), canary: { ...rules('=').canary, match: 'any' } }, BY);
+  const catalog = new Catalog(store);
+  await catalog.loadAll();
+  const compiled = (fn: string, alias: string) => {
+    const found = catalog.get(fn)?.aliases.get(alias);
+    assert.ok(found?.mode === 'rules');
+    return found;
+  };
+
+  assert.equal(
+    compiled('a', 'live').conditions,
+    compiled('b', 'live').conditions,
+    'the same rules: one copy',
+  );
+  assert.equal(
+    compiled('c', 'live').conditions,
+    compiled('a', 'live').conditions,
+    'match is the route’s own',
+  );
+  assert.equal(compiled('c', 'live').match, 'any');
+  assert.notEqual(
+    compiled('a', 'half').conditions,
+    compiled('b', 'half').conditions,
+    'each alias hashes its own way',
+  );
+  const bob = (source: string, name: string) =>
+    source === 'header' && name === 'x-user' ? 'bob' : undefined;
+  const random = () => 0.5;
+  for (const fn of ['a', 'b']) {
+    assert.equal(
+      route(compiled(fn, 'live'), bob, random),
+      catalog.get(fn)?.versions.get(2),
+      `${fn}: bob → canary`,
+    );
+    assert.equal(
+      route(compiled(fn, 'live'), () => 'eve', random),
+      catalog.get(fn)?.versions.get(1),
+      `${fn}: eve → primary`,
+    );
+  }
+  // Each alias keeps its own buckets: over many users, a and b do not send the very same ones to the canary.
+  const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+  const canaries = (fn: string) =>
+    users
+      .filter((u) => route(compiled(fn, 'half'), () => u, random) === catalog.get(fn)?.versions.get(2))
+      .join();
+  assert.notEqual(canaries('a'), canaries('b'));
+
+  const before = compiled('a', 'live').conditions;
+  await store.putAlias('b', 'live', { ...rules('='), canary: { ...rules('=').canary, version: 1 } }, BY);
+  await catalog.refresh('b');
+  assert.equal(compiled('b', 'live').conditions, before, 'a refresh reuses what the last reload compiled');
+  await catalog.loadAll();
+  assert.notEqual(
+    compiled('a', 'live').conditions,
+    before,
+    'a reload begins anew, keeping nothing it no longer names',
+  );
+  assert.equal(compiled('a', 'live').conditions, compiled('b', 'live').conditions);
+});

@@ -5,7 +5,7 @@ import type { HttpTrigger } from '../core/trigger.js';
 import { type AsyncConfig, DEFAULT_ASYNC_CONFIG } from '../core/async-config.js';
 import { LATEST_VERSION_ID } from '../core/qualifier.js';
 import { LATEST, type VersionRef } from '../core/names.js';
-import { compileRoute, type CompiledRoute } from '../core/routing.js';
+import { compileRoute, type CompiledRoute, routeParts, type RouteParts } from '../core/routing.js';
 import type { FunctionState, Store } from '../store/store.js';
 import type { RunnableVersion } from '../runtime/instance.js';
 
@@ -39,9 +39,6 @@ const PAGE = 100;
 /** Functions read in one store call at most. */
 const MAX_BATCH = 500;
 
-/** Shares equal strings between snapshots (see `CompileOptions.share`). */
-type Share = (text: string) => string;
-
 function runnable(record: FunctionRecord | VersionRecord, versionId: string): RunnableVersion {
   const functionName = 'functionName' in record ? record.functionName : record.name;
   // A published version never changes and its number is never reused; `$LATEST` changes in place.
@@ -51,11 +48,11 @@ function runnable(record: FunctionRecord | VersionRecord, versionId: string): Ru
 }
 
 /** A function as the store holds it, compiled for routing: what the catalog keeps of it. */
-function snapshotOf(state: FunctionState, share: Share): FunctionSnapshot {
+function snapshotOf(state: FunctionState, share: RouteParts): FunctionSnapshot {
   const name = state.fn.name;
   const latest = runnable(state.fn, LATEST_VERSION_ID);
   const versions = new Map(
-    state.versions.map((v) => [v.version, runnable(v, share(String(v.version)))] as const),
+    state.versions.map((v) => [v.version, runnable(v, share.text(String(v.version)))] as const),
   );
   const options = {
     resolve: (ref: VersionRef) => (ref === LATEST ? latest : versions.get(ref)),
@@ -63,7 +60,7 @@ function snapshotOf(state: FunctionState, share: Share): FunctionSnapshot {
   };
   const aliases = new Map(
     state.aliases.map((a): [string, AliasRoute] => [
-      share(a.name),
+      share.text(a.name),
       compileRoute(a.spec, `${name}/${a.name}`, options),
     ]),
   );
@@ -90,16 +87,10 @@ export class Catalog {
   private readonly waiting = new Map<string, Promise<void>>();
   private batch: { names: Set<string>; states: Promise<Map<string, FunctionState>> } | undefined;
   /**
-   * The strings snapshots share: alias names, version ids, the names and values in rules. Begun again at each
+   * What snapshots share: alias names, version ids, rules and the names and values in them. Begun again at each
    * full reload, so that it holds what the functions name, not all they ever named.
    */
-  private shared = new Map<string, string>();
-  private readonly share: Share = (text) => {
-    const found = this.shared.get(text);
-    if (found !== undefined) return found;
-    this.shared.set(text, text);
-    return text;
-  };
+  private share = routeParts();
 
   constructor(private readonly store: Store) {}
 
@@ -122,7 +113,7 @@ export class Catalog {
    * change refreshed at the same time is never overwritten by an older read.
    */
   async loadAll(): Promise<void> {
-    this.shared = new Map();
+    this.share = routeParts();
     const apis = (await this.store.listApis()).map((api) => api.name);
     const gone = [...this.apis.keys()].filter((name) => !apis.includes(name));
     await Promise.all([...apis, ...gone].map((name) => this.refreshApi(name)));
