@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError, type ErrorCode } from '../core/errors.js';
 import type { FunctionConfig } from '../core/function-config.js';
-import { FrameDecoder, frameWriter, type Frame } from './bootstraps/protocol.js';
+import { FrameDecoder, frameWriter, type Frame, type FrameSend } from './bootstraps/protocol.js';
 import type { InvocationOutcome } from './custom-http.js';
 import { FunctionServer } from './function-server.js';
 import type { Confinement } from './sandbox/sandbox.js';
@@ -142,7 +142,7 @@ export class Instance {
   private death: { code: ErrorCode; message: string } | undefined;
   /** The end of what the process wrote to stderr before it was ready: the reason it did not start. */
   private startupStderr = '';
-  private readonly send: ReturnType<typeof frameWriter>;
+  private readonly send: FrameSend;
   private started = false;
   private memoryTimer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -479,6 +479,14 @@ export class Instance {
    */
   get pipelines(): boolean {
     return this.functionServer === undefined;
+  }
+
+  /**
+   * Whether invocations sent to it this turn have yet to go out: one more sent now goes with them, in the
+   * same system call, and wakes the process no more than they do.
+   */
+  get sending(): boolean {
+    return this.send.corked;
   }
 
   get alive(): boolean {

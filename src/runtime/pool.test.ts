@@ -9,7 +9,7 @@ import {
   type InvocationResult,
   type RunnableVersion,
 } from './instance.js';
-import { AHEAD_BELOW_MS, InstancePool, type PoolLimits, type PooledInstance } from './pool.js';
+import { AHEAD_BELOW_MS, InstancePool, MAX_AHEAD, type PoolLimits, type PooledInstance } from './pool.js';
 import { seeded } from '../../test/support/seeded.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
@@ -54,6 +54,9 @@ function version(id: string, config: Partial<FunctionConfig> = {}, name = 'f'): 
 class FakeInstance implements PooledInstance {
   alive = true;
   pipelines = true;
+  sending = false;
+  /** Like a real instance's frames, its invocations of one turn go out together: `sending` until it ends. */
+  sends = false;
   /** How long it says each invocation ran, as a runtime does; none, and the pool measures for itself. */
   reportsMs: number | undefined;
   /** …and its first, which in a real runtime loads and compiles what the handler uses. */
@@ -78,6 +81,12 @@ class FakeInstance implements PooledInstance {
 
   async invoke(_request: InvocationRequest, onStart?: () => void): Promise<InvocationResult> {
     if (!this.alive) throw new Error('invoked after its death');
+    if (this.sends && !this.sending) {
+      this.sending = true;
+      setImmediate(() => {
+        this.sending = false;
+      });
+    }
     this.held++;
     this.peakHeld = Math.max(this.peakHeld, this.held);
     try {
@@ -134,7 +143,8 @@ type PoolClock = 'wall' | 'work' | 'still';
 
 /**
  * `pipelines` false: instances that take no invocation ahead (a custom runtime's). `reportsMs`: how long the
- * instances say each invocation ran; `firstReportsMs`, their first.
+ * instances say each invocation ran; `firstReportsMs`, their first. `sends`: their invocations of one turn go
+ * out together, as a real instance's frames do.
  */
 function harness(
   limits: Partial<PoolLimits> = {},
@@ -145,7 +155,8 @@ function harness(
     pipelines = true,
     reportsMs,
     firstReportsMs,
-  }: { pipelines?: boolean; reportsMs?: number; firstReportsMs?: number } = {},
+    sends = false,
+  }: { pipelines?: boolean; reportsMs?: number; firstReportsMs?: number; sends?: boolean } = {},
 ) {
   const started: FakeInstance[] = [];
   const clock = { skewMs: 0, workMs: 0 };
@@ -156,6 +167,7 @@ function harness(
       await delay(startMs);
       const instance = new FakeInstance(v, invokeMs);
       instance.pipelines = pipelines;
+      instance.sends = sends;
       instance.reportsMs = reportsMs;
       instance.firstReportsMs = firstReportsMs;
       if (time === 'work') {
@@ -625,4 +637,86 @@ test('an invocation sent ahead counts as waiting: in the queue bound, and in the
   assert.equal((none.started[0] as FakeInstance).peakHeld, 1, 'with no queue, nothing waits ahead either');
   await alone;
   await Promise.all([h.pool.destroy(), none.pool.destroy()]);
+});
+
+/** Three warm instances of `v`, each past its first invocation, so that the pool knows how long calls run. */
+async function threeWarm(call: (v: RunnableVersion) => Promise<string>, v: RunnableVersion): Promise<void> {
+  for (let i = 0; i < 2; i++)
+    assert.deepEqual(await Promise.all([call(v), call(v), call(v)]), ['1', '1', '1']);
+}
+
+/** Calls made in one turn of the event loop, as a server reads many requests at once under load. */
+function burst(call: (v: RunnableVersion) => Promise<string>, v: RunnableVersion, count: number) {
+  return Promise.all(Array.from({ length: count }, () => call(v)));
+}
+
+test(`short invocations arriving in one turn join the instance sent one in it, up to ${MAX_AHEAD} ahead`, async () => {
+  const h = harness({}, 1, 5, 'still', { reportsMs: 0.05, sends: true });
+  const v = version('1');
+  await threeWarm(h.call, v);
+  assert.equal(h.started.length, 3);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [1, 1, 1],
+  );
+  await burst(h.call, v, 5);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [5, 1, 1],
+    'the four after the first went with it, waking no other instance',
+  );
+  await burst(h.call, v, MAX_AHEAD + 4);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [MAX_AHEAD + 1, 3, 1],
+    'the first took as many as it may, the next instance the rest',
+  );
+  assert.equal(h.started.length, 3, 'and none started for them');
+  await h.pool.destroy();
+});
+
+test(`invocations joining an instance in one turn wait ${AHEAD_BELOW_MS} ms in all on average, at most`, async () => {
+  // 0.6 ms each: behind the running one, three wait 0.6, 1.2 and 1.8 ms; a fourth would wait 2.4.
+  const h = harness({}, 1, 5, 'still', { reportsMs: 0.6, sends: true });
+  const v = version('1');
+  await threeWarm(h.call, v);
+  await burst(h.call, v, 6);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [4, 2, 1],
+  );
+  await h.pool.destroy();
+});
+
+test('invocations of different turns go to instances free, and long ones never join', async () => {
+  const spread = harness({}, 30, 5, 'still', { reportsMs: 0.05, sends: true });
+  const v = version('1');
+  await threeWarm(spread.call, v);
+  const calls: Promise<string>[] = [];
+  for (let i = 0; i < 3; i++) {
+    calls.push(spread.call(v));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.deepEqual(await Promise.all(calls), ['1', '1', '1']);
+  assert.deepEqual(
+    spread.started.map((i) => i.peakHeld),
+    [1, 1, 1],
+    'each of its own turn, each on an instance free',
+  );
+  const long = harness({}, 1, 5, 'still', { reportsMs: AHEAD_BELOW_MS, sends: true });
+  await threeWarm(long.call, v);
+  await burst(long.call, v, 3);
+  assert.deepEqual(
+    long.started.map((i) => i.peakHeld),
+    [1, 1, 1],
+  );
+  const custom = harness({}, 1, 5, 'still', { reportsMs: 0.05, sends: true, pipelines: false });
+  await threeWarm(custom.call, v);
+  await burst(custom.call, v, 3);
+  assert.deepEqual(
+    custom.started.map((i) => i.peakHeld),
+    [1, 1, 1],
+    "a custom runtime's server would run them at once",
+  );
+  await Promise.all([spread.pool.destroy(), long.pool.destroy(), custom.pool.destroy()]);
 });

@@ -42,16 +42,26 @@ export interface PoolLimits {
 export type WhenGone = (onGone: () => void) => () => void;
 
 /** What the pool needs of an instance. */
-export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill' | 'pipelines'>;
+export type PooledInstance = Pick<Instance, 'invoke' | 'alive' | 'exited' | 'kill' | 'pipelines' | 'sending'>;
 
 /**
  * A version whose invocations run shorter than this on average, as its runtime measures them, may have one sent
  * ahead to each busy instance, to start there as the running one ends, while the function has no instance free:
  * sooner than any instance could start, and without the hand-off that otherwise wakes a sleeping instance for
  * every invocation, a tenth of the run or more. Behind a longer run an invocation could wait for its end while
- * another instance came free.
+ * another instance came free. Invocations sent ahead to one instance wait this long in all, on average.
  */
 export const AHEAD_BELOW_MS = 2;
+
+/**
+ * Invocations that arrive in one turn of the event loop join an instance already sent one in that turn, rather
+ * than each waking an instance of its own: its frames go out in one system call and wake its process once. With
+ * instances woken one invocation each, the server spent more on those wakeups than on the invocations (a 10 %
+ * canary, instanceConcurrency 1, 50 connections, this machine: 14.8k req/s, 0.55 wakeups of an instance per
+ * invocation, 70 µs of the server's CPU per request; joined: 22.4k, 0.10, 48 µs). At most this many join one
+ * instance, so that a run far longer than the version's mean holds few behind it.
+ */
+export const MAX_AHEAD = 16;
 
 /**
  * A provisioned instance, held for whoever keeps them warm (see `provisioner.ts`): the pool never stops it
@@ -253,22 +263,26 @@ export class InstancePool {
   }
 
   /**
-   * A slot with room for one more invocation, without waiting: a warm one; for a short invocation
-   * (`AHEAD_BELOW_MS`), a busy one to run it next, rather than a start to wait for, while another instance
-   * starts for the invocations after it; one starting; a new one, or one in place of an idle one.
+   * A slot with room for one more invocation, without waiting. For a short invocation (`AHEAD_BELOW_MS`), one
+   * already sent an invocation in this turn (`MAX_AHEAD`); else a warm one; for a short invocation, a busy one
+   * to run it next, rather than a start to wait for, while another instance starts for the invocations after
+   * it; one starting; a new one, or one in place of an idle one.
    */
   private takeSlot(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot | undefined {
     const concurrency = version.config.instanceConcurrency;
     let slot: Slot | undefined;
     let starting: Slot | undefined;
+    let joined: Slot | undefined;
     for (const s of state.slots) {
-      if (s.inFlight >= concurrency || s.instance?.alive === false) continue;
-      if (s.instance) {
-        slot = s;
-        break;
+      if (s.instance?.alive === false) continue;
+      if (s.inFlight >= concurrency) {
+        if (!joined && s.instance?.sending === true && this.takesAhead(state, s)) joined = s;
+        continue;
       }
-      starting ??= s;
+      if (s.instance) slot ??= s;
+      else starting ??= s;
     }
+    if (joined && this.waitingIn(f) < this.limits.maxQueuePerFunction) slot = joined;
     if (!slot) {
       const ahead = this.aheadSlot(f, state);
       if (ahead && !starting) this.launchIfRoom(f, state, version, false);
@@ -309,15 +323,21 @@ export class InstancePool {
     return f.waiting + ahead;
   }
 
-  /** Whether `slot`, busy, may be sent one invocation ahead, to start there as its running one ends. */
+  /**
+   * Whether `slot`, busy, may be sent one more invocation ahead, to start there as those before it end: one, or
+   * while its frames of this turn are unsent, as many as wait `AHEAD_BELOW_MS` in all on average.
+   */
   private takesAhead(state: VersionState, slot: Slot): boolean {
     const mean = meanRunMs(state.demand);
+    const ahead = slot.inFlight - slot.version.config.instanceConcurrency;
     return (
-      slot.inFlight === slot.version.config.instanceConcurrency &&
+      ahead >= 0 &&
+      (slot.instance?.sending === true || ahead === 0) &&
       slot.instance?.alive === true &&
       slot.instance.pipelines &&
       mean !== undefined &&
-      mean < AHEAD_BELOW_MS
+      ahead < MAX_AHEAD &&
+      (ahead + 1) * mean < AHEAD_BELOW_MS
     );
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeFrame, FrameDecoder } from './bootstraps/protocol.js';
+import { encodeFrame, FrameDecoder, frameWriter } from './bootstraps/protocol.js';
 
 const header = { type: 'invoke', id: 7, requestId: 'r-é' };
 
@@ -46,4 +46,41 @@ test('frames split anywhere across chunks come out whole, once each', () => {
 test('a frame declared beyond the limit is refused before its bytes arrive', () => {
   const frame = encodeFrame(header, 'x'.repeat(2000));
   assert.throws(() => new FrameDecoder(1024).push(frame.subarray(0, 8)), /exceeds the limit of 1024/);
+});
+
+test('frames written in one turn go out in one write, and the writer says so until the turn ends', async () => {
+  const writes: Buffer[][] = [];
+  let corked: Buffer[] | undefined;
+  const socket = {
+    cork: () => {
+      corked = [];
+    },
+    uncork: () => {
+      if (corked) writes.push(corked);
+      corked = undefined;
+    },
+    write: (chunk: Buffer) => {
+      if (corked) corked.push(chunk);
+      else writes.push([chunk]);
+      return true;
+    },
+  };
+  const send = frameWriter(socket);
+  assert.equal(send.corked, false);
+  send({ type: 'invoke', id: 1 });
+  assert.equal(send.corked, true, 'a frame sent now would go with the first');
+  send({ type: 'invoke', id: 2 });
+  assert.equal(writes.length, 0);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(send.corked, false);
+  assert.deepEqual(
+    writes.map((w) => w.length),
+    [2],
+  );
+  send({ type: 'invoke', id: 3 });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    writes.map((w) => w.length),
+    [2, 1],
+  );
 });

@@ -27,6 +27,7 @@ function version(id: string): RunnableVersion {
 class FakeInstance implements PooledInstance {
   alive = true;
   pipelines = true;
+  sending = false;
   readonly exited: Promise<void>;
   private exit!: () => void;
   constructor(readonly version: RunnableVersion) {

@@ -124,18 +124,28 @@ export class FrameDecoder {
   }
 }
 
+/** Sends a frame; `corked` while frames sent this turn wait to go out together. */
+export interface FrameSend {
+  (header: { type: string } & Record<string, unknown>, body?: Buffer | string): void;
+  readonly corked: boolean;
+}
+
 /**
  * Writes frames to a socket, coalescing those written in the same turn of the event loop into one system
  * call: under load many invocations start and end per turn, and a write per frame would cost more than the
  * frames (measured: 12.3–13.2k against 9.3–9.8k invocations/s through the invoke API, 50 connections).
  */
-export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk: Buffer): boolean }) {
+export function frameWriter(socket: {
+  cork(): void;
+  uncork(): void;
+  write(chunk: Buffer): boolean;
+}): FrameSend {
   let corked = false;
   const uncork = () => {
     corked = false;
     socket.uncork();
   };
-  return (header: { type: string } & Record<string, unknown>, body?: Buffer | string): void => {
+  const send = (header: { type: string } & Record<string, unknown>, body?: Buffer | string): void => {
     if (!corked) {
       corked = true;
       socket.cork();
@@ -143,6 +153,7 @@ export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk:
     }
     socket.write(encodeFrame(header, body));
   };
+  return Object.defineProperty(send, 'corked', { get: () => corked }) as FrameSend;
 }
 
 /**
@@ -151,7 +162,7 @@ export function frameWriter(socket: { cork(): void; uncork(): void; write(chunk:
  */
 export function serveChannel(
   channel: Socket,
-  send: ReturnType<typeof frameWriter>,
+  send: FrameSend,
   dispatch: (frame: Frame) => void,
   maxFrame: number,
 ): void {
