@@ -9,7 +9,14 @@ import {
   type InvocationResult,
   type RunnableVersion,
 } from './instance.js';
-import { AHEAD_BELOW_MS, InstancePool, MAX_AHEAD, type PoolLimits, type PooledInstance } from './pool.js';
+import {
+  AHEAD_BELOW_MS,
+  InstancePool,
+  JOIN_MAX_PAYLOAD,
+  MAX_AHEAD,
+  type PoolLimits,
+  type PooledInstance,
+} from './pool.js';
 import { seeded } from '../../test/support/seeded.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
@@ -184,10 +191,8 @@ function harness(
     () =>
       (time === 'work' ? clock.workMs : time === 'still' ? 0 : performance.now() * TIME_SCALE) + clock.skewMs,
   );
-  const call = (v: RunnableVersion) =>
-    pool
-      .invoke(v, { requestId: 'r', qualifier: 'q', payload: Buffer.alloc(0) })
-      .then((r) => r.body.toString());
+  const call = (v: RunnableVersion, payload: Buffer | string = Buffer.alloc(0)) =>
+    pool.invoke(v, { requestId: 'r', qualifier: 'q', payload }).then((r) => r.body.toString());
   const live = (id?: string) =>
     started.filter((i) => i.alive && (id === undefined || i.version.versionId === id));
   return { pool, started, call, live, clock };
@@ -672,6 +677,20 @@ test(`short invocations arriving in one turn join the instance sent one in it, u
     'the first took as many as it may, the next instance the rest',
   );
   assert.equal(h.started.length, 3, 'and none started for them');
+  await h.pool.destroy();
+});
+
+test(`invocations with payloads over ${JOIN_MAX_PAYLOAD / 1024} KB never join: their bytes would wait in one instance`, async () => {
+  const h = harness({}, 1, 5, 'still', { reportsMs: 0.05, sends: true });
+  const v = version('1');
+  await threeWarm(h.call, v);
+  const large = Buffer.alloc(JOIN_MAX_PAYLOAD + 1);
+  await Promise.all([h.call(v), h.call(v, large), h.call(v, large), h.call(v, 'x'.repeat(JOIN_MAX_PAYLOAD))]);
+  assert.deepEqual(
+    h.started.map((i) => i.peakHeld),
+    [2, 1, 1],
+    'the large ones took instances free, and the small one joined the first',
+  );
   await h.pool.destroy();
 });
 

@@ -64,6 +64,12 @@ export const AHEAD_BELOW_MS = 2;
 export const MAX_AHEAD = 16;
 
 /**
+ * Only invocations whose payload is at most this large join an instance (`MAX_AHEAD`), so that what waits in
+ * one instance's memory stays small beside its `memorySize`: 16 payloads of 6 MB would have filled 128 MB.
+ */
+export const JOIN_MAX_PAYLOAD = 64 * 1024;
+
+/**
  * A provisioned instance, held for whoever keeps them warm (see `provisioner.ts`): the pool never stops it
  * for idleness nor gives it to another version, and invocations of its version use it before any other.
  */
@@ -96,6 +102,8 @@ interface Slot {
 
 interface Waiter {
   version: RunnableVersion;
+  /** Its payload's size (see `JOIN_MAX_PAYLOAD`). */
+  size: number;
   /** Arrival order across the function's versions. */
   seq: number;
   resolve: (slot: Slot) => void;
@@ -168,10 +176,11 @@ export class InstancePool {
     const f = this.instancesOf(version.functionName);
     const state = this.versionOf(f, version.key);
     arrive(f.clock, state.demand, this.now());
+    const size = request.payload.length;
     for (;;) {
       let slot: Slot;
       try {
-        slot = this.takeSlot(f, state, version) ?? (await this.wait(f, state, version, whenGone));
+        slot = this.takeSlot(f, state, version, size) ?? (await this.wait(f, state, version, size, whenGone));
       } catch (error) {
         depart(f.clock, state.demand, this.now(), undefined);
         throw error;
@@ -268,7 +277,12 @@ export class InstancePool {
    * to run it next, rather than a start to wait for, while another instance starts for the invocations after
    * it; one starting; a new one, or one in place of an idle one.
    */
-  private takeSlot(f: FunctionInstances, state: VersionState, version: RunnableVersion): Slot | undefined {
+  private takeSlot(
+    f: FunctionInstances,
+    state: VersionState,
+    version: RunnableVersion,
+    size: number,
+  ): Slot | undefined {
     const concurrency = version.config.instanceConcurrency;
     let slot: Slot | undefined;
     let starting: Slot | undefined;
@@ -276,7 +290,7 @@ export class InstancePool {
     for (const s of state.slots) {
       if (s.instance?.alive === false) continue;
       if (s.inFlight >= concurrency) {
-        if (!joined && s.instance?.sending === true && this.takesAhead(state, s)) joined = s;
+        if (!joined && this.joins(state, s, size)) joined = s;
         continue;
       }
       if (s.instance) slot ??= s;
@@ -284,7 +298,7 @@ export class InstancePool {
     }
     if (joined && this.waitingIn(f) < this.limits.maxQueuePerFunction) slot = joined;
     if (!slot) {
-      const ahead = this.aheadSlot(f, state);
+      const ahead = this.aheadSlot(f, state, size);
       if (ahead && !starting) this.launchIfRoom(f, state, version, false);
       slot = ahead ?? starting ?? this.launchIfRoom(f, state, version, true);
       if (!slot) return undefined;
@@ -310,10 +324,15 @@ export class InstancePool {
     return this.makeRoom(version.config.memorySize) ? this.launch(f, state, version) : undefined;
   }
 
+  /** Whether an invocation of `size` bytes joins `slot`, sent one in this turn, rather than wake one free. */
+  private joins(state: VersionState, slot: Slot, size: number): boolean {
+    return slot.instance?.sending === true && size <= JOIN_MAX_PAYLOAD && this.takesAhead(state, slot, size);
+  }
+
   /** A busy slot to send one more invocation to, if that waits no more than the queue's bound allows. */
-  private aheadSlot(f: FunctionInstances, state: VersionState): Slot | undefined {
+  private aheadSlot(f: FunctionInstances, state: VersionState, size: number): Slot | undefined {
     if (this.waitingIn(f) >= this.limits.maxQueuePerFunction) return undefined;
-    return state.slots.find((s) => this.takesAhead(state, s));
+    return state.slots.find((s) => this.takesAhead(state, s, size));
   }
 
   /** The function's invocations waiting: in its queue, and sent ahead to its instances. */
@@ -325,14 +344,15 @@ export class InstancePool {
 
   /**
    * Whether `slot`, busy, may be sent one more invocation ahead, to start there as those before it end: one, or
-   * while its frames of this turn are unsent, as many as wait `AHEAD_BELOW_MS` in all on average.
+   * while its frames of this turn are unsent, as many as wait `AHEAD_BELOW_MS` in all on average (`MAX_AHEAD`,
+   * `JOIN_MAX_PAYLOAD`).
    */
-  private takesAhead(state: VersionState, slot: Slot): boolean {
+  private takesAhead(state: VersionState, slot: Slot, size: number): boolean {
     const mean = meanRunMs(state.demand);
     const ahead = slot.inFlight - slot.version.config.instanceConcurrency;
     return (
       ahead >= 0 &&
-      (slot.instance?.sending === true || ahead === 0) &&
+      (ahead === 0 || (slot.instance?.sending === true && size <= JOIN_MAX_PAYLOAD)) &&
       slot.instance?.alive === true &&
       slot.instance.pipelines &&
       mean !== undefined &&
@@ -462,6 +482,7 @@ export class InstancePool {
     f: FunctionInstances,
     state: VersionState,
     version: RunnableVersion,
+    size: number,
     whenGone: WhenGone | undefined,
   ): Promise<Slot> {
     if (f.instances === 0) {
@@ -482,6 +503,7 @@ export class InstancePool {
       let stopWatching = (): void => undefined;
       const waiter: Waiter = {
         version,
+        size,
         seq: this.seq++,
         resolve: (slot) => {
           stopWatching();
@@ -533,7 +555,9 @@ export class InstancePool {
       if (slot.dead && this.draining.delete(slot)) this.kill(slot);
     }
     const next = state.queue[0];
-    const room = slot.inFlight < slot.version.config.instanceConcurrency || this.takesAhead(state, slot);
+    const room =
+      next !== undefined &&
+      (slot.inFlight < slot.version.config.instanceConcurrency || this.takesAhead(state, slot, next.size));
     if (next && !slot.dead && slot.instance?.alive !== false && room) {
       // Another waiting version owed an instance (`shortOf`) takes this one; otherwise, the common case under
       // load, the next invocation of this version does.
@@ -612,7 +636,7 @@ export class InstancePool {
   private placeFirst(f: FunctionInstances, state: VersionState): boolean {
     const waiter = state.queue[0];
     if (!waiter) return false;
-    const slot = this.takeSlot(f, state, waiter.version);
+    const slot = this.takeSlot(f, state, waiter.version, waiter.size);
     if (!slot) return false;
     this.handOver(f, state, waiter, slot);
     return true;
