@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { ConsoleTest, skipWithoutChromium as skip, waitForText } from '../support/browser.js';
 import { zipOf } from '../support/code.js';
 
 // The small things that made the console look unfinished, in Chromium: the Monitoring tab follows the
 // *Version or alias* selector, chart time labels never repeat and no figure reads "0.00 ms", a field's error
-// goes once it is fixed, and an error banner goes at the next action. Function, versions and alias are made
+// goes once it is fixed, an error banner goes at the next action, and the Aliases tab follows changes made
+// elsewhere. Function, versions and alias are made
 // through the API, and their traffic too.
 
 const FN = 'watched';
@@ -164,6 +166,29 @@ describe('console: the small things', { skip }, () => {
     await t.browser.shot('deploy-refused');
     await id('test-button').click();
     await id('deploy-error').waitFor({ state: 'detached' });
+    assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
+  });
+  test('the Aliases tab follows changes made elsewhere, as a rollout makes them, but never under an open dialog', async () => {
+    const live = (canary?: { version: string; weight: number }) =>
+      ok('PUT', `/v1/functions/${FN}/aliases/live`, { version: '1', ...(canary && { canary }) });
+    // A page of its own: the last test left an editor with changes, which holds the page where it is.
+    await t.browser.page.goto('about:blank');
+    await t.browser.page.goto(`${t.server.url}/console/#/functions/${FN}/aliases`);
+    await waitForText(id('alias-canary-live'), '—');
+    await live({ version: '2', weight: 0.1 });
+    await waitForText(id('alias-canary-live'), '10 %', 15_000);
+
+    // Under the editor, the tab is left as it is: what was typed there stays.
+    await id('edit-alias-live').click();
+    await id('alias-description').fill('typed while it changed');
+    await live({ version: '2', weight: 0.2 });
+    await sleep(7000);
+    assert.equal(await id('alias-description').inputValue(), 'typed while it changed');
+    assert.match((await id('alias-canary-live').textContent()) ?? '', /10 %/);
+    await t.browser.page.keyboard.press('Escape');
+    await waitForText(id('alias-canary-live'), '20 %', 15_000);
+    await live();
+    await waitForText(id('alias-canary-live'), '—', 15_000);
     assert.deepEqual(t.browser.errors, [], 'the browser reported errors');
   });
 });

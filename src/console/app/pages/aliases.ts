@@ -1,7 +1,7 @@
 import { openExplain } from '../alias-explain.js';
 import { openAliasEditor } from '../alias-editor.js';
 import { aliasPath, openAliasHistory, rollbackAlias } from '../alias-history.js';
-import { request, type AliasView } from '../api.js';
+import { fnPath, getJson, request, type AliasView } from '../api.js';
 import {
   cardHead,
   clear,
@@ -19,6 +19,15 @@ import {
 import type { FunctionContext } from './function-context.js';
 import { inUseHelp } from './in-use.js';
 
+/**
+ * How often an open Aliases tab reads the aliases again: a rollout steps them, and anyone may change them, and
+ * a revision shown stale would have its Edit or Roll back refused.
+ */
+const WATCH_MS = 3000;
+
+/** The watch of each panel's last drawing, stopped when it is drawn again. */
+const watches = new WeakMap<HTMLElement, () => void>();
+
 /** Aliases: the list with each one's traffic split, the editor, history with diffs, and rollback. */
 export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void {
   const refresh = async () => {
@@ -28,6 +37,8 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
     ctx.versions = ctx.page.versions;
     renderAliasesTab(ctx, panel);
   };
+  watches.get(panel)?.();
+  watches.set(panel, watchAliases(ctx, refresh));
   const errorArea = h('div');
   const table = dataTable(
     ['Alias', 'Primary', 'Canary', 'Traffic', 'Revision', ''],
@@ -170,6 +181,42 @@ export function renderAliasesTab(ctx: FunctionContext, panel: HTMLElement): void
   clearOnNextAction(errorArea, card);
   clear(panel, card);
 }
+
+/**
+ * Calls `changed` once the aliases differ from what the tab shows, checked every `WATCH_MS` while the tab is
+ * open; not while a dialog is open over it, whose form would lose what was typed. Returns the stop.
+ */
+function watchAliases(ctx: FunctionContext, changed: () => Promise<void>): () => void {
+  const shown = revisions(ctx.aliases);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const check = async () => {
+    try {
+      if (!document.querySelector('.backdrop')) {
+        const { aliases } = await getJson<{ aliases: AliasView[] }>(
+          `${fnPath(ctx.name)}/aliases`,
+          ctx.signal,
+        );
+        if (stopped) return;
+        // Drawn again, the tab watches anew.
+        if (revisions(aliases) !== shown) {
+          await changed();
+          return;
+        }
+      }
+    } catch {
+      // Read again at the next turn: the server may be restarting.
+    }
+    if (!ctx.signal.aborted && !stopped) timer = setTimeout(() => void check(), WATCH_MS);
+  };
+  timer = setTimeout(() => void check(), WATCH_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+const revisions = (aliases: readonly AliasView[]) => aliases.map((a) => `${a.name}@${a.revision}`).join();
 
 function canaryCell(alias: AliasView): Node | string {
   const c = alias.canary;
