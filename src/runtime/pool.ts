@@ -290,7 +290,7 @@ export class InstancePool {
     for (const s of state.slots) {
       if (s.instance?.alive === false) continue;
       if (s.inFlight >= concurrency) {
-        if (!joined && this.joins(state, s, size)) joined = s;
+        if (!joined && this.joinable(s, size) && this.takesAhead(state, s, size)) joined = s;
         continue;
       }
       if (s.instance) slot ??= s;
@@ -324,9 +324,9 @@ export class InstancePool {
     return this.makeRoom(version.config.memorySize) ? this.launch(f, state, version) : undefined;
   }
 
-  /** Whether an invocation of `size` bytes joins `slot`, sent one in this turn, rather than wake one free. */
-  private joins(state: VersionState, slot: Slot, size: number): boolean {
-    return slot.instance?.sending === true && size <= JOIN_MAX_PAYLOAD && this.takesAhead(state, slot, size);
+  /** Whether an invocation of `size` bytes may join `slot`'s frames of this turn, still unsent (`MAX_AHEAD`). */
+  private joinable(slot: Slot, size: number): boolean {
+    return slot.instance?.sending === true && size <= JOIN_MAX_PAYLOAD;
   }
 
   /** A busy slot to send one more invocation to, if that waits no more than the queue's bound allows. */
@@ -352,7 +352,7 @@ export class InstancePool {
     const ahead = slot.inFlight - slot.version.config.instanceConcurrency;
     return (
       ahead >= 0 &&
-      (ahead === 0 || (slot.instance?.sending === true && size <= JOIN_MAX_PAYLOAD)) &&
+      (ahead === 0 || this.joinable(slot, size)) &&
       slot.instance?.alive === true &&
       slot.instance.pipelines &&
       mean !== undefined &&
