@@ -114,6 +114,38 @@ describe('Instance', () => {
     assert.deepEqual([late.requestId, late.qualifier], [undefined, undefined]);
   });
 
+  test('running several at once, each line is tagged with the invocation whose calls wrote it', async () => {
+    const code = `exports.handler = async (event) => {
+      const name = event.toString();
+      console.log(name + ' starts');
+      await new Promise((r) => setTimeout(r, name === 'a' ? 300 : 100));
+      console.log(name + ' ends');
+      return name;
+    };`;
+    const { instance, logs } = await start(code, { overrides: { instanceConcurrency: 2 } });
+    await Promise.all([instance.invoke(request('ra', 'a')), instance.invoke(request('rb', 'b'))]);
+    assert.deepEqual(
+      logs.map((l) => `${l.requestId ?? '-'}: ${l.text.trim()}`),
+      ['ra: a starts', 'rb: b starts', 'rb: b ends', 'ra: a ends'],
+    );
+  });
+
+  test("one at a time, a stray timer's line written while the next invocation runs goes with the next", async () => {
+    const code = `exports.handler = async (event) => {
+      const name = event.toString();
+      if (name === 'a') setTimeout(() => console.log('a again'), 100);
+      else await new Promise((r) => setTimeout(r, 400));
+      return name;
+    };`;
+    const { instance, logs } = await start(code);
+    await instance.invoke(request('ra', 'a'));
+    await instance.invoke(request('rb', 'b'));
+    assert.deepEqual(
+      logs.map((l) => `${l.requestId ?? '-'}: ${l.text.trim()}`),
+      ['rb: a again'],
+    );
+  });
+
   test('a start that fails is a FunctionInitializationError saying why', async () => {
     const missing = await failure(start('exports.other = 1;'));
     assert.equal(missing.code, 'FunctionInitializationError');

@@ -48,23 +48,37 @@ test('a frame declared beyond the limit is refused before its bytes arrive', () 
   assert.throws(() => new FrameDecoder(1024).push(frame.subarray(0, 8)), /exceeds the limit of 1024/);
 });
 
-test('frames written in one turn go out in one write, and the writer says so until the turn ends', async () => {
+/** A socket that records its writes, those made while corked as one. */
+function recordingSocket() {
   const writes: Buffer[][] = [];
+  const events: string[] = [];
   let corked: Buffer[] | undefined;
   const socket = {
     cork: () => {
       corked = [];
+      events.push('cork');
     },
     uncork: () => {
       if (corked) writes.push(corked);
       corked = undefined;
+      events.push('uncork');
     },
     write: (chunk: Buffer) => {
       if (corked) corked.push(chunk);
       else writes.push([chunk]);
+      events.push(`write ${JSON.stringify(JSON.parse(chunk.subarray(8).toString()))}`);
       return true;
     },
+    end: (done: () => void) => {
+      events.push('end');
+      done();
+    },
   };
+  return { socket, writes, events };
+}
+
+test('frames written in one turn go out in one write, and the writer says so until the turn ends', async () => {
+  const { socket, writes, events } = recordingSocket();
   const send = frameWriter(socket);
   assert.equal(send.corked, false);
   send({ type: 'invoke', id: 1 });
@@ -77,10 +91,32 @@ test('frames written in one turn go out in one write, and the writer says so unt
     writes.map((w) => w.length),
     [2],
   );
+  events.length = 0;
   send({ type: 'invoke', id: 3 });
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(
     writes.map((w) => w.length),
     [2, 1],
   );
+  assert.deepEqual(events, ['write {"type":"invoke","id":3}'], 'a lone frame is written without corking');
+});
+
+test('ending the channel writes the frames that wait first', () => {
+  const { socket, events } = recordingSocket();
+  const send = frameWriter(socket);
+  send({ type: 'exiting' });
+  send({ type: 'error', id: 4 });
+  let ended = false;
+  send.end(() => {
+    ended = true;
+  });
+  assert.ok(ended);
+  assert.deepEqual(events, [
+    'cork',
+    'write {"type":"exiting"}',
+    'write {"type":"error","id":4}',
+    'uncork',
+    'end',
+  ]);
+  assert.equal(send.corked, false);
 });

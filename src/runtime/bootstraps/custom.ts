@@ -13,7 +13,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { createServer, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frameWriter, serveChannel, type Frame, type InitHeader } from './protocol.js';
+import { openChannel, type Frame, type InitHeader } from './protocol.js';
 import type { ConnectionReply } from './relay-messages.js';
 
 const MAX_FRAME = 64 * 1024 * 1024;
@@ -22,8 +22,7 @@ const PORT_POLL_MS = 2;
 // util-linux's setpriv: the server is asked to die with the relay, which nothing else would ensure unsandboxed.
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
 
-const channel = new Socket({ fd: 3, readable: true, writable: true });
-const send = frameWriter(channel);
+const send = openChannel(dispatch, MAX_FRAME);
 let server: ChildProcess | undefined;
 let port = 0;
 let ready = false;
@@ -104,7 +103,7 @@ async function start(init: InitHeader, wanted: number): Promise<void> {
     exited = signal ? `was killed by ${signal}` : `exited with status ${code ?? 'unknown'}`;
     if (!ready) return;
     // The instance ends with its server, as it ended: the server reports the status or the signal.
-    channel.end(() => {
+    send.end(() => {
       if (signal) process.kill(process.pid, signal);
       process.exit(code ?? 1);
     });
@@ -148,7 +147,7 @@ function dispatch(frame: Frame): void {
       const { name, message } = error as Error;
       send({ type: 'initError', errorType: name, errorMessage: message, stackTrace: [] });
       server?.kill('SIGKILL');
-      channel.end(() => process.exit(1));
+      send.end(() => process.exit(1));
     },
   );
 }
@@ -157,4 +156,3 @@ process.on('message', (message: { type?: string }) => {
   if (message.type === 'connect' && ready) handOverConnection();
 });
 process.on('disconnect', () => process.exit(0));
-serveChannel(channel, send, dispatch, MAX_FRAME);
