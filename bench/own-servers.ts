@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export async function startChild(
   script: string,
   args: string[] = [],
-): Promise<{ url: string; stop: () => void }> {
+): Promise<{ url: string; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -14,5 +14,5 @@ export async function startChild(
       resolve(d.toString().trim());
     }),
   );
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid as number, stop: () => child.kill() };
 }

@@ -50,6 +50,9 @@ async function settle(sluice: SluiceProcess, options: Contender['load']): Promis
   throw new Error(`instances were still starting after ${SETTLE_TRIES} loads of ${SETTLE_SECONDS} s`);
 }
 
+/** The CPU below a contender's process per request it served, in µs. */
+const microsPerCall = (outcome: Outcome) => (outcome.cpuBelowNs ?? NaN) / 1000 / outcome.result.requests;
+
 export async function roundRobinRows(table: Table): Promise<void> {
   const dir = await makeDataDir();
   const sluice = await startSluice(dir.dataDir);
@@ -68,11 +71,17 @@ export async function roundRobinRows(table: Table): Promise<void> {
     const instances = (await readiness(sluice.url)).instances.total;
     const floorLoad = { url: floor.url, method: 'POST', body: BODY, connections: CONNECTIONS };
     const floorPaths = names.map((_, i) => `/${i}/hello`);
+    const server = sluice.child.pid as number;
     const outcomes = await interleaved([
-      { name: 'one', load: { ...base, connections: CONNECTIONS, paths: [path(names[0] as string)] }, sluice },
-      { name: 'many', load: many, sluice },
-      { name: 'floor one', load: { ...floorLoad, paths: floorPaths.slice(0, 1) } },
-      { name: 'floor many', load: { ...floorLoad, paths: floorPaths } },
+      {
+        name: 'one',
+        load: { ...base, connections: CONNECTIONS, paths: [path(names[0] as string)] },
+        sluice,
+        cpuBelow: server,
+      },
+      { name: 'many', load: many, sluice, cpuBelow: server },
+      { name: 'floor one', load: { ...floorLoad, paths: floorPaths.slice(0, 1) }, cpuBelow: floor.pid },
+      { name: 'floor many', load: { ...floorLoad, paths: floorPaths }, cpuBelow: floor.pid },
     ]);
     const one = outcomes.get('one') as Outcome;
     const all = outcomes.get('many') as Outcome;
@@ -100,6 +109,13 @@ export async function roundRobinRows(table: Table): Promise<void> {
       what: `the same gateway forwarding to ${FUNCTIONS} handler processes in turn, one per path: what the processes alone cost, whatever routes to them; ratio: ÷ round-robin floor 1`,
       ...loadFigures(floorMany.result),
       ratio: floorMany.result.requestsPerSecond / floorOne.result.requestsPerSecond,
+    });
+    table.add({
+      scenario: `round-robin ${FUNCTIONS} instance CPU`,
+      what: `the CPU of the processes below the server (runtimes and sandboxes, all threads, from /proc's schedstat) per call in the round-robin ${FUNCTIONS} rounds, each instance woken for one call; one function's: ${microsPerCall(one).toFixed(1)} µs; ratio: ÷ the floor's handler processes' in its ${FUNCTIONS} rounds (${microsPerCall(floorMany).toFixed(1)} µs; one: ${microsPerCall(floorOne).toFixed(1)} µs)`,
+      value: microsPerCall(all),
+      unit: 'µs per call',
+      ratio: microsPerCall(all) / microsPerCall(floorMany),
     });
   } finally {
     floor.stop();

@@ -1,6 +1,7 @@
 /** Loads taken in interleaved rounds, so that the machine's drift falls on every contender alike. */
 import type { SluiceProcess } from '../test/support/server-process.js';
 import { coldStartsTotal } from './functions.js';
+import { descendants, processes } from './procfs.js';
 import { rounds, seconds, warmupSeconds } from './settings.js';
 import { combineLoads, load, type LoadOptions, type LoadResult } from './wrk.js';
 
@@ -9,20 +10,38 @@ export interface Contender {
   load: Omit<LoadOptions, 'seconds'>;
   /** The Sluice server it loads, whose cold starts are counted. */
   sluice?: SluiceProcess;
+  /** A process whose descendants' CPU is measured: the instances below a server, the floor's handlers. */
+  cpuBelow?: number;
 }
 
 export interface Outcome {
   result: LoadResult;
   /** Instances the server started while the contender was measured (warm-up excluded). */
   coldStarts?: number;
+  /** The CPU the processes below `cpuBelow` used while it was measured (warm-up excluded), all threads. */
+  cpuBelowNs?: number;
 }
 
 async function turn(contender: Contender, time: number): Promise<Outcome> {
-  const options = { ...contender.load, seconds: time };
-  if (!contender.sluice) return { result: await load(options) };
-  const before = await coldStartsTotal(contender.sluice);
-  const result = await load(options);
-  return { result, coldStarts: (await coldStartsTotal(contender.sluice)) - before };
+  const { sluice, cpuBelow } = contender;
+  const coldBefore = sluice && (await coldStartsTotal(sluice));
+  const cpuBefore = cpuBelow === undefined ? undefined : processes();
+  const outcome: Outcome = { result: await load({ ...contender.load, seconds: time }) };
+  if (cpuBefore && cpuBelow !== undefined) {
+    const after = processes();
+    outcome.cpuBelowNs = descendants(after, cpuBelow).reduce(
+      (sum, pid) => sum + (after.get(pid)?.cpuNs ?? 0) - (cpuBefore.get(pid)?.cpuNs ?? 0),
+      0,
+    );
+  }
+  if (sluice && coldBefore !== undefined) outcome.coldStarts = (await coldStartsTotal(sluice)) - coldBefore;
+  return outcome;
+}
+
+/** The sum of the figures a contender's rounds have, if they have any. */
+function total(figures: readonly (number | undefined)[]): number | undefined {
+  const present = figures.filter((n) => n !== undefined);
+  return present.length > 0 ? present.reduce((sum, n) => sum + n, 0) : undefined;
 }
 
 /**
@@ -39,9 +58,11 @@ export async function interleaved(contenders: readonly Contender[]): Promise<Map
   }
   return new Map(
     [...taken].map(([name, outcomes]) => {
-      const cold = outcomes.map((o) => o.coldStarts).filter((n) => n !== undefined);
       const outcome: Outcome = { result: combineLoads(outcomes.map((o) => o.result)) };
-      if (cold.length > 0) outcome.coldStarts = cold.reduce((sum, n) => sum + n, 0);
+      const coldStarts = total(outcomes.map((o) => o.coldStarts));
+      if (coldStarts !== undefined) outcome.coldStarts = coldStarts;
+      const cpuBelowNs = total(outcomes.map((o) => o.cpuBelowNs));
+      if (cpuBelowNs !== undefined) outcome.cpuBelowNs = cpuBelowNs;
       return [name, outcome];
     }),
   );
