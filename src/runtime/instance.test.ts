@@ -131,10 +131,20 @@ describe('Instance', () => {
   });
 
   test("one at a time, a stray timer's line written while the next invocation runs goes with the next", async () => {
+    // a's timer writes once b runs, and b ends once it has: no race with how fast b follows a.
     const code = `exports.handler = async (event) => {
       const name = event.toString();
-      if (name === 'a') setTimeout(() => console.log('a again'), 100);
-      else await new Promise((r) => setTimeout(r, 400));
+      if (name === 'a') {
+        const timer = setInterval(() => {
+          if (!globalThis.bRuns) return;
+          console.log('a again');
+          globalThis.aWrote = true;
+          clearInterval(timer);
+        }, 5);
+      } else {
+        globalThis.bRuns = true;
+        while (!globalThis.aWrote) await new Promise((r) => setTimeout(r, 5));
+      }
       return name;
     };`;
     const { instance, logs } = await start(code);
