@@ -555,10 +555,12 @@ export class InstancePool {
       if (slot.dead && this.draining.delete(slot)) this.kill(slot);
     }
     const next = state.queue[0];
-    const room =
-      next !== undefined &&
-      (slot.inFlight < slot.version.config.instanceConcurrency || this.takesAhead(state, slot, next.size));
-    if (next && !slot.dead && slot.instance?.alive !== false && room) {
+    if (
+      next &&
+      !slot.dead &&
+      slot.instance?.alive !== false &&
+      (slot.inFlight < slot.version.config.instanceConcurrency || this.takesAhead(state, slot, next.size))
+    ) {
       // Another waiting version owed an instance (`shortOf`) takes this one; otherwise, the common case under
       // load, the next invocation of this version does.
       const other =
