@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apiClient } from '../test/support/api-client.js';
 import { makeDataDir, startSluice } from '../test/support/server-process.js';
 import { BENCH_NODE, readiness, setUpCanary, triggerLoad } from './functions.js';
-import { descendants, processes, type ProcessStat } from './procfs.js';
+import { descendants, processes, usedBetween, type ProcessStat } from './procfs.js';
 import { quick } from './settings.js';
 import type { Table } from './table.js';
 import { load } from './wrk.js';
@@ -41,7 +41,7 @@ export async function idleRows(table: Table): Promise<void> {
     const warm = (await readiness(sluice.url)).instances.total;
     const below = descendants(after, pid);
     const used = (pids: number[], field: keyof Omit<ProcessStat, 'ppid'>) =>
-      pids.reduce((sum, p) => sum + (after.get(p)?.[field] ?? 0) - (before.get(p)?.[field] ?? 0), 0);
+      usedBetween(before, after, pids, field);
     const held = `${warm} warm instances of ${FUNCTIONS.length} functions (10 % canary aliases, the defaults), each function loaded over 20 connections for ${LOAD_SECONDS} s, then ${SETTLE_MS / 1000} s to settle`;
     const instances = `its ${below.length} processes below it (runtimes, standbys and their sandboxes)`;
     table.add({

@@ -54,6 +54,16 @@ export function descendants(all: ReadonlyMap<number, ProcessStat>, root: number)
   return found;
 }
 
+/** What `pids` used of a figure between two readings of `processes()`: a process gone by `after` counts nothing. */
+export function usedBetween(
+  before: ReadonlyMap<number, ProcessStat>,
+  after: ReadonlyMap<number, ProcessStat>,
+  pids: readonly number[],
+  field: keyof Omit<ProcessStat, 'ppid'>,
+): number {
+  return pids.reduce((sum, pid) => sum + (after.get(pid)?.[field] ?? 0) - (before.get(pid)?.[field] ?? 0), 0);
+}
+
 /** The process's resident memory, in bytes. */
 export function rssBytes(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

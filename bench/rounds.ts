@@ -1,7 +1,7 @@
 /** Loads taken in interleaved rounds, so that the machine's drift falls on every contender alike. */
 import type { SluiceProcess } from '../test/support/server-process.js';
 import { coldStartsTotal } from './functions.js';
-import { descendants, processes } from './procfs.js';
+import { descendants, processes, usedBetween } from './procfs.js';
 import { rounds, seconds, warmupSeconds } from './settings.js';
 import { combineLoads, load, type LoadOptions, type LoadResult } from './wrk.js';
 
@@ -29,10 +29,7 @@ async function turn(contender: Contender, time: number): Promise<Outcome> {
   const outcome: Outcome = { result: await load({ ...contender.load, seconds: time }) };
   if (cpuBefore && cpuBelow !== undefined) {
     const after = processes();
-    outcome.cpuBelowNs = descendants(after, cpuBelow).reduce(
-      (sum, pid) => sum + (after.get(pid)?.cpuNs ?? 0) - (cpuBefore.get(pid)?.cpuNs ?? 0),
-      0,
-    );
+    outcome.cpuBelowNs = usedBetween(cpuBefore, after, descendants(after, cpuBelow), 'cpuNs');
   }
   if (sluice && coldBefore !== undefined) outcome.coldStarts = (await coldStartsTotal(sluice)) - coldBefore;
   return outcome;
