@@ -7,8 +7,7 @@ import { zipOf } from '../support/code.js';
 // The small things that made the console look unfinished, in Chromium: the Monitoring tab follows the
 // *Version or alias* selector, chart time labels never repeat and no figure reads "0.00 ms", a field's error
 // goes once it is fixed, an error banner goes at the next action, and the Aliases tab follows changes made
-// elsewhere. Function, versions and alias are made
-// through the API, and their traffic too.
+// elsewhere. Function, versions and alias are made through the API, and their traffic too.
 
 const FN = 'watched';
 const t = new ConsoleTest();
