@@ -64,6 +64,14 @@ export const WARM_ROWS: readonly WarmRow[] = [
     on: 'floor',
   },
   {
+    name: 'floor-1',
+    scenario: 'floor, 1 connection',
+    what: 'the floor at one connection: what a second process costs a lone caller',
+    connections: 1,
+    latencyVersus: 'bare-1',
+    on: 'floor',
+  },
+  {
     name: 'invoke',
     scenario: 'invoke',
     what: 'Sluice invoke API, $LATEST, Node.js',
