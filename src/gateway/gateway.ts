@@ -6,6 +6,7 @@ import { SluiceError, isSluiceError } from '../core/errors.js';
 import { parseQualifier } from '../core/names.js';
 import { qualifierLabel } from '../core/qualifier.js';
 import { readBody } from '../http/body.js';
+import { decodeSegment } from '../http/router.js';
 import { sendError } from '../http/respond.js';
 import { type InvocationOutput, tailOf } from '../logs/invocation-output.js';
 import type { TelemetryRecorder } from '../metrics/recorder.js';
@@ -309,7 +310,7 @@ export function createGateway(deps: GatewayDeps) {
         req,
         res,
         url,
-        () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText }),
+        () => Promise.resolve({ functionName: decodeSegment(encodedName), qualifierText }),
         invokeEntry,
       );
     },
@@ -345,7 +346,7 @@ export function createGateway(deps: GatewayDeps) {
         req,
         res,
         url,
-        () => Promise.resolve({ functionName: decodeURIComponent(encodedName), qualifierText: qualifier }),
+        () => Promise.resolve({ functionName: decodeSegment(encodedName), qualifierText: qualifier }),
         httpEntry(req, url, rawPath, undefined),
       );
     },
@@ -438,7 +439,7 @@ export function createGateway(deps: GatewayDeps) {
     const requestId = randomUUID();
     res.setHeader('x-fc-request-id', requestId);
     try {
-      const functionName = decodeURIComponent(encodedName);
+      const functionName = decodeSegment(encodedName);
       authorize(await deps.credentials.authenticate(req), 'invoke', functionName);
       const snapshot = deps.catalog.get(functionName);
       if (!snapshot) throw new SluiceError('FunctionNotFound', `function ${functionName} does not exist`);

@@ -139,12 +139,15 @@ function pick<H>(
 /** A match's parameters decoded; a malformed escape is the caller's error, never a guess. */
 export function decodeParams(params: Record<string, string>): Record<string, string> {
   const decoded: Record<string, string> = {};
-  for (const [name, part] of Object.entries(params)) {
-    try {
-      decoded[name] = decodeURIComponent(part);
-    } catch {
-      throw new SluiceError('InvalidArgument', `path segment "${part}" is not valid percent-encoding`);
-    }
-  }
+  for (const [name, part] of Object.entries(params)) decoded[name] = decodeSegment(part);
   return decoded;
+}
+
+/** A path segment decoded; a malformed escape is the caller's error (400), never a guess. */
+export function decodeSegment(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new SluiceError('InvalidArgument', `path segment "${part}" is not valid percent-encoding`);
+  }
 }

@@ -493,6 +493,30 @@ const cases: Case[] = [
     code: 'InvalidArgument',
   },
   {
+    what: 'a function name that is not valid percent-encoding, on the invoke API',
+    request: () => Promise.resolve({ method: 'POST', path: '/v1/functions/F%E0%A4%A/invocations', body: {} }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    what: 'the same, invoked asynchronously',
+    request: () =>
+      Promise.resolve({
+        method: 'POST',
+        path: '/v1/functions/F%E0%A4%A/invocations',
+        body: {},
+        headers: { 'x-fc-invocation-type': 'Async' },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
+    what: 'the same, through an HTTP trigger',
+    request: () => Promise.resolve({ method: 'POST', path: '/fn/F%E0%A4%A/live/hello', body: {} }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
     what: 'no token',
     request: () => Promise.resolve({ method: 'DELETE', path: F, headers: { authorization: '' } }),
     status: 401,
