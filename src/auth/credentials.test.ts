@@ -50,6 +50,11 @@ test('the token cache keeps the most recently used headers, up to its bound', as
     [c, 3],
     [b, 4],
     [a, 5], // b and c were used after a
+    [a, 5], // used last already: it stays the most recent
+    [c, 6], // b goes
+    [a, 6],
+    [b, 7], // c goes, a was used after it
+    [a, 7],
   ];
   for (const [header, expected] of steps) {
     assert.deepEqual(await verifier.authenticate(request(header)), {

@@ -25,19 +25,27 @@ export function principalOf(credential: CredentialRecord): Principal {
 /** A map that forgets its least recently used entry beyond `max` (a Map iterates in insertion order). */
 class Lru<V> {
   private readonly map = new Map<string, V>();
+  /**
+   * The key used last, already at the end of the order: used again, it stays there without a move, which
+   * cost a deletion and an insertion per request, and the map's table rebuilt every few.
+   */
+  private newest: string | undefined;
 
   constructor(private readonly max: number) {}
 
   get(key: string): V | undefined {
     const value = this.map.get(key);
-    if (value === undefined) return undefined;
+    if (value === undefined || key === this.newest) return value;
     this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
     return value;
   }
 
   set(key: string, value: V): void {
+    this.map.delete(key);
     this.map.set(key, value);
+    this.newest = key;
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
 

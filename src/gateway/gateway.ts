@@ -125,14 +125,17 @@ export function createGateway(deps: GatewayDeps) {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    target: () => Promise<Target>,
+    /** Read from the path, or found by a lookup (a stage's route); inside the try, so that a bad name is answered. */
+    target: () => Target | Promise<Target>,
     entry: Entry,
   ): Promise<void> {
     const requestId = randomUUID();
     let functionName = '';
     let versionId: string | undefined;
     try {
-      const { functionName: name, qualifierText } = await target();
+      // Awaited only when it is a promise: an await of anything else still costs the request a turn.
+      const found = target();
+      const { functionName: name, qualifierText } = found instanceof Promise ? await found : found;
       functionName = name;
       const snapshot = deps.catalog.get(functionName);
       // An anonymous trigger answers anyone; everything else needs a token, checked before a 404 can tell
@@ -225,7 +228,7 @@ export function createGateway(deps: GatewayDeps) {
     try {
       const result = await deps.pool.invoke(
         version,
-        { requestId, qualifier, ...event },
+        { requestId, qualifier, payload: event.payload, http: event.http },
         (ms, onProvisioned) => {
           if (ms !== undefined) initDurationMs = toMicros(ms);
           provisioned = onProvisioned;
@@ -310,7 +313,7 @@ export function createGateway(deps: GatewayDeps) {
         req,
         res,
         url,
-        () => Promise.resolve({ functionName: decodeSegment(encodedName), qualifierText }),
+        () => ({ functionName: decodeSegment(encodedName), qualifierText }),
         invokeEntry,
       );
     },
@@ -326,7 +329,7 @@ export function createGateway(deps: GatewayDeps) {
       target: Target,
       wire: Wire,
     ): Promise<void> {
-      return serve(req, res, url, () => Promise.resolve(target), {
+      return serve(req, res, url, () => target, {
         ...invokeEntry,
         routingKeyInQuery: false,
         wire,
@@ -346,7 +349,7 @@ export function createGateway(deps: GatewayDeps) {
         req,
         res,
         url,
-        () => Promise.resolve({ functionName: decodeSegment(encodedName), qualifierText: qualifier }),
+        () => ({ functionName: decodeSegment(encodedName), qualifierText: qualifier }),
         httpEntry(req, url, rawPath, undefined),
       );
     },

@@ -86,7 +86,7 @@ export interface InvocationRequest {
   /** The event: an HTTP trigger's is text, written straight into the frame that carries it. */
   payload: Buffer | string;
   /** The payload is an HTTP trigger's event: a custom runtime replays it as the request it describes. */
-  http?: boolean;
+  http?: boolean | undefined;
 }
 
 export interface InvocationResult {
