@@ -51,7 +51,11 @@ const COUNTERS: [name: string, help: string, read: (c: Counters) => number][] = 
     (c) => c.platformErrors,
   ],
   ['sluice_throttles_total', 'Invocations refused with 429 at the concurrency limit.', (c) => c.throttles],
-  ['sluice_cold_starts_total', 'Invocations that started their instance.', (c) => c.coldStarts],
+  [
+    'sluice_cold_starts_total',
+    'Invocations that waited for their instance to start (cold starts).',
+    (c) => c.coldStarts,
+  ],
 ];
 
 /** Gauges of a version's instances on this node, after `sluice_instances` (which splits them by state). */
