@@ -125,7 +125,10 @@ export function createGateway(deps: GatewayDeps) {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    /** Read from the path, or found by a lookup (a stage's route); inside the try, so that a bad name is answered. */
+    /**
+     * Read from the path, or found by a lookup (a stage's route): called inside the try, so that a name that
+     * cannot be read is answered as the caller's error.
+     */
     target: () => Target | Promise<Target>,
     entry: Entry,
   ): Promise<void> {

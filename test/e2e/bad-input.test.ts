@@ -517,6 +517,18 @@ const cases: Case[] = [
     code: 'InvalidArgument',
   },
   {
+    what: 'the same, from an anonymous caller, who learns nothing of which functions exist',
+    request: () =>
+      Promise.resolve({
+        method: 'POST',
+        path: '/fn/F%E0%A4%A/live/hello',
+        body: {},
+        headers: { authorization: '' },
+      }),
+    status: 400,
+    code: 'InvalidArgument',
+  },
+  {
     what: 'no token',
     request: () => Promise.resolve({ method: 'DELETE', path: F, headers: { authorization: '' } }),
     status: 401,
