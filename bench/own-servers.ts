@@ -1,14 +1,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Starts one of the bench's own servers (bare, floor), which prints its port. */
+/** Starts one of the bench's own servers (bare, floor), which prints its port; `wrapper` runs Node.js (valgrind). */
 export async function startChild(
   script: string,
   args: string[] = [],
+  wrapper: string[] = [],
 ): Promise<{ url: string; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const [command, ...rest] = [
+    ...wrapper,
+    process.execPath,
+    fileURLToPath(new URL(script, import.meta.url)),
+    ...args,
+  ] as [string, ...string[]];
+  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve) =>
     child.stdout.once('data', (d: Buffer) => {
       resolve(d.toString().trim());

@@ -7,6 +7,7 @@ import { coldRows } from './cold.js';
 import { measureCost, SANDBOX, TELEMETRY } from './costs.js';
 import { flipRow } from './flip.js';
 import { idleRows } from './idle.js';
+import { instructionRows } from './instructions.js';
 import { neighbourRows } from './neighbour.js';
 import { peerScenarios } from './peer.js';
 import { roundRobinRows } from './round-robin.js';
@@ -57,6 +58,7 @@ const GROUPS: readonly Group[] = [
   { name: 'scale-sqlite', run: (table) => scaleRows(table, 'sqlite') },
   { name: 'scale-postgres', check: checkPostgres, run: (table) => scaleRows(table, 'postgres') },
   { name: 'round-robin', run: roundRobinRows },
+  { name: 'instructions', run: instructionRows },
 ];
 
 const NAMES = [...WARM_ROWS.map((row) => row.name), ...GROUPS.map((group) => group.name)];

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The benchmarks drive load with wrk, and compare sandboxed instances with bubblewrap against unsandboxed ones:
-# both from Debian's packages.
+# The benchmarks drive load with wrk, compare sandboxed instances with bubblewrap against unsandboxed ones, and
+# count instructions per request with valgrind: all from Debian's packages.
 set -euo pipefail
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
+command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get install -y "${missing[@]}" >/dev/null 2>&1 ||

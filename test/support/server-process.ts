@@ -85,13 +85,22 @@ export async function spawnServer(
 /** How long a stopped server may drain: far beyond a clean shutdown's, even on a busy machine. */
 const STOP_MS = 60_000;
 
-/** Starts `sluice server` on a free port with the embedded store in `dataDir`, and reads its admin token. */
+/**
+ * Starts `sluice server` on a free port with the embedded store in `dataDir`, and reads its admin token;
+ * `wrapper` runs Node.js (as in `spawnServer`).
+ */
 export async function startSluice(
   dataDir: string,
   extraArgs: string[] = [],
   bin: string = SLUICE_BIN,
+  wrapper: string[] = [],
 ): Promise<SluiceProcess> {
-  const { child, url, output } = await spawnServer(['--data-dir', dataDir, ...extraArgs], process.env, bin);
+  const { child, url, output } = await spawnServer(
+    ['--data-dir', dataDir, ...extraArgs],
+    process.env,
+    bin,
+    wrapper,
+  );
   const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   return {
     url,
