@@ -1,7 +1,7 @@
 /**
  * Instructions per request: what the server's main thread executes for one request, counted by callgrind. On
  * this machine a server's req/s swings by 15 % from one process to the next; the instructions a request costs
- * come out within a few per cent run after run, whatever else the machine does, so that a change to the hot
+ * come out within 7 % run after run (three runs), whatever else the machine does, so that a change to the hot
  * path can be told from noise. They leave out what the kernel does for the server (its reads and writes), and
  * count work done on a clock for the time callgrind stretches the run to, some 30 times the real one: each
  * instance's memory check every 100 ms came to 7,500 instructions per request in the canary row, with its 10
@@ -50,10 +50,7 @@ const ownServer =
       url: child.url,
       pid: child.pid,
       headers: {},
-      stop: async () => {
-        child.stop();
-        return Promise.resolve();
-      },
+      stop: child.stop,
     };
   };
 
@@ -191,7 +188,7 @@ export async function instructionRows(table: Table): Promise<void> {
     if (Number.isNaN(bare)) bare = count;
     table.add({
       scenario: scenario.scenario,
-      what: `${scenario.what}: user-space instructions its main thread runs per request, counted by callgrind over ${COUNTED_REQUESTS} requests at ${CONNECTIONS} connections after ${WARM_REQUESTS} to warm up (within about 5 % run to run; work on a clock, such as each instance's memory check, is over-counted: see bench/README); ratio: bare's ÷ this`,
+      what: `${scenario.what}: user-space instructions its main thread runs per request, counted by callgrind over ${COUNTED_REQUESTS} requests at ${CONNECTIONS} connections after ${WARM_REQUESTS} to warm up (within about 7 % run to run; work on a clock, such as each instance's memory check, is over-counted: see bench/README); ratio: bare's ÷ this`,
       value: count / 1000,
       unit: 'k instructions',
       ratio: bare / count,

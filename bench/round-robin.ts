@@ -118,7 +118,7 @@ export async function roundRobinRows(table: Table): Promise<void> {
       ratio: microsPerCall(all) / microsPerCall(floorMany),
     });
   } finally {
-    floor.stop();
+    await floor.stop();
     await sluice.stop();
     await dir.remove();
   }

@@ -275,8 +275,8 @@ export async function warmRows(table: Table, names: ReadonlySet<string>): Promis
       table.record(row.scenario, [row.what, ...against].join('; '), result, coldStarts);
     }
   } finally {
-    bare.stop();
-    floor?.stop();
+    await bare.stop();
+    await floor?.stop();
     await sluice?.stop();
     await dir.remove();
   }
