@@ -59,15 +59,21 @@ const sluice =
   async (valgrind) => {
     const dir = await makeDataDir();
     const server = await startSluice(dir.dataDir, [], undefined, valgrind);
-    await setUp(apiClient(server.url, server.token));
+    const stop = async () => {
+      await server.kill();
+      await dir.remove();
+    };
+    try {
+      await setUp(apiClient(server.url, server.token));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
     return {
       url: `${server.url}${path}`,
       pid: server.child.pid as number,
       headers: { authorization: `Bearer ${server.token}` },
-      stop: async () => {
-        await server.kill();
-        await dir.remove();
-      },
+      stop,
     };
   };
 
@@ -150,16 +156,16 @@ async function instructionsPerRequest(scenario: Scenario): Promise<number> {
     '--separate-threads=yes',
     `--callgrind-out-file=${out}`,
   ];
-  const served = await scenario.start(valgrind);
   try {
-    await drive(served, WARM_REQUESTS);
-    await run('callgrind_control', ['--instr=on', String(served.pid)]);
-    await drive(served, COUNTED_REQUESTS);
-    await run('callgrind_control', ['--dump', String(served.pid)]);
-  } finally {
-    await served.stop();
-  }
-  try {
+    const served = await scenario.start(valgrind);
+    try {
+      await drive(served, WARM_REQUESTS);
+      await run('callgrind_control', ['--instr=on', String(served.pid)]);
+      await drive(served, COUNTED_REQUESTS);
+      await run('callgrind_control', ['--dump', String(served.pid)]);
+    } finally {
+      await served.stop();
+    }
     // The dump asked for, of thread 1: the main thread, where requests are served.
     const dumped = (await readdir(dir)).find((file) => file.endsWith('.1-01'));
     if (dumped === undefined) throw new Error(`callgrind wrote no dump of the main thread in ${dir}`);
