@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { apiClient } from '../test/support/api-client.js';
-import { zipOf } from '../test/support/code.js';
 import { makeDataDir, startSluice } from '../test/support/server-process.js';
-import { BENCH_NODE, ok, setUpCanary, TUNED, TUNED_LABEL } from './functions.js';
+import { BENCH_NODE, setUpCanary, TUNED, TUNED_LABEL } from './functions.js';
 import { startChild } from './own-servers.js';
 import { BODY, CONNECTIONS, quick } from './settings.js';
 import type { Table } from './table.js';
@@ -77,22 +76,7 @@ const sluice =
     };
   };
 
-async function createLatest(api: ReturnType<typeof apiClient>, config: Partial<typeof TUNED>): Promise<void> {
-  await ok(
-    api('POST', '/v1/functions', {
-      name: 'bench_invoke',
-      runtime: 'nodejs20',
-      handler: 'index.handler',
-      ...config,
-    }),
-    'bench_invoke',
-  );
-  await ok(
-    api('PUT', '/v1/functions/bench_invoke/code', await zipOf({ [BENCH_NODE.file]: BENCH_NODE.source })),
-    'bench_invoke code',
-  );
-}
-
+/** The function as the warm rows set it up (two versions, a canary alias), invoked on $LATEST as they do. */
 const INVOKE_PATH = '/v1/functions/bench_invoke/invocations?qualifier=%24LATEST';
 
 const SCENARIOS: readonly Scenario[] = [
@@ -101,12 +85,12 @@ const SCENARIOS: readonly Scenario[] = [
   {
     scenario: 'instructions invoke',
     what: "Sluice's server, the invoke API on $LATEST",
-    start: sluice(INVOKE_PATH, (api) => createLatest(api, {})),
+    start: sluice(INVOKE_PATH, (api) => setUpCanary(api, 'bench_invoke', BENCH_NODE)),
   },
   {
     scenario: 'instructions invoke tuned',
     what: `Sluice's server, the invoke API on $LATEST (${TUNED_LABEL})`,
-    start: sluice(INVOKE_PATH, (api) => createLatest(api, TUNED)),
+    start: sluice(INVOKE_PATH, (api) => setUpCanary(api, 'bench_invoke', BENCH_NODE, TUNED)),
   },
   {
     scenario: 'instructions canary',
